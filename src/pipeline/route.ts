@@ -1,0 +1,76 @@
+/**
+ * Routing: the family's postcode picks the children's centre whose catchment covers it. The most
+ * specific claim wins (full postcode, then sector, then district); a postcode no centre covers goes to
+ * its local authority's unallocated queue, and anything else to the hub-wide `unallocated` queue, so a
+ * family is never silently dropped.
+ */
+import type { Catchments } from './catchments.js';
+
+/** Where a notification goes, and why; carries ids only, never the postcode itself. */
+export type Route =
+  | {
+      readonly kind: 'centre';
+      readonly centreId: string;
+      readonly localAuthorityId: string;
+      readonly matchedBy: 'postcode' | 'sector' | 'district';
+    }
+  | {
+      readonly kind: 'unallocated';
+      /** `<la>-unallocated`, or `unallocated` when no local authority covers the postcode. */
+      readonly queue: string;
+      readonly localAuthorityId?: string;
+      readonly reason: 'no-postcode' | 'no-centre-covers-postcode' | 'outside-all-local-authorities';
+    };
+
+/** The hub-wide queue for families no local authority covers (or without a usable postcode). */
+export const HUB_UNALLOCATED_QUEUE = 'unallocated';
+
+/** Name of a local authority's queue for families in its area that no centre covers. */
+export function unallocatedQueue(localAuthorityId: string): string {
+  return `${localAuthorityId}-unallocated`;
+}
+
+interface PostcodeParts {
+  postcode: string;
+  sector: string;
+  district: string;
+}
+
+/**
+ * District and sector of a postcode that arrives already normalised (`OUT IN`). Tolerates lower case and a
+ * missing or doubled space (the inward code is always the last three characters); too short → undefined.
+ */
+function postcodeParts(raw: string): PostcodeParts | undefined {
+  const compact = raw.replace(/\s+/g, '').toUpperCase();
+  if (compact.length < 5 || compact.length > 7) return undefined;
+  const district = compact.slice(0, -3);
+  const inward = compact.slice(-3);
+  return { postcode: `${district} ${inward}`, sector: `${district} ${inward[0] ?? ''}`, district };
+}
+
+/**
+ * Routes one notification by the family's postcode (see `familyAddress`). Pure and allocation-light:
+ * at most three Map lookups against the index built by `loadCatchments`.
+ */
+export function routeNotification(postcode: string | undefined, catchments: Catchments): Route {
+  const parts = postcode === undefined ? undefined : postcodeParts(postcode);
+  if (parts === undefined) return { kind: 'unallocated', queue: HUB_UNALLOCATED_QUEUE, reason: 'no-postcode' };
+
+  const byPostcode = catchments.byPostcode.get(parts.postcode);
+  if (byPostcode !== undefined) return { kind: 'centre', ...byPostcode, matchedBy: 'postcode' };
+  const bySector = catchments.bySector.get(parts.sector);
+  if (bySector !== undefined) return { kind: 'centre', ...bySector, matchedBy: 'sector' };
+  const byDistrict = catchments.byDistrict.get(parts.district);
+  if (byDistrict !== undefined) return { kind: 'centre', ...byDistrict, matchedBy: 'district' };
+
+  const localAuthorityId = catchments.localAuthorityByDistrict.get(parts.district);
+  if (localAuthorityId === undefined) {
+    return { kind: 'unallocated', queue: HUB_UNALLOCATED_QUEUE, reason: 'outside-all-local-authorities' };
+  }
+  return {
+    kind: 'unallocated',
+    queue: unallocatedQueue(localAuthorityId),
+    localAuthorityId,
+    reason: 'no-centre-covers-postcode',
+  };
+}

@@ -1,0 +1,123 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '../../../src/config/config-error.js';
+import { buildCatchments, loadCatchments, type CatchmentsFile } from '../../../src/pipeline/catchments.js';
+
+const SAMPLE = join(process.cwd(), 'mappings', 'catchments.json');
+const dir = mkdtempSync(join(tmpdir(), 'stork-catchments-'));
+
+function writeConfig(name: string, data: unknown): string {
+  const file = join(dir, name);
+  writeFileSync(file, typeof data === 'string' ? data : JSON.stringify(data));
+  return file;
+}
+
+function base(): CatchmentsFile {
+  return {
+    localAuthorities: [
+      {
+        id: 'northgate',
+        name: 'Northgate',
+        districts: ['LS8', 'LS9'],
+        centres: [
+          { id: 'a', name: 'A', districts: ['LS9'], sectors: [], postcodes: [], delivery: { mode: 'pull' } },
+          { id: 'b', name: 'B', districts: [], sectors: ['LS9 7'], postcodes: ['LS9 7AB'], delivery: { mode: 'pull' } },
+        ],
+      },
+    ],
+  };
+}
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadCatchments', () => {
+  it('loads the sample configuration and indexes every level', () => {
+    const c = loadCatchments(SAMPLE);
+    expect(c.localAuthorities.map((la) => la.id)).toEqual(['northgate', 'southmoor']);
+    expect(c.byDistrict.get('LS9')).toEqual({ centreId: 'east-end-park', localAuthorityId: 'northgate' });
+    expect(c.bySector.get('LS9 7')?.centreId).toBe('richmond-hill');
+    expect(c.byPostcode.get('LS9 7AB')?.centreId).toBe('osmondthorpe');
+    expect(c.localAuthorityByDistrict.get('LS17')).toBe('northgate');
+    expect(c.centres.get('belle-isle')?.delivery).toEqual({ mode: 'webhook', url: expect.stringMatching(/^https:/) });
+  });
+
+  it('names the file and the field when the schema is violated', () => {
+    const bad = base();
+    const centre = bad.localAuthorities[0]!.centres[1]!;
+    centre.postcodes = ['ls9 7ab'];
+    const file = writeConfig('bad-postcode.json', bad);
+    const err = configError(() => loadCatchments(file));
+    expect(err.message).toContain(file);
+    expect(err.message).toContain('/localAuthorities/0/centres/1/postcodes/0');
+  });
+
+  it('rejects a plain-http webhook and an unknown delivery mode', () => {
+    const bad = base();
+    bad.localAuthorities[0]!.centres[0]!.delivery = { mode: 'webhook', url: 'http://insecure.example.org/' };
+    const err = configError(() => loadCatchments(writeConfig('http.json', bad)));
+    expect(err.message).toContain('/localAuthorities/0/centres/0/delivery');
+    const raw = JSON.parse(JSON.stringify(base())) as { localAuthorities: { centres: { delivery: unknown }[] }[] };
+    raw.localAuthorities[0]!.centres[0]!.delivery = { mode: 'email' };
+    expect(() => loadCatchments(writeConfig('email.json', raw))).toThrow(ConfigError);
+  });
+
+  it('reports unreadable and malformed files with the file name', () => {
+    expect(() => loadCatchments(join(dir, 'missing.json'))).toThrow(/missing\.json: cannot be read/);
+    expect(() => loadCatchments(writeConfig('broken.json', '{ nope'))).toThrow(/broken\.json: not valid JSON/);
+  });
+
+  it('rejects duplicate centre ids, naming both places', () => {
+    const bad = base();
+    bad.localAuthorities[0]!.centres[1]!.id = 'a';
+    const err = configError(() => loadCatchments(writeConfig('dup-centre.json', bad)));
+    expect(err.message).toContain('dup-centre.json');
+    expect(err.message).toMatch(/\/localAuthorities\/0\/centres\/1\/id: duplicate centre id "a" \(also at \/localAuthorities\/0\/centres\/0\)/);
+  });
+
+  it.each([
+    ['districts', 'LS8'],
+    ['sectors', 'LS9 7'],
+    ['postcodes', 'LS9 7AB'],
+  ] as const)('rejects the same %s entry claimed by two centres, naming both centres', (level, code) => {
+    const bad = base();
+    const extra = { id: 'c', name: 'C', districts: [] as string[], sectors: [] as string[], postcodes: [] as string[], delivery: { mode: 'pull' as const } };
+    extra[level] = [code];
+    if (level === 'districts') bad.localAuthorities[0]!.centres[0]!.districts.push('LS8');
+    bad.localAuthorities[0]!.centres.push(extra);
+    const err = configError(() => buildCatchments(bad, 'cfg.json'));
+    expect(err.message).toContain(`cfg.json: field /localAuthorities/0/centres/2/${level}/0`);
+    expect(err.message).toMatch(/claimed by centres "(a|b)" and "c"/);
+  });
+
+  it('rejects a district claimed by two local authorities and centres outside their authority', () => {
+    const bad = base();
+    bad.localAuthorities.push({
+      id: 'southmoor',
+      name: 'Southmoor',
+      districts: ['LS9', 'LS10'],
+      centres: [{ id: 'z', name: 'Z', districts: [], sectors: ['LS11 2'], postcodes: [], delivery: { mode: 'pull' } }],
+    });
+    const err = configError(() => buildCatchments(bad, 'cfg.json'));
+    expect(err.problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('district "LS9" is claimed by local authorities "northgate" and "southmoor"'),
+        expect.stringContaining('sector "LS11 2" of centre "z" is outside the districts of local authority "southmoor"'),
+      ]),
+    );
+  });
+
+  it('rejects duplicate local authority ids', () => {
+    const bad = base();
+    bad.localAuthorities.push({ id: 'northgate', name: 'Again', districts: ['LS20'], centres: [] });
+    expect(() => buildCatchments(bad, 'cfg.json')).toThrow(/duplicate local authority id "northgate"/);
+  });
+});
