@@ -1,0 +1,163 @@
+/**
+ * Consent rulebooks (`consent-rules/*.json`): for one purpose, an ordered list of declarative rules;
+ * the first rule whose named conditions all hold decides. Loading validates the file (JSON Schema,
+ * known condition and dataset names, unique rule ids) and then proves the product's safety rules
+ * against every combination of conditions, so an unsafe edit stops start-up instead of reaching a family.
+ */
+import { ConfigError } from '../../config/config-error.js';
+import { compile, loadJsonFile } from '../../config/json-schema.js';
+import { CONDITION_NAMES, isConditionName, type ConditionName } from './conditions.js';
+import { CLINICAL_FIELDS, CONTACT_FIELDS, DATASETS, isDatasetName, type DatasetName } from './datasets.js';
+
+/** What a rule decides: share, never share, or send to people for review. */
+export type Effect = 'permit' | 'deny' | 'review';
+
+/** Review queues a rule may send to. */
+export type ReviewQueue = 'safeguarding-review';
+
+/** One rule as loaded: condition and dataset names are checked against the registries. */
+export interface Rule {
+  id: string;
+  description: string;
+  /** All must hold. */
+  when: ConditionName[];
+  effect: Effect;
+  dataset?: DatasetName;
+  queue?: ReviewQueue;
+  /** The legal basis for the decision, quoted in every audit event. */
+  lawfulBasis: string;
+}
+
+/** A loaded, checked rulebook for one purpose. */
+export interface Rulebook {
+  id: string;
+  version: string;
+  purpose: string;
+  description: string;
+  rules: Rule[];
+}
+
+/** The file as written, before names are checked. */
+interface RulebookFile extends Omit<Rulebook, 'rules'> {
+  rules: (Omit<Rule, 'when' | 'dataset'> & { when: string[]; dataset?: string })[];
+}
+
+const ID = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' } as const;
+const TEXT = { type: 'string', minLength: 1 } as const;
+
+/** JSON Schema for a rulebook file. Names are checked after it, for messages that list the known names. */
+export const rulebookSchema = {
+  $id: 'https://stork.example/schemas/consent-rulebook.json',
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'version', 'purpose', 'description', 'rules'],
+  properties: {
+    $schema: { type: 'string' },
+    id: ID,
+    version: { type: 'string', pattern: '^[0-9]+\\.[0-9]+(\\.[0-9]+)?$' },
+    purpose: TEXT,
+    description: TEXT,
+    rules: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'description', 'when', 'effect', 'lawfulBasis'],
+        properties: {
+          id: ID,
+          description: TEXT,
+          when: { type: 'array', minItems: 1, uniqueItems: true, items: TEXT },
+          effect: { enum: ['permit', 'deny', 'review'] },
+          dataset: TEXT,
+          queue: { enum: ['safeguarding-review'] },
+          lawfulBasis: { type: 'string', minLength: 10 },
+        },
+      },
+    },
+  },
+} as const;
+
+const validateRulebook = compile<RulebookFile>(rulebookSchema);
+
+function checkNames(file: RulebookFile, source: string): string[] {
+  const problems: string[] = [];
+  const ids = new Map<string, number>();
+  file.rules.forEach((r, i) => {
+    const at = `${source}: field /rules/${i}`;
+    const seen = ids.get(r.id);
+    if (seen !== undefined) problems.push(`${at}/id: duplicate rule id "${r.id}" (also /rules/${seen})`);
+    else ids.set(r.id, i);
+    r.when.forEach((c, j) => {
+      if (!isConditionName(c)) problems.push(`${at}/when/${j}: unknown condition "${c}" (known: ${CONDITION_NAMES.join(', ')})`);
+    });
+    if (r.dataset !== undefined && !isDatasetName(r.dataset)) {
+      problems.push(`${at}/dataset: unknown dataset "${r.dataset}" (known: ${Object.keys(DATASETS).join(', ')})`);
+    }
+    if (r.effect === 'permit' && r.dataset === undefined) problems.push(`${at}/dataset: a permit rule must name a dataset`);
+    if (r.effect === 'review' && (r.dataset === undefined || r.queue === undefined)) {
+      problems.push(`${at}: a review rule must name a dataset and a queue`);
+    }
+    if (r.effect === 'deny' && (r.dataset !== undefined || r.queue !== undefined)) {
+      problems.push(`${at}: a deny rule discloses nothing, so it takes no dataset or queue`);
+    }
+    if (r.effect === 'permit' && r.queue !== undefined) problems.push(`${at}/queue: a permit rule goes to the centre, not a queue`);
+  });
+  return problems;
+}
+
+/**
+ * Proves the product's safety rules for a name-checked rulebook by evaluating the first matching rule
+ * under every combination of condition values (conditions are treated as independent, which is
+ * conservative): a deceased baby is always denied; a restricted record is never permitted and never
+ * discloses contact fields; an objection is never simply permitted; clinical fields need clinical consent.
+ */
+export function checkSafety(rules: readonly Rule[], source: string): string[] {
+  const free = CONDITION_NAMES.filter((c) => c !== 'always');
+  const problems = new Set<string>();
+  for (let mask = 0; mask < 1 << free.length; mask++) {
+    const holds = new Set<ConditionName>(['always']);
+    free.forEach((c, bit) => {
+      if (mask & (1 << bit)) holds.add(c);
+    });
+    const index = rules.findIndex((r) => r.when.every((c) => holds.has(c)));
+    const rule = rules[index];
+    if (rule === undefined) continue; // no match: decide() denies
+    const at = `${source}: field /rules/${index}: rule "${rule.id}"`;
+    const fields: readonly string[] = rule.dataset === undefined ? [] : DATASETS[rule.dataset];
+    if (holds.has('baby-deceased') && rule.effect !== 'deny') {
+      problems.add(`${at} would ${rule.effect} for a baby who was stillborn or has died; a deny rule must come first`);
+    }
+    if (holds.has('record-restricted') && rule.effect === 'permit') {
+      problems.add(`${at} would permit a restricted record; it must go to review`);
+    }
+    if (holds.has('record-restricted') && fields.some((f) => CONTACT_FIELDS.some((c) => c === f))) {
+      problems.add(`${at} would disclose the address or phone of a restricted record`);
+    }
+    if (holds.has('parent-objected') && rule.effect === 'permit') {
+      problems.add(`${at} would permit despite a parent's objection; only a review (safeguarding) rule may override it`);
+    }
+    if (!holds.has('clinical-consent-recorded') && rule.effect === 'permit' && fields.some((f) => CLINICAL_FIELDS.some((c) => c === f))) {
+      problems.add(`${at} would disclose clinical details without recorded consent for them`);
+    }
+  }
+  return [...problems];
+}
+
+/** Checks a parsed rulebook (names, rule shapes, safety) and returns it typed. Pure; `source` names the file. */
+export function buildRulebook(file: RulebookFile, source = 'rulebook'): Rulebook {
+  const problems = checkNames(file, source);
+  if (problems.length > 0) throw new ConfigError(problems.join('\n'), problems);
+  const rulebook = file as Rulebook; // every name was checked above
+  const unsafe = checkSafety(rulebook.rules, source);
+  if (unsafe.length > 0) throw new ConfigError(unsafe.join('\n'), unsafe);
+  return rulebook;
+}
+
+/**
+ * Reads and validates a consent rulebook. Throws ConfigError naming the file and field for schema
+ * violations, unknown condition or dataset names, and any breach of the safety rules.
+ */
+export function loadRulebook(file: string): Rulebook {
+  return buildRulebook(loadJsonFile<RulebookFile>(file, validateRulebook), file);
+}
