@@ -1,0 +1,61 @@
+import { PGlite } from '@electric-sql/pglite';
+import { mkdirSync } from 'node:fs';
+import type { Database, QueryResult, SqlClient } from '../../src/ports/database.js';
+import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.js';
+
+interface PgliteQueryable {
+  query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows?: number }>;
+}
+
+function wrap(client: PgliteQueryable): SqlClient {
+  return {
+    async query<R extends object>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      const r = await client.query<R>(sql, params as unknown[] | undefined);
+      return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+    },
+  };
+}
+
+/** PGlite can snapshot itself: tests restore a migrated snapshot instead of migrating each time. */
+export interface PgliteDatabase extends Database {
+  dumpDataDir(): Promise<Blob>;
+}
+
+/**
+ * Embedded PostgreSQL (PGlite, WASM) for trying Stork and for development. It never fsyncs and takes no
+ * lock of its own, so Stork locks the folder: a second process on the same folder is refused.
+ * `dataDir` undefined = in memory (tests).
+ */
+export async function openPglite(dataDir?: string, options: { loadDataDir?: Blob } = {}): Promise<PgliteDatabase> {
+  let lock: DirectoryLock | undefined;
+  if (dataDir !== undefined) {
+    mkdirSync(dataDir, { recursive: true });
+    lock = acquireDirectoryLock(dataDir);
+  }
+  let pg: PGlite;
+  try {
+    pg = await PGlite.create({
+      ...(dataDir !== undefined ? { dataDir } : {}),
+      ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+    });
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+  return {
+    kind: 'pglite',
+    ...wrap(pg),
+    async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+      return pg.transaction((tx) => fn(wrap(tx)));
+    },
+    async dumpDataDir() {
+      const dump = await pg.dumpDataDir('none');
+      return dump;
+    },
+    async close() {
+      await pg.close();
+      lock?.release();
+    },
+  };
+}
+

@@ -1,0 +1,53 @@
+import pg from 'pg';
+import type { Database, QueryResult, SqlClient } from '../../src/ports/database.js';
+
+/** Options that keep a dead server from hanging intake: connecting fails fast and the sender is told to retry. */
+export interface PostgresOptions {
+  connectionString: string;
+  maxConnections?: number;
+  connectTimeoutMs?: number;
+}
+
+function wrap(client: pg.Pool | pg.PoolClient): SqlClient {
+  return {
+    async query<R extends object>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      const r = await client.query<R & pg.QueryResultRow>(sql, params as unknown[] | undefined);
+      return { rows: r.rows, rowCount: r.rowCount ?? 0 };
+    },
+  };
+}
+
+/** PostgreSQL through a `pg` pool: the system of record for production and for many workers. */
+export async function openPostgres(options: PostgresOptions): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.maxConnections ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
+    idleTimeoutMillis: 30000,
+  });
+  // An idle client losing its connection must not crash the process; the next query reports the failure.
+  pool.on('error', () => undefined);
+  const db: Database = {
+    kind: 'postgres',
+    ...wrap(pool),
+    async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(wrap(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+  await db.query('select 1');
+  return db;
+}

@@ -1,0 +1,148 @@
+import type { Database } from '../../src/ports/database.js';
+import type { Issue } from '../../src/domain/issue.js';
+import type { BirthNotification } from '../../src/domain/birth-notification.js';
+import type {
+  MessageFilter, MessageStatus, MessageStore, MessageSummary, ReceivedMessage, ReceiptOutcome, StoredMessage,
+} from '../../src/ports/message-store.js';
+import { decodeCursor, encodeCursor, insertAuditEvents, iso, json, valuesPlaceholders } from './sql-helpers.js';
+
+interface MessageRow {
+  id: string;
+  received_at: Date | string;
+  channel: 'mllp' | 'http';
+  remote_address: string | null;
+  feed_id: string | null;
+  sender_key: string | null;
+  control_id: string | null;
+  message_type: string | null;
+  raw: Uint8Array;
+  raw_truncated: boolean;
+  size_bytes: number;
+  sha256: string;
+  status: MessageStatus;
+  reason: string | null;
+  issues: unknown;
+  ack_code: string | null;
+  canonical: unknown;
+  replay_count: number;
+  updated_at: Date | string;
+}
+
+const SUMMARY_COLUMNS =
+  'id, received_at, channel, remote_address, feed_id, control_id, message_type, size_bytes, sha256, raw_truncated, status, reason, issues, ack_code, replay_count, updated_at';
+
+function summary(r: MessageRow): MessageSummary {
+  const s: MessageSummary = {
+    id: r.id,
+    receivedAt: iso(r.received_at) ?? '',
+    channel: r.channel,
+    sizeBytes: r.size_bytes,
+    sha256: r.sha256,
+    rawTruncated: r.raw_truncated,
+    status: r.status,
+    issues: json<Issue[]>(r.issues),
+    replayCount: r.replay_count,
+    updatedAt: iso(r.updated_at) ?? '',
+  };
+  if (r.remote_address !== null) s.remoteAddress = r.remote_address;
+  if (r.feed_id !== null) s.feedId = r.feed_id;
+  if (r.control_id !== null) s.controlId = r.control_id;
+  if (r.message_type !== null) s.messageType = r.message_type;
+  if (r.reason !== null) s.reason = r.reason;
+  if (r.ack_code !== null) s.ackCode = r.ack_code;
+  return s;
+}
+
+const INSERT_COLUMNS = 20;
+
+/** Messages in PostgreSQL or PGlite: one multi-row INSERT … ON CONFLICT DO NOTHING per group commit. */
+export class SqlMessageStore implements MessageStore {
+  constructor(private readonly db: Database) {}
+
+  async recordReceipts(messages: readonly ReceivedMessage[]): Promise<ReceiptOutcome[]> {
+    if (messages.length === 0) return [];
+    return this.db.transaction(async (tx) => {
+      const params: unknown[] = [];
+      for (const m of messages) {
+        params.push(
+          m.id, m.receivedAt, m.channel, m.remoteAddress ?? null, m.apiClient ?? null, m.feedId ?? null, m.senderKey ?? null,
+          m.controlId ?? null, m.messageType ?? null, m.raw, m.rawTruncated, m.sizeBytes, m.sha256, m.status, m.reason ?? null,
+          JSON.stringify(m.issues), m.ackCode ?? null, m.ack ?? null, m.canonical ? JSON.stringify(m.canonical) : null, m.receivedAt,
+        );
+      }
+      const inserted = await tx.query<{ id: string }>(
+        `INSERT INTO messages (id, received_at, channel, remote_address, api_client, feed_id, sender_key, control_id, message_type, raw,
+           raw_truncated, size_bytes, sha256, status, reason, issues, ack_code, ack, canonical, updated_at)
+         VALUES ${valuesPlaceholders(messages.length, INSERT_COLUMNS)}
+         ON CONFLICT (sender_key, control_id) DO NOTHING
+         RETURNING id`,
+        params,
+      );
+      const stored = new Set(inserted.rows.map((r) => r.id));
+      const duplicates = messages.filter((m) => !stored.has(m.id));
+      const originals = new Map<string, { id: string; status: MessageStatus; ack: Uint8Array | null }>();
+      if (duplicates.length > 0) {
+        const found = await tx.query<{ id: string; status: MessageStatus; ack: Uint8Array | null; sender_key: string; control_id: string }>(
+          `SELECT id, status, ack, sender_key, control_id FROM messages
+           WHERE (sender_key, control_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+          [duplicates.map((d) => d.senderKey ?? ''), duplicates.map((d) => d.controlId ?? '')],
+        );
+        for (const r of found.rows) originals.set(`${r.sender_key}\u0000${r.control_id}`, r);
+      }
+      await insertAuditEvents(tx, messages.filter((m) => stored.has(m.id)).flatMap((m) => m.audit));
+      return messages.map((m): ReceiptOutcome => {
+        if (stored.has(m.id)) return { kind: 'stored' };
+        const o = originals.get(`${m.senderKey ?? ''}\u0000${m.controlId ?? ''}`);
+        if (!o) throw new Error('conflicting message vanished within the transaction');
+        return { kind: 'duplicate', originalId: o.id, status: o.status, ...(o.ack ? { ack: Buffer.from(o.ack) } : {}) };
+      });
+    });
+  }
+
+  async list(filter: MessageFilter): Promise<{ items: MessageSummary[]; next?: string }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.status) where.push(`status = $${params.push(filter.status)}`);
+    if (filter.feedId) where.push(`feed_id = $${params.push(filter.feedId)}`);
+    const cursor = filter.after ? decodeCursor(filter.after) : undefined;
+    if (cursor) where.push(`(received_at, id) < ($${params.push(cursor.at)}::timestamptz, $${params.push(cursor.id)}::uuid)`);
+    const limit = params.push(filter.limit + 1);
+    const r = await this.db.query<MessageRow>(
+      `SELECT ${SUMMARY_COLUMNS} FROM messages ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+       ORDER BY received_at DESC, id DESC LIMIT $${limit}`,
+      params,
+    );
+    const items = r.rows.slice(0, filter.limit).map(summary);
+    const last = items[items.length - 1];
+    return r.rows.length > filter.limit && last ? { items, next: encodeCursor(last.receivedAt, last.id) } : { items };
+  }
+
+  async get(id: string): Promise<StoredMessage | undefined> {
+    const r = await this.db.query<MessageRow>(`SELECT ${SUMMARY_COLUMNS}, raw, canonical, sender_key FROM messages WHERE id = $1`, [id]);
+    const row = r.rows[0];
+    if (!row) return undefined;
+    const m: StoredMessage = { ...summary(row), raw: Buffer.from(row.raw) };
+    if (row.canonical !== null) m.canonical = json<BirthNotification>(row.canonical);
+    if (row.sender_key !== null) m.senderKey = row.sender_key;
+    return m;
+  }
+
+  async pendingIds(limit: number): Promise<string[]> {
+    const r = await this.db.query<{ id: string }>(
+      `SELECT id FROM messages WHERE status = 'queued' ORDER BY received_at LIMIT $1`,
+      [limit],
+    );
+    return r.rows.map((x) => x.id);
+  }
+
+  async updateAfterReplay(u: Parameters<MessageStore['updateAfterReplay']>[0]): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query(
+        `UPDATE messages SET status = $2, reason = $3, issues = $4, feed_id = COALESCE($5, feed_id), canonical = $6,
+           replay_count = replay_count + 1, updated_at = $7 WHERE id = $1`,
+        [u.id, u.status, u.reason ?? null, JSON.stringify(u.issues), u.feedId ?? null, u.canonical ? JSON.stringify(u.canonical) : null, u.at],
+      );
+      await insertAuditEvents(tx, u.audit);
+    });
+  }
+}

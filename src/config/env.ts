@@ -1,0 +1,123 @@
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { compile, describeErrors } from './json-schema.js';
+import { ConfigError } from './config-error.js';
+
+/** The processes a Stork instance runs; a deployment may split them across machines. */
+export type Role = 'intake' | 'worker';
+
+/** Settings read from the environment: the only place in Stork that reads `process.env`. */
+export interface EnvConfig {
+  httpPort: number;
+  mllpPort: number;
+  /** Address the listeners bind to. */
+  host: string;
+  redisUrl: string;
+  /** PostgreSQL connection string; absent = embedded PGlite under `dataDir`. */
+  databaseUrl?: string;
+  dataDir: string;
+  configDir: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  roles: Role[];
+  /** Largest MLLP frame accepted, in bytes. */
+  mllpMaxMessageBytes: number;
+  /** A connection with no traffic for this long is closed. */
+  mllpIdleTimeoutMs: number;
+  /** Prefix of every BullMQ queue name, so several hubs or test runs can share one Redis. */
+  queuePrefix: string;
+  workerConcurrency: number;
+}
+
+/** The repository root, where the sample configuration lives. */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', ...(import.meta.url.includes('/dist/') ? ['..'] : []));
+
+interface RawEnv {
+  STORK_HTTP_PORT: number;
+  STORK_MLLP_PORT: number;
+  STORK_HOST: string;
+  REDIS_URL: string;
+  DATABASE_URL?: string;
+  STORK_DATA_DIR: string;
+  STORK_CONFIG_DIR: string;
+  LOG_LEVEL: EnvConfig['logLevel'];
+  STORK_ROLES: string;
+  STORK_MLLP_MAX_BYTES: number;
+  STORK_MLLP_IDLE_TIMEOUT_MS: number;
+  STORK_QUEUE_PREFIX: string;
+  STORK_WORKER_CONCURRENCY: number;
+}
+
+const port = { type: 'integer', minimum: 0, maximum: 65535 };
+const schema = {
+  type: 'object',
+  properties: {
+    STORK_HTTP_PORT: { ...port, default: 8080 },
+    STORK_MLLP_PORT: { ...port, default: 2575 },
+    STORK_HOST: { type: 'string', minLength: 1, default: '0.0.0.0' },
+    REDIS_URL: { type: 'string', pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' },
+    DATABASE_URL: { type: 'string', pattern: '^postgres(ql)?://' },
+    STORK_DATA_DIR: { type: 'string', minLength: 1, default: './data' },
+    STORK_CONFIG_DIR: { type: 'string', minLength: 1, default: repoRoot },
+    LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+    STORK_ROLES: { type: 'string', pattern: '^(intake|worker)(,(intake|worker))*$', default: 'intake,worker' },
+    STORK_MLLP_MAX_BYTES: { type: 'integer', minimum: 1024, default: 1048576 },
+    STORK_MLLP_IDLE_TIMEOUT_MS: { type: 'integer', minimum: 1000, default: 300000 },
+    STORK_QUEUE_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', default: 'stork' },
+    STORK_WORKER_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 8 },
+  },
+  required: [],
+} as const;
+
+const validate = compile<RawEnv>({ ...schema });
+const integerKeys = Object.entries(schema.properties)
+  .filter(([, s]) => 'type' in s && s.type === 'integer')
+  .map(([k]) => k);
+
+/**
+ * Reads and validates Stork's settings. Every problem is listed at once, so an operator fixes them in one go.
+ * Unknown `STORK_*` variables are reported too: a typo must not silently fall back to a default.
+ */
+export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
+  const problems: string[] = [];
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.properties)) {
+    const value = env[key];
+    if (value === undefined || value === '') {
+      const fallback = (schema.properties as Record<string, { default?: unknown }>)[key]?.default;
+      if (fallback !== undefined) raw[key] = fallback;
+      continue;
+    }
+    if (integerKeys.includes(key)) {
+      const n = Number(value);
+      raw[key] = /^\s*-?\d+\s*$/.test(value) ? n : value;
+    } else raw[key] = value;
+  }
+  for (const key of Object.keys(env)) {
+    if (key.startsWith('STORK_') && !(key in schema.properties) && key !== 'STORK_CORPUS') {
+      problems.push(`${key}: unknown setting (known: ${Object.keys(schema.properties).filter((k) => k.startsWith('STORK_')).join(', ')})`);
+    }
+  }
+  if (!validate(raw)) {
+    for (const p of describeErrors(validate.errors)) problems.push(p.replace(/^field \/(\w+)/, '$1'));
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid environment:\n  ${problems.join('\n  ')}`, problems);
+  }
+  const r = raw as unknown as RawEnv;
+  const config: EnvConfig = {
+    httpPort: r.STORK_HTTP_PORT,
+    mllpPort: r.STORK_MLLP_PORT,
+    host: r.STORK_HOST,
+    redisUrl: r.REDIS_URL,
+    dataDir: path.resolve(r.STORK_DATA_DIR),
+    configDir: path.resolve(r.STORK_CONFIG_DIR),
+    logLevel: r.LOG_LEVEL,
+    roles: [...new Set(r.STORK_ROLES.split(',') as Role[])],
+    mllpMaxMessageBytes: r.STORK_MLLP_MAX_BYTES,
+    mllpIdleTimeoutMs: r.STORK_MLLP_IDLE_TIMEOUT_MS,
+    queuePrefix: r.STORK_QUEUE_PREFIX,
+    workerConcurrency: r.STORK_WORKER_CONCURRENCY,
+  };
+  if (r.DATABASE_URL !== undefined) config.databaseUrl = r.DATABASE_URL;
+  return config;
+}

@@ -1,0 +1,82 @@
+import type { BirthNotification } from '../domain/birth-notification.js';
+import type { Issue } from '../domain/issue.js';
+import type { AuditEventInput } from './audit.js';
+
+export type MessageStatus = 'queued' | 'processed' | 'not-relevant' | 'quarantined' | 'duplicate';
+export type Channel = 'mllp' | 'http';
+
+/** A message as intake commits it: the exact bytes, where they came from, and what intake decided. */
+export interface ReceivedMessage {
+  id: string;
+  receivedAt: Date;
+  channel: Channel;
+  remoteAddress?: string;
+  apiClient?: string;
+  feedId?: string;
+  senderKey?: string;
+  controlId?: string;
+  messageType?: string;
+  raw: Buffer;
+  /** True when only the head of an oversize message was kept. */
+  rawTruncated: boolean;
+  sizeBytes: number;
+  sha256: string;
+  status: MessageStatus;
+  reason?: string;
+  issues: Issue[];
+  ackCode?: string;
+  ack?: Buffer;
+  canonical?: BirthNotification;
+  /** Audit events appended in the same transaction as the message. */
+  audit: AuditEventInput[];
+}
+
+export type ReceiptOutcome =
+  | { kind: 'stored' }
+  /** Same sender and MSH-10 as a message already stored: nothing new was written. */
+  | { kind: 'duplicate'; originalId: string; status: MessageStatus; ack?: Buffer };
+
+/** Metadata an operator sees; the raw body only for the admin role. */
+export interface MessageSummary {
+  id: string;
+  receivedAt: string;
+  channel: Channel;
+  remoteAddress?: string;
+  feedId?: string;
+  controlId?: string;
+  messageType?: string;
+  sizeBytes: number;
+  sha256: string;
+  rawTruncated: boolean;
+  status: MessageStatus;
+  reason?: string;
+  issues: Issue[];
+  ackCode?: string;
+  replayCount: number;
+  updatedAt: string;
+}
+
+export interface MessageFilter {
+  status?: MessageStatus;
+  feedId?: string;
+  limit: number;
+  /** Opaque cursor from the previous page. */
+  after?: string;
+}
+
+export interface StoredMessage extends MessageSummary {
+  raw: Buffer;
+  canonical?: BirthNotification;
+  senderKey?: string;
+}
+
+export interface MessageStore {
+  /** Commits a batch in one transaction; a re-send is recognised by the unique (sender, MSH-10) key. */
+  recordReceipts(messages: readonly ReceivedMessage[]): Promise<ReceiptOutcome[]>;
+  list(filter: MessageFilter): Promise<{ items: MessageSummary[]; next?: string }>;
+  get(id: string): Promise<StoredMessage | undefined>;
+  /** Ids of messages accepted but not yet processed (e.g. after a crash), oldest first. */
+  pendingIds(limit: number): Promise<string[]>;
+  /** Records the outcome of replaying a quarantined message. */
+  updateAfterReplay(update: { id: string; status: MessageStatus; reason?: string; issues: Issue[]; feedId?: string; canonical?: BirthNotification; at: Date; audit: AuditEventInput[] }): Promise<void>;
+}
