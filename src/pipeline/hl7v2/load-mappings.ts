@@ -1,0 +1,199 @@
+/**
+ * Loads `mappings/hl7v2/*.json` at start-up, validates each file (JSON Schema, then semantics: known
+ * tables and functions of the right kind, resolvable `extends`), resolves inheritance and compiles field
+ * paths once, so mapping a message does no string parsing of the mapping. Any problem throws a ConfigError
+ * naming the file and the field.
+ *
+ * `extends` merges section by section: `births` and `segmentSelectors` key by key, `tables` entry by
+ * entry within each table, and `fields` target by target (an override replaces the parent's whole rule
+ * list for that target).
+ */
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../../config/config-error.js';
+import { compile, loadJsonFile } from '../../config/json-schema.js';
+import { parseFieldPath, type FieldPath } from './hl7-reader.js';
+import { MAPPING_FUNCTIONS, type MappingFunction } from './mapping-functions.js';
+import {
+  hl7v2MappingFileSchema,
+  TARGETS,
+  type BirthCriteria,
+  type Condition,
+  type Hl7v2MappingFile,
+  type SourceRule,
+  type TargetKind,
+  type TargetName,
+} from './mapping-types.js';
+
+/** A condition with its path parsed and its values upper-cased. */
+export interface CompiledCondition {
+  path: FieldPath;
+  values: ReadonlySet<string>;
+}
+
+/** A source rule ready to run. */
+export interface CompiledRule {
+  path: FieldPath;
+  where?: { component: number; values: ReadonlySet<string> };
+  segmentWhere?: CompiledCondition;
+  table?: Readonly<Record<string, string | boolean>>;
+  fn?: { [K in TargetKind]: MappingFunction<K> }[TargetKind];
+}
+
+/** A resolved mapping (inheritance applied), as mapHl7v2 uses it. */
+export interface Hl7v2Mapping {
+  name: string;
+  births: { events: ReadonlySet<string>; maxAgeDays: number; newbornIndicator?: CompiledCondition };
+  fields: ReadonlyMap<TargetName, readonly CompiledRule[]>;
+}
+
+/** All mappings of a directory, by name (file base name). */
+export interface Hl7v2MappingSet {
+  names(): string[];
+  has(name: string): boolean;
+  /** Throws ConfigError for an unknown name, so a feed naming a missing mapping stops start-up. */
+  get(name: string): Hl7v2Mapping;
+}
+
+const DEFAULT_BIRTHS: BirthCriteria = { events: ['A28', 'A04', 'A01'], maxAgeDays: 28 };
+const validateFile = compile<Hl7v2MappingFile>(hl7v2MappingFileSchema);
+
+function fail(file: string, field: string, problem: string): never {
+  const msg = `${file}: field ${field}: ${problem}`;
+  throw new ConfigError(msg, [msg]);
+}
+
+function compileCondition(c: Condition, file: string, field: string): CompiledCondition {
+  const p = parseFieldPath(c.path);
+  if (p === undefined) fail(file, `${field}/path`, 'not a field path like PID-3.1');
+  return { path: p, values: new Set(c.in.map((v) => v.trim().toUpperCase())) };
+}
+
+function merge(parent: Hl7v2MappingFile, child: Hl7v2MappingFile): Hl7v2MappingFile {
+  const tables: Record<string, Record<string, string | boolean>> = { ...parent.tables };
+  for (const [k, v] of Object.entries(child.tables ?? {})) tables[k] = { ...tables[k], ...v };
+  return {
+    births: { ...parent.births, ...child.births },
+    segmentSelectors: { ...parent.segmentSelectors, ...child.segmentSelectors },
+    tables,
+    fields: { ...parent.fields, ...child.fields },
+  };
+}
+
+function compileRule(
+  target: TargetName,
+  r: SourceRule,
+  m: Hl7v2MappingFile,
+  file: string,
+  field: string,
+): CompiledRule {
+  const spec: { kind: TargetKind; values?: readonly string[] } = TARGETS[target];
+  const p = parseFieldPath(r.path);
+  if (p === undefined) fail(file, `${field}/path`, 'not a field path like PID-3.1');
+  const out: CompiledRule = { path: p };
+  if (r.where) out.where = { component: r.where.component, values: new Set(r.where.in.map((v) => v.toUpperCase())) };
+  const segWhere = r.segmentWhere ?? m.segmentSelectors?.[p.segment];
+  if (segWhere) {
+    out.segmentWhere = compileCondition(segWhere, file, `${field}/segmentWhere`);
+    if (out.segmentWhere.path.segment !== p.segment) {
+      fail(file, `${field}/segmentWhere`, `selects ${out.segmentWhere.path.segment} but the rule reads ${p.segment}`);
+    }
+  }
+  if (r.function !== undefined) {
+    const fn = MAPPING_FUNCTIONS[r.function];
+    if (fn === undefined) fail(file, `${field}/function`, `unknown function "${r.function}"`);
+    if (fn.kind !== spec.kind) fail(file, `${field}/function`, `"${r.function}" gives ${fn.kind}, ${target} needs ${spec.kind}`);
+    out.fn = fn;
+  }
+  if (r.table !== undefined) {
+    const table = m.tables?.[r.table];
+    if (table === undefined) fail(file, `${field}/table`, `unknown table "${r.table}"`);
+    for (const [code, value] of Object.entries(table)) {
+      const ok =
+        spec.kind === 'boolean'
+          ? typeof value === 'boolean'
+          : spec.kind === 'code'
+            ? typeof value === 'string' && (spec.values ?? []).includes(value)
+            : typeof value === 'string';
+      if (!ok) fail(file, `/tables/${r.table}/${code}`, `value not allowed for ${target}`);
+    }
+    out.table = Object.fromEntries(Object.entries(table).map(([k, v]) => [k.trim().toUpperCase(), v]));
+  }
+  const needsFunction = ['name', 'address', 'identifiers', 'gp'].includes(spec.kind);
+  if (needsFunction && out.fn === undefined) fail(file, field, `${target} needs a "function"`);
+  if ((spec.kind === 'code' || spec.kind === 'boolean') && out.fn === undefined && out.table === undefined) {
+    fail(file, field, `${target} needs a "table"`);
+  }
+  return out;
+}
+
+function compileMapping(name: string, m: Hl7v2MappingFile, file: string): Hl7v2Mapping {
+  const births = { ...DEFAULT_BIRTHS, ...m.births };
+  for (const [seg, c] of Object.entries(m.segmentSelectors ?? {})) {
+    if (compileCondition(c, file, `/segmentSelectors/${seg}`).path.segment !== seg) {
+      fail(file, `/segmentSelectors/${seg}/path`, `must be a path in ${seg}`);
+    }
+  }
+  const fields = new Map<TargetName, CompiledRule[]>();
+  for (const [target, value] of Object.entries(m.fields ?? {}) as [TargetName, SourceRule | SourceRule[]][]) {
+    const list = Array.isArray(value) ? value : [value];
+    fields.set(
+      target,
+      list.map((r, i) => compileRule(target, r, m, file, `/fields/${target}${Array.isArray(value) ? `/${i}` : ''}`)),
+    );
+  }
+  if (!fields.has('baby.birth')) fail(file, '/fields', 'baby.birth is required (directly or inherited)');
+  return {
+    name,
+    births: {
+      events: new Set(births.events),
+      maxAgeDays: births.maxAgeDays,
+      ...(births.newbornIndicator
+        ? { newbornIndicator: compileCondition(births.newbornIndicator, file, '/births/newbornIndicator') }
+        : {}),
+    },
+    fields,
+  };
+}
+
+/** Reads, validates and resolves every `*.json` mapping in `dir`. */
+export function loadHl7v2Mappings(dir: string): Hl7v2MappingSet {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  } catch (err) {
+    throw new ConfigError(`${dir}: mapping directory cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const raw = new Map<string, { file: string; data: Hl7v2MappingFile }>();
+  for (const f of entries) {
+    const file = path.join(dir, f);
+    raw.set(f.slice(0, -'.json'.length), { file, data: loadJsonFile(file, validateFile) });
+  }
+  const resolved = new Map<string, Hl7v2MappingFile>();
+  const resolve = (name: string, chain: string[]): Hl7v2MappingFile => {
+    const done = resolved.get(name);
+    if (done) return done;
+    const entry = raw.get(name);
+    if (entry === undefined) throw new ConfigError(`unknown HL7 v2 mapping "${name}"`);
+    const parentName = entry.data.extends;
+    let data = entry.data;
+    if (parentName !== undefined) {
+      if (chain.includes(parentName)) fail(entry.file, '/extends', `circular: ${[...chain, name, parentName].join(' → ')}`);
+      if (!raw.has(parentName)) fail(entry.file, '/extends', `no mapping "${parentName}" in ${dir}`);
+      data = merge(resolve(parentName, [...chain, name]), entry.data);
+    }
+    resolved.set(name, data);
+    return data;
+  };
+  const compiled = new Map<string, Hl7v2Mapping>();
+  for (const [name, { file }] of raw) compiled.set(name, compileMapping(name, resolve(name, []), file));
+  return {
+    names: () => [...compiled.keys()],
+    has: (name) => compiled.has(name),
+    get: (name) => {
+      const m = compiled.get(name);
+      if (m === undefined) throw new ConfigError(`unknown HL7 v2 mapping "${name}" (known: ${[...compiled.keys()].join(', ')})`);
+      return m;
+    },
+  };
+}
