@@ -1,0 +1,145 @@
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { frame, MllpFramer } from '../../../../adapters/mllp/mllp-framer.js';
+import { controlId, main, readAck, splitMessages } from '../../../../adapters/cli/send.js';
+import { buildAck, type AckCode } from '../../../../src/pipeline/hl7v2/ack.js';
+import { readEnvelope } from '../../../../src/pipeline/hl7v2/envelope.js';
+import { Hl7ErrorCode, issue } from '../../../../src/domain/issue.js';
+import { isValidNhsNumber } from '../../../../src/domain/nhs-number.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+const sampleFile = path.join(repo, 'test', 'fixtures', 'sample-newborn-a28.hl7');
+
+/** A test peer that answers every frame with a real Stork ACK carrying `code`. */
+async function startAckServer(code: () => AckCode): Promise<{ port: number; received: string[]; close(): Promise<void> }> {
+  const received: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    const framer = new MllpFramer(1024 * 1024);
+    socket.on('data', (chunk: Buffer) => {
+      for (const event of framer.push(chunk)) {
+        if (event.kind !== 'message') continue;
+        const text = event.bytes.toString('utf8');
+        received.push(text);
+        const env = readEnvelope(text);
+        const envelope = env.ok ? env.envelope : undefined;
+        const c = code();
+        const issues = c === 'AA' ? [] : [issue(Hl7ErrorCode.RequiredFieldMissing, 'PID-7 date of birth is missing', { location: { segment: 'PID', sequence: 1, field: 7 } })];
+        socket.write(frame(buildAck(envelope, c, issues, { ackControlId: 'ACK-1', now: new Date('2026-11-18T09:35:13Z') })));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function collector(): { write(text: string): void; text(): string } {
+  let buf = '';
+  return { write: (t: string) => void (buf += t), text: () => buf };
+}
+
+function msg(id: string, eol: string): string {
+  return [`MSH|^~\\&|MATERNITY|RX1|STORK|STORK|20261118093512||ADT^A28^ADT_A05|${id}|P|2.4`, 'EVN||20261118093500', 'PID|1||9990047219^^^NHS^NH'].join(eol) + eol;
+}
+
+describe('stork-send', () => {
+  let dir: string;
+  const closers: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'stork-send-'));
+  });
+  afterEach(async () => {
+    await Promise.all(closers.splice(0).map((c) => c()));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('sends the sample file and exits 0 when the ACK is AA', async () => {
+    const server = await startAckServer(() => 'AA');
+    closers.push(server.close);
+    const out = collector();
+    const code = await main(['--port', String(server.port), sampleFile], out);
+    expect(code).toBe(0);
+    expect(out.text()).toBe(`${sampleFile} NGM-20261118-000417 AA Message accepted\n`);
+    expect(server.received).toEqual([(await readFile(sampleFile, 'utf8'))]);
+  });
+
+  it('splits files on blank lines and MSH lines, sends CR segment endings, and exits 1 with ERR detail on AE', async () => {
+    const twoByBlank = path.join(dir, 'two.hl7');
+    const twoByMsh = path.join(dir, 'msh.hl7');
+    await writeFile(twoByBlank, `${msg('BLANK-1', '\r\n')}\r\n\r\n${msg('BLANK-2', '\r\n')}`);
+    await writeFile(twoByMsh, msg('MSH-1', '\n') + msg('MSH-2', '\n'));
+    const codes: AckCode[] = ['AA', 'AE', 'AA', 'AA'];
+    const server = await startAckServer(() => codes.shift() ?? 'AA');
+    closers.push(server.close);
+    const out = collector();
+    const code = await main(['--host', '127.0.0.1', '--port', String(server.port), '--timeout', '5000', twoByBlank, twoByMsh], out);
+    expect(code).toBe(1);
+    expect(server.received).toEqual([msg('BLANK-1', '\r'), msg('BLANK-2', '\r'), msg('MSH-1', '\r'), msg('MSH-2', '\r')]);
+    expect(out.text().split('\n')).toEqual([
+      `${twoByBlank}#1 BLANK-1 AA Message accepted`,
+      `${twoByBlank}#2 BLANK-2 AE PID-7 date of birth is missing`,
+      '  ERR E 101 PID-7 PID-7 date of birth is missing',
+      `${twoByMsh}#1 MSH-1 AA Message accepted`,
+      `${twoByMsh}#2 MSH-2 AA Message accepted`,
+      '',
+    ]);
+  });
+
+  it('exits 2 naming the host and port, and how to start the hub, when nothing listens', async () => {
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const out = collector();
+    const code = await main(['--port', String(port), sampleFile], out);
+    expect(code).toBe(2);
+    expect(out.text()).toContain(`127.0.0.1:${port}`);
+    expect(out.text()).toContain('ECONNREFUSED');
+    expect(out.text()).toContain('npm start');
+  });
+
+  it('exits 2 on usage errors', async () => {
+    for (const argv of [[], ['--port', 'abc', sampleFile], ['--bogus', sampleFile], [path.join(dir, 'missing.hl7')]]) {
+      const out = collector();
+      expect(await main(argv, out)).toBe(2);
+      expect(out.text()).toMatch(/^stork-send: /);
+    }
+  });
+
+  it('reads ACKs: MSA-1, unescaped MSA-3 and v2.4-only ERR-1', () => {
+    const ack = readAck('MSH|^~\\&|STORK|STORK|MATERNITY|RX1|20261118||ACK^A28^ACK|1|P|2.3\rMSA|AR|X|Bad \\F\\ field\rERR|PID^1^3^102&Data type error&HL70357\r');
+    expect(ack).toEqual({ code: 'AR', text: 'Bad | field', errors: [{ severity: 'E', code: '102', location: 'PID-3', text: 'Data type error' }] });
+  });
+
+  it('ships a sample file that is one well-formed ITK A28 with valid NHS numbers', async () => {
+    const bytes = await readFile(sampleFile);
+    expect(bytes.includes('\n')).toBe(false);
+    const [message, ...rest] = splitMessages(sampleFile, bytes);
+    expect(rest).toHaveLength(0);
+    expect(message?.text).toBe(bytes.toString('latin1'));
+    const env = readEnvelope(bytes.toString('utf8'));
+    expect(env.ok && env.envelope).toMatchObject({ sendingApplication: 'MATERNITY', sendingFacility: 'RX1', messageType: 'ADT', triggerEvent: 'A28', version: '2.4', processingId: 'P' });
+    expect(controlId(bytes.toString('utf8'))).toBe('NGM-20261118-000417');
+    const nhsNumbers = bytes.toString('utf8').match(/\b999\d{7}\b/g) ?? [];
+    expect(nhsNumbers.length).toBeGreaterThanOrEqual(2);
+    for (const n of nhsNumbers) expect(isValidNhsNumber(n)).toBe(true);
+    expect(bytes.toString('utf8')).toContain('|MTH^Mother^HL70063|');
+    expect(bytes.toString('utf8')).toContain('LS9 7AB');
+  });
+});
