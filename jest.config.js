@@ -1,4 +1,8 @@
-/** Jest runs the TypeScript sources as native ES modules (node --experimental-vm-modules), transformed by swc. */
+/**
+ * Jest runs the TypeScript sources as native ES modules (node --experimental-vm-modules), transformed by swc.
+ * Projects: `unit` (pure code and golden files), then the integration tests twice, once per store:
+ * embedded PGlite and PostgreSQL. Both need the real Redis; PostgreSQL runs need the real server.
+ */
 const swc = [
   '@swc/jest',
   {
@@ -8,12 +12,29 @@ const swc = [
   },
 ];
 
-/** @type {import('jest').Config} */
-export default {
+const common = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  testMatch: ['<rootDir>/test/**/*.test.ts'],
-  testTimeout: 30000,
+};
+
+/** @type {import('jest').Config} */
+export default {
+  testTimeout: 60000,
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/test/golden/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'int-pglite',
+      testMatch: ['<rootDir>/test/integration/**/*.int.test.ts'],
+      setupFiles: ['<rootDir>/test/support/store-pglite.ts'],
+    },
+    {
+      ...common,
+      displayName: 'int-postgres',
+      testMatch: ['<rootDir>/test/integration/**/*.int.test.ts'],
+      setupFiles: ['<rootDir>/test/support/store-postgres.ts'],
+    },
+  ],
 };

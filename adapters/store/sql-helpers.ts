@@ -2,11 +2,11 @@ import type { SqlClient } from '../../src/ports/database.js';
 import type { AuditEventInput } from '../../src/ports/audit.js';
 
 /** `($1,$2,$3),($4,$5,$6)` for a multi-row INSERT of `rows` rows of `columns` values each. */
-export function valuesPlaceholders(rows: number, columns: number): string {
+export function valuesPlaceholders(rows: number, columns: number, casts: readonly string[] = []): string {
   const out: string[] = [];
   for (let r = 0; r < rows; r++) {
     const cells: string[] = [];
-    for (let c = 1; c <= columns; c++) cells.push(`$${r * columns + c}`);
+    for (let c = 1; c <= columns; c++) cells.push(`$${r * columns + c}${casts[c - 1] ? `::${casts[c - 1]}` : ''}`);
     out.push(`(${cells.join(',')})`);
   }
   return out.join(',');

@@ -10,7 +10,7 @@ export interface ApiClient {
   /** Hex SHA-256 of the bearer key; the key itself is never stored. */
   keySha256: string;
   role: ClientRole;
-  /** The feed's ODS code (role feed) or the centre id (role centre). */
+  /** The feed's ODS code (role feed), or the centre id or inbox queue (role centre). */
   scope?: string;
 }
 
@@ -37,7 +37,7 @@ const validate = compile<ApiClientsFile>({
           scope: { type: 'string', minLength: 1 },
         },
         if: { properties: { role: { enum: ['feed', 'centre'] } } },
-        then: { required: ['scope'] },
+        then: { properties: { scope: { type: 'string' } }, required: ['scope'] },
       },
     },
   },
@@ -78,7 +78,7 @@ export function loadApiClients(file: string, known: { feedFacilities: ReadonlySe
       problems.push(`${file}: field /clients/${i}/scope: no feed has sending facility "${c.scope}"`);
     }
     if (c.role === 'centre' && c.scope !== undefined && !known.centreIds.has(c.scope)) {
-      problems.push(`${file}: field /clients/${i}/scope: no centre has id "${c.scope}"`);
+      problems.push(`${file}: field /clients/${i}/scope: no centre or inbox queue has id "${c.scope}"`);
     }
   });
   if (problems.length > 0) throw new ConfigError(problems.join('\n'), problems);

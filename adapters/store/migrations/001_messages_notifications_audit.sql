@@ -40,19 +40,20 @@ CREATE TABLE notifications (
   record            jsonb NOT NULL,
   decision          jsonb NOT NULL,
   route             jsonb NOT NULL,
+  -- Where it goes (a centre, an unallocated queue, safeguarding review) and the minimised record it may see
   queue             text,
-  status            text NOT NULL CHECK (status IN ('delivered', 'withheld', 'withdrawn'))
+  dataset           text,
+  disclosed         jsonb,
+  status            text NOT NULL CHECK (status IN ('routed', 'delivered', 'withheld', 'withdrawn'))
 );
 CREATE INDEX notifications_baby_nhs ON notifications (baby_nhs_number);
 CREATE INDEX notifications_mother_nhs ON notifications (mother_nhs_number);
 
--- A centre's inbox: only the minimised record the rule allowed, per queue (centre, unallocated, review).
+-- A centre's inbox (or an unallocated or review queue): it shows only notifications.disclosed.
 CREATE TABLE inbox_items (
   queue            text NOT NULL,
   notification_id  uuid NOT NULL REFERENCES notifications (id),
-  dataset          text NOT NULL,
-  disclosed        jsonb NOT NULL,
-  status           text NOT NULL CHECK (status IN ('new', 'read', 'acknowledged', 'withdrawn')),
+  status           text NOT NULL CHECK (status IN ('new', 'acknowledged', 'withdrawn')),
   delivered_at     timestamptz NOT NULL,
   first_read_at    timestamptz,
   acknowledged_at  timestamptz,

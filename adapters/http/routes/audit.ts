@@ -1,0 +1,41 @@
+import { Router } from 'express';
+import type { AuditLog } from '../../../src/ports/audit-log.js';
+import { isValidNhsNumber } from '../../../src/domain/nhs-number.js';
+import { clientOf, requireRole } from '../auth.js';
+import { sendProblem, type FieldProblem } from '../problem.js';
+import { pageLimit } from './paging.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * `GET /v1/audit` for information-governance leads: who received what about whom, when, under which rule
+ * and lawful basis. Filter by notification, message or subject (an NHS number); the query itself is audited.
+ */
+export function auditRoutes(audit: AuditLog): Router {
+  const router = Router();
+  router.get('/v1/audit', requireRole('ig'), async (req, res) => {
+    const q = req.query;
+    const str = (k: string): string | undefined => (typeof q[k] === 'string' ? (q[k] as string) : undefined);
+    const notificationId = str('notification');
+    const messageId = str('message');
+    const subject = str('subject')?.replace(/\s+/g, '');
+    const after = str('after');
+    const problems: FieldProblem[] = [];
+    if (notificationId !== undefined && !UUID.test(notificationId)) problems.push({ field: 'notification', message: 'must be a notification id (UUID)' });
+    if (messageId !== undefined && !UUID.test(messageId)) problems.push({ field: 'message', message: 'must be a message id (UUID)' });
+    if (subject !== undefined && !isValidNhsNumber(subject)) problems.push({ field: 'subject', message: 'must be a valid 10-digit NHS number' });
+    if (after !== undefined && !/^\d+$/.test(after)) problems.push({ field: 'after', message: 'must be the seq of the last event of the previous page' });
+    if (!notificationId && !messageId && !subject) problems.push({ field: 'notification', message: 'give at least one of notification, message or subject' });
+    const limit = pageLimit(q['limit'], 200);
+    if (limit === undefined) problems.push({ field: 'limit', message: 'must be an integer from 1 to 500' });
+    if (problems.length > 0 || limit === undefined) {
+      sendProblem(res, 400, 'Invalid query', undefined, problems);
+      return;
+    }
+    const events = await audit.query({ limit, ...(notificationId ? { notificationId } : {}), ...(messageId ? { messageId } : {}), ...(subject ? { subject } : {}), ...(after ? { afterSeq: Number(after) } : {}) });
+    await audit.append([{ at: new Date(), actor: `client:${clientOf(res).id}`, action: 'read', ...(subject ? { subjectNhsNumber: subject } : {}), ...(notificationId ? { notificationId } : {}), details: { query: 'audit', results: events.length } }]);
+    const last = events[events.length - 1];
+    res.json({ items: events, ...(events.length === limit && last ? { next: String(last.seq) } : {}) });
+  });
+  return router;
+}

@@ -1,0 +1,123 @@
+import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { ProcessingQueue } from '../../src/ports/job-queue.js';
+import type { DeliveryQueues } from '../../src/ports/delivery-queue.js';
+import type { Logger } from '../../src/logger.js';
+
+/** Job data of the processing queue: message ids only, never personal data (Redis keeps it in clear text). */
+export interface ProcessJobData {
+  readonly messageIds: readonly string[];
+}
+
+/** Job data of a delivery queue: notification ids only. */
+export interface DeliverJobData {
+  readonly notificationIds: readonly string[];
+}
+
+export const PROCESS_QUEUE = 'process';
+/** A BullMQ queue per centre (and per unallocated or review queue): `deliver-<queue>`. */
+export const deliveryQueueName = (queue: string): string => `deliver-${queue}`;
+
+/** Ids per job: a group commit's worth of messages is processed in one job and one transaction. */
+export const MAX_IDS_PER_JOB = 200;
+
+/**
+ * Retries for transient failures (store or Redis briefly down): 12 attempts with exponential backoff from
+ * 500 ms wait 0.5 + 1 + 2 + … + 1024 s ≈ 34 minutes in all before the job lands in the failed set (the
+ * dead-letter queue). Messages behind a failed job stay `queued` and are re-enqueued at the next boot.
+ */
+export const JOB_OPTIONS: JobsOptions = {
+  attempts: 12,
+  backoff: { type: 'exponential', delay: 500 },
+  removeOnComplete: { count: 1000 },
+  removeOnFail: { age: 14 * 24 * 3600 },
+};
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Producer side of the processing and delivery queues. */
+export class BullmqQueues implements ProcessingQueue {
+  private readonly process: Queue<ProcessJobData>;
+  private readonly delivery = new Map<string, Queue<DeliverJobData>>();
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly prefix: string,
+  ) {
+    this.process = new Queue<ProcessJobData>(PROCESS_QUEUE, { connection, prefix });
+  }
+
+  async enqueue(messageIds: readonly string[]): Promise<void> {
+    const jobs = chunks(messageIds, MAX_IDS_PER_JOB).map((ids) => ({ name: 'process', data: { messageIds: ids }, opts: JOB_OPTIONS }));
+    if (jobs.length === 1 && jobs[0]) await this.process.add(jobs[0].name, jobs[0].data, jobs[0].opts);
+    else await this.process.addBulk(jobs);
+  }
+
+  async enqueueDelivery(queue: string, notificationIds: readonly string[]): Promise<void> {
+    let q = this.delivery.get(queue);
+    if (!q) {
+      q = new Queue<DeliverJobData>(deliveryQueueName(queue), { connection: this.connection, prefix: this.prefix });
+      this.delivery.set(queue, q);
+    }
+    for (const ids of chunks(notificationIds, MAX_IDS_PER_JOB)) await q.add('deliver', { notificationIds: ids }, JOB_OPTIONS);
+  }
+
+  /** The processing queue, for tests and the benchmark to inspect. */
+  get processQueue(): Queue<ProcessJobData> {
+    return this.process;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.process.close(), ...[...this.delivery.values()].map((q) => q.close())]);
+  }
+}
+
+/** `DeliveryQueues` view of BullmqQueues (its method is named apart from the processing `enqueue`). */
+export function deliveryQueues(queues: BullmqQueues): DeliveryQueues {
+  return { enqueue: (queue, ids) => queues.enqueueDelivery(queue, ids) };
+}
+
+export interface WorkerSet {
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the processing worker and one delivery worker per inbox queue. `connection` is a worker-mode
+ * ioredis connection; BullMQ duplicates it for each worker's blocking reads.
+ */
+export function startWorkers(options: {
+  connection: Redis;
+  prefix: string;
+  concurrency: number;
+  inboxQueues: readonly string[];
+  process: (messageIds: readonly string[]) => Promise<void>;
+  deliver: (queue: string, notificationIds: readonly string[]) => Promise<void>;
+  logger: Logger;
+}): WorkerSet {
+  const { connection, prefix } = options;
+  const workers: Worker[] = [
+    new Worker<ProcessJobData>(PROCESS_QUEUE, (job: Job<ProcessJobData>) => options.process(job.data.messageIds), { connection, prefix, concurrency: options.concurrency }),
+    ...options.inboxQueues.map(
+      (queue) =>
+        new Worker<DeliverJobData>(deliveryQueueName(queue), (job: Job<DeliverJobData>) => options.deliver(queue, job.data.notificationIds), {
+          connection,
+          prefix,
+          concurrency: Math.max(1, Math.floor(options.concurrency / 2)),
+        }),
+    ),
+  ];
+  for (const w of workers) {
+    w.on('error', (err) => options.logger.error({ queue: w.name, err: { name: err.name, message: err.message } }, 'worker error'));
+    // Job errors carry no personal data: stores and stages raise errors that name ids and fields only.
+    w.on('failed', (job, err) => options.logger.warn({ queue: w.name, jobId: job?.id, attempt: job?.attemptsMade, err: { name: err.name, message: err.message } }, 'job failed; BullMQ retries it with backoff'));
+  }
+  return {
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  };
+}

@@ -1,0 +1,203 @@
+import type { Database, SqlClient } from '../../src/ports/database.js';
+import type { BirthNotification } from '../../src/domain/birth-notification.js';
+import type { AuditEventInput } from '../../src/ports/audit.js';
+import type {
+  InboxFilter, InboxItem, InboxStatus, NotificationStore, PendingDelivery, ProcessOutcome, ProcessedBirth, QueuedMessage,
+} from '../../src/ports/notification-store.js';
+import type { DisclosedRecord } from '../../src/pipeline/consent/decide.js';
+import { decodeCursor, encodeCursor, insertAuditEvents, iso, json, valuesPlaceholders } from './sql-helpers.js';
+
+const WORKER = 'system:worker';
+const NOTIFICATION_COLUMNS = 12;
+const NOTIFICATION_CASTS = ['uuid', 'uuid', 'text', 'timestamptz', 'text', 'text', 'jsonb', 'jsonb', 'jsonb', 'text', 'text', 'jsonb'];
+
+interface InboxRow {
+  notification_id: string;
+  queue: string;
+  status: InboxStatus;
+  delivered_at: Date | string;
+  first_read_at: Date | string | null;
+  acknowledged_at: Date | string | null;
+  disclosed: unknown;
+  subject_nhs_number: string | null;
+  decision: unknown;
+}
+
+function toItem(r: InboxRow): InboxItem {
+  const item: InboxItem = { notificationId: r.notification_id, queue: r.queue, status: r.status, deliveredAt: iso(r.delivered_at) ?? '', record: json<DisclosedRecord>(r.disclosed) };
+  const read = iso(r.first_read_at);
+  const acked = iso(r.acknowledged_at);
+  if (read) item.firstReadAt = read;
+  if (acked) item.acknowledgedAt = acked;
+  return item;
+}
+
+function decisionAudit(b: ProcessedBirth): AuditEventInput[] {
+  const { decision, route, queue } = b.plan;
+  const base = { at: b.at, actor: WORKER, messageId: b.messageId, notificationId: b.notificationId, ...(b.record.baby.nhsNumber ? { subjectNhsNumber: b.record.baby.nhsNumber } : {}) };
+  const rule = { ruleId: decision.ruleId, rulebookVersion: `${decision.rulebookId}@${decision.rulebookVersion}`, lawfulBasis: decision.lawfulBasis };
+  const events: AuditEventInput[] = [{ ...base, ...rule, action: 'decided', outcome: decision.effect, details: { reason: decision.reason, dataset: decision.dataset } }];
+  events.push(queue === undefined
+    ? { ...base, ...rule, action: 'withheld', outcome: 'withheld', details: { route } }
+    : { ...base, action: 'routed', recipient: queue, outcome: route.kind, details: { route } });
+  return events;
+}
+
+const INBOX_SELECT = `SELECT i.notification_id, i.queue, i.status, i.delivered_at, i.first_read_at, i.acknowledged_at, n.disclosed,
+  n.baby_nhs_number AS subject_nhs_number, n.decision
+  FROM inbox_items i JOIN notifications n ON n.id = i.notification_id`;
+
+/** Notifications and inboxes in SQL. Unique keys (message, subject) make every write safe to repeat. */
+export class SqlNotificationStore implements NotificationStore {
+  constructor(private readonly db: Database) {}
+
+  async loadQueued(messageIds: readonly string[]): Promise<QueuedMessage[]> {
+    if (messageIds.length === 0) return [];
+    const r = await this.db.query<{ id: string; canonical: unknown }>(
+      `SELECT id, canonical FROM messages WHERE id = ANY($1::uuid[]) AND status = 'queued' ORDER BY received_at`,
+      [messageIds],
+    );
+    return r.rows.map((row) => ({ id: row.id, canonical: row.canonical === null ? undefined : json<BirthNotification>(row.canonical) }));
+  }
+
+  async saveProcessed(items: readonly ProcessedBirth[]): Promise<ProcessOutcome[]> {
+    return this.db.transaction(async (tx) => {
+      const params: unknown[] = [];
+      for (const b of items) {
+        params.push(
+          b.notificationId, b.messageId, b.plan.subjectKey, b.at, b.record.baby.nhsNumber ?? null, b.record.mother?.nhsNumber ?? null,
+          JSON.stringify(b.record), JSON.stringify(b.plan.decision), JSON.stringify(b.plan.route), b.plan.queue ?? null,
+          b.plan.decision.dataset ?? null, b.plan.disclosed ? JSON.stringify(b.plan.disclosed) : null,
+        );
+      }
+      const inserted = await tx.query<{ id: string }>(
+        `INSERT INTO notifications (id, message_id, subject_key, created_at, baby_nhs_number, mother_nhs_number, record, decision, route, queue, dataset, disclosed, status)
+         SELECT v.*, CASE WHEN v.queue IS NULL THEN 'withheld' ELSE 'routed' END
+         FROM (VALUES ${valuesPlaceholders(items.length, NOTIFICATION_COLUMNS, NOTIFICATION_CASTS)}) AS v(id, message_id, subject_key, created_at, baby_nhs_number, mother_nhs_number, record, decision, route, queue, dataset, disclosed)
+         ON CONFLICT DO NOTHING RETURNING id`,
+        params,
+      );
+      const created = new Set(inserted.rows.map((r) => r.id));
+      const existing = await this.existingFor(tx, items.filter((b) => !created.has(b.notificationId)).map((b) => b.messageId));
+      const outcomes: ProcessOutcome[] = [];
+      const audit: AuditEventInput[] = [];
+      const processed: string[] = [];
+      const duplicates: string[] = [];
+      for (const b of items) {
+        if (created.has(b.notificationId)) {
+          outcomes.push({ kind: 'created', messageId: b.messageId, notificationId: b.notificationId, ...(b.plan.queue ? { queue: b.plan.queue } : {}) });
+          audit.push(...decisionAudit(b));
+          processed.push(b.messageId);
+        } else if (existing.has(b.messageId)) {
+          outcomes.push({ kind: 'already-processed', messageId: b.messageId });
+          processed.push(b.messageId);
+        } else {
+          outcomes.push({ kind: 'duplicate-birth', messageId: b.messageId });
+          duplicates.push(b.messageId);
+          audit.push({ at: b.at, actor: WORKER, action: 'duplicate-birth', messageId: b.messageId, ...(b.record.baby.nhsNumber ? { subjectNhsNumber: b.record.baby.nhsNumber } : {}), details: { reason: 'This birth was already notified by an earlier message' } });
+        }
+      }
+      const at = items[0]?.at ?? new Date();
+      if (processed.length > 0) await tx.query(`UPDATE messages SET status = 'processed', updated_at = $2 WHERE id = ANY($1::uuid[]) AND status = 'queued'`, [processed, at]);
+      if (duplicates.length > 0) await tx.query(`UPDATE messages SET status = 'duplicate', reason = 'birth already notified', updated_at = $2 WHERE id = ANY($1::uuid[]) AND status = 'queued'`, [duplicates, at]);
+      await insertAuditEvents(tx, audit);
+      return outcomes;
+    });
+  }
+
+  private async existingFor(tx: SqlClient, messageIds: string[]): Promise<Set<string>> {
+    if (messageIds.length === 0) return new Set();
+    const r = await tx.query<{ message_id: string }>('SELECT message_id FROM notifications WHERE message_id = ANY($1::uuid[])', [messageIds]);
+    return new Set(r.rows.map((x) => x.message_id));
+  }
+
+  async quarantine(messageId: string, reason: string, at: Date): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.query(`UPDATE messages SET status = 'quarantined', reason = $2, updated_at = $3 WHERE id = $1`, [messageId, reason, at]);
+      await insertAuditEvents(tx, [{ at, actor: WORKER, action: 'rejected', messageId, outcome: 'quarantined', details: { reason } }]);
+    });
+  }
+
+  async undelivered(messageIds?: readonly string[]): Promise<PendingDelivery[]> {
+    const r = await this.db.query<{ id: string; queue: string }>(
+      `SELECT id, queue FROM notifications WHERE status = 'routed' ${messageIds ? 'AND message_id = ANY($1::uuid[])' : ''} ORDER BY created_at`,
+      messageIds ? [messageIds] : [],
+    );
+    return r.rows.map((x) => ({ queue: x.queue, notificationId: x.id }));
+  }
+
+  async deliver(queue: string, notificationIds: readonly string[], at: Date): Promise<string[]> {
+    return this.db.transaction(async (tx) => {
+      const r = await tx.query<{ id: string; message_id: string; baby_nhs_number: string | null; decision: unknown; dataset: string | null }>(
+        `UPDATE notifications SET status = 'delivered' WHERE id = ANY($1::uuid[]) AND queue = $2 AND status = 'routed'
+         RETURNING id, message_id, baby_nhs_number, decision, dataset`,
+        [notificationIds, queue],
+      );
+      if (r.rows.length === 0) return [];
+      await tx.query(
+        `INSERT INTO inbox_items (queue, notification_id, status, delivered_at)
+         SELECT $1, unnest($2::uuid[]), 'new', $3 ON CONFLICT DO NOTHING`,
+        [queue, r.rows.map((x) => x.id), at],
+      );
+      await insertAuditEvents(tx, r.rows.map((x) => {
+        const d = json<{ ruleId: string; rulebookId: string; rulebookVersion: string; lawfulBasis: string }>(x.decision);
+        return {
+          at, actor: WORKER, action: 'delivered' as const, messageId: x.message_id, notificationId: x.id, recipient: queue,
+          ruleId: d.ruleId, rulebookVersion: `${d.rulebookId}@${d.rulebookVersion}`, lawfulBasis: d.lawfulBasis,
+          ...(x.baby_nhs_number ? { subjectNhsNumber: x.baby_nhs_number } : {}), details: { dataset: x.dataset },
+        };
+      }));
+      return r.rows.map((x) => x.id);
+    });
+  }
+
+  async listInbox(queue: string, filter: InboxFilter, reader: string, at: Date): Promise<{ items: InboxItem[]; next?: string }> {
+    const params: unknown[] = [queue];
+    const where = ['i.queue = $1'];
+    if (filter.status) where.push(`i.status = $${params.push(filter.status)}`);
+    const cursor = filter.after ? decodeCursor(filter.after) : undefined;
+    if (cursor) where.push(`(i.delivered_at, i.notification_id) > ($${params.push(cursor.at)}::timestamptz, $${params.push(cursor.id)}::uuid)`);
+    const limit = params.push(filter.limit + 1);
+    const r = await this.db.query<InboxRow>(`${INBOX_SELECT} WHERE ${where.join(' AND ')} ORDER BY i.delivered_at, i.notification_id LIMIT $${limit}`, params);
+    const rows = r.rows.slice(0, filter.limit);
+    await this.recordReads(queue, rows, reader, at);
+    const items = rows.map(toItem);
+    const last = items[items.length - 1];
+    return r.rows.length > filter.limit && last ? { items, next: encodeCursor(last.deliveredAt, last.notificationId) } : { items };
+  }
+
+  async getInboxItem(queue: string, notificationId: string, reader: string, at: Date): Promise<InboxItem | undefined> {
+    const r = await this.db.query<InboxRow>(`${INBOX_SELECT} WHERE i.queue = $1 AND i.notification_id = $2`, [queue, notificationId]);
+    await this.recordReads(queue, r.rows, reader, at);
+    const row = r.rows[0];
+    return row ? toItem(row) : undefined;
+  }
+
+  /** Every read of a disclosed record is audited; the first read is also stamped on the inbox item. */
+  private async recordReads(queue: string, rows: readonly InboxRow[], reader: string, at: Date): Promise<void> {
+    if (rows.length === 0) return;
+    await this.db.transaction(async (tx) => {
+      await tx.query(`UPDATE inbox_items SET first_read_at = $3 WHERE queue = $1 AND notification_id = ANY($2::uuid[]) AND first_read_at IS NULL`, [queue, rows.map((x) => x.notification_id), at]);
+      await insertAuditEvents(tx, rows.map((x) => ({
+        at, actor: reader, action: 'read' as const, notificationId: x.notification_id, recipient: queue,
+        ...(x.subject_nhs_number ? { subjectNhsNumber: x.subject_nhs_number } : {}),
+      })));
+    });
+  }
+
+  async acknowledge(queue: string, notificationId: string, by: string, at: Date): Promise<'acknowledged' | 'already' | 'not-found'> {
+    return this.db.transaction(async (tx) => {
+      const r = await tx.query<{ status: InboxStatus; subject: string | null }>(
+        `SELECT i.status, n.baby_nhs_number AS subject FROM inbox_items i JOIN notifications n ON n.id = i.notification_id
+         WHERE i.queue = $1 AND i.notification_id = $2 FOR UPDATE OF i`,
+        [queue, notificationId],
+      );
+      const row = r.rows[0];
+      if (!row) return 'not-found';
+      if (row.status !== 'new') return 'already';
+      await tx.query(`UPDATE inbox_items SET status = 'acknowledged', acknowledged_at = $3, acknowledged_by = $4 WHERE queue = $1 AND notification_id = $2`, [queue, notificationId, at, by]);
+      await insertAuditEvents(tx, [{ at, actor: by, action: 'acknowledged', notificationId, recipient: queue, ...(row.subject ? { subjectNhsNumber: row.subject } : {}) }]);
+      return 'acknowledged';
+    });
+  }
+}

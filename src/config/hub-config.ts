@@ -1,0 +1,81 @@
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import { ConfigError } from './config-error.js';
+import { loadFeeds, type FeedDirectory } from './feeds.js';
+import { loadApiClients, type ApiClientDirectory } from './api-clients.js';
+import { loadCatchments, type Catchments } from '../pipeline/catchments.js';
+import { loadRulebook, type Rulebook } from '../pipeline/consent/rulebook.js';
+import { loadHl7v2Mappings, type Hl7v2MappingSet } from '../pipeline/hl7v2/load-mappings.js';
+import { mapHl7v2 } from '../pipeline/hl7v2/map-hl7v2.js';
+import type { FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
+import { HUB_UNALLOCATED_QUEUE, unallocatedQueue } from '../pipeline/route.js';
+
+/** Everything an operator configures, loaded and checked once at start-up. */
+export interface HubConfig {
+  configDir: string;
+  feeds: FeedDirectory;
+  mappings: Hl7v2MappingSet;
+  catchments: Catchments;
+  rulebook: Rulebook;
+  apiClients: ApiClientDirectory;
+}
+
+/** The layout of a configuration folder (the repository root holds the sample one). */
+export const configFiles = (dir: string) => ({
+  feeds: path.join(dir, 'mappings', 'feeds.json'),
+  hl7v2Mappings: path.join(dir, 'mappings', 'hl7v2'),
+  catchments: path.join(dir, 'mappings', 'catchments.json'),
+  apiClients: path.join(dir, 'mappings', 'api-clients.json'),
+  rulebook: path.join(dir, 'consent-rules', 'offer-of-support.json'),
+});
+
+/**
+ * Loads and cross-checks the configuration folder. Any bad file stops start-up with a message naming the
+ * file and the field; problems in several files are all reported together.
+ */
+export function loadHubConfig(configDir: string): HubConfig {
+  const files = configFiles(configDir);
+  if (!existsSync(configDir)) throw new ConfigError(`STORK_CONFIG_DIR ${configDir} does not exist`);
+  const problems: string[] = [];
+  const attempt = <T>(load: () => T): T | undefined => {
+    try {
+      return load();
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        problems.push(...err.problems);
+        return undefined;
+      }
+      throw err;
+    }
+  };
+  const mappings = attempt(() => loadHl7v2Mappings(files.hl7v2Mappings));
+  const feeds = attempt(() => loadFeeds(files.feeds, new Set(mappings?.names() ?? [])));
+  const catchments = attempt(() => loadCatchments(files.catchments));
+  const rulebook = attempt(() => loadRulebook(files.rulebook));
+  const apiClients = attempt(() =>
+    loadApiClients(files.apiClients, {
+      feedFacilities: new Set(feeds?.feeds.map((f) => f.sendingFacility) ?? []),
+      centreIds: new Set(catchments ? inboxQueues(catchments) : []),
+    }),
+  );
+  if (problems.length > 0 || !mappings || !feeds || !catchments || !rulebook || !apiClients) {
+    throw new ConfigError(`Invalid configuration in ${configDir}:\n  ${problems.join('\n  ')}`, problems);
+  }
+  return { configDir, feeds, mappings, catchments, rulebook, apiClients };
+}
+
+/** The mapper intake uses: each feed's own mapping. */
+export function feedMapper(mappings: Hl7v2MappingSet): FeedMapper {
+  return (text, feed, receivedAt) => mapHl7v2(text, mappings.get(feed.mapping), { feedId: feed.id, receivedAt });
+}
+
+/** Every inbox queue the hub delivers to: each centre, each local authority's unallocated queue, the hub's, and review. */
+export function inboxQueues(catchments: Catchments): string[] {
+  return [
+    ...catchments.centres.keys(),
+    ...catchments.localAuthorities.map((la) => unallocatedQueue(la.id)),
+    HUB_UNALLOCATED_QUEUE,
+    'safeguarding-review',
+  ];
+}
+

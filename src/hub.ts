@@ -1,0 +1,145 @@
+import http from 'node:http';
+import type { Redis } from 'ioredis';
+import type { Logger } from './logger.js';
+import type { EnvConfig } from './config/env.js';
+import { ConfigError } from './config/config-error.js';
+import { feedMapper, inboxQueues, loadHubConfig, type HubConfig } from './config/hub-config.js';
+import type { Database } from './ports/database.js';
+import { Hl7v2Intake } from './intake/hl7v2-intake.js';
+import type { ReplayDeps } from './intake/replay-message.js';
+import { deliverNotifications, processMessages, byQueue } from './processing/process-messages.js';
+import { openStore } from '../adapters/store/open-store.js';
+import { SqlMessageStore } from '../adapters/store/sql-message-store.js';
+import { SqlNotificationStore } from '../adapters/store/sql-notification-store.js';
+import { SqlAuditLog } from '../adapters/store/sql-audit-log.js';
+import { BullmqQueues, deliveryQueues, startWorkers, type WorkerSet } from '../adapters/queue/bullmq-queues.js';
+import { redisAddress, redisConnection } from '../adapters/queue/redis-connection.js';
+import { MllpListener } from '../adapters/mllp/mllp-listener.js';
+import { createHttpApp } from '../adapters/http/http-app.js';
+
+export interface Hub {
+  config: HubConfig;
+  db: Database;
+  queues: BullmqQueues;
+  /** Bound ports (0 in the settings picks a free one: tests do). */
+  httpPort?: number;
+  mllpPort?: number;
+  /** Graceful stop: stop accepting, finish in-flight messages, close workers, then pools. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  env: EnvConfig;
+  logger: Logger;
+  /** An already open, migrated store (tests); otherwise opened from the settings. */
+  db?: Database;
+}
+
+async function connectRedis(url: string, purpose: 'worker' | 'producer'): Promise<Redis> {
+  const redis = redisConnection(url, purpose);
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (err) {
+    redis.disconnect();
+    throw new ConfigError(
+      `Redis at ${redisAddress(url)} cannot be reached (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). ` +
+        'Start one locally with `redis-server --daemonize yes --bind 127.0.0.1 --port 6379` or `docker run -p 6379:6379 redis:7`, or set REDIS_URL.',
+    );
+  }
+  return redis;
+}
+
+/** Starts the roles this process runs (intake: HTTP and MLLP; worker: BullMQ workers) against one store and Redis. */
+export async function startHub({ env, logger, db: givenDb }: StartOptions): Promise<Hub> {
+  const config = loadHubConfig(env.configDir);
+  const producer = await connectRedis(env.redisUrl, 'producer');
+  let db: Database;
+  try {
+    db = givenDb ?? (await openStore({ dataDir: env.dataDir, logger, ...(env.databaseUrl ? { databaseUrl: env.databaseUrl } : {}) }));
+  } catch (err) {
+    producer.disconnect();
+    throw err;
+  }
+  const messages = new SqlMessageStore(db);
+  const notifications = new SqlNotificationStore(db);
+  const audit = new SqlAuditLog(db);
+  const queues = new BullmqQueues(producer, env.queuePrefix);
+  const deliveries = deliveryQueues(queues);
+  const mapper = feedMapper(config.mappings);
+  const clock = () => new Date();
+
+  let workers: WorkerSet | undefined;
+  let workerConnection: Redis | undefined;
+  if (env.roles.includes('worker')) {
+    workerConnection = await connectRedis(env.redisUrl, 'worker');
+    const processDeps = { store: notifications, deliveries, rulebook: config.rulebook, catchments: config.catchments, logger, clock };
+    workers = startWorkers({
+      connection: workerConnection,
+      prefix: env.queuePrefix,
+      concurrency: env.workerConcurrency,
+      inboxQueues: inboxQueues(config.catchments),
+      process: (ids) => processMessages(processDeps, ids),
+      deliver: (queue, ids) => deliverNotifications(notifications, logger, queue, ids, clock),
+      logger,
+    });
+    // Messages and deliveries left unfinished by a crash or a failed enqueue are queued again (jobs are idempotent).
+    const pending = await messages.pendingIds(100_000);
+    if (pending.length > 0) await queues.enqueue(pending);
+    const undelivered = await notifications.undelivered();
+    for (const [queue, ids] of byQueue(undelivered)) await deliveries.enqueue(queue, ids);
+    if (pending.length + undelivered.length > 0) logger.info({ messages: pending.length, deliveries: undelivered.length }, 'recovered unfinished work at boot');
+  }
+
+  let intake: Hl7v2Intake | undefined;
+  let mllp: MllpListener | undefined;
+  let server: http.Server | undefined;
+  let httpPort: number | undefined;
+  let mllpPort: number | undefined;
+  if (env.roles.includes('intake')) {
+    intake = new Hl7v2Intake({ feeds: config.feeds, mapper, store: messages, queue: queues, logger, clock });
+    const replay: ReplayDeps = { store: messages, queue: queues, feeds: config.feeds, mapper, clock };
+    const readiness = [
+      { name: 'store', check: async () => void (await db.query('SELECT 1')) },
+      { name: 'redis', check: async () => void (await producer.ping()) },
+    ];
+    const app = createHttpApp({
+      logger, apiClients: config.apiClients, readiness, maxMessageBytes: env.mllpMaxMessageBytes, intake, messages, notifications, audit, replay,
+      feedIdsForFacility: (ods) => config.feeds.feeds.filter((f) => f.sendingFacility === ods).map((f) => f.id),
+    });
+    mllp = new MllpListener(intake, { host: env.host, port: env.mllpPort, maxMessageBytes: env.mllpMaxMessageBytes, idleTimeoutMs: env.mllpIdleTimeoutMs }, logger);
+    mllpPort = await mllp.start();
+    server = http.createServer(app);
+    const s = server;
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(env.httpPort, env.host, () => resolve());
+    });
+    const address = server.address();
+    httpPort = typeof address === 'object' && address ? address.port : env.httpPort;
+    logger.info({ httpPort, mllpPort, feeds: config.feeds.feeds.length, centres: config.catchments.centres.size }, 'intake listening');
+  }
+  logger.info({ roles: env.roles, store: db.kind }, 'stork started');
+
+  let stopped = false;
+  return {
+    config, db, queues,
+    ...(httpPort !== undefined ? { httpPort } : {}),
+    ...(mllpPort !== undefined ? { mllpPort } : {}),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      const httpClosed = server ? new Promise<void>((resolve) => server?.close(() => resolve())) : Promise.resolve();
+      server?.closeIdleConnections();
+      await mllp?.close();
+      await intake?.drained();
+      await httpClosed;
+      await workers?.close();
+      await queues.close();
+      await workerConnection?.quit().catch(() => undefined);
+      await producer.quit().catch(() => undefined);
+      if (!givenDb) await db.close();
+      logger.info('stork stopped');
+    },
+  };
+}

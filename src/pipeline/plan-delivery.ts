@@ -1,0 +1,45 @@
+import { familyAddress, type BirthNotification } from '../domain/birth-notification.js';
+import type { Catchments } from './catchments.js';
+import { decide, minimise, type Decision, type DisclosedRecord } from './consent/decide.js';
+import type { Rulebook } from './consent/rulebook.js';
+import { routeNotification, type Route } from './route.js';
+
+/** What happens to one birth: the rule's decision, the catchment route, and where (and what) it is delivered. */
+export interface DeliveryPlan {
+  subjectKey: string;
+  decision: Decision;
+  route: Route;
+  /** The inbox it goes to; undefined when the decision withholds it. */
+  queue?: string;
+  disclosed?: DisclosedRecord;
+}
+
+/**
+ * The key that makes a birth one notification whatever feed or message brings it: the baby's NHS
+ * number, else the feed's local identifier, else the message itself (no de-duplication possible).
+ */
+export function subjectKey(n: BirthNotification, messageId: string): string {
+  if (n.baby.nhsNumber) return `nhs:${n.baby.nhsNumber}`;
+  const local = n.baby.localIdentifiers[0];
+  if (local) return `local:${n.source.feedId}:${local.assigner ?? ''}:${local.value}`;
+  return `message:${messageId}`;
+}
+
+/** The queue name for a route: a centre's id, or an unallocated queue. */
+export function routeQueue(route: Route): string {
+  return route.kind === 'centre' ? route.centreId : route.queue;
+}
+
+/**
+ * Decide, then route: pure, so the same birth always gets the same plan. A denial withholds it; a review
+ * sends the reduced dataset to the review queue instead of a centre; a permit goes to the covering centre.
+ */
+export function planDelivery(n: BirthNotification, messageId: string, rulebook: Rulebook, catchments: Catchments): DeliveryPlan {
+  const decision = decide(n, rulebook);
+  const route = routeNotification(familyAddress(n)?.postcode, catchments);
+  const plan: DeliveryPlan = { subjectKey: subjectKey(n, messageId), decision, route };
+  if (decision.effect === 'deny' || decision.dataset === undefined) return plan;
+  plan.queue = decision.effect === 'review' ? (decision.queue ?? 'safeguarding-review') : routeQueue(route);
+  plan.disclosed = minimise(n, decision.dataset);
+  return plan;
+}
