@@ -1,0 +1,139 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadHl7v2Mappings } from '../../../../src/pipeline/hl7v2/load-mappings.js';
+import { mapHl7v2, type MapOutcome } from '../../../../src/pipeline/hl7v2/map-hl7v2.js';
+import { describeNewborn, newbornAdt } from '../../../support/synthetic/newborn-adt.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+const set = loadHl7v2Mappings(path.join(repo, 'mappings', 'hl7v2'));
+const itk = set.get('itk-adt');
+const ctx = { feedId: 'test-feed', receivedAt: new Date('2025-06-15T09:00:30Z') };
+
+function birth(out: MapOutcome) {
+  if (out.kind !== 'birth') throw new Error(`expected birth, got ${JSON.stringify(out)}`);
+  return out;
+}
+
+describe('mapHl7v2 with the ITK default mapping', () => {
+  it('maps a synthetic newborn to the values the generator describes', () => {
+    const d = describeNewborn({ seed: 7 });
+    const { notification: n, issues } = birth(mapHl7v2(d.text, itk, ctx));
+    expect(issues).toEqual([]);
+    expect(n.baby).toMatchObject({
+      nhsNumber: d.baby.nhsNumber,
+      nhsNumberStatus: '01',
+      localIdentifiers: [{ value: d.baby.mrn, assigner: 'RR8', type: 'MR' }],
+      name: { family: d.baby.family, given: [d.baby.given] },
+      sex: d.baby.sex,
+      birthDate: d.baby.birthDate,
+      deceased: false,
+      address: { lines: d.baby.addressLines, postcode: d.baby.postcode },
+    });
+    expect(n.mother).toMatchObject({ nhsNumber: d.mother?.nhsNumber, birthDate: d.mother?.birthDate });
+    expect(n.birthDetails).toEqual({ weightGrams: d.weightGrams, gestationWeeks: d.gestationWeeks });
+    expect(n.gpPractice?.odsCode).toMatch(/^[A-Z][0-9]{5}$/);
+    expect(n.source).toEqual({ format: 'hl7v2', feedId: 'test-feed', messageControlId: d.controlId, event: 'ADT^A28' });
+  });
+
+  it('reads the birth time as London local time and keeps the local birth date', () => {
+    // Born 00:30 BST on 15 June = 23:30Z on 14 June.
+    const text = newbornAdt({ seed: 8, messageTime: new Date('2025-06-15T08:00:00Z'), ageMinutes: 8 * 60 + 30 });
+    const n = birth(mapHl7v2(text, itk, ctx)).notification;
+    expect(n.baby.birthDate).toBe('2025-06-15');
+    expect(n.baby.birthTime).toBe('2025-06-15T00:30:00+01:00');
+    expect(new Date(n.baby.birthTime ?? '').toISOString()).toBe('2025-06-14T23:30:00.000Z');
+  });
+
+  it('accepts \\n and \\r\\n line endings exactly like \\r', () => {
+    const base = birth(mapHl7v2(newbornAdt({ seed: 9 }), itk, ctx)).notification;
+    for (const lineEnding of ['\n', '\r\n'] as const) {
+      expect(birth(mapHl7v2(newbornAdt({ seed: 9, lineEnding }), itk, ctx)).notification).toEqual(base);
+    }
+  });
+
+  it('decodes escapes in names and addresses', () => {
+    const d = describeNewborn({ seed: 10, escapes: true });
+    const n = birth(mapHl7v2(d.text, itk, ctx)).notification;
+    expect(n.baby.name?.family).toBe(d.baby.family);
+    expect(n.baby.name?.family).toContain(' & ');
+    expect(n.baby.address?.lines).toEqual(['FLAT ' + d.baby.addressLines[0]?.slice(5), 'BLOCK^C | UNIT~2 \\ REAR']);
+  });
+
+  it('quarantines an NHS number failing Modulus 11 with 102 at PID-3', () => {
+    const out = mapHl7v2(newbornAdt({ seed: 11, invalidNhsNumber: true }), itk, ctx);
+    expect(out.kind).toBe('invalid');
+    if (out.kind !== 'invalid') return;
+    expect(out.issues).toContainEqual(
+      expect.objectContaining({ severity: 'error', code: '102', path: 'baby.nhsNumber', location: expect.objectContaining({ segment: 'PID', field: 3 }) }),
+    );
+    for (const i of out.issues) expect(i.message).not.toMatch(/[0-9]{6,}/);
+  });
+
+  it('is not relevant for other events and for adults', () => {
+    expect(mapHl7v2(newbornAdt({ seed: 12, event: 'A08' }), itk, ctx)).toEqual({ kind: 'not-relevant', reason: 'not a birth event' });
+    expect(mapHl7v2(newbornAdt({ seed: 12, adult: true }), itk, ctx)).toEqual({ kind: 'not-relevant', reason: 'subject is not a newborn' });
+  });
+
+  it('uses maxAgeDays from MSH-7, or the newborn indicator PV2-36', () => {
+    const old = newbornAdt({ seed: 13, ageMinutes: 40 * 24 * 60 });
+    expect(birth(mapHl7v2(old, itk, ctx)).notification.baby.birthDate).toBe('2025-05-06'); // PV2-36 Y
+    const noIndicator = old.replace(/\rPV2\|[^\r]*/, '');
+    expect(mapHl7v2(noIndicator, itk, ctx)).toEqual({ kind: 'not-relevant', reason: 'subject is not a newborn' });
+  });
+
+  it('maps twins, stillbirth and restriction', () => {
+    const t2 = birth(mapHl7v2(newbornAdt({ seed: 14, birthOrder: 2 }), itk, ctx)).notification;
+    expect([t2.baby.multipleBirth, t2.baby.birthOrder]).toEqual([true, 2]);
+    const sb = birth(mapHl7v2(newbornAdt({ seed: 15, deceased: true }), itk, ctx)).notification;
+    expect(sb.baby.deceased).toBe(true);
+    expect(sb.baby.deceasedAt).toMatch(/^2025-06-1[34]T/);
+    expect(birth(mapHl7v2(newbornAdt({ seed: 16, restricted: true }), itk, ctx)).notification.confidentiality).toBe('restricted');
+  });
+
+  it('takes the mother from PID-21 when there is no MTH NK1', () => {
+    const d = describeNewborn({ seed: 17, motherVia: 'pid21' });
+    const n = birth(mapHl7v2(d.text, itk, ctx)).notification;
+    expect(n.mother?.nhsNumber).toBe(d.mother?.nhsNumber);
+    expect(n.mother?.name).toBeUndefined();
+  });
+
+  it('applies the Northvale override: PID-2 NHS number, NK1 code 16, ZU1 restriction', () => {
+    const d = describeNewborn({ seed: 18, northvale: true, restricted: true });
+    expect(mapHl7v2(d.text, itk, ctx).kind).toBe('birth'); // default mapping: no NHS number, no mother
+    const n = birth(mapHl7v2(d.text, set.get('northvale-trust'), ctx)).notification;
+    expect(n.baby.nhsNumber).toBe(d.baby.nhsNumber);
+    expect(n.mother?.nhsNumber).toBe(d.mother?.nhsNumber);
+    expect(n.confidentiality).toBe('restricted');
+    const viaItk = birth(mapHl7v2(d.text, itk, ctx)).notification;
+    expect([viaItk.baby.nhsNumber, viaItk.mother, viaItk.confidentiality]).toEqual([undefined, undefined, 'normal']);
+  });
+
+  it('reports bad dates of birth and missing segments as invalid with 0357 codes', () => {
+    const text = newbornAdt({ seed: 19 });
+    const badDob = text.replace(/(\rPID(?:\|[^|\r]*){6}\|)[0-9]+/, '$120251323');
+    expect(mapHl7v2(badDob, itk, ctx)).toMatchObject({ kind: 'invalid', issues: [{ code: '102', location: { segment: 'PID', field: 7 } }] });
+    const noDob = text.replace(/(\rPID(?:\|[^|\r]*){6}\|)[0-9]+/, '$1');
+    expect(mapHl7v2(noDob, itk, ctx)).toMatchObject({ kind: 'invalid', issues: [{ code: '101', location: { segment: 'PID', field: 7 } }] });
+    const noPid = text.replace(/\rPID\|[^\r]*/, '');
+    expect(mapHl7v2(noPid, itk, ctx)).toMatchObject({ kind: 'invalid', issues: [{ code: '100', location: { segment: 'PID' } }] });
+    expect(mapHl7v2('', itk, ctx)).toMatchObject({ kind: 'invalid', issues: [{ code: '100' }] });
+    expect(mapHl7v2('PID|1', itk, ctx).kind).toBe('invalid');
+  });
+
+  it('drops an unrecognisable postcode with a warning and warns on unknown codes', () => {
+    const text = newbornAdt({ seed: 20, postcodes: ['LEN 7TF'] }).replace(/\|M\|\|\||\|F\|\|\|/, '|X|||');
+    const out = birth(mapHl7v2(text, itk, ctx));
+    expect(out.notification.baby.address?.postcode).toBeUndefined();
+    expect(out.notification.baby.sex).toBeUndefined();
+    expect(out.issues).toContainEqual(expect.objectContaining({ severity: 'warning', path: 'baby.address.postcode', location: expect.objectContaining({ segment: 'PID', field: 11, component: 5 }) }));
+    expect(out.issues).toContainEqual(expect.objectContaining({ severity: 'warning', code: '103', path: 'baby.sex' }));
+  });
+
+  it('is fast enough for the hot path', () => {
+    const texts = Array.from({ length: 300 }, (_, i) => newbornAdt({ seed: 1000 + i }));
+    const start = process.hrtime.bigint();
+    for (const t of texts) mapHl7v2(t, itk, ctx);
+    const perMessageMs = Number(process.hrtime.bigint() - start) / 1e6 / texts.length;
+    expect(perMessageMs).toBeLessThan(5);
+  });
+});
