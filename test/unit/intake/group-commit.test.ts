@@ -1,0 +1,243 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { GroupCommit } from '../../../src/intake/group-commit.js';
+
+/** A promise with its resolve/reject exposed, to control exactly when a flush finishes. */
+function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Records whether a promise has settled, without awaiting it. */
+function track<T>(p: Promise<T>): { settled: () => boolean } {
+  let done = false;
+  p.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  return { settled: () => done };
+}
+
+/** A flush that records each batch and waits for the test to release it. */
+class GatedFlush {
+  readonly calls: string[][] = [];
+  private gates: ReturnType<typeof deferred<string[] | Error>>[] = [];
+  private started: ReturnType<typeof deferred>[] = [];
+
+  readonly flush = async (items: string[]): Promise<string[]> => {
+    const n = this.calls.length;
+    this.calls.push([...items]);
+    this.startedPromise(n).resolve();
+    const outcome = await this.gate(n).promise;
+    if (outcome instanceof Error) throw outcome;
+    return outcome;
+  };
+
+  private gate(n: number): ReturnType<typeof deferred<string[] | Error>> {
+    while (this.gates.length <= n) this.gates.push(deferred<string[] | Error>());
+    return this.gates[n] as ReturnType<typeof deferred<string[] | Error>>;
+  }
+
+  private startedPromise(n: number): ReturnType<typeof deferred> {
+    while (this.started.length <= n) this.started.push(deferred());
+    return this.started[n] as ReturnType<typeof deferred>;
+  }
+
+  /** Resolves when flush call n (0-based) has begun. */
+  whenStarted(n: number): Promise<void> {
+    return this.startedPromise(n).promise;
+  }
+
+  /** Lets flush call n return results (the items upper-cased) or throw. */
+  release(n: number, outcome?: Error): void {
+    const items = this.calls[n];
+    if (items === undefined) throw new Error(`flush ${n} has not started`);
+    this.gate(n).resolve(outcome ?? items.map((i) => i.toUpperCase()));
+  }
+}
+
+describe('GroupCommit', () => {
+  it('flushes items submitted in the same tick together, in one call, in order', async () => {
+    const calls: number[][] = [];
+    const gc = new GroupCommit<number, number>(async (items) => {
+      calls.push([...items]);
+      return items.map((i) => i * 10);
+    });
+    const results = await Promise.all([gc.submit(1), gc.submit(2), gc.submit(3)]);
+    expect(calls).toEqual([[1, 2, 3]]);
+    expect(results).toEqual([10, 20, 30]);
+  });
+
+  it('does not flush before the current turn ends', () => {
+    const calls: number[][] = [];
+    const gc = new GroupCommit<number, number>(async (items) => {
+      calls.push(items);
+      return items;
+    });
+    void gc.submit(1);
+    void gc.submit(2);
+    expect(calls).toEqual([]);
+    expect(gc.size).toBe(2);
+    return gc.drained().then(() => {
+      expect(calls).toEqual([[1, 2]]);
+      expect(gc.size).toBe(0);
+    });
+  });
+
+  it('flushes items submitted while a flush is running in the next call', async () => {
+    const f = new GatedFlush();
+    const gc = new GroupCommit<string, string>(f.flush);
+    const first = [gc.submit('a'), gc.submit('b')];
+    await f.whenStarted(0);
+    const second = [gc.submit('c'), gc.submit('d'), gc.submit('e')];
+    expect(gc.size).toBe(3);
+    expect(f.calls).toEqual([['a', 'b']]);
+    f.release(0);
+    expect(await Promise.all(first)).toEqual(['A', 'B']);
+    await f.whenStarted(1);
+    expect(f.calls).toEqual([
+      ['a', 'b'],
+      ['c', 'd', 'e'],
+    ]);
+    f.release(1);
+    expect(await Promise.all(second)).toEqual(['C', 'D', 'E']);
+    expect(f.calls).toHaveLength(2);
+  });
+
+  it('never runs two flushes at once', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    const gates: ReturnType<typeof deferred>[] = [];
+    const gc = new GroupCommit<number, number>(async (items) => {
+      running++;
+      maxRunning = Math.max(maxRunning, running);
+      const g = deferred();
+      gates.push(g);
+      await g.promise;
+      running--;
+      return items;
+    });
+    const all: Promise<number>[] = [gc.submit(1)];
+    for (let round = 0; round < 5; round++) {
+      while (gates.length <= round) await nextTurn();
+      all.push(gc.submit(round + 2));
+      gates[round]?.resolve();
+    }
+    while (gates.length <= 5) await nextTurn();
+    gates[5]?.resolve();
+    expect(await Promise.all(all)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(maxRunning).toBe(1);
+  });
+
+  it('gives each submitter its own result', async () => {
+    const gc = new GroupCommit<{ id: string }, string>(async (items) => items.map((i) => `stored:${i.id}`));
+    const ids = ['m1', 'm2', 'm3', 'm4', 'm5'];
+    const promises = ids.map((id) => gc.submit({ id }));
+    // Await them in reverse so a mix-up cannot hide behind ordering.
+    for (let i = ids.length - 1; i >= 0; i--) {
+      expect(await promises[i]).toBe(`stored:${ids[i]}`);
+    }
+  });
+
+  it('a flush rejection rejects exactly that batch, and later submissions still work', async () => {
+    const f = new GatedFlush();
+    const gc = new GroupCommit<string, string>(f.flush);
+    const batch1 = [gc.submit('a'), gc.submit('b')];
+    await f.whenStarted(0);
+    const batch2 = [gc.submit('c')];
+    const failure = new Error('database down');
+    f.release(0, failure);
+    const outcomes1 = await Promise.allSettled(batch1);
+    expect(outcomes1).toEqual([
+      { status: 'rejected', reason: failure },
+      { status: 'rejected', reason: failure },
+    ]);
+    await f.whenStarted(1);
+    f.release(1);
+    expect(await Promise.all(batch2)).toEqual(['C']);
+    await gc.drained();
+    const later = gc.submit('z');
+    await f.whenStarted(2);
+    expect(f.calls[2]).toEqual(['z']);
+    f.release(2);
+    expect(await later).toBe('Z');
+  });
+
+  it('a flush that throws synchronously rejects its batch too', async () => {
+    let n = 0;
+    const gc = new GroupCommit<number, number>((items) => {
+      n++;
+      if (n === 1) throw new Error('sync failure');
+      return Promise.resolve(items.map((i) => -i));
+    });
+    await expect(gc.submit(1)).rejects.toThrow('sync failure');
+    await expect(gc.submit(2)).resolves.toBe(-2);
+  });
+
+  it('splits batches at maxBatch', async () => {
+    const calls: number[][] = [];
+    const gc = new GroupCommit<number, number>(async (items) => {
+      calls.push([...items]);
+      return items.map((i) => i + 100);
+    }, 2);
+    const results = await Promise.all([1, 2, 3, 4, 5].map((i) => gc.submit(i)));
+    expect(calls).toEqual([[1, 2], [3, 4], [5]]);
+    expect(results).toEqual([101, 102, 103, 104, 105]);
+  });
+
+  it('splits a burst larger than the default maxBatch of 500', async () => {
+    const sizes: number[] = [];
+    const gc = new GroupCommit<number, number>(async (items) => {
+      sizes.push(items.length);
+      return items;
+    });
+    const results = await Promise.all(Array.from({ length: 1201 }, (_, i) => gc.submit(i)));
+    expect(sizes).toEqual([500, 500, 201]);
+    expect(results[1200]).toBe(1200);
+  });
+
+  it('drained() resolves at once when nothing was submitted', async () => {
+    const gc = new GroupCommit<number, number>(async (items) => items);
+    await expect(gc.drained()).resolves.toBeUndefined();
+  });
+
+  it('drained() resolves only after every flush, including batches submitted during a flush', async () => {
+    const f = new GatedFlush();
+    const gc = new GroupCommit<string, string>(f.flush);
+    const p1 = gc.submit('a');
+    await f.whenStarted(0);
+    const p2 = gc.submit('b');
+    const drained = track(gc.drained());
+    await nextTurn();
+    expect(drained.settled()).toBe(false);
+    f.release(0);
+    await p1;
+    await f.whenStarted(1);
+    await nextTurn();
+    expect(drained.settled()).toBe(false);
+    f.release(1);
+    await gc.drained();
+    expect(drained.settled()).toBe(true);
+    expect(await p2).toBe('B');
+    expect(f.calls).toEqual([['a'], ['b']]);
+    expect(gc.size).toBe(0);
+  });
+
+  it('drained() waits for a batch that failed, and then resolves (it does not reject)', async () => {
+    const f = new GatedFlush();
+    const gc = new GroupCommit<string, string>(f.flush);
+    const p = gc.submit('a');
+    p.catch(() => undefined);
+    await f.whenStarted(0);
+    const drained = track(gc.drained());
+    await nextTurn();
+    expect(drained.settled()).toBe(false);
+    f.release(0, new Error('boom'));
+    await expect(gc.drained()).resolves.toBeUndefined();
+    await expect(p).rejects.toThrow('boom');
+  });
+});
