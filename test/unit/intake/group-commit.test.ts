@@ -2,7 +2,13 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { GroupCommit } from '../../../src/intake/group-commit.js';
 
 /** A promise with its resolve/reject exposed, to control exactly when a flush finishes. */
-function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: unknown) => void;
+}
+
+function deferred<T = void>(): Deferred<T> {
   let resolve!: (v: T) => void;
   let reject!: (e: unknown) => void;
   const promise = new Promise<T>((res, rej) => {
@@ -25,8 +31,8 @@ function track<T>(p: Promise<T>): { settled: () => boolean } {
 /** A flush that records each batch and waits for the test to release it. */
 class GatedFlush {
   readonly calls: string[][] = [];
-  private gates: ReturnType<typeof deferred<string[] | Error>>[] = [];
-  private started: ReturnType<typeof deferred>[] = [];
+  private gates: Deferred<string[] | Error>[] = [];
+  private started: Deferred<void>[] = [];
 
   readonly flush = async (items: string[]): Promise<string[]> => {
     const n = this.calls.length;
@@ -37,14 +43,14 @@ class GatedFlush {
     return outcome;
   };
 
-  private gate(n: number): ReturnType<typeof deferred<string[] | Error>> {
+  private gate(n: number): Deferred<string[] | Error> {
     while (this.gates.length <= n) this.gates.push(deferred<string[] | Error>());
-    return this.gates[n] as ReturnType<typeof deferred<string[] | Error>>;
+    return this.gates[n] as Deferred<string[] | Error>;
   }
 
-  private startedPromise(n: number): ReturnType<typeof deferred> {
-    while (this.started.length <= n) this.started.push(deferred());
-    return this.started[n] as ReturnType<typeof deferred>;
+  private startedPromise(n: number): Deferred<void> {
+    while (this.started.length <= n) this.started.push(deferred<void>());
+    return this.started[n] as Deferred<void>;
   }
 
   /** Resolves when flush call n (0-based) has begun. */
@@ -111,11 +117,11 @@ describe('GroupCommit', () => {
   it('never runs two flushes at once', async () => {
     let running = 0;
     let maxRunning = 0;
-    const gates: ReturnType<typeof deferred>[] = [];
+    const gates: Deferred<void>[] = [];
     const gc = new GroupCommit<number, number>(async (items) => {
       running++;
       maxRunning = Math.max(maxRunning, running);
-      const g = deferred();
+      const g = deferred<void>();
       gates.push(g);
       await g.promise;
       running--;
