@@ -1,0 +1,152 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadEnvConfig, repoRoot } from '../../../src/config/env.js';
+import { ConfigError } from '../../../src/config/config-error.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** The ConfigError thrown by loadEnvConfig(env); fails the test when it does not throw one. */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadEnvConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify(env)}`);
+}
+
+describe('loadEnvConfig', () => {
+  it('gives the documented defaults for an empty environment', () => {
+    const config = loadEnvConfig({});
+    expect(config).toEqual({
+      httpPort: 8080,
+      mllpPort: 2575,
+      host: '0.0.0.0',
+      redisUrl: 'redis://127.0.0.1:6379',
+      dataDir: path.resolve(process.cwd(), 'data'),
+      configDir: REPO,
+      logLevel: 'info',
+      roles: ['intake', 'worker'],
+      mllpMaxMessageBytes: 1048576,
+      mllpIdleTimeoutMs: 300000,
+      queuePrefix: 'stork',
+      workerConcurrency: 8,
+    });
+    expect('databaseUrl' in config).toBe(false);
+    expect(path.isAbsolute(config.dataDir)).toBe(true);
+    expect(path.isAbsolute(config.configDir)).toBe(true);
+  });
+
+  it('the default config directory is the repository root', () => {
+    expect(repoRoot).toBe(REPO);
+  });
+
+  it('treats empty strings as unset', () => {
+    const config = loadEnvConfig({ STORK_HTTP_PORT: '', REDIS_URL: '', DATABASE_URL: '' });
+    expect(config.httpPort).toBe(8080);
+    expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(config.databaseUrl).toBeUndefined();
+  });
+
+  it('applies every override', () => {
+    const config = loadEnvConfig({
+      STORK_HTTP_PORT: '9090',
+      STORK_MLLP_PORT: '0',
+      STORK_HOST: '127.0.0.1',
+      REDIS_URL: 'rediss://cache.example.org:6380/2',
+      DATABASE_URL: 'postgresql://stork:secret@db.example.org:5432/stork',
+      STORK_DATA_DIR: '/var/lib/stork',
+      STORK_CONFIG_DIR: '/etc/stork/../stork-config',
+      LOG_LEVEL: 'debug',
+      STORK_ROLES: 'worker',
+      STORK_MLLP_MAX_BYTES: '2048',
+      STORK_MLLP_IDLE_TIMEOUT_MS: '1000',
+      STORK_QUEUE_PREFIX: 'test_run-7',
+      STORK_WORKER_CONCURRENCY: '1000',
+    });
+    expect(config).toEqual({
+      httpPort: 9090,
+      mllpPort: 0,
+      host: '127.0.0.1',
+      redisUrl: 'rediss://cache.example.org:6380/2',
+      databaseUrl: 'postgresql://stork:secret@db.example.org:5432/stork',
+      dataDir: '/var/lib/stork',
+      configDir: '/etc/stork-config',
+      logLevel: 'debug',
+      roles: ['worker'],
+      mllpMaxMessageBytes: 2048,
+      mllpIdleTimeoutMs: 1000,
+      queuePrefix: 'test_run-7',
+      workerConcurrency: 1000,
+    });
+  });
+
+  it('resolves a relative data directory against the working directory', () => {
+    expect(loadEnvConfig({ STORK_DATA_DIR: 'var/x' }).dataDir).toBe(path.resolve(process.cwd(), 'var', 'x'));
+  });
+
+  it('accepts postgres:// as well as postgresql://', () => {
+    expect(loadEnvConfig({ DATABASE_URL: 'postgres://h/db' }).databaseUrl).toBe('postgres://h/db');
+  });
+
+  it('de-duplicates roles and keeps their order', () => {
+    expect(loadEnvConfig({ STORK_ROLES: 'worker,intake,worker' }).roles).toEqual(['worker', 'intake']);
+  });
+
+  it('accepts surrounding spaces in an integer', () => {
+    expect(loadEnvConfig({ STORK_HTTP_PORT: ' 8081 ' }).httpPort).toBe(8081);
+  });
+
+  it('ignores variables that are not Stork settings, and STORK_CORPUS', () => {
+    const config = loadEnvConfig({ PATH: '/usr/bin', HOME: '/root', NODE_ENV: 'test', STORK_CORPUS: '/corpus' });
+    expect(config.httpPort).toBe(8080);
+  });
+
+  it('lists every bad value in one ConfigError, naming each variable', () => {
+    const err = configError({
+      STORK_HTTP_PORT: 'abc',
+      STORK_MLLP_PORT: '70000',
+      REDIS_URL: 'http://x',
+      STORK_ROLES: 'intake,cook',
+      STORK_FOO: '1',
+    });
+    expect(err.name).toBe('ConfigError');
+    expect(err.problems).toHaveLength(5);
+    for (const variable of ['STORK_HTTP_PORT', 'STORK_MLLP_PORT', 'REDIS_URL', 'STORK_ROLES', 'STORK_FOO']) {
+      const mentions = err.problems.filter((p) => p.startsWith(`${variable}: `));
+      expect({ variable, count: mentions.length }).toEqual({ variable, count: 1 });
+      expect(err.message).toContain(variable);
+    }
+    expect(err.problems).toContain('STORK_HTTP_PORT: must be integer');
+    expect(err.problems).toContain('STORK_MLLP_PORT: must be <= 65535');
+    expect(err.problems.find((p) => p.startsWith('STORK_FOO: '))).toMatch(/^STORK_FOO: unknown setting \(known: .*STORK_HTTP_PORT/);
+    expect(err.message.startsWith('Invalid environment:\n  ')).toBe(true);
+  });
+
+  it.each([
+    ['STORK_HTTP_PORT', '-1'],
+    ['STORK_HTTP_PORT', '80.5'],
+    ['STORK_HTTP_PORT', '1e3'],
+    ['STORK_MLLP_PORT', '65536'],
+    ['LOG_LEVEL', 'verbose'],
+    ['DATABASE_URL', 'mysql://h/db'],
+    ['STORK_ROLES', 'intake,'],
+    ['STORK_ROLES', 'Intake'],
+    ['STORK_MLLP_MAX_BYTES', '1023'],
+    ['STORK_MLLP_IDLE_TIMEOUT_MS', '999'],
+    ['STORK_QUEUE_PREFIX', 'a:b'],
+    ['STORK_WORKER_CONCURRENCY', '0'],
+    ['STORK_WORKER_CONCURRENCY', '1001'],
+  ])('rejects %s=%j, naming the variable', (variable, value) => {
+    const err = configError({ [variable]: value });
+    expect(err.problems).toHaveLength(1);
+    expect(err.problems[0]?.startsWith(`${variable}: `)).toBe(true);
+  });
+
+  it('reports an unknown STORK_ variable even when everything else is fine', () => {
+    const err = configError({ STORK_HTTP_PROT: '8080' });
+    expect(err.problems).toHaveLength(1);
+    expect(err.problems[0]?.startsWith('STORK_HTTP_PROT: unknown setting')).toBe(true);
+  });
+});
