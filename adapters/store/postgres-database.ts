@@ -32,6 +32,10 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     ...wrap(pool),
     async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
       const client = await pool.connect();
+      // A connection killed between two statements emits 'error' on the checked-out client; the next
+      // statement fails and the transaction rolls back, so the event itself needs no handling.
+      const ignore = (): void => undefined;
+      client.on('error', ignore);
       try {
         await client.query('BEGIN');
         const result = await fn(wrap(client));
@@ -41,6 +45,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       } finally {
+        client.off('error', ignore);
         client.release();
       }
     },

@@ -64,7 +64,8 @@ export class ApiClientDirectory {
 }
 
 /** Loads `api-clients.json`; checks that every scope names a configured feed or centre. */
-export function loadApiClients(file: string, known: { feedFacilities: ReadonlySet<string>; centreIds: ReadonlySet<string> }): ApiClientDirectory {
+/** Scopes are checked against the feeds and inbox queues given; a set left out (its file failed) is not checked. */
+export function loadApiClients(file: string, known: { feedFacilities?: ReadonlySet<string>; centreIds?: ReadonlySet<string> }): ApiClientDirectory {
   const data = loadJsonFile(file, validate);
   const problems: string[] = [];
   const ids = new Set<string>();
@@ -74,10 +75,10 @@ export function loadApiClients(file: string, known: { feedFacilities: ReadonlySe
     if (hashes.has(c.keySha256)) problems.push(`${file}: field /clients/${i}/keySha256: the same key is given to two clients`);
     ids.add(c.id);
     hashes.add(c.keySha256);
-    if (c.role === 'feed' && c.scope !== undefined && !known.feedFacilities.has(c.scope)) {
+    if (c.role === 'feed' && c.scope !== undefined && known.feedFacilities && !known.feedFacilities.has(c.scope)) {
       problems.push(`${file}: field /clients/${i}/scope: no feed has sending facility "${c.scope}"`);
     }
-    if (c.role === 'centre' && c.scope !== undefined && !known.centreIds.has(c.scope)) {
+    if (c.role === 'centre' && c.scope !== undefined && known.centreIds && !known.centreIds.has(c.scope)) {
       problems.push(`${file}: field /clients/${i}/scope: no centre or inbox queue has id "${c.scope}"`);
     }
   });

@@ -83,14 +83,14 @@ export class FeedDirectory {
 }
 
 /** Loads `feeds.json`; a bad file stops start-up naming the file and the field. */
-export function loadFeeds(file: string, knownMappings: ReadonlySet<string>): FeedDirectory {
+export function loadFeeds(file: string, knownMappings?: ReadonlySet<string>): FeedDirectory {
   const data = loadJsonFile(file, validate);
   const problems: string[] = [];
   const ids = new Set<string>();
   data.feeds.forEach((feed, i) => {
     if (ids.has(feed.id)) problems.push(`${file}: field /feeds/${i}/id: duplicate feed id "${feed.id}"`);
     ids.add(feed.id);
-    if (!knownMappings.has(feed.mapping)) {
+    if (knownMappings && !knownMappings.has(feed.mapping)) {
       problems.push(`${file}: field /feeds/${i}/mapping: no mapping named "${feed.mapping}" (known: ${[...knownMappings].join(', ')})`);
     }
   });

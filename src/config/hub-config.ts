@@ -49,13 +49,14 @@ export function loadHubConfig(configDir: string): HubConfig {
     }
   };
   const mappings = attempt(() => loadHl7v2Mappings(files.hl7v2Mappings));
-  const feeds = attempt(() => loadFeeds(files.feeds, new Set(mappings?.names() ?? [])));
+  // A file that failed to load is not used to check the others: one mistake is reported once, not echoed.
+  const feeds = attempt(() => loadFeeds(files.feeds, mappings ? new Set(mappings.names()) : undefined));
   const catchments = attempt(() => loadCatchments(files.catchments));
   const rulebook = attempt(() => loadRulebook(files.rulebook));
   const apiClients = attempt(() =>
     loadApiClients(files.apiClients, {
-      feedFacilities: new Set(feeds?.feeds.map((f) => f.sendingFacility) ?? []),
-      centreIds: new Set(catchments ? inboxQueues(catchments) : []),
+      ...(feeds ? { feedFacilities: new Set(feeds.feeds.map((f) => f.sendingFacility)) } : {}),
+      ...(catchments ? { centreIds: new Set(inboxQueues(catchments)) } : {}),
     }),
   );
   if (problems.length > 0 || !mappings || !feeds || !catchments || !rulebook || !apiClients) {

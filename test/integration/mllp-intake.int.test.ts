@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { frame } from '../../adapters/mllp/mllp-framer.js';
-import { newbornAdt } from '../support/synthetic/newborn-adt.js';
+import { newbornAdt, type NewbornAdtOptions } from '../support/synthetic/newborn-adt.js';
 import { startTestHub, type TestHub } from '../support/test-hub.js';
 import { pollUntil } from '../support/poll.js';
 

@@ -74,7 +74,8 @@ export function buildAck(envelope: Envelope | undefined, code: AckCode, issues: 
   ].join(fs);
   const first = issues.find((i) => i.severity === 'error') ?? issues[0];
   const text = code === 'AA' ? 'Message accepted' : first ? first.message : 'Message not accepted';
-  const msa = ['MSA', sentCode(envelope, code), esc(envelope?.controlId ?? ''), esc(text)].join(fs);
+  // MSH-10 is echoed as sent (already in the sender's encoding), so the sender can match it.
+  const msa = ['MSA', sentCode(envelope, code), envelope?.controlId ?? '', esc(text)].join(fs);
   const errs = issues.map((i) => {
     const loc = i.location;
     const codeText = ERROR_TEXT[i.code] ?? 'Error';

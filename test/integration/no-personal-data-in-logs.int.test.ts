@@ -1,0 +1,57 @@
+import { MllpClient } from '../../adapters/mllp/mllp-client.js';
+import { describeNewborn, type NewbornAdtOptions } from '../support/synthetic/newborn-adt.js';
+import { api, startTestHub, type TestHub } from '../support/test-hub.js';
+import { pollUntil } from '../support/poll.js';
+
+/**
+ * Runs births of every kind through MLLP and HTTP with logging at debug level, then proves that no line
+ * carries a name, NHS number, date of birth, address, postcode or phone number from those messages.
+ */
+describe('Logs carry no personal data', () => {
+  let t: TestHub;
+  beforeAll(async () => {
+    t = await startTestHub();
+  });
+  afterAll(async () => t.stop());
+
+  test('every log line is free of the personal data in the messages sent', async () => {
+    const base = { sendingFacility: 'RX1', sendingApplication: 'MATERNITY', messageTime: new Date(), postcodes: ['LS9 7AB', 'LS8 3DR', 'LS17 7DF'] };
+    const cases: NewbornAdtOptions[] = [
+      { seed: 11 }, { seed: 12, birthOrder: 1 }, { seed: 12, birthOrder: 2 }, { seed: 13, deceased: true }, { seed: 14, restricted: true },
+      { seed: 15, invalidNhsNumber: true }, { seed: 16, escapes: true }, { seed: 17, lineEnding: '\n' }, { seed: 18, adult: true, event: 'A08' },
+      { seed: 19, sendingFacility: 'ZZZ' }, { seed: 20, motherVia: 'pid21' },
+    ];
+    const babies = cases.map((c, i) => describeNewborn({ ...base, ...c, controlId: `LOG-${i}` }));
+    const client = await MllpClient.connect({ host: '127.0.0.1', port: t.mllpPort, timeoutMs: 10000 });
+    for (const b of babies.slice(0, 8)) await client.send(b.text);
+    client.close();
+    for (const b of babies.slice(8)) await api(t.http, 'demo-admin-key', '/v1/hl7v2', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: b.text });
+    await api(t.http, 'demo-admin-key', '/v1/messages?status=quarantined');
+    await pollUntil(async () => {
+      const r = await t.database.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM messages WHERE status = 'queued'`);
+      return Number(r.rows[0]?.n) === 0 ? true : undefined;
+    }, 'all births processed');
+    await pollUntil(async () => {
+      const r = await t.database.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM notifications WHERE status = 'routed'`);
+      return Number(r.rows[0]?.n) === 0 ? true : undefined;
+    }, 'all deliveries made');
+
+    // Each line without its own timestamp (a baby born today shares its date with the log's clock).
+    const log = t.sink.records().map(({ time, ...rest }) => (void time, JSON.stringify(rest))).join('\n');
+    expect(t.sink.lines.length).toBeGreaterThan(20);
+    expect(log).toContain('message received');
+    expect(log).toContain('notifications delivered');
+    const forbidden = new Set<string>();
+    for (const b of babies) {
+      const { baby, mother } = b;
+      for (const v of [baby.nhsNumber, baby.mrn, baby.family, baby.given, baby.birthDate, baby.birthDateTimeText, baby.postcode, ...baby.addressLines]) if (v.length >= 4) forbidden.add(v);
+      if (mother) for (const v of [mother.nhsNumber, mother.family, mother.given, mother.birthDate]) forbidden.add(v);
+      // Phone numbers: any run of 10 or more digits that is not an id Stork made.
+      for (const phone of b.text.match(/\b0\d{9,10}\b/g) ?? []) forbidden.add(phone);
+    }
+    const leaks = [...forbidden].filter((v) => log.includes(v));
+    expect(leaks).toEqual([]);
+    // Nor any raw segment text.
+    expect(log).not.toMatch(/PID\||NK1\||MSH\|/);
+  });
+});
