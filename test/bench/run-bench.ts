@@ -483,6 +483,8 @@ async function main(): Promise<number> {
   const rss = new RssSampler();
   const log = (s: string): void => void process.stderr.write(`bench: ${s}\n`);
   let exitCode = 0;
+  // Client, hub and its PostgreSQL and Redis share the machine: a busy machine shows in the figures, so say how busy it was.
+  const loadAtStart = os.loadavg();
 
   log(`${settings.messages} messages, ${settings.connections} connections, latency phase ${settings.rate}/s for ${round(settings.latencySeconds, 2)} s; database ${dbName}, Redis prefix ${prefix}`);
   try {
@@ -578,7 +580,7 @@ async function main(): Promise<number> {
     rss.stop();
     const result = {
       at: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', node: process.version, platform: `${os.platform()} ${os.release()}` },
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', node: process.version, platform: `${os.platform()} ${os.release()}`, loadAverageAtStart: loadAtStart.map((l) => round(l)) },
       settings: { messages: settings.messages, connections: settings.connections, rate: settings.rate, short: settings.short, inFlightPerConnection: settings.inFlightPerConnection, workerConcurrency: env.workerConcurrency },
       throughput: {
         messagesPerSecond: round(storkRate, 0),
