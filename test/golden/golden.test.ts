@@ -13,6 +13,7 @@ import { mapHl7v2, type MapOutcome } from '../../src/pipeline/hl7v2/map-hl7v2.js
 import { corpusPath } from '../support/corpus.js';
 import { newbornAdt } from '../support/synthetic/newborn-adt.js';
 import { GOLDEN_CASES, GOLDEN_CONTEXT } from './golden-cases.js';
+import { goldenAck } from './golden-ack.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.join(here, 'fixtures');
@@ -32,8 +33,11 @@ describe('golden HL7 v2 cases', () => {
   it.each(GOLDEN_CASES.map((c) => [c.name, c] as const))('%s', (name, c) => {
     const input = c.corpus !== undefined ? corpusPath(c.corpus) : path.join(fixtures, `${name}.hl7`);
     const text = readFileSync(input, 'utf8');
-    const expected = JSON.parse(readFileSync(path.join(fixtures, `${name}.expected.json`), 'utf8')) as { outcome: unknown };
+    const expected = JSON.parse(readFileSync(path.join(fixtures, `${name}.expected.json`), 'utf8')) as { outcome: unknown; ack: string[] };
     expect(comparable(mapHl7v2(text, mappings.get(c.mapping), GOLDEN_CONTEXT))).toEqual(expected.outcome);
+    // Then the ACK the sender gets for it (segments as an array for readable diffs).
+    const mapper = (t: string) => mapHl7v2(t, mappings.get(c.mapping), GOLDEN_CONTEXT);
+    expect(goldenAck(text, c.mapping, mapper, GOLDEN_CONTEXT.receivedAt).split('\r').filter(Boolean)).toEqual(expected.ack);
   });
 
   it('fixtures are what the generator produces (deterministic generator)', () => {
