@@ -1,35 +1,33 @@
 import type { SqlClient } from '../../src/ports/database.js';
 import type { AuditEventInput } from '../../src/ports/audit.js';
 
-/** `($1,$2,$3),($4,$5,$6)` for a multi-row INSERT of `rows` rows of `columns` values each. */
-export function valuesPlaceholders(rows: number, columns: number, casts: readonly string[] = []): string {
-  const out: string[] = [];
-  for (let r = 0; r < rows; r++) {
-    const cells: string[] = [];
-    for (let c = 1; c <= columns; c++) cells.push(`$${r * columns + c}${casts[c - 1] ? `::${casts[c - 1]}` : ''}`);
-    out.push(`(${cells.join(',')})`);
+/**
+ * The audit rows as `unnest(...)` over one array per column, with parameters numbered from `first`.
+ * Fixed SQL text whatever the number of rows: PostgreSQL plans it once, and a batch is one statement.
+ */
+export function auditUnnest(events: readonly AuditEventInput[], first = 1): { sql: string; params: unknown[] } {
+  const cols: unknown[][] = Array.from({ length: 12 }, () => []);
+  for (const e of events) {
+    const row = [
+      e.at, e.actor, e.action, e.messageId ?? null, e.notificationId ?? null, e.subjectNhsNumber ?? null, e.recipient ?? null,
+      e.ruleId ?? null, e.rulebookVersion ?? null, e.lawfulBasis ?? null, e.outcome ?? null, JSON.stringify(e.details ?? {}),
+    ];
+    row.forEach((v, i) => cols[i]?.push(v));
   }
-  return out.join(',');
+  const types = ['timestamptz', 'text', 'text', 'uuid', 'uuid', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb'];
+  const sql = `SELECT * FROM unnest(${types.map((t, i) => `$${first + i}::${t}[]`).join(', ')})
+    AS a(at, actor, action, message_id, notification_id, subject_nhs_number, recipient, rule_id, rulebook_version, lawful_basis, outcome, details)`;
+  return { sql, params: cols };
 }
 
-const AUDIT_COLUMNS = 12;
+export const AUDIT_INSERT_COLUMNS =
+  'at, actor, action, message_id, notification_id, subject_nhs_number, recipient, rule_id, rulebook_version, lawful_basis, outcome, details';
 
 /** Appends audit events in one statement, inside the caller's transaction. */
 export async function insertAuditEvents(tx: SqlClient, events: readonly AuditEventInput[]): Promise<void> {
   if (events.length === 0) return;
-  const params: unknown[] = [];
-  for (const e of events) {
-    params.push(
-      e.at, e.actor, e.action, e.messageId ?? null, e.notificationId ?? null, e.subjectNhsNumber ?? null,
-      e.recipient ?? null, e.ruleId ?? null, e.rulebookVersion ?? null, e.lawfulBasis ?? null, e.outcome ?? null,
-      JSON.stringify(e.details ?? {}),
-    );
-  }
-  await tx.query(
-    `INSERT INTO audit_events (at, actor, action, message_id, notification_id, subject_nhs_number, recipient, rule_id, rulebook_version, lawful_basis, outcome, details)
-     VALUES ${valuesPlaceholders(events.length, AUDIT_COLUMNS)}`,
-    params,
-  );
+  const { sql, params } = auditUnnest(events);
+  await tx.query(`INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS}) ${sql}`, params);
 }
 
 export function iso(d: Date | string | null | undefined): string | undefined {

@@ -4,7 +4,7 @@ import type { BirthNotification } from '../../src/domain/birth-notification.js';
 import type {
   MessageFilter, MessageStatus, MessageStore, MessageSummary, ReceivedMessage, ReceiptOutcome, StoredMessage,
 } from '../../src/ports/message-store.js';
-import { decodeCursor, encodeCursor, insertAuditEvents, iso, json, valuesPlaceholders } from './sql-helpers.js';
+import { AUDIT_INSERT_COLUMNS, auditUnnest, decodeCursor, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
 
 interface MessageRow {
   id: string;
@@ -53,49 +53,60 @@ function summary(r: MessageRow): MessageSummary {
   return s;
 }
 
-const INSERT_COLUMNS = 20;
+const MESSAGE_COLUMNS =
+  'id, received_at, channel, remote_address, api_client, feed_id, sender_key, control_id, message_type, raw, raw_truncated, size_bytes, sha256, status, reason, issues, ack_code, ack, canonical';
+const MESSAGE_TYPES = ['uuid', 'timestamptz', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'bytea', 'bool', 'int4', 'text', 'text', 'text', 'jsonb', 'text', 'bytea', 'jsonb'];
 
 /** Messages in PostgreSQL or PGlite: one multi-row INSERT … ON CONFLICT DO NOTHING per group commit. */
 export class SqlMessageStore implements MessageStore {
   constructor(private readonly db: Database) {}
 
+  /**
+   * One statement per batch, so one round trip and one commit: the messages (skipping re-sends by the
+   * unique sender + MSH-10 key) and, for those actually inserted, their audit events. Re-sends are then
+   * looked up to return their original ACK.
+   */
   async recordReceipts(messages: readonly ReceivedMessage[]): Promise<ReceiptOutcome[]> {
     if (messages.length === 0) return [];
-    return this.db.transaction(async (tx) => {
-      const params: unknown[] = [];
-      for (const m of messages) {
-        params.push(
-          m.id, m.receivedAt, m.channel, m.remoteAddress ?? null, m.apiClient ?? null, m.feedId ?? null, m.senderKey ?? null,
-          m.controlId ?? null, m.messageType ?? null, m.raw, m.rawTruncated, m.sizeBytes, m.sha256, m.status, m.reason ?? null,
-          JSON.stringify(m.issues), m.ackCode ?? null, m.ack ?? null, m.canonical ? JSON.stringify(m.canonical) : null, m.receivedAt,
-        );
-      }
-      const inserted = await tx.query<{ id: string }>(
-        `INSERT INTO messages (id, received_at, channel, remote_address, api_client, feed_id, sender_key, control_id, message_type, raw,
-           raw_truncated, size_bytes, sha256, status, reason, issues, ack_code, ack, canonical, updated_at)
-         VALUES ${valuesPlaceholders(messages.length, INSERT_COLUMNS)}
-         ON CONFLICT (sender_key, control_id) DO NOTHING
-         RETURNING id`,
-        params,
+    const cols: unknown[][] = Array.from({ length: MESSAGE_TYPES.length }, () => []);
+    for (const m of messages) {
+      const row = [
+        m.id, m.receivedAt, m.channel, m.remoteAddress ?? null, m.apiClient ?? null, m.feedId ?? null, m.senderKey ?? null,
+        m.controlId ?? null, m.messageType ?? null, m.raw, m.rawTruncated, m.sizeBytes, m.sha256, m.status, m.reason ?? null,
+        JSON.stringify(m.issues), m.ackCode ?? null, m.ack ?? null, m.canonical ? JSON.stringify(m.canonical) : null,
+      ];
+      row.forEach((v, i) => cols[i]?.push(v));
+    }
+    const audit = auditUnnest(messages.flatMap((m) => m.audit), MESSAGE_TYPES.length + 1);
+    const inserted = await this.db.query<{ id: string }>(
+      `WITH input AS (
+         SELECT * FROM unnest(${MESSAGE_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS t(${MESSAGE_COLUMNS})
+       ), stored AS (
+         INSERT INTO messages (${MESSAGE_COLUMNS}, updated_at) SELECT *, received_at FROM input
+         ON CONFLICT (sender_key, control_id) DO NOTHING RETURNING id
+       ), audited AS (
+         INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS})
+         SELECT * FROM (${audit.sql}) a WHERE a.message_id IN (SELECT id FROM stored)
+       )
+       SELECT id FROM stored`,
+      [...cols, ...audit.params],
+    );
+    const stored = new Set(inserted.rows.map((r) => r.id));
+    const duplicates = messages.filter((m) => !stored.has(m.id));
+    const originals = new Map<string, { id: string; status: MessageStatus; ack: Uint8Array | null }>();
+    if (duplicates.length > 0) {
+      const found = await this.db.query<{ id: string; status: MessageStatus; ack: Uint8Array | null; sender_key: string; control_id: string }>(
+        `SELECT id, status, ack, sender_key, control_id FROM messages
+         WHERE (sender_key, control_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+        [duplicates.map((d) => d.senderKey ?? ''), duplicates.map((d) => d.controlId ?? '')],
       );
-      const stored = new Set(inserted.rows.map((r) => r.id));
-      const duplicates = messages.filter((m) => !stored.has(m.id));
-      const originals = new Map<string, { id: string; status: MessageStatus; ack: Uint8Array | null }>();
-      if (duplicates.length > 0) {
-        const found = await tx.query<{ id: string; status: MessageStatus; ack: Uint8Array | null; sender_key: string; control_id: string }>(
-          `SELECT id, status, ack, sender_key, control_id FROM messages
-           WHERE (sender_key, control_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-          [duplicates.map((d) => d.senderKey ?? ''), duplicates.map((d) => d.controlId ?? '')],
-        );
-        for (const r of found.rows) originals.set(`${r.sender_key}\u0000${r.control_id}`, r);
-      }
-      await insertAuditEvents(tx, messages.filter((m) => stored.has(m.id)).flatMap((m) => m.audit));
-      return messages.map((m): ReceiptOutcome => {
-        if (stored.has(m.id)) return { kind: 'stored' };
-        const o = originals.get(`${m.senderKey ?? ''}\u0000${m.controlId ?? ''}`);
-        if (!o) throw new Error('conflicting message vanished within the transaction');
-        return { kind: 'duplicate', originalId: o.id, status: o.status, ...(o.ack ? { ack: Buffer.from(o.ack) } : {}) };
-      });
+      for (const r of found.rows) originals.set(`${r.sender_key}\u0000${r.control_id}`, r);
+    }
+    return messages.map((m): ReceiptOutcome => {
+      if (stored.has(m.id)) return { kind: 'stored' };
+      const o = originals.get(`${m.senderKey ?? ''}\u0000${m.controlId ?? ''}`);
+      if (!o) throw new Error('a message conflicting on (sender, MSH-10) was not found');
+      return { kind: 'duplicate', originalId: o.id, status: o.status, ...(o.ack ? { ack: Buffer.from(o.ack) } : {}) };
     });
   }
 

@@ -5,10 +5,10 @@ import type {
   InboxFilter, InboxItem, InboxStatus, NotificationStore, PendingDelivery, ProcessOutcome, ProcessedBirth, QueuedMessage,
 } from '../../src/ports/notification-store.js';
 import type { DisclosedRecord } from '../../src/pipeline/consent/decide.js';
-import { decodeCursor, encodeCursor, insertAuditEvents, iso, json, valuesPlaceholders } from './sql-helpers.js';
+import { decodeCursor, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
 
 const WORKER = 'system:worker';
-const NOTIFICATION_COLUMNS = 12;
+const NOTIFICATION_COLUMNS = 'id, message_id, subject_key, created_at, baby_nhs_number, mother_nhs_number, record, decision, route, queue, dataset, disclosed';
 const NOTIFICATION_CASTS = ['uuid', 'uuid', 'text', 'timestamptz', 'text', 'text', 'jsonb', 'jsonb', 'jsonb', 'text', 'text', 'jsonb'];
 
 interface InboxRow {
@@ -62,20 +62,24 @@ export class SqlNotificationStore implements NotificationStore {
 
   async saveProcessed(items: readonly ProcessedBirth[]): Promise<ProcessOutcome[]> {
     return this.db.transaction(async (tx) => {
-      const params: unknown[] = [];
+      // Worker writes can be redone from the stored message (every write is idempotent), so they need not
+      // wait for the disk: that keeps fsyncs for intake, whose commits come before an ACK.
+      await tx.query('SET LOCAL synchronous_commit = off');
+      const cols: unknown[][] = Array.from({ length: NOTIFICATION_CASTS.length }, () => []);
       for (const b of items) {
-        params.push(
+        const row = [
           b.notificationId, b.messageId, b.plan.subjectKey, b.at, b.record.baby.nhsNumber ?? null, b.record.mother?.nhsNumber ?? null,
           JSON.stringify(b.record), JSON.stringify(b.plan.decision), JSON.stringify(b.plan.route), b.plan.queue ?? null,
           b.plan.decision.dataset ?? null, b.plan.disclosed ? JSON.stringify(b.plan.disclosed) : null,
-        );
+        ];
+        row.forEach((v, i) => cols[i]?.push(v));
       }
       const inserted = await tx.query<{ id: string }>(
-        `INSERT INTO notifications (id, message_id, subject_key, created_at, baby_nhs_number, mother_nhs_number, record, decision, route, queue, dataset, disclosed, status)
+        `INSERT INTO notifications (${NOTIFICATION_COLUMNS}, status)
          SELECT v.*, CASE WHEN v.queue IS NULL THEN 'withheld' ELSE 'routed' END
-         FROM (VALUES ${valuesPlaceholders(items.length, NOTIFICATION_COLUMNS, NOTIFICATION_CASTS)}) AS v(id, message_id, subject_key, created_at, baby_nhs_number, mother_nhs_number, record, decision, route, queue, dataset, disclosed)
+         FROM unnest(${NOTIFICATION_CASTS.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS v(${NOTIFICATION_COLUMNS})
          ON CONFLICT DO NOTHING RETURNING id`,
-        params,
+        cols,
       );
       const created = new Set(inserted.rows.map((r) => r.id));
       const existing = await this.existingFor(tx, items.filter((b) => !created.has(b.notificationId)).map((b) => b.messageId));
@@ -128,6 +132,7 @@ export class SqlNotificationStore implements NotificationStore {
 
   async deliver(queue: string, notificationIds: readonly string[], at: Date): Promise<string[]> {
     return this.db.transaction(async (tx) => {
+      await tx.query('SET LOCAL synchronous_commit = off');
       const r = await tx.query<{ id: string; message_id: string; baby_nhs_number: string | null; decision: unknown; dataset: string | null }>(
         `UPDATE notifications SET status = 'delivered' WHERE id = ANY($1::uuid[]) AND queue = $2 AND status = 'routed'
          RETURNING id, message_id, baby_nhs_number, decision, dataset`,

@@ -57,6 +57,22 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 
 /** Offset of `timeZone` from UTC at the given instant, in whole minutes (historic LMT seconds are rounded). */
 export function zoneOffsetMinutes(utcMs: number, timeZone = 'Europe/London'): number {
+  // Offsets change only on quarter-hour boundaries, so one answer serves a whole UTC quarter hour.
+  // Intl's formatToParts costs ~10 µs a call and every timestamp needs several: cache them.
+  const key = `${timeZone}|${Math.floor(utcMs / QUARTER_HOUR_MS)}`;
+  const cached = offsetCache.get(key);
+  if (cached !== undefined) return cached;
+  if (offsetCache.size >= OFFSET_CACHE_LIMIT) offsetCache.clear();
+  const offset = computeZoneOffsetMinutes(utcMs, timeZone);
+  offsetCache.set(key, offset);
+  return offset;
+}
+
+const QUARTER_HOUR_MS = 900_000;
+const OFFSET_CACHE_LIMIT = 50_000;
+const offsetCache = new Map<string, number>();
+
+function computeZoneOffsetMinutes(utcMs: number, timeZone: string): number {
   const parts: Record<string, number> = {};
   for (const p of formatterFor(timeZone).formatToParts(new Date(utcMs))) {
     if (p.type !== 'literal') parts[p.type] = Number(p.value);

@@ -5,52 +5,65 @@ interface Pending<I, O> {
 }
 
 /**
- * Group commit: items submitted while a flush is running (or within the same turn of the event loop)
- * are flushed together, so a burst of messages costs one transaction and one queue round trip instead
- * of one each. A commit per message caps intake at a few thousand a second; this does not.
+ * Group commit: items submitted while flushes are running (or within the same turn of the event loop)
+ * are flushed together, so a burst of messages costs one statement and one queue round trip instead of
+ * one each. A commit per message caps intake at a few thousand a second; this does not. Up to
+ * `maxConcurrent` batches may be in flight at once, so an ACK waits for its own commit, not for the
+ * batch before it as well.
  */
 export class GroupCommit<I, O> {
   private pending: Pending<I, O>[] = [];
-  private running = false;
-  private idle: Promise<void> = Promise.resolve();
-  private markIdle: () => void = () => undefined;
+  private inFlight = 0;
+  private scheduled = false;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly flush: (items: I[]) => Promise<O[]>,
     private readonly maxBatch = 500,
+    private readonly maxConcurrent = 1,
   ) {}
 
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.pending.push({ item, resolve, reject });
-      if (!this.running) {
-        this.running = true;
-        this.idle = new Promise((r) => (this.markIdle = r));
-        setImmediate(() => void this.drain());
-      }
+      this.schedule();
     });
   }
 
   /** Resolves when nothing is pending or being flushed (used by graceful shutdown). */
-  async drained(): Promise<void> {
-    await this.idle;
+  drained(): Promise<void> {
+    if (this.pending.length === 0 && this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   get size(): number {
     return this.pending.length;
   }
 
-  private async drain(): Promise<void> {
-    while (this.pending.length > 0) {
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.maxConcurrent || this.pending.length === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.launch();
+    });
+  }
+
+  private launch(): void {
+    while (this.pending.length > 0 && this.inFlight < this.maxConcurrent) {
       const batch = this.pending.splice(0, this.maxBatch);
-      try {
-        const results = await this.flush(batch.map((p) => p.item));
-        batch.forEach((p, i) => p.resolve(results[i] as O));
-      } catch (err) {
-        for (const p of batch) p.reject(err);
-      }
+      this.inFlight++;
+      // Promise.resolve().then(...) turns a flush that throws synchronously into a rejection of its batch.
+      Promise.resolve()
+        .then(() => this.flush(batch.map((p) => p.item)))
+        .then(
+        (results) => batch.forEach((p, i) => p.resolve(results[i] as O)),
+        (err: unknown) => batch.forEach((p) => p.reject(err)),
+      ).finally(() => {
+        this.inFlight--;
+        if (this.pending.length > 0) this.schedule();
+        else if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+      });
     }
-    this.running = false;
-    this.markIdle();
   }
 }

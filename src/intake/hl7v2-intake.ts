@@ -52,6 +52,9 @@ interface Prepared {
 
 type FlushResult = { outcome: ReceiptOutcome; enqueued: boolean };
 
+/** Batches committed at once: enough to overlap one batch's commit with the next one's, well under the pool size. */
+const INTAKE_CONCURRENT_BATCHES = 3;
+
 /**
  * HL7 v2 intake, shared by MLLP and HTTP: assess each message, commit it (with its ACK and audit events)
  * in a group commit, enqueue the accepted ones, and only then hand back the ACK. A store or queue failure
@@ -63,7 +66,7 @@ export class Hl7v2Intake {
 
   constructor(private readonly deps: Hl7v2IntakeDeps) {
     this.clock = deps.clock ?? (() => new Date());
-    this.commit = new GroupCommit((items) => this.flush(items));
+    this.commit = new GroupCommit((items) => this.flush(items), 500, INTAKE_CONCURRENT_BATCHES);
   }
 
   async receive(delivery: Hl7v2Delivery): Promise<IntakeResult> {
