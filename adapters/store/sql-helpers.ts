@@ -2,22 +2,18 @@ import type { SqlClient } from '../../src/ports/database.js';
 import type { AuditEventInput } from '../../src/ports/audit.js';
 
 /**
- * The audit rows as `unnest(...)` over one array per column, with parameters numbered from `first`.
- * Fixed SQL text whatever the number of rows: PostgreSQL plans it once, and a batch is one statement.
+ * The audit rows as `jsonb_to_recordset($first)`: one JSON parameter for the whole batch. Fixed SQL text
+ * whatever the number of rows, and no per-element array escaping (JSON.stringify is native and fast).
  */
-export function auditUnnest(events: readonly AuditEventInput[], first = 1): { sql: string; params: unknown[] } {
-  const cols: unknown[][] = Array.from({ length: 12 }, () => []);
-  for (const e of events) {
-    const row = [
-      e.at, e.actor, e.action, e.messageId ?? null, e.notificationId ?? null, e.subjectNhsNumber ?? null, e.recipient ?? null,
-      e.ruleId ?? null, e.rulebookVersion ?? null, e.lawfulBasis ?? null, e.outcome ?? null, JSON.stringify(e.details ?? {}),
-    ];
-    row.forEach((v, i) => cols[i]?.push(v));
-  }
-  const types = ['timestamptz', 'text', 'text', 'uuid', 'uuid', 'text', 'text', 'text', 'text', 'text', 'text', 'jsonb'];
-  const sql = `SELECT * FROM unnest(${types.map((t, i) => `$${first + i}::${t}[]`).join(', ')})
-    AS a(at, actor, action, message_id, notification_id, subject_nhs_number, recipient, rule_id, rulebook_version, lawful_basis, outcome, details)`;
-  return { sql, params: cols };
+export function auditRecordset(events: readonly AuditEventInput[], first = 1): { sql: string; param: string } {
+  const rows = events.map((e) => ({
+    at: e.at, actor: e.actor, action: e.action, message_id: e.messageId ?? null, notification_id: e.notificationId ?? null,
+    subject_nhs_number: e.subjectNhsNumber ?? null, recipient: e.recipient ?? null, rule_id: e.ruleId ?? null,
+    rulebook_version: e.rulebookVersion ?? null, lawful_basis: e.lawfulBasis ?? null, outcome: e.outcome ?? null, details: e.details ?? {},
+  }));
+  const sql = `SELECT * FROM jsonb_to_recordset($${first}::jsonb) AS a(at timestamptz, actor text, action text, message_id uuid,
+    notification_id uuid, subject_nhs_number text, recipient text, rule_id text, rulebook_version text, lawful_basis text, outcome text, details jsonb)`;
+  return { sql, param: JSON.stringify(rows) };
 }
 
 export const AUDIT_INSERT_COLUMNS =
@@ -26,8 +22,8 @@ export const AUDIT_INSERT_COLUMNS =
 /** Appends audit events in one statement, inside the caller's transaction. */
 export async function insertAuditEvents(tx: SqlClient, events: readonly AuditEventInput[]): Promise<void> {
   if (events.length === 0) return;
-  const { sql, params } = auditUnnest(events);
-  await tx.query(`INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS}) ${sql}`, params);
+  const { sql, param } = auditRecordset(events);
+  await tx.query(`INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS}) ${sql}`, [param]);
 }
 
 export function iso(d: Date | string | null | undefined): string | undefined {

@@ -4,7 +4,7 @@ import type { BirthNotification } from '../../src/domain/birth-notification.js';
 import type {
   MessageFilter, MessageStatus, MessageStore, MessageSummary, ReceivedMessage, ReceiptOutcome, StoredMessage,
 } from '../../src/ports/message-store.js';
-import { AUDIT_INSERT_COLUMNS, auditUnnest, decodeCursor, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
+import { AUDIT_INSERT_COLUMNS, auditRecordset, decodeCursor, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
 
 interface MessageRow {
   id: string;
@@ -55,7 +55,10 @@ function summary(r: MessageRow): MessageSummary {
 
 const MESSAGE_COLUMNS =
   'id, received_at, channel, remote_address, api_client, feed_id, sender_key, control_id, message_type, raw, raw_truncated, size_bytes, sha256, status, reason, issues, ack_code, ack, canonical';
-const MESSAGE_TYPES = ['uuid', 'timestamptz', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'bytea', 'bool', 'int4', 'text', 'text', 'text', 'jsonb', 'text', 'bytea', 'jsonb'];
+const MESSAGE_RECORD =
+  'id uuid, received_at timestamptz, channel text, remote_address text, api_client text, feed_id text, sender_key text, control_id text, ' +
+  'message_type text, raw text, raw_truncated boolean, size_bytes integer, sha256 text, status text, reason text, issues jsonb, ' +
+  'ack_code text, ack text, canonical jsonb';
 
 /** Messages in PostgreSQL or PGlite: one multi-row INSERT … ON CONFLICT DO NOTHING per group commit. */
 export class SqlMessageStore implements MessageStore {
@@ -68,28 +71,28 @@ export class SqlMessageStore implements MessageStore {
    */
   async recordReceipts(messages: readonly ReceivedMessage[]): Promise<ReceiptOutcome[]> {
     if (messages.length === 0) return [];
-    const cols: unknown[][] = Array.from({ length: MESSAGE_TYPES.length }, () => []);
-    for (const m of messages) {
-      const row = [
-        m.id, m.receivedAt, m.channel, m.remoteAddress ?? null, m.apiClient ?? null, m.feedId ?? null, m.senderKey ?? null,
-        m.controlId ?? null, m.messageType ?? null, m.raw, m.rawTruncated, m.sizeBytes, m.sha256, m.status, m.reason ?? null,
-        JSON.stringify(m.issues), m.ackCode ?? null, m.ack ?? null, m.canonical ? JSON.stringify(m.canonical) : null,
-      ];
-      row.forEach((v, i) => cols[i]?.push(v));
-    }
-    const audit = auditUnnest(messages.flatMap((m) => m.audit), MESSAGE_TYPES.length + 1);
+    const rows = messages.map((m) => ({
+      id: m.id, received_at: m.receivedAt, channel: m.channel, remote_address: m.remoteAddress ?? null, api_client: m.apiClient ?? null,
+      feed_id: m.feedId ?? null, sender_key: m.senderKey ?? null, control_id: m.controlId ?? null, message_type: m.messageType ?? null,
+      raw: m.raw.toString('base64'), raw_truncated: m.rawTruncated, size_bytes: m.sizeBytes, sha256: m.sha256, status: m.status,
+      reason: m.reason ?? null, issues: m.issues, ack_code: m.ackCode ?? null, ack: m.ack ? m.ack.toString('base64') : null, canonical: m.canonical ?? null,
+    }));
+    const audit = auditRecordset(messages.flatMap((m) => m.audit), 2);
+    // The bytes travel base64-encoded inside the JSON and are decoded by PostgreSQL into bytea.
     const inserted = await this.db.query<{ id: string }>(
       `WITH input AS (
-         SELECT * FROM unnest(${MESSAGE_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS t(${MESSAGE_COLUMNS})
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(${MESSAGE_RECORD})
        ), stored AS (
-         INSERT INTO messages (${MESSAGE_COLUMNS}, updated_at) SELECT *, received_at FROM input
+         INSERT INTO messages (${MESSAGE_COLUMNS}, updated_at)
+         SELECT id, received_at, channel, remote_address, api_client, feed_id, sender_key, control_id, message_type, decode(raw, 'base64'),
+           raw_truncated, size_bytes, sha256, status, reason, issues, ack_code, decode(ack, 'base64'), canonical, received_at FROM input
          ON CONFLICT (sender_key, control_id) DO NOTHING RETURNING id
        ), audited AS (
          INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS})
          SELECT * FROM (${audit.sql}) a WHERE a.message_id IN (SELECT id FROM stored)
        )
        SELECT id FROM stored`,
-      [...cols, ...audit.params],
+      [JSON.stringify(rows), audit.param],
     );
     const stored = new Set(inserted.rows.map((r) => r.id));
     const duplicates = messages.filter((m) => !stored.has(m.id));

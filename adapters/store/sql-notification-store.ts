@@ -9,7 +9,9 @@ import { decodeCursor, encodeCursor, insertAuditEvents, iso, json } from './sql-
 
 const WORKER = 'system:worker';
 const NOTIFICATION_COLUMNS = 'id, message_id, subject_key, created_at, baby_nhs_number, mother_nhs_number, record, decision, route, queue, dataset, disclosed';
-const NOTIFICATION_CASTS = ['uuid', 'uuid', 'text', 'timestamptz', 'text', 'text', 'jsonb', 'jsonb', 'jsonb', 'text', 'text', 'jsonb'];
+const NOTIFICATION_RECORD =
+  'id uuid, message_id uuid, subject_key text, created_at timestamptz, baby_nhs_number text, mother_nhs_number text, record jsonb, ' +
+  'decision jsonb, route jsonb, queue text, dataset text, disclosed jsonb';
 
 interface InboxRow {
   notification_id: string;
@@ -65,21 +67,17 @@ export class SqlNotificationStore implements NotificationStore {
       // Worker writes can be redone from the stored message (every write is idempotent), so they need not
       // wait for the disk: that keeps fsyncs for intake, whose commits come before an ACK.
       await tx.query('SET LOCAL synchronous_commit = off');
-      const cols: unknown[][] = Array.from({ length: NOTIFICATION_CASTS.length }, () => []);
-      for (const b of items) {
-        const row = [
-          b.notificationId, b.messageId, b.plan.subjectKey, b.at, b.record.baby.nhsNumber ?? null, b.record.mother?.nhsNumber ?? null,
-          JSON.stringify(b.record), JSON.stringify(b.plan.decision), JSON.stringify(b.plan.route), b.plan.queue ?? null,
-          b.plan.decision.dataset ?? null, b.plan.disclosed ? JSON.stringify(b.plan.disclosed) : null,
-        ];
-        row.forEach((v, i) => cols[i]?.push(v));
-      }
+      const rows = items.map((b) => ({
+        id: b.notificationId, message_id: b.messageId, subject_key: b.plan.subjectKey, created_at: b.at,
+        baby_nhs_number: b.record.baby.nhsNumber ?? null, mother_nhs_number: b.record.mother?.nhsNumber ?? null, record: b.record,
+        decision: b.plan.decision, route: b.plan.route, queue: b.plan.queue ?? null, dataset: b.plan.decision.dataset ?? null, disclosed: b.plan.disclosed ?? null,
+      }));
       const inserted = await tx.query<{ id: string }>(
         `INSERT INTO notifications (${NOTIFICATION_COLUMNS}, status)
          SELECT v.*, CASE WHEN v.queue IS NULL THEN 'withheld' ELSE 'routed' END
-         FROM unnest(${NOTIFICATION_CASTS.map((t, i) => `$${i + 1}::${t}[]`).join(', ')}) AS v(${NOTIFICATION_COLUMNS})
+         FROM jsonb_to_recordset($1::jsonb) AS v(${NOTIFICATION_RECORD})
          ON CONFLICT DO NOTHING RETURNING id`,
-        cols,
+        [JSON.stringify(rows)],
       );
       const created = new Set(inserted.rows.map((r) => r.id));
       const existing = await this.existingFor(tx, items.filter((b) => !created.has(b.notificationId)).map((b) => b.messageId));

@@ -69,6 +69,8 @@ const schema = {
 } as const;
 
 const validate = compile<RawEnv>({ ...schema });
+/** Variables of the test suite and benchmark, which share the prefix but are not hub settings. */
+const NOT_HUB_SETTINGS = /^STORK_(CORPUS|TEST_|BENCH_)/;
 const integerKeys = Object.entries(schema.properties)
   .filter(([, s]) => 'type' in s && s.type === 'integer')
   .map(([k]) => k);
@@ -93,7 +95,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     } else raw[key] = value;
   }
   for (const key of Object.keys(env)) {
-    if (key.startsWith('STORK_') && !(key in schema.properties) && key !== 'STORK_CORPUS') {
+    if (key.startsWith('STORK_') && !(key in schema.properties) && !NOT_HUB_SETTINGS.test(key)) {
       problems.push(`${key}: unknown setting (known: ${Object.keys(schema.properties).filter((k) => k.startsWith('STORK_')).join(', ')})`);
     }
   }
