@@ -18,6 +18,7 @@
  * (default redis://127.0.0.1:6379). STORK_BENCH_MESSAGES / _CONNECTIONS / _RATE are read as defaults for the flags.
  */
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +49,8 @@ interface Settings {
   deadlineMs: number;
   adminUrl: string;
   redisUrl: string;
+  /** Worker processes started beside the in-process intake (STORK_ROLES=worker); 0 = one process for all. */
+  workerProcesses: number;
 }
 
 function positiveInt(value: string | undefined, name: string): number | undefined {
@@ -63,12 +66,13 @@ function readSettings(): Settings {
       connections: { type: 'string', short: 'c' },
       rate: { type: 'string', short: 'r' },
       short: { type: 'boolean', default: false },
+      'worker-processes': { type: 'string', short: 'w' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('usage: npm run bench -- [--messages N] [--connections C] [--rate R] [--short]\n');
+    process.stdout.write('usage: npm run bench -- [--messages N] [--connections C] [--rate R] [--worker-processes W] [--short]\n');
     process.exit(0);
   }
   const env = process.env;
@@ -86,11 +90,40 @@ function readSettings(): Settings {
     deadlineMs: 10 * 60_000,
     adminUrl: env['STORK_BENCH_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     redisUrl: env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+    workerProcesses: values['worker-processes'] === '0' ? 0 : (positiveInt(values['worker-processes'], '--worker-processes') ?? 1),
   };
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Small helpers
+
+/** Starts `node dist/src/main.js` with STORK_ROLES=worker and waits until it says it has started. */
+async function startWorkerProcess(extraEnv: Record<string, string>, deadline: Deadline): Promise<{ stop(): Promise<void> }> {
+  const main = path.join(repoRoot, 'dist', 'src', 'main.js');
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('STORK_') && k !== 'DATABASE_URL') env[k] = v;
+  const child = spawn(process.execPath, [main], { env: { ...env, ...extraEnv, STORK_ROLES: 'worker', LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let started = false;
+  let exited: number | null = null;
+  child.on('exit', (code) => (exited = code ?? 1));
+  child.stdout.on('data', (d: Buffer) => {
+    if (d.toString('utf8').includes('"msg":"stork started"')) started = true;
+  });
+  while (!started) {
+    if (exited !== null) throw new Error(`worker process exited with code ${String(exited)} before starting`);
+    deadline.check('starting a worker process');
+    await sleep(20);
+  }
+  child.stdout.resume();
+  return {
+    async stop() {
+      if (exited !== null) return;
+      const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      await gone;
+    },
+  };
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -506,10 +539,15 @@ async function main(): Promise<number> {
       REDIS_URL: settings.redisUrl,
       STORK_CONFIG_DIR: repoRoot,
       STORK_QUEUE_PREFIX: prefix,
-      STORK_ROLES: 'intake,worker',
+      STORK_ROLES: settings.workerProcesses > 0 ? 'intake' : 'intake,worker',
       LOG_LEVEL: 'warn',
     });
     const logger = createLogger('warn', process.stderr);
+    // The deployment the README describes: intake here, workers in their own processes (the second core).
+    for (let i = 0; i < settings.workerProcesses; i++) {
+      const worker = await startWorkerProcess({ DATABASE_URL: dbUrl, REDIS_URL: settings.redisUrl, STORK_QUEUE_PREFIX: prefix, STORK_CONFIG_DIR: repoRoot }, deadline);
+      cleanup.unshift({ name: `stop worker process ${i + 1}`, run: () => worker.stop() });
+    }
     const hub: Hub = await startHub({ env, logger, db });
     cleanup.unshift({ name: 'stop hub', run: () => hub.stop() });
     const port = hub.mllpPort;
@@ -581,7 +619,7 @@ async function main(): Promise<number> {
     const result = {
       at: new Date().toISOString(),
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', node: process.version, platform: `${os.platform()} ${os.release()}`, loadAverageAtStart: loadAtStart.map((l) => round(l)) },
-      settings: { messages: settings.messages, connections: settings.connections, rate: settings.rate, short: settings.short, inFlightPerConnection: settings.inFlightPerConnection, workerConcurrency: env.workerConcurrency },
+      settings: { messages: settings.messages, connections: settings.connections, rate: settings.rate, short: settings.short, inFlightPerConnection: settings.inFlightPerConnection, workerConcurrency: env.workerConcurrency, workerProcesses: settings.workerProcesses },
       throughput: {
         messagesPerSecond: round(storkRate, 0),
         seconds: round(wallSeconds, 3),
@@ -651,7 +689,7 @@ function mapDist(d: Dist): { p50: number; p90: number; p99: number; max: number 
 }
 
 function printReport(r: {
-  settings: { messages: number; connections: number; rate: number };
+  settings: { messages: number; connections: number; rate: number; workerProcesses: number };
   throughput: { messagesPerSecond: number; seconds: number; ackMessagesPerSecond: number; ackMs: { p50: number; p99: number }; endToEndMs: { p50: number; p99: number }; peakRssMb: number; processCpuPerMessageUs: number; ackCodes: Record<string, number> };
   latency: { offeredRate: number; achievedRate: number; messages: number; ackMs: { p50: number; p99: number }; endToEndMs: { p50: number; p99: number }; ackCodes: Record<string, number> };
   baseline: { jobsPerSecond: number; seconds: number };
@@ -659,6 +697,7 @@ function printReport(r: {
   peakRssMb: number;
 }): void {
   const rows: [string, string, string][] = [
+    ['Hub processes', r.settings.workerProcesses > 0 ? `intake (this process) + ${r.settings.workerProcesses} worker process(es)` : 'one process: intake and workers', ''],
     ['Throughput phase', `${r.settings.messages} msgs, ${r.settings.connections} conns`, ''],
     ['  Stork end to end (first send → last in inbox)', `${r.throughput.messagesPerSecond} msg/s`, `${r.throughput.seconds} s`],
     ['  Intake only (first send → last ACK)', `${r.throughput.ackMessagesPerSecond} msg/s`, ''],

@@ -45,6 +45,8 @@ export interface Hl7v2Mapping {
   name: string;
   births: { events: ReadonlySet<string>; maxAgeDays: number; newbornIndicator?: CompiledCondition };
   fields: ReadonlyMap<TargetName, readonly CompiledRule[]>;
+  /** Every segment type the mapping reads: only these are handed to the (costly) hl7v2 parser. */
+  segments: ReadonlySet<string>;
 }
 
 /** All mappings of a directory, by name (file base name). */
@@ -153,7 +155,21 @@ function compileMapping(name: string, m: Hl7v2MappingFile, file: string): Hl7v2M
         : {}),
     },
     fields,
+    segments: segmentsRead(fields, births.newbornIndicator?.path),
   };
+}
+
+/** MSH and PID always; then each rule's segment, its selector's, and the newborn indicator's. */
+function segmentsRead(fields: ReadonlyMap<TargetName, readonly CompiledRule[]>, indicatorPath: string | undefined): Set<string> {
+  const out = new Set(['MSH', 'PID']);
+  for (const rules of fields.values()) {
+    for (const r of rules) {
+      out.add(r.path.segment);
+      if (r.segmentWhere) out.add(r.segmentWhere.path.segment);
+    }
+  }
+  if (indicatorPath !== undefined) out.add(indicatorPath.slice(0, 3));
+  return out;
 }
 
 /** Reads, validates and resolves every `*.json` mapping in `dir`. */
