@@ -37,13 +37,16 @@ export interface StartOptions {
 
 async function connectRedis(url: string, purpose: 'worker' | 'producer'): Promise<Redis> {
   const redis = redisConnection(url, purpose);
+  // ioredis reports a refused connection as "Connection is closed"; the socket error says why.
+  let cause: string | undefined;
+  redis.once('error', (err: NodeJS.ErrnoException) => (cause = err.code ?? err.message));
   try {
     await redis.connect();
     await redis.ping();
   } catch (err) {
     redis.disconnect();
     throw new ConfigError(
-      `Redis at ${redisAddress(url)} cannot be reached (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). ` +
+      `Redis at ${redisAddress(url)} cannot be reached (${cause ?? (err as NodeJS.ErrnoException).code ?? (err as Error).message}). ` +
         'Start one locally with `redis-server --daemonize yes --bind 127.0.0.1 --port 6379` or `docker run -p 6379:6379 redis:7`, or set REDIS_URL.',
     );
   }
@@ -78,6 +81,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       connection: workerConnection,
       prefix: env.queuePrefix,
       concurrency: env.workerConcurrency,
+      lockMs: env.jobLockMs,
       inboxQueues: inboxQueues(config.catchments),
       process: (ids) => processMessages(processDeps, ids),
       deliver: (queue, ids) => deliverNotifications(notifications, logger, queue, ids, clock),

@@ -93,19 +93,21 @@ export function startWorkers(options: {
   connection: Redis;
   prefix: string;
   concurrency: number;
+  /** Lock duration and stalled-job check interval: a job held by a dead worker is retried after about this long. */
+  lockMs: number;
   inboxQueues: readonly string[];
   process: (messageIds: readonly string[]) => Promise<void>;
   deliver: (queue: string, notificationIds: readonly string[]) => Promise<void>;
   logger: Logger;
 }): WorkerSet {
   const { connection, prefix } = options;
+  const common = { connection, prefix, lockDuration: options.lockMs, stalledInterval: options.lockMs };
   const workers: Worker[] = [
-    new Worker<ProcessJobData>(PROCESS_QUEUE, (job: Job<ProcessJobData>) => options.process(job.data.messageIds), { connection, prefix, concurrency: options.concurrency }),
+    new Worker<ProcessJobData>(PROCESS_QUEUE, (job: Job<ProcessJobData>) => options.process(job.data.messageIds), { ...common, concurrency: options.concurrency }),
     ...options.inboxQueues.map(
       (queue) =>
         new Worker<DeliverJobData>(deliveryQueueName(queue), (job: Job<DeliverJobData>) => options.deliver(queue, job.data.notificationIds), {
-          connection,
-          prefix,
+          ...common,
           concurrency: Math.max(1, Math.floor(options.concurrency / 2)),
         }),
     ),

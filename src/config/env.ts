@@ -26,6 +26,8 @@ export interface EnvConfig {
   /** Prefix of every BullMQ queue name, so several hubs or test runs can share one Redis. */
   queuePrefix: string;
   workerConcurrency: number;
+  /** How long a worker's lock on a job lasts; a job whose worker died is retried once it lapses. */
+  jobLockMs: number;
 }
 
 /** The repository root, where the sample configuration lives. */
@@ -45,6 +47,7 @@ interface RawEnv {
   STORK_MLLP_IDLE_TIMEOUT_MS: number;
   STORK_QUEUE_PREFIX: string;
   STORK_WORKER_CONCURRENCY: number;
+  STORK_JOB_LOCK_MS: number;
 }
 
 const port = { type: 'integer', minimum: 0, maximum: 65535 };
@@ -64,6 +67,7 @@ const schema = {
     STORK_MLLP_IDLE_TIMEOUT_MS: { type: 'integer', minimum: 1000, default: 300000 },
     STORK_QUEUE_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', default: 'stork' },
     STORK_WORKER_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 8 },
+    STORK_JOB_LOCK_MS: { type: 'integer', minimum: 500, default: 30000 },
   },
   required: [],
 } as const;
@@ -119,6 +123,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     mllpIdleTimeoutMs: r.STORK_MLLP_IDLE_TIMEOUT_MS,
     queuePrefix: r.STORK_QUEUE_PREFIX,
     workerConcurrency: r.STORK_WORKER_CONCURRENCY,
+    jobLockMs: r.STORK_JOB_LOCK_MS,
   };
   if (r.DATABASE_URL !== undefined) config.databaseUrl = r.DATABASE_URL;
   return config;
