@@ -3,9 +3,8 @@ import type { AuditLog } from '../../../src/ports/audit-log.js';
 import { isValidNhsNumber } from '../../../src/domain/nhs-number.js';
 import { clientOf, requireRole } from '../auth.js';
 import { sendProblem, type FieldProblem } from '../problem.js';
-import { pageLimit } from './paging.js';
+import { pageLimit, UUID } from './paging.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * `GET /v1/audit` for information-governance leads: who received what about whom, when, under which rule

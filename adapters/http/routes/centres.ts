@@ -2,10 +2,9 @@ import { Router, type Response } from 'express';
 import type { InboxStatus, NotificationStore } from '../../../src/ports/notification-store.js';
 import { clientOf, requireRole } from '../auth.js';
 import { sendProblem } from '../problem.js';
-import { pageLimit, routeParam } from './paging.js';
+import { readStatusPage, routeParam, UUID } from './paging.js';
 
 const STATUSES: readonly InboxStatus[] = ['new', 'acknowledged', 'withdrawn'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The centre id in the path, if the client is that centre; otherwise answers 403 and returns undefined. */
 function ownCentre(params: Record<string, string | string[] | undefined>, res: Response): string | undefined {
@@ -26,19 +25,9 @@ export function centreRoutes(store: NotificationStore, clock: () => Date = () =>
   router.get('/v1/centres/:centreId/notifications', requireRole('centre'), async (req, res) => {
     const centreId = ownCentre(req.params, res);
     if (centreId === undefined) return;
-    const status = typeof req.query['status'] === 'string' ? req.query['status'] : undefined;
-    if (status !== undefined && !STATUSES.includes(status as InboxStatus)) {
-      sendProblem(res, 400, 'Invalid query', undefined, [{ field: 'status', message: `must be one of ${STATUSES.join(', ')}` }]);
-      return;
-    }
-    const limit = pageLimit(req.query['limit']);
-    if (limit === undefined) {
-      sendProblem(res, 400, 'Invalid query', undefined, [{ field: 'limit', message: 'must be an integer from 1 to 500' }]);
-      return;
-    }
-    const after = typeof req.query['after'] === 'string' ? req.query['after'] : undefined;
-    const page = await store.listInbox(centreId, { limit, ...(status ? { status: status as InboxStatus } : {}), ...(after ? { after } : {}) }, `client:${clientOf(res).id}`, clock());
-    res.json(page);
+    const page = readStatusPage(req.query, STATUSES, res);
+    if (!page) return;
+    res.json(await store.listInbox(centreId, page, `client:${clientOf(res).id}`, clock()));
   });
 
   router.get('/v1/centres/:centreId/notifications/:id', requireRole('centre'), async (req, res) => {

@@ -4,10 +4,9 @@ import type { AuditLog } from '../../../src/ports/audit-log.js';
 import { replayMessage, type ReplayDeps } from '../../../src/intake/replay-message.js';
 import { clientOf, requireRole } from '../auth.js';
 import { sendProblem } from '../problem.js';
-import { pageLimit, routeParam } from './paging.js';
+import { readStatusPage, routeParam, UUID } from './paging.js';
 
 const STATUSES: readonly MessageStatus[] = ['queued', 'processed', 'not-relevant', 'quarantined', 'duplicate'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * The operators' view of received messages. A `feed` client sees its own feed's messages (metadata only);
@@ -17,17 +16,9 @@ export function messageRoutes(store: MessageStore, audit: AuditLog, replay: Repl
   const router = Router();
   router.get('/v1/messages', requireRole('admin', 'feed'), async (req, res) => {
     const client = clientOf(res);
-    const status = typeof req.query['status'] === 'string' ? req.query['status'] : undefined;
+    const page = readStatusPage(req.query, STATUSES, res);
+    if (!page) return;
     let feedId = typeof req.query['feed'] === 'string' ? req.query['feed'] : undefined;
-    if (status !== undefined && !STATUSES.includes(status as MessageStatus)) {
-      sendProblem(res, 400, 'Invalid query', undefined, [{ field: 'status', message: `must be one of ${STATUSES.join(', ')}` }]);
-      return;
-    }
-    const limit = pageLimit(req.query['limit']);
-    if (limit === undefined) {
-      sendProblem(res, 400, 'Invalid query', undefined, [{ field: 'limit', message: 'must be an integer from 1 to 500' }]);
-      return;
-    }
     if (client.role === 'feed') {
       const own = feedIdsForFacility(client.scope ?? '');
       if (feedId !== undefined && !own.includes(feedId)) {
@@ -36,9 +27,7 @@ export function messageRoutes(store: MessageStore, audit: AuditLog, replay: Repl
       }
       feedId = feedId ?? own[0] ?? '-';
     }
-    const after = typeof req.query['after'] === 'string' ? req.query['after'] : undefined;
-    const page = await store.list({ limit, ...(status ? { status: status as MessageStatus } : {}), ...(feedId ? { feedId } : {}), ...(after ? { after } : {}) });
-    res.json(page);
+    res.json(await store.list({ ...page, ...(feedId ? { feedId } : {}) }));
   });
 
   router.get('/v1/messages/:id', requireRole('admin', 'feed'), async (req, res) => {

@@ -32,6 +32,7 @@ describe('loadEnvConfig', () => {
       mllpIdleTimeoutMs: 300000,
       queuePrefix: 'stork',
       workerConcurrency: 8,
+      jobLockMs: 30000,
     });
     expect('databaseUrl' in config).toBe(false);
     expect(path.isAbsolute(config.dataDir)).toBe(true);
@@ -79,6 +80,7 @@ describe('loadEnvConfig', () => {
       mllpIdleTimeoutMs: 1000,
       queuePrefix: 'test_run-7',
       workerConcurrency: 1000,
+      jobLockMs: 30000,
     });
   });
 
