@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from '../../src/config/env.js';
 import { frame } from '../../adapters/mllp/mllp-framer.js';
 import { readEnvelope } from '../../src/pipeline/hl7v2/envelope.js';
 import { decodeHl7v2 } from '../../src/pipeline/hl7v2/decode.js';
@@ -11,6 +9,7 @@ import { corpusPath } from '../support/corpus.js';
 import { newbornAdt } from '../support/synthetic/newborn-adt.js';
 import { startTestHub, type TestHub } from '../support/test-hub.js';
 import { pollUntil } from '../support/poll.js';
+import { copySampleConfig } from '../support/sample-config.js';
 
 /** Every HL7 v2 data file in the shared corpus (not the manifest, vectors or expected JSON). */
 function corpusFiles(): string[] {
@@ -55,9 +54,7 @@ async function exchange(port: number, bytes: Buffer): Promise<string[]> {
 
 /** A configuration whose feeds accept every sender, type, event and version seen in the corpus, mapped as ITK ADT. */
 function corpusConfig(files: readonly string[]): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'stork-corpus-config-'));
-  cpSync(path.join(repoRoot, 'mappings'), path.join(dir, 'mappings'), { recursive: true });
-  cpSync(path.join(repoRoot, 'consent-rules'), path.join(dir, 'consent-rules'), { recursive: true });
+  const dir = copySampleConfig('stork-corpus-config-');
   const feeds = JSON.parse(readFileSync(path.join(dir, 'mappings', 'feeds.json'), 'utf8')) as { feeds: Record<string, unknown>[] };
   const byFacility = new Map<string, { types: Map<string, Set<string>>; versions: Set<string>; ids: Set<string> }>();
   for (const f of files) {

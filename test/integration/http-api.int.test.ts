@@ -1,10 +1,9 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot } from '../../src/config/env.js';
 import { newbornAdt } from '../support/synthetic/newborn-adt.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
 import { createTestDatabase } from '../support/test-database.js';
+import { copySampleConfig } from '../support/sample-config.js';
 
 const HL7 = { 'content-type': 'x-application/hl7-v2+er7' };
 const adt = (seed: number, controlId: string, sendingFacility = 'RX1') =>
@@ -68,9 +67,7 @@ describe('HTTP: HL7 v2 intake, identity rules and the operators’ API', () => {
 describe('Replay: a quarantined message is run again once its feed is configured', () => {
   test('unknown sender → quarantined → feed added → replay → accepted and processed', async () => {
     const database = await createTestDatabase();
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'stork-config-'));
-    cpSync(path.join(repoRoot, 'mappings'), path.join(dir, 'mappings'), { recursive: true });
-    cpSync(path.join(repoRoot, 'consent-rules'), path.join(dir, 'consent-rules'), { recursive: true });
+    const dir = copySampleConfig();
     const first = await startTestHub({ configDir: dir, database });
     const res = await api(first.http, 'demo-admin-key', '/v1/hl7v2', { method: 'POST', headers: HL7, body: adt(5, 'R-1', 'RQ5') });
     expect(msa(await res.text())[1]).toBe('AR');

@@ -111,3 +111,17 @@ export function readEnvelope(text: string): EnvelopeResult {
   }
   return issues.length > 0 ? { ok: false, issues, partial: envelope } : { ok: true, envelope };
 }
+
+/**
+ * MSH-9.2 read from the first line only: a cheap look for stages that need just the event (the full
+ * `readEnvelope` checks every segment, which intake has already done).
+ */
+export function triggerEventOf(text: string): string | undefined {
+  const start = text.replace(/^\uFEFF/, '').trimStart();
+  const end = start.search(/[\r\n]/);
+  const msh = end === -1 ? start : start.slice(0, end);
+  if (!msh.startsWith('MSH') || msh.length < 8) return undefined;
+  const fields = msh.split(msh.charAt(3));
+  // fields[0] = 'MSH', fields[1] = MSH-2, so MSH-9 is fields[8].
+  return fields[8]?.split(msh.charAt(4))[1];
+}

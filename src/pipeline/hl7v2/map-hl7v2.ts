@@ -13,7 +13,7 @@ import { validateNotification } from '../validate-notification.js';
 import { applyRules, conditionHolds, type RuleResult } from './apply-rules.js';
 import { Hl7Reader } from './hl7-reader.js';
 import type { Hl7v2Mapping } from './load-mappings.js';
-import { readEnvelope } from './envelope.js';
+import { triggerEventOf } from './envelope.js';
 import { TARGET_NAMES, type KindValue, type TARGETS, type TargetName } from './mapping-types.js';
 
 /** What the stage decided. Issues on a birth are warnings only; `invalid` carries at least one error. */
@@ -62,8 +62,8 @@ export function mapHl7v2(text: string, mapping: Hl7v2Mapping, ctx: MapContext): 
 
 function mapOrThrow(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOutcome {
   // Most of a whole-hospital ADT feed is not births: say so from MSH-9 before paying for a full parse.
-  const envelope = readEnvelope(text);
-  if (envelope.ok && !mapping.births.events.has(envelope.envelope.triggerEvent.trim().toUpperCase())) {
+  const event = triggerEventOf(text);
+  if (event !== undefined && !mapping.births.events.has(event.trim().toUpperCase())) {
     return { kind: 'not-relevant', reason: 'not a birth event' };
   }
   const read = Hl7Reader.read(text, mapping.segments);

@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configFiles, inboxQueues, loadHubConfig } from '../../../src/config/hub-config.js';
-import { ConfigError } from '../../../src/config/config-error.js';
 import { FeedDirectory, loadFeeds, type FeedConfig } from '../../../src/config/feeds.js';
 import { ApiClientDirectory, loadApiClients, sha256Hex, type ApiClient } from '../../../src/config/api-clients.js';
+import { configError, copySampleConfig } from '../../support/sample-config.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -19,16 +19,6 @@ function writeJson(file: string, data: unknown): void {
   fs.writeFileSync(file, JSON.stringify(data, null, 2));
 }
 
-/** The ConfigError thrown by `fn`; fails the test when it throws nothing or something else. */
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 interface FeedsJson {
   feeds: (Partial<FeedConfig> & Json)[];
@@ -44,10 +34,8 @@ const tempDirs: string[] = [];
 
 /** A fresh copy of the repository's sample configuration. */
 function sampleCopy(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stork-hub-config-'));
+  const dir = copySampleConfig('stork-hub-config-');
   tempDirs.push(dir);
-  fs.cpSync(path.join(REPO, 'mappings'), path.join(dir, 'mappings'), { recursive: true });
-  fs.cpSync(path.join(REPO, 'consent-rules'), path.join(dir, 'consent-rules'), { recursive: true });
   return dir;
 }
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../../src/config/config-error.js';
 import { buildCatchments, loadCatchments, type CatchmentsFile } from '../../../src/pipeline/catchments.js';
+import { configError } from '../../support/sample-config.js';
 
 const SAMPLE = join(process.cwd(), 'mappings', 'catchments.json');
 const dir = mkdtempSync(join(tmpdir(), 'stork-catchments-'));
@@ -29,15 +30,6 @@ function base(): CatchmentsFile {
   };
 }
 
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('loadCatchments', () => {
   it('loads the sample configuration and indexes every level', () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { readEnvelope, splitSegments, type Envelope, type EnvelopeResult } from '../../../../src/pipeline/hl7v2/envelope.js';
+import { readEnvelope, splitSegments, triggerEventOf, type Envelope, type EnvelopeResult } from '../../../../src/pipeline/hl7v2/envelope.js';
 import type { Issue } from '../../../../src/domain/issue.js';
 import { corpusDir } from '../../../support/corpus.js';
 
@@ -312,5 +312,18 @@ describe('readEnvelope', () => {
       const found = issues(readEnvelope(msh({ ...ITK_FIELDS, 11: '' }) + '\r?? bad'));
       expect(found.map((i) => i.code)).toEqual(['101', '100']);
     });
+  });
+});
+
+describe('triggerEventOf', () => {
+  test('reads MSH-9.2 from the first line, in the sender’s own delimiters', () => {
+    expect(triggerEventOf('MSH|^~\\&|A|B|C|D|20260101||ADT^A28^ADT_A05|1|P|2.4\rPID|||1')).toBe('A28');
+    expect(triggerEventOf('\uFEFF MSH|^~\\&|A|B|C|D|20260101||ADT^A08|1|P|2.4\nPID|||1')).toBe('A08');
+    expect(triggerEventOf('MSH^~|\\&^A^B^C^D^20260101^^ADT~A04^1^P^2.4')).toBe('A04');
+  });
+  test('undefined when there is no MSH or no event', () => {
+    expect(triggerEventOf('PID|||1')).toBeUndefined();
+    expect(triggerEventOf('MSH|^~\\&|A|B|C|D|20260101||ADT|1|P|2.4')).toBeUndefined();
+    expect(triggerEventOf('')).toBeUndefined();
   });
 });
