@@ -1,12 +1,18 @@
 /**
- * Read access to one received HL7 v2 message, by field path. Decoded values (escapes such as `\T\`, `\S\`,
- * `\F\`, `\R\`, `\E\` resolved) come from the `hl7v2` package; the raw text of a component comes from our
- * own split of the same text, because the package rewrites timestamps (drops negative offset signs,
- * shortens seconds, hides impossible dates). Line endings are normalised to CR first: the package reads
- * a `\n`-only message as one segment and silently loses the PID.
+ * Read access to one received HL7 v2 message, by field path: our own reader over the raw text, built for
+ * the intake hot path (the `hl7v2` package's object tree cost about 130 µs and much of the garbage per
+ * message; this costs a few µs). It splits segments into fields once, and repetitions, components and
+ * sub-components only when a value is asked for. Values are decoded (escape sequences, see
+ * `hl7-unescape.ts`); `raw()` gives a component exactly as received, for timestamps, which are parsed
+ * from their text by `hl7-datetime.ts`.
+ *
+ * Line endings are normalised to CR first (`\r\n` and lone `\n` are common in files and some feeds).
+ * The reader is lenient, as a receiver should be: anything after a valid MSH can be read; what a value
+ * must look like is for the mapping and validation stages to say. The `hl7v2` package reads the same
+ * messages identically (test/unit/pipeline/hl7v2/hl7-reader.test.ts checks every field of the corpus).
  */
-import { HL7Message, type HL7Repetition, type HL7Segment } from 'hl7v2';
 import { Hl7ErrorCode, type Hl7Location, type Issue } from '../../domain/issue.js';
+import { unescapeHl7, type Delimiters } from './hl7-unescape.js';
 
 /** `PID-3`, `NK1-3.1`, `XAD-5`: a segment, a 1-based field and optional component / sub-component. */
 export interface FieldPath {
@@ -31,54 +37,60 @@ export function parseFieldPath(s: string): FieldPath | undefined {
   };
 }
 
-/** Turns the package's typed values into text: numbers as sent, explicit null (`""`) as absent. */
-function asText(v: unknown): string | undefined {
-  if (typeof v === 'string') return v.trim() === '' ? undefined : v;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  if (Buffer.isBuffer(v)) return v.toString('utf8');
-  return undefined;
-}
+/** The encoding characters declared in MSH-1 and MSH-2. */
+export type Encoding = Delimiters;
 
 /** One occurrence of a segment in the message. */
 export interface SegmentRef {
   type: string;
   /** 1-based occurrence among segments of this type. */
   sequence: number;
-  node: HL7Segment;
-  /** Raw field texts split on the field separator; index = field number (MSH adjusted). */
+  /** Raw field texts split on the field separator; index = field number (MSH adjusted: raw[1] is MSH-1). */
   raw: string[];
 }
 
+/** HL7's explicit null (`""`) and an empty component both read as absent. */
+const absent = (s: string | undefined): boolean => s === undefined || s === '' || s === '""';
+
 /** One repetition of a field, with decoded and raw access. */
 export class RepRef {
+  private components: string[] | undefined;
+
   constructor(
     readonly segment: SegmentRef,
     readonly field: number,
     /** 0-based */
     readonly index: number,
-    private readonly node: HL7Repetition | undefined,
+    /** The repetition's text as received. */
+    private readonly text: string,
     private readonly reader: Hl7Reader,
   ) {}
 
-  /** Decoded text of a component (1-based; default 1) and sub-component, or undefined when empty. */
-  value(component = 1, subComponent?: number): string | undefined {
-    if (this.node === undefined) return undefined;
-    try {
-      return asText(subComponent === undefined ? this.node.getValue(component) : this.node.getValue(component, subComponent));
-    } catch {
-      return undefined;
-    }
+  private component(n: number): string | undefined {
+    // MSH-1 and MSH-2 hold the delimiters themselves: they are never split.
+    if (this.segment.type === 'MSH' && this.field <= 2) return n === 1 ? this.text : undefined;
+    this.components ??= this.text.split(this.reader.encoding.component);
+    return this.components[n - 1];
+  }
+
+  /**
+   * Decoded text of a component (1-based; default 1) and sub-component (default 1), or undefined when it
+   * is empty, blank or HL7's explicit null.
+   */
+  value(component = 1, subComponent = 1): string | undefined {
+    const comp = this.component(component);
+    if (comp === undefined) return undefined;
+    const e = this.reader.encoding;
+    const sub = this.segment.type === 'MSH' && this.field <= 2 ? comp : comp.split(e.subComponent)[subComponent - 1];
+    if (absent(sub)) return undefined;
+    const text = unescapeHl7(sub as string, e, this.reader.latin1);
+    return text.trim() === '' ? undefined : text;
   }
 
   /** Raw text of a component's first sub-component, exactly as received (no unescaping). */
   raw(component = 1): string | undefined {
-    const fieldText = this.segment.raw[this.field];
-    if (fieldText === undefined) return undefined;
-    const e = this.reader.encoding;
-    const rep = fieldText.split(e.repetition)[this.index];
-    const comp = rep?.split(e.component)[component - 1]?.split(e.subComponent)[0];
-    // `""` is HL7's explicit null: treat it as absent, like an empty component.
-    return comp === undefined || comp === '' || comp === '""' ? undefined : comp;
+    const comp = this.component(component)?.split(this.reader.encoding.subComponent)[0];
+    return absent(comp) ? undefined : comp;
   }
 
   /** Where this repetition sits, for issues. */
@@ -93,52 +105,44 @@ export class RepRef {
   }
 }
 
-/** The encoding characters declared in MSH-1 and MSH-2. */
-export interface Encoding {
-  field: string;
-  component: string;
-  repetition: string;
-  escape: string;
-  subComponent: string;
-}
-
 /** Normalises `\r\n` and lone `\n` to `\r`, the HL7 segment terminator. */
 export function normaliseSegmentTerminators(text: string): string {
   return text.replace(/\r\n|\n/g, '\r');
 }
 
-/** A parsed message: `Hl7Reader.read(text)` never throws; a parse failure becomes an Issue. */
+const SEGMENT_TYPE = /^[A-Z][A-Z0-9]{2}$/;
+
+/** A read message: `Hl7Reader.read(text)` never throws; a message that cannot be read becomes an Issue. */
 export class Hl7Reader {
   private readonly byType = new Map<string, SegmentRef[]>();
+  /** MSH-18 declares ISO 8859-1: `\X…\` bytes are read in it. */
+  readonly latin1: boolean;
 
   private constructor(
-    readonly message: HL7Message,
     readonly encoding: Encoding,
-    lines: string[],
+    lines: readonly string[],
   ) {
-    const counts = new Map<string, number>();
-    const rawByType = new Map<string, string[][]>();
     for (const line of lines) {
       const fields = line.split(encoding.field);
       const type = fields[0] ?? '';
       // MSH-1 is the field separator itself, so MSH fields are shifted by one.
       const raw = type === 'MSH' ? ['MSH', encoding.field, ...fields.slice(1)] : fields;
-      const list = rawByType.get(type) ?? [];
-      list.push(raw);
-      rawByType.set(type, list);
+      let list = this.byType.get(type);
+      if (list === undefined) {
+        list = [];
+        this.byType.set(type, list);
+      }
+      list.push({ type, sequence: list.length + 1, raw });
     }
-    for (const node of message.segments) {
-      const type = node.segmentType;
-      const seq = (counts.get(type) ?? 0) + 1;
-      counts.set(type, seq);
-      const raw = rawByType.get(type)?.[seq - 1] ?? [type];
-      const list = this.byType.get(type) ?? [];
-      list.push({ type, sequence: seq, node, raw });
-      this.byType.set(type, list);
-    }
+    const charset = this.byType.get('MSH')?.[0]?.raw[18] ?? '';
+    this.latin1 = /8859[/-]?1|LATIN/i.test(charset);
   }
 
-  /** Parses the text (after normalising line endings). */
+  /**
+   * Reads the text (after normalising line endings). `keep`: the segment types the caller will read (MSH
+   * is always kept); the others are not split at all. Occurrence numbers count every segment of a kept
+   * type, so locations stay right.
+   */
   static read(text: string, keep?: ReadonlySet<string>): { ok: true; reader: Hl7Reader } | { ok: false; issue: Issue } {
     const normalised = normaliseSegmentTerminators(text).replace(/^[\s\x0b]+/, '');
     if (!normalised.startsWith('MSH') || normalised.length < 8) {
@@ -149,23 +153,14 @@ export class Hl7Reader {
       field: f,
       component: normalised.charAt(4),
       repetition: normalised.charAt(5),
-      escape: normalised.charAt(6),
-      subComponent: normalised.charAt(7) === f ? '&' : normalised.charAt(7),
+      escape: normalised.charAt(6) === f ? '' : normalised.charAt(6),
+      subComponent: normalised.charAt(7) === f || normalised.charAt(6) === f ? '&' : normalised.charAt(7),
     };
-    // Only the segment types the mapping reads go to the parser (it costs ~100 µs a message, most of
-    // intake's CPU); occurrences within a type keep their order, so locations stay right.
-    const lines = normalised.split('\r').filter((l, i) => l.trim() !== '' && (keep === undefined || i === 0 || keep.has(l.slice(0, 3))));
-    // The parser builds (and catches) validation errors as it goes; their stack traces are never read.
-    const stackTraceLimit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      const message = HL7Message.parse(keep === undefined ? normalised : lines.join('\r'));
-      return { ok: true, reader: new Hl7Reader(message, encoding, lines) };
-    } catch (err) {
-      return { ok: false, issue: fromParseError(err) };
-    } finally {
-      Error.stackTraceLimit = stackTraceLimit;
+    if ([f, encoding.component, encoding.repetition].some((c) => /[A-Za-z0-9\s]/.test(c)) || new Set([f, encoding.component, encoding.repetition]).size < 3) {
+      return { ok: false, issue: parseIssue(Hl7ErrorCode.DataTypeError, 'MSH-1 and MSH-2 do not declare usable, distinct delimiters', { segment: 'MSH', field: 2 }) };
     }
+    const lines = normalised.split('\r').filter((l, i) => i === 0 || (SEGMENT_TYPE.test(l.slice(0, 3)) && (keep === undefined || keep.has(l.slice(0, 3)))));
+    return { ok: true, reader: new Hl7Reader(encoding, lines) };
   }
 
   /** All occurrences of a segment type, in message order. */
@@ -173,15 +168,12 @@ export class Hl7Reader {
     return this.byType.get(type) ?? [];
   }
 
-  /** The repetitions of a field of a segment occurrence (an absent field gives none). */
+  /** The repetitions of a field of a segment occurrence (an absent or empty field gives none). */
   repetitions(seg: SegmentRef, field: number): RepRef[] {
-    let reps: HL7Repetition[];
-    try {
-      reps = seg.node.field(field)?.repetitions ?? [];
-    } catch {
-      reps = [];
-    }
-    return reps.map((r, i) => new RepRef(seg, field, i, r, this));
+    const text = seg.raw[field];
+    if (text === undefined || text === '') return [];
+    if (seg.type === 'MSH' && field <= 2) return [new RepRef(seg, field, 0, text, this)];
+    return text.split(this.encoding.repetition).map((r, i) => new RepRef(seg, field, i, r, this));
   }
 
   /** Decoded first-repetition value at a path in the first occurrence of its segment. */
@@ -192,29 +184,6 @@ export class Hl7Reader {
   }
 }
 
-const KNOWN_CODES = new Set<string>(Object.values(Hl7ErrorCode));
-
 function parseIssue(code: Hl7ErrorCode, message: string, location: Hl7Location = { segment: 'MSH' }): Issue {
   return { severity: 'error', code, message, location };
-}
-
-/** An exception from the `hl7v2` parser as an Issue: its own 0357 code and location when it gives them. */
-function fromParseError(err: unknown): Issue {
-  const e = (err ?? {}) as {
-    hl7ErrorCode?: unknown;
-    segmentType?: unknown;
-    segmentSequence?: unknown;
-    fieldPosition?: unknown;
-    componentPosition?: unknown;
-  };
-  const given = e.hl7ErrorCode === undefined ? undefined : String(e.hl7ErrorCode);
-  const code = given !== undefined && KNOWN_CODES.has(given) ? (given as Hl7ErrorCode) : Hl7ErrorCode.DataTypeError;
-  const location: Hl7Location = {
-    segment: typeof e.segmentType === 'string' && /^[A-Z][A-Z0-9]{2}$/.test(e.segmentType) ? e.segmentType : 'MSH',
-    ...(typeof e.segmentSequence === 'number' ? { sequence: e.segmentSequence } : {}),
-    ...(typeof e.fieldPosition === 'number' ? { field: e.fieldPosition } : {}),
-    ...(typeof e.componentPosition === 'number' ? { component: e.componentPosition } : {}),
-  };
-  // The package's own message may quote field content; keep only our wording.
-  return parseIssue(code, 'message could not be parsed as HL7 v2', location);
 }
