@@ -8,6 +8,7 @@ import type { Database } from './ports/database.js';
 import { Hl7v2Intake } from './intake/hl7v2-intake.js';
 import type { ReplayDeps } from './intake/replay-message.js';
 import { deliverNotifications, processMessages, byQueue } from './processing/process-messages.js';
+import { coalesceJobs } from './batching/coalesce-jobs.js';
 import { openStore } from '../adapters/store/open-store.js';
 import { SqlMessageStore } from '../adapters/store/sql-message-store.js';
 import { SqlNotificationStore } from '../adapters/store/sql-notification-store.js';
@@ -83,8 +84,8 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       concurrency: env.workerConcurrency,
       lockMs: env.jobLockMs,
       inboxQueues: inboxQueues(config.catchments),
-      process: (ids) => processMessages(processDeps, ids),
-      deliver: (queue, ids) => deliverNotifications(notifications, logger, queue, ids, clock),
+      process: coalesceJobs((ids) => processMessages(processDeps, ids), { maxJobsPerBatch: env.workerConcurrency, maxConcurrentBatches: 2 }),
+      deliver: deliverByQueue((queue, ids) => deliverNotifications(notifications, logger, queue, ids, clock), env.workerConcurrency),
       logger,
     });
     // Messages and deliveries left unfinished by a crash or a failed enqueue are queued again (jobs are idempotent).
@@ -145,5 +146,21 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       if (!givenDb) await db.close();
       logger.info('stork stopped');
     },
+  };
+}
+
+/** One coalescer per delivery queue: a queue's concurrent jobs become one batch; queues never wait for each other. */
+function deliverByQueue(
+  deliver: (queue: string, ids: readonly string[]) => Promise<void>,
+  maxJobsPerBatch: number,
+): (queue: string, ids: readonly string[]) => Promise<void> {
+  const perQueue = new Map<string, (ids: readonly string[]) => Promise<void>>();
+  return (queue, ids) => {
+    let run = perQueue.get(queue);
+    if (run === undefined) {
+      run = coalesceJobs((batch) => deliver(queue, batch), { maxJobsPerBatch, maxConcurrentBatches: 1 });
+      perQueue.set(queue, run);
+    }
+    return run(ids);
   };
 }

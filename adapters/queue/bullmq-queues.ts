@@ -108,7 +108,7 @@ export function startWorkers(options: {
       (queue) =>
         new Worker<DeliverJobData>(deliveryQueueName(queue), (job: Job<DeliverJobData>) => options.deliver(queue, job.data.notificationIds), {
           ...common,
-          concurrency: Math.max(1, Math.floor(options.concurrency / 2)),
+          concurrency: options.concurrency,
         }),
     ),
   ];

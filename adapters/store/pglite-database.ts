@@ -45,6 +45,7 @@ export async function openPglite(dataDir?: string, options: { loadDataDir?: Blob
   return {
     kind: 'pglite',
     ...wrap(pg),
+    // PGlite never fsyncs, so an asynchronous commit (TransactionOptions) changes nothing here.
     async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
       return pg.transaction((tx) => fn(wrap(tx)));
     },

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Database, QueryResult, SqlClient } from '../../src/ports/database.js';
+import type { Database, QueryResult, SqlClient, TransactionOptions } from '../../src/ports/database.js';
 
 /** Options that keep a dead server from hanging intake: connecting fails fast and the sender is told to retry. */
 export interface PostgresOptions {
@@ -30,14 +30,15 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
   const db: Database = {
     kind: 'postgres',
     ...wrap(pool),
-    async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
+    async transaction<T>(fn: (tx: SqlClient) => Promise<T>, options?: TransactionOptions): Promise<T> {
       const client = await pool.connect();
       // A connection killed between two statements emits 'error' on the checked-out client; the next
       // statement fails and the transaction rolls back, so the event itself needs no handling.
       const ignore = (): void => undefined;
       client.on('error', ignore);
       try {
-        await client.query('BEGIN');
+        // One round trip: the simple-query protocol runs both statements.
+        await client.query(options?.asyncCommit === true ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
         const result = await fn(wrap(client));
         await client.query('COMMIT');
         return result;

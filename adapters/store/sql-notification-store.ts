@@ -5,12 +5,15 @@ import type {
   InboxFilter, InboxItem, InboxStatus, NotificationStore, PendingDelivery, ProcessOutcome, ProcessedBirth, QueuedMessage,
 } from '../../src/ports/notification-store.js';
 import type { DisclosedRecord } from '../../src/pipeline/consent/decide.js';
-import { decodeCursor, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
+import { AUDIT_INSERT_COLUMNS, auditRecordset, decodeCursor, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
 
 const WORKER = 'system:worker';
-const NOTIFICATION_COLUMNS = 'id, message_id, subject_key, created_at, baby_nhs_number, mother_nhs_number, record, decision, route, queue, dataset, disclosed';
+/** Worker writes can be redone from the stored message (every one is idempotent), so they need not wait for the
+ * disk: fsyncs are kept for intake, whose commits come before an ACK. */
+const ASYNC_COMMIT = { asyncCommit: true } as const;
+const NOTIFICATION_COLUMNS = 'id, message_id, subject_key, created_at, baby_nhs_number, mother_nhs_number, decision, route, queue, dataset, disclosed';
 const NOTIFICATION_RECORD =
-  'id uuid, message_id uuid, subject_key text, created_at timestamptz, baby_nhs_number text, mother_nhs_number text, record jsonb, ' +
+  'id uuid, message_id uuid, subject_key text, created_at timestamptz, baby_nhs_number text, mother_nhs_number text, ' +
   'decision jsonb, route jsonb, queue text, dataset text, disclosed jsonb';
 
 interface InboxRow {
@@ -62,49 +65,61 @@ export class SqlNotificationStore implements NotificationStore {
     return r.rows.map((row) => ({ id: row.id, canonical: row.canonical === null ? undefined : json<BirthNotification>(row.canonical) }));
   }
 
+  /**
+   * The common case (every birth new) is one statement: the notifications, their messages marked processed
+   * and the decided/routed audit events. Only messages whose notification was not created (a retried job,
+   * or a second message for a birth already notified) need a second look, with a fresh snapshot.
+   */
   async saveProcessed(items: readonly ProcessedBirth[]): Promise<ProcessOutcome[]> {
+    if (items.length === 0) return [];
+    const at = items[0]?.at ?? new Date();
     return this.db.transaction(async (tx) => {
-      // Worker writes can be redone from the stored message (every write is idempotent), so they need not
-      // wait for the disk: that keeps fsyncs for intake, whose commits come before an ACK.
-      await tx.query('SET LOCAL synchronous_commit = off');
       const rows = items.map((b) => ({
         id: b.notificationId, message_id: b.messageId, subject_key: b.plan.subjectKey, created_at: b.at,
-        baby_nhs_number: b.record.baby.nhsNumber ?? null, mother_nhs_number: b.record.mother?.nhsNumber ?? null, record: b.record,
+        baby_nhs_number: b.record.baby.nhsNumber ?? null, mother_nhs_number: b.record.mother?.nhsNumber ?? null,
         decision: b.plan.decision, route: b.plan.route, queue: b.plan.queue ?? null, dataset: b.plan.decision.dataset ?? null, disclosed: b.plan.disclosed ?? null,
       }));
+      const audit = auditRecordset(items.flatMap(decisionAudit), 2);
       const inserted = await tx.query<{ id: string }>(
-        `INSERT INTO notifications (${NOTIFICATION_COLUMNS}, status)
-         SELECT v.*, CASE WHEN v.queue IS NULL THEN 'withheld' ELSE 'routed' END
-         FROM jsonb_to_recordset($1::jsonb) AS v(${NOTIFICATION_RECORD})
-         ON CONFLICT DO NOTHING RETURNING id`,
-        [JSON.stringify(rows)],
+        `WITH created AS (
+           INSERT INTO notifications (${NOTIFICATION_COLUMNS}, status)
+           SELECT v.*, CASE WHEN v.queue IS NULL THEN 'withheld' ELSE 'routed' END
+           FROM jsonb_to_recordset($1::jsonb) AS v(${NOTIFICATION_RECORD})
+           ON CONFLICT DO NOTHING RETURNING id, message_id
+         ), processed AS (
+           UPDATE messages SET status = 'processed', updated_at = $3
+           WHERE id IN (SELECT message_id FROM created) AND status = 'queued'
+         ), audited AS (
+           INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS})
+           SELECT * FROM (${audit.sql}) a WHERE a.notification_id IN (SELECT id FROM created)
+         )
+         SELECT id FROM created`,
+        [JSON.stringify(rows), audit.param, at],
       );
       const created = new Set(inserted.rows.map((r) => r.id));
-      const existing = await this.existingFor(tx, items.filter((b) => !created.has(b.notificationId)).map((b) => b.messageId));
+      const rest = items.filter((b) => !created.has(b.notificationId));
+      const existing = await this.existingFor(tx, rest.map((b) => b.messageId));
       const outcomes: ProcessOutcome[] = [];
-      const audit: AuditEventInput[] = [];
+      const audits: AuditEventInput[] = [];
       const processed: string[] = [];
       const duplicates: string[] = [];
       for (const b of items) {
         if (created.has(b.notificationId)) {
           outcomes.push({ kind: 'created', messageId: b.messageId, notificationId: b.notificationId, ...(b.plan.queue ? { queue: b.plan.queue } : {}) });
-          audit.push(...decisionAudit(b));
-          processed.push(b.messageId);
         } else if (existing.has(b.messageId)) {
           outcomes.push({ kind: 'already-processed', messageId: b.messageId });
           processed.push(b.messageId);
         } else {
           outcomes.push({ kind: 'duplicate-birth', messageId: b.messageId });
           duplicates.push(b.messageId);
-          audit.push({ at: b.at, actor: WORKER, action: 'duplicate-birth', messageId: b.messageId, ...(b.record.baby.nhsNumber ? { subjectNhsNumber: b.record.baby.nhsNumber } : {}), details: { reason: 'This birth was already notified by an earlier message' } });
+          audits.push({ at: b.at, actor: WORKER, action: 'duplicate-birth', messageId: b.messageId, ...(b.record.baby.nhsNumber ? { subjectNhsNumber: b.record.baby.nhsNumber } : {}), details: { reason: 'This birth was already notified by an earlier message' } });
         }
       }
-      const at = items[0]?.at ?? new Date();
       if (processed.length > 0) await tx.query(`UPDATE messages SET status = 'processed', updated_at = $2 WHERE id = ANY($1::uuid[]) AND status = 'queued'`, [processed, at]);
       if (duplicates.length > 0) await tx.query(`UPDATE messages SET status = 'duplicate', reason = 'birth already notified', updated_at = $2 WHERE id = ANY($1::uuid[]) AND status = 'queued'`, [duplicates, at]);
-      await insertAuditEvents(tx, audit);
+      await insertAuditEvents(tx, audits);
       return outcomes;
-    });
+    }, ASYNC_COMMIT);
   }
 
   private async existingFor(tx: SqlClient, messageIds: string[]): Promise<Set<string>> {
@@ -128,30 +143,29 @@ export class SqlNotificationStore implements NotificationStore {
     return r.rows.map((x) => ({ queue: x.queue, notificationId: x.id }));
   }
 
+  /** One statement: mark delivered, put in the inbox, audit the disclosure with the rule that allowed it. */
   async deliver(queue: string, notificationIds: readonly string[], at: Date): Promise<string[]> {
+    if (notificationIds.length === 0) return [];
     return this.db.transaction(async (tx) => {
-      await tx.query('SET LOCAL synchronous_commit = off');
-      const r = await tx.query<{ id: string; message_id: string; baby_nhs_number: string | null; decision: unknown; dataset: string | null }>(
-        `UPDATE notifications SET status = 'delivered' WHERE id = ANY($1::uuid[]) AND queue = $2 AND status = 'routed'
-         RETURNING id, message_id, baby_nhs_number, decision, dataset`,
-        [notificationIds, queue],
+      const r = await tx.query<{ id: string }>(
+        `WITH delivered AS (
+           UPDATE notifications SET status = 'delivered' WHERE id = ANY($1::uuid[]) AND queue = $2 AND status = 'routed'
+           RETURNING id, message_id, baby_nhs_number, decision, dataset
+         ), inboxed AS (
+           INSERT INTO inbox_items (queue, notification_id, status, delivered_at)
+           SELECT $2, id, 'new', $3 FROM delivered ON CONFLICT DO NOTHING
+         ), audited AS (
+           INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS})
+           SELECT $3, '${WORKER}', 'delivered', message_id, id, baby_nhs_number, $2, decision->>'ruleId',
+             (decision->>'rulebookId') || '@' || (decision->>'rulebookVersion'), decision->>'lawfulBasis', NULL,
+             jsonb_build_object('dataset', dataset)
+           FROM delivered
+         )
+         SELECT id FROM delivered`,
+        [notificationIds, queue, at],
       );
-      if (r.rows.length === 0) return [];
-      await tx.query(
-        `INSERT INTO inbox_items (queue, notification_id, status, delivered_at)
-         SELECT $1, unnest($2::uuid[]), 'new', $3 ON CONFLICT DO NOTHING`,
-        [queue, r.rows.map((x) => x.id), at],
-      );
-      await insertAuditEvents(tx, r.rows.map((x) => {
-        const d = json<{ ruleId: string; rulebookId: string; rulebookVersion: string; lawfulBasis: string }>(x.decision);
-        return {
-          at, actor: WORKER, action: 'delivered' as const, messageId: x.message_id, notificationId: x.id, recipient: queue,
-          ruleId: d.ruleId, rulebookVersion: `${d.rulebookId}@${d.rulebookVersion}`, lawfulBasis: d.lawfulBasis,
-          ...(x.baby_nhs_number ? { subjectNhsNumber: x.baby_nhs_number } : {}), details: { dataset: x.dataset },
-        };
-      }));
       return r.rows.map((x) => x.id);
-    });
+    }, ASYNC_COMMIT);
   }
 
   async listInbox(queue: string, filter: InboxFilter, reader: string, at: Date): Promise<{ items: InboxItem[]; next?: string }> {

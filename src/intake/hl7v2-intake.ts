@@ -9,7 +9,7 @@ import { ackWanted, buildAck, sentCode, type AckCode, type SentAckCode } from '.
 import { assessHl7v2, type Assessment, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
 import { readEnvelope } from '../pipeline/hl7v2/envelope.js';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit } from '../batching/group-commit.js';
 
 /** One message as a listener received it. */
 export interface Hl7v2Delivery {

@@ -11,10 +11,19 @@ export interface SqlClient {
   query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
 }
 
+export interface TransactionOptions {
+  /**
+   * Commit without waiting for the write-ahead log to reach disk (`synchronous_commit = off`). Only for
+   * writes that can be redone from what is already durable (the workers' stages, which are idempotent
+   * and re-run from the stored message); never for intake, whose commit comes before an ACK.
+   */
+  asyncCommit?: boolean;
+}
+
 export interface Database extends SqlClient {
   readonly kind: 'postgres' | 'pglite';
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
-  transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: SqlClient) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
 }
 

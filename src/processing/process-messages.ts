@@ -18,7 +18,11 @@ export interface ProcessDeps {
 /** Groups pending deliveries by queue, so each queue gets one job per batch. */
 export function byQueue(pending: readonly PendingDelivery[]): Map<string, string[]> {
   const grouped = new Map<string, string[]>();
-  for (const p of pending) grouped.set(p.queue, [...(grouped.get(p.queue) ?? []), p.notificationId]);
+  for (const p of pending) {
+    const ids = grouped.get(p.queue);
+    if (ids === undefined) grouped.set(p.queue, [p.notificationId]);
+    else ids.push(p.notificationId);
+  }
   return grouped;
 }
 
@@ -41,17 +45,28 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
     }
     births.push({ messageId: m.id, notificationId: randomUUID(), record: m.canonical, plan: planDelivery(m.canonical, m.id, deps.rulebook, deps.catchments), at });
   }
+  const pending: PendingDelivery[] = [];
+  const retried: string[] = [];
   if (births.length > 0) {
     const outcomes = await deps.store.saveProcessed(births);
     const counts = { created: 0, duplicates: 0, retried: 0 };
     for (const o of outcomes) {
-      if (o.kind === 'created') counts.created++;
-      else if (o.kind === 'duplicate-birth') counts.duplicates++;
-      else counts.retried++;
+      if (o.kind === 'created') {
+        counts.created++;
+        if (o.queue !== undefined) pending.push({ queue: o.queue, notificationId: o.notificationId });
+      } else if (o.kind === 'duplicate-birth') counts.duplicates++;
+      else {
+        counts.retried++;
+        retried.push(o.messageId);
+      }
     }
     deps.logger.info({ messages: messageIds.length, ...counts }, 'births processed');
   }
-  const pending = await deps.store.undelivered(messageIds);
+  // A retried job may have stopped between its commit and its deliveries: those still waiting go out now.
+  const born = new Set(births.map((b) => b.messageId));
+  const notQueued = messageIds.filter((id) => !born.has(id));
+  const recheck = [...retried, ...notQueued];
+  if (recheck.length > 0) pending.push(...(await deps.store.undelivered(recheck)));
   for (const [queue, ids] of byQueue(pending)) await deps.deliveries.enqueue(queue, ids);
 }
 

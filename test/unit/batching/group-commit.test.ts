@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { GroupCommit } from '../../../src/intake/group-commit.js';
+import { GroupCommit } from '../../../src/batching/group-commit.js';
 
 /** A promise with its resolve/reject exposed, to control exactly when a flush finishes. */
 interface Deferred<T> {
