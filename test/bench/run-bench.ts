@@ -1,6 +1,8 @@
 /**
- * Stork benchmark: the whole hub in this process (MLLP intake, group commit to PostgreSQL, BullMQ
- * processing and delivery workers) against a fresh PostgreSQL database and a private Redis key prefix.
+ * Stork benchmark: the hub (MLLP intake and group commit to PostgreSQL in this process; the BullMQ processing
+ * and delivery workers in `--worker-processes` processes of their own, default 1, or here too with 0) against a
+ * fresh PostgreSQL database and a private Redis key prefix. The MLLP load generator is a child process of its
+ * own (load-generator.ts, driven over IPC), so its CPU and event loop are not counted as the hub's.
  *
  *   npm run bench                      # 20,000 messages over 8 connections, latency phase at 1,000/s
  *   npm run bench -- --short           # CI: 500 messages over 4 connections
@@ -12,18 +14,20 @@
  *
  * It reports; it asserts no wall-clock target. It exits 1 only if a message is lost, an ACK is not
  * positive (CA/AA), or the run passes its deadline. Results also go to `.stork-bench/last-run.json`.
- * Plain Node (no jest types): compiled by tsconfig.build.json to dist/test/bench/run-bench.js.
+ * Plain Node (no jest types): compiled by tsconfig.build.json to dist/test/bench/run-bench.js (and
+ * load-generator.js beside it, which this forks).
  *
  * Environment: STORK_BENCH_PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL
  * (default redis://127.0.0.1:6379). STORK_BENCH_MESSAGES / _CONNECTIONS / _RATE are read as defaults for the flags.
  */
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { inspect, parseArgs } from 'node:util';
 import pg from 'pg';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -31,10 +35,12 @@ import { loadEnvConfig, repoRoot } from '../../src/config/env.js';
 import { createLogger } from '../../src/logger.js';
 import { startHub, type Hub } from '../../src/hub.js';
 import type { Database } from '../../src/ports/database.js';
-import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { openPostgres } from '../../adapters/store/postgres-database.js';
 import { migrate } from '../../adapters/store/migrate.js';
-import { describeNewborn } from '../support/synthetic/newborn-adt.js';
+import {
+  Deadline, DeadlineError, isGeneratorReply,
+  type GeneratorCommand, type GeneratorReply, type PrepareCommand, type PreparedReply, type ResultReply,
+} from './load-generator-protocol.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Settings
@@ -97,25 +103,79 @@ function readSettings(): Settings {
 // ---------------------------------------------------------------------------------------------------
 // Small helpers
 
+const log = (s: string): void => void process.stderr.write(`bench: ${s}\n`);
+
+/** Child processes still running: killed when this process exits by any path (process.exit included), so none is left behind. */
+const liveChildren = new Set<ChildProcess>();
+
+function trackChild(child: ChildProcess): void {
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+}
+
+process.on('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat (utime and stime, fields 14
+ * and 15, in clock ticks). Ticks are taken as 100 per second: `getconf CLK_TCK` is 100 on every Linux this
+ * runs on (USER_HZ is fixed at 100 for the /proc interface on common architectures). undefined where /proc
+ * cannot be read (not Linux, or the process is gone).
+ */
+function procCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  const CLOCK_TICKS_PER_SECOND = 100;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: count fields from the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[14 - 3]);
+    const stime = Number(fields[15 - 3]);
+    return Number.isFinite(utime) && Number.isFinite(stime) ? (utime + stime) / CLOCK_TICKS_PER_SECOND : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Total of procCpuSeconds over the processes; undefined if there are none or any cannot be read. */
+function procsCpuSeconds(pids: readonly (number | undefined)[]): number | undefined {
+  if (pids.length === 0) return undefined;
+  let total = 0;
+  for (const pid of pids) {
+    const s = procCpuSeconds(pid);
+    if (s === undefined) return undefined;
+    total += s;
+  }
+  return total;
+}
+
 /** Starts `node dist/src/main.js` with STORK_ROLES=worker and waits until it says it has started. */
-async function startWorkerProcess(extraEnv: Record<string, string>, deadline: Deadline): Promise<{ stop(): Promise<void> }> {
+async function startWorkerProcess(extraEnv: Record<string, string>, deadline: Deadline): Promise<{ pid: number | undefined; stop(): Promise<void> }> {
   const main = path.join(repoRoot, 'dist', 'src', 'main.js');
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('STORK_') && k !== 'DATABASE_URL') env[k] = v;
   const child = spawn(process.execPath, [main], { env: { ...env, ...extraEnv, STORK_ROLES: 'worker', LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  trackChild(child);
   let started = false;
   let exited: number | null = null;
   child.on('exit', (code) => (exited = code ?? 1));
   child.stdout.on('data', (d: Buffer) => {
     if (d.toString('utf8').includes('"msg":"stork started"')) started = true;
   });
-  while (!started) {
-    if (exited !== null) throw new Error(`worker process exited with code ${String(exited)} before starting`);
-    deadline.check('starting a worker process');
-    await sleep(20);
+  try {
+    while (!started) {
+      if (exited !== null) throw new Error(`worker process exited with code ${String(exited)} before starting`);
+      deadline.check('starting a worker process');
+      await sleep(20);
+    }
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
   }
   child.stdout.resume();
   return {
+    pid: child.pid,
     async stop() {
       if (exited !== null) return;
       const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -126,19 +186,6 @@ async function startWorkerProcess(extraEnv: Record<string, string>, deadline: De
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-class DeadlineError extends Error {}
-
-/** The run's one deadline: every wait checks it, so a stuck pipeline fails the run instead of hanging. */
-class Deadline {
-  readonly at: number;
-  constructor(ms: number) {
-    this.at = Date.now() + ms;
-  }
-  check(what: string): void {
-    if (Date.now() > this.at) throw new DeadlineError(`deadline passed while ${what}`);
-  }
-}
 
 /** Nearest-rank percentile of an ascending-sorted array. */
 function percentile(sorted: Float64Array, p: number): number {
@@ -186,163 +233,119 @@ class RssSampler {
   }
 }
 
-/** MSA-1 of an ACK (AA, CA, AE, …), '' when there is none. */
-function ackCode(ack: string): string {
-  const fs = ack.charAt(3) || '|';
-  const segment = ack.split(/\r\n|\r|\n/).find((s) => s.startsWith(`MSA${fs}`));
-  return segment?.split(fs)[1] ?? '';
-}
-
 const POSITIVE_ACKS = new Set(['CA', 'AA']);
 
 // ---------------------------------------------------------------------------------------------------
-// Messages
-
-// Each is covered by a centre of the sample catchments (postcode, sector and district matches), so every birth ends in a centre inbox.
-const POSTCODES = ['LS9 7AB', 'LS9 7TF', 'LS9 8AA', 'LS8 3DR', 'LS9 6AA'] as const;
+// The load generator: a child process (load-generator.ts) that generates and sends the messages
 
 /**
- * Pre-generates `count` distinct newborns. The baby's NHS number is the birth's identity (a second message
- * with the same number is the same birth and creates no second inbox item), so seeds whose synthetic NHS
- * number was already used are skipped: every message must end as one inbox item.
+ * The bench's handle on its load generator. One request at a time; each waits for its reply, the child's
+ * death (the run fails, naming the step), or the run's deadline (plus a little, as the child checks it too).
  */
-function generateMessages(count: number, controlIdPrefix: string, usedNhs: Set<string>, nextSeed: { value: number }): Buffer[] {
-  const out: Buffer[] = [];
-  const now = new Date();
-  while (out.length < count) {
-    const seed = nextSeed.value++;
-    const n = describeNewborn({
-      seed,
-      messageTime: now,
-      sendingFacility: 'RX1',
-      sendingApplication: 'MATERNITY',
-      controlId: `${controlIdPrefix}${out.length}`,
-      postcodes: POSTCODES,
-    });
-    if (usedNhs.has(n.baby.nhsNumber)) continue;
-    usedNhs.add(n.baby.nhsNumber);
-    out.push(Buffer.from(n.text, 'utf8'));
-  }
-  return out;
-}
+class LoadGenerator {
+  private exit: string | undefined;
+  private waiter: { resolve(reply: GeneratorReply): void; reject(err: Error): void } | undefined;
+  private readonly exited: Promise<void>;
 
-// ---------------------------------------------------------------------------------------------------
-// Sending
-
-interface SendStats {
-  latenciesMs: Float64Array;
-  codes: Map<string, number>;
-  errors: Map<string, number>;
-  firstSendEpochMs: number;
-  lastAckEpochMs: number;
-}
-
-function tally(map: Map<string, number>, key: string): void {
-  map.set(key, (map.get(key) ?? 0) + 1);
-}
-
-/** Sends every message as fast as the hub takes them: C pipelined connections, at most `cap` unacknowledged on each. */
-async function sendAllAsFastAsPossible(clients: MllpClient[], messages: Buffer[], cap: number, deadline: Deadline): Promise<SendStats> {
-  const latencies = new Float64Array(messages.length);
-  const codes = new Map<string, number>();
-  const errors = new Map<string, number>();
-  let next = 0;
-  let settled = 0;
-  const firstSendEpochMs = Date.now();
-  await new Promise<void>((resolve, reject) => {
-    const watchdog = setInterval(() => {
-      try {
-        deadline.check('sending the throughput phase');
-      } catch (err) {
-        clearInterval(watchdog);
-        reject(err);
-      }
-    }, 250);
-    const pump = (client: MllpClient): void => {
-      while (client.inFlight < cap && next < messages.length) {
-        const i = next++;
-        const t0 = performance.now();
-        client.send(messages[i] as Buffer).then(
-          (ack) => {
-            latencies[i] = performance.now() - t0;
-            tally(codes, ackCode(ack) || '(none)');
-            done(client);
-          },
-          (err: unknown) => {
-            latencies[i] = performance.now() - t0;
-            tally(errors, (err as { code?: string }).code ?? (err as Error).message);
-            done(client);
-          },
-        );
-      }
-    };
-    const done = (client: MllpClient): void => {
-      settled++;
-      if (settled === messages.length) {
-        clearInterval(watchdog);
+  private constructor(private readonly child: ChildProcess) {
+    trackChild(child);
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exit = signal !== null ? `killed by ${signal}` : `exited with code ${String(code)}`;
+        this.failWaiter(new Error(`the load generator process (pid ${String(child.pid)}) ${this.exit}`));
         resolve();
-      } else pump(client);
-    };
-    if (messages.length === 0) {
-      clearInterval(watchdog);
-      resolve();
-      return;
-    }
-    for (const c of clients) pump(c);
-  });
-  return { latenciesMs: latencies, codes, errors, firstSendEpochMs, lastAckEpochMs: Date.now() };
-}
+      });
+    });
+    child.on('error', (err) => this.failWaiter(new Error(`load generator process: ${err.message}`)));
+    child.on('message', (message: unknown) => {
+      const waiter = this.waiter;
+      this.waiter = undefined;
+      if (!isGeneratorReply(message)) {
+        const err = new Error(`the load generator sent something the bench does not understand: ${inspect(message, { depth: 2, maxStringLength: 200 })}`);
+        if (waiter) waiter.reject(err);
+        else log(err.message);
+        child.kill('SIGKILL');
+      } else if (waiter) waiter.resolve(message);
+      else if (message.type === 'failed') log(`load generator: ${message.message}`);
+    });
+  }
 
-/**
- * Offers messages at a fixed rate: a 1 ms timer sends every message due by now (catching up if a tick was
- * late), round robin over the connections, so latency is measured at the offered load and not at saturation.
- */
-async function sendAtRate(clients: MllpClient[], messages: Buffer[], rate: number, deadline: Deadline): Promise<SendStats & { achievedRate: number; maxLagMs: number }> {
-  const latencies = new Float64Array(messages.length);
-  const codes = new Map<string, number>();
-  const errors = new Map<string, number>();
-  let sent = 0;
-  let settled = 0;
-  let maxLagMs = 0;
-  const firstSendEpochMs = Date.now();
-  const start = performance.now();
-  let lastSendAt = start;
-  await new Promise<void>((resolve, reject) => {
-    if (messages.length === 0) return resolve();
-    const tick = (): void => {
-      try {
-        deadline.check('sending the latency phase');
-      } catch (err) {
-        reject(err);
-        return;
-      }
-      const now = performance.now();
-      const due = Math.min(messages.length, Math.floor(((now - start) * rate) / 1000) + 1);
-      if (due > sent) maxLagMs = Math.max(maxLagMs, now - (start + ((sent) * 1000) / rate));
-      while (sent < due) {
-        const i = sent++;
-        const client = clients[i % clients.length] as MllpClient;
-        const t0 = performance.now();
-        client.send(messages[i] as Buffer).then(
-          (ack) => {
-            latencies[i] = performance.now() - t0;
-            tally(codes, ackCode(ack) || '(none)');
-            if (++settled === messages.length) resolve();
-          },
-          (err: unknown) => {
-            latencies[i] = performance.now() - t0;
-            tally(errors, (err as { code?: string }).code ?? (err as Error).message);
-            if (++settled === messages.length) resolve();
-          },
-        );
-      }
-      lastSendAt = now;
-      if (sent < messages.length) setTimeout(tick, 1);
-    };
-    tick();
-  });
-  const elapsed = (lastSendAt - start) / 1000;
-  return { latenciesMs: latencies, codes, errors, firstSendEpochMs, lastAckEpochMs: Date.now(), achievedRate: elapsed > 0 ? (messages.length - 1) / elapsed : Number.NaN, maxLagMs };
+  /** Forks dist/test/bench/load-generator.js and waits for it to say it is ready. */
+  static async start(deadline: Deadline): Promise<LoadGenerator> {
+    const script = fileURLToPath(new URL('./load-generator.js', import.meta.url));
+    const child = fork(script, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const generator = new LoadGenerator(child);
+    try {
+      await generator.next('ready', 'starting', deadline);
+    } catch (err) {
+      await generator.stop();
+      throw err;
+    }
+    return generator;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Generates the phase's messages and opens the connections (the first time); not timed. */
+  async prepare(command: Omit<PrepareCommand, 'type' | 'deadlineAt'>, deadline: Deadline): Promise<PreparedReply> {
+    this.send({ type: 'prepare', ...command, deadlineAt: deadline.at });
+    return this.next('prepared', `preparing the ${command.phase} phase`, deadline);
+  }
+
+  /** Sends the prepared messages; resolves when every one has its ACK (or has failed). */
+  async run(phase: string, deadline: Deadline): Promise<ResultReply> {
+    this.send({ type: 'run' });
+    return this.next('result', `sending the ${phase} phase`, deadline);
+  }
+
+  /** Asks the child to close its connections and exit; kills it if it has not within 5 s. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.exit !== undefined) return;
+    if (this.child.connected) this.child.send({ type: 'stop' } satisfies GeneratorCommand, () => undefined);
+    else this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  private send(command: GeneratorCommand): void {
+    if (this.exit !== undefined) throw new Error(`the load generator process (pid ${String(this.child.pid)}) ${this.exit} before "${command.type}"`);
+    this.child.send(command, (err) => {
+      if (err) this.failWaiter(new Error(`could not send "${command.type}" to the load generator: ${err.message}`));
+    });
+  }
+
+  private failWaiter(err: Error): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.reject(err);
+  }
+
+  private async next<T extends GeneratorReply['type']>(type: T, what: string, deadline: Deadline): Promise<Extract<GeneratorReply, { type: T }>> {
+    if (this.exit !== undefined) throw new Error(`the load generator process (pid ${String(this.child.pid)}) ${this.exit} before ${what}`);
+    if (this.waiter) throw new Error(`load generator: ${what} while another request is waiting`);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const reply = await new Promise<GeneratorReply>((resolve, reject) => {
+        this.waiter = {
+          resolve,
+          reject: (err) => reject(new Error(`${err.message} while ${what}`)),
+        };
+        // The child checks the deadline itself; this catches a child that is alive but stuck.
+        timer = setTimeout(() => {
+          this.waiter = undefined;
+          reject(new DeadlineError(`deadline passed while waiting for the load generator (${what})`));
+        }, Math.max(0, deadline.at - Date.now()) + 5000);
+      });
+      if (reply.type === 'failed') throw reply.deadline ? new DeadlineError(reply.message) : new Error(`load generator failed while ${what}: ${reply.message}`);
+      if (reply.type !== type) throw new Error(`load generator answered "${reply.type}" while ${what} (expected "${type}")`);
+      return reply as Extract<GeneratorReply, { type: T }>;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -358,25 +361,38 @@ async function adminQuery(adminUrl: string, sql: string): Promise<void> {
   }
 }
 
-/** Polls (every 50 ms, no fixed sleeps) until `count` inbox items exist for messages whose control id starts with `prefix`. */
-async function waitForInbox(db: Database, prefix: string, count: number, deadline: Deadline): Promise<{ epochMs: number; polls: number }> {
+/** Inbox items in the bench's database (a private, fresh one: every row is this run's). */
+async function inboxCount(db: Database): Promise<number> {
+  const r = await db.query<{ n: string }>('SELECT count(*) AS n FROM inbox_items');
+  return Number(r.rows[0]?.n ?? 0);
+}
+
+/**
+ * Polls every 50 ms, until the run's deadline, for `count` more inbox items than the `before` counted at the
+ * start of the phase. The poll is a bare count of one table (it runs while the hub is being measured, so it
+ * must cost PostgreSQL little); which messages the items came from is checked after the phase, by
+ * pipelineFigures. About once a second it also fails fast on messages that will never reach an inbox
+ * (quarantined, not relevant, a duplicate birth): any message in the database not queued or
+ * processed, since the earlier phases already ended with all theirs in an inbox.
+ */
+async function waitForInbox(db: Database, before: number, count: number, deadline: Deadline): Promise<{ epochMs: number; polls: number; stuckChecks: number }> {
+  const STUCK_CHECK_EVERY_MS = 1000;
   let polls = 0;
+  let stuckChecks = 0;
+  let lastStuckCheck = performance.now();
   for (;;) {
     polls++;
-    const r = await db.query<{ n: string }>(
-      `SELECT count(*) AS n FROM inbox_items i JOIN notifications n ON n.id = i.notification_id JOIN messages m ON m.id = n.message_id
-        WHERE m.control_id LIKE $1`,
-      [`${prefix}%`],
-    );
-    const n = Number(r.rows[0]?.n ?? 0);
-    if (n >= count) return { epochMs: Date.now(), polls };
-    // Fail fast when something will never reach an inbox (rejected, withheld, a duplicate birth).
-    const stuck = await db.query<{ status: string; n: string }>(
-      `SELECT status, count(*) AS n FROM messages WHERE control_id LIKE $1 AND status NOT IN ('queued', 'processed') GROUP BY status`,
-      [`${prefix}%`],
-    );
-    if (stuck.rows.length > 0) {
-      throw new Error(`messages that will never reach an inbox: ${stuck.rows.map((s) => `${s.status}=${s.n}`).join(', ')}`);
+    const n = (await inboxCount(db)) - before;
+    if (n >= count) return { epochMs: Date.now(), polls, stuckChecks };
+    if (performance.now() - lastStuckCheck >= STUCK_CHECK_EVERY_MS) {
+      stuckChecks++;
+      const stuck = await db.query<{ status: string; n: string }>(
+        `SELECT status, count(*) AS n FROM messages WHERE status NOT IN ('queued', 'processed') GROUP BY status`,
+      );
+      if (stuck.rows.length > 0) {
+        throw new Error(`messages that will never reach an inbox: ${stuck.rows.map((s) => `${s.status}=${s.n}`).join(', ')}`);
+      }
+      lastStuckCheck = performance.now();
     }
     deadline.check(`waiting for inbox items (${n} of ${count})`);
     await sleep(50);
@@ -514,9 +530,8 @@ async function main(): Promise<number> {
   const cleanup: CleanupStep[] = [];
   const failures: string[] = [];
   const rss = new RssSampler();
-  const log = (s: string): void => void process.stderr.write(`bench: ${s}\n`);
   let exitCode = 0;
-  // Client, hub and its PostgreSQL and Redis share the machine: a busy machine shows in the figures, so say how busy it was.
+  // Load generator, hub and its PostgreSQL and Redis share the machine: a busy machine shows in the figures, so say how busy it was.
   const loadAtStart = os.loadavg();
 
   log(`${settings.messages} messages, ${settings.connections} connections, latency phase ${settings.rate}/s for ${round(settings.latencySeconds, 2)} s; database ${dbName}, Redis prefix ${prefix}`);
@@ -531,6 +546,9 @@ async function main(): Promise<number> {
     const db = await openPostgres({ connectionString: dbUrl });
     cleanup.unshift({ name: 'close bench pool', run: () => db.close() });
     await migrate(db);
+    // The bench's own polls and figures use their own connection, so they never wait for (or hold) one of the hub's.
+    const benchDb = await openPostgres({ connectionString: dbUrl, maxConnections: 1 });
+    cleanup.unshift({ name: 'close bench poll connection', run: () => benchDb.close() });
 
     const env = loadEnvConfig({
       STORK_HTTP_PORT: '0',
@@ -544,8 +562,10 @@ async function main(): Promise<number> {
     });
     const logger = createLogger('warn', process.stderr);
     // The deployment the README describes: intake here, workers in their own processes (the second core).
+    const workerPids: (number | undefined)[] = [];
     for (let i = 0; i < settings.workerProcesses; i++) {
       const worker = await startWorkerProcess({ DATABASE_URL: dbUrl, REDIS_URL: settings.redisUrl, STORK_QUEUE_PREFIX: prefix, STORK_CONFIG_DIR: repoRoot }, deadline);
+      workerPids.push(worker.pid);
       cleanup.unshift({ name: `stop worker process ${i + 1}`, run: () => worker.stop() });
     }
     const hub: Hub = await startHub({ env, logger, db });
@@ -553,48 +573,58 @@ async function main(): Promise<number> {
     const port = hub.mllpPort;
     if (port === undefined) throw new Error('the hub did not start an MLLP listener');
 
-    // --- Messages (not timed).
-    const usedNhs = new Set<string>();
-    const seed = { value: 1 + (randomBytes(4).readUInt32BE(0) % 1_000_000_000) };
+    // The load generator: its own process, so its CPU and event loop are not the hub's. It generates each
+    // phase's messages before the phase (not timed) and keeps the baby NHS numbers used, so all are distinct.
+    const generator = await LoadGenerator.start(deadline);
+    cleanup.unshift({ name: 'stop load generator', run: () => generator.stop() });
+    const target = { host: '127.0.0.1', port, connections: settings.connections };
     const tPrefix = `T${tag}-`;
     const lPrefix = `L${tag}-`;
     const latencyCount = Math.max(1, Math.round(settings.rate * settings.latencySeconds));
-    const genStart = performance.now();
-    const throughputMessages = generateMessages(settings.messages, tPrefix, usedNhs, seed);
-    const latencyMessages = generateMessages(latencyCount, lPrefix, usedNhs, seed);
-    log(`generated ${throughputMessages.length + latencyMessages.length} messages in ${round(performance.now() - genStart, 0)} ms`);
-
-    const clients = await Promise.all(Array.from({ length: settings.connections }, () => MllpClient.connect({ host: '127.0.0.1', port, timeoutMs: 60_000 })));
-    cleanup.unshift({ name: 'close MLLP clients', run: () => Promise.all(clients.map((c) => c.destroy())) });
 
     // --- Phase 1: throughput.
+    const tPrepared = await generator.prepare(
+      { ...target, phase: 'throughput', seedStart: 1 + (randomBytes(4).readUInt32BE(0) % 1_000_000_000), count: settings.messages, controlIdPrefix: tPrefix, mode: { kind: 'fast', inFlightPerConnection: settings.inFlightPerConnection } },
+      deadline,
+    );
+    log(`load generator (pid ${String(generator.pid)}) generated ${tPrepared.count} messages in ${round(tPrepared.generateMs, 0)} ms`);
     log('throughput phase…');
+    const inboxBefore = await inboxCount(benchDb);
     rss.resetPhase();
     const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    const sent = await sendAllAsFastAsPossible(clients, throughputMessages, settings.inFlightPerConnection, deadline);
-    const ackSeconds = (performance.now() - t0) / 1000;
-    const inbox = await waitForInbox(db, tPrefix, settings.messages, deadline);
+    const workerCpu0 = procsCpuSeconds(workerPids);
+    const sent = await generator.run('throughput', deadline);
+    const ackSeconds = (sent.lastAckEpochMs - sent.firstSendEpochMs) / 1000;
+    const inbox = await waitForInbox(benchDb, inboxBefore, settings.messages, deadline);
     const cpu = process.cpuUsage(cpu0);
+    const workerCpu1 = procsCpuSeconds(workerPids);
     const throughputPeakRss = rss.phasePeak;
-    const figures = await pipelineFigures(db, tPrefix);
+    const figures = await pipelineFigures(benchDb, tPrefix);
     const lastDelivered = Math.max(figures.lastDeliveredEpochMs, 0);
     const wallSeconds = (lastDelivered - sent.firstSendEpochMs) / 1000;
     const throughputAck = dist(sent.latenciesMs);
     const storkRate = settings.messages / wallSeconds;
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const workerCpuSeconds = workerCpu0 !== undefined && workerCpu1 !== undefined ? workerCpu1 - workerCpu0 : undefined;
+    const generatorCpuSeconds = (sent.cpuUserMicros + sent.cpuSystemMicros) / 1e6;
+    const perMessageUs = (seconds: number | undefined): number | null => (seconds === undefined ? null : round((seconds * 1e6) / settings.messages, 0));
     log(`throughput: ${round(storkRate, 0)} messages/s end to end (all ACKed after ${round(ackSeconds, 2)} s)`);
 
     // --- Phase 2: latency at a fixed offered rate.
+    const lPrepared = await generator.prepare(
+      { ...target, phase: 'latency', seedStart: tPrepared.nextSeed, count: latencyCount, controlIdPrefix: lPrefix, mode: { kind: 'rate', rate: settings.rate } },
+      deadline,
+    );
     log(`latency phase at ${settings.rate}/s…`);
-    const paced = await sendAtRate(clients, latencyMessages, settings.rate, deadline);
-    await waitForInbox(db, lPrefix, latencyMessages.length, deadline);
-    const latencyFigures = await pipelineFigures(db, lPrefix);
+    const latencyInboxBefore = await inboxCount(benchDb);
+    const paced = await generator.run('latency', deadline);
+    await waitForInbox(benchDb, latencyInboxBefore, lPrepared.count, deadline);
+    const latencyFigures = await pipelineFigures(benchDb, lPrefix);
     const latencyAck = dist(paced.latenciesMs);
 
-    // Hub down before the baseline, so the baseline has the machine to itself.
+    // Load generator and hub down before the baseline, so the baseline has the machine to itself.
     const stopHub = cleanup.find((c) => c.name === 'stop hub');
-    await Promise.all(clients.map((c) => c.close()));
+    await generator.stop();
     await hub.stop();
     if (stopHub) cleanup.splice(cleanup.indexOf(stopHub), 1);
 
@@ -606,12 +636,13 @@ async function main(): Promise<number> {
 
     // --- Verdict: only correctness fails the run.
     for (const [label, s] of [['throughput', sent], ['latency', paced]] as const) {
-      const bad = [...s.codes].filter(([code]) => !POSITIVE_ACKS.has(code));
+      const bad = Object.entries(s.codes).filter(([code]) => !POSITIVE_ACKS.has(code));
       if (bad.length > 0) failures.push(`${label} phase: ACKs not positive: ${bad.map(([c, n]) => `${c}=${n}`).join(', ')}`);
-      if (s.errors.size > 0) failures.push(`${label} phase: sends failed: ${[...s.errors].map(([c, n]) => `${c}=${n}`).join(', ')}`);
+      const errors = Object.entries(s.errors);
+      if (errors.length > 0) failures.push(`${label} phase: sends failed: ${errors.map(([c, n]) => `${c}=${n}`).join(', ')}`);
     }
     if (figures.inboxItems !== settings.messages) failures.push(`throughput phase: ${figures.inboxItems} inbox items for ${settings.messages} messages`);
-    if (latencyFigures.inboxItems !== latencyMessages.length) failures.push(`latency phase: ${latencyFigures.inboxItems} inbox items for ${latencyMessages.length} messages`);
+    if (latencyFigures.inboxItems !== lPrepared.count) failures.push(`latency phase: ${latencyFigures.inboxItems} inbox items for ${lPrepared.count} messages`);
     const unexpectedQueues = Object.keys(figures.byQueue).filter((q) => !['east-end-park', 'richmond-hill', 'osmondthorpe', 'harehills'].includes(q));
     if (unexpectedQueues.length > 0) log(`note: some notifications went to non-centre queues: ${unexpectedQueues.join(', ')}`);
 
@@ -619,7 +650,7 @@ async function main(): Promise<number> {
     const result = {
       at: new Date().toISOString(),
       machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', node: process.version, platform: `${os.platform()} ${os.release()}`, loadAverageAtStart: loadAtStart.map((l) => round(l)) },
-      settings: { messages: settings.messages, connections: settings.connections, rate: settings.rate, short: settings.short, inFlightPerConnection: settings.inFlightPerConnection, workerConcurrency: env.workerConcurrency, workerProcesses: settings.workerProcesses },
+      settings: { messages: settings.messages, connections: settings.connections, rate: settings.rate, short: settings.short, inFlightPerConnection: settings.inFlightPerConnection, workerConcurrency: env.workerConcurrency, workerProcesses: settings.workerProcesses, loadGenerator: 'child process' },
       throughput: {
         messagesPerSecond: round(storkRate, 0),
         seconds: round(wallSeconds, 3),
@@ -627,24 +658,32 @@ async function main(): Promise<number> {
         ackMessagesPerSecond: round(settings.messages / ackSeconds, 0),
         ackMs: mapDist(throughputAck),
         endToEndMs: mapDist(figures.e2eMs),
-        ackCodes: Object.fromEntries(sent.codes),
-        sendErrors: Object.fromEntries(sent.errors),
+        ackCodes: sent.codes,
+        sendErrors: sent.errors,
         inboxItems: figures.inboxItems,
         inboxByQueue: figures.byQueue,
+        // The hub's process only (intake, and the workers too when --worker-processes 0): the load generator is a child process.
         peakRssMb: mb(throughputPeakRss),
         processCpuSeconds: round(cpuSeconds, 2),
-        processCpuPerMessageUs: round((cpuSeconds * 1e6) / settings.messages, 0),
+        processCpuPerMessageUs: perMessageUs(cpuSeconds),
+        // Worker processes (--worker-processes), from /proc/<pid>/stat; null when there are none or /proc cannot be read.
+        workerProcessesCpuSeconds: workerCpuSeconds === undefined ? null : round(workerCpuSeconds, 2),
+        workerProcessesCpuPerMessageUs: perMessageUs(workerCpuSeconds),
+        // The load generator's process.cpuUsage(), first send → last ACK.
+        loadGeneratorCpuSeconds: round(generatorCpuSeconds, 2),
+        loadGeneratorCpuPerMessageUs: perMessageUs(generatorCpuSeconds),
         inboxPolls: inbox.polls,
+        inboxStuckChecks: inbox.stuckChecks,
       },
       latency: {
         offeredRate: settings.rate,
-        achievedRate: round(paced.achievedRate, 0),
-        messages: latencyMessages.length,
-        maxPacingLagMs: round(paced.maxLagMs, 1),
+        achievedRate: round(paced.achievedRate ?? Number.NaN, 0),
+        messages: lPrepared.count,
+        maxPacingLagMs: round(paced.maxLagMs ?? Number.NaN, 1),
         ackMs: mapDist(latencyAck),
         endToEndMs: mapDist(latencyFigures.e2eMs),
-        ackCodes: Object.fromEntries(paced.codes),
-        sendErrors: Object.fromEntries(paced.errors),
+        ackCodes: paced.codes,
+        sendErrors: paced.errors,
       },
       baseline: { ...baseline, concurrency: 50, inFlightAdds: 50 },
       ratio: round(ratio, 3),
@@ -688,9 +727,14 @@ function mapDist(d: Dist): { p50: number; p90: number; p99: number; max: number 
   return { p50: round(d.p50), p90: round(d.p90), p99: round(d.p99), max: round(d.max) };
 }
 
+const us = (n: number | null): string => (n === null ? 'n/a' : `${n} µs`);
+
 function printReport(r: {
   settings: { messages: number; connections: number; rate: number; workerProcesses: number };
-  throughput: { messagesPerSecond: number; seconds: number; ackMessagesPerSecond: number; ackMs: { p50: number; p99: number }; endToEndMs: { p50: number; p99: number }; peakRssMb: number; processCpuPerMessageUs: number; ackCodes: Record<string, number> };
+  throughput: {
+    messagesPerSecond: number; seconds: number; ackMessagesPerSecond: number; ackMs: { p50: number; p99: number }; endToEndMs: { p50: number; p99: number }; peakRssMb: number; ackCodes: Record<string, number>;
+    processCpuPerMessageUs: number | null; workerProcessesCpuPerMessageUs: number | null; loadGeneratorCpuPerMessageUs: number | null;
+  };
   latency: { offeredRate: number; achievedRate: number; messages: number; ackMs: { p50: number; p99: number }; endToEndMs: { p50: number; p99: number }; ackCodes: Record<string, number> };
   baseline: { jobsPerSecond: number; seconds: number };
   ratio: number;
@@ -704,8 +748,10 @@ function printReport(r: {
     ['  ACK latency p50 / p99', `${r.throughput.ackMs.p50} / ${r.throughput.ackMs.p99} ms`, ''],
     ['  End to end p50 / p99 (received → delivered)', `${r.throughput.endToEndMs.p50} / ${r.throughput.endToEndMs.p99} ms`, ''],
     ['  ACK codes', Object.entries(r.throughput.ackCodes).map(([c, n]) => `${c}=${n}`).join(' '), ''],
-    ['  Process CPU per message', `${r.throughput.processCpuPerMessageUs} µs`, ''],
-    ['  Peak RSS (phase / whole run)', `${r.throughput.peakRssMb} / ${r.peakRssMb} MB`, ''],
+    ['  CPU per message: hub process', `${us(r.throughput.processCpuPerMessageUs)}`, r.settings.workerProcesses > 0 ? 'intake' : 'intake and workers'],
+    ...(r.settings.workerProcesses > 0 ? [['  CPU per message: worker process(es)', `${us(r.throughput.workerProcessesCpuPerMessageUs)}`, '/proc/<pid>/stat'] as [string, string, string]] : []),
+    ['  CPU per message: load generator', `${us(r.throughput.loadGeneratorCpuPerMessageUs)}`, 'child process, not counted above'],
+    ['  Peak RSS of hub process (phase / whole run)', `${r.throughput.peakRssMb} / ${r.peakRssMb} MB`, ''],
     ['Latency phase', `${r.latency.offeredRate}/s offered, ${r.latency.messages} msgs`, `achieved ${r.latency.achievedRate}/s`],
     ['  ACK latency p50 / p99', `${r.latency.ackMs.p50} / ${r.latency.ackMs.p99} ms`, 'target p99 < 20 ms'],
     ['  End to end p50 / p99', `${r.latency.endToEndMs.p50} / ${r.latency.endToEndMs.p99} ms`, ''],
