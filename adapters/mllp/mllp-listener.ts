@@ -61,6 +61,20 @@ export class MllpListener {
       this.logger.info({ ...connection, idleMs: this.options.idleTimeoutMs }, 'mllp connection idle: closing');
       socket.end();
     });
+    // A group commit answers many messages of a connection at once: their ACKs go out in one write
+    // (cork, then uncork once this turn's ACKs are written) instead of one system call each.
+    let corked = false;
+    const writeAck = (bytes: Buffer): void => {
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(() => {
+          corked = false;
+          socket.uncork();
+        });
+      }
+      socket.write(bytes);
+    };
     const handle = (event: FrameEvent): void => {
       if (event.kind === 'abandoned') {
         this.logger.warn({ ...connection, bytes: event.sizeBytes }, 'mllp frame abandoned: a new frame started before it ended');
@@ -77,7 +91,7 @@ export class MllpListener {
       tail = tail.then(async () => {
         try {
           const r = await result;
-          if (r.ack !== undefined && !socket.destroyed) socket.write(frame(r.ack));
+          if (r.ack !== undefined && !socket.destroyed) writeAck(frame(r.ack));
         } catch (err) {
           this.logger.error({ err: { name: (err as Error).name } }, 'mllp intake failed unexpectedly');
         } finally {

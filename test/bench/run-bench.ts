@@ -22,7 +22,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -147,6 +147,40 @@ function procsCpuSeconds(pids: readonly (number | undefined)[]): number | undefi
     if (s === undefined) return undefined;
     total += s;
   }
+  return total;
+}
+
+/**
+ * CPU seconds per pid of every running process whose command is `comm` (the local PostgreSQL's server
+ * processes, or redis-server), for the services' share of a phase. A backend that exits during the phase
+ * takes its CPU with it; the hub's pools keep theirs open, so that is little.
+ */
+function serviceCpu(comm: string): Map<number, number> {
+  const out = new Map<number, number>();
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const d of pids) {
+    try {
+      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() !== comm) continue;
+    } catch {
+      continue;
+    }
+    const cpu = procCpuSeconds(Number(d));
+    if (cpu !== undefined) out.set(Number(d), cpu);
+  }
+  return out;
+}
+
+/** CPU seconds the service's processes used between two serviceCpu samples (new processes count whole). */
+function serviceCpuSince(before: ReadonlyMap<number, number>, comm: string): number | undefined {
+  const after = serviceCpu(comm);
+  if (after.size === 0) return undefined;
+  let total = 0;
+  for (const [pid, cpu] of after) total += cpu - (before.get(pid) ?? 0);
   return total;
 }
 
@@ -593,11 +627,15 @@ async function main(): Promise<number> {
     rss.resetPhase();
     const cpu0 = process.cpuUsage();
     const workerCpu0 = procsCpuSeconds(workerPids);
+    const postgresCpu0 = serviceCpu('postgres');
+    const redisCpu0 = serviceCpu('redis-server');
     const sent = await generator.run('throughput', deadline);
     const ackSeconds = (sent.lastAckEpochMs - sent.firstSendEpochMs) / 1000;
     const inbox = await waitForInbox(benchDb, inboxBefore, settings.messages, deadline);
     const cpu = process.cpuUsage(cpu0);
     const workerCpu1 = procsCpuSeconds(workerPids);
+    const postgresCpuSeconds = serviceCpuSince(postgresCpu0, 'postgres');
+    const redisCpuSeconds = serviceCpuSince(redisCpu0, 'redis-server');
     const throughputPeakRss = rss.phasePeak;
     const figures = await pipelineFigures(benchDb, tPrefix);
     const lastDelivered = Math.max(figures.lastDeliveredEpochMs, 0);
@@ -672,6 +710,9 @@ async function main(): Promise<number> {
         // The load generator's process.cpuUsage(), first send → last ACK.
         loadGeneratorCpuSeconds: round(generatorCpuSeconds, 2),
         loadGeneratorCpuPerMessageUs: perMessageUs(generatorCpuSeconds),
+        // The local PostgreSQL's and Redis's server processes (all databases and clients), from /proc; null where unreadable.
+        postgresCpuPerMessageUs: perMessageUs(postgresCpuSeconds),
+        redisCpuPerMessageUs: perMessageUs(redisCpuSeconds),
         inboxPolls: inbox.polls,
         inboxStuckChecks: inbox.stuckChecks,
       },
@@ -733,7 +774,7 @@ function printReport(r: {
   settings: { messages: number; connections: number; rate: number; workerProcesses: number };
   throughput: {
     messagesPerSecond: number; seconds: number; ackMessagesPerSecond: number; ackMs: { p50: number; p99: number }; endToEndMs: { p50: number; p99: number }; peakRssMb: number; ackCodes: Record<string, number>;
-    processCpuPerMessageUs: number | null; workerProcessesCpuPerMessageUs: number | null; loadGeneratorCpuPerMessageUs: number | null;
+    processCpuPerMessageUs: number | null; workerProcessesCpuPerMessageUs: number | null; loadGeneratorCpuPerMessageUs: number | null; postgresCpuPerMessageUs: number | null; redisCpuPerMessageUs: number | null;
   };
   latency: { offeredRate: number; achievedRate: number; messages: number; ackMs: { p50: number; p99: number }; endToEndMs: { p50: number; p99: number }; ackCodes: Record<string, number> };
   baseline: { jobsPerSecond: number; seconds: number };
@@ -751,6 +792,7 @@ function printReport(r: {
     ['  CPU per message: hub process', `${us(r.throughput.processCpuPerMessageUs)}`, r.settings.workerProcesses > 0 ? 'intake' : 'intake and workers'],
     ...(r.settings.workerProcesses > 0 ? [['  CPU per message: worker process(es)', `${us(r.throughput.workerProcessesCpuPerMessageUs)}`, '/proc/<pid>/stat'] as [string, string, string]] : []),
     ['  CPU per message: load generator', `${us(r.throughput.loadGeneratorCpuPerMessageUs)}`, 'child process, not counted above'],
+    ['  CPU per message: PostgreSQL / Redis', `${us(r.throughput.postgresCpuPerMessageUs)} / ${us(r.throughput.redisCpuPerMessageUs)}`, 'server processes, /proc'],
     ['  Peak RSS of hub process (phase / whole run)', `${r.throughput.peakRssMb} / ${r.peakRssMb} MB`, ''],
     ['Latency phase', `${r.latency.offeredRate}/s offered, ${r.latency.messages} msgs`, `achieved ${r.latency.achievedRate}/s`],
     ['  ACK latency p50 / p99', `${r.latency.ackMs.p50} / ${r.latency.ackMs.p99} ms`, 'target p99 < 20 ms'],
