@@ -23,17 +23,22 @@ interface InboxRow {
   delivered_at: Date | string;
   first_read_at: Date | string | null;
   acknowledged_at: Date | string | null;
+  withdrawn_at: Date | string | null;
   disclosed: unknown;
   subject_nhs_number: string | null;
   decision: unknown;
 }
 
 function toItem(r: InboxRow): InboxItem {
-  const item: InboxItem = { notificationId: r.notification_id, queue: r.queue, status: r.status, deliveredAt: iso(r.delivered_at) ?? '', record: json<DisclosedRecord>(r.disclosed) };
+  const item: InboxItem = { notificationId: r.notification_id, queue: r.queue, status: r.status, deliveredAt: iso(r.delivered_at) ?? '' };
   const read = iso(r.first_read_at);
   const acked = iso(r.acknowledged_at);
+  const withdrawn = iso(r.withdrawn_at);
   if (read) item.firstReadAt = read;
   if (acked) item.acknowledgedAt = acked;
+  if (withdrawn) item.withdrawnAt = withdrawn;
+  // A withdrawn notification is not disclosed again: the centre keeps its id, status and time only.
+  if (r.status !== 'withdrawn') item.record = json<DisclosedRecord>(r.disclosed);
   return item;
 }
 
@@ -48,7 +53,7 @@ function decisionAudit(b: ProcessedBirth): AuditEventInput[] {
   return events;
 }
 
-const INBOX_SELECT = `SELECT i.notification_id, i.queue, i.status, i.delivered_at, i.first_read_at, i.acknowledged_at, n.disclosed,
+const INBOX_SELECT = `SELECT i.notification_id, i.queue, i.status, i.delivered_at, i.first_read_at, i.acknowledged_at, i.withdrawn_at, n.disclosed,
   n.baby_nhs_number AS subject_nhs_number, n.decision
   FROM inbox_items i JOIN notifications n ON n.id = i.notification_id`;
 
@@ -99,6 +104,9 @@ export class SqlNotificationStore implements NotificationStore {
       const created = new Set(inserted.rows.map((r) => r.id));
       const rest = items.filter((b) => !created.has(b.notificationId));
       const existing = await this.existingFor(tx, rest.map((b) => b.messageId));
+      // A death reported for a baby already notified withdraws that notification, delivered or not.
+      const deaths = rest.filter((b) => !existing.has(b.messageId) && b.record.baby.deceased);
+      const withdrawn = await this.withdraw(tx, deaths, at);
       const outcomes: ProcessOutcome[] = [];
       const audits: AuditEventInput[] = [];
       const processed: string[] = [];
@@ -108,6 +116,9 @@ export class SqlNotificationStore implements NotificationStore {
           outcomes.push({ kind: 'created', messageId: b.messageId, notificationId: b.notificationId, ...(b.plan.queue ? { queue: b.plan.queue } : {}) });
         } else if (existing.has(b.messageId)) {
           outcomes.push({ kind: 'already-processed', messageId: b.messageId });
+          processed.push(b.messageId);
+        } else if (withdrawn.has(b.messageId)) {
+          outcomes.push({ kind: 'withdrew', messageId: b.messageId, notificationIds: withdrawn.get(b.messageId) ?? [] });
           processed.push(b.messageId);
         } else {
           outcomes.push({ kind: 'duplicate-birth', messageId: b.messageId });
@@ -120,6 +131,46 @@ export class SqlNotificationStore implements NotificationStore {
       await insertAuditEvents(tx, audits);
       return outcomes;
     }, ASYNC_COMMIT);
+  }
+
+  /**
+   * Withdraws the live notifications (routed or delivered) of the subjects these death reports are about:
+   * the notification and its inbox item become `withdrawn`, each audited with the rule that now denies it.
+   * Returns, per death message, the notifications it withdrew.
+   */
+  private async withdraw(tx: SqlClient, deaths: readonly ProcessedBirth[], at: Date): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (deaths.length === 0) return out;
+    const bySubject = new Map(deaths.map((b) => [b.plan.subjectKey, b]));
+    const r = await tx.query<{ id: string; subject_key: string; queue: string | null; baby_nhs_number: string | null; was: string }>(
+      `WITH live AS (
+         SELECT id, status AS was FROM notifications WHERE subject_key = ANY($1::text[]) AND status IN ('routed', 'delivered') FOR UPDATE
+       ), withdrawn AS (
+         UPDATE notifications n SET status = 'withdrawn' FROM live WHERE n.id = live.id
+         RETURNING n.id, n.subject_key, n.queue, n.baby_nhs_number, live.was
+       ), inbox AS (
+         UPDATE inbox_items i SET status = 'withdrawn', withdrawn_at = $2
+         FROM withdrawn w WHERE i.notification_id = w.id AND i.status <> 'withdrawn'
+       )
+       SELECT id, subject_key, queue, baby_nhs_number, was FROM withdrawn`,
+      [[...bySubject.keys()], at],
+    );
+    const audits: AuditEventInput[] = [];
+    for (const row of r.rows) {
+      const death = bySubject.get(row.subject_key);
+      if (death === undefined) continue;
+      out.set(death.messageId, [...(out.get(death.messageId) ?? []), row.id]);
+      const { decision } = death.plan;
+      audits.push({
+        at, actor: WORKER, action: 'withdrawn', messageId: death.messageId, notificationId: row.id,
+        ...(row.queue ? { recipient: row.queue } : {}), ...(row.baby_nhs_number ? { subjectNhsNumber: row.baby_nhs_number } : {}),
+        ruleId: decision.ruleId, rulebookVersion: `${decision.rulebookId}@${decision.rulebookVersion}`, lawfulBasis: decision.lawfulBasis,
+        outcome: row.was === 'delivered' ? 'withdrawn-from-inbox' : 'withdrawn-before-delivery',
+        details: { reason: 'A later message reports the baby has died; the notification is withdrawn and its record no longer shown' },
+      });
+    }
+    await insertAuditEvents(tx, audits);
+    return out;
   }
 
   private async existingFor(tx: SqlClient, messageIds: string[]): Promise<Set<string>> {
@@ -202,7 +253,7 @@ export class SqlNotificationStore implements NotificationStore {
     });
   }
 
-  async acknowledge(queue: string, notificationId: string, by: string, at: Date): Promise<'acknowledged' | 'already' | 'not-found'> {
+  async acknowledge(queue: string, notificationId: string, by: string, at: Date): Promise<'acknowledged' | 'already' | 'withdrawn' | 'not-found'> {
     return this.db.transaction(async (tx) => {
       const r = await tx.query<{ status: InboxStatus; subject: string | null }>(
         `SELECT i.status, n.baby_nhs_number AS subject FROM inbox_items i JOIN notifications n ON n.id = i.notification_id
@@ -211,6 +262,7 @@ export class SqlNotificationStore implements NotificationStore {
       );
       const row = r.rows[0];
       if (!row) return 'not-found';
+      if (row.status === 'withdrawn') return 'withdrawn';
       if (row.status !== 'new') return 'already';
       await tx.query(`UPDATE inbox_items SET status = 'acknowledged', acknowledged_at = $3, acknowledged_by = $4 WHERE queue = $1 AND notification_id = $2`, [queue, notificationId, at, by]);
       await insertAuditEvents(tx, [{ at, actor: by, action: 'acknowledged', notificationId, recipient: queue, ...(row.subject ? { subjectNhsNumber: row.subject } : {}) }]);

@@ -10,6 +10,7 @@ export type AuditAction =
   | 'routed'
   | 'delivered'
   | 'withheld'
+  | 'withdrawn'
   | 'read'
   | 'acknowledged'
   | 'replayed'

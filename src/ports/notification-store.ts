@@ -20,7 +20,9 @@ export type ProcessOutcome =
   /** This message was processed before (a retried job): nothing new was written. */
   | { kind: 'already-processed'; messageId: string }
   /** Another message already brought this birth: the message is marked duplicate. */
-  | { kind: 'duplicate-birth'; messageId: string };
+  | { kind: 'duplicate-birth'; messageId: string }
+  /** The message reports the death of a baby already notified: those notifications are withdrawn. */
+  | { kind: 'withdrew'; messageId: string; notificationIds: string[] };
 
 export interface PendingDelivery {
   queue: string;
@@ -29,7 +31,10 @@ export interface PendingDelivery {
 
 export type InboxStatus = 'new' | 'acknowledged' | 'withdrawn';
 
-/** What a centre sees of one notification: the minimised record and the inbox state, nothing else. */
+/**
+ * What a centre sees of one notification: the minimised record and the inbox state, nothing else. A
+ * withdrawn notification shows when it was withdrawn and no longer shows its record.
+ */
 export interface InboxItem {
   notificationId: string;
   queue: string;
@@ -37,7 +42,8 @@ export interface InboxItem {
   deliveredAt: string;
   firstReadAt?: string;
   acknowledgedAt?: string;
-  record: DisclosedRecord;
+  withdrawnAt?: string;
+  record?: DisclosedRecord;
 }
 
 export interface InboxFilter {
@@ -58,5 +64,5 @@ export interface NotificationStore {
   deliver(queue: string, notificationIds: readonly string[], at: Date): Promise<string[]>;
   listInbox(queue: string, filter: InboxFilter, reader: string, at: Date): Promise<{ items: InboxItem[]; next?: string }>;
   getInboxItem(queue: string, notificationId: string, reader: string, at: Date): Promise<InboxItem | undefined>;
-  acknowledge(queue: string, notificationId: string, by: string, at: Date): Promise<'acknowledged' | 'already' | 'not-found'>;
+  acknowledge(queue: string, notificationId: string, by: string, at: Date): Promise<'acknowledged' | 'already' | 'withdrawn' | 'not-found'>;
 }

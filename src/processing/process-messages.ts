@@ -49,12 +49,13 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
   const retried: string[] = [];
   if (births.length > 0) {
     const outcomes = await deps.store.saveProcessed(births);
-    const counts = { created: 0, duplicates: 0, retried: 0 };
+    const counts = { created: 0, duplicates: 0, retried: 0, withdrawn: 0 };
     for (const o of outcomes) {
       if (o.kind === 'created') {
         counts.created++;
         if (o.queue !== undefined) pending.push({ queue: o.queue, notificationId: o.notificationId });
       } else if (o.kind === 'duplicate-birth') counts.duplicates++;
+      else if (o.kind === 'withdrew') counts.withdrawn += o.notificationIds.length;
       else {
         counts.retried++;
         retried.push(o.messageId);

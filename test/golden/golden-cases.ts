@@ -33,5 +33,6 @@ export const GOLDEN_CASES: readonly GoldenCase[] = [
     mapping: 'northvale-trust',
     generate: { seed: 111, northvale: true, restricted: true, sendingFacility: 'RX9', controlId: 'GOLD0012' },
   },
+  { name: 'death-update-a08', mapping: 'itk-adt', generate: { seed: 112, event: 'A08', deceased: true, controlId: 'GOLD0013' } },
   { name: 'itk-a28-example', mapping: 'itk-adt', corpus: 'hl7v2/nhs-itk-uk/A28_Example.hl7' },
 ];

@@ -122,4 +122,69 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
     const items = ((await list.json()) as { items: { controlId?: string; issues: { path?: string }[] }[] }).items;
     expect(items.find((i) => i.controlId === 'BADNHS-1')?.issues[0]?.path).toBe('baby.nhsNumber');
   });
+
+  describe('a baby who dies after the birth was notified', () => {
+    interface Item { notificationId: string; status: string; withdrawnAt?: string; record?: unknown }
+    const messageStatus = (controlId: string) =>
+      pollUntil(async () => {
+        const r = await t.database.db.query<{ status: string }>(`SELECT status FROM messages WHERE control_id = $1`, [controlId]);
+        return r.rows[0]?.status === 'queued' ? undefined : r.rows[0]?.status;
+      }, `message ${controlId} processed`);
+
+    test('an update reporting the death withdraws the notification from the centre at once, audited with the rule', async () => {
+      const baby = newborn({ seed: 606, controlId: 'LIVE-606', postcodes: ['LS9 7AB'] });
+      await client.send(baby.text);
+      const item = await waitForBaby('osmondthorpe', 'demo-osmondthorpe-key', baby.baby.nhsNumber);
+
+      const death = newborn({ seed: 606, controlId: 'DEATH-606', event: 'A08', deceased: true, postcodes: ['LS9 7AB'] });
+      expect(death.baby.nhsNumber).toBe(baby.baby.nhsNumber);
+      expect((await client.send(death.text)).split('\r')[1]?.split('|')[1]).toBe('CA');
+      const withdrawn = await pollUntil(async () => {
+        const res = await api(t.http, 'demo-osmondthorpe-key', `/v1/centres/osmondthorpe/notifications/${item.notificationId}`);
+        const body = (await res.json()) as Item;
+        return body.status === 'withdrawn' ? body : undefined;
+      }, 'notification withdrawn');
+      expect(withdrawn.withdrawnAt).toEqual(expect.any(String));
+      expect(withdrawn.record).toBeUndefined();
+      expect((await inbox('osmondthorpe', 'demo-osmondthorpe-key')).items.some((i) => i.notificationId === item.notificationId)).toBe(false);
+      const listed = await api(t.http, 'demo-osmondthorpe-key', '/v1/centres/osmondthorpe/notifications?status=withdrawn');
+      const withdrawnItems = ((await listed.json()) as { items: Item[] }).items;
+      expect(withdrawnItems.find((i) => i.notificationId === item.notificationId)).toMatchObject({ status: 'withdrawn' });
+      expect(withdrawnItems.every((i) => i.record === undefined)).toBe(true);
+      const ack = await api(t.http, 'demo-osmondthorpe-key', `/v1/centres/osmondthorpe/notifications/${item.notificationId}/ack`, { method: 'POST' });
+      expect(ack.status).toBe(409);
+      expect(await messageStatus('DEATH-606')).toBe('processed');
+
+      const audit = await api(t.http, 'demo-ig-key', `/v1/audit?subject=${baby.baby.nhsNumber}`);
+      const events = ((await audit.json()) as { items: { action: string; notificationId?: string; recipient?: string; ruleId?: string; outcome?: string }[] }).items;
+      expect(events.filter((e) => e.action === 'withdrawn')).toEqual([
+        expect.objectContaining({ notificationId: item.notificationId, recipient: 'osmondthorpe', ruleId: 'baby-deceased', outcome: 'withdrawn-from-inbox' }),
+      ]);
+
+      // A second report of the same death changes nothing more.
+      await client.send(newborn({ seed: 606, controlId: 'DEATH-606-AGAIN', event: 'A31', deceased: true, postcodes: ['LS9 7AB'] }).text);
+      expect(await messageStatus('DEATH-606-AGAIN')).toBe('duplicate');
+      const after = ((await (await api(t.http, 'demo-ig-key', `/v1/audit?subject=${baby.baby.nhsNumber}`)).json()) as { items: { action: string }[] }).items;
+      expect(after.filter((e) => e.action === 'withdrawn')).toHaveLength(1);
+    });
+
+    test('a death reported before the birth message means the birth is never notified', async () => {
+      const death = newborn({ seed: 707, controlId: 'DEATH-707', event: 'A08', deceased: true, postcodes: ['LS9 7AB'] });
+      await client.send(death.text);
+      expect(await messageStatus('DEATH-707')).toBe('processed');
+      const birthMessage = newborn({ seed: 707, controlId: 'LIVE-707', postcodes: ['LS9 7AB'] });
+      await client.send(birthMessage.text);
+      expect(await messageStatus('LIVE-707')).toBe('duplicate');
+      const r = await t.database.db.query<{ status: string; queue: string | null }>(`SELECT status, queue FROM notifications WHERE baby_nhs_number = $1`, [death.baby.nhsNumber]);
+      expect(r.rows).toEqual([{ status: 'withheld', queue: null }]);
+      const items = await t.database.db.query(`SELECT 1 FROM inbox_items i JOIN notifications n ON n.id = i.notification_id WHERE n.baby_nhs_number = $1`, [death.baby.nhsNumber]);
+      expect(items.rows).toEqual([]);
+    });
+
+    test('an update that reports no death is acknowledged and not relevant', async () => {
+      const update = newborn({ seed: 808, controlId: 'UPDATE-808', event: 'A08', postcodes: ['LS9 7AB'] });
+      expect((await client.send(update.text)).split('\r')[1]?.split('|')[1]).toBe('CA');
+      expect(await messageStatus('UPDATE-808')).toBe('not-relevant');
+    });
+  });
 });

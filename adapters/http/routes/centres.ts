@@ -48,6 +48,7 @@ export function centreRoutes(store: NotificationStore, clock: () => Date = () =>
     const id = routeParam(req.params, 'id');
     const result = UUID.test(id) ? await store.acknowledge(centreId, id, `client:${clientOf(res).id}`, clock()) : 'not-found';
     if (result === 'not-found') sendProblem(res, 404, 'Not found', 'No notification with this id in this centre');
+    else if (result === 'withdrawn') sendProblem(res, 409, 'Withdrawn', 'This notification was withdrawn: do not act on it');
     else res.json({ notificationId: id, status: 'acknowledged', changed: result === 'acknowledged' });
   });
   return router;

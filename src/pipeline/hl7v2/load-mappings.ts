@@ -43,7 +43,13 @@ export interface CompiledRule {
 /** A resolved mapping (inheritance applied), as mapHl7v2 uses it. */
 export interface Hl7v2Mapping {
   name: string;
-  births: { events: ReadonlySet<string>; maxAgeDays: number; newbornIndicator?: CompiledCondition };
+  births: {
+    events: ReadonlySet<string>;
+    maxAgeDays: number;
+    newbornIndicator?: CompiledCondition;
+    deathEvents: ReadonlySet<string>;
+    deathWindowDays: number;
+  };
   fields: ReadonlyMap<TargetName, readonly CompiledRule[]>;
   /** Every segment type the mapping reads: only these are handed to the (costly) hl7v2 parser. */
   segments: ReadonlySet<string>;
@@ -57,7 +63,7 @@ export interface Hl7v2MappingSet {
   get(name: string): Hl7v2Mapping;
 }
 
-const DEFAULT_BIRTHS: BirthCriteria = { events: ['A28', 'A04', 'A01'], maxAgeDays: 28 };
+const DEFAULT_BIRTHS: BirthCriteria = { events: ['A28', 'A04', 'A01'], maxAgeDays: 28, deathEvents: ['A08', 'A31', 'A03'], deathWindowDays: 366 };
 const validateFile = compile<Hl7v2MappingFile>(hl7v2MappingFileSchema);
 
 function fail(file: string, field: string, problem: string): never {
@@ -150,6 +156,9 @@ function compileMapping(name: string, m: Hl7v2MappingFile, file: string): Hl7v2M
     births: {
       events: new Set(births.events),
       maxAgeDays: births.maxAgeDays,
+      // An event listed as both is a birth event: a birth message with a dead baby is handled as a birth.
+      deathEvents: new Set(births.deathEvents.filter((e) => !births.events.includes(e))),
+      deathWindowDays: Math.max(births.deathWindowDays, births.maxAgeDays),
       ...(births.newbornIndicator
         ? { newbornIndicator: compileCondition(births.newbornIndicator, file, '/births/newbornIndicator') }
         : {}),

@@ -63,7 +63,8 @@ export function mapHl7v2(text: string, mapping: Hl7v2Mapping, ctx: MapContext): 
 function mapOrThrow(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOutcome {
   // Most of a whole-hospital ADT feed is not births: say so from MSH-9 before paying for a full parse.
   const event = triggerEventOf(text);
-  if (event !== undefined && !mapping.births.events.has(event.trim().toUpperCase())) {
+  const isEventOfInterest = (e: string): boolean => mapping.births.events.has(e) || mapping.births.deathEvents.has(e);
+  if (event !== undefined && !isEventOfInterest(event.trim().toUpperCase())) {
     return { kind: 'not-relevant', reason: 'not a birth event' };
   }
   const read = Hl7Reader.read(text, mapping.segments);
@@ -75,7 +76,9 @@ function mapOrThrow(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOu
   if (messageType === undefined || trigger === undefined) {
     return { kind: 'invalid', issues: [err(Hl7ErrorCode.RequiredFieldMissing, 'MSH-9 message type is missing', { segment: 'MSH', field: 9 })] };
   }
-  if (!mapping.births.events.has(trigger.trim().toUpperCase())) return { kind: 'not-relevant', reason: 'not a birth event' };
+  const triggerEvent = trigger.trim().toUpperCase();
+  if (!isEventOfInterest(triggerEvent)) return { kind: 'not-relevant', reason: 'not a birth event' };
+  const deathReport = !mapping.births.events.has(triggerEvent);
   if (reader.segments('PID').length === 0) {
     return { kind: 'invalid', issues: [err(Hl7ErrorCode.SegmentSequence, 'PID segment is missing', { segment: 'PID' })] };
   }
@@ -91,6 +94,13 @@ function mapOrThrow(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOu
       (values as Record<string, unknown>)[target] = r.found.value;
       locations.set(target, r.found.location);
     }
+  }
+
+  // An update or discharge matters only when it reports the baby's death: the worker then withdraws the
+  // notification already sent, or records the death so that none ever is. Any other update is not relevant,
+  // whatever else is wrong with it (it is not ours to reject).
+  if (deathReport && values['baby.deceased'] !== true && (values['baby.deceased'] === false || values['baby.deceasedAt'] === undefined)) {
+    return { kind: 'not-relevant', reason: 'update that reports no death' };
   }
 
   // Date of birth: required, at least to the day, for deciding "newborn" at all.
@@ -110,11 +120,13 @@ function mapOrThrow(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOu
   const indicator = mapping.births.newbornIndicator;
   const flagged =
     indicator !== undefined && reader.segments(indicator.path.segment).some((s) => conditionHolds(reader, s, indicator));
-  if (!flagged && daysBetweenDates(birth.date, messageDate(reader, ctx.receivedAt)) > mapping.births.maxAgeDays) {
+  const window = deathReport ? mapping.births.deathWindowDays : mapping.births.maxAgeDays;
+  if (!flagged && daysBetweenDates(birth.date, messageDate(reader, ctx.receivedAt)) > window) {
     return { kind: 'not-relevant', reason: 'subject is not a newborn' };
   }
 
   const notification = assemble(reader, values, locations, issues, ctx, `${messageType.trim()}^${trigger.trim()}`);
+
   const locate = (p: string): Hl7Location | undefined => locateIn(locations, p);
   issues.push(...validateNotification(notification, ctx.receivedAt, locate));
   return hasErrors(issues) ? { kind: 'invalid', issues } : { kind: 'birth', notification, issues };

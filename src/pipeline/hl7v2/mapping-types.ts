@@ -100,6 +100,13 @@ export interface BirthCriteria {
   maxAgeDays: number;
   /** A newborn indicator that settles it regardless of age (PV2-36 `Y`). */
   newbornIndicator?: Condition;
+  /**
+   * Trigger events that may report the death of a baby (an update, a discharge): mapped like a birth, and
+   * passed on only when the baby is deceased, so that a notification already sent is withdrawn (and one
+   * not yet sent never is). A baby is looked for up to `deathWindowDays` after birth.
+   */
+  deathEvents: string[];
+  deathWindowDays: number;
 }
 
 /** A mapping file as written (overrides leave out what they inherit). */
@@ -161,6 +168,8 @@ export const hl7v2MappingFileSchema = {
         events: { type: 'array', items: { type: 'string', pattern: '^[A-Z][0-9A-Z]{2}$' } },
         maxAgeDays: { type: 'integer', minimum: 0, maximum: 366 },
         newbornIndicator: condition,
+        deathEvents: { type: 'array', items: { type: 'string', pattern: '^[A-Z][0-9A-Z]{2}$' } },
+        deathWindowDays: { type: 'integer', minimum: 0, maximum: 3660 },
       },
     },
     segmentSelectors: {

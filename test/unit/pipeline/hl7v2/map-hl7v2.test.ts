@@ -70,8 +70,40 @@ describe('mapHl7v2 with the ITK default mapping', () => {
   });
 
   it('is not relevant for other events and for adults', () => {
-    expect(mapHl7v2(newbornAdt({ seed: 12, event: 'A08' }), itk, ctx)).toEqual({ kind: 'not-relevant', reason: 'not a birth event' });
+    expect(mapHl7v2(newbornAdt({ seed: 12, event: 'A11' }), itk, ctx)).toEqual({ kind: 'not-relevant', reason: 'not a birth event' });
     expect(mapHl7v2(newbornAdt({ seed: 12, adult: true }), itk, ctx)).toEqual({ kind: 'not-relevant', reason: 'subject is not a newborn' });
+  });
+
+  describe('updates that may report a death (A08, A31, A03)', () => {
+    it("map a newborn's death like a birth, with the baby deceased and the update's event", () => {
+      for (const event of ['A08', 'A31', 'A03']) {
+        const d = describeNewborn({ seed: 40, event, deceased: true });
+        const n = birth(mapHl7v2(d.text, itk, ctx)).notification;
+        expect(n.baby).toMatchObject({ nhsNumber: d.baby.nhsNumber, deceased: true });
+        expect(n.baby.deceasedAt).toBeDefined();
+        expect(n.source.event).toBe(`ADT^${event}`);
+      }
+    });
+
+    it('look for a death up to deathWindowDays after birth, not only maxAgeDays', () => {
+      const d = describeNewborn({ seed: 41, event: 'A08', deceased: true, ageMinutes: 200 * 24 * 60 });
+      const withoutIndicator = d.text.replace(/\rPV2\|[^\r]*/, '');
+      expect(birth(mapHl7v2(withoutIndicator, itk, ctx)).notification.baby.deceased).toBe(true);
+      const adult = newbornAdt({ seed: 41, event: 'A08', deceased: true, adult: true });
+      expect(mapHl7v2(adult, itk, ctx)).toEqual({ kind: 'not-relevant', reason: 'subject is not a newborn' });
+    });
+
+    it('are not relevant when they report no death, whatever else is wrong with them', () => {
+      expect(mapHl7v2(newbornAdt({ seed: 42, event: 'A08' }), itk, ctx)).toEqual({ kind: 'not-relevant', reason: 'update that reports no death' });
+      expect(mapHl7v2(newbornAdt({ seed: 42, event: 'A08', invalidNhsNumber: true }), itk, ctx)).toEqual({ kind: 'not-relevant', reason: 'update that reports no death' });
+      const noBirthDate = newbornAdt({ seed: 42, event: 'A31' }).replace(/(\rPID(\|[^|\r]*){6})\|[^|\r]*/, '$1|');
+      expect(mapHl7v2(noBirthDate, itk, ctx)).toEqual({ kind: 'not-relevant', reason: 'update that reports no death' });
+    });
+
+    it('are rejected like a birth when they report a death but the baby cannot be identified safely', () => {
+      const out = mapHl7v2(newbornAdt({ seed: 43, event: 'A08', deceased: true, invalidNhsNumber: true }), itk, ctx);
+      expect(out.kind).toBe('invalid');
+    });
   });
 
   it('uses maxAgeDays from MSH-7, or the newborn indicator PV2-36', () => {
