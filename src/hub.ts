@@ -16,7 +16,9 @@ import { SqlAuditLog } from '../adapters/store/sql-audit-log.js';
 import { BullmqQueues, deliveryQueues, startWorkers, type WorkerSet } from '../adapters/queue/bullmq-queues.js';
 import { redisAddress, redisConnection } from '../adapters/queue/redis-connection.js';
 import { MllpListener } from '../adapters/mllp/mllp-listener.js';
+import express from 'express';
 import { createHttpApp } from '../adapters/http/http-app.js';
+import { healthRoutes } from '../adapters/http/routes/health.js';
 
 export interface Hub {
   config: HubConfig;
@@ -101,13 +103,13 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
   let server: http.Server | undefined;
   let httpPort: number | undefined;
   let mllpPort: number | undefined;
+  const readiness = [
+    { name: 'store', check: async () => void (await db.query('SELECT 1')) },
+    { name: 'redis', check: async () => void (await producer.ping()) },
+  ];
   if (env.roles.includes('intake')) {
     intake = new Hl7v2Intake({ feeds: config.feeds, mapper, store: messages, queue: queues, logger, clock });
     const replay: ReplayDeps = { store: messages, queue: queues, feeds: config.feeds, mapper, clock };
-    const readiness = [
-      { name: 'store', check: async () => void (await db.query('SELECT 1')) },
-      { name: 'redis', check: async () => void (await producer.ping()) },
-    ];
     const app = createHttpApp({
       logger, apiClients: config.apiClients, readiness, maxMessageBytes: env.mllpMaxMessageBytes, intake, messages, notifications, audit, replay,
       feedIdsForFacility: (ods) => config.feeds.feeds.filter((f) => f.sendingFacility === ods).map((f) => f.id),
@@ -115,14 +117,13 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
     mllp = new MllpListener(intake, { host: env.host, port: env.mllpPort, maxMessageBytes: env.mllpMaxMessageBytes, idleTimeoutMs: env.mllpIdleTimeoutMs }, logger);
     mllpPort = await mllp.start();
     server = http.createServer(app);
-    const s = server;
-    await new Promise<void>((resolve, reject) => {
-      s.once('error', reject);
-      s.listen(env.httpPort, env.host, () => resolve());
-    });
-    const address = server.address();
-    httpPort = typeof address === 'object' && address ? address.port : env.httpPort;
+    httpPort = await listen(server, env.httpPort, env.host);
     logger.info({ httpPort, mllpPort, feeds: config.feeds.feeds.length, centres: config.catchments.centres.size }, 'intake listening');
+  } else {
+    // A worker-only process serves /healthz and /readyz alone, for its orchestrator's probes.
+    server = http.createServer(express().disable('x-powered-by').use(healthRoutes(readiness)));
+    httpPort = await listen(server, env.httpPort, env.host);
+    logger.info({ httpPort }, 'health endpoints listening');
   }
   logger.info({ roles: env.roles, store: db.kind }, 'stork started');
 
@@ -163,4 +164,14 @@ function deliverByQueue(
     }
     return run(ids);
   };
+}
+
+/** Listens and returns the port actually bound (the configured one, or the one chosen for port 0). */
+async function listen(server: http.Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : port;
 }

@@ -598,7 +598,7 @@ async function main(): Promise<number> {
     // The deployment the README describes: intake here, workers in their own processes (the second core).
     const workerPids: (number | undefined)[] = [];
     for (let i = 0; i < settings.workerProcesses; i++) {
-      const worker = await startWorkerProcess({ DATABASE_URL: dbUrl, REDIS_URL: settings.redisUrl, STORK_QUEUE_PREFIX: prefix, STORK_CONFIG_DIR: repoRoot }, deadline);
+      const worker = await startWorkerProcess({ DATABASE_URL: dbUrl, REDIS_URL: settings.redisUrl, STORK_QUEUE_PREFIX: prefix, STORK_CONFIG_DIR: repoRoot, STORK_HTTP_PORT: '0', STORK_HOST: '127.0.0.1' }, deadline);
       workerPids.push(worker.pid);
       cleanup.unshift({ name: `stop worker process ${i + 1}`, run: () => worker.stop() });
     }

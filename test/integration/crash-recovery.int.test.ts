@@ -87,4 +87,18 @@ describe('Nothing is lost when a worker dies or a job goes missing', () => {
       await worker.stop();
     }
   });
+
+  test('a worker-only process serves /healthz and /readyz for its probes, and no API', async () => {
+    const worker = await startTestHub({ env: { STORK_ROLES: 'worker' } });
+    try {
+      expect(worker.mllpPort).toBe(0);
+      expect((await fetch(`${worker.http}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${worker.http}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: 'ready', checks: { store: 'ok', redis: 'ok' } });
+      expect((await fetch(`${worker.http}/v1/messages`)).status).toBe(404);
+    } finally {
+      await worker.stop();
+    }
+  });
 });
