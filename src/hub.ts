@@ -86,7 +86,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       concurrency: env.workerConcurrency,
       lockMs: env.jobLockMs,
       inboxQueues: inboxQueues(config.catchments),
-      process: coalesceJobs((ids) => processMessages(processDeps, ids), { maxJobsPerBatch: env.workerConcurrency, maxConcurrentBatches: 2 }),
+      process: coalesceJobs((ids) => processMessages(processDeps, ids), { maxJobsPerBatch: env.workerConcurrency, maxConcurrentBatches: 1 }),
       deliver: deliverByQueue((queue, ids) => deliverNotifications(notifications, logger, queue, ids, clock), env.workerConcurrency),
       logger,
     });
