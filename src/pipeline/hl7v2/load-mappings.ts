@@ -51,7 +51,7 @@ export interface Hl7v2Mapping {
     deathWindowDays: number;
   };
   fields: ReadonlyMap<TargetName, readonly CompiledRule[]>;
-  /** Every segment type the mapping reads: only these are handed to the (costly) hl7v2 parser. */
+  /** Every segment type the mapping reads: the reader splits only these into fields. */
   segments: ReadonlySet<string>;
 }
 

@@ -126,7 +126,6 @@ function mapOrThrow(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOu
   }
 
   const notification = assemble(reader, values, locations, issues, ctx, `${messageType.trim()}^${trigger.trim()}`);
-
   const locate = (p: string): Hl7Location | undefined => locateIn(locations, p);
   issues.push(...validateNotification(notification, ctx.receivedAt, locate));
   return hasErrors(issues) ? { kind: 'invalid', issues } : { kind: 'birth', notification, issues };
