@@ -20,6 +20,8 @@ describe('Logs carry no personal data', () => {
       { seed: 11 }, { seed: 12, birthOrder: 1 }, { seed: 12, birthOrder: 2 }, { seed: 13, deceased: true }, { seed: 14, restricted: true },
       { seed: 15, invalidNhsNumber: true }, { seed: 16, escapes: true }, { seed: 17, lineEnding: '\n' }, { seed: 18, adult: true, event: 'A08' },
       { seed: 19, sendingFacility: 'ZZZ' }, { seed: 20, motherVia: 'pid21' },
+      // The first baby's death, reported by an update: its notification is withdrawn.
+      { seed: 11, event: 'A08', deceased: true },
     ];
     const babies = cases.map((c, i) => describeNewborn({ ...base, ...c, controlId: `LOG-${i}` }));
     const client = await MllpClient.connect({ host: '127.0.0.1', port: t.mllpPort, timeoutMs: 10000 });
@@ -41,6 +43,8 @@ describe('Logs carry no personal data', () => {
     expect(t.sink.lines.length).toBeGreaterThan(20);
     expect(log).toContain('message received');
     expect(log).toContain('notifications delivered');
+    const withdrawn = await t.database.db.query<{ status: string }>(`SELECT status FROM notifications WHERE baby_nhs_number = $1`, [babies[0]?.baby.nhsNumber]);
+    expect(withdrawn.rows).toEqual([{ status: 'withdrawn' }]);
     const forbidden = new Set<string>();
     for (const b of babies) {
       const { baby, mother } = b;
