@@ -7,18 +7,24 @@
  *   npm run bench                      # 20,000 messages over 8 connections, latency phase at 1,000/s
  *   npm run bench -- --short           # CI: 500 messages over 4 connections
  *   npm run bench -- --messages 5000 --connections 4 --rate 500
+ *   npm run bench -- --repeat 3        # the whole sequence 3 times; the report gives the median of each figure
  *
  * Phases: (1) throughput: N pre-generated ITK ADT^A28 newborns sent as fast as the hub ACKs them, timed
  * until the last one is in a centre inbox; (2) latency: messages offered at a fixed rate, ACK latency
  * reported; (3) baseline: a bare BullMQ add-and-process loop of N jobs on the same Redis, for the ratio.
+ * With `--repeat N` the three phases run N times, each repetition on a fresh database, Redis prefix, hub,
+ * worker process(es) and load generator (the in-process intake stays in this one process, JIT-warm after the
+ * first), its baseline measured right after its own Stork phases; one line per repetition is printed, then
+ * the report with the median of each figure (the ratio: the median of the per-repetition ratios).
  *
  * It reports; it asserts no wall-clock target. It exits 1 only if a message is lost, an ACK is not
- * positive (CA/AA), or the run passes its deadline. Results also go to `.stork-bench/last-run.json`.
+ * positive (CA/AA), or the run passes its deadline (10 minutes per repetition). Results also go to
+ * `.stork-bench/last-run.json`: the figures (medians when N > 1) at the top level, every repetition in `runs`.
  * Plain Node (no jest types): compiled by tsconfig.build.json to dist/test/bench/run-bench.js (and
  * load-generator.js beside it, which this forks).
  *
  * Environment: STORK_BENCH_PG_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres), REDIS_URL
- * (default redis://127.0.0.1:6379). STORK_BENCH_MESSAGES / _CONNECTIONS / _RATE are read as defaults for the flags.
+ * (default redis://127.0.0.1:6379). STORK_BENCH_MESSAGES / _CONNECTIONS / _RATE / _REPEAT are read as defaults for the flags.
  */
 import { randomBytes } from 'node:crypto';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -49,6 +55,8 @@ interface Settings {
   messages: number;
   connections: number;
   rate: number;
+  /** Repetitions of the whole measured sequence (throughput, latency, baseline); the report gives medians. */
+  repeat: number;
   short: boolean;
   inFlightPerConnection: number;
   latencySeconds: number;
@@ -71,6 +79,7 @@ function readSettings(): Settings {
       messages: { type: 'string', short: 'n' },
       connections: { type: 'string', short: 'c' },
       rate: { type: 'string', short: 'r' },
+      repeat: { type: 'string' },
       short: { type: 'boolean', default: false },
       'worker-processes': { type: 'string', short: 'w' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -78,7 +87,7 @@ function readSettings(): Settings {
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('usage: npm run bench -- [--messages N] [--connections C] [--rate R] [--worker-processes W] [--short]\n');
+    process.stdout.write('usage: npm run bench -- [--messages N] [--connections C] [--rate R] [--worker-processes W] [--repeat N] [--short]\n');
     process.exit(0);
   }
   const env = process.env;
@@ -86,14 +95,16 @@ function readSettings(): Settings {
   const messages = positiveInt(values.messages, '--messages') ?? positiveInt(env['STORK_BENCH_MESSAGES'], 'STORK_BENCH_MESSAGES') ?? (short ? 500 : 20_000);
   const connections = positiveInt(values.connections, '--connections') ?? positiveInt(env['STORK_BENCH_CONNECTIONS'], 'STORK_BENCH_CONNECTIONS') ?? (short ? 4 : 8);
   const rate = positiveInt(values.rate, '--rate') ?? positiveInt(env['STORK_BENCH_RATE'], 'STORK_BENCH_RATE') ?? 1000;
+  const repeat = positiveInt(values.repeat, '--repeat') ?? positiveInt(env['STORK_BENCH_REPEAT'], 'STORK_BENCH_REPEAT') ?? 1;
   return {
     messages,
     connections,
     rate,
+    repeat,
     short,
     inFlightPerConnection: 256,
     latencySeconds: Math.min(5, messages / rate),
-    deadlineMs: 10 * 60_000,
+    deadlineMs: repeat * 10 * 60_000,
     adminUrl: env['STORK_BENCH_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres',
     redisUrl: env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
     workerProcesses: values['worker-processes'] === '0' ? 0 : (positiveInt(values['worker-processes'], '--worker-processes') ?? 1),
@@ -547,16 +558,20 @@ async function bareBullmq(redisUrl: string, prefix: string, jobs: number, deadli
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Main
+// One repetition: throughput, latency and baseline on its own database, Redis prefix, hub, worker process(es) and load generator
 
 interface CleanupStep {
   name: string;
   run: () => Promise<unknown>;
 }
 
-async function main(): Promise<number> {
-  const settings = readSettings();
-  const deadline = new Deadline(settings.deadlineMs);
+/**
+ * Runs the measured sequence once, from an empty pipeline, and cleans up after itself (database, Redis keys,
+ * processes) before it returns or throws. Throws on the deadline or a broken step; lost messages and
+ * non-positive ACKs come back in `failures`. `label` prefixes its log lines ('' for a single run).
+ */
+async function runOnce(settings: Settings, deadline: Deadline, label: string) {
+  const say = (s: string): void => log(`${label}${s}`);
   const tag = randomBytes(4).toString('hex');
   const dbName = `stork_bench_${tag}`;
   const prefix = `stork-bench-${tag}`;
@@ -564,11 +579,11 @@ async function main(): Promise<number> {
   const cleanup: CleanupStep[] = [];
   const failures: string[] = [];
   const rss = new RssSampler();
-  let exitCode = 0;
+  const at = new Date().toISOString();
   // Load generator, hub and its PostgreSQL and Redis share the machine: a busy machine shows in the figures, so say how busy it was.
   const loadAtStart = os.loadavg();
 
-  log(`${settings.messages} messages, ${settings.connections} connections, latency phase ${settings.rate}/s for ${round(settings.latencySeconds, 2)} s; database ${dbName}, Redis prefix ${prefix}`);
+  say(`database ${dbName}, Redis prefix ${prefix}`);
   try {
     // --- Set-up: own database, migrated; hub in-process on free ports.
     await adminQuery(settings.adminUrl, `CREATE DATABASE ${dbName}`);
@@ -621,8 +636,8 @@ async function main(): Promise<number> {
       { ...target, phase: 'throughput', seedStart: 1 + (randomBytes(4).readUInt32BE(0) % 1_000_000_000), count: settings.messages, controlIdPrefix: tPrefix, mode: { kind: 'fast', inFlightPerConnection: settings.inFlightPerConnection } },
       deadline,
     );
-    log(`load generator (pid ${String(generator.pid)}) generated ${tPrepared.count} messages in ${round(tPrepared.generateMs, 0)} ms`);
-    log('throughput phase…');
+    say(`load generator (pid ${String(generator.pid)}) generated ${tPrepared.count} messages in ${round(tPrepared.generateMs, 0)} ms`);
+    say('throughput phase…');
     const inboxBefore = await inboxCount(benchDb);
     rss.resetPhase();
     const cpu0 = process.cpuUsage();
@@ -646,14 +661,14 @@ async function main(): Promise<number> {
     const workerCpuSeconds = workerCpu0 !== undefined && workerCpu1 !== undefined ? workerCpu1 - workerCpu0 : undefined;
     const generatorCpuSeconds = (sent.cpuUserMicros + sent.cpuSystemMicros) / 1e6;
     const perMessageUs = (seconds: number | undefined): number | null => (seconds === undefined ? null : round((seconds * 1e6) / settings.messages, 0));
-    log(`throughput: ${round(storkRate, 0)} messages/s end to end (all ACKed after ${round(ackSeconds, 2)} s)`);
+    say(`throughput: ${round(storkRate, 0)} messages/s end to end (all ACKed after ${round(ackSeconds, 2)} s)`);
 
     // --- Phase 2: latency at a fixed offered rate.
     const lPrepared = await generator.prepare(
       { ...target, phase: 'latency', seedStart: tPrepared.nextSeed, count: latencyCount, controlIdPrefix: lPrefix, mode: { kind: 'rate', rate: settings.rate } },
       deadline,
     );
-    log(`latency phase at ${settings.rate}/s…`);
+    say(`latency phase at ${settings.rate}/s…`);
     const latencyInboxBefore = await inboxCount(benchDb);
     const paced = await generator.run('latency', deadline);
     await waitForInbox(benchDb, latencyInboxBefore, lPrepared.count, deadline);
@@ -667,7 +682,7 @@ async function main(): Promise<number> {
     if (stopHub) cleanup.splice(cleanup.indexOf(stopHub), 1);
 
     // --- Phase 3: bare BullMQ baseline, same Redis.
-    log('bare BullMQ baseline…');
+    say('bare BullMQ baseline…');
     cleanup.unshift({ name: `delete Redis keys ${baselinePrefix}:*`, run: () => deleteRedisKeys(settings.redisUrl, baselinePrefix) });
     const baseline = await bareBullmq(settings.redisUrl, baselinePrefix, settings.messages, deadline);
     const ratio = storkRate / baseline.jobsPerSecond;
@@ -682,68 +697,57 @@ async function main(): Promise<number> {
     if (figures.inboxItems !== settings.messages) failures.push(`throughput phase: ${figures.inboxItems} inbox items for ${settings.messages} messages`);
     if (latencyFigures.inboxItems !== lPrepared.count) failures.push(`latency phase: ${latencyFigures.inboxItems} inbox items for ${lPrepared.count} messages`);
     const unexpectedQueues = Object.keys(figures.byQueue).filter((q) => !['east-end-park', 'richmond-hill', 'osmondthorpe', 'harehills'].includes(q));
-    if (unexpectedQueues.length > 0) log(`note: some notifications went to non-centre queues: ${unexpectedQueues.join(', ')}`);
+    if (unexpectedQueues.length > 0) say(`note: some notifications went to non-centre queues: ${unexpectedQueues.join(', ')}`);
 
     rss.stop();
-    const result = {
-      at: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', node: process.version, platform: `${os.platform()} ${os.release()}`, loadAverageAtStart: loadAtStart.map((l) => round(l)) },
-      settings: { messages: settings.messages, connections: settings.connections, rate: settings.rate, short: settings.short, inFlightPerConnection: settings.inFlightPerConnection, workerConcurrency: env.workerConcurrency, workerProcesses: settings.workerProcesses, loadGenerator: 'child process' },
-      throughput: {
-        messagesPerSecond: round(storkRate, 0),
-        seconds: round(wallSeconds, 3),
-        ackPhaseSeconds: round(ackSeconds, 3),
-        ackMessagesPerSecond: round(settings.messages / ackSeconds, 0),
-        ackMs: mapDist(throughputAck),
-        endToEndMs: mapDist(figures.e2eMs),
-        ackCodes: sent.codes,
-        sendErrors: sent.errors,
-        inboxItems: figures.inboxItems,
-        inboxByQueue: figures.byQueue,
-        // The hub's process only (intake, and the workers too when --worker-processes 0): the load generator is a child process.
-        peakRssMb: mb(throughputPeakRss),
-        processCpuSeconds: round(cpuSeconds, 2),
-        processCpuPerMessageUs: perMessageUs(cpuSeconds),
-        // Worker processes (--worker-processes), from /proc/<pid>/stat; null when there are none or /proc cannot be read.
-        workerProcessesCpuSeconds: workerCpuSeconds === undefined ? null : round(workerCpuSeconds, 2),
-        workerProcessesCpuPerMessageUs: perMessageUs(workerCpuSeconds),
-        // The load generator's process.cpuUsage(), first send → last ACK.
-        loadGeneratorCpuSeconds: round(generatorCpuSeconds, 2),
-        loadGeneratorCpuPerMessageUs: perMessageUs(generatorCpuSeconds),
-        // The local PostgreSQL's and Redis's server processes (all databases and clients), from /proc; null where unreadable.
-        postgresCpuPerMessageUs: perMessageUs(postgresCpuSeconds),
-        redisCpuPerMessageUs: perMessageUs(redisCpuSeconds),
-        inboxPolls: inbox.polls,
-        inboxStuckChecks: inbox.stuckChecks,
-      },
-      latency: {
-        offeredRate: settings.rate,
-        achievedRate: round(paced.achievedRate ?? Number.NaN, 0),
-        messages: lPrepared.count,
-        maxPacingLagMs: round(paced.maxLagMs ?? Number.NaN, 1),
-        ackMs: mapDist(latencyAck),
-        endToEndMs: mapDist(latencyFigures.e2eMs),
-        ackCodes: paced.codes,
-        sendErrors: paced.errors,
-      },
-      baseline: { ...baseline, concurrency: 50, inFlightAdds: 50 },
-      ratio: round(ratio, 3),
-      targets: { ratio: 0.5, latencyAckP99Ms: 20, latencyOfferedRate: 1000 },
-      peakRssMb: mb(rss.peak),
+    return {
+      at,
+      loadAverageAtStart: loadAtStart.map((l) => round(l)),
+      workerConcurrency: env.workerConcurrency,
       failures,
+      figures: {
+        throughput: {
+          messagesPerSecond: round(storkRate, 0),
+          seconds: round(wallSeconds, 3),
+          ackPhaseSeconds: round(ackSeconds, 3),
+          ackMessagesPerSecond: round(settings.messages / ackSeconds, 0),
+          ackMs: mapDist(throughputAck),
+          endToEndMs: mapDist(figures.e2eMs),
+          ackCodes: sent.codes,
+          sendErrors: sent.errors,
+          inboxItems: figures.inboxItems,
+          inboxByQueue: figures.byQueue,
+          // The hub's process only (intake, and the workers too when --worker-processes 0): the load generator is a child process.
+          peakRssMb: mb(throughputPeakRss),
+          processCpuSeconds: round(cpuSeconds, 2),
+          processCpuPerMessageUs: perMessageUs(cpuSeconds),
+          // Worker processes (--worker-processes), from /proc/<pid>/stat; null when there are none or /proc cannot be read.
+          workerProcessesCpuSeconds: workerCpuSeconds === undefined ? null : round(workerCpuSeconds, 2),
+          workerProcessesCpuPerMessageUs: perMessageUs(workerCpuSeconds),
+          // The load generator's process.cpuUsage(), first send → last ACK.
+          loadGeneratorCpuSeconds: round(generatorCpuSeconds, 2),
+          loadGeneratorCpuPerMessageUs: perMessageUs(generatorCpuSeconds),
+          // The local PostgreSQL's and Redis's server processes (all databases and clients), from /proc; null where unreadable.
+          postgresCpuPerMessageUs: perMessageUs(postgresCpuSeconds),
+          redisCpuPerMessageUs: perMessageUs(redisCpuSeconds),
+          inboxPolls: inbox.polls,
+          inboxStuckChecks: inbox.stuckChecks,
+        },
+        latency: {
+          offeredRate: settings.rate,
+          achievedRate: round(paced.achievedRate ?? Number.NaN, 0),
+          messages: lPrepared.count,
+          maxPacingLagMs: round(paced.maxLagMs ?? Number.NaN, 1),
+          ackMs: mapDist(latencyAck),
+          endToEndMs: mapDist(latencyFigures.e2eMs),
+          ackCodes: paced.codes,
+          sendErrors: paced.errors,
+        },
+        baseline: { ...baseline, concurrency: 50, inFlightAdds: 50 },
+        ratio: round(ratio, 3),
+        peakRssMb: mb(rss.peak),
+      },
     };
-    printReport(result);
-    const outDir = path.join(repoRoot, '.stork-bench');
-    mkdirSync(outDir, { recursive: true });
-    writeFileSync(path.join(outDir, 'last-run.json'), JSON.stringify(result, null, 2) + '\n');
-    log(`results written to ${path.relative(process.cwd(), path.join(outDir, 'last-run.json')) || path.join(outDir, 'last-run.json')}`);
-    if (failures.length > 0) {
-      for (const f of failures) log(`FAILED: ${f}`);
-      exitCode = 1;
-    }
-  } catch (err) {
-    log(`FAILED: ${err instanceof DeadlineError ? err.message : ((err as Error).stack ?? String(err))}`);
-    exitCode = 1;
   } finally {
     rss.stop();
     // Clean up even on failure; a stuck step must not keep the process alive past a bounded grace period.
@@ -756,12 +760,91 @@ async function main(): Promise<number> {
       try {
         await step.run();
       } catch (err) {
-        log(`cleanup "${step.name}" failed: ${(err as Error).message}`);
+        say(`cleanup "${step.name}" failed: ${(err as Error).message}`);
       }
     }
     clearTimeout(grace);
   }
-  return exitCode;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Main: the repetitions, the median of each figure, the report
+
+type RunResult = Awaited<ReturnType<typeof runOnce>>;
+type RunFigures = RunResult['figures'];
+
+/** A run's figures as medianOf sees them: numbers, nested (null: not measured). */
+type Figures = number | null | { readonly [key: string]: Figures };
+
+function median(values: readonly number[]): number {
+  if (values.some(Number.isNaN)) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/**
+ * The median of each number across the runs, position by position: every figure is the median of that
+ * figure over the runs (so the ratio is the median of the runs' own ratios, not a ratio of medians). A key
+ * some runs lack (an ACK code only one run saw) counts 0 there; a figure any run could not measure stays null.
+ */
+function medianOf(values: readonly Figures[]): Figures {
+  if (values.some((v) => v === null)) return null;
+  const numbers = values.filter((v): v is number => typeof v === 'number');
+  if (numbers.length === values.length) return median(numbers);
+  const objects = values.filter((v): v is { readonly [key: string]: Figures } => typeof v === 'object' && v !== null);
+  const keys = [...new Set(objects.flatMap((o) => Object.keys(o)))];
+  return Object.fromEntries(keys.map((k) => [k, medianOf(objects.map((o) => o[k] ?? 0))]));
+}
+
+async function main(): Promise<number> {
+  const settings = readSettings();
+  const deadline = new Deadline(settings.deadlineMs);
+  // Every wait checks the deadline; this catches a step that does not.
+  const hardDeadlineMs = settings.deadlineMs + 60_000;
+  const hardDeadline = setTimeout(() => {
+    log(`hard deadline (${hardDeadlineMs / 60_000} min) passed; exiting`);
+    process.exit(1);
+  }, hardDeadlineMs);
+  hardDeadline.unref();
+  const loadAtStart = os.loadavg();
+  const repeated = settings.repeat > 1;
+
+  log(`${settings.messages} messages, ${settings.connections} connections, latency phase ${settings.rate}/s for ${round(settings.latencySeconds, 2)} s${repeated ? `; ${settings.repeat} runs` : ''}`);
+  const runs: RunResult[] = [];
+  for (let i = 1; i <= settings.repeat; i++) {
+    try {
+      runs.push(await runOnce(settings, deadline, repeated ? `run ${i}/${settings.repeat}: ` : ''));
+    } catch (err) {
+      log(`FAILED${repeated ? ` (run ${i}/${settings.repeat})` : ''}: ${err instanceof DeadlineError ? err.message : ((err as Error).stack ?? String(err))}`);
+      return 1;
+    }
+  }
+
+  // medianOf keeps the shape of what it is given: the runs' figures.
+  const medians = medianOf(runs.map((r) => r.figures)) as RunFigures;
+  const failures = runs.flatMap((r, i) => r.failures.map((f) => (repeated ? `run ${i + 1}: ${f}` : f)));
+  const result = {
+    at: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', node: process.version, platform: `${os.platform()} ${os.release()}`, loadAverageAtStart: loadAtStart.map((l) => round(l)) },
+    settings: {
+      messages: settings.messages, connections: settings.connections, rate: settings.rate, repeat: settings.repeat, short: settings.short, inFlightPerConnection: settings.inFlightPerConnection,
+      workerConcurrency: runs[0]?.workerConcurrency, workerProcesses: settings.workerProcesses, loadGenerator: 'child process',
+    },
+    // The figures: the run's own, or with --repeat N > 1 the median of each across the runs (listed in `runs`).
+    ...medians,
+    targets: { ratio: 0.5, latencyAckP99Ms: 20, latencyOfferedRate: 1000 },
+    runs: runs.map((r) => ({ at: r.at, loadAverageAtStart: r.loadAverageAtStart, ...r.figures, failures: r.failures })),
+    failures,
+  };
+  if (repeated) process.stdout.write(`\n${runs.map((r, i) => runLine(`run ${i + 1}/${settings.repeat}`, r.figures)).join('\n')}\n`);
+  printReport({ settings, ...medians }, repeated ? `median of ${settings.repeat} runs` : '');
+  const outDir = path.join(repoRoot, '.stork-bench');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, 'last-run.json'), JSON.stringify(result, null, 2) + '\n');
+  log(`results written to ${path.relative(process.cwd(), path.join(outDir, 'last-run.json')) || path.join(outDir, 'last-run.json')}`);
+  for (const f of failures) log(`FAILED: ${f}`);
+  return failures.length > 0 ? 1 : 0;
 }
 
 function mapDist(d: Dist): { p50: number; p90: number; p99: number; max: number } {
@@ -769,6 +852,16 @@ function mapDist(d: Dist): { p50: number; p90: number; p99: number; max: number 
 }
 
 const us = (n: number | null): string => (n === null ? 'n/a' : `${n} µs`);
+
+/** One repetition's key figures on one line. */
+function runLine(name: string, f: RunFigures): string {
+  const t = f.throughput;
+  return (
+    `${name}: end to end ${t.messagesPerSecond} msg/s, intake ${t.ackMessagesPerSecond} msg/s, ` +
+    `ACK p50/p99 at ${f.latency.offeredRate}/s ${f.latency.ackMs.p50} / ${f.latency.ackMs.p99} ms, bare BullMQ ${f.baseline.jobsPerSecond} jobs/s, ratio ${f.ratio}, ` +
+    `CPU/msg hub ${us(t.processCpuPerMessageUs)}, worker(s) ${us(t.workerProcessesCpuPerMessageUs)}, PostgreSQL ${us(t.postgresCpuPerMessageUs)}`
+  );
+}
 
 function printReport(r: {
   settings: { messages: number; connections: number; rate: number; workerProcesses: number };
@@ -780,7 +873,7 @@ function printReport(r: {
   baseline: { jobsPerSecond: number; seconds: number };
   ratio: number;
   peakRssMb: number;
-}): void {
+}, title: string): void {
   const rows: [string, string, string][] = [
     ['Hub processes', r.settings.workerProcesses > 0 ? `intake (this process) + ${r.settings.workerProcesses} worker process(es)` : 'one process: intake and workers', ''],
     ['Throughput phase', `${r.settings.messages} msgs, ${r.settings.connections} conns`, ''],
@@ -804,16 +897,10 @@ function printReport(r: {
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));
   const line = '-'.repeat(w0 + w1 + 30);
-  process.stdout.write(`\nStork benchmark\n${line}\n`);
+  process.stdout.write(`\nStork benchmark${title ? ` (${title})` : ''}\n${line}\n`);
   for (const [a, b, c] of rows) process.stdout.write(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}\n`.replace(/\s+\n$/, '\n'));
   process.stdout.write(`${line}\nTargets are for comparison only; the bench fails only on lost messages, non-positive ACKs or its deadline.\n\n`);
 }
-
-const deadlineTimer = setTimeout(() => {
-  process.stderr.write('bench: hard deadline (11 min) passed; exiting\n');
-  process.exit(1);
-}, 11 * 60_000);
-deadlineTimer.unref();
 
 main().then(
   (code) => process.exit(code),
