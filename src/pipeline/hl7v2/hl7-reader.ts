@@ -55,6 +55,8 @@ const absent = (s: string | undefined): boolean => s === undefined || s === '' |
 /** One repetition of a field, with decoded and raw access. */
 export class RepRef {
   private components: string[] | undefined;
+  /** MSH-1 and MSH-2 hold the delimiters themselves: they are never split. */
+  private readonly literal: boolean;
 
   constructor(
     readonly segment: SegmentRef,
@@ -64,11 +66,12 @@ export class RepRef {
     /** The repetition's text as received. */
     private readonly text: string,
     private readonly reader: Hl7Reader,
-  ) {}
+  ) {
+    this.literal = segment.type === 'MSH' && field <= 2;
+  }
 
   private component(n: number): string | undefined {
-    // MSH-1 and MSH-2 hold the delimiters themselves: they are never split.
-    if (this.segment.type === 'MSH' && this.field <= 2) return n === 1 ? this.text : undefined;
+    if (this.literal) return n === 1 ? this.text : undefined;
     this.components ??= this.text.split(this.reader.encoding.component);
     return this.components[n - 1];
   }
@@ -81,7 +84,7 @@ export class RepRef {
     const comp = this.component(component);
     if (comp === undefined) return undefined;
     const e = this.reader.encoding;
-    const sub = this.segment.type === 'MSH' && this.field <= 2 ? comp : comp.split(e.subComponent)[subComponent - 1];
+    const sub = this.literal ? comp : comp.split(e.subComponent)[subComponent - 1];
     if (absent(sub)) return undefined;
     const text = unescapeHl7(sub as string, e, this.reader.latin1);
     return text.trim() === '' ? undefined : text;
