@@ -7,6 +7,7 @@ interface PgliteQueryable {
   query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows?: number }>;
 }
 
+/** Statement names (QueryOptions.prepare) are not passed on: PGlite runs in this process, with no round trips to save. */
 function wrap(client: PgliteQueryable): SqlClient {
   return {
     async query<R extends object>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Database, QueryResult, SqlClient, TransactionOptions } from '../../src/ports/database.js';
+import type { Database, QueryOptions, QueryResult, SqlClient, TransactionOptions } from '../../src/ports/database.js';
 
 /** Options that keep a dead server from hanging intake: connecting fails fast and the sender is told to retry. */
 export interface PostgresOptions {
@@ -10,8 +10,12 @@ export interface PostgresOptions {
 
 function wrap(client: pg.Pool | pg.PoolClient): SqlClient {
   return {
-    async query<R extends object>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const r = await client.query<R & pg.QueryResultRow>(sql, params as unknown[] | undefined);
+    async query<R extends object>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+      const values = params as unknown[] | undefined;
+      // `pg` prepares a named statement once per connection and refuses the same name for another text.
+      const r = options?.prepare !== undefined
+        ? await client.query<R & pg.QueryResultRow>({ name: options.prepare, text: sql, ...(values ? { values } : {}) })
+        : await client.query<R & pg.QueryResultRow>(sql, values);
       return { rows: r.rows, rowCount: r.rowCount ?? 0 };
     },
   };

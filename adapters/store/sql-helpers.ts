@@ -23,7 +23,7 @@ export const AUDIT_INSERT_COLUMNS =
 export async function insertAuditEvents(tx: SqlClient, events: readonly AuditEventInput[]): Promise<void> {
   if (events.length === 0) return;
   const { sql, param } = auditRecordset(events);
-  await tx.query(`INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS}) ${sql}`, [param]);
+  await tx.query(`INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS}) ${sql}`, [param], { prepare: 'insert-audit-events' });
 }
 
 export function iso(d: Date | string | null | undefined): string | undefined {

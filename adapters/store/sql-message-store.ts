@@ -93,6 +93,7 @@ export class SqlMessageStore implements MessageStore {
        )
        SELECT id FROM stored`,
       [JSON.stringify(rows), audit.param],
+      { prepare: 'record-receipts' },
     );
     const stored = new Set(inserted.rows.map((r) => r.id));
     const duplicates = messages.filter((m) => !stored.has(m.id));

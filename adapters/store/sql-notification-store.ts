@@ -66,6 +66,7 @@ export class SqlNotificationStore implements NotificationStore {
     const r = await this.db.query<{ id: string; canonical: unknown }>(
       `SELECT id, canonical FROM messages WHERE id = ANY($1::uuid[]) AND status = 'queued' ORDER BY received_at`,
       [messageIds],
+      { prepare: 'load-queued' },
     );
     return r.rows.map((row) => ({ id: row.id, canonical: row.canonical === null ? undefined : json<BirthNotification>(row.canonical) }));
   }
@@ -100,6 +101,7 @@ export class SqlNotificationStore implements NotificationStore {
          )
          SELECT id FROM created`,
         [JSON.stringify(rows), audit.param, at],
+        { prepare: 'save-processed' },
       );
       const created = new Set(inserted.rows.map((r) => r.id));
       const rest = items.filter((b) => !created.has(b.notificationId));
@@ -214,6 +216,7 @@ export class SqlNotificationStore implements NotificationStore {
          )
          SELECT id FROM delivered`,
         [notificationIds, queue, at],
+        { prepare: 'deliver' },
       );
       return r.rows.map((x) => x.id);
     }, ASYNC_COMMIT);

@@ -7,8 +7,17 @@ export interface QueryResult<R> {
   rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * Keep this statement prepared on each connection under this name, so PostgreSQL parses and plans it once
+   * per connection instead of on every call (about 0.5 ms a statement here, most of a small batch's time).
+   * Only for fixed SQL text that runs often: one name, one text. PGlite ignores it.
+   */
+  prepare?: string;
+}
+
 export interface SqlClient {
-  query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>;
 }
 
 export interface TransactionOptions {
