@@ -15,7 +15,6 @@ interface MessageRow {
   sender_key: string | null;
   control_id: string | null;
   message_type: string | null;
-  raw: Uint8Array;
   raw_truncated: boolean;
   size_bytes: number;
   sha256: string;
@@ -23,9 +22,14 @@ interface MessageRow {
   reason: string | null;
   issues: unknown;
   ack_code: string | null;
-  canonical: unknown;
   replay_count: number;
   updated_at: Date | string;
+}
+
+/** A message's bytes and what intake made of it (table message_bodies, one row per message). */
+interface BodyRow {
+  raw: Uint8Array;
+  canonical: unknown;
 }
 
 const SUMMARY_COLUMNS =
@@ -54,7 +58,7 @@ function summary(r: MessageRow): MessageSummary {
 }
 
 const MESSAGE_COLUMNS =
-  'id, received_at, channel, remote_address, api_client, feed_id, sender_key, control_id, message_type, raw, raw_truncated, size_bytes, sha256, status, reason, issues, ack_code, ack, canonical';
+  'id, received_at, channel, remote_address, api_client, feed_id, sender_key, control_id, message_type, raw_truncated, size_bytes, sha256, status, reason, issues, ack_code';
 const MESSAGE_RECORD =
   'id uuid, received_at timestamptz, channel text, remote_address text, api_client text, feed_id text, sender_key text, control_id text, ' +
   'message_type text, raw text, raw_truncated boolean, size_bytes integer, sha256 text, status text, reason text, issues jsonb, ' +
@@ -84,9 +88,11 @@ export class SqlMessageStore implements MessageStore {
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS t(${MESSAGE_RECORD})
        ), stored AS (
          INSERT INTO messages (${MESSAGE_COLUMNS}, updated_at)
-         SELECT id, received_at, channel, remote_address, api_client, feed_id, sender_key, control_id, message_type, decode(raw, 'base64'),
-           raw_truncated, size_bytes, sha256, status, reason, issues, ack_code, decode(ack, 'base64'), canonical, received_at FROM input
+         SELECT ${MESSAGE_COLUMNS}, received_at FROM input
          ON CONFLICT (sender_key, control_id) DO NOTHING RETURNING id
+       ), bodies AS (
+         INSERT INTO message_bodies (message_id, raw, ack, canonical)
+         SELECT id, decode(raw, 'base64'), decode(ack, 'base64'), canonical FROM input WHERE id IN (SELECT id FROM stored)
        ), audited AS (
          INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS})
          SELECT * FROM (${audit.sql}) a WHERE a.message_id IN (SELECT id FROM stored)
@@ -100,8 +106,8 @@ export class SqlMessageStore implements MessageStore {
     const originals = new Map<string, { id: string; status: MessageStatus; ack: Uint8Array | null }>();
     if (duplicates.length > 0) {
       const found = await this.db.query<{ id: string; status: MessageStatus; ack: Uint8Array | null; sender_key: string; control_id: string }>(
-        `SELECT id, status, ack, sender_key, control_id FROM messages
-         WHERE (sender_key, control_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+        `SELECT m.id, m.status, b.ack, m.sender_key, m.control_id FROM messages m LEFT JOIN message_bodies b ON b.message_id = m.id
+         WHERE (m.sender_key, m.control_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
         [duplicates.map((d) => d.senderKey ?? ''), duplicates.map((d) => d.controlId ?? '')],
       );
       for (const r of found.rows) originals.set(`${r.sender_key}\u0000${r.control_id}`, r);
@@ -133,7 +139,10 @@ export class SqlMessageStore implements MessageStore {
   }
 
   async get(id: string): Promise<StoredMessage | undefined> {
-    const r = await this.db.query<MessageRow>(`SELECT ${SUMMARY_COLUMNS}, raw, canonical, sender_key FROM messages WHERE id = $1`, [id]);
+    const r = await this.db.query<MessageRow & BodyRow>(
+      `SELECT ${SUMMARY_COLUMNS}, sender_key, b.raw, b.canonical FROM messages m JOIN message_bodies b ON b.message_id = m.id WHERE m.id = $1`,
+      [id],
+    );
     const row = r.rows[0];
     if (!row) return undefined;
     const m: StoredMessage = { ...summary(row), raw: Buffer.from(row.raw) };
@@ -153,10 +162,11 @@ export class SqlMessageStore implements MessageStore {
   async updateAfterReplay(u: Parameters<MessageStore['updateAfterReplay']>[0]): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query(
-        `UPDATE messages SET status = $2, reason = $3, issues = $4, feed_id = COALESCE($5, feed_id), canonical = $6,
-           replay_count = replay_count + 1, updated_at = $7 WHERE id = $1`,
-        [u.id, u.status, u.reason ?? null, JSON.stringify(u.issues), u.feedId ?? null, u.canonical ? JSON.stringify(u.canonical) : null, u.at],
+        `UPDATE messages SET status = $2, reason = $3, issues = $4, feed_id = COALESCE($5, feed_id),
+           replay_count = replay_count + 1, updated_at = $6 WHERE id = $1`,
+        [u.id, u.status, u.reason ?? null, JSON.stringify(u.issues), u.feedId ?? null, u.at],
       );
+      await tx.query('UPDATE message_bodies SET canonical = $2 WHERE message_id = $1', [u.id, u.canonical ? JSON.stringify(u.canonical) : null]);
       await insertAuditEvents(tx, u.audit);
     });
   }

@@ -64,7 +64,8 @@ export class SqlNotificationStore implements NotificationStore {
   async loadQueued(messageIds: readonly string[]): Promise<QueuedMessage[]> {
     if (messageIds.length === 0) return [];
     const r = await this.db.query<{ id: string; canonical: unknown }>(
-      `SELECT id, canonical FROM messages WHERE id = ANY($1::uuid[]) AND status = 'queued' ORDER BY received_at`,
+      `SELECT m.id, b.canonical FROM messages m LEFT JOIN message_bodies b ON b.message_id = m.id
+       WHERE m.id = ANY($1::uuid[]) AND m.status = 'queued' ORDER BY m.received_at`,
       [messageIds],
       { prepare: 'load-queued' },
     );

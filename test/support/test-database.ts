@@ -24,13 +24,14 @@ export interface TestDatabase {
 }
 
 /**
- * A fresh, migrated database for one test file: in-memory PGlite, or a new PostgreSQL database named
+ * A fresh database, migrated unless `migrated: false`, for one test file: in-memory PGlite, or a new PostgreSQL database named
  * `stork_test_<random>` (the name says "test", so nothing else is ever touched), dropped afterwards.
  */
-export async function createTestDatabase(kind: StoreKind = storeKind()): Promise<TestDatabase> {
+export async function createTestDatabase(kind: StoreKind = storeKind(), options: { migrated?: boolean } = {}): Promise<TestDatabase> {
+  const migrated = options.migrated ?? true;
   if (kind === 'pglite') {
     const db = await openPglite();
-    await migrate(db);
+    if (migrated) await migrate(db);
     return { db, kind, drop: () => db.close() };
   }
   const name = `stork_test_${randomUUID().replaceAll('-', '')}`;
@@ -40,7 +41,7 @@ export async function createTestDatabase(kind: StoreKind = storeKind()): Promise
   await admin.end();
   const url = ADMIN_URL.replace(/\/[^/]*$/, `/${name}`);
   const db = await openPostgres({ connectionString: url, connectTimeoutMs: 2000 });
-  await migrate(db);
+  if (migrated) await migrate(db);
   return {
     db, kind, url, name,
     async drop() {

@@ -1,0 +1,63 @@
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { migrate, migrationsDir } from '../../adapters/store/migrate.js';
+import { SqlMessageStore } from '../../adapters/store/sql-message-store.js';
+import { SqlNotificationStore } from '../../adapters/store/sql-notification-store.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+
+/** The migrations up to and including `last`, copied to a folder of their own. */
+function migrationsUpTo(last: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'stork-migrations-'));
+  for (const f of readdirSync(migrationsDir)) if (f.slice(0, 3) <= last) cpSync(path.join(migrationsDir, f), path.join(dir, f));
+  return dir;
+}
+
+/**
+ * A store that already holds messages is migrated in place: what was received, the ACK sent and the
+ * canonical record must all still be there, read through the stores, after the schema moves them.
+ */
+describe('Migration 005: message bodies move out of messages, with the data already stored', () => {
+  let t: TestDatabase;
+  let older: string;
+  beforeAll(async () => {
+    t = await createTestDatabase(undefined, { migrated: false });
+    older = migrationsUpTo('004');
+  });
+  afterAll(async () => {
+    rmSync(older, { recursive: true, force: true });
+    await t.drop();
+  });
+
+  it('keeps each message\'s bytes, ACK and canonical record, for the operators, re-sends and the workers', async () => {
+    expect(await migrate(t.db, older)).toEqual(['001', '002', '003', '004']);
+    const raw = Buffer.from('MSH|^~\\&|MATERNITY|RX1|STORK|HUB|20251115090000||ADT^A28|OLD-1|P|2.4\rPID|1\r', 'utf8');
+    const ack = Buffer.from('MSH|^~\\&|STORK|HUB|MATERNITY|RX1|20251115090001||ACK^A28|A1|P|2.4\rMSA|CA|OLD-1\r', 'utf8');
+    const canonical = { baby: { sex: 'female' }, source: { controlId: 'OLD-1' } };
+    const id = '0b7f6c1e-3a52-4d7e-9c1a-6f1f0f2d9a01';
+    await t.db.query(
+      `INSERT INTO messages (id, received_at, channel, feed_id, sender_key, control_id, message_type, raw, size_bytes, sha256, status, ack_code, ack, canonical, updated_at)
+       VALUES ($1, '2025-11-15T09:00:00Z', 'mllp', 'rx1-maternity', 'RX1|MATERNITY', 'OLD-1', 'ADT^A28', $2, $3, 'x', 'queued', 'CA', $4, $5, '2025-11-15T09:00:00Z')`,
+      [id, raw, raw.length, ack, JSON.stringify(canonical)],
+    );
+
+    expect(await migrate(t.db)).toEqual(['005']);
+    const columns = await t.db.query<{ column_name: string }>(
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'messages' AND column_name IN ('raw', 'ack', 'canonical')`,
+    );
+    expect(columns.rows).toEqual([]);
+
+    const messages = new SqlMessageStore(t.db);
+    const stored = await messages.get(id);
+    expect(stored?.raw.equals(raw)).toBe(true);
+    expect(stored?.canonical).toEqual(canonical);
+    // A re-send of the old message gets the ACK it was sent then, byte for byte.
+    const [resend] = await messages.recordReceipts([{
+      id: '0b7f6c1e-3a52-4d7e-9c1a-6f1f0f2d9a02', receivedAt: new Date(), channel: 'mllp', senderKey: 'RX1|MATERNITY', controlId: 'OLD-1',
+      raw, rawTruncated: false, sizeBytes: raw.length, sha256: 'x', status: 'queued', issues: [], audit: [],
+    }]);
+    expect(resend).toEqual({ kind: 'duplicate', originalId: id, status: 'queued', ack });
+    // The workers still find its canonical record.
+    expect(await new SqlNotificationStore(t.db).loadQueued([id])).toEqual([{ id, canonical }]);
+  });
+});
