@@ -8,42 +8,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
-import { describeNewborn } from '../support/synthetic/newborn-adt.js';
+import { generateNewborns } from './bench-messages.js';
 import {
   Deadline, DeadlineError, isGeneratorCommand,
   type GeneratorReply, type PrepareCommand, type ResultReply, type SendMode,
 } from './load-generator-protocol.js';
-
-// ---------------------------------------------------------------------------------------------------
-// Messages
-
-// Each is covered by a centre of the sample catchments (postcode, sector and district matches), so every birth ends in a centre inbox.
-const POSTCODES = ['LS9 7AB', 'LS9 7TF', 'LS9 8AA', 'LS8 3DR', 'LS9 6AA'] as const;
-
-/**
- * Pre-generates `count` distinct newborns. The baby's NHS number is the birth's identity (a second message
- * with the same number is the same birth and creates no second inbox item), so seeds whose synthetic NHS
- * number was already used are skipped: every message must end as one inbox item.
- */
-function generateMessages(count: number, controlIdPrefix: string, usedNhs: Set<string>, nextSeed: { value: number }): Buffer[] {
-  const out: Buffer[] = [];
-  const now = new Date();
-  while (out.length < count) {
-    const seed = nextSeed.value++;
-    const n = describeNewborn({
-      seed,
-      messageTime: now,
-      sendingFacility: 'RX1',
-      sendingApplication: 'MATERNITY',
-      controlId: `${controlIdPrefix}${out.length}`,
-      postcodes: POSTCODES,
-    });
-    if (usedNhs.has(n.baby.nhsNumber)) continue;
-    usedNhs.add(n.baby.nhsNumber);
-    out.push(Buffer.from(n.text, 'utf8'));
-  }
-  return out;
-}
 
 /** MSA-1 of an ACK (AA, CA, AE, …), '' when there is none. */
 function ackCode(ack: string): string {
@@ -206,7 +175,7 @@ async function prepare(cmd: PrepareCommand): Promise<void> {
   deadline.check(`generating the ${cmd.phase} phase`);
   const seed = { value: cmd.seedStart };
   const t0 = performance.now();
-  const messages = generateMessages(cmd.count, cmd.controlIdPrefix, usedNhs, seed);
+  const messages = generateNewborns(cmd.count, cmd.controlIdPrefix, usedNhs, seed);
   prepared = { messages, mode: cmd.mode, deadline };
   reply({ type: 'prepared', count: messages.length, nextSeed: seed.value, generateMs: performance.now() - t0 });
 }

@@ -28,7 +28,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -38,6 +38,7 @@ import pg from 'pg';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadEnvConfig, repoRoot } from '../../src/config/env.js';
+import { procsCpuSeconds, serviceCpu, serviceCpuSince } from './proc-cpu.js';
 import { createLogger } from '../../src/logger.js';
 import { startHub, type Hub } from '../../src/hub.js';
 import type { Database } from '../../src/ports/database.js';
@@ -127,73 +128,6 @@ function trackChild(child: ChildProcess): void {
 process.on('exit', () => {
   for (const child of liveChildren) child.kill('SIGKILL');
 });
-
-/**
- * CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat (utime and stime, fields 14
- * and 15, in clock ticks). Ticks are taken as 100 per second: `getconf CLK_TCK` is 100 on every Linux this
- * runs on (USER_HZ is fixed at 100 for the /proc interface on common architectures). undefined where /proc
- * cannot be read (not Linux, or the process is gone).
- */
-function procCpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  const CLOCK_TICKS_PER_SECOND = 100;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may hold spaces: count fields from the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(fields[14 - 3]);
-    const stime = Number(fields[15 - 3]);
-    return Number.isFinite(utime) && Number.isFinite(stime) ? (utime + stime) / CLOCK_TICKS_PER_SECOND : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Total of procCpuSeconds over the processes; undefined if there are none or any cannot be read. */
-function procsCpuSeconds(pids: readonly (number | undefined)[]): number | undefined {
-  if (pids.length === 0) return undefined;
-  let total = 0;
-  for (const pid of pids) {
-    const s = procCpuSeconds(pid);
-    if (s === undefined) return undefined;
-    total += s;
-  }
-  return total;
-}
-
-/**
- * CPU seconds per pid of every running process whose command is `comm` (the local PostgreSQL's server
- * processes, or redis-server), for the services' share of a phase. A backend that exits during the phase
- * takes its CPU with it; the hub's pools keep theirs open, so that is little.
- */
-function serviceCpu(comm: string): Map<number, number> {
-  const out = new Map<number, number>();
-  let pids: string[] = [];
-  try {
-    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
-  } catch {
-    return out;
-  }
-  for (const d of pids) {
-    try {
-      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() !== comm) continue;
-    } catch {
-      continue;
-    }
-    const cpu = procCpuSeconds(Number(d));
-    if (cpu !== undefined) out.set(Number(d), cpu);
-  }
-  return out;
-}
-
-/** CPU seconds the service's processes used between two serviceCpu samples (new processes count whole). */
-function serviceCpuSince(before: ReadonlyMap<number, number>, comm: string): number | undefined {
-  const after = serviceCpu(comm);
-  if (after.size === 0) return undefined;
-  let total = 0;
-  for (const [pid, cpu] of after) total += cpu - (before.get(pid) ?? 0);
-  return total;
-}
 
 /** Starts `node dist/src/main.js` with STORK_ROLES=worker and waits until it says it has started. */
 async function startWorkerProcess(extraEnv: Record<string, string>, deadline: Deadline): Promise<{ pid: number | undefined; stop(): Promise<void> }> {
