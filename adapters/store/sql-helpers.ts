@@ -11,9 +11,13 @@ export function auditRecordset(events: readonly AuditEventInput[], first = 1): {
     subject_nhs_number: e.subjectNhsNumber ?? null, recipient: e.recipient ?? null, rule_id: e.ruleId ?? null,
     rulebook_version: e.rulebookVersion ?? null, lawful_basis: e.lawfulBasis ?? null, outcome: e.outcome ?? null, details: e.details ?? {},
   }));
-  const sql = `SELECT * FROM jsonb_to_recordset($${first}::jsonb) AS a(at timestamptz, actor text, action text, message_id uuid,
+  return { sql: auditRecordsetSql(first), param: JSON.stringify(rows) };
+}
+
+/** The SQL text of auditRecordset: the same whatever the events. */
+export function auditRecordsetSql(first = 1): string {
+  return `SELECT * FROM jsonb_to_recordset($${first}::jsonb) AS a(at timestamptz, actor text, action text, message_id uuid,
     notification_id uuid, subject_nhs_number text, recipient text, rule_id text, rulebook_version text, lawful_basis text, outcome text, details jsonb)`;
-  return { sql, param: JSON.stringify(rows) };
 }
 
 export const AUDIT_INSERT_COLUMNS =

@@ -5,7 +5,7 @@ import type {
   InboxFilter, InboxItem, InboxStatus, NotificationStore, PendingDelivery, ProcessOutcome, ProcessedBirth, QueuedMessage,
 } from '../../src/ports/notification-store.js';
 import type { DisclosedRecord } from '../../src/pipeline/consent/decide.js';
-import { AUDIT_INSERT_COLUMNS, auditRecordset, decodeCursor, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
+import { AUDIT_INSERT_COLUMNS, auditRecordset, auditRecordsetSql, decodeCursor, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
 
 const WORKER = 'system:worker';
 /** Worker writes can be redone from the stored message (every one is idempotent), so they need not wait for the
@@ -53,6 +53,38 @@ function decisionAudit(b: ProcessedBirth): AuditEventInput[] {
   return events;
 }
 
+/*
+ * The workers find their messages by id only. A condition on status in the WHERE clause let PostgreSQL reach them
+ * through the status index instead whenever its statistics said few messages were queued (a back-fill or a
+ * burst between two ANALYZE runs): it then read every queued message for each batch, so a batch cost more the
+ * longer the queue. So the status is filtered after the lookup (loadQueued) or guarded inside SET (ifQueued).
+ */
+
+/** Messages about to be processed, with their status and canonical records; loadQueued keeps the queued ones. */
+export const LOAD_QUEUED_SQL = `SELECT m.id, m.status, b.canonical FROM messages m LEFT JOIN message_bodies b ON b.message_id = m.id
+  WHERE m.id = ANY($1::uuid[]) ORDER BY m.received_at`;
+
+/** A SET item that changes a message's column only while the message is still queued. */
+const ifQueued = (column: string, value: string): string => `${column} = CASE WHEN status = 'queued' THEN ${value} ELSE ${column} END`;
+
+/**
+ * Processing's one statement for a batch: the notifications ($1, JSON), their messages marked processed
+ * ($3, the time) and the decided/routed audit events ($2, JSON). Returns the notifications created.
+ */
+export const SAVE_PROCESSED_SQL = `WITH created AS (
+   INSERT INTO notifications (${NOTIFICATION_COLUMNS}, status)
+   SELECT v.*, CASE WHEN v.queue IS NULL THEN 'withheld' ELSE 'routed' END
+   FROM jsonb_to_recordset($1::jsonb) AS v(${NOTIFICATION_RECORD})
+   ON CONFLICT DO NOTHING RETURNING id, message_id
+ ), processed AS (
+   UPDATE messages SET ${ifQueued('status', "'processed'")}, ${ifQueued('updated_at', '$3')}
+   WHERE id IN (SELECT message_id FROM created)
+ ), audited AS (
+   INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS})
+   SELECT * FROM (${auditRecordsetSql(2)}) a WHERE a.notification_id IN (SELECT id FROM created)
+ )
+ SELECT id FROM created`;
+
 const INBOX_SELECT = `SELECT i.notification_id, i.queue, i.status, i.delivered_at, i.first_read_at, i.acknowledged_at, i.withdrawn_at, n.disclosed,
   n.baby_nhs_number AS subject_nhs_number, n.decision
   FROM inbox_items i JOIN notifications n ON n.id = i.notification_id`;
@@ -63,13 +95,10 @@ export class SqlNotificationStore implements NotificationStore {
 
   async loadQueued(messageIds: readonly string[]): Promise<QueuedMessage[]> {
     if (messageIds.length === 0) return [];
-    const r = await this.db.query<{ id: string; canonical: unknown }>(
-      `SELECT m.id, b.canonical FROM messages m LEFT JOIN message_bodies b ON b.message_id = m.id
-       WHERE m.id = ANY($1::uuid[]) AND m.status = 'queued' ORDER BY m.received_at`,
-      [messageIds],
-      { prepare: 'load-queued' },
-    );
-    return r.rows.map((row) => ({ id: row.id, canonical: row.canonical === null ? undefined : json<BirthNotification>(row.canonical) }));
+    const r = await this.db.query<{ id: string; status: string; canonical: unknown }>(LOAD_QUEUED_SQL, [messageIds], { prepare: 'load-queued' });
+    return r.rows
+      .filter((row) => row.status === 'queued')
+      .map((row) => ({ id: row.id, canonical: row.canonical === null ? undefined : json<BirthNotification>(row.canonical) }));
   }
 
   /**
@@ -88,19 +117,7 @@ export class SqlNotificationStore implements NotificationStore {
       }));
       const audit = auditRecordset(items.flatMap(decisionAudit), 2);
       const inserted = await tx.query<{ id: string }>(
-        `WITH created AS (
-           INSERT INTO notifications (${NOTIFICATION_COLUMNS}, status)
-           SELECT v.*, CASE WHEN v.queue IS NULL THEN 'withheld' ELSE 'routed' END
-           FROM jsonb_to_recordset($1::jsonb) AS v(${NOTIFICATION_RECORD})
-           ON CONFLICT DO NOTHING RETURNING id, message_id
-         ), processed AS (
-           UPDATE messages SET status = 'processed', updated_at = $3
-           WHERE id IN (SELECT message_id FROM created) AND status = 'queued'
-         ), audited AS (
-           INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS})
-           SELECT * FROM (${audit.sql}) a WHERE a.notification_id IN (SELECT id FROM created)
-         )
-         SELECT id FROM created`,
+        SAVE_PROCESSED_SQL,
         [JSON.stringify(rows), audit.param, at],
         { prepare: 'save-processed' },
       );
@@ -129,8 +146,16 @@ export class SqlNotificationStore implements NotificationStore {
           audits.push({ at: b.at, actor: WORKER, action: 'duplicate-birth', messageId: b.messageId, ...(b.record.baby.nhsNumber ? { subjectNhsNumber: b.record.baby.nhsNumber } : {}), details: { reason: 'This birth was already notified by an earlier message' } });
         }
       }
-      if (processed.length > 0) await tx.query(`UPDATE messages SET status = 'processed', updated_at = $2 WHERE id = ANY($1::uuid[]) AND status = 'queued'`, [processed, at]);
-      if (duplicates.length > 0) await tx.query(`UPDATE messages SET status = 'duplicate', reason = 'birth already notified', updated_at = $2 WHERE id = ANY($1::uuid[]) AND status = 'queued'`, [duplicates, at]);
+      if (processed.length > 0) {
+        await tx.query(`UPDATE messages SET ${ifQueued('status', "'processed'")}, ${ifQueued('updated_at', '$2')} WHERE id = ANY($1::uuid[])`, [processed, at]);
+      }
+      if (duplicates.length > 0) {
+        await tx.query(
+          `UPDATE messages SET ${ifQueued('status', "'duplicate'")}, ${ifQueued('reason', "'birth already notified'")}, ${ifQueued('updated_at', '$2')}
+           WHERE id = ANY($1::uuid[])`,
+          [duplicates, at],
+        );
+      }
       await insertAuditEvents(tx, audits);
       return outcomes;
     }, ASYNC_COMMIT);
