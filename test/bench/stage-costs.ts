@@ -1,6 +1,6 @@
 /**
- * What one birth costs at each stage, measured one stage at a time on a quiet machine, so the figures do not
- * depend on how the stages share two cores (the end-to-end bench, run-bench.ts, measures that):
+ * What one birth costs at each stage, measured one stage at a time, so the figures do not depend on how
+ * the stages share two cores (the end-to-end bench, run-bench.ts, measures that):
  *
  *   npm run bench:stages                          # 10,000 newborns, batches of 100
  *   npm run bench:stages -- --messages 2000 --batch 20
