@@ -1,4 +1,4 @@
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { createTestDatabase, storeKind, type TestDatabase } from '../support/test-database.js';
 
 /**
  * Hot statements (intake's receipt, the workers' stages) are run as named prepared statements: PostgreSQL
@@ -45,11 +45,10 @@ describe('Named prepared statements (QueryOptions.prepare)', () => {
     expect(r.rows.map((x) => x.id)).toEqual([101, 102]);
   });
 
+  // PGlite ignores statement names; what follows is PostgreSQL's side of the contract.
+  if (storeKind() !== 'postgres') return;
+
   it('on PostgreSQL, is really kept prepared on the connection that ran it', async () => {
-    if (t.kind !== 'postgres') {
-      expect(t.kind).toBe('pglite');
-      return;
-    }
     const names = await t.db.transaction(async (tx) => {
       await tx.query(select, [[1]], { prepare: 'probe-on-this-connection' });
       const r = await tx.query<{ name: string; statement: string }>('SELECT name, statement FROM pg_prepared_statements');
@@ -59,10 +58,6 @@ describe('Named prepared statements (QueryOptions.prepare)', () => {
   });
 
   it('on PostgreSQL, refuses one name for two different texts rather than running the wrong one', async () => {
-    if (t.kind !== 'postgres') {
-      expect(t.kind).toBe('pglite');
-      return;
-    }
     await expect(
       t.db.transaction(async (tx) => {
         await tx.query('SELECT 1 AS one', [], { prepare: 'probe-one-text' });
