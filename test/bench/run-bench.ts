@@ -34,11 +34,11 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { inspect, parseArgs } from 'node:util';
-import pg from 'pg';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadEnvConfig, repoRoot } from '../../src/config/env.js';
 import { procsCpuSeconds, serviceCpu, serviceCpuSince } from './proc-cpu.js';
+import { adminQuery, databaseUrl } from './bench-postgres.js';
 import { createLogger } from '../../src/logger.js';
 import { startHub, type Hub } from '../../src/hub.js';
 import type { Database } from '../../src/ports/database.js';
@@ -330,16 +330,6 @@ class LoadGenerator {
 // ---------------------------------------------------------------------------------------------------
 // Database and Redis
 
-async function adminQuery(adminUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 /** Inbox items in the bench's database (a private, fresh one: every row is this run's). */
 async function inboxCount(db: Database): Promise<number> {
   const r = await db.query<{ n: string }>('SELECT count(*) AS n FROM inbox_items');
@@ -523,9 +513,7 @@ async function runOnce(settings: Settings, deadline: Deadline, label: string) {
     await adminQuery(settings.adminUrl, `CREATE DATABASE ${dbName}`);
     cleanup.unshift({ name: `drop database ${dbName}`, run: () => adminQuery(settings.adminUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`) });
     cleanup.unshift({ name: `delete Redis keys ${prefix}:*`, run: () => deleteRedisKeys(settings.redisUrl, prefix) });
-    const dbUrlObject = new URL(settings.adminUrl);
-    dbUrlObject.pathname = `/${dbName}`;
-    const dbUrl = dbUrlObject.toString();
+    const dbUrl = databaseUrl(settings.adminUrl, dbName);
     const db = await openPostgres({ connectionString: dbUrl });
     cleanup.unshift({ name: 'close bench pool', run: () => db.close() });
     await migrate(db);

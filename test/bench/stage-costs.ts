@@ -21,7 +21,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { repoRoot } from '../../src/config/env.js';
 import { feedMapper, loadHubConfig } from '../../src/config/hub-config.js';
 import { createLogger } from '../../src/logger.js';
@@ -35,6 +34,7 @@ import { SqlMessageStore } from '../../adapters/store/sql-message-store.js';
 import { SqlNotificationStore } from '../../adapters/store/sql-notification-store.js';
 import { generateNewborns } from './bench-messages.js';
 import { procCpuSeconds, serviceCpu, serviceCpuSince } from './proc-cpu.js';
+import { adminQuery, databaseUrl } from './bench-postgres.js';
 
 interface StageFigures {
   stage: string;
@@ -58,22 +58,8 @@ function settings(): { messages: number; batch: number; adminUrl: string } {
   };
 }
 
-async function admin(url: string, sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
-async function walLsn(db: Database): Promise<string> {
-  return (await db.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]?.lsn ?? '0/0';
-}
-
 async function measure(db: Database, backendPid: number, stage: string, messages: number, run: () => Promise<void>): Promise<StageFigures> {
-  const lsn0 = await walLsn(db);
+  const lsn0 = (await db.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]?.lsn ?? '0/0';
   const backend0 = procCpuSeconds(backendPid);
   const postgres0 = serviceCpu('postgres');
   const cpu0 = process.cpuUsage();
@@ -81,8 +67,7 @@ async function measure(db: Database, backendPid: number, stage: string, messages
   const cpu = process.cpuUsage(cpu0);
   const backend1 = procCpuSeconds(backendPid);
   const postgres = serviceCpuSince(postgres0, 'postgres');
-  const lsn1 = await walLsn(db);
-  const wal = Number((await db.query<{ d: string }>('SELECT pg_wal_lsn_diff($1::pg_lsn, $2::pg_lsn)::text AS d', [lsn1, lsn0])).rows[0]?.d ?? 0);
+  const wal = Number((await db.query<{ d: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::text AS d', [lsn0])).rows[0]?.d ?? 0);
   const perMessageUs = (seconds: number): number => Math.round((seconds * 1e6) / messages);
   return {
     stage,
@@ -96,11 +81,9 @@ async function measure(db: Database, backendPid: number, stage: string, messages
 async function main(): Promise<number> {
   const s = settings();
   const name = `stork_stages_${randomBytes(4).toString('hex')}`;
-  await admin(s.adminUrl, `CREATE DATABASE ${name}`);
-  const url = new URL(s.adminUrl);
-  url.pathname = `/${name}`;
+  await adminQuery(s.adminUrl, `CREATE DATABASE ${name}`);
   // One connection: every statement runs on the backend whose CPU is read.
-  const db = await openPostgres({ connectionString: url.toString(), maxConnections: 1 });
+  const db = await openPostgres({ connectionString: databaseUrl(s.adminUrl, name), maxConnections: 1 });
   try {
     await migrate(db);
     const config = loadHubConfig(repoRoot);
@@ -155,7 +138,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     await db.close();
-    await admin(s.adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await adminQuery(s.adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   }
 }
 
