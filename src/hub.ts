@@ -86,7 +86,10 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       concurrency: env.workerConcurrency,
       lockMs: env.jobLockMs,
       inboxQueues: inboxQueues(config.catchments),
-      process: coalesceJobs((ids) => processMessages(processDeps, ids), { maxJobsPerBatch: env.workerConcurrency, maxConcurrentBatches: 1 }),
+      process: coalesceJobs((ids) => processMessages(processDeps, ids), {
+        maxJobsPerBatch: env.workerConcurrency,
+        maxConcurrentBatches: 1,
+      }),
       deliver: deliverByQueue((queue, ids) => deliverNotifications(notifications, logger, queue, ids, clock), env.workerConcurrency),
       logger,
     });
@@ -95,7 +98,8 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
     if (pending.length > 0) await queues.enqueue(pending);
     const undelivered = await notifications.undelivered();
     for (const [queue, ids] of byQueue(undelivered)) await deliveries.enqueue(queue, ids);
-    if (pending.length + undelivered.length > 0) logger.info({ messages: pending.length, deliveries: undelivered.length }, 'recovered unfinished work at boot');
+    if (pending.length + undelivered.length > 0)
+      logger.info({ messages: pending.length, deliveries: undelivered.length }, 'recovered unfinished work at boot');
   }
 
   let intake: Hl7v2Intake | undefined;
@@ -111,10 +115,22 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
     intake = new Hl7v2Intake({ feeds: config.feeds, mapper, store: messages, queue: queues, logger, clock });
     const replay: ReplayDeps = { store: messages, queue: queues, feeds: config.feeds, mapper, clock };
     const app = createHttpApp({
-      logger, apiClients: config.apiClients, readiness, maxMessageBytes: env.mllpMaxMessageBytes, intake, messages, notifications, audit, replay,
+      logger,
+      apiClients: config.apiClients,
+      readiness,
+      maxMessageBytes: env.mllpMaxMessageBytes,
+      intake,
+      messages,
+      notifications,
+      audit,
+      replay,
       feedIdsForFacility: (ods) => config.feeds.feeds.filter((f) => f.sendingFacility === ods).map((f) => f.id),
     });
-    mllp = new MllpListener(intake, { host: env.host, port: env.mllpPort, maxMessageBytes: env.mllpMaxMessageBytes, idleTimeoutMs: env.mllpIdleTimeoutMs }, logger);
+    mllp = new MllpListener(
+      intake,
+      { host: env.host, port: env.mllpPort, maxMessageBytes: env.mllpMaxMessageBytes, idleTimeoutMs: env.mllpIdleTimeoutMs },
+      logger,
+    );
     mllpPort = await mllp.start();
     server = http.createServer(app);
     httpPort = await listen(server, env.httpPort, env.host);
@@ -129,7 +145,9 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
 
   let stopped = false;
   return {
-    config, db, queues,
+    config,
+    db,
+    queues,
     ...(httpPort !== undefined ? { httpPort } : {}),
     ...(mllpPort !== undefined ? { mllpPort } : {}),
     async stop() {

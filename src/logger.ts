@@ -7,8 +7,18 @@ export type { Logger };
  * and HL7 locations only, never message bodies or personal data, and a test proves it.
  */
 const redactPaths = [
-  'raw', 'body', 'message.raw', 'notification', 'record', 'name', 'nhsNumber', 'birthDate', 'address', 'phone',
-  'req.headers.authorization', 'headers.authorization',
+  'raw',
+  'body',
+  'message.raw',
+  'notification',
+  'record',
+  'name',
+  'nhsNumber',
+  'birthDate',
+  'address',
+  'phone',
+  'req.headers.authorization',
+  'headers.authorization',
 ];
 
 /** Builds the process logger; tests pass a sink stream to read what was logged. */

@@ -46,7 +46,11 @@ const USAGE = 'usage: stork-send [--host 127.0.0.1] [--port 2575] [--timeout 100
  * so the bytes sent are the file's bytes whatever its character set.
  */
 export function splitMessages(file: string, content: Buffer): FileMessage[] {
-  const lines = content.toString('latin1').replace(/^\u00ef\u00bb\u00bf/, '').replace(/[\x0b\x1c]/g, '').split(/\r\n|\r|\n/);
+  const lines = content
+    .toString('latin1')
+    .replace(/^\u00ef\u00bb\u00bf/, '')
+    .replace(/[\x0b\x1c]/g, '')
+    .split(/\r\n|\r|\n/);
   const groups: string[][] = [];
   let current: string[] | undefined;
   for (const line of lines) {
@@ -124,7 +128,8 @@ function unescape(s: string, fs: string, enc: string): string {
 }
 
 function positiveInt(name: string, value: string, max: number): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) throw new UsageError(`--${name} must be a whole number from 1 to ${max}, not "${value}"`);
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max)
+    throw new UsageError(`--${name} must be a whole number from 1 to ${max}, not "${value}"`);
   return Number(value);
 }
 
@@ -201,7 +206,8 @@ export async function main(argv: readonly string[], out: CliOutput, err: CliOutp
       const ack = readAck(await (acks[i] as Promise<string>));
       const positive = ack.code === 'AA' || ack.code === 'CA';
       out.write(`${label} ${ack.code || '(no MSA)'}${ack.text ? ` ${ack.text}` : ''}\n`);
-      for (const e of ack.errors) out.write(`  ERR ${e.severity} ${e.code}${e.location ? ` ${e.location}` : ''}${e.text ? ` ${e.text}` : ''}\n`);
+      for (const e of ack.errors)
+        out.write(`  ERR ${e.severity} ${e.code}${e.location ? ` ${e.location}` : ''}${e.text ? ` ${e.text}` : ''}\n`);
       if (!positive && exit === EXIT.ok) exit = EXIT.rejected;
     } catch (e) {
       const reason = e instanceof MllpClientError ? e.message : String(e);

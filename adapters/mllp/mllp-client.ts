@@ -163,7 +163,12 @@ export class MllpClient {
       if (k < this.pending.length) {
         while (this.head < k) {
           const skipped = this.settleHead();
-          skipped.reject(new MllpClientError('no-ack', `no ACK for message ${skipped.controlId}: the peer acknowledged a later message (${acked}) first`));
+          skipped.reject(
+            new MllpClientError(
+              'no-ack',
+              `no ACK for message ${skipped.controlId}: the peer acknowledged a later message (${acked}) first`,
+            ),
+          );
         }
       }
       // Not found: the peer rewrote the id (or filled MSA-2 oddly): trust the order, as MLLP promises.

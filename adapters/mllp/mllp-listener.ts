@@ -86,7 +86,12 @@ export class MllpListener {
       const delivery =
         event.kind === 'message'
           ? { bytes: event.bytes, channel: 'mllp' as const, ...(remoteAddress ? { remoteAddress } : {}) }
-          : { bytes: event.head, channel: 'mllp' as const, oversize: { sizeBytes: event.sizeBytes, limitBytes: this.options.maxMessageBytes }, ...(remoteAddress ? { remoteAddress } : {}) };
+          : {
+              bytes: event.head,
+              channel: 'mllp' as const,
+              oversize: { sizeBytes: event.sizeBytes, limitBytes: this.options.maxMessageBytes },
+              ...(remoteAddress ? { remoteAddress } : {}),
+            };
       const result = this.intake.receive(delivery);
       tail = tail.then(async () => {
         try {
@@ -106,7 +111,8 @@ export class MllpListener {
     });
     socket.on('error', (err: NodeJS.ErrnoException) => this.logger.debug({ ...connection, code: err.code }, 'mllp socket error'));
     socket.on('close', () => {
-      if (framer.skippedBytes > 0) this.logger.warn({ ...connection, bytes: framer.skippedBytes }, 'mllp bytes outside frames were ignored');
+      if (framer.skippedBytes > 0)
+        this.logger.warn({ ...connection, bytes: framer.skippedBytes }, 'mllp bytes outside frames were ignored');
       void tail.then(() => this.sockets.delete(socket));
     });
   }

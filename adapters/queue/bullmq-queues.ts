@@ -103,19 +103,31 @@ export function startWorkers(options: {
   const { connection, prefix } = options;
   const common = { connection, prefix, lockDuration: options.lockMs, stalledInterval: options.lockMs };
   const workers: Worker[] = [
-    new Worker<ProcessJobData>(PROCESS_QUEUE, (job: Job<ProcessJobData>) => options.process(job.data.messageIds), { ...common, concurrency: options.concurrency }),
+    new Worker<ProcessJobData>(PROCESS_QUEUE, (job: Job<ProcessJobData>) => options.process(job.data.messageIds), {
+      ...common,
+      concurrency: options.concurrency,
+    }),
     ...options.inboxQueues.map(
       (queue) =>
-        new Worker<DeliverJobData>(deliveryQueueName(queue), (job: Job<DeliverJobData>) => options.deliver(queue, job.data.notificationIds), {
-          ...common,
-          concurrency: options.concurrency,
-        }),
+        new Worker<DeliverJobData>(
+          deliveryQueueName(queue),
+          (job: Job<DeliverJobData>) => options.deliver(queue, job.data.notificationIds),
+          {
+            ...common,
+            concurrency: options.concurrency,
+          },
+        ),
     ),
   ];
   for (const w of workers) {
     w.on('error', (err) => options.logger.error({ queue: w.name, err: { name: err.name, message: err.message } }, 'worker error'));
     // Job errors carry no personal data: stores and stages raise errors that name ids and fields only.
-    w.on('failed', (job, err) => options.logger.warn({ queue: w.name, jobId: job?.id, attempt: job?.attemptsMade, err: { name: err.name, message: err.message } }, 'job failed; BullMQ retries it with backoff'));
+    w.on('failed', (job, err) =>
+      options.logger.warn(
+        { queue: w.name, jobId: job?.id, attempt: job?.attemptsMade, err: { name: err.name, message: err.message } },
+        'job failed; BullMQ retries it with backoff',
+      ),
+    );
   }
   return {
     async close() {

@@ -60,4 +60,3 @@ export async function openPglite(dataDir?: string, options: { loadDataDir?: Blob
     },
   };
 }
-

@@ -13,9 +13,10 @@ function wrap(client: pg.Pool | pg.PoolClient): SqlClient {
     async query<R extends object>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
       const values = params as unknown[] | undefined;
       // `pg` prepares a named statement once per connection and refuses the same name for another text.
-      const r = options?.prepare !== undefined
-        ? await client.query<R & pg.QueryResultRow>({ name: options.prepare, text: sql, ...(values ? { values } : {}) })
-        : await client.query<R & pg.QueryResultRow>(sql, values);
+      const r =
+        options?.prepare !== undefined
+          ? await client.query<R & pg.QueryResultRow>({ name: options.prepare, text: sql, ...(values ? { values } : {}) })
+          : await client.query<R & pg.QueryResultRow>(sql, values);
       return { rows: r.rows, rowCount: r.rowCount ?? 0 };
     },
   };

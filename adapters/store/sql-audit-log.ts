@@ -20,7 +20,13 @@ interface AuditRow {
 }
 
 function toEvent(r: AuditRow): AuditEvent {
-  const e: AuditEvent = { seq: Number(r.seq), at: new Date(iso(r.at) ?? 0), actor: r.actor, action: r.action, details: json<Record<string, unknown>>(r.details) };
+  const e: AuditEvent = {
+    seq: Number(r.seq),
+    at: new Date(iso(r.at) ?? 0),
+    actor: r.actor,
+    action: r.action,
+    details: json<Record<string, unknown>>(r.details),
+  };
   if (r.message_id) e.messageId = r.message_id;
   if (r.notification_id) e.notificationId = r.notification_id;
   if (r.subject_nhs_number) e.subjectNhsNumber = r.subject_nhs_number;

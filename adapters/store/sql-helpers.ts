@@ -7,9 +7,18 @@ import type { AuditEventInput } from '../../src/ports/audit.js';
  */
 export function auditRecordset(events: readonly AuditEventInput[], first = 1): { sql: string; param: string } {
   const rows = events.map((e) => ({
-    at: e.at, actor: e.actor, action: e.action, message_id: e.messageId ?? null, notification_id: e.notificationId ?? null,
-    subject_nhs_number: e.subjectNhsNumber ?? null, recipient: e.recipient ?? null, rule_id: e.ruleId ?? null,
-    rulebook_version: e.rulebookVersion ?? null, lawful_basis: e.lawfulBasis ?? null, outcome: e.outcome ?? null, details: e.details ?? {},
+    at: e.at,
+    actor: e.actor,
+    action: e.action,
+    message_id: e.messageId ?? null,
+    notification_id: e.notificationId ?? null,
+    subject_nhs_number: e.subjectNhsNumber ?? null,
+    recipient: e.recipient ?? null,
+    rule_id: e.ruleId ?? null,
+    rulebook_version: e.rulebookVersion ?? null,
+    lawful_basis: e.lawfulBasis ?? null,
+    outcome: e.outcome ?? null,
+    details: e.details ?? {},
   }));
   return { sql: auditRecordsetSql(first), param: JSON.stringify(rows) };
 }

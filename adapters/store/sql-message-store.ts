@@ -2,7 +2,13 @@ import type { Database } from '../../src/ports/database.js';
 import type { Issue } from '../../src/domain/issue.js';
 import type { BirthNotification } from '../../src/domain/birth-notification.js';
 import type {
-  MessageFilter, MessageStatus, MessageStore, MessageSummary, ReceivedMessage, ReceiptOutcome, StoredMessage,
+  MessageFilter,
+  MessageStatus,
+  MessageStore,
+  MessageSummary,
+  ReceivedMessage,
+  ReceiptOutcome,
+  StoredMessage,
 } from '../../src/ports/message-store.js';
 import { AUDIT_INSERT_COLUMNS, auditRecordset, decodeCursor, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
 
@@ -76,12 +82,30 @@ export class SqlMessageStore implements MessageStore {
   async recordReceipts(messages: readonly ReceivedMessage[]): Promise<ReceiptOutcome[]> {
     if (messages.length === 0) return [];
     const rows = messages.map((m) => ({
-      id: m.id, received_at: m.receivedAt, channel: m.channel, remote_address: m.remoteAddress ?? null, api_client: m.apiClient ?? null,
-      feed_id: m.feedId ?? null, sender_key: m.senderKey ?? null, control_id: m.controlId ?? null, message_type: m.messageType ?? null,
-      raw: m.raw.toString('base64'), raw_truncated: m.rawTruncated, size_bytes: m.sizeBytes, sha256: m.sha256, status: m.status,
-      reason: m.reason ?? null, issues: m.issues, ack_code: m.ackCode ?? null, ack: m.ack ? m.ack.toString('base64') : null, canonical: m.canonical ?? null,
+      id: m.id,
+      received_at: m.receivedAt,
+      channel: m.channel,
+      remote_address: m.remoteAddress ?? null,
+      api_client: m.apiClient ?? null,
+      feed_id: m.feedId ?? null,
+      sender_key: m.senderKey ?? null,
+      control_id: m.controlId ?? null,
+      message_type: m.messageType ?? null,
+      raw: m.raw.toString('base64'),
+      raw_truncated: m.rawTruncated,
+      size_bytes: m.sizeBytes,
+      sha256: m.sha256,
+      status: m.status,
+      reason: m.reason ?? null,
+      issues: m.issues,
+      ack_code: m.ackCode ?? null,
+      ack: m.ack ? m.ack.toString('base64') : null,
+      canonical: m.canonical ?? null,
     }));
-    const audit = auditRecordset(messages.flatMap((m) => m.audit), 2);
+    const audit = auditRecordset(
+      messages.flatMap((m) => m.audit),
+      2,
+    );
     // The bytes travel base64-encoded inside the JSON and are decoded by PostgreSQL into bytea.
     const inserted = await this.db.query<{ id: string }>(
       `WITH input AS (
@@ -105,7 +129,13 @@ export class SqlMessageStore implements MessageStore {
     const duplicates = messages.filter((m) => !stored.has(m.id));
     const originals = new Map<string, { id: string; status: MessageStatus; ack: Uint8Array | null }>();
     if (duplicates.length > 0) {
-      const found = await this.db.query<{ id: string; status: MessageStatus; ack: Uint8Array | null; sender_key: string; control_id: string }>(
+      const found = await this.db.query<{
+        id: string;
+        status: MessageStatus;
+        ack: Uint8Array | null;
+        sender_key: string;
+        control_id: string;
+      }>(
         `SELECT m.id, m.status, b.ack, m.sender_key, m.control_id FROM messages m LEFT JOIN message_bodies b ON b.message_id = m.id
          WHERE (m.sender_key, m.control_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
         [duplicates.map((d) => d.senderKey ?? ''), duplicates.map((d) => d.controlId ?? '')],
@@ -152,10 +182,7 @@ export class SqlMessageStore implements MessageStore {
   }
 
   async pendingIds(limit: number): Promise<string[]> {
-    const r = await this.db.query<{ id: string }>(
-      `SELECT id FROM messages WHERE status = 'queued' ORDER BY received_at LIMIT $1`,
-      [limit],
-    );
+    const r = await this.db.query<{ id: string }>(`SELECT id FROM messages WHERE status = 'queued' ORDER BY received_at LIMIT $1`, [limit]);
     return r.rows.map((x) => x.id);
   }
 
@@ -166,7 +193,10 @@ export class SqlMessageStore implements MessageStore {
            replay_count = replay_count + 1, updated_at = $6 WHERE id = $1`,
         [u.id, u.status, u.reason ?? null, JSON.stringify(u.issues), u.feedId ?? null, u.at],
       );
-      await tx.query('UPDATE message_bodies SET canonical = $2 WHERE message_id = $1', [u.id, u.canonical ? JSON.stringify(u.canonical) : null]);
+      await tx.query('UPDATE message_bodies SET canonical = $2 WHERE message_id = $1', [
+        u.id,
+        u.canonical ? JSON.stringify(u.canonical) : null,
+      ]);
       await insertAuditEvents(tx, u.audit);
     });
   }

@@ -2,16 +2,33 @@ import type { Database, SqlClient } from '../../src/ports/database.js';
 import type { BirthNotification } from '../../src/domain/birth-notification.js';
 import type { AuditEventInput } from '../../src/ports/audit.js';
 import type {
-  InboxFilter, InboxItem, InboxStatus, NotificationStore, PendingDelivery, ProcessOutcome, ProcessedBirth, QueuedMessage,
+  InboxFilter,
+  InboxItem,
+  InboxStatus,
+  NotificationStore,
+  PendingDelivery,
+  ProcessOutcome,
+  ProcessedBirth,
+  QueuedMessage,
 } from '../../src/ports/notification-store.js';
 import type { DisclosedRecord } from '../../src/pipeline/consent/decide.js';
-import { AUDIT_INSERT_COLUMNS, auditRecordset, auditRecordsetSql, decodeCursor, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
+import {
+  AUDIT_INSERT_COLUMNS,
+  auditRecordset,
+  auditRecordsetSql,
+  decodeCursor,
+  encodeCursor,
+  insertAuditEvents,
+  iso,
+  json,
+} from './sql-helpers.js';
 
 const WORKER = 'system:worker';
 /** Worker writes can be redone from the stored message (every one is idempotent), so they need not wait for the
  * disk: fsyncs are kept for intake, whose commits come before an ACK. */
 const ASYNC_COMMIT = { asyncCommit: true } as const;
-const NOTIFICATION_COLUMNS = 'id, message_id, subject_key, created_at, baby_nhs_number, mother_nhs_number, decision, route, queue, dataset, disclosed';
+const NOTIFICATION_COLUMNS =
+  'id, message_id, subject_key, created_at, baby_nhs_number, mother_nhs_number, decision, route, queue, dataset, disclosed';
 const NOTIFICATION_RECORD =
   'id uuid, message_id uuid, subject_key text, created_at timestamptz, baby_nhs_number text, mother_nhs_number text, ' +
   'decision jsonb, route jsonb, queue text, dataset text, disclosed jsonb';
@@ -44,12 +61,26 @@ function toItem(r: InboxRow): InboxItem {
 
 function decisionAudit(b: ProcessedBirth): AuditEventInput[] {
   const { decision, route, queue } = b.plan;
-  const base = { at: b.at, actor: WORKER, messageId: b.messageId, notificationId: b.notificationId, ...(b.record.baby.nhsNumber ? { subjectNhsNumber: b.record.baby.nhsNumber } : {}) };
-  const rule = { ruleId: decision.ruleId, rulebookVersion: `${decision.rulebookId}@${decision.rulebookVersion}`, lawfulBasis: decision.lawfulBasis };
-  const events: AuditEventInput[] = [{ ...base, ...rule, action: 'decided', outcome: decision.effect, details: { reason: decision.reason, dataset: decision.dataset } }];
-  events.push(queue === undefined
-    ? { ...base, ...rule, action: 'withheld', outcome: 'withheld', details: { route } }
-    : { ...base, action: 'routed', recipient: queue, outcome: route.kind, details: { route } });
+  const base = {
+    at: b.at,
+    actor: WORKER,
+    messageId: b.messageId,
+    notificationId: b.notificationId,
+    ...(b.record.baby.nhsNumber ? { subjectNhsNumber: b.record.baby.nhsNumber } : {}),
+  };
+  const rule = {
+    ruleId: decision.ruleId,
+    rulebookVersion: `${decision.rulebookId}@${decision.rulebookVersion}`,
+    lawfulBasis: decision.lawfulBasis,
+  };
+  const events: AuditEventInput[] = [
+    { ...base, ...rule, action: 'decided', outcome: decision.effect, details: { reason: decision.reason, dataset: decision.dataset } },
+  ];
+  events.push(
+    queue === undefined
+      ? { ...base, ...rule, action: 'withheld', outcome: 'withheld', details: { route } }
+      : { ...base, action: 'routed', recipient: queue, outcome: route.kind, details: { route } },
+  );
   return events;
 }
 
@@ -95,7 +126,9 @@ export class SqlNotificationStore implements NotificationStore {
 
   async loadQueued(messageIds: readonly string[]): Promise<QueuedMessage[]> {
     if (messageIds.length === 0) return [];
-    const r = await this.db.query<{ id: string; status: string; canonical: unknown }>(LOAD_QUEUED_SQL, [messageIds], { prepare: 'load-queued' });
+    const r = await this.db.query<{ id: string; status: string; canonical: unknown }>(LOAD_QUEUED_SQL, [messageIds], {
+      prepare: 'load-queued',
+    });
     return r.rows
       .filter((row) => row.status === 'queued')
       .map((row) => ({ id: row.id, canonical: row.canonical === null ? undefined : json<BirthNotification>(row.canonical) }));
@@ -111,19 +144,28 @@ export class SqlNotificationStore implements NotificationStore {
     const at = items[0]?.at ?? new Date();
     return this.db.transaction(async (tx) => {
       const rows = items.map((b) => ({
-        id: b.notificationId, message_id: b.messageId, subject_key: b.plan.subjectKey, created_at: b.at,
-        baby_nhs_number: b.record.baby.nhsNumber ?? null, mother_nhs_number: b.record.mother?.nhsNumber ?? null,
-        decision: b.plan.decision, route: b.plan.route, queue: b.plan.queue ?? null, dataset: b.plan.decision.dataset ?? null, disclosed: b.plan.disclosed ?? null,
+        id: b.notificationId,
+        message_id: b.messageId,
+        subject_key: b.plan.subjectKey,
+        created_at: b.at,
+        baby_nhs_number: b.record.baby.nhsNumber ?? null,
+        mother_nhs_number: b.record.mother?.nhsNumber ?? null,
+        decision: b.plan.decision,
+        route: b.plan.route,
+        queue: b.plan.queue ?? null,
+        dataset: b.plan.decision.dataset ?? null,
+        disclosed: b.plan.disclosed ?? null,
       }));
       const audit = auditRecordset(items.flatMap(decisionAudit), 2);
-      const inserted = await tx.query<{ id: string }>(
-        SAVE_PROCESSED_SQL,
-        [JSON.stringify(rows), audit.param, at],
-        { prepare: 'save-processed' },
-      );
+      const inserted = await tx.query<{ id: string }>(SAVE_PROCESSED_SQL, [JSON.stringify(rows), audit.param, at], {
+        prepare: 'save-processed',
+      });
       const created = new Set(inserted.rows.map((r) => r.id));
       const rest = items.filter((b) => !created.has(b.notificationId));
-      const existing = await this.existingFor(tx, rest.map((b) => b.messageId));
+      const existing = await this.existingFor(
+        tx,
+        rest.map((b) => b.messageId),
+      );
       // A death reported for a baby already notified withdraws that notification, delivered or not.
       const deaths = rest.filter((b) => !existing.has(b.messageId) && b.record.baby.deceased);
       const withdrawn = await this.withdraw(tx, deaths, at);
@@ -133,7 +175,12 @@ export class SqlNotificationStore implements NotificationStore {
       const duplicates: string[] = [];
       for (const b of items) {
         if (created.has(b.notificationId)) {
-          outcomes.push({ kind: 'created', messageId: b.messageId, notificationId: b.notificationId, ...(b.plan.queue ? { queue: b.plan.queue } : {}) });
+          outcomes.push({
+            kind: 'created',
+            messageId: b.messageId,
+            notificationId: b.notificationId,
+            ...(b.plan.queue ? { queue: b.plan.queue } : {}),
+          });
         } else if (existing.has(b.messageId)) {
           outcomes.push({ kind: 'already-processed', messageId: b.messageId });
           processed.push(b.messageId);
@@ -143,11 +190,21 @@ export class SqlNotificationStore implements NotificationStore {
         } else {
           outcomes.push({ kind: 'duplicate-birth', messageId: b.messageId });
           duplicates.push(b.messageId);
-          audits.push({ at: b.at, actor: WORKER, action: 'duplicate-birth', messageId: b.messageId, ...(b.record.baby.nhsNumber ? { subjectNhsNumber: b.record.baby.nhsNumber } : {}), details: { reason: 'This birth was already notified by an earlier message' } });
+          audits.push({
+            at: b.at,
+            actor: WORKER,
+            action: 'duplicate-birth',
+            messageId: b.messageId,
+            ...(b.record.baby.nhsNumber ? { subjectNhsNumber: b.record.baby.nhsNumber } : {}),
+            details: { reason: 'This birth was already notified by an earlier message' },
+          });
         }
       }
       if (processed.length > 0) {
-        await tx.query(`UPDATE messages SET ${ifQueued('status', "'processed'")}, ${ifQueued('updated_at', '$2')} WHERE id = ANY($1::uuid[])`, [processed, at]);
+        await tx.query(
+          `UPDATE messages SET ${ifQueued('status', "'processed'")}, ${ifQueued('updated_at', '$2')} WHERE id = ANY($1::uuid[])`,
+          [processed, at],
+        );
       }
       if (duplicates.length > 0) {
         await tx.query(
@@ -190,9 +247,16 @@ export class SqlNotificationStore implements NotificationStore {
       out.set(death.messageId, [...(out.get(death.messageId) ?? []), row.id]);
       const { decision } = death.plan;
       audits.push({
-        at, actor: WORKER, action: 'withdrawn', messageId: death.messageId, notificationId: row.id,
-        ...(row.queue ? { recipient: row.queue } : {}), ...(row.baby_nhs_number ? { subjectNhsNumber: row.baby_nhs_number } : {}),
-        ruleId: decision.ruleId, rulebookVersion: `${decision.rulebookId}@${decision.rulebookVersion}`, lawfulBasis: decision.lawfulBasis,
+        at,
+        actor: WORKER,
+        action: 'withdrawn',
+        messageId: death.messageId,
+        notificationId: row.id,
+        ...(row.queue ? { recipient: row.queue } : {}),
+        ...(row.baby_nhs_number ? { subjectNhsNumber: row.baby_nhs_number } : {}),
+        ruleId: decision.ruleId,
+        rulebookVersion: `${decision.rulebookId}@${decision.rulebookVersion}`,
+        lawfulBasis: decision.lawfulBasis,
         outcome: row.was === 'delivered' ? 'withdrawn-from-inbox' : 'withdrawn-before-delivery',
         details: { reason: 'A later message reports the baby has died; the notification is withdrawn and its record no longer shown' },
       });
@@ -203,7 +267,9 @@ export class SqlNotificationStore implements NotificationStore {
 
   private async existingFor(tx: SqlClient, messageIds: string[]): Promise<Set<string>> {
     if (messageIds.length === 0) return new Set();
-    const r = await tx.query<{ message_id: string }>('SELECT message_id FROM notifications WHERE message_id = ANY($1::uuid[])', [messageIds]);
+    const r = await tx.query<{ message_id: string }>('SELECT message_id FROM notifications WHERE message_id = ANY($1::uuid[])', [
+      messageIds,
+    ]);
     return new Set(r.rows.map((x) => x.message_id));
   }
 
@@ -253,9 +319,13 @@ export class SqlNotificationStore implements NotificationStore {
     const where = ['i.queue = $1'];
     if (filter.status) where.push(`i.status = $${params.push(filter.status)}`);
     const cursor = filter.after ? decodeCursor(filter.after) : undefined;
-    if (cursor) where.push(`(i.delivered_at, i.notification_id) > ($${params.push(cursor.at)}::timestamptz, $${params.push(cursor.id)}::uuid)`);
+    if (cursor)
+      where.push(`(i.delivered_at, i.notification_id) > ($${params.push(cursor.at)}::timestamptz, $${params.push(cursor.id)}::uuid)`);
     const limit = params.push(filter.limit + 1);
-    const r = await this.db.query<InboxRow>(`${INBOX_SELECT} WHERE ${where.join(' AND ')} ORDER BY i.delivered_at, i.notification_id LIMIT $${limit}`, params);
+    const r = await this.db.query<InboxRow>(
+      `${INBOX_SELECT} WHERE ${where.join(' AND ')} ORDER BY i.delivered_at, i.notification_id LIMIT $${limit}`,
+      params,
+    );
     const rows = r.rows.slice(0, filter.limit);
     await this.recordReads(queue, rows, reader, at);
     const items = rows.map(toItem);
@@ -274,15 +344,30 @@ export class SqlNotificationStore implements NotificationStore {
   private async recordReads(queue: string, rows: readonly InboxRow[], reader: string, at: Date): Promise<void> {
     if (rows.length === 0) return;
     await this.db.transaction(async (tx) => {
-      await tx.query(`UPDATE inbox_items SET first_read_at = $3 WHERE queue = $1 AND notification_id = ANY($2::uuid[]) AND first_read_at IS NULL`, [queue, rows.map((x) => x.notification_id), at]);
-      await insertAuditEvents(tx, rows.map((x) => ({
-        at, actor: reader, action: 'read' as const, notificationId: x.notification_id, recipient: queue,
-        ...(x.subject_nhs_number ? { subjectNhsNumber: x.subject_nhs_number } : {}),
-      })));
+      await tx.query(
+        `UPDATE inbox_items SET first_read_at = $3 WHERE queue = $1 AND notification_id = ANY($2::uuid[]) AND first_read_at IS NULL`,
+        [queue, rows.map((x) => x.notification_id), at],
+      );
+      await insertAuditEvents(
+        tx,
+        rows.map((x) => ({
+          at,
+          actor: reader,
+          action: 'read' as const,
+          notificationId: x.notification_id,
+          recipient: queue,
+          ...(x.subject_nhs_number ? { subjectNhsNumber: x.subject_nhs_number } : {}),
+        })),
+      );
     });
   }
 
-  async acknowledge(queue: string, notificationId: string, by: string, at: Date): Promise<'acknowledged' | 'already' | 'withdrawn' | 'not-found'> {
+  async acknowledge(
+    queue: string,
+    notificationId: string,
+    by: string,
+    at: Date,
+  ): Promise<'acknowledged' | 'already' | 'withdrawn' | 'not-found'> {
     return this.db.transaction(async (tx) => {
       const r = await tx.query<{ status: InboxStatus; subject: string | null }>(
         `SELECT i.status, n.baby_nhs_number AS subject FROM inbox_items i JOIN notifications n ON n.id = i.notification_id
@@ -293,8 +378,20 @@ export class SqlNotificationStore implements NotificationStore {
       if (!row) return 'not-found';
       if (row.status === 'withdrawn') return 'withdrawn';
       if (row.status !== 'new') return 'already';
-      await tx.query(`UPDATE inbox_items SET status = 'acknowledged', acknowledged_at = $3, acknowledged_by = $4 WHERE queue = $1 AND notification_id = $2`, [queue, notificationId, at, by]);
-      await insertAuditEvents(tx, [{ at, actor: by, action: 'acknowledged', notificationId, recipient: queue, ...(row.subject ? { subjectNhsNumber: row.subject } : {}) }]);
+      await tx.query(
+        `UPDATE inbox_items SET status = 'acknowledged', acknowledged_at = $3, acknowledged_by = $4 WHERE queue = $1 AND notification_id = $2`,
+        [queue, notificationId, at, by],
+      );
+      await insertAuditEvents(tx, [
+        {
+          at,
+          actor: by,
+          action: 'acknowledged',
+          notificationId,
+          recipient: queue,
+          ...(row.subject ? { subjectNhsNumber: row.subject } : {}),
+        },
+      ]);
       return 'acknowledged';
     });
   }

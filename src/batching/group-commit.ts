@@ -57,13 +57,14 @@ export class GroupCommit<I, O> {
       Promise.resolve()
         .then(() => this.flush(batch.map((p) => p.item)))
         .then(
-        (results) => batch.forEach((p, i) => p.resolve(results[i] as O)),
-        (err: unknown) => batch.forEach((p) => p.reject(err)),
-      ).finally(() => {
-        this.inFlight--;
-        if (this.pending.length > 0) this.schedule();
-        else if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
-      });
+          (results) => batch.forEach((p, i) => p.resolve(results[i] as O)),
+          (err: unknown) => batch.forEach((p) => p.reject(err)),
+        )
+        .finally(() => {
+          this.inFlight--;
+          if (this.pending.length > 0) this.schedule();
+          else if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+        });
     }
   }
 }

@@ -65,7 +65,10 @@ export class ApiClientDirectory {
 
 /** Loads `api-clients.json`; checks that every scope names a configured feed or centre. */
 /** Scopes are checked against the feeds and inbox queues given; a set left out (its file failed) is not checked. */
-export function loadApiClients(file: string, known: { feedFacilities?: ReadonlySet<string>; centreIds?: ReadonlySet<string> }): ApiClientDirectory {
+export function loadApiClients(
+  file: string,
+  known: { feedFacilities?: ReadonlySet<string>; centreIds?: ReadonlySet<string> },
+): ApiClientDirectory {
   const data = loadJsonFile(file, validate);
   const problems: string[] = [];
   const ids = new Set<string>();

@@ -31,7 +31,12 @@ export interface EnvConfig {
 }
 
 /** The repository root, where the sample configuration lives. */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', ...(import.meta.url.includes('/dist/') ? ['..'] : []));
+export const repoRoot = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  ...(import.meta.url.includes('/dist/') ? ['..'] : []),
+);
 
 interface RawEnv {
   STORK_HTTP_PORT: number;
@@ -100,7 +105,11 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   }
   for (const key of Object.keys(env)) {
     if (key.startsWith('STORK_') && !(key in schema.properties) && !NOT_HUB_SETTINGS.test(key)) {
-      problems.push(`${key}: unknown setting (known: ${Object.keys(schema.properties).filter((k) => k.startsWith('STORK_')).join(', ')})`);
+      problems.push(
+        `${key}: unknown setting (known: ${Object.keys(schema.properties)
+          .filter((k) => k.startsWith('STORK_'))
+          .join(', ')})`,
+      );
     }
   }
   if (!validate(raw)) {

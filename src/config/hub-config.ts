@@ -79,4 +79,3 @@ export function inboxQueues(catchments: Catchments): string[] {
     'safeguarding-review',
   ];
 }
-

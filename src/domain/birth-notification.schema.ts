@@ -43,10 +43,7 @@ const instant = { type: 'string', format: 'date-time' } as const;
 
 const localIdentifier = objectSchema<LocalIdentifier>()({ value: text, assigner: text, type: text }, ['value']);
 
-const personName = objectSchema<PersonName>()(
-  { family: text, given: { type: 'array', items: text }, prefix: text },
-  [],
-);
+const personName = objectSchema<PersonName>()({ family: text, given: { type: 'array', items: text }, prefix: text }, []);
 
 const address = objectSchema<Address>()(
   {
@@ -91,9 +88,7 @@ const mother = objectSchema<Mother>()(
   ['localIdentifiers'],
 );
 
-const gpPractice = objectSchema<GpPractice>()({ odsCode: { type: 'string', pattern: '^[A-Z0-9]{3,10}$' }, name: text }, [
-  'odsCode',
-]);
+const gpPractice = objectSchema<GpPractice>()({ odsCode: { type: 'string', pattern: '^[A-Z0-9]{3,10}$' }, name: text }, ['odsCode']);
 
 const birthDetails = objectSchema<BirthDetails>()(
   {

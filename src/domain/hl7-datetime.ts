@@ -77,15 +77,8 @@ function computeZoneOffsetMinutes(utcMs: number, timeZone: string): number {
   for (const p of formatterFor(timeZone).formatToParts(new Date(utcMs))) {
     if (p.type !== 'literal') parts[p.type] = Number(p.value);
   }
-  const wall = Date.UTC(
-    parts.year ?? 1970,
-    (parts.month ?? 1) - 1,
-    parts.day ?? 1,
-    parts.hour ?? 0,
-    parts.minute ?? 0,
-    parts.second ?? 0,
-  );
-  return Math.round((wall - (utcMs - (utcMs % 1000 + 1000) % 1000)) / 60000);
+  const wall = Date.UTC(parts.year ?? 1970, (parts.month ?? 1) - 1, parts.day ?? 1, parts.hour ?? 0, parts.minute ?? 0, parts.second ?? 0);
+  return Math.round((wall - (utcMs - (((utcMs % 1000) + 1000) % 1000))) / 60000);
 }
 
 /** The offset in force for a wall-clock time in `timeZone` (see the module comment for DST edge cases). */

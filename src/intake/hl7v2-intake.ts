@@ -72,27 +72,42 @@ export class Hl7v2Intake {
   async receive(delivery: Hl7v2Delivery): Promise<IntakeResult> {
     const receivedAt = this.clock();
     const text = decodeHl7v2(delivery.bytes);
-    const assessment = delivery.oversize ? this.assessOversize(text, delivery.oversize) : assessHl7v2(text, {
-      feeds: this.deps.feeds,
-      mapper: this.deps.mapper,
-      receivedAt,
-      ...(delivery.channel === 'mllp' && delivery.remoteAddress !== undefined ? { remoteAddress: delivery.remoteAddress } : {}),
-      ...(delivery.authorisedFacility !== undefined ? { authorisedFacility: delivery.authorisedFacility } : {}),
-    });
+    const assessment = delivery.oversize
+      ? this.assessOversize(text, delivery.oversize)
+      : assessHl7v2(text, {
+          feeds: this.deps.feeds,
+          mapper: this.deps.mapper,
+          receivedAt,
+          ...(delivery.channel === 'mllp' && delivery.remoteAddress !== undefined ? { remoteAddress: delivery.remoteAddress } : {}),
+          ...(delivery.authorisedFacility !== undefined ? { authorisedFacility: delivery.authorisedFacility } : {}),
+        });
     const id = randomUUID();
-    const ack = buildAck(assessment.envelope, assessment.ackCode, assessment.issues, { ackControlId: id.replaceAll('-', '').slice(0, 20), now: receivedAt });
+    const ack = buildAck(assessment.envelope, assessment.ackCode, assessment.issues, {
+      ackControlId: id.replaceAll('-', '').slice(0, 20),
+      now: receivedAt,
+    });
     const row = this.toRow(id, receivedAt, delivery, assessment, ack);
     const log = this.deps.logger;
     let result: FlushResult;
     try {
       result = await this.commit.submit({ row, assessment, ack });
     } catch (err) {
-      log.error({ err: { name: (err as Error).name, code: (err as { code?: string }).code }, channel: delivery.channel, bytes: delivery.bytes.length }, 'store unavailable: message not accepted, sender told to retry');
+      log.error(
+        {
+          err: { name: (err as Error).name, code: (err as { code?: string }).code },
+          channel: delivery.channel,
+          bytes: delivery.bytes.length,
+        },
+        'store unavailable: message not accepted, sender told to retry',
+      );
       return this.retryLater(assessment);
     }
     if (result.outcome.kind === 'duplicate') {
       const { originalId, status } = result.outcome;
-      log.info({ messageId: originalId, status, channel: delivery.channel, feed: assessment.feed?.id }, 're-sent message recognised; original acknowledgement returned');
+      log.info(
+        { messageId: originalId, status, channel: delivery.channel, feed: assessment.feed?.id },
+        're-sent message recognised; original acknowledgement returned',
+      );
       if (status === 'queued' && !result.enqueued) return this.retryLater(assessment);
       const original = result.outcome.ack?.toString('utf8');
       return this.answer(assessment, original ?? ack, assessment.ackCode, { stored: true, messageId: originalId, status, duplicate: true });
@@ -102,7 +117,15 @@ export class Hl7v2Intake {
       return this.retryLater(assessment, id);
     }
     log.info(
-      { messageId: id, feed: assessment.feed?.id, channel: delivery.channel, bytes: delivery.bytes.length, status: row.status, ack: assessment.ackCode, issues: assessment.issues.map((i) => ({ code: i.code, at: i.location, path: i.path })) },
+      {
+        messageId: id,
+        feed: assessment.feed?.id,
+        channel: delivery.channel,
+        bytes: delivery.bytes.length,
+        status: row.status,
+        ack: assessment.ackCode,
+        issues: assessment.issues.map((i) => ({ code: i.code, at: i.location, path: i.path })),
+      },
       'message received',
     );
     return this.answer(assessment, ack, assessment.ackCode, { stored: true, messageId: id, status: row.status, duplicate: false });
@@ -113,7 +136,12 @@ export class Hl7v2Intake {
     await this.commit.drained();
   }
 
-  private answer(assessment: Assessment, ack: string, code: AckCode, extra: Omit<IntakeResult, 'ack' | 'code' | 'forbidden'>): IntakeResult {
+  private answer(
+    assessment: Assessment,
+    ack: string,
+    code: AckCode,
+    extra: Omit<IntakeResult, 'ack' | 'code' | 'forbidden'>,
+  ): IntakeResult {
     const result: IntakeResult = { code: sentCode(assessment.envelope, code), forbidden: assessment.forbidden === true, ...extra };
     if (ackWanted(assessment.envelope, code)) result.ack = ack;
     return result;
@@ -121,14 +149,19 @@ export class Hl7v2Intake {
 
   private retryLater(assessment: Assessment, messageId?: string): IntakeResult {
     const problem = [issue(Hl7ErrorCode.ApplicationError, 'The hub cannot store messages at the moment; please resend')];
-    const ack = buildAck(assessment.envelope, 'AE', problem, { ackControlId: randomUUID().replaceAll('-', '').slice(0, 20), now: this.clock() });
+    const ack = buildAck(assessment.envelope, 'AE', problem, {
+      ackControlId: randomUUID().replaceAll('-', '').slice(0, 20),
+      now: this.clock(),
+    });
     return this.answer(assessment, ack, 'AE', { stored: messageId !== undefined, duplicate: false, ...(messageId ? { messageId } : {}) });
   }
 
   private assessOversize(head: string, size: { sizeBytes: number; limitBytes: number }): Assessment {
     const read = readEnvelope(head);
     const envelope = read.ok ? read.envelope : undefined;
-    const issues: Issue[] = [issue(Hl7ErrorCode.ApplicationError, `The message is ${size.sizeBytes} bytes, over the limit of ${size.limitBytes} bytes`)];
+    const issues: Issue[] = [
+      issue(Hl7ErrorCode.ApplicationError, `The message is ${size.sizeBytes} bytes, over the limit of ${size.limitBytes} bytes`),
+    ];
     const a: Assessment = { status: 'quarantined', ackCode: 'AR', issues, reason: issues[0]?.message ?? 'oversize' };
     if (envelope) a.envelope = envelope;
     return a;
@@ -139,9 +172,12 @@ export class Hl7v2Intake {
     const actor = a.feed ? `feed:${a.feed.id}` : 'sender:unknown';
     const subject = a.notification?.baby.nhsNumber;
     const base = { at: receivedAt, actor, messageId: id, ...(subject ? { subjectNhsNumber: subject } : {}) };
-    const audit: AuditEventInput[] = [{ ...base, action: 'received', details: { channel: d.channel, bytes: d.oversize?.sizeBytes ?? d.bytes.length } }];
+    const audit: AuditEventInput[] = [
+      { ...base, action: 'received', details: { channel: d.channel, bytes: d.oversize?.sizeBytes ?? d.bytes.length } },
+    ];
     const issueSummary = a.issues.map((i) => ({ code: i.code, location: i.location, path: i.path, message: i.message }));
-    if (a.status === 'quarantined') audit.push({ ...base, action: 'rejected', outcome: a.ackCode, details: { reason: a.reason, issues: issueSummary } });
+    if (a.status === 'quarantined')
+      audit.push({ ...base, action: 'rejected', outcome: a.ackCode, details: { reason: a.reason, issues: issueSummary } });
     else if (a.status === 'not-relevant') audit.push({ ...base, action: 'not-relevant', outcome: 'AA', details: { reason: a.reason } });
     else {
       audit.push({ ...base, action: 'mapped', details: { mapping: a.feed?.mapping } });
@@ -192,7 +228,8 @@ export class Hl7v2Intake {
       }
     }
     return outcomes.map((outcome, i) => {
-      const needsQueue = (outcome.kind === 'stored' && items[i]?.row.status === 'queued') || (outcome.kind === 'duplicate' && outcome.status === 'queued');
+      const needsQueue =
+        (outcome.kind === 'stored' && items[i]?.row.status === 'queued') || (outcome.kind === 'duplicate' && outcome.status === 'queued');
       return { outcome, enqueued: needsQueue ? enqueued : true };
     });
   }

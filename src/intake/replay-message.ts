@@ -6,9 +6,7 @@ import { assessHl7v2, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js'
 import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
 
 export type ReplayResult =
-  | { kind: 'replayed'; status: MessageStatus; reason?: string }
-  | { kind: 'not-found' }
-  | { kind: 'conflict'; detail: string };
+  { kind: 'replayed'; status: MessageStatus; reason?: string } | { kind: 'not-found' } | { kind: 'conflict'; detail: string };
 
 export interface ReplayDeps {
   store: MessageStore;
@@ -25,8 +23,10 @@ export interface ReplayDeps {
 export async function replayMessage(deps: ReplayDeps, id: string, actor: string): Promise<ReplayResult> {
   const message = await deps.store.get(id);
   if (!message) return { kind: 'not-found' };
-  if (message.status !== 'quarantined') return { kind: 'conflict', detail: `Only quarantined messages can be replayed; this one is ${message.status}` };
-  if (message.rawTruncated) return { kind: 'conflict', detail: 'Only the head of this oversize message was kept; ask the sender to resend it' };
+  if (message.status !== 'quarantined')
+    return { kind: 'conflict', detail: `Only quarantined messages can be replayed; this one is ${message.status}` };
+  if (message.rawTruncated)
+    return { kind: 'conflict', detail: 'Only the head of this oversize message was kept; ask the sender to resend it' };
   const at = deps.clock();
   const a = assessHl7v2(decodeHl7v2(message.raw), {
     feeds: deps.feeds,
@@ -36,7 +36,19 @@ export async function replayMessage(deps: ReplayDeps, id: string, actor: string)
   });
   const subject = a.notification?.baby.nhsNumber;
   const audit: AuditEventInput[] = [
-    { at, actor, action: 'replayed', messageId: id, outcome: a.status, ...(subject ? { subjectNhsNumber: subject } : {}), details: { previousReason: message.reason, reason: a.reason, issues: a.issues.map((i) => ({ code: i.code, location: i.location, path: i.path })) } },
+    {
+      at,
+      actor,
+      action: 'replayed',
+      messageId: id,
+      outcome: a.status,
+      ...(subject ? { subjectNhsNumber: subject } : {}),
+      details: {
+        previousReason: message.reason,
+        reason: a.reason,
+        issues: a.issues.map((i) => ({ code: i.code, location: i.location, path: i.path })),
+      },
+    },
   ];
   await deps.store.updateAfterReplay({
     id,

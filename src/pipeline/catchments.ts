@@ -151,7 +151,9 @@ export function buildCatchments(file: CatchmentsFile, source = 'catchments'): Ca
     la.districts.forEach((d, j) => {
       const owner = localAuthorityByDistrict.get(d);
       if (owner !== undefined && owner !== la.id) {
-        problems.push(`${source}: field ${laPath}/districts/${j}: district "${d}" is claimed by local authorities "${owner}" and "${la.id}"`);
+        problems.push(
+          `${source}: field ${laPath}/districts/${j}: district "${d}" is claimed by local authorities "${owner}" and "${la.id}"`,
+        );
       } else localAuthorityByDistrict.set(d, la.id);
     });
     const laDistricts = new Set(la.districts);
@@ -168,7 +170,9 @@ export function buildCatchments(file: CatchmentsFile, source = 'catchments'): Ca
         c[level].forEach((code, m) => {
           const field = `${cPath}/${level}/${m}`;
           if (!laDistricts.has(districtOf(code))) {
-            problems.push(`${source}: field ${field}: ${noun[level]} "${code}" of centre "${c.id}" is outside the districts of local authority "${la.id}"`);
+            problems.push(
+              `${source}: field ${field}: ${noun[level]} "${code}" of centre "${c.id}" is outside the districts of local authority "${la.id}"`,
+            );
           }
           const other = maps[level].get(code);
           if (other !== undefined) {

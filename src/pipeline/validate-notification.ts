@@ -25,10 +25,12 @@ const POSTCODE_PATHS = ['baby.address.postcode', 'mother.address.postcode'] as c
 
 /** `/baby/localIdentifiers/0/value` → `baby.localIdentifiers.0.value`. */
 function dotted(instancePath: string, e: ErrorObject): string {
-  const base = instancePath.split('/').filter((p) => p !== '').join('.');
+  const base = instancePath
+    .split('/')
+    .filter((p) => p !== '')
+    .join('.');
   const missing = e.keyword === 'required' ? (e.params as { missingProperty?: string }).missingProperty : undefined;
-  const extra =
-    e.keyword === 'additionalProperties' ? (e.params as { additionalProperty?: string }).additionalProperty : undefined;
+  const extra = e.keyword === 'additionalProperties' ? (e.params as { additionalProperty?: string }).additionalProperty : undefined;
   const leaf = missing ?? extra;
   return leaf === undefined ? base : base === '' ? leaf : `${base}.${leaf}`;
 }
@@ -61,13 +63,7 @@ function shapeIssues(n: BirthNotification, locate: Locator): Issue[] {
   return issues;
 }
 
-function at(
-  severity: Issue['severity'],
-  code: Hl7ErrorCode,
-  path: string,
-  message: string,
-  locate: Locator,
-): Issue {
+function at(severity: Issue['severity'], code: Hl7ErrorCode, path: string, message: string, locate: Locator): Issue {
   const location = locate(path);
   return { severity, code, message, path, ...(location ? { location } : {}) };
 }
@@ -109,9 +105,7 @@ export function validateNotification(n: BirthNotification, now: Date, locate: Lo
     if (v === undefined) continue;
     if (typeof v === 'string' && normalisePostcode(v) === v) continue;
     const rule =
-      typeof v === 'string' && normalisePostcode(v) !== undefined
-        ? 'is not in the normalised form'
-        : 'is not a recognisable UK postcode';
+      typeof v === 'string' && normalisePostcode(v) !== undefined ? 'is not in the normalised form' : 'is not a recognisable UK postcode';
     issues.push(at('warning', Hl7ErrorCode.DataTypeError, path, `${path} ${rule}`, locate));
   }
 
@@ -119,30 +113,22 @@ export function validateNotification(n: BirthNotification, now: Date, locate: Lo
   const birthDate = typeof baby?.birthDate === 'string' ? baby.birthDate : undefined;
   const birthTime = typeof baby?.birthTime === 'string' ? Date.parse(baby.birthTime) : NaN;
   if (birthDate !== undefined) {
-    const future = Number.isNaN(birthTime)
-      ? birthDate > localDateOf(now)
-      : birthTime > now.getTime() + CLOCK_SKEW_MS;
+    const future = Number.isNaN(birthTime) ? birthDate > localDateOf(now) : birthTime > now.getTime() + CLOCK_SKEW_MS;
     if (future) {
       const path = Number.isNaN(birthTime) ? 'baby.birthDate' : 'baby.birthTime';
       issues.push(at('error', Hl7ErrorCode.DataTypeError, path, `${path} is in the future`, locate));
     }
     const motherBirth = n.mother?.birthDate;
     if (typeof motherBirth === 'string' && birthDate <= motherBirth) {
-      issues.push(
-        at('error', Hl7ErrorCode.DataTypeError, 'baby.birthDate', 'baby.birthDate is not after mother.birthDate', locate),
-      );
+      issues.push(at('error', Hl7ErrorCode.DataTypeError, 'baby.birthDate', 'baby.birthDate is not after mother.birthDate', locate));
     }
     const deceasedAt = baby?.deceasedAt;
     if (typeof deceasedAt === 'string') {
       const death = Date.parse(deceasedAt);
       const before =
-        deceasedAt.length > 10 && !Number.isNaN(birthTime) && !Number.isNaN(death)
-          ? death < birthTime
-          : datePart(deceasedAt) < birthDate;
+        deceasedAt.length > 10 && !Number.isNaN(birthTime) && !Number.isNaN(death) ? death < birthTime : datePart(deceasedAt) < birthDate;
       if (before) {
-        issues.push(
-          at('error', Hl7ErrorCode.DataTypeError, 'baby.deceasedAt', 'baby.deceasedAt is before the birth', locate),
-        );
+        issues.push(at('error', Hl7ErrorCode.DataTypeError, 'baby.deceasedAt', 'baby.deceasedAt is before the birth', locate));
       }
       if (baby?.deceased === false) {
         issues.push(

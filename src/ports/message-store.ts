@@ -78,5 +78,14 @@ export interface MessageStore {
   /** Ids of messages accepted but not yet processed (e.g. after a crash), oldest first. */
   pendingIds(limit: number): Promise<string[]>;
   /** Records the outcome of replaying a quarantined message. */
-  updateAfterReplay(update: { id: string; status: MessageStatus; reason?: string; issues: Issue[]; feedId?: string; canonical?: BirthNotification; at: Date; audit: AuditEventInput[] }): Promise<void>;
+  updateAfterReplay(update: {
+    id: string;
+    status: MessageStatus;
+    reason?: string;
+    issues: Issue[];
+    feedId?: string;
+    canonical?: BirthNotification;
+    at: Date;
+    audit: AuditEventInput[];
+  }): Promise<void>;
 }

@@ -43,7 +43,13 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
       deps.logger.error({ messageId: m.id }, 'queued message without canonical record quarantined');
       continue;
     }
-    births.push({ messageId: m.id, notificationId: randomUUID(), record: m.canonical, plan: planDelivery(m.canonical, m.id, deps.rulebook, deps.catchments), at });
+    births.push({
+      messageId: m.id,
+      notificationId: randomUUID(),
+      record: m.canonical,
+      plan: planDelivery(m.canonical, m.id, deps.rulebook, deps.catchments),
+      at,
+    });
   }
   const pending: PendingDelivery[] = [];
   const retried: string[] = [];
@@ -72,7 +78,13 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
 }
 
 /** The delivery job for one queue: put its routed notifications in the inbox, audited as disclosures. */
-export async function deliverNotifications(store: NotificationStore, logger: Logger, queue: string, notificationIds: readonly string[], clock: () => Date = () => new Date()): Promise<void> {
+export async function deliverNotifications(
+  store: NotificationStore,
+  logger: Logger,
+  queue: string,
+  notificationIds: readonly string[],
+  clock: () => Date = () => new Date(),
+): Promise<void> {
   const delivered = await store.deliver(queue, notificationIds, clock());
   logger.info({ queue, requested: notificationIds.length, delivered: delivered.length }, 'notifications delivered');
 }

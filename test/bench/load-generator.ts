@@ -10,8 +10,13 @@ import { performance } from 'node:perf_hooks';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { generateNewborns } from './bench-messages.js';
 import {
-  Deadline, DeadlineError, isGeneratorCommand,
-  type GeneratorReply, type PrepareCommand, type ResultReply, type SendMode,
+  Deadline,
+  DeadlineError,
+  isGeneratorCommand,
+  type GeneratorReply,
+  type PrepareCommand,
+  type ResultReply,
+  type SendMode,
 } from './load-generator-protocol.js';
 
 /** MSA-1 of an ACK (AA, CA, AE, …), '' when there is none. */
@@ -97,7 +102,12 @@ async function sendAllAsFastAsPossible(clients: MllpClient[], messages: Buffer[]
  * Offers messages at a fixed rate: a 1 ms timer sends every message due by now (catching up if a tick was
  * late), round robin over the connections, so latency is measured at the offered load and not at saturation.
  */
-async function sendAtRate(clients: MllpClient[], messages: Buffer[], rate: number, deadline: Deadline): Promise<SendStats & { achievedRate: number; maxLagMs: number }> {
+async function sendAtRate(
+  clients: MllpClient[],
+  messages: Buffer[],
+  rate: number,
+  deadline: Deadline,
+): Promise<SendStats & { achievedRate: number; maxLagMs: number }> {
   const latencies = new Float64Array(messages.length);
   const codes = new Map<string, number>();
   const errors = new Map<string, number>();
@@ -142,7 +152,15 @@ async function sendAtRate(clients: MllpClient[], messages: Buffer[], rate: numbe
     tick();
   });
   const elapsed = (lastSendAt - start) / 1000;
-  return { latenciesMs: latencies, codes, errors, firstSendEpochMs, lastAckEpochMs: Date.now(), achievedRate: elapsed > 0 ? (messages.length - 1) / elapsed : Number.NaN, maxLagMs };
+  return {
+    latenciesMs: latencies,
+    codes,
+    errors,
+    firstSendEpochMs,
+    lastAckEpochMs: Date.now(),
+    achievedRate: elapsed > 0 ? (messages.length - 1) / elapsed : Number.NaN,
+    maxLagMs,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -167,7 +185,9 @@ async function prepare(cmd: PrepareCommand): Promise<void> {
   const deadline = Deadline.atEpoch(cmd.deadlineAt);
   const where = `${cmd.host}:${cmd.port} ×${cmd.connections}`;
   if (clients.length === 0) {
-    clients = await Promise.all(Array.from({ length: cmd.connections }, () => MllpClient.connect({ host: cmd.host, port: cmd.port, timeoutMs: 60_000 })));
+    clients = await Promise.all(
+      Array.from({ length: cmd.connections }, () => MllpClient.connect({ host: cmd.host, port: cmd.port, timeoutMs: 60_000 })),
+    );
     connectedTo = where;
   } else if (connectedTo !== where) {
     throw new Error(`phase ${cmd.phase}: connected to ${connectedTo}, asked for ${where}`);
@@ -186,7 +206,9 @@ async function run(): Promise<void> {
   prepared = undefined;
   const cpu0 = process.cpuUsage();
   const stats: SendStats & { achievedRate?: number; maxLagMs?: number } =
-    mode.kind === 'fast' ? await sendAllAsFastAsPossible(clients, messages, mode.inFlightPerConnection, deadline) : await sendAtRate(clients, messages, mode.rate, deadline);
+    mode.kind === 'fast'
+      ? await sendAllAsFastAsPossible(clients, messages, mode.inFlightPerConnection, deadline)
+      : await sendAtRate(clients, messages, mode.rate, deadline);
   const cpu = process.cpuUsage(cpu0);
   const result: ResultReply = {
     type: 'result',

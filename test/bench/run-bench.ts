@@ -45,8 +45,14 @@ import type { Database } from '../../src/ports/database.js';
 import { openPostgres } from '../../adapters/store/postgres-database.js';
 import { migrate } from '../../adapters/store/migrate.js';
 import {
-  Deadline, DeadlineError, isGeneratorReply,
-  type GeneratorCommand, type GeneratorReply, type PrepareCommand, type PreparedReply, type ResultReply,
+  Deadline,
+  DeadlineError,
+  isGeneratorReply,
+  type GeneratorCommand,
+  type GeneratorReply,
+  type PrepareCommand,
+  type PreparedReply,
+  type ResultReply,
 } from './load-generator-protocol.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -88,13 +94,21 @@ function readSettings(): Settings {
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('usage: npm run bench -- [--messages N] [--connections C] [--rate R] [--worker-processes W] [--repeat N] [--short]\n');
+    process.stdout.write(
+      'usage: npm run bench -- [--messages N] [--connections C] [--rate R] [--worker-processes W] [--repeat N] [--short]\n',
+    );
     process.exit(0);
   }
   const env = process.env;
   const short = values.short === true;
-  const messages = positiveInt(values.messages, '--messages') ?? positiveInt(env['STORK_BENCH_MESSAGES'], 'STORK_BENCH_MESSAGES') ?? (short ? 500 : 20_000);
-  const connections = positiveInt(values.connections, '--connections') ?? positiveInt(env['STORK_BENCH_CONNECTIONS'], 'STORK_BENCH_CONNECTIONS') ?? (short ? 4 : 8);
+  const messages =
+    positiveInt(values.messages, '--messages') ??
+    positiveInt(env['STORK_BENCH_MESSAGES'], 'STORK_BENCH_MESSAGES') ??
+    (short ? 500 : 20_000);
+  const connections =
+    positiveInt(values.connections, '--connections') ??
+    positiveInt(env['STORK_BENCH_CONNECTIONS'], 'STORK_BENCH_CONNECTIONS') ??
+    (short ? 4 : 8);
   const rate = positiveInt(values.rate, '--rate') ?? positiveInt(env['STORK_BENCH_RATE'], 'STORK_BENCH_RATE') ?? 1000;
   const repeat = positiveInt(values.repeat, '--repeat') ?? positiveInt(env['STORK_BENCH_REPEAT'], 'STORK_BENCH_REPEAT') ?? 1;
   return {
@@ -130,11 +144,17 @@ process.on('exit', () => {
 });
 
 /** Starts `node dist/src/main.js` with STORK_ROLES=worker and waits until it says it has started. */
-async function startWorkerProcess(extraEnv: Record<string, string>, deadline: Deadline): Promise<{ pid: number | undefined; stop(): Promise<void> }> {
+async function startWorkerProcess(
+  extraEnv: Record<string, string>,
+  deadline: Deadline,
+): Promise<{ pid: number | undefined; stop(): Promise<void> }> {
   const main = path.join(repoRoot, 'dist', 'src', 'main.js');
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('STORK_') && k !== 'DATABASE_URL') env[k] = v;
-  const child = spawn(process.execPath, [main], { env: { ...env, ...extraEnv, STORK_ROLES: 'worker', LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [main], {
+    env: { ...env, ...extraEnv, STORK_ROLES: 'worker', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   trackChild(child);
   let started = false;
   let exited: number | null = null;
@@ -183,7 +203,13 @@ interface Dist {
 
 function dist(samples: Float64Array): Dist {
   const s = Float64Array.from(samples).sort();
-  return { count: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s.length ? (s[s.length - 1] as number) : Number.NaN };
+  return {
+    count: s.length,
+    p50: percentile(s, 50),
+    p90: percentile(s, 90),
+    p99: percentile(s, 99),
+    max: s.length ? (s[s.length - 1] as number) : Number.NaN,
+  };
 }
 
 const round = (n: number, d = 2): number => (Number.isFinite(n) ? Math.round(n * 10 ** d) / 10 ** d : n);
@@ -240,7 +266,9 @@ class LoadGenerator {
       const waiter = this.waiter;
       this.waiter = undefined;
       if (!isGeneratorReply(message)) {
-        const err = new Error(`the load generator sent something the bench does not understand: ${inspect(message, { depth: 2, maxStringLength: 200 })}`);
+        const err = new Error(
+          `the load generator sent something the bench does not understand: ${inspect(message, { depth: 2, maxStringLength: 200 })}`,
+        );
         if (waiter) waiter.reject(err);
         else log(err.message);
         child.kill('SIGKILL');
@@ -290,7 +318,8 @@ class LoadGenerator {
   }
 
   private send(command: GeneratorCommand): void {
-    if (this.exit !== undefined) throw new Error(`the load generator process (pid ${String(this.child.pid)}) ${this.exit} before "${command.type}"`);
+    if (this.exit !== undefined)
+      throw new Error(`the load generator process (pid ${String(this.child.pid)}) ${this.exit} before "${command.type}"`);
     this.child.send(command, (err) => {
       if (err) this.failWaiter(new Error(`could not send "${command.type}" to the load generator: ${err.message}`));
     });
@@ -302,7 +331,11 @@ class LoadGenerator {
     waiter?.reject(err);
   }
 
-  private async next<T extends GeneratorReply['type']>(type: T, what: string, deadline: Deadline): Promise<Extract<GeneratorReply, { type: T }>> {
+  private async next<T extends GeneratorReply['type']>(
+    type: T,
+    what: string,
+    deadline: Deadline,
+  ): Promise<Extract<GeneratorReply, { type: T }>> {
     if (this.exit !== undefined) throw new Error(`the load generator process (pid ${String(this.child.pid)}) ${this.exit} before ${what}`);
     if (this.waiter) throw new Error(`load generator: ${what} while another request is waiting`);
     let timer: NodeJS.Timeout | undefined;
@@ -313,12 +346,16 @@ class LoadGenerator {
           reject: (err) => reject(new Error(`${err.message} while ${what}`)),
         };
         // The child checks the deadline itself; this catches a child that is alive but stuck.
-        timer = setTimeout(() => {
-          this.waiter = undefined;
-          reject(new DeadlineError(`deadline passed while waiting for the load generator (${what})`));
-        }, Math.max(0, deadline.at - Date.now()) + 5000);
+        timer = setTimeout(
+          () => {
+            this.waiter = undefined;
+            reject(new DeadlineError(`deadline passed while waiting for the load generator (${what})`));
+          },
+          Math.max(0, deadline.at - Date.now()) + 5000,
+        );
       });
-      if (reply.type === 'failed') throw reply.deadline ? new DeadlineError(reply.message) : new Error(`load generator failed while ${what}: ${reply.message}`);
+      if (reply.type === 'failed')
+        throw reply.deadline ? new DeadlineError(reply.message) : new Error(`load generator failed while ${what}: ${reply.message}`);
       if (reply.type !== type) throw new Error(`load generator answered "${reply.type}" while ${what} (expected "${type}")`);
       return reply as Extract<GeneratorReply, { type: T }>;
     } finally {
@@ -344,7 +381,12 @@ async function inboxCount(db: Database): Promise<number> {
  * (quarantined, not relevant, a duplicate birth): any message in the database not queued or
  * processed, since the earlier phases already ended with all theirs in an inbox.
  */
-async function waitForInbox(db: Database, before: number, count: number, deadline: Deadline): Promise<{ epochMs: number; polls: number; stuckChecks: number }> {
+async function waitForInbox(
+  db: Database,
+  before: number,
+  count: number,
+  deadline: Deadline,
+): Promise<{ epochMs: number; polls: number; stuckChecks: number }> {
   const STUCK_CHECK_EVERY_MS = 1000;
   let polls = 0;
   let stuckChecks = 0;
@@ -379,7 +421,15 @@ interface PipelineFigures {
 /** End-to-end latency (messages.received_at → inbox_items.delivered_at), computed in SQL. */
 async function pipelineFigures(db: Database, prefix: string): Promise<PipelineFigures> {
   const base = `FROM inbox_items i JOIN notifications n ON n.id = i.notification_id JOIN messages m ON m.id = n.message_id WHERE m.control_id LIKE $1`;
-  const r = await db.query<{ n: string; p50: number; p90: number; p99: number; max: number; first_received: number; last_delivered: number }>(
+  const r = await db.query<{
+    n: string;
+    p50: number;
+    p90: number;
+    p99: number;
+    max: number;
+    first_received: number;
+    last_delivered: number;
+  }>(
     `SELECT count(*) AS n,
             percentile_cont(0.50) WITHIN GROUP (ORDER BY ms) AS p50,
             percentile_cont(0.90) WITHIN GROUP (ORDER BY ms) AS p90,
@@ -390,7 +440,9 @@ async function pipelineFigures(db: Database, prefix: string): Promise<PipelineFi
        FROM (SELECT (extract(epoch FROM (i.delivered_at - m.received_at)) * 1000)::float8 AS ms, m.received_at, i.delivered_at ${base}) t`,
     [`${prefix}%`],
   );
-  const q = await db.query<{ queue: string; n: string }>(`SELECT i.queue, count(*) AS n ${base} GROUP BY i.queue ORDER BY i.queue`, [`${prefix}%`]);
+  const q = await db.query<{ queue: string; n: string }>(`SELECT i.queue, count(*) AS n ${base} GROUP BY i.queue ORDER BY i.queue`, [
+    `${prefix}%`,
+  ]);
   const row = r.rows[0];
   return {
     inboxItems: Number(row?.n ?? 0),
@@ -511,7 +563,10 @@ async function runOnce(settings: Settings, deadline: Deadline, label: string) {
   try {
     // --- Set-up: own database, migrated; hub in-process on free ports.
     await adminQuery(settings.adminUrl, `CREATE DATABASE ${dbName}`);
-    cleanup.unshift({ name: `drop database ${dbName}`, run: () => adminQuery(settings.adminUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`) });
+    cleanup.unshift({
+      name: `drop database ${dbName}`,
+      run: () => adminQuery(settings.adminUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`),
+    });
     cleanup.unshift({ name: `delete Redis keys ${prefix}:*`, run: () => deleteRedisKeys(settings.redisUrl, prefix) });
     const dbUrl = databaseUrl(settings.adminUrl, dbName);
     const db = await openPostgres({ connectionString: dbUrl });
@@ -535,7 +590,17 @@ async function runOnce(settings: Settings, deadline: Deadline, label: string) {
     // The deployment the README describes: intake here, workers in their own processes (the second core).
     const workerPids: (number | undefined)[] = [];
     for (let i = 0; i < settings.workerProcesses; i++) {
-      const worker = await startWorkerProcess({ DATABASE_URL: dbUrl, REDIS_URL: settings.redisUrl, STORK_QUEUE_PREFIX: prefix, STORK_CONFIG_DIR: repoRoot, STORK_HTTP_PORT: '0', STORK_HOST: '127.0.0.1' }, deadline);
+      const worker = await startWorkerProcess(
+        {
+          DATABASE_URL: dbUrl,
+          REDIS_URL: settings.redisUrl,
+          STORK_QUEUE_PREFIX: prefix,
+          STORK_CONFIG_DIR: repoRoot,
+          STORK_HTTP_PORT: '0',
+          STORK_HOST: '127.0.0.1',
+        },
+        deadline,
+      );
       workerPids.push(worker.pid);
       cleanup.unshift({ name: `stop worker process ${i + 1}`, run: () => worker.stop() });
     }
@@ -555,7 +620,14 @@ async function runOnce(settings: Settings, deadline: Deadline, label: string) {
 
     // --- Phase 1: throughput.
     const tPrepared = await generator.prepare(
-      { ...target, phase: 'throughput', seedStart: 1 + (randomBytes(4).readUInt32BE(0) % 1_000_000_000), count: settings.messages, controlIdPrefix: tPrefix, mode: { kind: 'fast', inFlightPerConnection: settings.inFlightPerConnection } },
+      {
+        ...target,
+        phase: 'throughput',
+        seedStart: 1 + (randomBytes(4).readUInt32BE(0) % 1_000_000_000),
+        count: settings.messages,
+        controlIdPrefix: tPrefix,
+        mode: { kind: 'fast', inFlightPerConnection: settings.inFlightPerConnection },
+      },
       deadline,
     );
     say(`load generator (pid ${String(generator.pid)}) generated ${tPrepared.count} messages in ${round(tPrepared.generateMs, 0)} ms`);
@@ -582,12 +654,20 @@ async function runOnce(settings: Settings, deadline: Deadline, label: string) {
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const workerCpuSeconds = workerCpu0 !== undefined && workerCpu1 !== undefined ? workerCpu1 - workerCpu0 : undefined;
     const generatorCpuSeconds = (sent.cpuUserMicros + sent.cpuSystemMicros) / 1e6;
-    const perMessageUs = (seconds: number | undefined): number | null => (seconds === undefined ? null : round((seconds * 1e6) / settings.messages, 0));
+    const perMessageUs = (seconds: number | undefined): number | null =>
+      seconds === undefined ? null : round((seconds * 1e6) / settings.messages, 0);
     say(`throughput: ${round(storkRate, 0)} messages/s end to end (all ACKed after ${round(ackSeconds, 2)} s)`);
 
     // --- Phase 2: latency at a fixed offered rate.
     const lPrepared = await generator.prepare(
-      { ...target, phase: 'latency', seedStart: tPrepared.nextSeed, count: latencyCount, controlIdPrefix: lPrefix, mode: { kind: 'rate', rate: settings.rate } },
+      {
+        ...target,
+        phase: 'latency',
+        seedStart: tPrepared.nextSeed,
+        count: latencyCount,
+        controlIdPrefix: lPrefix,
+        mode: { kind: 'rate', rate: settings.rate },
+      },
       deadline,
     );
     say(`latency phase at ${settings.rate}/s…`);
@@ -610,15 +690,22 @@ async function runOnce(settings: Settings, deadline: Deadline, label: string) {
     const ratio = storkRate / baseline.jobsPerSecond;
 
     // --- Verdict: only correctness fails the run.
-    for (const [label, s] of [['throughput', sent], ['latency', paced]] as const) {
+    for (const [label, s] of [
+      ['throughput', sent],
+      ['latency', paced],
+    ] as const) {
       const bad = Object.entries(s.codes).filter(([code]) => !POSITIVE_ACKS.has(code));
       if (bad.length > 0) failures.push(`${label} phase: ACKs not positive: ${bad.map(([c, n]) => `${c}=${n}`).join(', ')}`);
       const errors = Object.entries(s.errors);
       if (errors.length > 0) failures.push(`${label} phase: sends failed: ${errors.map(([c, n]) => `${c}=${n}`).join(', ')}`);
     }
-    if (figures.inboxItems !== settings.messages) failures.push(`throughput phase: ${figures.inboxItems} inbox items for ${settings.messages} messages`);
-    if (latencyFigures.inboxItems !== lPrepared.count) failures.push(`latency phase: ${latencyFigures.inboxItems} inbox items for ${lPrepared.count} messages`);
-    const unexpectedQueues = Object.keys(figures.byQueue).filter((q) => !['east-end-park', 'richmond-hill', 'osmondthorpe', 'harehills'].includes(q));
+    if (figures.inboxItems !== settings.messages)
+      failures.push(`throughput phase: ${figures.inboxItems} inbox items for ${settings.messages} messages`);
+    if (latencyFigures.inboxItems !== lPrepared.count)
+      failures.push(`latency phase: ${latencyFigures.inboxItems} inbox items for ${lPrepared.count} messages`);
+    const unexpectedQueues = Object.keys(figures.byQueue).filter(
+      (q) => !['east-end-park', 'richmond-hill', 'osmondthorpe', 'harehills'].includes(q),
+    );
     if (unexpectedQueues.length > 0) say(`note: some notifications went to non-centre queues: ${unexpectedQueues.join(', ')}`);
 
     rss.stop();
@@ -732,13 +819,17 @@ async function main(): Promise<number> {
   const loadAtStart = os.loadavg();
   const repeated = settings.repeat > 1;
 
-  log(`${settings.messages} messages, ${settings.connections} connections, latency phase ${settings.rate}/s for ${round(settings.latencySeconds, 2)} s${repeated ? `; ${settings.repeat} runs` : ''}`);
+  log(
+    `${settings.messages} messages, ${settings.connections} connections, latency phase ${settings.rate}/s for ${round(settings.latencySeconds, 2)} s${repeated ? `; ${settings.repeat} runs` : ''}`,
+  );
   const runs: RunResult[] = [];
   for (let i = 1; i <= settings.repeat; i++) {
     try {
       runs.push(await runOnce(settings, deadline, repeated ? `run ${i}/${settings.repeat}: ` : ''));
     } catch (err) {
-      log(`FAILED${repeated ? ` (run ${i}/${settings.repeat})` : ''}: ${err instanceof DeadlineError ? err.message : ((err as Error).stack ?? String(err))}`);
+      log(
+        `FAILED${repeated ? ` (run ${i}/${settings.repeat})` : ''}: ${err instanceof DeadlineError ? err.message : ((err as Error).stack ?? String(err))}`,
+      );
       return 1;
     }
   }
@@ -748,10 +839,23 @@ async function main(): Promise<number> {
   const failures = runs.flatMap((r, i) => r.failures.map((f) => (repeated ? `run ${i + 1}: ${f}` : f)));
   const result = {
     at: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', node: process.version, platform: `${os.platform()} ${os.release()}`, loadAverageAtStart: loadAtStart.map((l) => round(l)) },
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? '',
+      node: process.version,
+      platform: `${os.platform()} ${os.release()}`,
+      loadAverageAtStart: loadAtStart.map((l) => round(l)),
+    },
     settings: {
-      messages: settings.messages, connections: settings.connections, rate: settings.rate, repeat: settings.repeat, short: settings.short, inFlightPerConnection: settings.inFlightPerConnection,
-      workerConcurrency: runs[0]?.workerConcurrency, workerProcesses: settings.workerProcesses, loadGenerator: 'child process',
+      messages: settings.messages,
+      connections: settings.connections,
+      rate: settings.rate,
+      repeat: settings.repeat,
+      short: settings.short,
+      inFlightPerConnection: settings.inFlightPerConnection,
+      workerConcurrency: runs[0]?.workerConcurrency,
+      workerProcesses: settings.workerProcesses,
+      loadGenerator: 'child process',
     },
     // The figures: the run's own, or with --repeat N > 1 the median of each across the runs (listed in `runs`).
     ...medians,
@@ -785,34 +889,88 @@ function runLine(name: string, f: RunFigures): string {
   );
 }
 
-function printReport(r: {
-  settings: { messages: number; connections: number; rate: number; workerProcesses: number };
-  throughput: {
-    messagesPerSecond: number; seconds: number; ackMessagesPerSecond: number; ackMs: { p50: number; p99: number }; endToEndMs: { p50: number; p99: number }; peakRssMb: number; ackCodes: Record<string, number>;
-    processCpuPerMessageUs: number | null; workerProcessesCpuPerMessageUs: number | null; loadGeneratorCpuPerMessageUs: number | null; postgresCpuPerMessageUs: number | null; redisCpuPerMessageUs: number | null;
-  };
-  latency: { offeredRate: number; achievedRate: number; messages: number; ackMs: { p50: number; p99: number }; endToEndMs: { p50: number; p99: number }; ackCodes: Record<string, number> };
-  baseline: { jobsPerSecond: number; seconds: number };
-  ratio: number;
-  peakRssMb: number;
-}, title: string): void {
+function printReport(
+  r: {
+    settings: { messages: number; connections: number; rate: number; workerProcesses: number };
+    throughput: {
+      messagesPerSecond: number;
+      seconds: number;
+      ackMessagesPerSecond: number;
+      ackMs: { p50: number; p99: number };
+      endToEndMs: { p50: number; p99: number };
+      peakRssMb: number;
+      ackCodes: Record<string, number>;
+      processCpuPerMessageUs: number | null;
+      workerProcessesCpuPerMessageUs: number | null;
+      loadGeneratorCpuPerMessageUs: number | null;
+      postgresCpuPerMessageUs: number | null;
+      redisCpuPerMessageUs: number | null;
+    };
+    latency: {
+      offeredRate: number;
+      achievedRate: number;
+      messages: number;
+      ackMs: { p50: number; p99: number };
+      endToEndMs: { p50: number; p99: number };
+      ackCodes: Record<string, number>;
+    };
+    baseline: { jobsPerSecond: number; seconds: number };
+    ratio: number;
+    peakRssMb: number;
+  },
+  title: string,
+): void {
   const rows: [string, string, string][] = [
-    ['Hub processes', r.settings.workerProcesses > 0 ? `intake (this process) + ${r.settings.workerProcesses} worker process(es)` : 'one process: intake and workers', ''],
+    [
+      'Hub processes',
+      r.settings.workerProcesses > 0
+        ? `intake (this process) + ${r.settings.workerProcesses} worker process(es)`
+        : 'one process: intake and workers',
+      '',
+    ],
     ['Throughput phase', `${r.settings.messages} msgs, ${r.settings.connections} conns`, ''],
     ['  Stork end to end (first send → last in inbox)', `${r.throughput.messagesPerSecond} msg/s`, `${r.throughput.seconds} s`],
     ['  Intake only (first send → last ACK)', `${r.throughput.ackMessagesPerSecond} msg/s`, ''],
     ['  ACK latency p50 / p99', `${r.throughput.ackMs.p50} / ${r.throughput.ackMs.p99} ms`, ''],
     ['  End to end p50 / p99 (received → delivered)', `${r.throughput.endToEndMs.p50} / ${r.throughput.endToEndMs.p99} ms`, ''],
-    ['  ACK codes', Object.entries(r.throughput.ackCodes).map(([c, n]) => `${c}=${n}`).join(' '), ''],
-    ['  CPU per message: hub process', `${us(r.throughput.processCpuPerMessageUs)}`, r.settings.workerProcesses > 0 ? 'intake' : 'intake and workers'],
-    ...(r.settings.workerProcesses > 0 ? [['  CPU per message: worker process(es)', `${us(r.throughput.workerProcessesCpuPerMessageUs)}`, '/proc/<pid>/stat'] as [string, string, string]] : []),
+    [
+      '  ACK codes',
+      Object.entries(r.throughput.ackCodes)
+        .map(([c, n]) => `${c}=${n}`)
+        .join(' '),
+      '',
+    ],
+    [
+      '  CPU per message: hub process',
+      `${us(r.throughput.processCpuPerMessageUs)}`,
+      r.settings.workerProcesses > 0 ? 'intake' : 'intake and workers',
+    ],
+    ...(r.settings.workerProcesses > 0
+      ? [
+          ['  CPU per message: worker process(es)', `${us(r.throughput.workerProcessesCpuPerMessageUs)}`, '/proc/<pid>/stat'] as [
+            string,
+            string,
+            string,
+          ],
+        ]
+      : []),
     ['  CPU per message: load generator', `${us(r.throughput.loadGeneratorCpuPerMessageUs)}`, 'child process, not counted above'],
-    ['  CPU per message: PostgreSQL / Redis', `${us(r.throughput.postgresCpuPerMessageUs)} / ${us(r.throughput.redisCpuPerMessageUs)}`, 'server processes, /proc'],
+    [
+      '  CPU per message: PostgreSQL / Redis',
+      `${us(r.throughput.postgresCpuPerMessageUs)} / ${us(r.throughput.redisCpuPerMessageUs)}`,
+      'server processes, /proc',
+    ],
     ['  Peak RSS of hub process (phase / whole run)', `${r.throughput.peakRssMb} / ${r.peakRssMb} MB`, ''],
     ['Latency phase', `${r.latency.offeredRate}/s offered, ${r.latency.messages} msgs`, `achieved ${r.latency.achievedRate}/s`],
     ['  ACK latency p50 / p99', `${r.latency.ackMs.p50} / ${r.latency.ackMs.p99} ms`, 'target p99 < 20 ms'],
     ['  End to end p50 / p99', `${r.latency.endToEndMs.p50} / ${r.latency.endToEndMs.p99} ms`, ''],
-    ['  ACK codes', Object.entries(r.latency.ackCodes).map(([c, n]) => `${c}=${n}`).join(' '), ''],
+    [
+      '  ACK codes',
+      Object.entries(r.latency.ackCodes)
+        .map(([c, n]) => `${c}=${n}`)
+        .join(' '),
+      '',
+    ],
     ['Bare BullMQ (add ×50 in flight, worker ×50)', `${r.baseline.jobsPerSecond} jobs/s`, `${r.baseline.seconds} s`],
     ['Ratio Stork / bare BullMQ', `${r.ratio}`, 'target ≥ 0.5'],
   ];
@@ -821,7 +979,9 @@ function printReport(r: {
   const line = '-'.repeat(w0 + w1 + 30);
   process.stdout.write(`\nStork benchmark${title ? ` (${title})` : ''}\n${line}\n`);
   for (const [a, b, c] of rows) process.stdout.write(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}\n`.replace(/\s+\n$/, '\n'));
-  process.stdout.write(`${line}\nTargets are for comparison only; the bench fails only on lost messages, non-positive ACKs or its deadline.\n\n`);
+  process.stdout.write(
+    `${line}\nTargets are for comparison only; the bench fails only on lost messages, non-positive ACKs or its deadline.\n\n`,
+  );
 }
 
 main().then(

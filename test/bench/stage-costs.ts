@@ -67,7 +67,9 @@ async function measure(db: Database, backendPid: number, stage: string, messages
   const cpu = process.cpuUsage(cpu0);
   const backend1 = procCpuSeconds(backendPid);
   const postgres = serviceCpuSince(postgres0, 'postgres');
-  const wal = Number((await db.query<{ d: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::text AS d', [lsn0])).rows[0]?.d ?? 0);
+  const wal = Number(
+    (await db.query<{ d: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::text AS d', [lsn0])).rows[0]?.d ?? 0,
+  );
   const perMessageUs = (seconds: number): number => Math.round((seconds * 1e6) / messages);
   return {
     stage,
@@ -92,13 +94,22 @@ async function main(): Promise<number> {
     const notifications = new SqlNotificationStore(db);
     const queued: string[] = [];
     const intake = new Hl7v2Intake({
-      feeds: config.feeds, mapper: feedMapper(config.mappings), store: messages, logger,
+      feeds: config.feeds,
+      mapper: feedMapper(config.mappings),
+      store: messages,
+      logger,
       queue: { enqueue: async (ids) => void queued.push(...ids) },
     });
     const pending: PendingDelivery[] = [];
     const processDeps = {
-      store: notifications, rulebook: config.rulebook, catchments: config.catchments, logger,
-      deliveries: { enqueue: async (queue: string, ids: readonly string[]) => void pending.push(...ids.map((notificationId) => ({ queue, notificationId }))) },
+      store: notifications,
+      rulebook: config.rulebook,
+      catchments: config.catchments,
+      logger,
+      deliveries: {
+        enqueue: async (queue: string, ids: readonly string[]) =>
+          void pending.push(...ids.map((notificationId) => ({ queue, notificationId }))),
+      },
     };
     const texts = generateNewborns(s.messages, `STAGE-${name}-`, new Set(), { value: 1 });
     const backendPid = (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid ?? 0;
@@ -110,27 +121,50 @@ async function main(): Promise<number> {
       await measure(db, backendPid, 'intake', s.messages, () =>
         inBatches(texts.length, async (from, to) => {
           await Promise.all(texts.slice(from, to).map((bytes) => intake.receive({ bytes, channel: 'mllp', remoteAddress: '127.0.0.1' })));
-        })),
-      await measure(db, backendPid, 'processing', s.messages, () => inBatches(queued.length, (from, to) => processMessages(processDeps, queued.slice(from, to)))),
+        }),
+      ),
+      await measure(db, backendPid, 'processing', s.messages, () =>
+        inBatches(queued.length, (from, to) => processMessages(processDeps, queued.slice(from, to))),
+      ),
       await measure(db, backendPid, 'delivery', s.messages, () =>
         inBatches(pending.length, async (from, to) => {
           for (const [queue, ids] of byQueue(pending.slice(from, to))) await deliverNotifications(notifications, logger, queue, ids);
-        })),
+        }),
+      ),
     ];
     const inboxItems = Number((await db.query<{ n: string }>('SELECT count(*)::text AS n FROM inbox_items')).rows[0]?.n ?? 0);
 
     const us = (v: number | null): string => (v === null ? 'n/a' : `${v} µs`);
-    const rows = [['stage', 'this process', 'its PG backend', 'all PostgreSQL', 'WAL'], ...figures.map((f) => [
-      f.stage, us(f.processCpuPerMessageUs), us(f.backendCpuPerMessageUs), us(f.postgresCpuPerMessageUs), `${f.walBytesPerMessage} B`,
-    ])];
-    const total = (k: 'processCpuPerMessageUs' | 'postgresCpuPerMessageUs' | 'walBytesPerMessage'): number => figures.reduce((a, f) => a + (f[k] ?? 0), 0);
-    rows.push(['all stages', `${total('processCpuPerMessageUs')} µs`, '', `${total('postgresCpuPerMessageUs')} µs`, `${total('walBytesPerMessage')} B`]);
+    const rows = [
+      ['stage', 'this process', 'its PG backend', 'all PostgreSQL', 'WAL'],
+      ...figures.map((f) => [
+        f.stage,
+        us(f.processCpuPerMessageUs),
+        us(f.backendCpuPerMessageUs),
+        us(f.postgresCpuPerMessageUs),
+        `${f.walBytesPerMessage} B`,
+      ]),
+    ];
+    const total = (k: 'processCpuPerMessageUs' | 'postgresCpuPerMessageUs' | 'walBytesPerMessage'): number =>
+      figures.reduce((a, f) => a + (f[k] ?? 0), 0);
+    rows.push([
+      'all stages',
+      `${total('processCpuPerMessageUs')} µs`,
+      '',
+      `${total('postgresCpuPerMessageUs')} µs`,
+      `${total('walBytesPerMessage')} B`,
+    ]);
     const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-    process.stdout.write(`\nStork stage costs per birth: ${s.messages} newborns, batches of ${s.batch}, one PostgreSQL connection, queues left out\n`);
+    process.stdout.write(
+      `\nStork stage costs per birth: ${s.messages} newborns, batches of ${s.batch}, one PostgreSQL connection, queues left out\n`,
+    );
     for (const r of rows) process.stdout.write(`  ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('   ')}\n`);
     const outDir = path.join(repoRoot, '.stork-bench');
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(path.join(outDir, 'stage-costs.json'), JSON.stringify({ at: new Date().toISOString(), messages: s.messages, batch: s.batch, stages: figures, inboxItems }, null, 2));
+    writeFileSync(
+      path.join(outDir, 'stage-costs.json'),
+      JSON.stringify({ at: new Date().toISOString(), messages: s.messages, batch: s.batch, stages: figures, inboxItems }, null, 2),
+    );
     if (inboxItems !== s.messages) {
       process.stderr.write(`stage costs: ${inboxItems} inbox items for ${s.messages} births\n`);
       return 1;
@@ -142,7 +176,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-  process.stderr.write(`stage costs failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`stage costs failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

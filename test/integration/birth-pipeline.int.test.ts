@@ -7,7 +7,17 @@ import { api, startTestHub, type TestHub } from '../support/test-hub.js';
 import { pollUntil } from '../support/poll.js';
 
 interface InboxPage {
-  items: { notificationId: string; status: string; record: { dataset: string; baby: { nhsNumber?: string; birthOrder?: number }; familyAddress?: { postcode?: string }; mother?: { phone?: string }; birthDetails?: unknown } }[];
+  items: {
+    notificationId: string;
+    status: string;
+    record: {
+      dataset: string;
+      baby: { nhsNumber?: string; birthOrder?: number };
+      familyAddress?: { postcode?: string };
+      mother?: { phone?: string };
+      birthDetails?: unknown;
+    };
+  }[];
 }
 
 const RX1 = { sendingFacility: 'RX1', sendingApplication: 'MATERNITY' } as const;
@@ -48,14 +58,22 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
     expect(own.items.some((i) => i.record.baby.nhsNumber === baby.baby.nhsNumber)).toBe(false);
     expect((await api(t.http, 'demo-harehills-key', `/v1/centres/harehills/notifications/${item.notificationId}`)).status).toBe(404);
 
-    const ack = await api(t.http, 'demo-osmondthorpe-key', `/v1/centres/osmondthorpe/notifications/${item.notificationId}/ack`, { method: 'POST' });
+    const ack = await api(t.http, 'demo-osmondthorpe-key', `/v1/centres/osmondthorpe/notifications/${item.notificationId}/ack`, {
+      method: 'POST',
+    });
     expect(ack.status).toBe(200);
     expect((await inbox('osmondthorpe', 'demo-osmondthorpe-key')).items.some((i) => i.notificationId === item.notificationId)).toBe(false);
 
     const audit = await api(t.http, 'demo-ig-key', `/v1/audit?subject=${baby.baby.nhsNumber}`);
     expect(audit.status).toBe(200);
-    const events = ((await audit.json()) as { items: { action: string; recipient?: string; ruleId?: string; lawfulBasis?: string; rulebookVersion?: string }[] }).items;
-    expect(events.map((e) => e.action)).toEqual(expect.arrayContaining(['received', 'mapped', 'validated', 'decided', 'routed', 'delivered', 'read', 'acknowledged']));
+    const events = (
+      (await audit.json()) as {
+        items: { action: string; recipient?: string; ruleId?: string; lawfulBasis?: string; rulebookVersion?: string }[];
+      }
+    ).items;
+    expect(events.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['received', 'mapped', 'validated', 'decided', 'routed', 'delivered', 'read', 'acknowledged']),
+    );
     const delivered = events.find((e) => e.action === 'delivered');
     expect(delivered).toMatchObject({ recipient: 'osmondthorpe', ruleId: 'offer-of-support', rulebookVersion: 'offer-of-support@1.0.0' });
     expect(delivered?.lawfulBasis).toMatch(/Art 6\(1\)\(e\)/);
@@ -81,11 +99,16 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
     expect(review.record.mother?.phone).toBeUndefined();
     expect(JSON.stringify(review.record)).not.toContain(restricted.baby.postcode);
     const withheld = await pollUntil(async () => {
-      const r = await t.database.db.query<{ status: string; queue: string | null }>(`SELECT status, queue FROM notifications WHERE baby_nhs_number = $1`, [deceased.baby.nhsNumber]);
+      const r = await t.database.db.query<{ status: string; queue: string | null }>(
+        `SELECT status, queue FROM notifications WHERE baby_nhs_number = $1`,
+        [deceased.baby.nhsNumber],
+      );
       return r.rows[0];
     }, 'deceased baby decision');
     expect(withheld).toEqual({ status: 'withheld', queue: null });
-    expect((await inbox('osmondthorpe', 'demo-osmondthorpe-key')).items.some((i) => i.record.baby.nhsNumber === deceased.baby.nhsNumber)).toBe(false);
+    expect(
+      (await inbox('osmondthorpe', 'demo-osmondthorpe-key')).items.some((i) => i.record.baby.nhsNumber === deceased.baby.nhsNumber),
+    ).toBe(false);
   });
 
   test('a retried job (as after a worker crash) creates no second notification, and a second message about the same baby is a duplicate', async () => {
@@ -98,8 +121,19 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
     await t.database.db.query(`UPDATE messages SET status = 'queued' WHERE id = $1`, [messageId]);
     const store = new SqlNotificationStore(t.database.db);
     const deliveries: string[] = [];
-    await processMessages({ store, deliveries: { enqueue: async (_q, ids) => void deliveries.push(...ids) }, rulebook: t.hub.config.rulebook, catchments: t.hub.config.catchments, logger: createLogger('silent') }, [messageId]);
-    const count = await t.database.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM notifications WHERE baby_nhs_number = $1`, [baby.baby.nhsNumber]);
+    await processMessages(
+      {
+        store,
+        deliveries: { enqueue: async (_q, ids) => void deliveries.push(...ids) },
+        rulebook: t.hub.config.rulebook,
+        catchments: t.hub.config.catchments,
+        logger: createLogger('silent'),
+      },
+      [messageId],
+    );
+    const count = await t.database.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM notifications WHERE baby_nhs_number = $1`, [
+      baby.baby.nhsNumber,
+    ]);
     expect(Number(count.rows[0]?.n)).toBe(1);
     expect(deliveries).toEqual([]);
 
@@ -124,7 +158,12 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
   });
 
   describe('a baby who dies after the birth was notified', () => {
-    interface Item { notificationId: string; status: string; withdrawnAt?: string; record?: unknown }
+    interface Item {
+      notificationId: string;
+      status: string;
+      withdrawnAt?: string;
+      record?: unknown;
+    }
     const messageStatus = (controlId: string) =>
       pollUntil(async () => {
         const r = await t.database.db.query<{ status: string }>(`SELECT status FROM messages WHERE control_id = $1`, [controlId]);
@@ -146,25 +185,40 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
       }, 'notification withdrawn');
       expect(withdrawn.withdrawnAt).toEqual(expect.any(String));
       expect(withdrawn.record).toBeUndefined();
-      expect((await inbox('osmondthorpe', 'demo-osmondthorpe-key')).items.some((i) => i.notificationId === item.notificationId)).toBe(false);
+      expect((await inbox('osmondthorpe', 'demo-osmondthorpe-key')).items.some((i) => i.notificationId === item.notificationId)).toBe(
+        false,
+      );
       const listed = await api(t.http, 'demo-osmondthorpe-key', '/v1/centres/osmondthorpe/notifications?status=withdrawn');
       const withdrawnItems = ((await listed.json()) as { items: Item[] }).items;
       expect(withdrawnItems.find((i) => i.notificationId === item.notificationId)).toMatchObject({ status: 'withdrawn' });
       expect(withdrawnItems.every((i) => i.record === undefined)).toBe(true);
-      const ack = await api(t.http, 'demo-osmondthorpe-key', `/v1/centres/osmondthorpe/notifications/${item.notificationId}/ack`, { method: 'POST' });
+      const ack = await api(t.http, 'demo-osmondthorpe-key', `/v1/centres/osmondthorpe/notifications/${item.notificationId}/ack`, {
+        method: 'POST',
+      });
       expect(ack.status).toBe(409);
       expect(await messageStatus('DEATH-606')).toBe('processed');
 
       const audit = await api(t.http, 'demo-ig-key', `/v1/audit?subject=${baby.baby.nhsNumber}`);
-      const events = ((await audit.json()) as { items: { action: string; notificationId?: string; recipient?: string; ruleId?: string; outcome?: string }[] }).items;
+      const events = (
+        (await audit.json()) as {
+          items: { action: string; notificationId?: string; recipient?: string; ruleId?: string; outcome?: string }[];
+        }
+      ).items;
       expect(events.filter((e) => e.action === 'withdrawn')).toEqual([
-        expect.objectContaining({ notificationId: item.notificationId, recipient: 'osmondthorpe', ruleId: 'baby-deceased', outcome: 'withdrawn-from-inbox' }),
+        expect.objectContaining({
+          notificationId: item.notificationId,
+          recipient: 'osmondthorpe',
+          ruleId: 'baby-deceased',
+          outcome: 'withdrawn-from-inbox',
+        }),
       ]);
 
       // A second report of the same death changes nothing more.
       await client.send(newborn({ seed: 606, controlId: 'DEATH-606-AGAIN', event: 'A31', deceased: true, postcodes: ['LS9 7AB'] }).text);
       expect(await messageStatus('DEATH-606-AGAIN')).toBe('duplicate');
-      const after = ((await (await api(t.http, 'demo-ig-key', `/v1/audit?subject=${baby.baby.nhsNumber}`)).json()) as { items: { action: string }[] }).items;
+      const after = (
+        (await (await api(t.http, 'demo-ig-key', `/v1/audit?subject=${baby.baby.nhsNumber}`)).json()) as { items: { action: string }[] }
+      ).items;
       expect(after.filter((e) => e.action === 'withdrawn')).toHaveLength(1);
     });
 
@@ -175,9 +229,15 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
       const birthMessage = newborn({ seed: 707, controlId: 'LIVE-707', postcodes: ['LS9 7AB'] });
       await client.send(birthMessage.text);
       expect(await messageStatus('LIVE-707')).toBe('duplicate');
-      const r = await t.database.db.query<{ status: string; queue: string | null }>(`SELECT status, queue FROM notifications WHERE baby_nhs_number = $1`, [death.baby.nhsNumber]);
+      const r = await t.database.db.query<{ status: string; queue: string | null }>(
+        `SELECT status, queue FROM notifications WHERE baby_nhs_number = $1`,
+        [death.baby.nhsNumber],
+      );
       expect(r.rows).toEqual([{ status: 'withheld', queue: null }]);
-      const items = await t.database.db.query(`SELECT 1 FROM inbox_items i JOIN notifications n ON n.id = i.notification_id WHERE n.baby_nhs_number = $1`, [death.baby.nhsNumber]);
+      const items = await t.database.db.query(
+        `SELECT 1 FROM inbox_items i JOIN notifications n ON n.id = i.notification_id WHERE n.baby_nhs_number = $1`,
+        [death.baby.nhsNumber],
+      );
       expect(items.rows).toEqual([]);
     });
 

@@ -46,7 +46,9 @@ async function exchange(port: number, bytes: Buffer): Promise<string[]> {
   });
   const marker = `MARK-${createHash('sha1').update(bytes).digest('hex').slice(0, 12)}-${Date.now()}`;
   socket.write(bytes[0] === 0x0b ? bytes : frame(bytes));
-  socket.write(frame(newbornAdt({ seed: 1, controlId: marker, sendingFacility: 'RX1', sendingApplication: 'MATERNITY', messageTime: new Date() })));
+  socket.write(
+    frame(newbornAdt({ seed: 1, controlId: marker, sendingFacility: 'RX1', sendingApplication: 'MATERNITY', messageTime: new Date() })),
+  );
   await pollUntil(() => (acks.some((a) => a.includes(`|${marker}|`)) ? true : undefined), `marker ACK after a corpus file`, 10000);
   socket.destroy();
   return acks.filter((a) => !a.includes(`|${marker}|`));
@@ -60,7 +62,8 @@ function corpusConfig(files: readonly string[]): string {
   for (const f of files) {
     const read = readEnvelope(decodeHl7v2(readFileSync(f)).replace(/^\x0b/, ''));
     const env = read.ok ? read.envelope : read.partial;
-    if (!env?.sendingFacility || !/^[A-Z][A-Z0-9]{2}$/.test(env.messageType ?? '') || !/^[A-Z0-9]{3}$/.test(env.triggerEvent ?? '')) continue;
+    if (!env?.sendingFacility || !/^[A-Z][A-Z0-9]{2}$/.test(env.messageType ?? '') || !/^[A-Z0-9]{3}$/.test(env.triggerEvent ?? ''))
+      continue;
     if (['RX1', 'RX9'].includes(env.sendingFacility)) continue;
     const entry = byFacility.get(env.sendingFacility) ?? { types: new Map(), versions: new Set(), ids: new Set() };
     entry.types.set(env.messageType ?? '', (entry.types.get(env.messageType ?? '') ?? new Set()).add(env.triggerEvent ?? ''));
@@ -72,9 +75,13 @@ function corpusConfig(files: readonly string[]): string {
   for (const [facility, e] of byFacility) {
     if (e.versions.size === 0 || e.ids.size === 0) continue;
     feeds.feeds.push({
-      id: `corpus-${++n}`, name: `Corpus sender ${n}`, sendingFacility: facility,
+      id: `corpus-${++n}`,
+      name: `Corpus sender ${n}`,
+      sendingFacility: facility,
       messageTypes: Object.fromEntries([...e.types].map(([t, ev]) => [t, [...ev]])),
-      versions: [...e.versions], processingIds: [...e.ids], mapping: 'itk-adt',
+      versions: [...e.versions],
+      processingIds: [...e.ids],
+      mapping: 'itk-adt',
     });
   }
   writeFileSync(path.join(dir, 'mappings', 'feeds.json'), JSON.stringify(feeds));
@@ -108,7 +115,11 @@ describe.each([
         expect({ label, mode: env.ok ? env.envelope.acceptAckType : '?' }).toEqual({ label, mode: expect.stringMatching(/^(NE|ER|SU)$/) });
       }
       for (const ack of acks) {
-        const code = ack.split('\r').find((s) => s.startsWith('MSA'))?.split(/[|^]/)[1] ?? '';
+        const code =
+          ack
+            .split('\r')
+            .find((s) => s.startsWith('MSA'))
+            ?.split(/[|^]/)[1] ?? '';
         expect({ label, code: ACK_CODES.includes(code) }).toEqual({ label, code: true });
         codes.set(code, (codes.get(code) ?? 0) + 1);
       }

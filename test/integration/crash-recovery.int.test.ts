@@ -8,7 +8,14 @@ import { deleteKeys, REDIS_URL, startTestHub } from '../support/test-hub.js';
 import { pollUntil } from '../support/poll.js';
 
 const baby = (seed: number, controlId: string) =>
-  describeNewborn({ seed, controlId, sendingFacility: 'RX1', sendingApplication: 'MATERNITY', messageTime: new Date(), postcodes: ['LS9 7AB'] });
+  describeNewborn({
+    seed,
+    controlId,
+    sendingFacility: 'RX1',
+    sendingApplication: 'MATERNITY',
+    messageTime: new Date(),
+    postcodes: ['LS9 7AB'],
+  });
 
 describe('Nothing is lost when a worker dies or a job goes missing', () => {
   test('a job taken by a worker that dies mid-job is taken up again and makes exactly one notification', async () => {
@@ -31,23 +38,40 @@ describe('Nothing is lost when a worker dies or a job goes missing', () => {
 
     // A real worker starts against the same store and Redis: the stalled job is moved back and processed.
     await intake.hub.stop();
-    const worker = await startTestHub({ database, env: { STORK_ROLES: 'intake,worker', STORK_JOB_LOCK_MS: '1000', STORK_QUEUE_PREFIX: prefix } });
+    const worker = await startTestHub({
+      database,
+      env: { STORK_ROLES: 'intake,worker', STORK_JOB_LOCK_MS: '1000', STORK_QUEUE_PREFIX: prefix },
+    });
     try {
-      const count = await pollUntil(async () => {
-        const r = await database.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM inbox_items i JOIN notifications n ON n.id = i.notification_id WHERE n.baby_nhs_number = $1`, [b.baby.nhsNumber]);
-        return Number(r.rows[0]?.n) > 0 ? Number(r.rows[0]?.n) : undefined;
-      }, 'the notification in the inbox', 20000);
+      const count = await pollUntil(
+        async () => {
+          const r = await database.db.query<{ n: string | number }>(
+            `SELECT count(*) AS n FROM inbox_items i JOIN notifications n ON n.id = i.notification_id WHERE n.baby_nhs_number = $1`,
+            [b.baby.nhsNumber],
+          );
+          return Number(r.rows[0]?.n) > 0 ? Number(r.rows[0]?.n) : undefined;
+        },
+        'the notification in the inbox',
+        20000,
+      );
       expect(count).toBe(1);
-      const notifications = await database.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM notifications WHERE baby_nhs_number = $1`, [b.baby.nhsNumber]);
+      const notifications = await database.db.query<{ n: string | number }>(
+        `SELECT count(*) AS n FROM notifications WHERE baby_nhs_number = $1`,
+        [b.baby.nhsNumber],
+      );
       expect(Number(notifications.rows[0]?.n)).toBe(1);
       // The dead worker's job itself was moved back as stalled and run to completion (boot recovery also
       // re-queued the message: both ran, and still one notification).
       const connection = new Redis(REDIS_URL);
       const queue = new Queue(PROCESS_QUEUE, { connection, prefix });
-      const state = await pollUntil(async () => {
-        const s = await queue.getJobState(job.id ?? '');
-        return s === 'completed' ? s : undefined;
-      }, 'the stalled job to complete', 20000);
+      const state = await pollUntil(
+        async () => {
+          const s = await queue.getJobState(job.id ?? '');
+          return s === 'completed' ? s : undefined;
+        },
+        'the stalled job to complete',
+        20000,
+      );
       expect(state).toBe('completed');
       await queue.close();
       connection.disconnect();
@@ -77,10 +101,14 @@ describe('Nothing is lost when a worker dies or a job goes missing', () => {
 
     const worker = await startTestHub({ database, env: { STORK_ROLES: 'intake,worker', STORK_QUEUE_PREFIX: prefix } });
     try {
-      const status = await pollUntil(async () => {
-        const r = await database.db.query<{ status: string }>(`SELECT status FROM messages WHERE control_id = 'LOST-JOB-1'`);
-        return r.rows[0]?.status === 'processed' ? r.rows[0].status : undefined;
-      }, 'the message to be processed after boot recovery', 20000);
+      const status = await pollUntil(
+        async () => {
+          const r = await database.db.query<{ status: string }>(`SELECT status FROM messages WHERE control_id = 'LOST-JOB-1'`);
+          return r.rows[0]?.status === 'processed' ? r.rows[0].status : undefined;
+        },
+        'the message to be processed after boot recovery',
+        20000,
+      );
       expect(status).toBe('processed');
       expect(worker.sink.text).toContain('recovered unfinished work at boot');
     } finally {

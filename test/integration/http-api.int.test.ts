@@ -26,7 +26,9 @@ describe('HTTP: HL7 v2 intake, identity rules and the operators’ API', () => {
     expect(none.headers.get('content-type')).toContain('application/problem+json');
     expect((await api(t.http, 'not-a-key', '/v1/messages')).status).toBe(401);
     expect((await api(t.http, 'demo-east-end-park-key', '/v1/messages')).status).toBe(403);
-    expect((await api(t.http, 'demo-east-end-park-key', '/v1/hl7v2', { method: 'POST', headers: HL7, body: adt(1, 'H-0') })).status).toBe(403);
+    expect((await api(t.http, 'demo-east-end-park-key', '/v1/hl7v2', { method: 'POST', headers: HL7, body: adt(1, 'H-0') })).status).toBe(
+      403,
+    );
     expect((await api(t.http, 'demo-admin-key', '/v1/audit?subject=9000000009')).status).toBe(403);
     expect((await api(t.http, 'demo-ig-key', '/v1/audit?subject=9000000009')).status).toBe(200);
     const bad = await api(t.http, 'demo-ig-key', '/v1/audit?subject=123');
@@ -42,9 +44,21 @@ describe('HTTP: HL7 v2 intake, identity rules and the operators’ API', () => {
     expect(msa(await ok.text()).slice(1, 3)).toEqual(['AA', 'H-1']);
     const id = ok.headers.get('x-stork-message-id');
 
-    const plain = await api(t.http, 'demo-northgate-feed-key', '/v1/hl7v2', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: adt(3, 'H-2') });
+    const plain = await api(t.http, 'demo-northgate-feed-key', '/v1/hl7v2', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: adt(3, 'H-2'),
+    });
     expect(msa(await plain.text())[1]).toBe('AA');
-    expect((await api(t.http, 'demo-northgate-feed-key', '/v1/hl7v2', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(415);
+    expect(
+      (
+        await api(t.http, 'demo-northgate-feed-key', '/v1/hl7v2', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{}',
+        })
+      ).status,
+    ).toBe(415);
 
     const other = await api(t.http, 'demo-northgate-feed-key', '/v1/hl7v2', { method: 'POST', headers: HL7, body: adt(4, 'H-3', 'RX9') });
     expect(other.status).toBe(403);
@@ -75,7 +89,15 @@ describe('Replay: a quarantined message is run again once its feed is configured
     await first.hub.stop();
 
     const feeds = JSON.parse(readFileSync(path.join(dir, 'mappings', 'feeds.json'), 'utf8')) as { feeds: object[] };
-    feeds.feeds.push({ id: 'riverside', name: 'Riverside (fictional)', sendingFacility: 'RQ5', messageTypes: { ADT: ['A28'] }, versions: ['2.4'], processingIds: ['P'], mapping: 'itk-adt' });
+    feeds.feeds.push({
+      id: 'riverside',
+      name: 'Riverside (fictional)',
+      sendingFacility: 'RQ5',
+      messageTypes: { ADT: ['A28'] },
+      versions: ['2.4'],
+      processingIds: ['P'],
+      mapping: 'itk-adt',
+    });
     writeFileSync(path.join(dir, 'mappings', 'feeds.json'), JSON.stringify(feeds));
     const second = await startTestHub({ configDir: dir, database });
     try {

@@ -29,7 +29,7 @@ describe('Migration 005: message bodies move out of messages, with the data alre
     await t.drop();
   });
 
-  it('keeps each message\'s bytes, ACK and canonical record, for the operators, re-sends and the workers', async () => {
+  it("keeps each message's bytes, ACK and canonical record, for the operators, re-sends and the workers", async () => {
     expect(await migrate(t.db, older)).toEqual(['001', '002', '003', '004']);
     const raw = Buffer.from('MSH|^~\\&|MATERNITY|RX1|STORK|HUB|20251115090000||ADT^A28|OLD-1|P|2.4\rPID|1\r', 'utf8');
     const ack = Buffer.from('MSH|^~\\&|STORK|HUB|MATERNITY|RX1|20251115090001||ACK^A28|A1|P|2.4\rMSA|CA|OLD-1\r', 'utf8');
@@ -52,10 +52,22 @@ describe('Migration 005: message bodies move out of messages, with the data alre
     expect(stored?.raw.equals(raw)).toBe(true);
     expect(stored?.canonical).toEqual(canonical);
     // A re-send of the old message gets the ACK it was sent then, byte for byte.
-    const [resend] = await messages.recordReceipts([{
-      id: '0b7f6c1e-3a52-4d7e-9c1a-6f1f0f2d9a02', receivedAt: new Date(), channel: 'mllp', senderKey: 'RX1|MATERNITY', controlId: 'OLD-1',
-      raw, rawTruncated: false, sizeBytes: raw.length, sha256: 'x', status: 'queued', issues: [], audit: [],
-    }]);
+    const [resend] = await messages.recordReceipts([
+      {
+        id: '0b7f6c1e-3a52-4d7e-9c1a-6f1f0f2d9a02',
+        receivedAt: new Date(),
+        channel: 'mllp',
+        senderKey: 'RX1|MATERNITY',
+        controlId: 'OLD-1',
+        raw,
+        rawTruncated: false,
+        sizeBytes: raw.length,
+        sha256: 'x',
+        status: 'queued',
+        issues: [],
+        audit: [],
+      },
+    ]);
     expect(resend).toEqual({ kind: 'duplicate', originalId: id, status: 'queued', ack });
     // The workers still find its canonical record.
     expect(await new SqlNotificationStore(t.db).loadQueued([id])).toEqual([{ id, canonical }]);

@@ -31,7 +31,12 @@ describe('MLLP intake: a trust sends HL7 v2 and gets standard ACKs, with nothing
   });
 
   const rowsFor = async (controlId: string) =>
-    (await t.database.db.query<{ id: string; status: string; ack_code: string }>(`SELECT id, status, ack_code FROM messages WHERE control_id = $1`, [controlId])).rows;
+    (
+      await t.database.db.query<{ id: string; status: string; ack_code: string }>(
+        `SELECT id, status, ack_code FROM messages WHERE control_id = $1`,
+        [controlId],
+      )
+    ).rows;
 
   test('the ACK of a newborn comes only after its row is committed, and the job is queued', async () => {
     const msg = adt({ seed: 1, controlId: 'INT-0001', sendingFacility: 'RX1', sendingApplication: 'MATERNITY', messageTime: now() });
@@ -59,11 +64,15 @@ describe('MLLP intake: a trust sends HL7 v2 and gets standard ACKs, with nothing
     const a = adt({ seed: 3, controlId: 'INT-SPLIT', sendingFacility: 'RX1', sendingApplication: 'MATERNITY', messageTime: now() });
     const b = adt({ seed: 4, controlId: 'INT-PACK-1', sendingFacility: 'RX1', sendingApplication: 'MATERNITY', messageTime: now() });
     const c = adt({ seed: 5, controlId: 'INT-PACK-2', sendingFacility: 'RX1', sendingApplication: 'MATERNITY', messageTime: now() });
-    const acks = await rawExchange(t.mllpPort, async (socket) => {
-      const bytes = frame(a);
-      for (const byte of bytes) socket.write(Buffer.from([byte]));
-      socket.write(Buffer.concat([frame(b), frame(c)]));
-    }, 3);
+    const acks = await rawExchange(
+      t.mllpPort,
+      async (socket) => {
+        const bytes = frame(a);
+        for (const byte of bytes) socket.write(Buffer.from([byte]));
+        socket.write(Buffer.concat([frame(b), frame(c)]));
+      },
+      3,
+    );
     expect(acks.map((x) => [parseAck(x).code, parseAck(x).controlId])).toEqual([
       ['AA', 'INT-SPLIT'],
       ['AA', 'INT-PACK-1'],
@@ -72,10 +81,16 @@ describe('MLLP intake: a trust sends HL7 v2 and gets standard ACKs, with nothing
   });
 
   test('an oversize frame gets AR and the messages around it on the same connection are still accepted', async () => {
-    const big = adt({ seed: 6, controlId: 'INT-BIG', sendingFacility: 'RX1', sendingApplication: 'MATERNITY', messageTime: now() }) + `NTE|1||${'x'.repeat(20000)}\r`;
-    const before = client.send(adt({ seed: 7, controlId: 'INT-BEFORE', sendingFacility: 'RX1', sendingApplication: 'MATERNITY', messageTime: now() }));
+    const big =
+      adt({ seed: 6, controlId: 'INT-BIG', sendingFacility: 'RX1', sendingApplication: 'MATERNITY', messageTime: now() }) +
+      `NTE|1||${'x'.repeat(20000)}\r`;
+    const before = client.send(
+      adt({ seed: 7, controlId: 'INT-BEFORE', sendingFacility: 'RX1', sendingApplication: 'MATERNITY', messageTime: now() }),
+    );
     const oversize = client.send(big);
-    const after = client.send(adt({ seed: 8, controlId: 'INT-AFTER', sendingFacility: 'RX1', sendingApplication: 'MATERNITY', messageTime: now() }));
+    const after = client.send(
+      adt({ seed: 8, controlId: 'INT-AFTER', sendingFacility: 'RX1', sendingApplication: 'MATERNITY', messageTime: now() }),
+    );
     expect(parseAck(await before).code).toBe('AA');
     const ar = parseAck(await oversize);
     expect(ar.code).toBe('AR');
@@ -92,7 +107,9 @@ describe('MLLP intake: a trust sends HL7 v2 and gets standard ACKs, with nothing
     const ack = parseAck(await client.send('this is not HL7 at all'));
     expect(ack.code).toBe('AR');
     expect(ack.errs[0]).toMatch(/^ERR\|MSH\^1\^\^100&Segment sequence error&HL70357\|MSH\^1\|100\^Segment sequence error\^HL70357\|E/);
-    const rows = await t.database.db.query<{ status: string; reason: string }>(`SELECT status, reason FROM messages WHERE sender_key IS NULL`);
+    const rows = await t.database.db.query<{ status: string; reason: string }>(
+      `SELECT status, reason FROM messages WHERE sender_key IS NULL`,
+    );
     expect(rows.rows.some((r) => r.status === 'quarantined' && r.reason.startsWith('Unparseable'))).toBe(true);
   });
 
@@ -151,7 +168,17 @@ async function rawExchange(port: number, write: (s: net.Socket) => Promise<void>
   await write(socket);
   if (expected === 0) {
     // A marker on the same connection: its ACK comes after any ACK for what was written before.
-    socket.write(frame(adt({ seed: 99, controlId: `MARK-${Date.now()}`, sendingFacility: 'RX1', sendingApplication: 'MATERNITY', messageTime: new Date() })));
+    socket.write(
+      frame(
+        adt({
+          seed: 99,
+          controlId: `MARK-${Date.now()}`,
+          sendingFacility: 'RX1',
+          sendingApplication: 'MATERNITY',
+          messageTime: new Date(),
+        }),
+      ),
+    );
     await pollUntil(() => (acks.length >= 1 ? true : undefined), 'marker ACK');
     socket.destroy();
     return acks.slice(0, -1);

@@ -15,11 +15,24 @@ describe('Logs carry no personal data', () => {
   afterAll(async () => t.stop());
 
   test('every log line is free of the personal data in the messages sent', async () => {
-    const base = { sendingFacility: 'RX1', sendingApplication: 'MATERNITY', messageTime: new Date(), postcodes: ['LS9 7AB', 'LS8 3DR', 'LS17 7DF'] };
+    const base = {
+      sendingFacility: 'RX1',
+      sendingApplication: 'MATERNITY',
+      messageTime: new Date(),
+      postcodes: ['LS9 7AB', 'LS8 3DR', 'LS17 7DF'],
+    };
     const cases: NewbornAdtOptions[] = [
-      { seed: 11 }, { seed: 12, birthOrder: 1 }, { seed: 12, birthOrder: 2 }, { seed: 13, deceased: true }, { seed: 14, restricted: true },
-      { seed: 15, invalidNhsNumber: true }, { seed: 16, escapes: true }, { seed: 17, lineEnding: '\n' }, { seed: 18, adult: true, event: 'A08' },
-      { seed: 19, sendingFacility: 'ZZZ' }, { seed: 20, motherVia: 'pid21' },
+      { seed: 11 },
+      { seed: 12, birthOrder: 1 },
+      { seed: 12, birthOrder: 2 },
+      { seed: 13, deceased: true },
+      { seed: 14, restricted: true },
+      { seed: 15, invalidNhsNumber: true },
+      { seed: 16, escapes: true },
+      { seed: 17, lineEnding: '\n' },
+      { seed: 18, adult: true, event: 'A08' },
+      { seed: 19, sendingFacility: 'ZZZ' },
+      { seed: 20, motherVia: 'pid21' },
       // The first baby's death, reported by an update: its notification is withdrawn.
       { seed: 11, event: 'A08', deceased: true },
     ];
@@ -27,7 +40,8 @@ describe('Logs carry no personal data', () => {
     const client = await MllpClient.connect({ host: '127.0.0.1', port: t.mllpPort, timeoutMs: 10000 });
     for (const b of babies.slice(0, 8)) await client.send(b.text);
     client.close();
-    for (const b of babies.slice(8)) await api(t.http, 'demo-admin-key', '/v1/hl7v2', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: b.text });
+    for (const b of babies.slice(8))
+      await api(t.http, 'demo-admin-key', '/v1/hl7v2', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: b.text });
     await api(t.http, 'demo-admin-key', '/v1/messages?status=quarantined');
     await pollUntil(async () => {
       const r = await t.database.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM messages WHERE status = 'queued'`);
@@ -39,16 +53,31 @@ describe('Logs carry no personal data', () => {
     }, 'all deliveries made');
 
     // Each line without its own timestamp (a baby born today shares its date with the log's clock).
-    const log = t.sink.records().map(({ time, ...rest }) => (void time, JSON.stringify(rest))).join('\n');
+    const log = t.sink
+      .records()
+      .map(({ time, ...rest }) => (void time, JSON.stringify(rest)))
+      .join('\n');
     expect(t.sink.lines.length).toBeGreaterThan(20);
     expect(log).toContain('message received');
     expect(log).toContain('notifications delivered');
-    const withdrawn = await t.database.db.query<{ status: string }>(`SELECT status FROM notifications WHERE baby_nhs_number = $1`, [babies[0]?.baby.nhsNumber]);
+    const withdrawn = await t.database.db.query<{ status: string }>(`SELECT status FROM notifications WHERE baby_nhs_number = $1`, [
+      babies[0]?.baby.nhsNumber,
+    ]);
     expect(withdrawn.rows).toEqual([{ status: 'withdrawn' }]);
     const forbidden = new Set<string>();
     for (const b of babies) {
       const { baby, mother } = b;
-      for (const v of [baby.nhsNumber, baby.mrn, baby.family, baby.given, baby.birthDate, baby.birthDateTimeText, baby.postcode, ...baby.addressLines]) if (v.length >= 4) forbidden.add(v);
+      for (const v of [
+        baby.nhsNumber,
+        baby.mrn,
+        baby.family,
+        baby.given,
+        baby.birthDate,
+        baby.birthDateTimeText,
+        baby.postcode,
+        ...baby.addressLines,
+      ])
+        if (v.length >= 4) forbidden.add(v);
       if (mother) for (const v of [mother.nhsNumber, mother.family, mother.given, mother.birthDate]) forbidden.add(v);
       // Phone numbers: any run of 10 or more digits that is not an id Stork made.
       for (const phone of b.text.match(/\b0\d{9,10}\b/g) ?? []) forbidden.add(phone);

@@ -63,8 +63,17 @@ describe('Processing reaches its messages by id, however long the queue and howe
 
   it('marking the batch processed uses the primary key, not the status index', async () => {
     const notifications = ids.map((messageId, i) => ({
-      id: randomUUID(), message_id: messageId, subject_key: `plan-${i}`, created_at: new Date().toISOString(), baby_nhs_number: null,
-      mother_nhs_number: null, decision: {}, route: {}, queue: 'osmondthorpe', dataset: 'offer-of-support', disclosed: {},
+      id: randomUUID(),
+      message_id: messageId,
+      subject_key: `plan-${i}`,
+      created_at: new Date().toISOString(),
+      baby_nhs_number: null,
+      mother_nhs_number: null,
+      decision: {},
+      route: {},
+      queue: 'osmondthorpe',
+      dataset: 'offer-of-support',
+      disclosed: {},
     }));
     const all = await plan(SAVE_PROCESSED_SQL, [JSON.stringify(notifications), '[]', new Date()]);
     const updates = all.filter((n) => n['Node Type'] === 'ModifyTable' && n['Relation Name'] === 'messages');

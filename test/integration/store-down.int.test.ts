@@ -6,7 +6,10 @@ import { api, startTestHub, type TestHub } from '../support/test-hub.js';
 
 const msa = (ack: string) => ack.split('\r')[1]?.split('|') ?? [];
 const adt = (seed: number, controlId: string) =>
-  newbornAdt({ seed, controlId, sendingFacility: 'RX1', sendingApplication: 'MATERNITY', messageTime: new Date() }).replace('|AL|NE|', '|||');
+  newbornAdt({ seed, controlId, sendingFacility: 'RX1', sendingApplication: 'MATERNITY', messageTime: new Date() }).replace(
+    '|AL|NE|',
+    '|||',
+  );
 
 async function admin(sql: string): Promise<void> {
   const c = new pg.Client({ connectionString: ADMIN_URL });
@@ -39,7 +42,11 @@ describe('No AA while the store is down: the sender is told to retry, and nothin
     const down = msa(await client.send(adt(2, 'DOWN-1')));
     expect(down[1]).toBe('AE');
     expect(down[2]).toBe('DOWN-1');
-    const http = await api(t.http, 'demo-northgate-feed-key', '/v1/hl7v2', { method: 'POST', headers: { 'content-type': 'x-application/hl7-v2+er7' }, body: adt(3, 'DOWN-2') });
+    const http = await api(t.http, 'demo-northgate-feed-key', '/v1/hl7v2', {
+      method: 'POST',
+      headers: { 'content-type': 'x-application/hl7-v2+er7' },
+      body: adt(3, 'DOWN-2'),
+    });
     expect(http.status).toBe(503);
     expect(msa(await http.text())[1]).toBe('AE');
     expect((await fetch(`${t.http}/readyz`)).status).toBe(503);

@@ -43,7 +43,10 @@ export async function createTestDatabase(kind: StoreKind = storeKind(), options:
   const db = await openPostgres({ connectionString: url, connectTimeoutMs: 2000 });
   if (migrated) await migrate(db);
   return {
-    db, kind, url, name,
+    db,
+    kind,
+    url,
+    name,
     async drop() {
       await db.close().catch(() => undefined);
       const a = new pg.Client({ connectionString: ADMIN_URL });

@@ -22,7 +22,9 @@ export interface TestHub {
  * Starts a real hub in this process: real Redis (a queue prefix of its own), a fresh database of the
  * project's store kind, HTTP and MLLP on free loopback ports, logs captured in a sink at debug level.
  */
-export async function startTestHub(options: { configDir?: string; env?: Record<string, string>; database?: TestDatabase } = {}): Promise<TestHub> {
+export async function startTestHub(
+  options: { configDir?: string; env?: Record<string, string>; database?: TestDatabase } = {},
+): Promise<TestHub> {
   const database = options.database ?? (await createTestDatabase());
   const prefix = `stork-test-${randomUUID().slice(0, 8)}`;
   const env = loadEnvConfig({
@@ -39,7 +41,10 @@ export async function startTestHub(options: { configDir?: string; env?: Record<s
   const sink = new LogSink();
   const hub = await startHub({ env, logger: createLogger('debug', sink), db: database.db });
   return {
-    hub, database, sink, prefix,
+    hub,
+    database,
+    sink,
+    prefix,
     http: `http://127.0.0.1:${hub.httpPort ?? 0}`,
     mllpPort: hub.mllpPort ?? 0,
     async stop() {

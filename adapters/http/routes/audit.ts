@@ -5,7 +5,6 @@ import { clientOf, requireRole } from '../auth.js';
 import { sendProblem, type FieldProblem } from '../problem.js';
 import { pageLimit, UUID } from './paging.js';
 
-
 /**
  * `GET /v1/audit` for information-governance leads: who received what about whom, when, under which rule
  * and lawful basis. Filter by notification, message or subject (an NHS number); the query itself is audited.
@@ -20,19 +19,38 @@ export function auditRoutes(audit: AuditLog): Router {
     const subject = str('subject')?.replace(/\s+/g, '');
     const after = str('after');
     const problems: FieldProblem[] = [];
-    if (notificationId !== undefined && !UUID.test(notificationId)) problems.push({ field: 'notification', message: 'must be a notification id (UUID)' });
+    if (notificationId !== undefined && !UUID.test(notificationId))
+      problems.push({ field: 'notification', message: 'must be a notification id (UUID)' });
     if (messageId !== undefined && !UUID.test(messageId)) problems.push({ field: 'message', message: 'must be a message id (UUID)' });
-    if (subject !== undefined && !isValidNhsNumber(subject)) problems.push({ field: 'subject', message: 'must be a valid 10-digit NHS number' });
-    if (after !== undefined && !/^\d+$/.test(after)) problems.push({ field: 'after', message: 'must be the seq of the last event of the previous page' });
-    if (!notificationId && !messageId && !subject) problems.push({ field: 'notification', message: 'give at least one of notification, message or subject' });
+    if (subject !== undefined && !isValidNhsNumber(subject))
+      problems.push({ field: 'subject', message: 'must be a valid 10-digit NHS number' });
+    if (after !== undefined && !/^\d+$/.test(after))
+      problems.push({ field: 'after', message: 'must be the seq of the last event of the previous page' });
+    if (!notificationId && !messageId && !subject)
+      problems.push({ field: 'notification', message: 'give at least one of notification, message or subject' });
     const limit = pageLimit(q['limit'], 200);
     if (limit === undefined) problems.push({ field: 'limit', message: 'must be an integer from 1 to 500' });
     if (problems.length > 0 || limit === undefined) {
       sendProblem(res, 400, 'Invalid query', undefined, problems);
       return;
     }
-    const events = await audit.query({ limit, ...(notificationId ? { notificationId } : {}), ...(messageId ? { messageId } : {}), ...(subject ? { subject } : {}), ...(after ? { afterSeq: Number(after) } : {}) });
-    await audit.append([{ at: new Date(), actor: `client:${clientOf(res).id}`, action: 'read', ...(subject ? { subjectNhsNumber: subject } : {}), ...(notificationId ? { notificationId } : {}), details: { query: 'audit', results: events.length } }]);
+    const events = await audit.query({
+      limit,
+      ...(notificationId ? { notificationId } : {}),
+      ...(messageId ? { messageId } : {}),
+      ...(subject ? { subject } : {}),
+      ...(after ? { afterSeq: Number(after) } : {}),
+    });
+    await audit.append([
+      {
+        at: new Date(),
+        actor: `client:${clientOf(res).id}`,
+        action: 'read',
+        ...(subject ? { subjectNhsNumber: subject } : {}),
+        ...(notificationId ? { notificationId } : {}),
+        details: { query: 'audit', results: events.length },
+      },
+    ]);
     const last = events[events.length - 1];
     res.json({ items: events, ...(events.length === limit && last ? { next: String(last.seq) } : {}) });
   });

@@ -12,7 +12,12 @@ const STATUSES: readonly MessageStatus[] = ['queued', 'processed', 'not-relevant
  * The operators' view of received messages. A `feed` client sees its own feed's messages (metadata only);
  * `admin` sees all, and only `admin` gets the raw body, which is audited as a read of personal data.
  */
-export function messageRoutes(store: MessageStore, audit: AuditLog, replay: ReplayDeps, feedIdsForFacility: (ods: string) => string[]): Router {
+export function messageRoutes(
+  store: MessageStore,
+  audit: AuditLog,
+  replay: ReplayDeps,
+  feedIdsForFacility: (ods: string) => string[],
+): Router {
   const router = Router();
   router.get('/v1/messages', requireRole('admin', 'feed'), async (req, res) => {
     const client = clientOf(res);

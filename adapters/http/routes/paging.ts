@@ -28,7 +28,11 @@ export interface StatusPage<S extends string> {
  * Reads `?status=&limit=&after=` of a listing. On a bad value it answers 400 naming the field and
  * returns undefined.
  */
-export function readStatusPage<S extends string>(query: Record<string, unknown>, statuses: readonly S[], res: Response): StatusPage<S> | undefined {
+export function readStatusPage<S extends string>(
+  query: Record<string, unknown>,
+  statuses: readonly S[],
+  res: Response,
+): StatusPage<S> | undefined {
   const status = typeof query['status'] === 'string' ? query['status'] : undefined;
   if (status !== undefined && !(statuses as readonly string[]).includes(status)) {
     sendProblem(res, 400, 'Invalid query', undefined, [{ field: 'status', message: `must be one of ${statuses.join(', ')}` }]);

@@ -81,7 +81,9 @@ export function buildAck(envelope: Envelope | undefined, code: AckCode, issues: 
     const codeText = ERROR_TEXT[i.code] ?? 'Error';
     const eld = loc ? [loc.segment, loc.sequence ?? 1, loc.field ?? '', [i.code, codeText, 'HL70357'].join(ss)].join(cs) : '';
     const erl = loc
-      ? [loc.segment, loc.sequence ?? 1, loc.field ?? '', loc.field !== undefined ? (loc.repetition ?? 1) : '', loc.component ?? ''].join(cs).replace(new RegExp(`\\${cs}+$`), '')
+      ? [loc.segment, loc.sequence ?? 1, loc.field ?? '', loc.field !== undefined ? (loc.repetition ?? 1) : '', loc.component ?? '']
+          .join(cs)
+          .replace(new RegExp(`\\${cs}+$`), '')
       : '';
     const cwe = [i.code, codeText, 'HL70357'].join(cs);
     const severity = i.severity === 'error' ? 'E' : 'W';

@@ -23,9 +23,7 @@ const upper = (s: string | undefined): string => (s ?? '').trim().toUpperCase();
 
 /** True when any repetition of the condition's field has a listed value at its component. */
 export function conditionHolds(reader: Hl7Reader, seg: SegmentRef, c: CompiledCondition): boolean {
-  return reader
-    .repetitions(seg, c.path.field)
-    .some((r) => c.values.has(upper(r.value(c.path.component ?? 1, c.path.subComponent))));
+  return reader.repetitions(seg, c.path.field).some((r) => c.values.has(upper(r.value(c.path.component ?? 1, c.path.subComponent))));
 }
 
 function selectSegment(reader: Hl7Reader, rule: CompiledRule): SegmentRef | undefined {

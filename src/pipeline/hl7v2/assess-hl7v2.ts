@@ -38,7 +38,13 @@ export interface AssessContext {
   authorisedFacility?: string;
 }
 
-function reject(envelope: Envelope | undefined, feed: FeedConfig | undefined, code: AckCode, issues: Issue[], extra: Partial<Assessment> = {}): Assessment {
+function reject(
+  envelope: Envelope | undefined,
+  feed: FeedConfig | undefined,
+  code: AckCode,
+  issues: Issue[],
+  extra: Partial<Assessment> = {},
+): Assessment {
   const a: Assessment = { status: 'quarantined', ackCode: code, issues, reason: issues[0]?.message ?? 'rejected', ...extra };
   if (envelope) a.envelope = envelope;
   if (feed) a.feed = feed;
@@ -50,7 +56,9 @@ function plainAddress(address: string): string {
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
-const at = (field: number, component?: number) => ({ location: { segment: 'MSH', sequence: 1, field, ...(component ? { component } : {}) } });
+const at = (field: number, component?: number) => ({
+  location: { segment: 'MSH', sequence: 1, field, ...(component ? { component } : {}) },
+});
 
 /**
  * Decides what intake does with one HL7 v2 message: which feed sent it, whether the feed may send this
@@ -62,32 +70,74 @@ export function assessHl7v2(text: string, ctx: AssessContext): Assessment {
   const envelope = read.envelope;
   const feed = ctx.feeds.find(envelope.sendingFacility, envelope.sendingApplication);
   if (!feed) {
-    return reject(envelope, undefined, 'AR', [issue(Hl7ErrorCode.TableValueNotFound, 'Unknown sender: no feed is configured for this MSH-4 sending facility and MSH-3 application', at(4))]);
+    return reject(envelope, undefined, 'AR', [
+      issue(
+        Hl7ErrorCode.TableValueNotFound,
+        'Unknown sender: no feed is configured for this MSH-4 sending facility and MSH-3 application',
+        at(4),
+      ),
+    ]);
   }
   if (ctx.authorisedFacility !== undefined && ctx.authorisedFacility !== feed.sendingFacility) {
-    return reject(envelope, feed, 'AR', [issue(Hl7ErrorCode.ApplicationError, 'This API client may not send for this sending facility', at(4))], { forbidden: true });
+    return reject(
+      envelope,
+      feed,
+      'AR',
+      [issue(Hl7ErrorCode.ApplicationError, 'This API client may not send for this sending facility', at(4))],
+      { forbidden: true },
+    );
   }
-  if (ctx.remoteAddress !== undefined && feed.sourceAddresses && !feed.sourceAddresses.map(plainAddress).includes(plainAddress(ctx.remoteAddress))) {
+  if (
+    ctx.remoteAddress !== undefined &&
+    feed.sourceAddresses &&
+    !feed.sourceAddresses.map(plainAddress).includes(plainAddress(ctx.remoteAddress))
+  ) {
     return reject(envelope, feed, 'AR', [issue(Hl7ErrorCode.ApplicationError, 'The feed may not send from this network address', at(4))]);
   }
   const events = feed.messageTypes[envelope.messageType];
   if (!events) {
-    return reject(envelope, feed, 'AR', [issue(Hl7ErrorCode.UnsupportedMessageType, `Message type ${envelope.messageType || '(empty)'} is not accepted on this feed`, at(9, 1))]);
+    return reject(envelope, feed, 'AR', [
+      issue(
+        Hl7ErrorCode.UnsupportedMessageType,
+        `Message type ${envelope.messageType || '(empty)'} is not accepted on this feed`,
+        at(9, 1),
+      ),
+    ]);
   }
   if (!events.includes(envelope.triggerEvent)) {
-    return reject(envelope, feed, 'AR', [issue(Hl7ErrorCode.UnsupportedEvent, `Event ${envelope.triggerEvent || '(empty)'} is not accepted for ${envelope.messageType} on this feed`, at(9, 2))]);
+    return reject(envelope, feed, 'AR', [
+      issue(
+        Hl7ErrorCode.UnsupportedEvent,
+        `Event ${envelope.triggerEvent || '(empty)'} is not accepted for ${envelope.messageType} on this feed`,
+        at(9, 2),
+      ),
+    ]);
   }
   if (!feed.versions.includes(envelope.version)) {
-    return reject(envelope, feed, 'AR', [issue(Hl7ErrorCode.UnsupportedVersion, `Version ${envelope.version || '(empty)'} is not accepted on this feed (accepted: ${feed.versions.join(', ')})`, at(12))]);
+    return reject(envelope, feed, 'AR', [
+      issue(
+        Hl7ErrorCode.UnsupportedVersion,
+        `Version ${envelope.version || '(empty)'} is not accepted on this feed (accepted: ${feed.versions.join(', ')})`,
+        at(12),
+      ),
+    ]);
   }
   if (!feed.processingIds.includes(envelope.processingId)) {
-    return reject(envelope, feed, 'AR', [issue(Hl7ErrorCode.UnsupportedProcessingId, `Processing id ${envelope.processingId || '(empty)'} is not accepted on this feed`, at(11))]);
+    return reject(envelope, feed, 'AR', [
+      issue(
+        Hl7ErrorCode.UnsupportedProcessingId,
+        `Processing id ${envelope.processingId || '(empty)'} is not accepted on this feed`,
+        at(11),
+      ),
+    ]);
   }
   let outcome: MapOutcome;
   try {
     outcome = ctx.mapper(text, feed, ctx.receivedAt);
   } catch {
-    return reject(envelope, feed, 'AE', [issue(Hl7ErrorCode.ApplicationError, 'Internal error while mapping the message; it is kept for an operator to replay')]);
+    return reject(envelope, feed, 'AE', [
+      issue(Hl7ErrorCode.ApplicationError, 'Internal error while mapping the message; it is kept for an operator to replay'),
+    ]);
   }
   switch (outcome.kind) {
     case 'birth':

@@ -44,7 +44,14 @@ export function readEnvelope(text: string): EnvelopeResult {
   const segments = splitSegments(text.replace(/^\uFEFF/, '').trimStart());
   const msh = segments[0];
   if (msh === undefined || !msh.startsWith('MSH') || msh.length < 8) {
-    return { ok: false, issues: [issue(Hl7ErrorCode.SegmentSequence, 'The message does not start with an MSH segment', { location: { segment: 'MSH', sequence: 1 } })] };
+    return {
+      ok: false,
+      issues: [
+        issue(Hl7ErrorCode.SegmentSequence, 'The message does not start with an MSH segment', {
+          location: { segment: 'MSH', sequence: 1 },
+        }),
+      ],
+    };
   }
   const fieldSeparator = msh.charAt(3);
   const end = msh.indexOf(fieldSeparator, 4);
@@ -58,7 +65,11 @@ export function readEnvelope(text: string): EnvelopeResult {
   if (encodingProblem) {
     return {
       ok: false,
-      issues: [issue(Hl7ErrorCode.DataTypeError, 'MSH-1/MSH-2 do not hold a valid field separator and encoding characters', { location: { segment: 'MSH', sequence: 1, field: 2 } })],
+      issues: [
+        issue(Hl7ErrorCode.DataTypeError, 'MSH-1/MSH-2 do not hold a valid field separator and encoding characters', {
+          location: { segment: 'MSH', sequence: 1, field: 2 },
+        }),
+      ],
     };
   }
   const componentSeparator = encodingCharacters.charAt(0);
@@ -90,10 +101,15 @@ export function readEnvelope(text: string): EnvelopeResult {
     [12, 'MSH-12 version id is missing'],
   ];
   for (const [n, text] of required) {
-    if (field(n).trim() === '') issues.push(issue(Hl7ErrorCode.RequiredFieldMissing, text, { location: { segment: 'MSH', sequence: 1, field: n } }));
+    if (field(n).trim() === '')
+      issues.push(issue(Hl7ErrorCode.RequiredFieldMissing, text, { location: { segment: 'MSH', sequence: 1, field: n } }));
   }
   if (envelope.messageType !== '' && envelope.triggerEvent === '' && envelope.messageType !== 'ACK') {
-    issues.push(issue(Hl7ErrorCode.RequiredFieldMissing, 'MSH-9.2 trigger event is missing', { location: { segment: 'MSH', sequence: 1, field: 9, component: 2 } }));
+    issues.push(
+      issue(Hl7ErrorCode.RequiredFieldMissing, 'MSH-9.2 trigger event is missing', {
+        location: { segment: 'MSH', sequence: 1, field: 9, component: 2 },
+      }),
+    );
   }
   const seen = new Map<string, number>();
   for (const [i, segment] of segments.entries()) {
@@ -101,11 +117,19 @@ export function readEnvelope(text: string): EnvelopeResult {
     const next = segment.charAt(3);
     seen.set(id, (seen.get(id) ?? 0) + 1);
     if (!SEGMENT_ID.test(id) || (next !== '' && next !== fieldSeparator)) {
-      issues.push(issue(Hl7ErrorCode.SegmentSequence, `Segment ${i + 1} does not start with a segment id and the field separator`, { location: { segment: SEGMENT_ID.test(id) ? id : 'MSH', sequence: i + 1 } }));
+      issues.push(
+        issue(Hl7ErrorCode.SegmentSequence, `Segment ${i + 1} does not start with a segment id and the field separator`, {
+          location: { segment: SEGMENT_ID.test(id) ? id : 'MSH', sequence: i + 1 },
+        }),
+      );
       break;
     }
     if (i > 0 && id === 'MSH') {
-      issues.push(issue(Hl7ErrorCode.SegmentSequence, 'More than one MSH segment: send one message per frame', { location: { segment: 'MSH', sequence: seen.get(id) ?? 2 } }));
+      issues.push(
+        issue(Hl7ErrorCode.SegmentSequence, 'More than one MSH segment: send one message per frame', {
+          location: { segment: 'MSH', sequence: seen.get(id) ?? 2 },
+        }),
+      );
       break;
     }
   }

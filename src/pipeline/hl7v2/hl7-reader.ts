@@ -159,10 +159,21 @@ export class Hl7Reader {
       escape: normalised.charAt(6) === f ? '' : normalised.charAt(6),
       subComponent: normalised.charAt(7) === f || normalised.charAt(6) === f ? '&' : normalised.charAt(7),
     };
-    if ([f, encoding.component, encoding.repetition].some((c) => /[A-Za-z0-9\s]/.test(c)) || new Set([f, encoding.component, encoding.repetition]).size < 3) {
-      return { ok: false, issue: parseIssue(Hl7ErrorCode.DataTypeError, 'MSH-1 and MSH-2 do not declare usable, distinct delimiters', { segment: 'MSH', field: 2 }) };
+    if (
+      [f, encoding.component, encoding.repetition].some((c) => /[A-Za-z0-9\s]/.test(c)) ||
+      new Set([f, encoding.component, encoding.repetition]).size < 3
+    ) {
+      return {
+        ok: false,
+        issue: parseIssue(Hl7ErrorCode.DataTypeError, 'MSH-1 and MSH-2 do not declare usable, distinct delimiters', {
+          segment: 'MSH',
+          field: 2,
+        }),
+      };
     }
-    const lines = normalised.split('\r').filter((l, i) => i === 0 || (SEGMENT_TYPE.test(l.slice(0, 3)) && (keep === undefined || keep.has(l.slice(0, 3)))));
+    const lines = normalised
+      .split('\r')
+      .filter((l, i) => i === 0 || (SEGMENT_TYPE.test(l.slice(0, 3)) && (keep === undefined || keep.has(l.slice(0, 3)))));
     return { ok: true, reader: new Hl7Reader(encoding, lines) };
   }
 

@@ -63,7 +63,12 @@ export interface Hl7v2MappingSet {
   get(name: string): Hl7v2Mapping;
 }
 
-const DEFAULT_BIRTHS: BirthCriteria = { events: ['A28', 'A04', 'A01'], maxAgeDays: 28, deathEvents: ['A08', 'A31', 'A03'], deathWindowDays: 366 };
+const DEFAULT_BIRTHS: BirthCriteria = {
+  events: ['A28', 'A04', 'A01'],
+  maxAgeDays: 28,
+  deathEvents: ['A08', 'A31', 'A03'],
+  deathWindowDays: 366,
+};
 const validateFile = compile<Hl7v2MappingFile>(hl7v2MappingFileSchema);
 
 function fail(file: string, field: string, problem: string): never {
@@ -88,13 +93,7 @@ function merge(parent: Hl7v2MappingFile, child: Hl7v2MappingFile): Hl7v2MappingF
   };
 }
 
-function compileRule(
-  target: TargetName,
-  r: SourceRule,
-  m: Hl7v2MappingFile,
-  file: string,
-  field: string,
-): CompiledRule {
+function compileRule(target: TargetName, r: SourceRule, m: Hl7v2MappingFile, file: string, field: string): CompiledRule {
   const spec: { kind: TargetKind; values?: readonly string[] } = TARGETS[target];
   const p = parseFieldPath(r.path);
   if (p === undefined) fail(file, `${field}/path`, 'not a field path like PID-3.1');
@@ -159,9 +158,7 @@ function compileMapping(name: string, m: Hl7v2MappingFile, file: string): Hl7v2M
       // An event listed as both is a birth event: a birth message with a dead baby is handled as a birth.
       deathEvents: new Set(births.deathEvents.filter((e) => !births.events.includes(e))),
       deathWindowDays: Math.max(births.deathWindowDays, births.maxAgeDays),
-      ...(births.newbornIndicator
-        ? { newbornIndicator: compileCondition(births.newbornIndicator, file, '/births/newbornIndicator') }
-        : {}),
+      ...(births.newbornIndicator ? { newbornIndicator: compileCondition(births.newbornIndicator, file, '/births/newbornIndicator') } : {}),
     },
     fields,
     segments: segmentsRead(fields, births.newbornIndicator?.path),
@@ -185,7 +182,9 @@ function segmentsRead(fields: ReadonlyMap<TargetName, readonly CompiledRule[]>, 
 export function loadHl7v2Mappings(dir: string): Hl7v2MappingSet {
   let entries: string[];
   try {
-    entries = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    entries = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
   } catch (err) {
     throw new ConfigError(`${dir}: mapping directory cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }

@@ -74,7 +74,10 @@ function mapOrThrow(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOu
   const messageType = reader.first({ segment: 'MSH', field: 9, component: 1 });
   const trigger = reader.first({ segment: 'MSH', field: 9, component: 2 });
   if (messageType === undefined || trigger === undefined) {
-    return { kind: 'invalid', issues: [err(Hl7ErrorCode.RequiredFieldMissing, 'MSH-9 message type is missing', { segment: 'MSH', field: 9 })] };
+    return {
+      kind: 'invalid',
+      issues: [err(Hl7ErrorCode.RequiredFieldMissing, 'MSH-9 message type is missing', { segment: 'MSH', field: 9 })],
+    };
   }
   const triggerEvent = trigger.trim().toUpperCase();
   if (!isEventOfInterest(triggerEvent)) return { kind: 'not-relevant', reason: 'not a birth event' };
@@ -118,8 +121,7 @@ function mapOrThrow(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOu
   }
 
   const indicator = mapping.births.newbornIndicator;
-  const flagged =
-    indicator !== undefined && reader.segments(indicator.path.segment).some((s) => conditionHolds(reader, s, indicator));
+  const flagged = indicator !== undefined && reader.segments(indicator.path.segment).some((s) => conditionHolds(reader, s, indicator));
   const window = deathReport ? mapping.births.deathWindowDays : mapping.births.maxAgeDays;
   if (!flagged && daysBetweenDates(birth.date, messageDate(reader, ctx.receivedAt)) > window) {
     return { kind: 'not-relevant', reason: 'subject is not a newborn' };

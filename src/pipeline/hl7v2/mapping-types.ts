@@ -8,17 +8,7 @@ import type { Address, GpPractice, LocalIdentifier, PersonName } from '../../dom
 import type { Hl7DateTime } from '../../domain/hl7-datetime.js';
 
 /** What kind of value a canonical target takes; functions and tables are checked against it at load. */
-export type TargetKind =
-  | 'text'
-  | 'code'
-  | 'boolean'
-  | 'integer'
-  | 'number'
-  | 'datetime'
-  | 'name'
-  | 'address'
-  | 'identifiers'
-  | 'gp';
+export type TargetKind = 'text' | 'code' | 'boolean' | 'integer' | 'number' | 'datetime' | 'name' | 'address' | 'identifiers' | 'gp';
 
 /** The value type produced for each kind. */
 export interface KindValue {

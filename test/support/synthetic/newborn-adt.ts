@@ -118,9 +118,7 @@ export function describeNewborn(o: NewbornAdtOptions = {}): SyntheticNewborn & {
   const ageMinutes = o.adult ? 0 : (o.ageMinutes ?? 30 + Math.floor(r() * 2850));
   // A second twin is born a few minutes after the first.
   const twinDelay = ((o.birthOrder ?? 1) - 1) * 14;
-  const birth = o.adult
-    ? new Date('1985-03-02T12:00:00Z')
-    : new Date(messageTime.getTime() - (ageMinutes - twinDelay) * 60000);
+  const birth = o.adult ? new Date('1985-03-02T12:00:00Z') : new Date(messageTime.getTime() - (ageMinutes - twinDelay) * 60000);
   const birthText = o.adult ? '19850302' : londonHl7Time(birth);
   const family = pick(r, FAMILIES);
   const motherFamily = family;
@@ -133,7 +131,10 @@ export function describeNewborn(o: NewbornAdtOptions = {}): SyntheticNewborn & {
   const motherBirthText = `${motherBirthYear}${pad(1 + Math.floor(r() * 12))}${pad(1 + Math.floor(r() * 28))}`;
   const weight = 2200 + Math.floor(r() * 2200);
   const gestation = 34 + Math.floor(r() * 8);
-  const gp = pick(r, [['LEEDS CITY MEDICAL PRACTICE', 'B86001'], ['WAKEFIELD HEALTH CENTRE', 'C12345']] as const);
+  const gp = pick(r, [
+    ['LEEDS CITY MEDICAL PRACTICE', 'B86001'],
+    ['WAKEFIELD HEALTH CENTRE', 'C12345'],
+  ] as const);
   // Per-baby values come after the shared ones, so twins (same seed) share mother and address.
   const r2 = prng((o.seed ?? 1) * 7919 + (o.birthOrder ?? 0) * 104_729);
   const sex: 'male' | 'female' = r2() < 0.5 ? 'male' : 'female';
@@ -161,8 +162,24 @@ export function describeNewborn(o: NewbornAdtOptions = {}): SyntheticNewborn & {
   const msgText = londonHl7Time(messageTime);
 
   const segments = [
-    seg('MSH', { 1: '^~\\&', 2: app, 3: facility, 4: 'STORK', 5: 'STORK', 6: msgText, 8: `ADT^${event}^${structure}`,
-      9: controlId, 10: 'P', 11: '2.4', 14: 'AL', 15: 'NE', 16: 'GBR', 17: 'UNICODE', 18: 'EN', 20: 'iTKv1.0' }),
+    seg('MSH', {
+      1: '^~\\&',
+      2: app,
+      3: facility,
+      4: 'STORK',
+      5: 'STORK',
+      6: msgText,
+      8: `ADT^${event}^${structure}`,
+      9: controlId,
+      10: 'P',
+      11: '2.4',
+      14: 'AL',
+      15: 'NE',
+      16: 'GBR',
+      17: 'UNICODE',
+      18: 'EN',
+      20: 'iTKv1.0',
+    }),
     seg('EVN', { 2: msgText, 6: msgText }),
     seg('PID', {
       1: '1',

@@ -252,11 +252,15 @@ describe('GroupCommit with maxConcurrent > 1', () => {
   test('a second batch is flushed while the first is still running, and each resolves on its own commit', async () => {
     const gates = [deferred(), deferred()];
     const calls: number[][] = [];
-    const gc = new GroupCommit<number, number>(async (items) => {
-      const call = calls.push(items) - 1;
-      await gates[call]?.promise;
-      return items.map((i) => i * 10);
-    }, 500, 2);
+    const gc = new GroupCommit<number, number>(
+      async (items) => {
+        const call = calls.push(items) - 1;
+        await gates[call]?.promise;
+        return items.map((i) => i * 10);
+      },
+      500,
+      2,
+    );
     const first = gc.submit(1);
     await nextTurn();
     const second = gc.submit(2);
@@ -275,13 +279,17 @@ describe('GroupCommit with maxConcurrent > 1', () => {
     let running = 0;
     let peak = 0;
     const gate = deferred();
-    const gc = new GroupCommit<number, number>(async (items) => {
-      running++;
-      peak = Math.max(peak, running);
-      await gate.promise;
-      running--;
-      return items;
-    }, 1, 3);
+    const gc = new GroupCommit<number, number>(
+      async (items) => {
+        running++;
+        peak = Math.max(peak, running);
+        await gate.promise;
+        running--;
+        return items;
+      },
+      1,
+      3,
+    );
     const all = Promise.all([1, 2, 3, 4, 5, 6, 7].map((i) => gc.submit(i)));
     await nextTurn();
     await nextTurn();

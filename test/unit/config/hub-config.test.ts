@@ -19,7 +19,6 @@ function writeJson(file: string, data: unknown): void {
   fs.writeFileSync(file, JSON.stringify(data, null, 2));
 }
 
-
 interface FeedsJson {
   feeds: (Partial<FeedConfig> & Json)[];
 }
@@ -70,7 +69,8 @@ describe('loadHubConfig with the repository sample', () => {
     expect(config.mappings.names().sort()).toEqual(sampleMappingNames());
     const sampleFeeds = readJson(path.join(REPO, 'mappings', 'feeds.json')) as unknown as FeedsJson;
     expect(config.feeds.feeds.map((f) => f.id)).toEqual(sampleFeeds.feeds.map((f) => f.id));
-    for (const feed of config.feeds.feeds) expect({ feed: feed.id, known: config.mappings.has(feed.mapping) }).toEqual({ feed: feed.id, known: true });
+    for (const feed of config.feeds.feeds)
+      expect({ feed: feed.id, known: config.mappings.has(feed.mapping) }).toEqual({ feed: feed.id, known: true });
     expect(config.catchments.centres.has('east-end-park')).toBe(true);
   });
 

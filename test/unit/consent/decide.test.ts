@@ -35,7 +35,13 @@ function generator(seed: number): () => { n: BirthNotification; objection: boole
       mother:
         rnd(5) === 0
           ? undefined
-          : { localIdentifiers: [], name: { family: `MOTHER${i}` }, address: maybe(address), phone: maybe(`07700${900000 + i}`), preferredLanguage: maybe('pl') },
+          : {
+              localIdentifiers: [],
+              name: { family: `MOTHER${i}` },
+              address: maybe(address),
+              phone: maybe(`07700${900000 + i}`),
+              preferredLanguage: maybe('pl'),
+            },
       gpPractice: maybe({ odsCode: 'B86001' }),
       birthDetails: maybe({ weightGrams: 2000 + rnd(2500), gestationWeeks: 30 + rnd(12) }),
       confidentiality: conf[rnd(conf.length)]!,
@@ -67,7 +73,10 @@ describe('decide', () => {
       dataset: 'safeguarding-review',
     });
     expect(decide(base, rulebook, { objection: true })).toMatchObject({ effect: 'deny', ruleId: 'parent-objected' });
-    expect(decide(base, rulebook, { clinicalConsent: true })).toMatchObject({ effect: 'permit', dataset: 'offer-of-support-with-clinical' });
+    expect(decide(base, rulebook, { clinicalConsent: true })).toMatchObject({
+      effect: 'permit',
+      dataset: 'offer-of-support-with-clinical',
+    });
   });
 
   it('deceased beats restricted, objection and clinical consent', () => {
@@ -78,7 +87,10 @@ describe('decide', () => {
 
   it('order matters: the first matching rule wins', () => {
     const rules = rulebook.rules.filter((r) => r.id !== 'offer-of-support-with-clinical');
-    const withClinicalLast = buildRulebook({ ...rulebook, rules: [...rules, rulebook.rules.find((r) => r.id === 'offer-of-support-with-clinical')!] });
+    const withClinicalLast = buildRulebook({
+      ...rulebook,
+      rules: [...rules, rulebook.rules.find((r) => r.id === 'offer-of-support-with-clinical')!],
+    });
     expect(decide(base, rulebook, { clinicalConsent: true }).ruleId).toBe('offer-of-support-with-clinical');
     expect(decide(base, withClinicalLast, { clinicalConsent: true }).ruleId).toBe('offer-of-support');
   });
@@ -167,7 +179,8 @@ describe('minimise', () => {
         expect(json).not.toMatch(/Generated Road|Baby Lane|"postcode"|"phone"|"lines"/);
         if (n.mother?.phone !== undefined) expect(json).not.toContain(n.mother.phone);
       }
-      if (d.effect === 'permit') expect(Object.keys(r.baby).every((k2) => ['name', 'sex', 'birthDate', 'nhsNumber', 'birthOrder'].includes(k2))).toBe(true);
+      if (d.effect === 'permit')
+        expect(Object.keys(r.baby).every((k2) => ['name', 'sex', 'birthDate', 'nhsNumber', 'birthOrder'].includes(k2))).toBe(true);
     }
   });
 });

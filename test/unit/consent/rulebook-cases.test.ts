@@ -24,21 +24,24 @@ describe('consent-rules directory', () => {
   });
 });
 
-describe.each(found.filter((f) => f.casesFile !== undefined).map((f) => [f.rulebookFile, f.casesFile!] as const))('%s', (rulebookFile, casesFile) => {
-  const rulebook = loadRulebook(rulebookFile);
-  const cases = loadRulebookCases(casesFile);
-  const results = runRulebookCases(rulebook, cases);
+describe.each(found.filter((f) => f.casesFile !== undefined).map((f) => [f.rulebookFile, f.casesFile!] as const))(
+  '%s',
+  (rulebookFile, casesFile) => {
+    const rulebook = loadRulebook(rulebookFile);
+    const cases = loadRulebookCases(casesFile);
+    const results = runRulebookCases(rulebook, cases);
 
-  it.each(results.map((r) => [r.name, r] as const))('%s', (_name, r) => {
-    expect(r.actual).toMatchObject(r.expected);
-    expect(r.passed).toBe(true);
-  });
+    it.each(results.map((r) => [r.name, r] as const))('%s', (_name, r) => {
+      expect(r.actual).toMatchObject(r.expected);
+      expect(r.passed).toBe(true);
+    });
 
-  it('fires every rule of the rulebook at least once', () => {
-    const fired = new Set(results.map((r) => r.actual.ruleId));
-    expect(rulebook.rules.map((r) => r.id).filter((id) => !fired.has(id))).toEqual([]);
-  });
-});
+    it('fires every rule of the rulebook at least once', () => {
+      const fired = new Set(results.map((r) => r.actual.ruleId));
+      expect(rulebook.rules.map((r) => r.id).filter((id) => !fired.has(id))).toEqual([]);
+    });
+  },
+);
 
 describe('case files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stork-cases-'));

@@ -1,13 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { corpusPath } from '../../support/corpus.js';
-import {
-  formatNhsNumber,
-  isValidNhsNumber,
-  nhsCheckDigit,
-  normaliseNhsNumber,
-  parseNhsNumber,
-} from '../../../src/domain/nhs-number.js';
+import { formatNhsNumber, isValidNhsNumber, nhsCheckDigit, normaliseNhsNumber, parseNhsNumber } from '../../../src/domain/nhs-number.js';
 
 type Entry = string | null | boolean | { input: unknown; input_type?: string };
 interface VectorFile {

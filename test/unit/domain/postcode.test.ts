@@ -1,20 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { corpusPath } from '../../support/corpus.js';
-import {
-  normalisePostcode,
-  parsePostcode,
-  postcodeArea,
-  postcodeDistrict,
-  postcodeSector,
-} from '../../../src/domain/postcode.js';
+import { normalisePostcode, parsePostcode, postcodeArea, postcodeDistrict, postcodeSector } from '../../../src/domain/postcode.js';
 
 interface Vector<T> {
   base: string;
   expected: T;
 }
 const vectors = <T>(name: string): Vector<T>[] =>
-  (JSON.parse(readFileSync(corpusPath('postcodes', `ideal-postcodes__${name}.json`), 'utf8')) as { tests: Vector<T>[] })
-    .tests;
+  (JSON.parse(readFileSync(corpusPath('postcodes', `ideal-postcodes__${name}.json`), 'utf8')) as { tests: Vector<T>[] }).tests;
 
 describe('postcode (ideal-postcodes vectors)', () => {
   it('validation', () => {
@@ -74,8 +67,24 @@ describe('postcode shape rules', () => {
   });
 
   it('rejects bad letters, partial and foreign codes', () => {
-    for (const s of ['LS9 7CF', 'LS9 7TI', 'QA1 1AA', 'AZ1 1AA', 'A1I 1AA', 'AA1C 1AA', 'LS9', 'LS9 7', 'LEN 7TF',
-      'ZZ1 0AB', 'M6H 2T9', '9737AA', 'ZIP', '', 'LS9 7TF X', 'LS9-7TF']) {
+    for (const s of [
+      'LS9 7CF',
+      'LS9 7TI',
+      'QA1 1AA',
+      'AZ1 1AA',
+      'A1I 1AA',
+      'AA1C 1AA',
+      'LS9',
+      'LS9 7',
+      'LEN 7TF',
+      'ZZ1 0AB',
+      'M6H 2T9',
+      '9737AA',
+      'ZIP',
+      '',
+      'LS9 7TF X',
+      'LS9-7TF',
+    ]) {
       expect([s, normalisePostcode(s)]).toEqual([s, undefined]);
     }
   });

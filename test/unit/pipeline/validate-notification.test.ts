@@ -58,12 +58,12 @@ describe('validateNotification', () => {
     ]);
     // 13:03 BST is 12:03Z: within the five-minute clock-skew allowance.
     expect(validateNotification(withBaby({ birthTime: '2025-06-15T13:03:00+01:00' }), now)).toEqual([]);
-    expect(
-      validateNotification({ ...ok, mother: { localIdentifiers: [], birthDate: '2025-06-15' } }, now),
-    ).toMatchObject([{ severity: 'error', path: 'baby.birthDate' }]);
-    expect(
-      validateNotification(withBaby({ deceased: true, deceasedAt: '2025-06-14T23:00:00+00:00' }), now),
-    ).toMatchObject([{ severity: 'error', path: 'baby.deceasedAt' }]);
+    expect(validateNotification({ ...ok, mother: { localIdentifiers: [], birthDate: '2025-06-15' } }, now)).toMatchObject([
+      { severity: 'error', path: 'baby.birthDate' },
+    ]);
+    expect(validateNotification(withBaby({ deceased: true, deceasedAt: '2025-06-14T23:00:00+00:00' }), now)).toMatchObject([
+      { severity: 'error', path: 'baby.deceasedAt' },
+    ]);
     expect(validateNotification(withBaby({ deceased: true, deceasedAt: '2025-06-15' }), now)).toEqual([]);
   });
 
@@ -77,8 +77,8 @@ describe('validateNotification', () => {
       ]),
     );
     const missing = { ...ok, source: { ...ok.source, messageControlId: undefined } } as unknown as BirthNotification;
-    expect(validateNotification(missing, now, (p) => (p === 'source.messageControlId' ? { segment: 'MSH', field: 10 } : undefined))).toMatchObject([
-      { code: '101', path: 'source.messageControlId', location: { segment: 'MSH', field: 10 } },
-    ]);
+    expect(
+      validateNotification(missing, now, (p) => (p === 'source.messageControlId' ? { segment: 'MSH', field: 10 } : undefined)),
+    ).toMatchObject([{ code: '101', path: 'source.messageControlId', location: { segment: 'MSH', field: 10 } }]);
   });
 });

@@ -30,7 +30,6 @@ function base(): CatchmentsFile {
   };
 }
 
-
 describe('loadCatchments', () => {
   it('loads the sample configuration and indexes every level', () => {
     const c = loadCatchments(SAMPLE);
@@ -72,7 +71,9 @@ describe('loadCatchments', () => {
     bad.localAuthorities[0]!.centres[1]!.id = 'a';
     const err = configError(() => loadCatchments(writeConfig('dup-centre.json', bad)));
     expect(err.message).toContain('dup-centre.json');
-    expect(err.message).toMatch(/\/localAuthorities\/0\/centres\/1\/id: duplicate centre id "a" \(also at \/localAuthorities\/0\/centres\/0\)/);
+    expect(err.message).toMatch(
+      /\/localAuthorities\/0\/centres\/1\/id: duplicate centre id "a" \(also at \/localAuthorities\/0\/centres\/0\)/,
+    );
   });
 
   it.each([
@@ -81,7 +82,14 @@ describe('loadCatchments', () => {
     ['postcodes', 'LS9 7AB'],
   ] as const)('rejects the same %s entry claimed by two centres, naming both centres', (level, code) => {
     const bad = base();
-    const extra = { id: 'c', name: 'C', districts: [] as string[], sectors: [] as string[], postcodes: [] as string[], delivery: { mode: 'pull' as const } };
+    const extra = {
+      id: 'c',
+      name: 'C',
+      districts: [] as string[],
+      sectors: [] as string[],
+      postcodes: [] as string[],
+      delivery: { mode: 'pull' as const },
+    };
     extra[level] = [code];
     if (level === 'districts') bad.localAuthorities[0]!.centres[0]!.districts.push('LS8');
     bad.localAuthorities[0]!.centres.push(extra);

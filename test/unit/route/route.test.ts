@@ -27,7 +27,11 @@ describe('routeNotification', () => {
   });
 
   it('routes in the second local authority', () => {
-    expect(routeNotification('LS10 3AA', catchments)).toMatchObject({ centreId: 'belle-isle', localAuthorityId: 'southmoor', matchedBy: 'sector' });
+    expect(routeNotification('LS10 3AA', catchments)).toMatchObject({
+      centreId: 'belle-isle',
+      localAuthorityId: 'southmoor',
+      matchedBy: 'sector',
+    });
   });
 
   it('sends a postcode no centre covers to its local authority unallocated queue', () => {
@@ -37,7 +41,10 @@ describe('routeNotification', () => {
       localAuthorityId: 'northgate',
       reason: 'no-centre-covers-postcode',
     });
-    expect(routeNotification('LS11 9ZZ', catchments)).toMatchObject({ queue: 'southmoor-unallocated', reason: 'no-centre-covers-postcode' });
+    expect(routeNotification('LS11 9ZZ', catchments)).toMatchObject({
+      queue: 'southmoor-unallocated',
+      reason: 'no-centre-covers-postcode',
+    });
   });
 
   it('sends a postcode outside every local authority to the hub-wide queue', () => {
@@ -78,7 +85,8 @@ describe('routeNotification', () => {
       const r = routeNotification(pc, catchments);
       const sector = pc.slice(0, pc.length - 2);
       if (catchments.byPostcode.has(pc)) expect(r).toMatchObject({ matchedBy: 'postcode' });
-      else if (catchments.bySector.has(sector)) expect(r).toMatchObject({ matchedBy: 'sector', centreId: catchments.bySector.get(sector)!.centreId });
+      else if (catchments.bySector.has(sector))
+        expect(r).toMatchObject({ matchedBy: 'sector', centreId: catchments.bySector.get(sector)!.centreId });
       else if (catchments.byDistrict.has(district)) expect(r).toMatchObject({ matchedBy: 'district' });
       else expect(r.kind).toBe('unallocated');
       if (r.kind === 'centre') expect(catchments.centres.get(r.centreId)?.localAuthorityId).toBe(r.localAuthorityId);

@@ -30,7 +30,14 @@ async function startAckServer(code: () => AckCode): Promise<{ port: number; rece
         const env = readEnvelope(text);
         const envelope = env.ok ? env.envelope : undefined;
         const c = code();
-        const issues = c === 'AA' ? [] : [issue(Hl7ErrorCode.RequiredFieldMissing, 'PID-7 date of birth is missing', { location: { segment: 'PID', sequence: 1, field: 7 } })];
+        const issues =
+          c === 'AA'
+            ? []
+            : [
+                issue(Hl7ErrorCode.RequiredFieldMissing, 'PID-7 date of birth is missing', {
+                  location: { segment: 'PID', sequence: 1, field: 7 },
+                }),
+              ];
         socket.write(frame(buildAck(envelope, c, issues, { ackControlId: 'ACK-1', now: new Date('2026-11-18T09:35:13Z') })));
       }
     });
@@ -53,7 +60,13 @@ function collector(): { write(text: string): void; text(): string } {
 }
 
 function msg(id: string, eol: string): string {
-  return [`MSH|^~\\&|MATERNITY|RX1|STORK|STORK|20261118093512||ADT^A28^ADT_A05|${id}|P|2.4`, 'EVN||20261118093500', 'PID|1||9990047219^^^NHS^NH'].join(eol) + eol;
+  return (
+    [
+      `MSH|^~\\&|MATERNITY|RX1|STORK|STORK|20261118093512||ADT^A28^ADT_A05|${id}|P|2.4`,
+      'EVN||20261118093500',
+      'PID|1||9990047219^^^NHS^NH',
+    ].join(eol) + eol
+  );
 }
 
 describe('stork-send', () => {
@@ -76,7 +89,7 @@ describe('stork-send', () => {
     const code = await main(['--port', String(server.port), sampleFile], out);
     expect(code).toBe(0);
     expect(out.text()).toBe(`${sampleFile} NGM-20261118-000417 AA Message accepted\n`);
-    expect(server.received).toEqual([(await readFile(sampleFile, 'utf8'))]);
+    expect(server.received).toEqual([await readFile(sampleFile, 'utf8')]);
   });
 
   it('splits files on blank lines and MSH lines, sends CR segment endings, and exits 1 with ERR detail on AE', async () => {
@@ -123,8 +136,14 @@ describe('stork-send', () => {
   });
 
   it('reads ACKs: MSA-1, unescaped MSA-3 and v2.4-only ERR-1', () => {
-    const ack = readAck('MSH|^~\\&|STORK|STORK|MATERNITY|RX1|20261118||ACK^A28^ACK|1|P|2.3\rMSA|AR|X|Bad \\F\\ field\rERR|PID^1^3^102&Data type error&HL70357\r');
-    expect(ack).toEqual({ code: 'AR', text: 'Bad | field', errors: [{ severity: 'E', code: '102', location: 'PID-3', text: 'Data type error' }] });
+    const ack = readAck(
+      'MSH|^~\\&|STORK|STORK|MATERNITY|RX1|20261118||ACK^A28^ACK|1|P|2.3\rMSA|AR|X|Bad \\F\\ field\rERR|PID^1^3^102&Data type error&HL70357\r',
+    );
+    expect(ack).toEqual({
+      code: 'AR',
+      text: 'Bad | field',
+      errors: [{ severity: 'E', code: '102', location: 'PID-3', text: 'Data type error' }],
+    });
   });
 
   it('ships a sample file that is one well-formed ITK A28 with valid NHS numbers', async () => {
@@ -134,7 +153,14 @@ describe('stork-send', () => {
     expect(rest).toHaveLength(0);
     expect(message?.text).toBe(bytes.toString('latin1'));
     const env = readEnvelope(bytes.toString('utf8'));
-    expect(env.ok && env.envelope).toMatchObject({ sendingApplication: 'MATERNITY', sendingFacility: 'RX1', messageType: 'ADT', triggerEvent: 'A28', version: '2.4', processingId: 'P' });
+    expect(env.ok && env.envelope).toMatchObject({
+      sendingApplication: 'MATERNITY',
+      sendingFacility: 'RX1',
+      messageType: 'ADT',
+      triggerEvent: 'A28',
+      version: '2.4',
+      processingId: 'P',
+    });
     expect(controlId(bytes.toString('utf8'))).toBe('NGM-20261118-000417');
     const nhsNumbers = bytes.toString('utf8').match(/\b999\d{7}\b/g) ?? [];
     expect(nhsNumbers.length).toBeGreaterThanOrEqual(2);

@@ -68,12 +68,12 @@ describe('escapeText', () => {
     expect(escapeText('line1\r\nline2\rline3\n', '|', '^~\\&')).toBe('line1  line2 line3 ');
   });
 
-  it('uses the sender\'s own delimiters', () => {
+  it("uses the sender's own delimiters", () => {
     // Field separator ^, component ~, repetition |, escape \, subcomponent &.
     expect(escapeText('a^b~c|d&e\\f', '^', '~|\\&')).toBe('a\\F\\b\\S\\c\\R\\d\\T\\e\\E\\f');
   });
 
-  it('uses the sender\'s own escape character', () => {
+  it("uses the sender's own escape character", () => {
     expect(escapeText('a|b#c', '|', '^~#&')).toBe('a#F#b#E#c');
   });
 
@@ -166,11 +166,8 @@ describe('buildAck', () => {
     }
   });
 
-  it('MSA-3 gives the first error\'s text, escaped', () => {
-    const issues: Issue[] = [
-      { severity: 'warning', code: '207', message: 'just a warning' },
-      issue('101', 'PID-3 | missing'),
-    ];
+  it("MSA-3 gives the first error's text, escaped", () => {
+    const issues: Issue[] = [{ severity: 'warning', code: '207', message: 'just a warning' }, issue('101', 'PID-3 | missing')];
     const msa = segment(buildAck(envelopeOf(A28), 'AE', issues, OPTS), 'MSA');
     expect(msa).toEqual(['MSA', 'AE', 'CTRL0001', 'PID-3 \\F\\ missing']);
   });
@@ -261,7 +258,7 @@ describe('buildAck', () => {
     expect(segment(buildAck(env, 'AR', [issue('200', 'x')], OPTS), 'MSA')[1]).toBe('CR');
   });
 
-  it('answers in the sender\'s own encoding characters (field separator ^)', () => {
+  it("answers in the sender's own encoding characters (field separator ^)", () => {
     const text = 'MSH^~|\\&^APP~1.2~ISO^RX1~x~L^STORK^HUB^20240101^^ADT~A28~ADT_A05^C9^P^2.5\rPID^1';
     const env = envelopeOf(text);
     const problem = issue('102', 'bad ^ value | here ~ & \\', { location: { segment: 'PID', sequence: 1, field: 3, component: 1 } });
@@ -280,7 +277,12 @@ describe('buildAck', () => {
   });
 
   it('still builds a valid ACK for garbage (no envelope)', () => {
-    const ack = buildAck(undefined, 'AR', [issue('100', 'The message does not start with an MSH segment', { location: { segment: 'MSH', sequence: 1 } })], OPTS);
+    const ack = buildAck(
+      undefined,
+      'AR',
+      [issue('100', 'The message does not start with an MSH segment', { location: { segment: 'MSH', sequence: 1 } })],
+      OPTS,
+    );
     expect(ack.startsWith('MSH|^~\\&|STORK')).toBe(true);
     expect(ack).toBe(
       'MSH|^~\\&|STORK||||20261125031416+0000||ACK^^ACK|STK-000123|P|2.4\r' +
@@ -306,7 +308,12 @@ describe('buildAck', () => {
 
     it('an AE with an ERR parses, and the escaped texts decode to the originals', () => {
       const message = 'value | with ^ delimiters & such \\ ~';
-      const ack = buildAck(envelopeOf(A28), 'AE', [issue('102', message, { location: { segment: 'PID', sequence: 1, field: 3, component: 1 } })], OPTS);
+      const ack = buildAck(
+        envelopeOf(A28),
+        'AE',
+        [issue('102', message, { location: { segment: 'PID', sequence: 1, field: 3, component: 1 } })],
+        OPTS,
+      );
       const parsed = HL7Message.parse(ack);
       expect(parsed.getSegment('MSA')?.field(1).getValue()).toBe('AE');
       expect(parsed.getSegment('MSA')?.field(2).getValue()).toBe('CTRL0001');

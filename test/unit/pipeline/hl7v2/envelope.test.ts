@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { readEnvelope, splitSegments, triggerEventOf, type Envelope, type EnvelopeResult } from '../../../../src/pipeline/hl7v2/envelope.js';
+import {
+  readEnvelope,
+  splitSegments,
+  triggerEventOf,
+  type Envelope,
+  type EnvelopeResult,
+} from '../../../../src/pipeline/hl7v2/envelope.js';
 import type { Issue } from '../../../../src/domain/issue.js';
 import { corpusDir } from '../../../support/corpus.js';
 
@@ -62,7 +68,11 @@ describe('splitSegments', () => {
 
 describe('readEnvelope', () => {
   it('extracts the ITK-style MSH fields', () => {
-    const text = [msh({ ...ITK_FIELDS, 15: 'AL', 16: 'NE', 17: 'GBR', 18: 'UNICODE UTF-8' }, 18), 'EVN||20240315083000', 'PID|1||9000000009^^^NHS^NH'].join('\r');
+    const text = [
+      msh({ ...ITK_FIELDS, 15: 'AL', 16: 'NE', 17: 'GBR', 18: 'UNICODE UTF-8' }, 18),
+      'EVN||20240315083000',
+      'PID|1||9000000009^^^NHS^NH',
+    ].join('\r');
     const env = ok(readEnvelope(text));
     expect(env).toEqual({
       fieldSeparator: '|',
@@ -191,7 +201,12 @@ describe('readEnvelope', () => {
       ['garbage', 'hello world, this is not HL7'],
     ])('%s gives 100 at MSH', (_name, text) => {
       expect(issues(readEnvelope(text))).toEqual([
-        { severity: 'error', code: '100', message: 'The message does not start with an MSH segment', location: { segment: 'MSH', sequence: 1 } },
+        {
+          severity: 'error',
+          code: '100',
+          message: 'The message does not start with an MSH segment',
+          location: { segment: 'MSH', sequence: 1 },
+        },
       ]);
     });
 
@@ -226,7 +241,12 @@ describe('readEnvelope', () => {
     it('returns the partial envelope, so the ACK can still name the message', () => {
       const result = readEnvelope(corpus('cdc-trusted-intermediary/malformed__msh_present_but_missing_msh-10.hl7'));
       expect(issues(result)).toEqual([
-        { severity: 'error', code: '101', message: 'MSH-10 message control id is missing', location: { segment: 'MSH', sequence: 1, field: 10 } },
+        {
+          severity: 'error',
+          code: '101',
+          message: 'MSH-10 message control id is missing',
+          location: { segment: 'MSH', sequence: 1, field: 10 },
+        },
       ]);
       if (result.ok) throw new Error('unreachable');
       expect(result.partial?.sendingApplication).toBe('Sender Application');
@@ -240,7 +260,12 @@ describe('readEnvelope', () => {
 
     it('a message type without trigger event gives 101 at MSH-9.2', () => {
       expect(issues(readEnvelope(msh({ ...ITK_FIELDS, 9: 'ADT' })))).toEqual([
-        { severity: 'error', code: '101', message: 'MSH-9.2 trigger event is missing', location: { segment: 'MSH', sequence: 1, field: 9, component: 2 } },
+        {
+          severity: 'error',
+          code: '101',
+          message: 'MSH-9.2 trigger event is missing',
+          location: { segment: 'MSH', sequence: 1, field: 9, component: 2 },
+        },
       ]);
     });
 
@@ -302,7 +327,12 @@ describe('readEnvelope', () => {
       const text = [msh(ITK_FIELDS), 'PID|1', msh({ ...ITK_FIELDS, 10: 'CTRL0002' }), 'PID|1'].join('\r');
       const result = readEnvelope(text);
       expect(issues(result)).toEqual([
-        { severity: 'error', code: '100', message: 'More than one MSH segment: send one message per frame', location: { segment: 'MSH', sequence: 2 } },
+        {
+          severity: 'error',
+          code: '100',
+          message: 'More than one MSH segment: send one message per frame',
+          location: { segment: 'MSH', sequence: 2 },
+        },
       ]);
       if (result.ok) throw new Error('unreachable');
       expect(result.partial?.controlId).toBe('CTRL0001');

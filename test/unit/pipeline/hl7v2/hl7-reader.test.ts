@@ -58,7 +58,9 @@ describe('Hl7Reader', () => {
     expect(r.repetitions(pid, 11)[0]?.value(2)).toBe('FLAT & 2');
     expect(r.repetitions(pid, 11)[0]?.raw(2)).toBe('FLAT \\T\\ 2');
     expect(r.repetitions(pid, 7)[0]?.raw(1)).toBe('20240315021500+0000');
-    expect(read('MSH|^~\\&|A|B|C|D|1||ADT^A28|X|P|2.4\rPID|1||X^^^A&1.2&ISO').first({ segment: 'PID', field: 3, component: 4, subComponent: 2 })).toBe('1.2');
+    expect(
+      read('MSH|^~\\&|A|B|C|D|1||ADT^A28|X|P|2.4\rPID|1||X^^^A&1.2&ISO').first({ segment: 'PID', field: 3, component: 4, subComponent: 2 }),
+    ).toBe('1.2');
   });
 
   it('numbers occurrences of a segment type and keeps only the asked-for types', () => {
@@ -106,7 +108,10 @@ describe('Hl7Reader', () => {
 });
 
 describe('unescapeHl7', () => {
-  const vectors = JSON.parse(readFileSync(corpusPath('hl7v2', 'escape-vectors.json'), 'utf8')) as Record<string, { unescape?: [string, string][] }>;
+  const vectors = JSON.parse(readFileSync(corpusPath('hl7v2', 'escape-vectors.json'), 'utf8')) as Record<
+    string,
+    { unescape?: [string, string][] }
+  >;
   const source = (prefix: string): [string, string][] => {
     const key = Object.keys(vectors).find((k) => k.startsWith(prefix));
     if (key === undefined) throw new Error(`escape-vectors.json has no ${prefix} section`);
@@ -124,13 +129,17 @@ describe('unescapeHl7', () => {
   });
 
   it("agrees with panates/hl7v2's and Redox's delimiter vectors (default delimiters)", () => {
-    const cases = [...source('panates/hl7v2'), ...source('RedoxEngine')].filter(([, d]) => !d.startsWith('<Buffer') && !d.startsWith('null'));
+    const cases = [...source('panates/hl7v2'), ...source('RedoxEngine')].filter(
+      ([, d]) => !d.startsWith('<Buffer') && !d.startsWith('null'),
+    );
     expect(cases.length).toBeGreaterThan(5);
     for (const [encoded, decoded] of cases) expect(unescapeHl7(encoded, DEFAULT)).toBe(decoded);
   });
 
   it("reads HAPI's field-level vectors", () => {
-    expect(read(readFileSync(corpusPath('hl7v2', 'hapi-inline', 'testUnescape.hl7'), 'utf8')).first({ segment: 'MSH', field: 3 })).toBe('|');
+    expect(read(readFileSync(corpusPath('hl7v2', 'hapi-inline', 'testUnescape.hl7'), 'utf8')).first({ segment: 'MSH', field: 3 })).toBe(
+      '|',
+    );
     const r = read(readFileSync(corpusPath('hl7v2', 'hapi-inline', 'testUnescapeComponents.hl7'), 'utf8'));
     expect(r.first({ segment: 'PID', field: 11, component: 2 })).toBe('MARIO & LUIGI BROS PLACE');
   });
@@ -177,7 +186,8 @@ describe('Hl7Reader agrees with the hl7v2 package on every field of the shared c
         for (let field = type === 'MSH' ? 3 : 1; field < seg.raw.length; field++) {
           const reps = ours.reader.repetitions(seg, field);
           const fieldText = seg.raw[field] ?? '';
-          if (e.escape !== '' && fieldText.split(e.escape).some((part, k) => k % 2 === 1 && !['F', 'S', 'T', 'R', 'E'].includes(part))) continue;
+          if (e.escape !== '' && fieldText.split(e.escape).some((part, k) => k % 2 === 1 && !['F', 'S', 'T', 'R', 'E'].includes(part)))
+            continue;
           const theirReps = fieldText === '' ? [] : node.field(field).repetitions;
           for (const [i, rep] of theirReps.entries()) {
             const components = (fieldText.split(e.repetition)[i] ?? '').split(e.component);
@@ -197,7 +207,11 @@ describe('Hl7Reader agrees with the hl7v2 package on every field of the shared c
                 if (subs.length > 1 && s === 1 && typeof v === 'string' && v.includes(e.subComponent)) continue;
                 const mine = reps[i]?.value(c, s);
                 if (typeof v === 'string') {
-                  expect({ f, at: `${type}[${seq}]-${field}[${i}].${c}.${s}`, v: v.trim() === '' ? undefined : v }).toEqual({ f, at: `${type}[${seq}]-${field}[${i}].${c}.${s}`, v: mine });
+                  expect({ f, at: `${type}[${seq}]-${field}[${i}].${c}.${s}`, v: v.trim() === '' ? undefined : v }).toEqual({
+                    f,
+                    at: `${type}[${seq}]-${field}[${i}].${c}.${s}`,
+                    v: mine,
+                  });
                   compared++;
                 } else if (typeof v === 'number') {
                   expect(Number(mine)).toBe(v);

@@ -64,7 +64,12 @@ describe('mapHl7v2 with the ITK default mapping', () => {
     expect(out.kind).toBe('invalid');
     if (out.kind !== 'invalid') return;
     expect(out.issues).toContainEqual(
-      expect.objectContaining({ severity: 'error', code: '102', path: 'baby.nhsNumber', location: expect.objectContaining({ segment: 'PID', field: 3 }) }),
+      expect.objectContaining({
+        severity: 'error',
+        code: '102',
+        path: 'baby.nhsNumber',
+        location: expect.objectContaining({ segment: 'PID', field: 3 }),
+      }),
     );
     for (const i of out.issues) expect(i.message).not.toMatch(/[0-9]{6,}/);
   });
@@ -94,8 +99,14 @@ describe('mapHl7v2 with the ITK default mapping', () => {
     });
 
     it('are not relevant when they report no death, whatever else is wrong with them', () => {
-      expect(mapHl7v2(newbornAdt({ seed: 42, event: 'A08' }), itk, ctx)).toEqual({ kind: 'not-relevant', reason: 'update that reports no death' });
-      expect(mapHl7v2(newbornAdt({ seed: 42, event: 'A08', invalidNhsNumber: true }), itk, ctx)).toEqual({ kind: 'not-relevant', reason: 'update that reports no death' });
+      expect(mapHl7v2(newbornAdt({ seed: 42, event: 'A08' }), itk, ctx)).toEqual({
+        kind: 'not-relevant',
+        reason: 'update that reports no death',
+      });
+      expect(mapHl7v2(newbornAdt({ seed: 42, event: 'A08', invalidNhsNumber: true }), itk, ctx)).toEqual({
+        kind: 'not-relevant',
+        reason: 'update that reports no death',
+      });
       const noBirthDate = newbornAdt({ seed: 42, event: 'A31' }).replace(/(\rPID(\|[^|\r]*){6})\|[^|\r]*/, '$1|');
       expect(mapHl7v2(noBirthDate, itk, ctx)).toEqual({ kind: 'not-relevant', reason: 'update that reports no death' });
     });
@@ -143,7 +154,10 @@ describe('mapHl7v2 with the ITK default mapping', () => {
   it('reports bad dates of birth and missing segments as invalid with 0357 codes', () => {
     const text = newbornAdt({ seed: 19 });
     const badDob = text.replace(/(\rPID(?:\|[^|\r]*){6}\|)[0-9]+/, '$120251323');
-    expect(mapHl7v2(badDob, itk, ctx)).toMatchObject({ kind: 'invalid', issues: [{ code: '102', location: { segment: 'PID', field: 7 } }] });
+    expect(mapHl7v2(badDob, itk, ctx)).toMatchObject({
+      kind: 'invalid',
+      issues: [{ code: '102', location: { segment: 'PID', field: 7 } }],
+    });
     const noDob = text.replace(/(\rPID(?:\|[^|\r]*){6}\|)[0-9]+/, '$1');
     expect(mapHl7v2(noDob, itk, ctx)).toMatchObject({ kind: 'invalid', issues: [{ code: '101', location: { segment: 'PID', field: 7 } }] });
     const noPid = text.replace(/\rPID\|[^\r]*/, '');
@@ -157,7 +171,13 @@ describe('mapHl7v2 with the ITK default mapping', () => {
     const out = birth(mapHl7v2(text, itk, ctx));
     expect(out.notification.baby.address?.postcode).toBeUndefined();
     expect(out.notification.baby.sex).toBeUndefined();
-    expect(out.issues).toContainEqual(expect.objectContaining({ severity: 'warning', path: 'baby.address.postcode', location: expect.objectContaining({ segment: 'PID', field: 11, component: 5 }) }));
+    expect(out.issues).toContainEqual(
+      expect.objectContaining({
+        severity: 'warning',
+        path: 'baby.address.postcode',
+        location: expect.objectContaining({ segment: 'PID', field: 11, component: 5 }),
+      }),
+    );
     expect(out.issues).toContainEqual(expect.objectContaining({ severity: 'warning', code: '103', path: 'baby.sex' }));
   });
 
