@@ -215,7 +215,7 @@ describe('On PostgreSQL, the hub runs as an application role that cannot alter t
     expect(schema.rows).toEqual([{ create: false }]);
   });
 
-  it('refuses to start when the application role is a superuser or the owner itself, and grants nothing', async () => {
+  it('refuses to start when the application role is a superuser, the owner itself, or may set session_replication_role', async () => {
     for (const [databaseUrl, reason] of [
       [ownerUrl, /can act as the owner/],
       [ADMIN_URL.replace(/\/[^/]*$/, `/${t.name ?? ''}`), /is a superuser/],
@@ -226,6 +226,18 @@ describe('On PostgreSQL, the hub runs as an application role that cannot alter t
       );
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as Error).message).toMatch(reason);
+    }
+    // PostgreSQL 15 can let any role set the parameter that turns triggers off: such a role is refused too.
+    await t.db.query(`GRANT SET ON PARAMETER session_replication_role TO ${appRole}`);
+    try {
+      const err = await open(appUrl, ownerUrl, createLogger('silent')).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toMatch(/may SET session_replication_role/);
+    } finally {
+      await t.db.query(`REVOKE SET ON PARAMETER session_replication_role FROM ${appRole}`);
     }
     // The owner still has every privilege on its tables (nothing was revoked from it).
     const owner = await t.db.query<{ ok: boolean }>(`SELECT has_table_privilege($1, 'audit_events', 'SELECT, INSERT') AS ok`, [ownerRole]);

@@ -27,8 +27,8 @@ INSERT INTO app_privileges (relation, privileges) VALUES
 -- role's privileges on every table, view and sequence of this schema to what app_privileges says, revoking whatever
 -- else it was given (relations already right are left alone: a GRANT invalidates cached plans), then checks what
 -- the role can really do, through PUBLIC and role memberships too. A role that is a superuser, can act as the
--- owner, may create objects in the schema, or ends up with other privileges than these is refused (SQLSTATE
--- STK01), and the transaction, migrations included, rolls back.
+-- owner, may set session_replication_role or create objects in the schema, or ends up with other privileges than
+-- these is refused (SQLSTATE STK01), and the transaction, migrations included, rolls back.
 CREATE FUNCTION stork_grant_app_privileges(app_role name) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   target oid;
@@ -36,6 +36,7 @@ DECLARE
   want text[];
   have text[];
   kind text;
+  can_set boolean;
 BEGIN
   SELECT oid INTO target FROM pg_roles WHERE rolname = app_role;
   IF target IS NULL THEN
@@ -44,6 +45,14 @@ BEGIN
   IF (SELECT rolsuper FROM pg_roles WHERE oid = target) OR pg_has_role(target, current_user, 'MEMBER') THEN
     RAISE EXCEPTION USING ERRCODE = 'STK01',
       MESSAGE = format('role %s is a superuser or can act as the owner %s, so it could alter the audit trail', app_role, current_user);
+  END IF;
+  -- PostgreSQL 15 lets a superuser GRANT SET ON PARAMETER to anyone: replica mode turns every trigger off.
+  IF current_setting('server_version_num')::int >= 150000 THEN
+    EXECUTE 'SELECT has_parameter_privilege($1, ''session_replication_role'', ''SET'')' INTO can_set USING target;
+    IF can_set THEN
+      RAISE EXCEPTION USING ERRCODE = 'STK01',
+        MESSAGE = format('role %s may SET session_replication_role, which turns the audit trail''s triggers off', app_role);
+    END IF;
   END IF;
   IF has_schema_privilege(target, current_schema(), 'CREATE') THEN
     RAISE EXCEPTION USING ERRCODE = 'STK01',
