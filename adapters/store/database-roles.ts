@@ -58,7 +58,7 @@ export async function migrateStore(db: Database, options: { migrationUrl?: strin
 }
 
 async function migrateAsOwner(app: Database, migrationUrl: string, logger: Logger): Promise<string[]> {
-  const me = await app.query<{ role: string }>('SELECT current_user AS role');
+  const me = await app.query<{ role: string; database: string }>('SELECT current_user AS role, current_database() AS database');
   const appRole = me.rows[0]?.role;
   if (appRole === undefined) throw new Error('current_user returned no row');
   let owner: Database;
@@ -69,8 +69,14 @@ async function migrateAsOwner(app: Database, migrationUrl: string, logger: Logge
     throw new ConfigError(`The schema's owner (STORK_MIGRATION_DATABASE_URL) cannot connect to PostgreSQL (${code}).`);
   }
   try {
-    const who = await owner.query<{ role: string }>('SELECT current_user AS role');
+    const who = await owner.query<{ role: string; database: string }>('SELECT current_user AS role, current_database() AS database');
     const ownerRole = who.rows[0]?.role;
+    if (who.rows[0]?.database !== me.rows[0]?.database) {
+      throw new ConfigError(
+        `STORK_MIGRATION_DATABASE_URL connects to database ${who.rows[0]?.database ?? '?'} and DATABASE_URL to ` +
+          `${me.rows[0]?.database ?? '?'}: both must name the same database.`,
+      );
+    }
     const applied = await migrate(owner, migrationsDir, { grantTo: appRole });
     logger.info({ appRole, ownerRole }, 'store: migrations and privileges applied by the owner; the hub runs as the application role');
     return applied;

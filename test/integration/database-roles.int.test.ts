@@ -101,13 +101,14 @@ describe('On PostgreSQL, the hub runs as an application role that cannot alter t
   beforeAll(async () => {
     t = await createTestDatabase('postgres', { migrated: false });
     const name = t.name ?? '';
-    // What the README asks an operator to run, with this run's names (the owner owns the database, so the schema).
+    // What the README asks an operator to run, with this run's names (no passwords: the local server trusts loopback).
     await t.db.query(`CREATE ROLE ${ownerRole} LOGIN`);
     await t.db.query(`CREATE ROLE ${appRole} LOGIN`);
     await t.db.query(`ALTER DATABASE ${name} OWNER TO ${ownerRole}`);
+    await t.db.query(`ALTER SCHEMA public OWNER TO ${ownerRole}`);
+    await t.db.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
     await t.db.query(`REVOKE ALL ON DATABASE ${name} FROM PUBLIC`);
     await t.db.query(`GRANT CONNECT ON DATABASE ${name} TO ${appRole}`);
-    await t.db.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
     ownerUrl = as(ownerRole);
     appUrl = as(appRole);
     app = await open(appUrl, ownerUrl);
@@ -215,7 +216,7 @@ describe('On PostgreSQL, the hub runs as an application role that cannot alter t
     expect(schema.rows).toEqual([{ create: false }]);
   });
 
-  it('refuses to start when the application role is a superuser, the owner itself, or may set session_replication_role', async () => {
+  it('refuses to start when the application role is a superuser, the owner, may set session_replication_role, or the URLs name two databases', async () => {
     for (const [databaseUrl, reason] of [
       [ownerUrl, /can act as the owner/],
       [ADMIN_URL.replace(/\/[^/]*$/, `/${t.name ?? ''}`), /is a superuser/],
@@ -227,6 +228,15 @@ describe('On PostgreSQL, the hub runs as an application role that cannot alter t
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as Error).message).toMatch(reason);
     }
+    // The owner's URL naming another database would migrate that one and leave this one empty.
+    const elsewhere = new URL(ownerUrl);
+    elsewhere.pathname = '/postgres';
+    const wrongDatabase = await open(appUrl, elsewhere.toString(), createLogger('silent')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(wrongDatabase).toBeInstanceOf(ConfigError);
+    expect((wrongDatabase as Error).message).toMatch(/both must name the same database/);
     // PostgreSQL 15 can let any role set the parameter that turns triggers off: such a role is refused too.
     await t.db.query(`GRANT SET ON PARAMETER session_replication_role TO ${appRole}`);
     try {
@@ -257,6 +267,22 @@ describe('On PostgreSQL, the hub runs as an application role that cannot alter t
     await asApp.close();
     expect(who.rows).toEqual([{ role: appRole }]);
     expect(appSink.records().filter((l) => Number(l['level']) >= 40)).toEqual([]);
+  });
+
+  it('with DATABASE_URL alone as an application role and migrations pending: refuses to start, asking for the owner', async () => {
+    const empty = await createTestDatabase('postgres', { migrated: false });
+    try {
+      const u = new URL(empty.url ?? '');
+      u.username = appRole;
+      const err = await open(u.toString(), undefined, createLogger('silent')).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toMatch(/may not apply the pending migrations.*STORK_MIGRATION_DATABASE_URL/);
+    } finally {
+      await empty.drop();
+    }
   });
 
   it('the hub on the application role, with the owner for migrations, takes a newborn to its centre, read, acknowledged and audited', async () => {
