@@ -62,7 +62,14 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
   const producer = await connectRedis(env.redisUrl, 'producer');
   let db: Database;
   try {
-    db = givenDb ?? (await openStore({ dataDir: env.dataDir, logger, ...(env.databaseUrl ? { databaseUrl: env.databaseUrl } : {}) }));
+    db =
+      givenDb ??
+      (await openStore({
+        dataDir: env.dataDir,
+        logger,
+        ...(env.databaseUrl ? { databaseUrl: env.databaseUrl } : {}),
+        ...(env.migrationDatabaseUrl ? { migrationDatabaseUrl: env.migrationDatabaseUrl } : {}),
+      }));
   } catch (err) {
     producer.disconnect();
     throw err;

@@ -4,7 +4,7 @@ import type { Database } from '../../src/ports/database.js';
 import { ConfigError } from '../../src/config/config-error.js';
 import { openPostgres } from './postgres-database.js';
 import { openPglite } from './pglite-database.js';
-import { migrate } from './migrate.js';
+import { migrateStore } from './database-roles.js';
 
 /** `host:port/db` of a connection string, without user or password, for messages and logs. */
 export function postgresAddress(url: string): string {
@@ -19,8 +19,14 @@ export function postgresAddress(url: string): string {
 /**
  * Opens the store: PostgreSQL when DATABASE_URL is set, else embedded PGlite under the data folder. Applies
  * migrations. An unreachable server is reported with its address and how to start one, not a stack trace.
+ * `migrationDatabaseUrl`: the schema owner's connection, for the migrations and grants only (database-roles.ts).
  */
-export async function openStore(options: { databaseUrl?: string; dataDir: string; logger: Logger }): Promise<Database> {
+export async function openStore(options: {
+  databaseUrl?: string;
+  migrationDatabaseUrl?: string;
+  dataDir: string;
+  logger: Logger;
+}): Promise<Database> {
   let db: Database;
   if (options.databaseUrl !== undefined) {
     const where = postgresAddress(options.databaseUrl);
@@ -44,7 +50,11 @@ export async function openStore(options: { databaseUrl?: string; dataDir: string
     );
   }
   try {
-    const applied = await migrate(db);
+    // Database roles: who migrates, and what the hub's own role may do (database-roles.ts).
+    const applied = await migrateStore(db, {
+      logger: options.logger,
+      ...(options.migrationDatabaseUrl !== undefined ? { migrationUrl: options.migrationDatabaseUrl } : {}),
+    });
     if (applied.length > 0) options.logger.info({ migrations: applied }, 'migrations applied');
   } catch (err) {
     await db.close();

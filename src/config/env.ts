@@ -15,6 +15,11 @@ export interface EnvConfig {
   redisUrl: string;
   /** PostgreSQL connection string; absent = embedded PGlite under `dataDir`. */
   databaseUrl?: string;
+  /**
+   * PostgreSQL connection string of the schema's owner, used only at start-up to migrate and to grant the role of
+   * `databaseUrl` what it needs; absent = migrations run through `databaseUrl` (which then owns the schema).
+   */
+  migrationDatabaseUrl?: string;
   dataDir: string;
   configDir: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -44,6 +49,7 @@ interface RawEnv {
   STORK_HOST: string;
   REDIS_URL: string;
   DATABASE_URL?: string;
+  STORK_MIGRATION_DATABASE_URL?: string;
   STORK_DATA_DIR: string;
   STORK_CONFIG_DIR: string;
   LOG_LEVEL: EnvConfig['logLevel'];
@@ -64,6 +70,7 @@ const schema = {
     STORK_HOST: { type: 'string', minLength: 1, default: '0.0.0.0' },
     REDIS_URL: { type: 'string', pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' },
     DATABASE_URL: { type: 'string', pattern: '^postgres(ql)?://' },
+    STORK_MIGRATION_DATABASE_URL: { type: 'string', pattern: '^postgres(ql)?://' },
     STORK_DATA_DIR: { type: 'string', minLength: 1, default: './data' },
     STORK_CONFIG_DIR: { type: 'string', minLength: 1, default: repoRoot },
     LOG_LEVEL: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
@@ -115,6 +122,9 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   if (!validate(raw)) {
     for (const p of describeErrors(validate.errors)) problems.push(p.replace(/^field \/(\w+)/, '$1'));
   }
+  if (raw['STORK_MIGRATION_DATABASE_URL'] !== undefined && raw['DATABASE_URL'] === undefined) {
+    problems.push('STORK_MIGRATION_DATABASE_URL: needs DATABASE_URL (the embedded store has one user and no separate owner)');
+  }
   if (problems.length > 0) {
     throw new ConfigError(`Invalid environment:\n  ${problems.join('\n  ')}`, problems);
   }
@@ -135,5 +145,6 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     jobLockMs: r.STORK_JOB_LOCK_MS,
   };
   if (r.DATABASE_URL !== undefined) config.databaseUrl = r.DATABASE_URL;
+  if (r.STORK_MIGRATION_DATABASE_URL !== undefined) config.migrationDatabaseUrl = r.STORK_MIGRATION_DATABASE_URL;
   return config;
 }

@@ -92,6 +92,28 @@ describe('loadEnvConfig', () => {
     expect(loadEnvConfig({ DATABASE_URL: 'postgres://h/db' }).databaseUrl).toBe('postgres://h/db');
   });
 
+  it("reads the schema owner's connection for migrations, beside the application's own", () => {
+    const config = loadEnvConfig({
+      DATABASE_URL: 'postgres://stork_app:a@db/stork',
+      STORK_MIGRATION_DATABASE_URL: 'postgresql://stork_owner:o@db/stork',
+    });
+    expect(config.databaseUrl).toBe('postgres://stork_app:a@db/stork');
+    expect(config.migrationDatabaseUrl).toBe('postgresql://stork_owner:o@db/stork');
+    expect('migrationDatabaseUrl' in loadEnvConfig({ DATABASE_URL: 'postgres://h/db' })).toBe(false);
+  });
+
+  it('refuses an owner connection without DATABASE_URL: the embedded store has a single user', () => {
+    const err = configError({ STORK_MIGRATION_DATABASE_URL: 'postgres://stork_owner@db/stork' });
+    expect(err.problems).toEqual([
+      'STORK_MIGRATION_DATABASE_URL: needs DATABASE_URL (the embedded store has one user and no separate owner)',
+    ]);
+  });
+
+  it('checks the owner connection is a PostgreSQL address', () => {
+    const err = configError({ DATABASE_URL: 'postgres://h/db', STORK_MIGRATION_DATABASE_URL: 'mysql://h/db' });
+    expect(err.problems).toEqual(['STORK_MIGRATION_DATABASE_URL: must match pattern "^postgres(ql)?://"']);
+  });
+
   it('de-duplicates roles and keeps their order', () => {
     expect(loadEnvConfig({ STORK_ROLES: 'worker,intake,worker' }).roles).toEqual(['worker', 'intake']);
   });
