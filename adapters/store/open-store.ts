@@ -67,7 +67,8 @@ export interface PurposePools {
  * waits behind them for a connection (and so never answers AE for it), and the API never holds more than
  * its `apiConnections`. PGlite is one connection inside this process, so there is nothing to split: both
  * purposes are the main store, its statements run one at a time, and only the API's per-client limit
- * keeps readers from queueing ahead of intake.
+ * keeps readers from queueing ahead of intake. The pools' connections are named (application_name
+ * `stork-intake`, `stork-api`) in pg_stat_activity.
  */
 export async function openPurposePools(options: {
   databaseUrl?: string;
@@ -79,18 +80,18 @@ export async function openPurposePools(options: {
   if (url === undefined || options.main.kind !== 'postgres') {
     return { intake: options.main, api: options.main, close: async () => undefined };
   }
-  const open = async (maxConnections: number): Promise<Database> => {
+  const open = async (maxConnections: number, applicationName: string): Promise<Database> => {
     try {
-      return await openPostgres({ connectionString: url, maxConnections });
+      return await openPostgres({ connectionString: url, maxConnections, applicationName });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).name;
       throw new ConfigError(`PostgreSQL at ${postgresAddress(url)} cannot be reached for a second pool (${code})`);
     }
   };
-  const intake = await open(options.intakeConnections);
+  const intake = await open(options.intakeConnections, 'stork-intake');
   let api: Database;
   try {
-    api = await open(options.apiConnections);
+    api = await open(options.apiConnections, 'stork-api');
   } catch (err) {
     await intake.close();
     throw err;

@@ -245,11 +245,23 @@ describe('Readers cannot starve intake, and one API client cannot crowd out anot
     await locker.query('COMMIT');
     await locker.end();
   }
+  /** API connections (application_name stork-api) waiting on the lock: the workers' deliveries may wait on it too. */
   const waitingOnTheLock = async () =>
     Number(
       (
         await admin.query<{ n: string }>(
-          `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          `SELECT count(*) AS n FROM pg_stat_activity
+           WHERE datname = current_database() AND application_name = 'stork-api' AND wait_event_type = 'Lock'`,
+        )
+      ).rows[0]?.n ?? 0,
+    );
+
+  const connections = async (applicationName: string) =>
+    Number(
+      (
+        await admin.query<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1`,
+          [applicationName],
         )
       ).rows[0]?.n ?? 0,
     );
@@ -278,6 +290,8 @@ describe('Readers cannot starve intake, and one API client cannot crowd out anot
       const acks = await Promise.all(Array.from({ length: 40 }, (_, i) => sender.send(adt(900 + i, `STARVE-${i}`))));
       sender.close();
       expect(acks.map((a) => msa(a)[1])).toEqual(Array.from({ length: 40 }, () => 'AA'));
+      // They were committed through intake's own pool.
+      expect(await connections('stork-intake')).toBeGreaterThanOrEqual(1);
       // The reads over the limit were answered at once, while the admitted ones still wait.
       await pollUntil(() => (answers.length >= 300 - LIMIT ? true : undefined), 'the reads over the limit to be answered');
 
@@ -315,6 +329,8 @@ describe('Readers cannot starve intake, and one API client cannot crowd out anot
         async () => ((await waitingOnTheLock()) >= 2 * LIMIT ? true : undefined),
         "B's reads admitted and waiting in PostgreSQL",
       );
+      // The API's pool is bounded: A's and B's admitted reads are all the connections it has.
+      expect(await connections('stork-api')).toBe(8);
       await releaseInbox();
       released = true;
       expect((await Promise.all(b)).map((a) => a.status)).toEqual(Array.from({ length: LIMIT }, () => 200));
