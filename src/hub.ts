@@ -5,11 +5,11 @@ import type { EnvConfig } from './config/env.js';
 import { ConfigError } from './config/config-error.js';
 import { feedMapper, inboxQueues, loadHubConfig, type HubConfig } from './config/hub-config.js';
 import type { Database } from './ports/database.js';
-import { Hl7v2Intake } from './intake/hl7v2-intake.js';
+import { Hl7v2Intake, INTAKE_CONCURRENT_BATCHES } from './intake/hl7v2-intake.js';
 import type { ReplayDeps } from './intake/replay-message.js';
 import { deliverNotifications, processMessages, byQueue } from './processing/process-messages.js';
 import { coalesceJobs } from './batching/coalesce-jobs.js';
-import { openStore } from '../adapters/store/open-store.js';
+import { openPurposePools, openStore, type PurposePools } from '../adapters/store/open-store.js';
 import { SqlMessageStore } from '../adapters/store/sql-message-store.js';
 import { SqlNotificationStore } from '../adapters/store/sql-notification-store.js';
 import { SqlAuditLog } from '../adapters/store/sql-audit-log.js';
@@ -17,7 +17,7 @@ import { BullmqQueues, deliveryQueues, startWorkers, type WorkerSet } from '../a
 import { redisAddress, redisConnection } from '../adapters/queue/redis-connection.js';
 import { MllpListener } from '../adapters/mllp/mllp-listener.js';
 import express from 'express';
-import { createHttpApp } from '../adapters/http/http-app.js';
+import { createHttpApp, createHttpServer } from '../adapters/http/http-app.js';
 import { healthRoutes } from '../adapters/http/routes/health.js';
 
 export interface Hub {
@@ -74,9 +74,24 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
     producer.disconnect();
     throw err;
   }
+  // A pool per purpose (issue 8): intake's receipt path and the API have their own connections; the workers keep `db`.
+  let pools: PurposePools | undefined;
+  if (env.roles.includes('intake')) {
+    try {
+      pools = await openPurposePools({
+        main: db,
+        intakeConnections: INTAKE_CONCURRENT_BATCHES + 1,
+        apiConnections: env.apiDbConnections,
+        ...(env.databaseUrl ? { databaseUrl: env.databaseUrl } : {}),
+      });
+    } catch (err) {
+      producer.disconnect();
+      if (!givenDb) await db.close();
+      throw err;
+    }
+  }
   const messages = new SqlMessageStore(db);
   const notifications = new SqlNotificationStore(db);
-  const audit = new SqlAuditLog(db);
   const queues = new BullmqQueues(producer, env.queuePrefix);
   const deliveries = deliveryQueues(queues);
   const mapper = feedMapper(config.mappings);
@@ -118,18 +133,20 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
     { name: 'store', check: async () => void (await db.query('SELECT 1')) },
     { name: 'redis', check: async () => void (await producer.ping()) },
   ];
-  if (env.roles.includes('intake')) {
-    intake = new Hl7v2Intake({ feeds: config.feeds, mapper, store: messages, queue: queues, logger, clock });
-    const replay: ReplayDeps = { store: messages, queue: queues, feeds: config.feeds, mapper, clock };
+  if (env.roles.includes('intake') && pools) {
+    intake = new Hl7v2Intake({ feeds: config.feeds, mapper, store: new SqlMessageStore(pools.intake), queue: queues, logger, clock });
+    const apiMessages = new SqlMessageStore(pools.api);
+    const replay: ReplayDeps = { store: apiMessages, queue: queues, feeds: config.feeds, mapper, clock };
     const app = createHttpApp({
       logger,
       apiClients: config.apiClients,
       readiness,
       maxMessageBytes: env.mllpMaxMessageBytes,
+      clientConcurrency: env.apiClientConcurrency,
       intake,
-      messages,
-      notifications,
-      audit,
+      messages: apiMessages,
+      notifications: new SqlNotificationStore(pools.api),
+      audit: new SqlAuditLog(pools.api),
       replay,
       feedIdsForFacility: (ods) => config.feeds.feeds.filter((f) => f.sendingFacility === ods).map((f) => f.id),
     });
@@ -139,12 +156,12 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       logger,
     );
     mllpPort = await mllp.start();
-    server = http.createServer(app);
+    server = createHttpServer(app, logger);
     httpPort = await listen(server, env.httpPort, env.host);
     logger.info({ httpPort, mllpPort, feeds: config.feeds.feeds.length, centres: config.catchments.centres.size }, 'intake listening');
   } else {
     // A worker-only process serves /healthz and /readyz alone, for its orchestrator's probes.
-    server = http.createServer(express().disable('x-powered-by').use(healthRoutes(readiness)));
+    server = createHttpServer(express().disable('x-powered-by').use(healthRoutes(readiness)), logger);
     httpPort = await listen(server, env.httpPort, env.host);
     logger.info({ httpPort }, 'health endpoints listening');
   }
@@ -169,6 +186,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       await queues.close();
       await workerConnection?.quit().catch(() => undefined);
       await producer.quit().catch(() => undefined);
+      await pools?.close();
       if (!givenDb) await db.close();
       logger.info('stork stopped');
     },

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../src/logger.js';
 import type { ApiClientDirectory } from '../../src/config/api-clients.js';
@@ -6,7 +8,8 @@ import type { MessageStore } from '../../src/ports/message-store.js';
 import type { NotificationStore } from '../../src/ports/notification-store.js';
 import type { AuditLog } from '../../src/ports/audit-log.js';
 import type { ReplayDeps } from '../../src/intake/replay-message.js';
-import { authenticate } from './auth.js';
+import { InvalidCursorError } from '../../src/ports/paging.js';
+import { authenticate, clientOf } from './auth.js';
 import { sendProblem } from './problem.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { hl7v2IntakeRoutes } from './routes/hl7v2-intake.js';
@@ -19,6 +22,8 @@ export interface HttpAppDeps {
   apiClients: ApiClientDirectory;
   readiness: readonly ReadinessCheck[];
   maxMessageBytes: number;
+  /** Requests one API client may have in progress at once; more are answered 429 with Retry-After. */
+  clientConcurrency: number;
   /** Present when this process runs the intake role. */
   intake?: Hl7v2Intake;
   messages: MessageStore;
@@ -35,15 +40,30 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.set('trust proxy', false);
   app.use(healthRoutes(deps.readiness));
   app.use('/v1', authenticate(deps.apiClients));
+  app.use('/v1', perClientConcurrency(deps.clientConcurrency));
+  app.use('/v1', refuseRepeatedParameters);
   if (deps.intake) app.use(hl7v2IntakeRoutes(deps.intake, deps.maxMessageBytes));
   app.use(messageRoutes(deps.messages, deps.audit, deps.replay, deps.feedIdsForFacility));
   app.use(centreRoutes(deps.notifications));
   app.use(auditRoutes(deps.audit));
+  // A known path reached here was asked with a method it does not have: 405 with Allow. (OPTIONS is answered
+  // by Express itself, with the same Allow, from the routes.)
+  for (const [path, allow] of KNOWN_PATHS) {
+    if (path === '/v1/hl7v2' && !deps.intake) continue;
+    app.all(path, (req: Request, res: Response) => {
+      res.set('Allow', allow);
+      sendProblem(res, 405, 'Method not allowed', `${req.method} is not allowed here; this resource allows ${allow}`);
+    });
+  }
   app.use((_req: Request, res: Response) => sendProblem(res, 404, 'Not found', 'No such resource'));
   // Express 5 sends async errors here. Only the error's kind is logged: it may come from a driver.
   app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) {
       next(err);
+      return;
+    }
+    if (err instanceof InvalidCursorError) {
+      sendProblem(res, 400, 'Invalid query', undefined, [{ field: err.field, message: 'must be the `next` value of the previous page' }]);
       return;
     }
     if (err.type === 'entity.too.large') {
@@ -55,7 +75,125 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       return;
     }
     deps.logger.error({ err: { name: err.name }, method: req.method, route: req.route?.path as string | undefined }, 'request failed');
+    res.set('Retry-After', '5');
     sendProblem(res, 503, 'Service unavailable', 'The hub could not complete the request; retry later');
   });
   return app;
+}
+
+/**
+ * Every path the API serves and the methods it allows there (GET also answers HEAD). Keep in step with the
+ * routes: a path listed here answers any other method 405 with this Allow header, instead of 404.
+ */
+const KNOWN_PATHS: readonly (readonly [string, string])[] = [
+  ['/healthz', 'GET, HEAD'],
+  ['/readyz', 'GET, HEAD'],
+  ['/v1/hl7v2', 'POST'],
+  ['/v1/messages', 'GET, HEAD'],
+  ['/v1/messages/:id', 'GET, HEAD'],
+  ['/v1/messages/:id/replay', 'POST'],
+  ['/v1/centres/:centreId/notifications', 'GET, HEAD'],
+  ['/v1/centres/:centreId/notifications/:id', 'GET, HEAD'],
+  ['/v1/centres/:centreId/notifications/:id/ack', 'POST'],
+  ['/v1/audit', 'GET, HEAD'],
+];
+
+/** Seconds a client told 429 should wait: its requests in progress are short reads. */
+const RETRY_AFTER_SECONDS = 1;
+
+/**
+ * At most `limit` requests of one API client in progress at once; the next is answered 429 with Retry-After
+ * before it touches the store, so one client cannot take the API's whole pool from the others. A request
+ * counts until its handler has answered (res.end), not until its socket closes: a client that aborts its
+ * requests does not get their slots back while their queries still run. HL7 v2 intake is not limited here:
+ * it is answered by ACK (AE and 503 when it cannot be stored) and uses intake's pool and group commit.
+ */
+function perClientConcurrency(limit: number) {
+  const inProgress = new Map<string, number>();
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (req.method === 'POST' && req.path === '/hl7v2') {
+      next();
+      return;
+    }
+    const id = clientOf(res).id;
+    const n = inProgress.get(id) ?? 0;
+    if (n >= limit) {
+      res.set('Retry-After', String(RETRY_AFTER_SECONDS));
+      sendProblem(
+        res,
+        429,
+        'Too many requests',
+        `This client already has ${limit} requests in progress; retry after ${RETRY_AFTER_SECONDS} s`,
+      );
+      return;
+    }
+    inProgress.set(id, n + 1);
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      const left = (inProgress.get(id) ?? 1) - 1;
+      if (left > 0) inProgress.set(id, left);
+      else inProgress.delete(id);
+    };
+    const end = res.end.bind(res) as (...args: unknown[]) => Response;
+    res.end = ((...args: unknown[]) => {
+      release();
+      return end(...args);
+    }) as Response['end'];
+    next();
+  };
+}
+
+/**
+ * A query parameter given twice (`status=new&status=withdrawn`) is refused, 400 naming it, rather than
+ * one value being used or the filter silently dropped.
+ */
+function refuseRepeatedParameters(req: Request, res: Response, next: NextFunction): void {
+  const repeated = Object.entries(req.query as Record<string, unknown>)
+    .filter(([, v]) => Array.isArray(v))
+    .map(([k]) => k);
+  if (repeated.length > 0) {
+    sendProblem(
+      res,
+      400,
+      'Invalid query',
+      'A query parameter was given more than once',
+      repeated.map((field) => ({ field, message: 'give this parameter once' })),
+    );
+    return;
+  }
+  next();
+}
+
+/** Status line and problem title for the errors Node's HTTP parser reports before the app sees a request. */
+function clientErrorAnswer(code: string | undefined): [number, string, string, string] {
+  if (code === 'HPE_HEADER_OVERFLOW')
+    return [431, 'Request Header Fields Too Large', 'Request header fields too large', `The headers are over ${http.maxHeaderSize} bytes`];
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, 'Request Timeout', 'Request timeout', 'The request did not arrive in time'];
+  if (code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW')
+    return [413, 'Payload Too Large', 'Chunk extensions too large', 'A chunk extension is too large'];
+  return [400, 'Bad Request', 'Bad request', 'The request is not valid HTTP/1.1'];
+}
+
+/**
+ * The HTTP server for an app. Requests Node refuses before the app sees them (oversized headers, a request
+ * that is not HTTP) still get an application/problem+json answer, and the connection is closed. Logged at
+ * debug with the parser's code only: a flood of bad requests must not become a flood of log lines.
+ */
+export function createHttpServer(app: express.Express, logger: Logger): http.Server {
+  const server = http.createServer(app);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    logger.debug({ code: err.code }, 'http request refused by the parser');
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, reason, title, detail] = clientErrorAnswer(err.code);
+    const body = JSON.stringify({ type: 'about:blank', title, status, detail });
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
+  return server;
 }

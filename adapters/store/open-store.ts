@@ -62,3 +62,55 @@ export async function openStore(options: {
   }
   return db;
 }
+
+/** The connections of one purpose: intake's receipt path, and the HTTP API. The workers keep the main store. */
+export interface PurposePools {
+  intake: Database;
+  api: Database;
+  /** Closes the pools opened here (never the main store). */
+  close(): Promise<void>;
+}
+
+/**
+ * A pool per purpose (issue 8). On PostgreSQL, intake's receipt path and the HTTP API each get a pool of
+ * their own, besides the main one the workers use: however many reads the API is running, intake never
+ * waits behind them for a connection (and so never answers AE for it), and the API never holds more than
+ * its `apiConnections`. PGlite is one connection inside this process, so there is nothing to split: both
+ * purposes are the main store, its statements run one at a time, and only the API's per-client limit
+ * keeps readers from queueing ahead of intake. The pools' connections are named (application_name
+ * `stork-intake`, `stork-api`) in pg_stat_activity.
+ */
+export async function openPurposePools(options: {
+  databaseUrl?: string;
+  main: Database;
+  intakeConnections: number;
+  apiConnections: number;
+}): Promise<PurposePools> {
+  const url = options.databaseUrl;
+  if (url === undefined || options.main.kind !== 'postgres') {
+    return { intake: options.main, api: options.main, close: async () => undefined };
+  }
+  const open = async (maxConnections: number, applicationName: string): Promise<Database> => {
+    try {
+      return await openPostgres({ connectionString: url, maxConnections, applicationName });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).name;
+      throw new ConfigError(`PostgreSQL at ${postgresAddress(url)} cannot be reached for a second pool (${code})`);
+    }
+  };
+  const intake = await open(options.intakeConnections, 'stork-intake');
+  let api: Database;
+  try {
+    api = await open(options.apiConnections, 'stork-api');
+  } catch (err) {
+    await intake.close();
+    throw err;
+  }
+  return {
+    intake,
+    api,
+    async close() {
+      await Promise.all([intake.close(), api.close()]);
+    },
+  };
+}

@@ -6,6 +6,8 @@ export interface PostgresOptions {
   connectionString: string;
   maxConnections?: number;
   connectTimeoutMs?: number;
+  /** PostgreSQL's application_name for these connections, so pg_stat_activity shows which pool holds them. */
+  applicationName?: string;
 }
 
 function wrap(client: pg.Pool | pg.PoolClient): SqlClient {
@@ -29,6 +31,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     max: options.maxConnections ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
     idleTimeoutMillis: 30000,
+    ...(options.applicationName !== undefined ? { application_name: options.applicationName } : {}),
   });
   // An idle client losing its connection must not crash the process; the next query reports the failure.
   pool.on('error', () => undefined);

@@ -1,5 +1,6 @@
 import type { SqlClient } from '../../src/ports/database.js';
 import type { AuditEventInput } from '../../src/ports/audit.js';
+import { InvalidCursorError } from '../../src/ports/paging.js';
 
 /**
  * The audit rows as `jsonb_to_recordset($first)`: one JSON parameter for the whole batch. Fixed SQL text
@@ -49,13 +50,37 @@ export function json<T>(value: unknown): T {
   return (typeof value === 'string' ? JSON.parse(value) : value) as T;
 }
 
-/** Cursor for keyset paging: base64url of `<timestamp>|<id>`. */
+/** Cursor for keyset paging: base64url of `<timestamp>|<id>`, the timestamp as Date.toISOString() writes it. */
 export function encodeCursor(at: string, id: string): string {
   return Buffer.from(`${at}|${id}`).toString('base64url');
 }
 
+const CURSOR_TEXT = /^[A-Za-z0-9_-]{1,200}$/;
+const CURSOR_AT = /^(\d{4})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const CURSOR_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * The cursor encodeCursor made, or undefined for anything else: only base64url text whose content is exactly
+ * a canonical ISO timestamp PostgreSQL accepts (year 1 to 9999, a date that exists) and a lowercase uuid. So
+ * no cursor a client makes up can reach the database as a cast error.
+ */
 export function decodeCursor(cursor: string): { at: string; id: string } | undefined {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (!at || !id || Number.isNaN(Date.parse(at))) return undefined;
+  if (!CURSOR_TEXT.test(cursor)) return undefined;
+  const parts = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (parts.length !== 2) return undefined;
+  const [at = '', id = ''] = parts;
+  const year = CURSOR_AT.exec(at)?.[1];
+  if (year === undefined || Number(year) < 1 || !CURSOR_ID.test(id)) return undefined;
+  const time = Date.parse(at);
+  // A date that does not exist (2026-02-30) parses to another day; only the canonical text round-trips.
+  if (Number.isNaN(time) || new Date(time).toISOString() !== at) return undefined;
   return { at, id };
+}
+
+/** decodeCursor for a store: a cursor given but not valid is the caller's error (InvalidCursorError). */
+export function cursorOf(after: string | undefined): { at: string; id: string } | undefined {
+  if (after === undefined) return undefined;
+  const cursor = decodeCursor(after);
+  if (cursor === undefined) throw new InvalidCursorError();
+  return cursor;
 }

@@ -10,7 +10,7 @@ import type {
   ReceiptOutcome,
   StoredMessage,
 } from '../../src/ports/message-store.js';
-import { AUDIT_INSERT_COLUMNS, auditRecordset, decodeCursor, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
+import { AUDIT_INSERT_COLUMNS, auditRecordset, cursorOf, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
 
 interface MessageRow {
   id: string;
@@ -155,7 +155,7 @@ export class SqlMessageStore implements MessageStore {
     const params: unknown[] = [];
     if (filter.status) where.push(`status = $${params.push(filter.status)}`);
     if (filter.feedId) where.push(`feed_id = $${params.push(filter.feedId)}`);
-    const cursor = filter.after ? decodeCursor(filter.after) : undefined;
+    const cursor = cursorOf(filter.after);
     if (cursor) where.push(`(received_at, id) < ($${params.push(cursor.at)}::timestamptz, $${params.push(cursor.id)}::uuid)`);
     const limit = params.push(filter.limit + 1);
     const r = await this.db.query<MessageRow>(

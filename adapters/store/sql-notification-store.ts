@@ -16,7 +16,7 @@ import {
   AUDIT_INSERT_COLUMNS,
   auditRecordset,
   auditRecordsetSql,
-  decodeCursor,
+  cursorOf,
   encodeCursor,
   insertAuditEvents,
   iso,
@@ -318,7 +318,7 @@ export class SqlNotificationStore implements NotificationStore {
     const params: unknown[] = [queue];
     const where = ['i.queue = $1'];
     if (filter.status) where.push(`i.status = $${params.push(filter.status)}`);
-    const cursor = filter.after ? decodeCursor(filter.after) : undefined;
+    const cursor = cursorOf(filter.after);
     if (cursor)
       where.push(`(i.delivered_at, i.notification_id) > ($${params.push(cursor.at)}::timestamptz, $${params.push(cursor.id)}::uuid)`);
     const limit = params.push(filter.limit + 1);

@@ -33,6 +33,10 @@ export interface EnvConfig {
   workerConcurrency: number;
   /** How long a worker's lock on a job lasts; a job whose worker died is retried once it lapses. */
   jobLockMs: number;
+  /** PostgreSQL connections of the HTTP API's own pool (intake and the workers have theirs). */
+  apiDbConnections: number;
+  /** Requests one API client may have in progress at once; more are answered 429 with Retry-After. */
+  apiClientConcurrency: number;
 }
 
 /** The repository root, where the sample configuration lives. */
@@ -59,6 +63,8 @@ interface RawEnv {
   STORK_QUEUE_PREFIX: string;
   STORK_WORKER_CONCURRENCY: number;
   STORK_JOB_LOCK_MS: number;
+  STORK_API_DB_CONNECTIONS: number;
+  STORK_API_CLIENT_CONCURRENCY: number;
 }
 
 const port = { type: 'integer', minimum: 0, maximum: 65535 };
@@ -80,6 +86,8 @@ const schema = {
     STORK_QUEUE_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', default: 'stork' },
     STORK_WORKER_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 8 },
     STORK_JOB_LOCK_MS: { type: 'integer', minimum: 500, default: 30000 },
+    STORK_API_DB_CONNECTIONS: { type: 'integer', minimum: 1, maximum: 100, default: 8 },
+    STORK_API_CLIENT_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 4 },
   },
   required: [],
 } as const;
@@ -143,6 +151,8 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     queuePrefix: r.STORK_QUEUE_PREFIX,
     workerConcurrency: r.STORK_WORKER_CONCURRENCY,
     jobLockMs: r.STORK_JOB_LOCK_MS,
+    apiDbConnections: r.STORK_API_DB_CONNECTIONS,
+    apiClientConcurrency: r.STORK_API_CLIENT_CONCURRENCY,
   };
   if (r.DATABASE_URL !== undefined) config.databaseUrl = r.DATABASE_URL;
   if (r.STORK_MIGRATION_DATABASE_URL !== undefined) config.migrationDatabaseUrl = r.STORK_MIGRATION_DATABASE_URL;

@@ -53,7 +53,7 @@ interface Prepared {
 type FlushResult = { outcome: ReceiptOutcome; enqueued: boolean };
 
 /** Batches committed at once: enough to overlap one batch's commit with the next one's, well under the pool size. */
-const INTAKE_CONCURRENT_BATCHES = 3;
+export const INTAKE_CONCURRENT_BATCHES = 3;
 
 /**
  * HL7 v2 intake, shared by MLLP and HTTP: assess each message, commit it (with its ACK and audit events)

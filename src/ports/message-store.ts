@@ -60,7 +60,7 @@ export interface MessageFilter {
   status?: MessageStatus;
   feedId?: string;
   limit: number;
-  /** Opaque cursor from the previous page. */
+  /** Opaque cursor from the previous page; one the store did not hand out throws InvalidCursorError. */
   after?: string;
 }
 

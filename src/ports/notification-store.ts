@@ -49,6 +49,7 @@ export interface InboxItem {
 export interface InboxFilter {
   status?: InboxStatus;
   limit: number;
+  /** Opaque cursor from the previous page; one the store did not hand out throws InvalidCursorError. */
   after?: string;
 }
 

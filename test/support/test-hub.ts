@@ -23,7 +23,13 @@ export interface TestHub {
  * project's store kind, HTTP and MLLP on free loopback ports, logs captured in a sink at debug level.
  */
 export async function startTestHub(
-  options: { configDir?: string; env?: Record<string, string>; database?: TestDatabase } = {},
+  options: {
+    configDir?: string;
+    env?: Record<string, string>;
+    database?: TestDatabase;
+    /** PostgreSQL only: also give the hub DATABASE_URL, so it opens its intake and API pools as in production. */
+    databaseUrlToo?: boolean;
+  } = {},
 ): Promise<TestHub> {
   const database = options.database ?? (await createTestDatabase());
   const prefix = `stork-test-${randomUUID().slice(0, 8)}`;
@@ -36,6 +42,7 @@ export async function startTestHub(
     STORK_QUEUE_PREFIX: prefix,
     STORK_WORKER_CONCURRENCY: '4',
     LOG_LEVEL: 'debug',
+    ...(options.databaseUrlToo === true && database.url !== undefined ? { DATABASE_URL: database.url } : {}),
     ...options.env,
   });
   const sink = new LogSink();

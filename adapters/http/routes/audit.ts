@@ -24,8 +24,9 @@ export function auditRoutes(audit: AuditLog): Router {
     if (messageId !== undefined && !UUID.test(messageId)) problems.push({ field: 'message', message: 'must be a message id (UUID)' });
     if (subject !== undefined && !isValidNhsNumber(subject))
       problems.push({ field: 'subject', message: 'must be a valid 10-digit NHS number' });
-    if (after !== undefined && !/^\d+$/.test(after))
-      problems.push({ field: 'after', message: 'must be the seq of the last event of the previous page' });
+    // Beyond 2^53 a seq would lose digits as a number (and beyond 2^63 PostgreSQL refuses it): no such page exists.
+    if (after !== undefined && !(/^\d{1,16}$/.test(after) && Number(after) <= Number.MAX_SAFE_INTEGER))
+      problems.push({ field: 'after', message: 'must be the `next` value of the previous page (the seq of its last event)' });
     if (!notificationId && !messageId && !subject)
       problems.push({ field: 'notification', message: 'give at least one of notification, message or subject' });
     const limit = pageLimit(q['limit'], 200);

@@ -33,6 +33,8 @@ describe('loadEnvConfig', () => {
       queuePrefix: 'stork',
       workerConcurrency: 8,
       jobLockMs: 30000,
+      apiDbConnections: 8,
+      apiClientConcurrency: 4,
     });
     expect('databaseUrl' in config).toBe(false);
     expect(path.isAbsolute(config.dataDir)).toBe(true);
@@ -65,6 +67,8 @@ describe('loadEnvConfig', () => {
       STORK_MLLP_IDLE_TIMEOUT_MS: '1000',
       STORK_QUEUE_PREFIX: 'test_run-7',
       STORK_WORKER_CONCURRENCY: '1000',
+      STORK_API_DB_CONNECTIONS: '3',
+      STORK_API_CLIENT_CONCURRENCY: '2',
     });
     expect(config).toEqual({
       httpPort: 9090,
@@ -81,6 +85,8 @@ describe('loadEnvConfig', () => {
       queuePrefix: 'test_run-7',
       workerConcurrency: 1000,
       jobLockMs: 30000,
+      apiDbConnections: 3,
+      apiClientConcurrency: 2,
     });
   });
 
