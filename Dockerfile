@@ -19,8 +19,9 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev
 COPY --from=build /app/dist ./dist
-# Read relative to the app root (repoRoot = /app): SQL migrations, feed/catchment mappings, the consent rulebook.
+# Read relative to the app root (repoRoot = /app): SQL migrations, the OpenAPI description, feed/catchment mappings, the consent rulebook.
 COPY adapters/store/migrations ./adapters/store/migrations
+COPY adapters/http/openapi.json ./adapters/http/openapi.json
 COPY mappings ./mappings
 COPY consent-rules ./consent-rules
 

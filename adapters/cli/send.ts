@@ -2,10 +2,12 @@
 /**
  * `stork-send`: sends HL7 v2 files to a Stork hub over MLLP and prints each message's ACK.
  *
- *   npm run send -- [--host 127.0.0.1] [--port 2575] [--timeout 10000] file.hl7 [more files…]
+ *   npm run send -- [--host 127.0.0.1] [--port 2575] [--timeout 10000] [--now] file.hl7 [more files…]
  *
- * Try it with `test/fixtures/sample-newborn-a28.hl7`. That file has a fixed birth date, so once it is
- * more than a few days old the hub may accept it but classify the birth as not relevant by age.
+ * Try it with `--now test/fixtures/sample-newborn-a28.hl7`. That file has fixed dates; `--now` moves every
+ * date and time in it (MSH-7, EVN, the birth in PID-7, …) by the same amount so that MSH-7 is the current
+ * time, and gives each message a fresh MSH-10, so the sample is a newborn on any date. Without `--now`
+ * the bytes are sent as they are, and a birth older than its mapping's window is answered "not relevant".
  */
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
@@ -38,7 +40,104 @@ export interface AckSummary {
 /** Exit codes: every ACK positive; some message refused or in error; usage or connection problem. */
 export const EXIT = { ok: 0, rejected: 1, failure: 2 } as const;
 
-const USAGE = 'usage: stork-send [--host 127.0.0.1] [--port 2575] [--timeout 10000] file.hl7 [more files…]\n';
+const USAGE = 'usage: stork-send [--host 127.0.0.1] [--port 2575] [--timeout 10000] [--now] file.hl7 [more files…]\n';
+
+/** The date/time fields `--now` moves: the message's own time, the event's, the birth's, death's and stay's. */
+const TIME_FIELDS: Readonly<Record<string, readonly number[]>> = {
+  MSH: [7],
+  EVN: [2, 3, 6],
+  PID: [7, 29],
+  PV1: [44, 45],
+  OBX: [14],
+};
+
+const DTM = /^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\.\d{1,4})?([+-]\d{4})?$/;
+
+/** An HL7 DTM read as a wall-clock time (ms, as if UTC), with its precision (digits) and zone suffix kept. */
+function readDtm(value: string): { wall: number; digits: number; fraction: string; zone: string } | undefined {
+  const m = DTM.exec(value);
+  if (m === null) return undefined;
+  const [, y, mo = '01', d = '01', h = '00', mi = '00', sec = '00'] = m;
+  const digits = value.replace(/[.+-].*$/, '').length;
+  return {
+    wall: Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec)),
+    digits,
+    fraction: m[7] ?? '',
+    zone: m[8] ?? '',
+  };
+}
+
+function writeDtm(wall: number, digits: number, fraction: string, zone: string): string {
+  const iso = new Date(wall).toISOString(); // 2026-11-18T09:35:12.000Z
+  const all = iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10) + iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19);
+  return all.slice(0, digits) + (digits === 14 ? fraction : '') + zone;
+}
+
+/** `now` as a wall clock in the zone a DTM names: its offset, or (none given) Europe/London, as the hub reads it. */
+function wallClockOf(now: Date, zone: string): number {
+  if (zone !== '') {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    return now.getTime() + sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(3, 5))) * 60_000;
+  }
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/London',
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(now);
+  const n = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  return Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second'));
+}
+
+/**
+ * `--now`: moves every date/time of `TIME_FIELDS` by the one amount that makes MSH-7 equal to `now`
+ * (to the second, in MSH-7's own zone), so the gaps between them (birth to message) stay as they were,
+ * and replaces MSH-10 by a fresh id (at most 20 characters) so the hub sees a new message, not a re-send.
+ * A message without a readable MSH-7 is returned unchanged.
+ */
+export function shiftToNow(message: string, now: Date, index = 1): string {
+  const segments = message.split('\r');
+  const msh = segments[0] ?? '';
+  if (!msh.startsWith('MSH') || msh.length < 8) return message;
+  const fs = msh.charAt(3);
+  const cs = msh.charAt(4) || '^';
+  const rs = msh.charAt(5) || '~';
+  const mshFields = msh.split(fs);
+  const sent = readDtm((mshFields[6] ?? '').split(cs)[0] ?? '');
+  if (sent === undefined) return message;
+  const delta = Math.floor(wallClockOf(now, sent.zone) / 1000) * 1000 - sent.wall;
+  const shift = (value: string): string =>
+    value
+      .split(rs)
+      .map((rep) => {
+        const [first = '', ...rest] = rep.split(cs);
+        const t = readDtm(first);
+        return t === undefined ? rep : [writeDtm(t.wall + delta, t.digits, t.fraction, t.zone), ...rest].join(cs);
+      })
+      .join(rs);
+  const stamp = `${now.getTime().toString(36).toUpperCase()}${index.toString(36).toUpperCase()}`;
+  return segments
+    .map((segment) => {
+      const type = segment.slice(0, 3);
+      const numbers = TIME_FIELDS[type];
+      if (numbers === undefined) return segment;
+      const fields = segment.split(fs);
+      // MSH-1 is the separator itself, so MSH-n is at index n - 1; in other segments field n is at index n.
+      const at = (n: number): number => (type === 'MSH' ? n - 1 : n);
+      for (const n of numbers) {
+        const i = at(n);
+        const value = fields[i];
+        if (value !== undefined && value !== '') fields[i] = shift(value);
+      }
+      if (type === 'MSH' && fields[9] !== undefined) fields[9] = `${fields[9].slice(0, 19 - stamp.length)}-${stamp}`;
+      return fields.join(fs);
+    })
+    .join('\r');
+}
 
 /**
  * Splits a file into messages: a blank line, or a line starting `MSH`, starts a new one. CRLF, LF and
@@ -139,8 +238,14 @@ class UsageError extends Error {}
  * Runs the sender with `argv` (the arguments after the script) and returns the exit code: 0 if every ACK
  * is AA/CA, 1 if any is AE/AR/CE/CR (or unreadable), 2 on usage or connection errors.
  */
-export async function main(argv: readonly string[], out: CliOutput, err: CliOutput = out): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  out: CliOutput,
+  err: CliOutput = out,
+  clock: () => Date = () => new Date(),
+): Promise<number> {
   let host: string;
+  let now: Date | undefined;
   let port: number;
   let timeoutMs: number;
   let files: string[];
@@ -152,6 +257,7 @@ export async function main(argv: readonly string[], out: CliOutput, err: CliOutp
         host: { type: 'string', default: '127.0.0.1' },
         port: { type: 'string', default: '2575' },
         timeout: { type: 'string', default: '10000' },
+        now: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -163,6 +269,7 @@ export async function main(argv: readonly string[], out: CliOutput, err: CliOutp
     port = positiveInt('port', values.port, 65535);
     timeoutMs = positiveInt('timeout', values.timeout, 3_600_000);
     files = positionals;
+    if (values.now) now = clock();
     if (files.length === 0) throw new UsageError('no files given');
   } catch (e) {
     err.write(`stork-send: ${(e as Error).message}\n${USAGE}`);
@@ -183,7 +290,7 @@ export async function main(argv: readonly string[], out: CliOutput, err: CliOutp
       err.write(`stork-send: ${file} holds no message\n`);
       return EXIT.failure;
     }
-    messages.push(...found);
+    messages.push(...(now === undefined ? found : found.map((m) => ({ ...m, text: shiftToNow(m.text, now, messages.length + m.index) }))));
   }
 
   let client: MllpClient;

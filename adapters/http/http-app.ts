@@ -16,6 +16,7 @@ import { hl7v2IntakeRoutes } from './routes/hl7v2-intake.js';
 import { messageRoutes } from './routes/messages.js';
 import { centreRoutes } from './routes/centres.js';
 import { auditRoutes } from './routes/audit.js';
+import { openApiRoutes } from './routes/openapi.js';
 
 export interface HttpAppDeps {
   logger: Logger;
@@ -39,6 +40,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(healthRoutes(deps.readiness));
+  app.use(openApiRoutes()); // before authentication: the description needs no key
   app.use('/v1', authenticate(deps.apiClients));
   app.use('/v1', perClientConcurrency(deps.clientConcurrency));
   app.use('/v1', refuseRepeatedParameters);

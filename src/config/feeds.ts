@@ -1,5 +1,6 @@
 import { ConfigError } from './config-error.js';
 import { compile, loadJsonFile } from './json-schema.js';
+import type { BackfillMode } from '../pipeline/hl7v2/map-hl7v2.js';
 
 /** A trust's HL7 v2 feed: who may send, what they may send, and which mapping reads it. */
 export interface FeedConfig {
@@ -19,6 +20,11 @@ export interface FeedConfig {
   sourceAddresses?: string[];
   /** The mapping in `mappings/hl7v2/` that reads this feed. */
   mapping: string;
+  /**
+   * Back-fill mode, until `until`: births that were newborns at their message time (MSH-7) are delivered
+   * even if they are no longer newborns when received; each such message's audit records it.
+   */
+  backfill?: BackfillMode;
 }
 
 export interface FeedsFile {
@@ -52,6 +58,15 @@ const schema = {
           processingIds: { type: 'array', items: { enum: ['P', 'T', 'D'] }, minItems: 1 },
           sourceAddresses: { type: 'array', items: { type: 'string', minLength: 2 } },
           mapping: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
+          backfill: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['until', 'reason'],
+            properties: {
+              until: { type: 'string', format: 'date-time' },
+              reason: { type: 'string', minLength: 3 },
+            },
+          },
         },
       },
     },

@@ -67,7 +67,8 @@ export function loadHubConfig(configDir: string): HubConfig {
 
 /** The mapper intake uses: each feed's own mapping. */
 export function feedMapper(mappings: Hl7v2MappingSet): FeedMapper {
-  return (text, feed, receivedAt) => mapHl7v2(text, mappings.get(feed.mapping), { feedId: feed.id, receivedAt });
+  return (text, feed, receivedAt) =>
+    mapHl7v2(text, mappings.get(feed.mapping), { feedId: feed.id, receivedAt, ...(feed.backfill ? { backfill: feed.backfill } : {}) });
 }
 
 /** Every inbox queue the hub delivers to: each centre, each local authority's unallocated queue, the hub's, and review. */

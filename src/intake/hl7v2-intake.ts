@@ -124,6 +124,7 @@ export class Hl7v2Intake {
         bytes: delivery.bytes.length,
         status: row.status,
         ack: assessment.ackCode,
+        ...(assessment.backfill ? { backfill: true } : {}),
         issues: assessment.issues.map((i) => ({ code: i.code, at: i.location, path: i.path })),
       },
       'message received',
@@ -180,7 +181,7 @@ export class Hl7v2Intake {
       audit.push({ ...base, action: 'rejected', outcome: a.ackCode, details: { reason: a.reason, issues: issueSummary } });
     else if (a.status === 'not-relevant') audit.push({ ...base, action: 'not-relevant', outcome: 'AA', details: { reason: a.reason } });
     else {
-      audit.push({ ...base, action: 'mapped', details: { mapping: a.feed?.mapping } });
+      audit.push({ ...base, action: 'mapped', details: { mapping: a.feed?.mapping, ...(a.backfill ? { backfill: a.backfill } : {}) } });
       audit.push({ ...base, action: 'validated', outcome: 'valid', details: { warnings: issueSummary } });
     }
     const row: ReceivedMessage = {

@@ -46,6 +46,7 @@ export async function replayMessage(deps: ReplayDeps, id: string, actor: string)
       details: {
         previousReason: message.reason,
         reason: a.reason,
+        ...(a.backfill ? { backfill: a.backfill } : {}),
         issues: a.issues.map((i) => ({ code: i.code, location: i.location, path: i.path })),
       },
     },

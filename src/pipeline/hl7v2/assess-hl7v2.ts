@@ -3,10 +3,11 @@ import { Hl7ErrorCode, issue, type Issue } from '../../domain/issue.js';
 import type { FeedConfig, FeedDirectory } from '../../config/feeds.js';
 import type { AckCode } from './ack.js';
 import { readEnvelope, type Envelope } from './envelope.js';
+import type { BackfillAdmission } from './map-hl7v2.js';
 
 /** What a feed mapping makes of a message (see map-hl7v2.ts). */
 export type MapOutcome =
-  | { kind: 'birth'; notification: BirthNotification; issues: Issue[] }
+  | { kind: 'birth'; notification: BirthNotification; issues: Issue[]; backfill?: BackfillAdmission }
   | { kind: 'not-relevant'; reason: string }
   | { kind: 'invalid'; issues: Issue[] };
 
@@ -27,6 +28,8 @@ export interface Assessment {
   notification?: BirthNotification;
   /** The HTTP client may not send for this sending facility. */
   forbidden?: boolean;
+  /** Admitted only because the feed is in back-fill mode: recorded in the message's audit. */
+  backfill?: BackfillAdmission;
 }
 
 export interface AssessContext {
@@ -141,7 +144,15 @@ export function assessHl7v2(text: string, ctx: AssessContext): Assessment {
   }
   switch (outcome.kind) {
     case 'birth':
-      return { envelope, feed, status: 'queued', ackCode: 'AA', issues: outcome.issues, notification: outcome.notification };
+      return {
+        envelope,
+        feed,
+        status: 'queued',
+        ackCode: 'AA',
+        issues: outcome.issues,
+        notification: outcome.notification,
+        ...(outcome.backfill ? { backfill: outcome.backfill } : {}),
+      };
     case 'not-relevant':
       return { envelope, feed, status: 'not-relevant', ackCode: 'AA', issues: [], reason: outcome.reason };
     case 'invalid':

@@ -18,14 +18,35 @@ import { TARGET_NAMES, type KindValue, type TARGETS, type TargetName } from './m
 
 /** What the stage decided. Issues on a birth are warnings only; `invalid` carries at least one error. */
 export type MapOutcome =
-  | { kind: 'birth'; notification: BirthNotification; issues: Issue[] }
+  | { kind: 'birth'; notification: BirthNotification; issues: Issue[]; backfill?: BackfillAdmission }
   | { kind: 'not-relevant'; reason: string }
   | { kind: 'invalid'; issues: Issue[] };
+
+/**
+ * An operator's back-fill window for a feed (`backfill` in feeds.json): until `until`, births that were
+ * newborns at their message time (MSH-7) are admitted even when they are no longer newborns at receipt.
+ */
+export interface BackfillMode {
+  /** ISO 8601 instant; the mode is over for messages received at or after it. */
+  until: string;
+  /** Why the operator turned it on (a ticket, the archive being replayed): copied into the audit. */
+  reason: string;
+}
+
+/** Recorded (in the audit) for a birth admitted only because its feed was in back-fill mode. */
+export interface BackfillAdmission {
+  reason: string;
+  until: string;
+  /** Whole days from the message's date (MSH-7) to the day it was received. */
+  lateDays: number;
+}
 
 /** Where the message came from: the feed it arrived on and when (the fallback "message time"). */
 export interface MapContext {
   feedId: string;
   receivedAt: Date;
+  /** The feed's back-fill mode, if the operator configured one (it applies only before its `until`). */
+  backfill?: BackfillMode;
 }
 
 type Values = { [N in TargetName]?: KindValue[(typeof TARGETS)[N]['kind']] };
@@ -123,14 +144,36 @@ function mapOrThrow(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOu
   const indicator = mapping.births.newbornIndicator;
   const flagged = indicator !== undefined && reader.segments(indicator.path.segment).some((s) => conditionHolds(reader, s, indicator));
   const window = deathReport ? mapping.births.deathWindowDays : mapping.births.maxAgeDays;
-  if (!flagged && daysBetweenDates(birth.date, messageDate(reader, ctx.receivedAt)) > window) {
+  const messageDay = messageDate(reader, ctx.receivedAt);
+  if (!flagged && daysBetweenDates(birth.date, messageDay) > window) {
     return { kind: 'not-relevant', reason: 'subject is not a newborn' };
+  }
+  // A birth must still be a newborn's when it reaches Stork, or a late message (a replayed archive, a
+  // sender's wrong clock) would offer support for a toddler. A death report is never late: it withdraws.
+  let backfill: BackfillAdmission | undefined;
+  if (!deathReport) {
+    const receiptDay = localDateOf(ctx.receivedAt);
+    const lateDays = Math.max(0, daysBetweenDates(messageDay, receiptDay));
+    const stale = flagged ? lateDays > window : daysBetweenDates(birth.date, receiptDay) > window;
+    if (stale) {
+      const mode = ctx.backfill;
+      if (mode === undefined || !(ctx.receivedAt.getTime() < Date.parse(mode.until))) {
+        return {
+          kind: 'not-relevant',
+          reason:
+            `subject was a newborn at the message time (MSH-7) but is not at receipt, ${lateDays} days later: ` +
+            `a late or replayed message (a back-fill needs the feed's back-fill mode)`,
+        };
+      }
+      backfill = { reason: mode.reason, until: mode.until, lateDays };
+    }
   }
 
   const notification = assemble(reader, values, locations, issues, ctx, `${messageType.trim()}^${trigger.trim()}`);
   const locate = (p: string): Hl7Location | undefined => locateIn(locations, p);
   issues.push(...validateNotification(notification, ctx.receivedAt, locate));
-  return hasErrors(issues) ? { kind: 'invalid', issues } : { kind: 'birth', notification, issues };
+  if (hasErrors(issues)) return { kind: 'invalid', issues };
+  return { kind: 'birth', notification, issues, ...(backfill ? { backfill } : {}) };
 }
 
 /** `baby.birthTime` → the `baby.birth` rule; `baby.address.postcode` → `baby.address`; and so on. */

@@ -86,7 +86,11 @@ export interface SourceRule {
 export interface BirthCriteria {
   /** Trigger events (MSH-9.2) that may carry a birth. */
   events: string[];
-  /** A subject born at most this many days before the message (MSH-7, else receipt) is a newborn. */
+  /**
+   * A subject born at most this many days before the message (MSH-7, else receipt) is a newborn. A birth
+   * event must also still be within it on the day Stork receives the message (unless its feed is in
+   * back-fill mode); see map-hl7v2.ts.
+   */
   maxAgeDays: number;
   /** A newborn indicator that settles it regardless of age (PV2-36 `Y`). */
   newbornIndicator?: Condition;

@@ -128,6 +128,24 @@ describe('loadHubConfig with a broken copy', () => {
     expect(err.problems).toContain(`${file}: field /feeds/0: must have required property 'mapping' (mapping)`);
   });
 
+  it('feeds.json: a back-fill mode needs an ISO instant `until` and a reason, named by field', () => {
+    const dir = sampleCopy();
+    const file = configFiles(dir).feeds;
+    const data = readJson(file) as unknown as FeedsJson;
+    const feed = data.feeds[0];
+    if (!feed) throw new Error('the sample needs a feed');
+    Object.assign(feed, { backfill: { until: 'next Tuesday' } });
+    writeJson(file, data);
+    const err = configError(() => loadHubConfig(dir));
+    expect(err.problems).toEqual([
+      `${file}: field /feeds/0/backfill: must have required property 'reason' (reason)`,
+      `${file}: field /feeds/0/backfill/until: must match format "date-time"`,
+    ]);
+    feed['backfill'] = { until: '2027-01-31T00:00:00Z', reason: 'INC-4711 archive replay' };
+    writeJson(file, data);
+    expect(loadHubConfig(dir).feeds.feeds[0]?.backfill).toEqual({ until: '2027-01-31T00:00:00Z', reason: 'INC-4711 archive replay' });
+  });
+
   it('feeds.json: a mapping name that does not exist names /feeds/1/mapping', () => {
     const dir = sampleCopy();
     const file = configFiles(dir).feeds;

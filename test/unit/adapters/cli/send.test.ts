@@ -4,7 +4,7 @@ import path from 'node:path';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { frame, MllpFramer } from '../../../../adapters/mllp/mllp-framer.js';
-import { controlId, main, readAck, splitMessages } from '../../../../adapters/cli/send.js';
+import { controlId, main, readAck, shiftToNow, splitMessages } from '../../../../adapters/cli/send.js';
 import { buildAck, type AckCode } from '../../../../src/pipeline/hl7v2/ack.js';
 import { readEnvelope } from '../../../../src/pipeline/hl7v2/envelope.js';
 import { Hl7ErrorCode, issue } from '../../../../src/domain/issue.js';
@@ -90,6 +90,56 @@ describe('stork-send', () => {
     expect(code).toBe(0);
     expect(out.text()).toBe(`${sampleFile} NGM-20261118-000417 AA Message accepted\n`);
     expect(server.received).toEqual([await readFile(sampleFile, 'utf8')]);
+  });
+
+  it('--now moves MSH-7, EVN and the birth by one amount so MSH-7 is the clock, with a fresh MSH-10', async () => {
+    const server = await startAckServer(() => 'AA');
+    closers.push(server.close);
+    const out = collector();
+    const clock = () => new Date('2027-11-29T06:15:30.250Z');
+    expect(await main(['--port', String(server.port), '--now', sampleFile], out, out, clock)).toBe(0);
+    const original = await readFile(sampleFile, 'latin1');
+    const [sent] = server.received;
+    const field = (text: string | undefined, seg: string, n: number): string | undefined => {
+      const f = text
+        ?.split('\r')
+        .find((s) => s.startsWith(seg))
+        ?.split('|');
+      return f?.[seg === 'MSH' ? n - 1 : n];
+    };
+    // MSH-7 in its own zone (+0000); EVN-2, EVN-6 and PID-7 (London local, 53 minutes before) keep their gaps.
+    expect(field(sent, 'MSH', 7)).toBe('20271129061530+0000');
+    expect(field(sent, 'EVN', 2)).toBe('20271129061518');
+    expect(field(sent, 'EVN', 6)).toBe('20271129052218');
+    expect(field(sent, 'PID', 7)).toBe('20271129052218');
+    const id = field(sent, 'MSH', 10) ?? '';
+    expect(id.length).toBeLessThanOrEqual(20);
+    expect(id).not.toBe('NGM-20261118-000417');
+    expect(out.text()).toBe(`${sampleFile} ${id} AA Message accepted\n`);
+    // Nothing else changes: same segments, same other fields (the mother's birth date NK1-16 included).
+    const rest = (text: string | undefined) =>
+      (text ?? '').split('\r').map((s) =>
+        s
+          .split('|')
+          .filter((_, i) => !(s.startsWith('MSH') && [6, 9].includes(i)))
+          .join('|'),
+      );
+    const changedSegments = rest(sent)
+      .filter((s, i) => s !== rest(original)[i])
+      .map((s) => s.slice(0, 3));
+    expect(changedSegments).toEqual(['EVN', 'PID']);
+    expect(field(sent, 'NK1', 16)).toBe('19960402');
+  });
+
+  it('--now keeps precision and zones, shifts every repetition, and gives each message of a file its own MSH-10', () => {
+    const now = new Date('2026-07-01T12:00:00Z'); // BST: London wall clock 13:00
+    const msg = 'MSH|^~\\&|A|B|C|D|202601151000||ADT^A28|X1|P|2.4\rEVN||202601150950-0500\rPID|1||1||N||20260114~20260113|F\r';
+    const one = shiftToNow(msg, now, 1).split('\r');
+    expect(one[0]?.split('|')[6]).toBe('202607011300'); // no zone: London local, like the hub reads it
+    expect(one[1]).toBe('EVN||202607011250-0500');
+    expect(one[2]).toBe('PID|1||1||N||20260630~20260629|F');
+    expect(shiftToNow(msg, now, 1).split('|')[9]).not.toBe(shiftToNow(msg, now, 2).split('|')[9]);
+    expect(shiftToNow('MSH|^~\\&|A|B|C|D|yesterday||ADT^A28|X1|P|2.4\r', now)).toBe('MSH|^~\\&|A|B|C|D|yesterday||ADT^A28|X1|P|2.4\r');
   });
 
   it('splits files on blank lines and MSH lines, sends CR segment endings, and exits 1 with ERR detail on AE', async () => {

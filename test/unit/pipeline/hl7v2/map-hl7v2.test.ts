@@ -124,6 +124,68 @@ describe('mapHl7v2 with the ITK default mapping', () => {
     expect(mapHl7v2(noIndicator, itk, ctx)).toEqual({ kind: 'not-relevant', reason: 'subject is not a newborn' });
   });
 
+  describe('judge "newborn" both at the message time (MSH-7) and at receipt', () => {
+    const DAY = 86_400_000;
+    const sent = new Date('2025-06-15T09:00:00Z');
+    const unflagged = (o: Parameters<typeof newbornAdt>[0]) => newbornAdt(o).replace(/\rPV2\|[^\r]*/, '');
+    const at = (receivedAt: Date, backfill?: { until: string; reason: string }) => ({
+      ...ctx,
+      receivedAt,
+      ...(backfill ? { backfill } : {}),
+    });
+
+    it('MSH-7 recent but the birth too old: not a newborn, whenever it arrives', () => {
+      const text = unflagged({ seed: 50, messageTime: sent, ageMinutes: 40 * 24 * 60 });
+      expect(mapHl7v2(text, itk, at(sent))).toEqual({ kind: 'not-relevant', reason: 'subject is not a newborn' });
+      const backfill = { until: '2026-01-01T00:00:00Z', reason: 'replaying the 2025 archive' };
+      expect(mapHl7v2(text, itk, at(sent, backfill))).toEqual({ kind: 'not-relevant', reason: 'subject is not a newborn' });
+    });
+
+    it('a newborn whose MSH-7 is two years old, arriving today: not relevant, saying it is late', () => {
+      const text = unflagged({ seed: 51, messageTime: sent, ageMinutes: 3 * 24 * 60 });
+      expect(birth(mapHl7v2(text, itk, at(new Date(sent.getTime() + 60_000)))).backfill).toBeUndefined();
+      const twoYearsLater = new Date(sent.getTime() + 730 * DAY);
+      expect(mapHl7v2(text, itk, at(twoYearsLater))).toEqual({
+        kind: 'not-relevant',
+        reason:
+          'subject was a newborn at the message time (MSH-7) but is not at receipt, 730 days later: ' +
+          "a late or replayed message (a back-fill needs the feed's back-fill mode)",
+      });
+      // Flagged newborn by PV2-36: the indicator does not make a two-year-old message timely.
+      const flagged = newbornAdt({ seed: 51, messageTime: sent, ageMinutes: 3 * 24 * 60 });
+      expect(mapHl7v2(flagged, itk, at(twoYearsLater)).kind).toBe('not-relevant');
+    });
+
+    it('the receipt test uses the same window: day 28 at receipt is in, day 29 is out', () => {
+      const text = unflagged({ seed: 52, messageTime: sent, ageMinutes: 20 * 24 * 60 });
+      expect(mapHl7v2(text, itk, at(new Date(sent.getTime() + 8 * DAY))).kind).toBe('birth');
+      expect(mapHl7v2(text, itk, at(new Date(sent.getTime() + 9 * DAY))).kind).toBe('not-relevant');
+      // A baby admitted by the PV2-36 indicator (40 days old at MSH-7) is late once MSH-7 is over 28 days old.
+      const flagged = newbornAdt({ seed: 52, messageTime: sent, ageMinutes: 40 * 24 * 60 });
+      expect(mapHl7v2(flagged, itk, at(new Date(sent.getTime() + 28 * DAY))).kind).toBe('birth');
+      expect(mapHl7v2(flagged, itk, at(new Date(sent.getTime() + 29 * DAY))).kind).toBe('not-relevant');
+    });
+
+    it('back-fill mode admits a late newborn until its end, and says so in the outcome; the MSH-7 test still applies', () => {
+      const text = unflagged({ seed: 53, messageTime: sent, ageMinutes: 3 * 24 * 60 });
+      const today = new Date(sent.getTime() + 730 * DAY);
+      const mode = { until: new Date(today.getTime() + DAY).toISOString(), reason: 'INC-4711 replaying the PAS archive' };
+      const out = birth(mapHl7v2(text, itk, at(today, mode)));
+      expect(out.backfill).toEqual({ reason: 'INC-4711 replaying the PAS archive', until: mode.until, lateDays: 730 });
+      // The same message without the mode, and after the mode's end, is not relevant.
+      expect(mapHl7v2(text, itk, at(today)).kind).toBe('not-relevant');
+      expect(mapHl7v2(text, itk, at(new Date(Date.parse(mode.until)), mode)).kind).toBe('not-relevant');
+      // A timely newborn on a feed in back-fill mode is an ordinary birth: nothing to record.
+      expect(birth(mapHl7v2(text, itk, at(sent, mode))).backfill).toBeUndefined();
+    });
+
+    it('a death report is never too late: it withdraws what was sent', () => {
+      const text = newbornAdt({ seed: 54, event: 'A08', deceased: true, messageTime: sent, ageMinutes: 3 * 24 * 60 });
+      const out = birth(mapHl7v2(text, itk, at(new Date(sent.getTime() + 400 * DAY))));
+      expect([out.notification.baby.deceased, out.backfill]).toEqual([true, undefined]);
+    });
+  });
+
   it('maps twins, stillbirth and restriction', () => {
     const t2 = birth(mapHl7v2(newbornAdt({ seed: 14, birthOrder: 2 }), itk, ctx)).notification;
     expect([t2.baby.multipleBirth, t2.baby.birthOrder]).toEqual([true, 2]);
