@@ -76,7 +76,7 @@ export class SqlMessageStore implements MessageStore {
 
   /**
    * One statement per batch, so one round trip and one commit: the messages (skipping re-sends by the
-   * unique sender + MSH-10 key) and, for those actually inserted, their audit events. Re-sends are then
+   * unique re-send key + MSH-10, see src/intake/resend-key.ts) and, for those actually inserted, their audit events. Re-sends are then
    * looked up to return their original ACK.
    */
   async recordReceipts(messages: readonly ReceivedMessage[]): Promise<ReceiptOutcome[]> {
@@ -145,7 +145,7 @@ export class SqlMessageStore implements MessageStore {
     return messages.map((m): ReceiptOutcome => {
       if (stored.has(m.id)) return { kind: 'stored' };
       const o = originals.get(`${m.senderKey ?? ''}\u0000${m.controlId ?? ''}`);
-      if (!o) throw new Error('a message conflicting on (sender, MSH-10) was not found');
+      if (!o) throw new Error('a message conflicting on (re-send key, MSH-10) was not found');
       return { kind: 'duplicate', originalId: o.id, status: o.status, ...(o.ack ? { ack: Buffer.from(o.ack) } : {}) };
     });
   }

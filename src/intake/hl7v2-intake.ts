@@ -10,6 +10,7 @@ import { assessHl7v2, type Assessment, type FeedMapper } from '../pipeline/hl7v2
 import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
 import { readEnvelope } from '../pipeline/hl7v2/envelope.js';
 import { GroupCommit } from '../batching/group-commit.js';
+import { resendKey } from './resend-key.js';
 
 /** One message as a listener received it. */
 export interface Hl7v2Delivery {
@@ -169,7 +170,9 @@ export class Hl7v2Intake {
 
   private toRow(id: string, receivedAt: Date, d: Hl7v2Delivery, a: Assessment, ack: string): ReceivedMessage {
     const env = a.envelope;
-    const actor = a.feed ? `feed:${a.feed.id}` : 'sender:unknown';
+    // A feed is the actor only once verified: a message naming RX9 sent with RX1's key is RX1's client's doing.
+    const verified = a.feed !== undefined && a.senderVerified === true;
+    const actor = verified && a.feed ? `feed:${a.feed.id}` : d.apiClientId !== undefined ? `client:${d.apiClientId}` : 'sender:unknown';
     const subject = a.notification?.baby.nhsNumber;
     const base = { at: receivedAt, actor, messageId: id, ...(subject ? { subjectNhsNumber: subject } : {}) };
     const audit: AuditEventInput[] = [
@@ -201,7 +204,13 @@ export class Hl7v2Intake {
     if (d.apiClientId !== undefined) row.apiClient = d.apiClientId;
     if (a.feed) row.feedId = a.feed.id;
     if (env) {
-      row.senderKey = `${env.sendingFacility}|${env.sendingApplication}`;
+      const senderKey = resendKey({
+        names: [env.sendingFacility, env.sendingApplication],
+        verified,
+        ...(d.channel === 'http' && d.apiClientId !== undefined ? { apiClientId: d.apiClientId } : {}),
+        ...(d.channel === 'mllp' && d.remoteAddress !== undefined ? { remoteAddress: d.remoteAddress } : {}),
+      });
+      if (senderKey !== undefined) row.senderKey = senderKey;
       if (env.controlId !== '' && !d.oversize) row.controlId = env.controlId;
       row.messageType = `${env.messageType}^${env.triggerEvent}`;
     }

@@ -2,7 +2,7 @@ import type { FeedDirectory } from '../config/feeds.js';
 import type { ProcessingQueue } from '../ports/job-queue.js';
 import type { MessageStatus, MessageStore } from '../ports/message-store.js';
 import type { AuditEventInput } from '../ports/audit.js';
-import { assessHl7v2, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
+import { assessHl7v2, FORBIDDEN_SENDER, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
 
 export type ReplayResult =
@@ -25,6 +25,13 @@ export async function replayMessage(deps: ReplayDeps, id: string, actor: string)
   if (!message) return { kind: 'not-found' };
   if (message.status !== 'quarantined')
     return { kind: 'conflict', detail: `Only quarantined messages can be replayed; this one is ${message.status}` };
+  // Replay re-checks the feed, not the API client: a message its client was not allowed to send for the facility it
+  // names would pass as that trust's own. Only the trust can send it (under its own re-send key).
+  if (message.reason === FORBIDDEN_SENDER)
+    return {
+      kind: 'conflict',
+      detail: 'The API client that sent this message may not send for the facility it names; it cannot be replayed',
+    };
   if (message.rawTruncated)
     return { kind: 'conflict', detail: 'Only the head of this oversize message was kept; ask the sender to resend it' };
   const at = deps.clock();

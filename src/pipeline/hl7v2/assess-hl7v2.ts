@@ -27,6 +27,12 @@ export interface Assessment {
   notification?: BirthNotification;
   /** The HTTP client may not send for this sending facility. */
   forbidden?: boolean;
+  /**
+   * Set once the sender is known to be `feed`: MSH-4/MSH-3 name it, the HTTP client may send for it, and an
+   * MLLP peer's address is one it lists (when it lists any). Only then may the message take the feed's
+   * re-send key (src/intake/resend-key.ts); a refusal after this point is the feed's own.
+   */
+  senderVerified?: true;
 }
 
 export interface AssessContext {
@@ -50,6 +56,9 @@ function reject(
   if (feed) a.feed = feed;
   return a;
 }
+
+/** The reason recorded when an HTTP client sends for a facility it may not send for (migration 006 relies on it). */
+export const FORBIDDEN_SENDER = 'This API client may not send for this sending facility';
 
 /** Strips an IPv4-mapped IPv6 prefix so `::ffff:10.0.0.1` matches a configured `10.0.0.1`. */
 function plainAddress(address: string): string {
@@ -79,13 +88,7 @@ export function assessHl7v2(text: string, ctx: AssessContext): Assessment {
     ]);
   }
   if (ctx.authorisedFacility !== undefined && ctx.authorisedFacility !== feed.sendingFacility) {
-    return reject(
-      envelope,
-      feed,
-      'AR',
-      [issue(Hl7ErrorCode.ApplicationError, 'This API client may not send for this sending facility', at(4))],
-      { forbidden: true },
-    );
+    return reject(envelope, feed, 'AR', [issue(Hl7ErrorCode.ApplicationError, FORBIDDEN_SENDER, at(4))], { forbidden: true });
   }
   if (
     ctx.remoteAddress !== undefined &&
@@ -94,57 +97,86 @@ export function assessHl7v2(text: string, ctx: AssessContext): Assessment {
   ) {
     return reject(envelope, feed, 'AR', [issue(Hl7ErrorCode.ApplicationError, 'The feed may not send from this network address', at(4))]);
   }
+  const verified = { senderVerified: true } as const;
   const events = feed.messageTypes[envelope.messageType];
   if (!events) {
-    return reject(envelope, feed, 'AR', [
-      issue(
-        Hl7ErrorCode.UnsupportedMessageType,
-        `Message type ${envelope.messageType || '(empty)'} is not accepted on this feed`,
-        at(9, 1),
-      ),
-    ]);
+    return reject(
+      envelope,
+      feed,
+      'AR',
+      [
+        issue(
+          Hl7ErrorCode.UnsupportedMessageType,
+          `Message type ${envelope.messageType || '(empty)'} is not accepted on this feed`,
+          at(9, 1),
+        ),
+      ],
+      verified,
+    );
   }
   if (!events.includes(envelope.triggerEvent)) {
-    return reject(envelope, feed, 'AR', [
-      issue(
-        Hl7ErrorCode.UnsupportedEvent,
-        `Event ${envelope.triggerEvent || '(empty)'} is not accepted for ${envelope.messageType} on this feed`,
-        at(9, 2),
-      ),
-    ]);
+    return reject(
+      envelope,
+      feed,
+      'AR',
+      [
+        issue(
+          Hl7ErrorCode.UnsupportedEvent,
+          `Event ${envelope.triggerEvent || '(empty)'} is not accepted for ${envelope.messageType} on this feed`,
+          at(9, 2),
+        ),
+      ],
+      verified,
+    );
   }
   if (!feed.versions.includes(envelope.version)) {
-    return reject(envelope, feed, 'AR', [
-      issue(
-        Hl7ErrorCode.UnsupportedVersion,
-        `Version ${envelope.version || '(empty)'} is not accepted on this feed (accepted: ${feed.versions.join(', ')})`,
-        at(12),
-      ),
-    ]);
+    return reject(
+      envelope,
+      feed,
+      'AR',
+      [
+        issue(
+          Hl7ErrorCode.UnsupportedVersion,
+          `Version ${envelope.version || '(empty)'} is not accepted on this feed (accepted: ${feed.versions.join(', ')})`,
+          at(12),
+        ),
+      ],
+      verified,
+    );
   }
   if (!feed.processingIds.includes(envelope.processingId)) {
-    return reject(envelope, feed, 'AR', [
-      issue(
-        Hl7ErrorCode.UnsupportedProcessingId,
-        `Processing id ${envelope.processingId || '(empty)'} is not accepted on this feed`,
-        at(11),
-      ),
-    ]);
+    return reject(
+      envelope,
+      feed,
+      'AR',
+      [
+        issue(
+          Hl7ErrorCode.UnsupportedProcessingId,
+          `Processing id ${envelope.processingId || '(empty)'} is not accepted on this feed`,
+          at(11),
+        ),
+      ],
+      verified,
+    );
   }
   let outcome: MapOutcome;
   try {
     outcome = ctx.mapper(text, feed, ctx.receivedAt);
   } catch {
-    return reject(envelope, feed, 'AE', [
-      issue(Hl7ErrorCode.ApplicationError, 'Internal error while mapping the message; it is kept for an operator to replay'),
-    ]);
+    return reject(
+      envelope,
+      feed,
+      'AE',
+      [issue(Hl7ErrorCode.ApplicationError, 'Internal error while mapping the message; it is kept for an operator to replay')],
+      verified,
+    );
   }
   switch (outcome.kind) {
     case 'birth':
-      return { envelope, feed, status: 'queued', ackCode: 'AA', issues: outcome.issues, notification: outcome.notification };
+      return { envelope, feed, status: 'queued', ackCode: 'AA', issues: outcome.issues, notification: outcome.notification, ...verified };
     case 'not-relevant':
-      return { envelope, feed, status: 'not-relevant', ackCode: 'AA', issues: [], reason: outcome.reason };
+      return { envelope, feed, status: 'not-relevant', ackCode: 'AA', issues: [], reason: outcome.reason, ...verified };
     case 'invalid':
-      return reject(envelope, feed, 'AE', outcome.issues);
+      return reject(envelope, feed, 'AE', outcome.issues, verified);
   }
 }
