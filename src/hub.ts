@@ -113,7 +113,14 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
   ];
   if (env.roles.includes('intake')) {
     intake = new Hl7v2Intake({ feeds: config.feeds, mapper, store: messages, queue: queues, logger, clock });
-    const replay: ReplayDeps = { store: messages, queue: queues, feeds: config.feeds, mapper, clock };
+    const replay: ReplayDeps = {
+      store: messages,
+      queue: queues,
+      feeds: config.feeds,
+      mapper,
+      clock,
+      apiClient: (id) => config.apiClients.clients.find((c) => c.id === id),
+    };
     const app = createHttpApp({
       logger,
       apiClients: config.apiClients,

@@ -19,6 +19,7 @@ interface MessageRow {
   remote_address: string | null;
   feed_id: string | null;
   sender_key: string | null;
+  api_client: string | null;
   control_id: string | null;
   message_type: string | null;
   raw_truncated: boolean;
@@ -170,7 +171,7 @@ export class SqlMessageStore implements MessageStore {
 
   async get(id: string): Promise<StoredMessage | undefined> {
     const r = await this.db.query<MessageRow & BodyRow>(
-      `SELECT ${SUMMARY_COLUMNS}, sender_key, b.raw, b.canonical FROM messages m JOIN message_bodies b ON b.message_id = m.id WHERE m.id = $1`,
+      `SELECT ${SUMMARY_COLUMNS}, sender_key, api_client, b.raw, b.canonical FROM messages m JOIN message_bodies b ON b.message_id = m.id WHERE m.id = $1`,
       [id],
     );
     const row = r.rows[0];
@@ -178,6 +179,7 @@ export class SqlMessageStore implements MessageStore {
     const m: StoredMessage = { ...summary(row), raw: Buffer.from(row.raw) };
     if (row.canonical !== null) m.canonical = json<BirthNotification>(row.canonical);
     if (row.sender_key !== null) m.senderKey = row.sender_key;
+    if (row.api_client !== null) m.apiClient = row.api_client;
     return m;
   }
 

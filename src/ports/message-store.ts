@@ -69,6 +69,8 @@ export interface StoredMessage extends MessageSummary {
   raw: Buffer;
   canonical?: BirthNotification;
   senderKey?: string;
+  /** HTTP: the API client that sent it (replay re-checks what that client may send for). */
+  apiClient?: string;
 }
 
 export interface MessageStore {

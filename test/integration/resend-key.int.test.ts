@@ -139,6 +139,20 @@ describe('Re-send key: a forged or refused message never blocks a genuine one', 
     await notificationFor(id);
   });
 
+  test('an operator replaying the forged message gets it checked against its API client again: it stays refused', async () => {
+    const forgedId = await forge(115, 'FORGE-REPLAY');
+    const replay = await api(t.http, 'demo-admin-key', `/v1/messages/${forgedId}/replay`, { method: 'POST' });
+    expect(replay.status).toBe(200);
+    expect(await replay.json()).toEqual({
+      id: forgedId,
+      status: 'quarantined',
+      reason: 'This API client may not send for this sending facility',
+    });
+    expect(await rows('FORGE-REPLAY')).toEqual([{ id: forgedId, status: 'quarantined', sender_key: '|client:northgate-feed|RX9|PAS' }]);
+    const made = await t.database.db.query(`SELECT id FROM notifications WHERE message_id = $1`, [forgedId]);
+    expect(made.rows).toEqual([]);
+  });
+
   test('a forged message sent after the genuine one is refused and does not get the genuine ACK', async () => {
     const genuine = await post(RX9_KEY, rx9(105, 'FORGE-AFTER').text);
     const genuineAck = await genuine.text();
