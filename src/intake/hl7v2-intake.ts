@@ -106,7 +106,7 @@ export class Hl7v2Intake {
     if (result.outcome.kind === 'duplicate') {
       const { originalId, status } = result.outcome;
       log.info(
-        { messageId: originalId, status, channel: delivery.channel, feed: assessment.feed?.id },
+        { messageId: originalId, status, channel: delivery.channel, feed: assessment.senderVerified ? assessment.feed?.id : undefined },
         're-sent message recognised; original acknowledgement returned',
       );
       if (status === 'queued' && !result.enqueued) return this.retryLater(assessment);
@@ -120,7 +120,7 @@ export class Hl7v2Intake {
     log.info(
       {
         messageId: id,
-        feed: assessment.feed?.id,
+        feed: assessment.senderVerified ? assessment.feed?.id : undefined,
         channel: delivery.channel,
         bytes: delivery.bytes.length,
         status: row.status,
