@@ -58,7 +58,7 @@ function reject(
 }
 
 /** The reason recorded when an HTTP client sends for a facility it may not send for (migration 006 relies on it). */
-export const FORBIDDEN_SENDER = 'This API client may not send for this sending facility';
+const FORBIDDEN_SENDER = 'This API client may not send for this sending facility';
 
 /** Strips an IPv4-mapped IPv6 prefix so `::ffff:10.0.0.1` matches a configured `10.0.0.1`. */
 function plainAddress(address: string): string {
@@ -97,86 +97,62 @@ export function assessHl7v2(text: string, ctx: AssessContext): Assessment {
   ) {
     return reject(envelope, feed, 'AR', [issue(Hl7ErrorCode.ApplicationError, 'The feed may not send from this network address', at(4))]);
   }
-  const verified = { senderVerified: true } as const;
+  return { ...assessFromFeed(text, envelope, feed, ctx), senderVerified: true };
+}
+
+/** The rest of the assessment, once the sender is known to be `feed`: what it may send, and what its mapping makes of it. */
+function assessFromFeed(text: string, envelope: Envelope, feed: FeedConfig, ctx: AssessContext): Assessment {
   const events = feed.messageTypes[envelope.messageType];
   if (!events) {
-    return reject(
-      envelope,
-      feed,
-      'AR',
-      [
-        issue(
-          Hl7ErrorCode.UnsupportedMessageType,
-          `Message type ${envelope.messageType || '(empty)'} is not accepted on this feed`,
-          at(9, 1),
-        ),
-      ],
-      verified,
-    );
+    return reject(envelope, feed, 'AR', [
+      issue(
+        Hl7ErrorCode.UnsupportedMessageType,
+        `Message type ${envelope.messageType || '(empty)'} is not accepted on this feed`,
+        at(9, 1),
+      ),
+    ]);
   }
   if (!events.includes(envelope.triggerEvent)) {
-    return reject(
-      envelope,
-      feed,
-      'AR',
-      [
-        issue(
-          Hl7ErrorCode.UnsupportedEvent,
-          `Event ${envelope.triggerEvent || '(empty)'} is not accepted for ${envelope.messageType} on this feed`,
-          at(9, 2),
-        ),
-      ],
-      verified,
-    );
+    return reject(envelope, feed, 'AR', [
+      issue(
+        Hl7ErrorCode.UnsupportedEvent,
+        `Event ${envelope.triggerEvent || '(empty)'} is not accepted for ${envelope.messageType} on this feed`,
+        at(9, 2),
+      ),
+    ]);
   }
   if (!feed.versions.includes(envelope.version)) {
-    return reject(
-      envelope,
-      feed,
-      'AR',
-      [
-        issue(
-          Hl7ErrorCode.UnsupportedVersion,
-          `Version ${envelope.version || '(empty)'} is not accepted on this feed (accepted: ${feed.versions.join(', ')})`,
-          at(12),
-        ),
-      ],
-      verified,
-    );
+    return reject(envelope, feed, 'AR', [
+      issue(
+        Hl7ErrorCode.UnsupportedVersion,
+        `Version ${envelope.version || '(empty)'} is not accepted on this feed (accepted: ${feed.versions.join(', ')})`,
+        at(12),
+      ),
+    ]);
   }
   if (!feed.processingIds.includes(envelope.processingId)) {
-    return reject(
-      envelope,
-      feed,
-      'AR',
-      [
-        issue(
-          Hl7ErrorCode.UnsupportedProcessingId,
-          `Processing id ${envelope.processingId || '(empty)'} is not accepted on this feed`,
-          at(11),
-        ),
-      ],
-      verified,
-    );
+    return reject(envelope, feed, 'AR', [
+      issue(
+        Hl7ErrorCode.UnsupportedProcessingId,
+        `Processing id ${envelope.processingId || '(empty)'} is not accepted on this feed`,
+        at(11),
+      ),
+    ]);
   }
   let outcome: MapOutcome;
   try {
     outcome = ctx.mapper(text, feed, ctx.receivedAt);
   } catch {
-    return reject(
-      envelope,
-      feed,
-      'AE',
-      [issue(Hl7ErrorCode.ApplicationError, 'Internal error while mapping the message; it is kept for an operator to replay')],
-      verified,
-    );
+    return reject(envelope, feed, 'AE', [
+      issue(Hl7ErrorCode.ApplicationError, 'Internal error while mapping the message; it is kept for an operator to replay'),
+    ]);
   }
   switch (outcome.kind) {
     case 'birth':
-      return { envelope, feed, status: 'queued', ackCode: 'AA', issues: outcome.issues, notification: outcome.notification, ...verified };
+      return { envelope, feed, status: 'queued', ackCode: 'AA', issues: outcome.issues, notification: outcome.notification };
     case 'not-relevant':
-      return { envelope, feed, status: 'not-relevant', ackCode: 'AA', issues: [], reason: outcome.reason, ...verified };
+      return { envelope, feed, status: 'not-relevant', ackCode: 'AA', issues: [], reason: outcome.reason };
     case 'invalid':
-      return reject(envelope, feed, 'AE', outcome.issues, verified);
+      return reject(envelope, feed, 'AE', outcome.issues);
   }
 }
