@@ -136,7 +136,14 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
   if (env.roles.includes('intake') && pools) {
     intake = new Hl7v2Intake({ feeds: config.feeds, mapper, store: new SqlMessageStore(pools.intake), queue: queues, logger, clock });
     const apiMessages = new SqlMessageStore(pools.api);
-    const replay: ReplayDeps = { store: apiMessages, queue: queues, feeds: config.feeds, mapper, clock };
+    const replay: ReplayDeps = {
+      store: apiMessages,
+      queue: queues,
+      feeds: config.feeds,
+      mapper,
+      clock,
+      apiClient: (id) => config.apiClients.clients.find((c) => c.id === id),
+    };
     const app = createHttpApp({
       logger,
       apiClients: config.apiClients,

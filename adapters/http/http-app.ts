@@ -49,14 +49,9 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(centreRoutes(deps.notifications));
   app.use(auditRoutes(deps.audit));
   // A known path reached here was asked with a method it does not have: 405 with Allow. (OPTIONS is answered
-  // by Express itself, with the same Allow, from the routes.)
-  for (const [path, allow] of KNOWN_PATHS) {
-    if (path === '/v1/hl7v2' && !deps.intake) continue;
-    app.all(path, (req: Request, res: Response) => {
-      res.set('Allow', allow);
-      sendProblem(res, 405, 'Method not allowed', `${req.method} is not allowed here; this resource allows ${allow}`);
-    });
-  }
+  // by Express itself, with the same Allow, from the routes.) One middleware, not routes, so the router's
+  // table holds only the real operations (the OpenAPI test compares it with the document).
+  app.use(methodNotAllowed(deps.intake !== undefined));
   app.use((_req: Request, res: Response) => sendProblem(res, 404, 'Not found', 'No such resource'));
   // Express 5 sends async errors here. Only the error's kind is logged: it may come from a driver.
   app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, next: NextFunction) => {
@@ -87,9 +82,11 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
  * Every path the API serves and the methods it allows there (GET also answers HEAD). Keep in step with the
  * routes: a path listed here answers any other method 405 with this Allow header, instead of 404.
  */
-const KNOWN_PATHS: readonly (readonly [string, string])[] = [
+/** Every path the API serves and the methods it allows there (HEAD with GET); `:name` is one path segment. */
+export const KNOWN_PATHS: readonly (readonly [string, string])[] = [
   ['/healthz', 'GET, HEAD'],
   ['/readyz', 'GET, HEAD'],
+  ['/v1/openapi.json', 'GET, HEAD'],
   ['/v1/hl7v2', 'POST'],
   ['/v1/messages', 'GET, HEAD'],
   ['/v1/messages/:id', 'GET, HEAD'],
@@ -99,6 +96,22 @@ const KNOWN_PATHS: readonly (readonly [string, string])[] = [
   ['/v1/centres/:centreId/notifications/:id/ack', 'POST'],
   ['/v1/audit', 'GET, HEAD'],
 ];
+
+/** 405 with Allow for a known path asked with another method; anything else goes on (to the 404). */
+function methodNotAllowed(withIntake: boolean) {
+  const patterns = KNOWN_PATHS.filter(([path]) => withIntake || path !== '/v1/hl7v2').map(
+    ([path, allow]) => [new RegExp(`^${path.replaceAll('.', '\\.').replace(/:[A-Za-z]+/g, '[^/]+')}/?$`), allow] as const,
+  );
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const allow = patterns.find(([pattern]) => pattern.test(req.path))?.[1];
+    if (allow === undefined || req.method === 'OPTIONS') {
+      next();
+      return;
+    }
+    res.set('Allow', allow);
+    sendProblem(res, 405, 'Method not allowed', `${req.method} is not allowed here; this resource allows ${allow}`);
+  };
+}
 
 /** Seconds a client told 429 should wait: its requests in progress are short reads. */
 const RETRY_AFTER_SECONDS = 1;

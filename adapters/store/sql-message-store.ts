@@ -19,6 +19,7 @@ interface MessageRow {
   remote_address: string | null;
   feed_id: string | null;
   sender_key: string | null;
+  api_client: string | null;
   control_id: string | null;
   message_type: string | null;
   raw_truncated: boolean;
@@ -76,7 +77,7 @@ export class SqlMessageStore implements MessageStore {
 
   /**
    * One statement per batch, so one round trip and one commit: the messages (skipping re-sends by the
-   * unique sender + MSH-10 key) and, for those actually inserted, their audit events. Re-sends are then
+   * unique re-send key + MSH-10, see src/intake/resend-key.ts) and, for those actually inserted, their audit events. Re-sends are then
    * looked up to return their original ACK.
    */
   async recordReceipts(messages: readonly ReceivedMessage[]): Promise<ReceiptOutcome[]> {
@@ -145,7 +146,7 @@ export class SqlMessageStore implements MessageStore {
     return messages.map((m): ReceiptOutcome => {
       if (stored.has(m.id)) return { kind: 'stored' };
       const o = originals.get(`${m.senderKey ?? ''}\u0000${m.controlId ?? ''}`);
-      if (!o) throw new Error('a message conflicting on (sender, MSH-10) was not found');
+      if (!o) throw new Error('a message conflicting on (re-send key, MSH-10) was not found');
       return { kind: 'duplicate', originalId: o.id, status: o.status, ...(o.ack ? { ack: Buffer.from(o.ack) } : {}) };
     });
   }
@@ -170,7 +171,7 @@ export class SqlMessageStore implements MessageStore {
 
   async get(id: string): Promise<StoredMessage | undefined> {
     const r = await this.db.query<MessageRow & BodyRow>(
-      `SELECT ${SUMMARY_COLUMNS}, sender_key, b.raw, b.canonical FROM messages m JOIN message_bodies b ON b.message_id = m.id WHERE m.id = $1`,
+      `SELECT ${SUMMARY_COLUMNS}, sender_key, api_client, b.raw, b.canonical FROM messages m JOIN message_bodies b ON b.message_id = m.id WHERE m.id = $1`,
       [id],
     );
     const row = r.rows[0];
@@ -178,6 +179,7 @@ export class SqlMessageStore implements MessageStore {
     const m: StoredMessage = { ...summary(row), raw: Buffer.from(row.raw) };
     if (row.canonical !== null) m.canonical = json<BirthNotification>(row.canonical);
     if (row.sender_key !== null) m.senderKey = row.sender_key;
+    if (row.api_client !== null) m.apiClient = row.api_client;
     return m;
   }
 

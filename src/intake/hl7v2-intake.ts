@@ -10,6 +10,7 @@ import { assessHl7v2, type Assessment, type FeedMapper } from '../pipeline/hl7v2
 import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
 import { readEnvelope } from '../pipeline/hl7v2/envelope.js';
 import { GroupCommit } from '../batching/group-commit.js';
+import { resendKey } from './resend-key.js';
 
 /** One message as a listener received it. */
 export interface Hl7v2Delivery {
@@ -105,7 +106,7 @@ export class Hl7v2Intake {
     if (result.outcome.kind === 'duplicate') {
       const { originalId, status } = result.outcome;
       log.info(
-        { messageId: originalId, status, channel: delivery.channel, feed: assessment.feed?.id },
+        { messageId: originalId, status, channel: delivery.channel, feed: assessment.senderVerified ? assessment.feed?.id : undefined },
         're-sent message recognised; original acknowledgement returned',
       );
       if (status === 'queued' && !result.enqueued) return this.retryLater(assessment);
@@ -119,7 +120,7 @@ export class Hl7v2Intake {
     log.info(
       {
         messageId: id,
-        feed: assessment.feed?.id,
+        feed: assessment.senderVerified ? assessment.feed?.id : undefined,
         channel: delivery.channel,
         bytes: delivery.bytes.length,
         status: row.status,
@@ -170,7 +171,9 @@ export class Hl7v2Intake {
 
   private toRow(id: string, receivedAt: Date, d: Hl7v2Delivery, a: Assessment, ack: string): ReceivedMessage {
     const env = a.envelope;
-    const actor = a.feed ? `feed:${a.feed.id}` : 'sender:unknown';
+    // A feed is the actor only once verified: a message naming RX9 sent with RX1's key is RX1's client's doing.
+    const verified = a.feed !== undefined && a.senderVerified === true;
+    const actor = verified && a.feed ? `feed:${a.feed.id}` : d.apiClientId !== undefined ? `client:${d.apiClientId}` : 'sender:unknown';
     const subject = a.notification?.baby.nhsNumber;
     const base = { at: receivedAt, actor, messageId: id, ...(subject ? { subjectNhsNumber: subject } : {}) };
     const audit: AuditEventInput[] = [
@@ -202,7 +205,13 @@ export class Hl7v2Intake {
     if (d.apiClientId !== undefined) row.apiClient = d.apiClientId;
     if (a.feed) row.feedId = a.feed.id;
     if (env) {
-      row.senderKey = `${env.sendingFacility}|${env.sendingApplication}`;
+      const senderKey = resendKey({
+        names: [env.sendingFacility, env.sendingApplication],
+        verified,
+        ...(d.channel === 'http' && d.apiClientId !== undefined ? { apiClientId: d.apiClientId } : {}),
+        ...(d.channel === 'mllp' && d.remoteAddress !== undefined ? { remoteAddress: d.remoteAddress } : {}),
+      });
+      if (senderKey !== undefined) row.senderKey = senderKey;
       if (env.controlId !== '' && !d.oversize) row.controlId = env.controlId;
       row.messageType = `${env.messageType}^${env.triggerEvent}`;
     }

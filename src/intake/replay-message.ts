@@ -2,6 +2,7 @@ import type { FeedDirectory } from '../config/feeds.js';
 import type { ProcessingQueue } from '../ports/job-queue.js';
 import type { MessageStatus, MessageStore } from '../ports/message-store.js';
 import type { AuditEventInput } from '../ports/audit.js';
+import type { ApiClient } from '../config/api-clients.js';
 import { assessHl7v2, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
 
@@ -14,11 +15,16 @@ export interface ReplayDeps {
   feeds: FeedDirectory;
   mapper: FeedMapper;
   clock: () => Date;
+  /** The configured API client with this id, if any. */
+  apiClient: (id: string) => ApiClient | undefined;
 }
 
 /**
  * Runs a quarantined message through intake again, from its stored bytes, once an operator has fixed its
  * feed or mapping. The sender is not acknowledged again (it was answered at receipt); the audit says who replayed it.
+ * Its re-send key is not changed: a message refused because its sender was not verified keeps the key of
+ * whoever sent it (src/intake/resend-key.ts) even when a replay accepts it, so it never takes a key that the
+ * trust's own message, sent again, would need.
  */
 export async function replayMessage(deps: ReplayDeps, id: string, actor: string): Promise<ReplayResult> {
   const message = await deps.store.get(id);
@@ -27,12 +33,23 @@ export async function replayMessage(deps: ReplayDeps, id: string, actor: string)
     return { kind: 'conflict', detail: `Only quarantined messages can be replayed; this one is ${message.status}` };
   if (message.rawTruncated)
     return { kind: 'conflict', detail: 'Only the head of this oversize message was kept; ask the sender to resend it' };
+  // The sender is checked again as at receipt, against today's configuration: the MLLP peer's address, and for
+  // HTTP what the API client that sent it may send for. Otherwise a message naming another trust's facility,
+  // refused because its client could not send for it, would pass on replay as that trust's own.
+  let authorisedFacility: string | undefined;
+  if (message.channel === 'http') {
+    const client = message.apiClient !== undefined ? deps.apiClient(message.apiClient) : undefined;
+    if (!client || (client.role !== 'feed' && client.role !== 'admin'))
+      return { kind: 'conflict', detail: 'The API client that sent this message may no longer send messages; ask the sender to resend it' };
+    if (client.role === 'feed') authorisedFacility = client.scope;
+  }
   const at = deps.clock();
   const a = assessHl7v2(decodeHl7v2(message.raw), {
     feeds: deps.feeds,
     mapper: deps.mapper,
     receivedAt: at,
     ...(message.channel === 'mllp' && message.remoteAddress !== undefined ? { remoteAddress: message.remoteAddress } : {}),
+    ...(authorisedFacility !== undefined ? { authorisedFacility } : {}),
   });
   const subject = a.notification?.baby.nhsNumber;
   const audit: AuditEventInput[] = [

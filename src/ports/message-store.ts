@@ -13,6 +13,7 @@ export interface ReceivedMessage {
   remoteAddress?: string;
   apiClient?: string;
   feedId?: string;
+  /** The re-send key (src/intake/resend-key.ts): the verified sender's, else that of who authenticated. */
   senderKey?: string;
   controlId?: string;
   messageType?: string;
@@ -33,7 +34,7 @@ export interface ReceivedMessage {
 
 export type ReceiptOutcome =
   | { kind: 'stored' }
-  /** Same sender and MSH-10 as a message already stored: nothing new was written. */
+  /** Same re-send key and MSH-10 as a message already stored: nothing new was written. */
   | { kind: 'duplicate'; originalId: string; status: MessageStatus; ack?: Buffer };
 
 /** Metadata an operator sees; the raw body only for the admin role. */
@@ -68,10 +69,12 @@ export interface StoredMessage extends MessageSummary {
   raw: Buffer;
   canonical?: BirthNotification;
   senderKey?: string;
+  /** HTTP: the API client that sent it (replay re-checks what that client may send for). */
+  apiClient?: string;
 }
 
 export interface MessageStore {
-  /** Commits a batch in one transaction; a re-send is recognised by the unique (sender, MSH-10) key. */
+  /** Commits a batch in one transaction; a re-send is recognised by the unique (re-send key, MSH-10) pair. */
   recordReceipts(messages: readonly ReceivedMessage[]): Promise<ReceiptOutcome[]>;
   list(filter: MessageFilter): Promise<{ items: MessageSummary[]; next?: string }>;
   get(id: string): Promise<StoredMessage | undefined>;

@@ -98,7 +98,7 @@ describe('MLLP intake: a trust sends HL7 v2 and gets standard ACKs, with nothing
     expect(ar.errs[0]).toContain('over the limit of 8192 bytes');
     expect(parseAck(await after).code).toBe('AA');
     const stored = await t.database.db.query<{ status: string; raw_truncated: boolean; size_bytes: number }>(
-      `SELECT status, raw_truncated, size_bytes FROM messages WHERE sender_key = 'RX1|MATERNITY' AND raw_truncated`,
+      `SELECT status, raw_truncated, size_bytes FROM messages WHERE control_id IS NULL AND raw_truncated`,
     );
     expect(stored.rows).toEqual([{ status: 'quarantined', raw_truncated: true, size_bytes: Buffer.byteLength(big) }]);
   });

@@ -43,9 +43,10 @@ export function messageRoutes(
       sendProblem(res, 404, 'Not found', 'No message with this id');
       return;
     }
-    const { raw, canonical, senderKey, ...metadata } = message;
+    const { raw, canonical, senderKey, apiClient, ...metadata } = message;
     void canonical;
     void senderKey;
+    void apiClient;
     if (client.role !== 'admin') {
       res.json(metadata);
       return;

@@ -30,6 +30,12 @@ export interface Assessment {
   forbidden?: boolean;
   /** Admitted only because the feed is in back-fill mode: recorded in the message's audit. */
   backfill?: BackfillAdmission;
+  /**
+   * Set once the sender is known to be `feed`: MSH-4/MSH-3 name it, the HTTP client may send for it, and an
+   * MLLP peer's address is one it lists (when it lists any). Only then may the message take the feed's
+   * re-send key (src/intake/resend-key.ts); a refusal after this point is the feed's own.
+   */
+  senderVerified?: true;
 }
 
 export interface AssessContext {
@@ -53,6 +59,9 @@ function reject(
   if (feed) a.feed = feed;
   return a;
 }
+
+/** The reason recorded when an HTTP client sends for a facility it may not send for (migration 007 relies on it). */
+const FORBIDDEN_SENDER = 'This API client may not send for this sending facility';
 
 /** Strips an IPv4-mapped IPv6 prefix so `::ffff:10.0.0.1` matches a configured `10.0.0.1`. */
 function plainAddress(address: string): string {
@@ -82,13 +91,7 @@ export function assessHl7v2(text: string, ctx: AssessContext): Assessment {
     ]);
   }
   if (ctx.authorisedFacility !== undefined && ctx.authorisedFacility !== feed.sendingFacility) {
-    return reject(
-      envelope,
-      feed,
-      'AR',
-      [issue(Hl7ErrorCode.ApplicationError, 'This API client may not send for this sending facility', at(4))],
-      { forbidden: true },
-    );
+    return reject(envelope, feed, 'AR', [issue(Hl7ErrorCode.ApplicationError, FORBIDDEN_SENDER, at(4))], { forbidden: true });
   }
   if (
     ctx.remoteAddress !== undefined &&
@@ -97,6 +100,11 @@ export function assessHl7v2(text: string, ctx: AssessContext): Assessment {
   ) {
     return reject(envelope, feed, 'AR', [issue(Hl7ErrorCode.ApplicationError, 'The feed may not send from this network address', at(4))]);
   }
+  return { ...assessFromFeed(text, envelope, feed, ctx), senderVerified: true };
+}
+
+/** The rest of the assessment, once the sender is known to be `feed`: what it may send, and what its mapping makes of it. */
+function assessFromFeed(text: string, envelope: Envelope, feed: FeedConfig, ctx: AssessContext): Assessment {
   const events = feed.messageTypes[envelope.messageType];
   if (!events) {
     return reject(envelope, feed, 'AR', [

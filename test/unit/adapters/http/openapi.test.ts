@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import express from 'express';
 import { compileErrors, validate } from '@readme/openapi-parser';
 import type { OpenAPIV3_1 } from 'openapi-types';
-import { createHttpApp, type HttpAppDeps } from '../../../../adapters/http/http-app.js';
+import { createHttpApp, KNOWN_PATHS, type HttpAppDeps } from '../../../../adapters/http/http-app.js';
 import { OPENAPI_FILE } from '../../../../adapters/http/routes/openapi.js';
 import { ApiClientDirectory } from '../../../../src/config/api-clients.js';
 import { createLogger } from '../../../../src/logger.js';
@@ -21,6 +21,7 @@ function appWithEveryRoute(): express.Express {
     apiClients: new ApiClientDirectory([]),
     readiness: [],
     maxMessageBytes: 1024,
+    clientConcurrency: 4,
     intake: unused,
     messages: unused,
     notifications: unused,
@@ -59,6 +60,20 @@ describe('The OpenAPI description (adapters/http/openapi.json)', () => {
     expect({ notRouted: documented.filter((o) => !routed.includes(o)) }).toEqual({ notRouted: [] });
     expect(routed).toContain('GET /v1/centres/{centreId}/notifications/{id}');
     expect(routed.length).toBeGreaterThanOrEqual(11);
+  });
+
+  it('the 405 table (KNOWN_PATHS) allows exactly the documented methods of each documented path', () => {
+    const documented = new Map<string, string[]>();
+    for (const op of documentedOperations(doc)) {
+      const [method = '', p = ''] = op.split(' ');
+      documented.set(p, [...(documented.get(p) ?? []), method]);
+    }
+    const table = new Map(
+      KNOWN_PATHS.map(([p, allow]) => [p.replace(/:([A-Za-z]+)/g, '{$1}'), allow.split(', ').filter((m) => m !== 'HEAD')]),
+    );
+    expect(new Map([...table].map(([p, ms]) => [p, [...ms].sort()]))).toEqual(
+      new Map([...documented].map(([p, ms]) => [p, [...ms].sort()])),
+    );
   });
 
   it('the route walk sees routes of routers mounted at a path, and the comparison catches a missing one', () => {

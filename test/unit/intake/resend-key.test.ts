@@ -1,0 +1,32 @@
+import { resendKey } from '../../../src/intake/resend-key.js';
+
+describe('resendKey: the key belongs to the sender that is authenticated', () => {
+  const names = ['RX9', 'PAS'];
+
+  test('a verified sender keeps the format stored before the rule (MSH-4|MSH-3), whatever the channel', () => {
+    expect(resendKey({ names, verified: true, apiClientId: 'northvale-feed' })).toBe('RX9|PAS');
+    expect(resendKey({ names, verified: true, remoteAddress: '10.0.0.1' })).toBe('RX9|PAS');
+  });
+
+  test('an unverified message is keyed by the API client, else the MLLP peer, else not at all', () => {
+    expect(resendKey({ names, verified: false, apiClientId: 'northgate-feed', remoteAddress: '10.0.0.1' })).toBe(
+      '|client:northgate-feed|RX9|PAS',
+    );
+    expect(resendKey({ names, verified: false, remoteAddress: '10.0.0.1' })).toBe('|address:10.0.0.1|RX9|PAS');
+    expect(resendKey({ names, verified: false })).toBeUndefined();
+  });
+
+  test('the two key spaces never meet: a verified key that would look like an unverified one gets no key', () => {
+    expect(resendKey({ names: ['', 'PAS'], verified: true })).toBeUndefined();
+    expect(resendKey({ names: ['|client:northgate-feed', 'RX9|PAS'], verified: true })).toBeUndefined();
+    expect(resendKey({ names: [], verified: true })).toBeUndefined();
+    for (const verifiedNames of [
+      ['RX9', 'PAS'],
+      ['client:northgate-feed', 'RX9|PAS'],
+      ['RX9', ''],
+    ]) {
+      const verified = resendKey({ names: verifiedNames, verified: true });
+      expect(verified?.startsWith('|')).toBe(false);
+    }
+  });
+});
