@@ -10,7 +10,7 @@ export interface ApiClient {
   /** Hex SHA-256 of the bearer key; the key itself is never stored. */
   keySha256: string;
   role: ClientRole;
-  /** The feed's ODS code (role feed), or the centre id or inbox queue (role centre). */
+  /** The feed's ODS code or FHIR feed id (role feed), or the centre id or inbox queue (role centre). */
   scope?: string;
 }
 

@@ -5,6 +5,8 @@ import type { BackfillMode } from '../pipeline/hl7v2/map-hl7v2.js';
 /** A trust's HL7 v2 feed: who may send, what they may send, and which mapping reads it. */
 export interface FeedConfig {
   id: string;
+  /** Absent or `hl7v2`: an HL7 v2 feed (FHIR feeds are `FhirFeedConfig`, kind `fhir`). */
+  kind?: 'hl7v2';
   name: string;
   /** MSH-4.1: the sending facility, the trust's ODS code. */
   sendingFacility: string;
@@ -27,9 +29,51 @@ export interface FeedConfig {
   backfill?: BackfillMode;
 }
 
-export interface FeedsFile {
-  feeds: FeedConfig[];
+/**
+ * A FHIR R4 messaging feed (`"kind": "fhir"`): bundles posted to `$process-message` by one API client. The
+ * message names its sender in MessageHeader.source.endpoint; only `apiClient` may send for that endpoint.
+ */
+export interface FhirFeedConfig {
+  id: string;
+  kind: 'fhir';
+  name: string;
+  /** MessageHeader.source.endpoint of this feed's messages (unique among FHIR feeds). */
+  sourceEndpoint: string;
+  /** The API client (api-clients.json, role feed) allowed to send for this feed. */
+  apiClient: string;
+  /** The mapping in `mappings/fhir/` that reads this feed. */
+  mapping: string;
+  backfill?: BackfillMode;
 }
+
+export interface FeedsFile {
+  feeds: (FeedConfig | FhirFeedConfig)[];
+}
+
+const backfillSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['until', 'reason'],
+  properties: {
+    until: { type: 'string', format: 'date-time' },
+    reason: { type: 'string', minLength: 3 },
+  },
+};
+
+const fhirFeedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'kind', 'name', 'sourceEndpoint', 'apiClient', 'mapping'],
+  properties: {
+    id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
+    kind: { const: 'fhir' },
+    name: { type: 'string', minLength: 1 },
+    sourceEndpoint: { type: 'string', pattern: '^\\S+$' },
+    apiClient: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
+    mapping: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
+    backfill: backfillSchema,
+  },
+};
 
 const schema = {
   type: 'object',
@@ -40,32 +84,30 @@ const schema = {
     feeds: {
       type: 'array',
       items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['id', 'name', 'sendingFacility', 'messageTypes', 'versions', 'processingIds', 'mapping'],
-        properties: {
-          id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
-          name: { type: 'string', minLength: 1 },
-          sendingFacility: { type: 'string', minLength: 1 },
-          sendingApplications: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
-          messageTypes: {
-            type: 'object',
-            minProperties: 1,
-            propertyNames: { pattern: '^[A-Z][A-Z0-9]{2}$' },
-            additionalProperties: { type: 'array', items: { type: 'string', pattern: '^[A-Z0-9]{3}$' }, minItems: 1 },
-          },
-          versions: { type: 'array', items: { type: 'string', pattern: '^2\\.[0-9](\\.[0-9])?$' }, minItems: 1 },
-          processingIds: { type: 'array', items: { enum: ['P', 'T', 'D'] }, minItems: 1 },
-          sourceAddresses: { type: 'array', items: { type: 'string', minLength: 2 } },
-          mapping: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
-          backfill: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['until', 'reason'],
-            properties: {
-              until: { type: 'string', format: 'date-time' },
-              reason: { type: 'string', minLength: 3 },
+        // A FHIR feed is told by its kind; anything else is an HL7 v2 feed (so errors name HL7 v2 fields, as before).
+        if: { type: 'object', required: ['kind'], properties: { kind: { const: 'fhir' } } },
+        then: fhirFeedSchema,
+        else: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['id', 'name', 'sendingFacility', 'messageTypes', 'versions', 'processingIds', 'mapping'],
+          properties: {
+            id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
+            kind: { const: 'hl7v2' },
+            name: { type: 'string', minLength: 1 },
+            sendingFacility: { type: 'string', minLength: 1 },
+            sendingApplications: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+            messageTypes: {
+              type: 'object',
+              minProperties: 1,
+              propertyNames: { pattern: '^[A-Z][A-Z0-9]{2}$' },
+              additionalProperties: { type: 'array', items: { type: 'string', pattern: '^[A-Z0-9]{3}$' }, minItems: 1 },
             },
+            versions: { type: 'array', items: { type: 'string', pattern: '^2\\.[0-9](\\.[0-9])?$' }, minItems: 1 },
+            processingIds: { type: 'array', items: { enum: ['P', 'T', 'D'] }, minItems: 1 },
+            sourceAddresses: { type: 'array', items: { type: 'string', minLength: 2 } },
+            mapping: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
+            backfill: backfillSchema,
           },
         },
       },
@@ -77,8 +119,14 @@ const validate = compile<FeedsFile>(schema);
 /** Finds a feed by the sender's MSH-4 and MSH-3, in O(1), for every message received. */
 export class FeedDirectory {
   private readonly byFacility = new Map<string, FeedConfig[]>();
+  private readonly byEndpoint: ReadonlyMap<string, FhirFeedConfig>;
 
-  constructor(readonly feeds: readonly FeedConfig[]) {
+  /** `feeds`: the HL7 v2 feeds; `fhirFeeds`: the FHIR messaging feeds. */
+  constructor(
+    readonly feeds: readonly FeedConfig[],
+    readonly fhirFeeds: readonly FhirFeedConfig[] = [],
+  ) {
+    this.byEndpoint = new Map(fhirFeeds.map((f) => [f.sourceEndpoint, f]));
     for (const feed of feeds) {
       const list = this.byFacility.get(feed.sendingFacility) ?? [];
       list.push(feed);
@@ -95,20 +143,38 @@ export class FeedDirectory {
   byId(id: string): FeedConfig | undefined {
     return this.feeds.find((f) => f.id === id);
   }
+
+  /** The FHIR feed a message names by its MessageHeader.source.endpoint. */
+  fhirByEndpoint(endpoint: string): FhirFeedConfig | undefined {
+    return this.byEndpoint.get(endpoint);
+  }
 }
 
+export const isFhirFeed = (f: FeedConfig | FhirFeedConfig): f is FhirFeedConfig => f.kind === 'fhir';
+
 /** Loads `feeds.json`; a bad file stops start-up naming the file and the field. */
-export function loadFeeds(file: string, knownMappings?: ReadonlySet<string>): FeedDirectory {
+export function loadFeeds(file: string, knownMappings?: ReadonlySet<string>, knownFhirMappings?: ReadonlySet<string>): FeedDirectory {
   const data = loadJsonFile(file, validate);
   const problems: string[] = [];
   const ids = new Set<string>();
+  const endpoints = new Set<string>();
   data.feeds.forEach((feed, i) => {
     if (ids.has(feed.id)) problems.push(`${file}: field /feeds/${i}/id: duplicate feed id "${feed.id}"`);
     ids.add(feed.id);
-    if (knownMappings && !knownMappings.has(feed.mapping)) {
-      problems.push(`${file}: field /feeds/${i}/mapping: no mapping named "${feed.mapping}" (known: ${[...knownMappings].join(', ')})`);
+    const known = isFhirFeed(feed) ? knownFhirMappings : knownMappings;
+    if (known && !known.has(feed.mapping)) {
+      const where = isFhirFeed(feed) ? 'FHIR mapping (mappings/fhir)' : 'mapping';
+      problems.push(`${file}: field /feeds/${i}/mapping: no ${where} named "${feed.mapping}" (known: ${[...known].join(', ')})`);
+    }
+    if (isFhirFeed(feed)) {
+      if (endpoints.has(feed.sourceEndpoint))
+        problems.push(`${file}: field /feeds/${i}/sourceEndpoint: another FHIR feed has source endpoint "${feed.sourceEndpoint}"`);
+      endpoints.add(feed.sourceEndpoint);
     }
   });
   if (problems.length > 0) throw new ConfigError(problems.join('\n'), problems);
-  return new FeedDirectory(data.feeds);
+  return new FeedDirectory(
+    data.feeds.filter((f): f is FeedConfig => !isFhirFeed(f)),
+    data.feeds.filter(isFhirFeed),
+  );
 }
