@@ -2,15 +2,16 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { FeedDirectory } from '../config/feeds.js';
 import { Hl7ErrorCode, issue, type Issue } from '../domain/issue.js';
-import type { AuditEventInput } from '../ports/audit.js';
 import type { ProcessingQueue } from '../ports/job-queue.js';
-import type { Channel, MessageStatus, MessageStore, ReceivedMessage, ReceiptOutcome } from '../ports/message-store.js';
+import type { Channel, MessageStatus, MessageStore, ReceivedMessage } from '../ports/message-store.js';
 import { ackWanted, buildAck, sentCode, type AckCode, type SentAckCode } from '../pipeline/hl7v2/ack.js';
 import { assessHl7v2, type Assessment, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
 import { readEnvelope } from '../pipeline/hl7v2/envelope.js';
-import { GroupCommit } from '../batching/group-commit.js';
 import { resendKey } from './resend-key.js';
+import { ReceiptCommitter, receiptAudit, type CommitResult } from './receipt-committer.js';
+
+export { INTAKE_CONCURRENT_BATCHES } from './receipt-committer.js';
 
 /** One message as a listener received it. */
 export interface Hl7v2Delivery {
@@ -43,18 +44,9 @@ export interface Hl7v2IntakeDeps {
   queue: ProcessingQueue;
   logger: Logger;
   clock?: () => Date;
+  /** The receipt path shared with the other intakes (FHIR); one of its own over `store` and `queue` when absent. */
+  committer?: ReceiptCommitter;
 }
-
-interface Prepared {
-  row: ReceivedMessage;
-  assessment: Assessment;
-  ack: string;
-}
-
-type FlushResult = { outcome: ReceiptOutcome; enqueued: boolean };
-
-/** Batches committed at once: enough to overlap one batch's commit with the next one's, well under the pool size. */
-export const INTAKE_CONCURRENT_BATCHES = 3;
 
 /**
  * HL7 v2 intake, shared by MLLP and HTTP: assess each message, commit it (with its ACK and audit events)
@@ -62,12 +54,12 @@ export const INTAKE_CONCURRENT_BATCHES = 3;
  * never yields AA: the sender is told to retry (AE), and nothing it sent is lost.
  */
 export class Hl7v2Intake {
-  private readonly commit: GroupCommit<Prepared, FlushResult>;
+  private readonly commit: ReceiptCommitter;
   private readonly clock: () => Date;
 
   constructor(private readonly deps: Hl7v2IntakeDeps) {
     this.clock = deps.clock ?? (() => new Date());
-    this.commit = new GroupCommit((items) => this.flush(items), 500, INTAKE_CONCURRENT_BATCHES);
+    this.commit = deps.committer ?? new ReceiptCommitter({ store: deps.store, queue: deps.queue, logger: deps.logger });
   }
 
   async receive(delivery: Hl7v2Delivery): Promise<IntakeResult> {
@@ -89,9 +81,9 @@ export class Hl7v2Intake {
     });
     const row = this.toRow(id, receivedAt, delivery, assessment, ack);
     const log = this.deps.logger;
-    let result: FlushResult;
+    let result: CommitResult;
     try {
-      result = await this.commit.submit({ row, assessment, ack });
+      result = await this.commit.submit(row);
     } catch (err) {
       log.error(
         {
@@ -176,17 +168,18 @@ export class Hl7v2Intake {
     const actor = verified && a.feed ? `feed:${a.feed.id}` : d.apiClientId !== undefined ? `client:${d.apiClientId}` : 'sender:unknown';
     const subject = a.notification?.baby.nhsNumber;
     const base = { at: receivedAt, actor, messageId: id, ...(subject ? { subjectNhsNumber: subject } : {}) };
-    const audit: AuditEventInput[] = [
-      { ...base, action: 'received', details: { channel: d.channel, bytes: d.oversize?.sizeBytes ?? d.bytes.length } },
-    ];
-    const issueSummary = a.issues.map((i) => ({ code: i.code, location: i.location, path: i.path, message: i.message }));
-    if (a.status === 'quarantined')
-      audit.push({ ...base, action: 'rejected', outcome: a.ackCode, details: { reason: a.reason, issues: issueSummary } });
-    else if (a.status === 'not-relevant') audit.push({ ...base, action: 'not-relevant', outcome: 'AA', details: { reason: a.reason } });
-    else {
-      audit.push({ ...base, action: 'mapped', details: { mapping: a.feed?.mapping, ...(a.backfill ? { backfill: a.backfill } : {}) } });
-      audit.push({ ...base, action: 'validated', outcome: 'valid', details: { warnings: issueSummary } });
-    }
+    const audit = receiptAudit(
+      base,
+      { channel: d.channel, bytes: d.oversize?.sizeBytes ?? d.bytes.length },
+      {
+        status: a.status,
+        outcome: a.ackCode,
+        issues: a.issues,
+        ...(a.reason !== undefined ? { reason: a.reason } : {}),
+        ...(a.feed ? { mapping: a.feed.mapping } : {}),
+        ...(a.backfill ? { backfill: a.backfill } : {}),
+      },
+    );
     const row: ReceivedMessage = {
       id,
       receivedAt,
@@ -218,29 +211,5 @@ export class Hl7v2Intake {
     if (a.reason !== undefined) row.reason = a.reason;
     if (a.notification) row.canonical = a.notification;
     return row;
-  }
-
-  private async flush(items: Prepared[]): Promise<FlushResult[]> {
-    const outcomes = await this.deps.store.recordReceipts(items.map((i) => i.row));
-    const toQueue: string[] = [];
-    outcomes.forEach((o, i) => {
-      if (o.kind === 'stored' && items[i]?.row.status === 'queued') toQueue.push(items[i].row.id);
-      // A re-send of a message still waiting (its earlier enqueue may have failed): queue it again; processing is idempotent.
-      if (o.kind === 'duplicate' && o.status === 'queued') toQueue.push(o.originalId);
-    });
-    let enqueued = true;
-    if (toQueue.length > 0) {
-      try {
-        await this.deps.queue.enqueue([...new Set(toQueue)]);
-      } catch (err) {
-        this.deps.logger.error({ err: { name: (err as Error).name }, count: toQueue.length }, 'enqueue failed after commit');
-        enqueued = false;
-      }
-    }
-    return outcomes.map((outcome, i) => {
-      const needsQueue =
-        (outcome.kind === 'stored' && items[i]?.row.status === 'queued') || (outcome.kind === 'duplicate' && outcome.status === 'queued');
-      return { outcome, enqueued: needsQueue ? enqueued : true };
-    });
   }
 }
