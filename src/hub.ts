@@ -1,11 +1,16 @@
 import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
-import type { EnvConfig } from './config/env.js';
+import { repoRoot, type EnvConfig } from './config/env.js';
 import { ConfigError } from './config/config-error.js';
 import { feedMapper, inboxQueues, loadHubConfig, type HubConfig } from './config/hub-config.js';
 import type { Database } from './ports/database.js';
 import { Hl7v2Intake, INTAKE_CONCURRENT_BATCHES } from './intake/hl7v2-intake.js';
+import { FhirIntake } from './intake/fhir-intake.js';
+import { ReceiptCommitter } from './intake/receipt-committer.js';
+import { capabilityStatement } from './pipeline/fhir/fhir-response.js';
 import type { ReplayDeps } from './intake/replay-message.js';
 import { deliverNotifications, processMessages, byQueue } from './processing/process-messages.js';
 import { coalesceJobs } from './batching/coalesce-jobs.js';
@@ -55,6 +60,9 @@ async function connectRedis(url: string, purpose: 'worker' | 'producer'): Promis
   }
   return redis;
 }
+
+/** This build's version, as the FHIR CapabilityStatement reports it. */
+const STORK_VERSION = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
 
 /** Starts the roles this process runs (intake: HTTP and MLLP; worker: BullMQ workers) against one store and Redis. */
 export async function startHub({ env, logger, db: givenDb }: StartOptions): Promise<Hub> {
@@ -125,6 +133,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
   }
 
   let intake: Hl7v2Intake | undefined;
+  let committer: ReceiptCommitter | undefined;
   let mllp: MllpListener | undefined;
   let server: http.Server | undefined;
   let httpPort: number | undefined;
@@ -134,7 +143,23 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
     { name: 'redis', check: async () => void (await producer.ping()) },
   ];
   if (env.roles.includes('intake') && pools) {
-    intake = new Hl7v2Intake({ feeds: config.feeds, mapper, store: new SqlMessageStore(pools.intake), queue: queues, logger, clock });
+    // One receipt path (group commit on intake's own pool) for HL7 v2 and FHIR alike.
+    const intakeStore = new SqlMessageStore(pools.intake);
+    committer = new ReceiptCommitter({ store: intakeStore, queue: queues, logger });
+    intake = new Hl7v2Intake({ feeds: config.feeds, mapper, store: intakeStore, queue: queues, logger, clock, committer });
+    const fhirIntake = new FhirIntake({
+      feeds: config.feeds,
+      mappings: config.fhirMappings,
+      committer,
+      logger,
+      clock,
+      maxBytes: env.mllpMaxMessageBytes,
+    });
+    const fhirCapability = capabilityStatement({
+      at: clock(),
+      version: STORK_VERSION,
+      events: config.feeds.fhirFeeds.flatMap((f) => config.fhirMappings.get(f.mapping).file.events),
+    });
     const apiMessages = new SqlMessageStore(pools.api);
     const replay: ReplayDeps = {
       store: apiMessages,
@@ -151,6 +176,8 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       maxMessageBytes: env.mllpMaxMessageBytes,
       clientConcurrency: env.apiClientConcurrency,
       intake,
+      fhirIntake,
+      fhirCapability,
       messages: apiMessages,
       notifications: new SqlNotificationStore(pools.api),
       audit: new SqlAuditLog(pools.api),
@@ -187,7 +214,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       const httpClosed = server ? new Promise<void>((resolve) => server?.close(() => resolve())) : Promise.resolve();
       server?.closeIdleConnections();
       await mllp?.close();
-      await intake?.drained();
+      await committer?.drained();
       await httpClosed;
       await workers?.close();
       await queues.close();

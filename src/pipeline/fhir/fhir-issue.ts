@@ -15,6 +15,7 @@ export type FhirIssueCode =
   | 'transient'
   | 'exception'
   | 'duplicate'
+  | 'not-found'
   | 'informational';
 
 /**
@@ -50,6 +51,7 @@ const TO_HL7: Record<FhirIssueCode, Hl7ErrorCode> = {
   transient: Hl7ErrorCode.ApplicationError,
   exception: Hl7ErrorCode.ApplicationError,
   duplicate: Hl7ErrorCode.DuplicateKey,
+  'not-found': Hl7ErrorCode.TableValueNotFound,
   informational: Hl7ErrorCode.ApplicationError,
 };
 

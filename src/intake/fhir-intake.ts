@@ -1,0 +1,217 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import type { FeedDirectory } from '../config/feeds.js';
+import type { MessageStatus, ReceivedMessage } from '../ports/message-store.js';
+import { assessFhirMessage, readFhirResource, type FhirAssessment } from '../pipeline/fhir/assess-fhir.js';
+import { fhirIssue, toStoredIssue, type FhirIssue, type FhirIssueCode } from '../pipeline/fhir/fhir-issue.js';
+import type { FhirMappingSet } from '../pipeline/fhir/fhir-mapping.js';
+import { fhirControlId } from '../pipeline/fhir/message-bundle.js';
+import { objs, str } from '../pipeline/fhir/json-access.js';
+import {
+  FHIR_MEDIA_TYPES,
+  httpStatusFor,
+  operationOutcome,
+  responseBundle,
+  serialise,
+  type FhirEncoding,
+} from '../pipeline/fhir/fhir-response.js';
+import { resendKey } from './resend-key.js';
+import { receiptAudit, type CommitResult, type ReceiptCommitter } from './receipt-committer.js';
+
+/** One FHIR message as the HTTP route received it. */
+export interface FhirDelivery {
+  bytes: Buffer;
+  /** How the body is encoded (Content-Type). */
+  encoding: FhirEncoding;
+  /** How the sender wants the answer (Accept, else the body's own encoding). */
+  answerEncoding: FhirEncoding;
+  /** The authenticated API client. */
+  apiClientId: string;
+  remoteAddress?: string;
+}
+
+export interface FhirIntakeResult {
+  httpStatus: number;
+  body: Buffer;
+  contentType: string;
+  /** Whether the message is durably stored (false only when the store failed). */
+  stored: boolean;
+  messageId?: string;
+  status?: MessageStatus;
+  duplicate: boolean;
+}
+
+export interface FhirIntakeDeps {
+  feeds: FeedDirectory;
+  mappings: FhirMappingSet;
+  /** The receipt path shared with HL7 v2 intake: group commit, store, queue. */
+  committer: ReceiptCommitter;
+  logger: Logger;
+  maxBytes: number;
+  clock?: () => Date;
+}
+
+/**
+ * FHIR R4 messaging intake (`$process-message`): assess the message, commit it with its answer and audit rows
+ * through the shared receipt path, queue an accepted birth, and only then answer: a response message Bundle,
+ * or an OperationOutcome naming each problem's element (FHIRPath). A re-send (same feed, Bundle.id and
+ * MessageHeader.id) gets the original answer and stores nothing. A store or queue failure is never answered as
+ * success: 503 with a transient OperationOutcome, and the sender resends.
+ */
+export class FhirIntake {
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: FhirIntakeDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  async receive(d: FhirDelivery): Promise<FhirIntakeResult> {
+    const receivedAt = this.clock();
+    const a = assessFhirMessage(d.bytes, d.encoding, {
+      feeds: this.deps.feeds,
+      mappings: this.deps.mappings,
+      receivedAt,
+      apiClientId: d.apiClientId,
+      maxBytes: this.deps.maxBytes,
+    });
+    const id = randomUUID();
+    const answer =
+      a.httpStatus === 200
+        ? responseBundle({
+            ids: { bundle: id, header: randomUUID(), outcome: randomUUID() },
+            at: receivedAt,
+            request: {
+              headerId: a.envelope.headerId ?? '',
+              event: a.envelope.event ?? {},
+              sourceEndpoint: a.envelope.sourceEndpoint ?? '',
+            },
+            notes: a.issues,
+          })
+        : operationOutcome(a.issues);
+    const body = serialise(answer, d.answerEncoding);
+    const row = this.toRow(id, receivedAt, d, a, body);
+    let result: CommitResult;
+    try {
+      result = await this.deps.committer.submit(row);
+    } catch (err) {
+      this.deps.logger.error(
+        { err: { name: (err as Error).name, code: (err as { code?: string }).code }, format: row.format, bytes: d.bytes.length },
+        'store unavailable: FHIR message not accepted, sender told to retry',
+      );
+      return this.retryLater(d.answerEncoding, false);
+    }
+    const feed = a.senderVerified ? a.feed?.id : undefined;
+    if (result.outcome.kind === 'duplicate') {
+      const { originalId, status } = result.outcome;
+      this.deps.logger.info(
+        { messageId: originalId, status, feed, format: row.format },
+        're-sent FHIR message recognised; original answer returned',
+      );
+      if (status === 'queued' && !result.enqueued) return this.retryLater(d.answerEncoding, true, originalId);
+      const original = result.outcome.ack ?? body;
+      const { httpStatus, contentType } = describeAnswer(original, this.deps.maxBytes);
+      return { httpStatus, body: original, contentType, stored: true, messageId: originalId, status, duplicate: true };
+    }
+    if (!result.enqueued) {
+      this.deps.logger.error({ messageId: id }, 'stored but could not be queued: sender told to retry; recovery re-queues it');
+      return this.retryLater(d.answerEncoding, true, id);
+    }
+    this.deps.logger.info(
+      {
+        messageId: id,
+        feed,
+        channel: 'http',
+        format: row.format,
+        bytes: d.bytes.length,
+        status: row.status,
+        http: a.httpStatus,
+        ...(a.backfill ? { backfill: true } : {}),
+        issues: a.issues.map((i) => ({ code: i.code, at: i.expression, path: i.path })),
+      },
+      'FHIR message received',
+    );
+    return {
+      httpStatus: a.httpStatus,
+      body,
+      contentType: FHIR_MEDIA_TYPES[d.answerEncoding],
+      stored: true,
+      messageId: id,
+      status: row.status,
+      duplicate: false,
+    };
+  }
+
+  private retryLater(encoding: FhirEncoding, stored: boolean, messageId?: string): FhirIntakeResult {
+    const issue = fhirIssue('transient', 'The hub cannot store messages at the moment; please resend', undefined, { severity: 'fatal' });
+    return {
+      httpStatus: 503,
+      body: serialise(operationOutcome([issue]), encoding),
+      contentType: FHIR_MEDIA_TYPES[encoding],
+      stored,
+      duplicate: false,
+      ...(messageId !== undefined ? { messageId } : {}),
+    };
+  }
+
+  private toRow(id: string, receivedAt: Date, d: FhirDelivery, a: FhirAssessment, answer: Buffer): ReceivedMessage {
+    const verified = a.senderVerified === true && a.feed !== undefined;
+    const actor = verified && a.feed ? `feed:${a.feed.id}` : `client:${d.apiClientId}`;
+    const subject = a.notification?.baby.nhsNumber;
+    const base = { at: receivedAt, actor, messageId: id, ...(subject ? { subjectNhsNumber: subject } : {}) };
+    const format = d.encoding === 'xml' ? ('fhir-r4+xml' as const) : ('fhir-r4+json' as const);
+    const issues = a.issues.filter((i) => i.code !== 'informational').map(toStoredIssue);
+    const row: ReceivedMessage = {
+      id,
+      receivedAt,
+      channel: 'http',
+      format,
+      apiClient: d.apiClientId,
+      raw: d.bytes,
+      rawTruncated: false,
+      sizeBytes: d.bytes.length,
+      sha256: createHash('sha256').update(d.bytes).digest('hex'),
+      status: a.status,
+      issues,
+      ackCode: a.httpStatus === 200 ? 'ok' : 'fatal-error',
+      ack: answer,
+      audit: receiptAudit(
+        base,
+        { channel: 'http', format, bytes: d.bytes.length },
+        {
+          status: a.status,
+          outcome: a.httpStatus === 200 ? 'ok' : 'fatal-error',
+          issues,
+          ...(a.reason !== undefined ? { reason: a.reason } : {}),
+          ...(a.feed ? { mapping: a.feed.mapping } : {}),
+          ...(a.backfill ? { backfill: a.backfill } : {}),
+        },
+      ),
+    };
+    if (d.remoteAddress !== undefined) row.remoteAddress = d.remoteAddress;
+    if (a.feed) row.feedId = a.feed.id;
+    const names = verified && a.feed ? [a.feed.id] : [a.envelope.sourceEndpoint ?? ''];
+    const key = resendKey({ names, verified, apiClientId: d.apiClientId, space: 'fhir' });
+    if (key !== undefined) row.senderKey = key;
+    if (a.envelope.bundleId !== undefined && a.envelope.headerId !== undefined)
+      row.controlId = fhirControlId({ bundleId: a.envelope.bundleId, headerId: a.envelope.headerId });
+    if (a.envelope.event?.code !== undefined) row.messageType = `FHIR^${a.envelope.event.code}`;
+    if (a.reason !== undefined) row.reason = a.reason;
+    if (a.notification) row.canonical = a.notification;
+    return row;
+  }
+}
+
+/** The HTTP status and media type of an answer Stork stored earlier (a re-send gets it again, as it was). */
+export function describeAnswer(answer: Buffer, maxBytes: number): { httpStatus: number; contentType: string } {
+  const encoding: FhirEncoding = answer.toString('utf8', 0, 64).trimStart().startsWith('<') ? 'xml' : 'json';
+  const read = readFhirResource(answer, encoding, Math.max(maxBytes, answer.length));
+  let httpStatus = 200;
+  if (read.ok && read.resource['resourceType'] === 'OperationOutcome') {
+    const issues = objs(read.resource['issue']);
+    const first = issues.find((i) => i['severity'] === 'error' || i['severity'] === 'fatal') ?? issues[0];
+    httpStatus = httpStatusFor(str(first?.['code']) as FhirIssueCode | undefined);
+  }
+  return { httpStatus, contentType: FHIR_MEDIA_TYPES[encoding] };
+}
+
+export type { FhirIssue };

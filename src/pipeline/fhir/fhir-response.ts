@@ -1,0 +1,148 @@
+/**
+ * What Stork answers a FHIR message with: an OperationOutcome for an error (HTTP status from its first error
+ * issue), a response message Bundle for success, both in JSON or XML; and the CapabilityStatement of what it
+ * accepts. Pure.
+ */
+import { FHIR_NS, type JsonObject, type JsonValue } from './fhir-xml.js';
+import type { FhirIssue, FhirIssueCode } from './fhir-issue.js';
+import type { MessageBundle } from './message-bundle.js';
+
+export type FhirEncoding = 'json' | 'xml';
+export const FHIR_MEDIA_TYPES: Record<FhirEncoding, string> = { json: 'application/fhir+json', xml: 'application/fhir+xml' };
+
+/** HTTP status for an answer whose first error issue has this code. */
+export function httpStatusFor(code: FhirIssueCode | undefined): number {
+  switch (code) {
+    case undefined:
+    case 'informational':
+      return 200;
+    case 'security':
+    case 'structure':
+    case 'too-costly':
+      return 400;
+    case 'forbidden':
+      return 403;
+    case 'transient':
+      return 503;
+    case 'exception':
+      return 500;
+    default:
+      return 422;
+  }
+}
+
+export function operationOutcome(issues: readonly FhirIssue[]): JsonObject {
+  return {
+    resourceType: 'OperationOutcome',
+    issue: issues.map((i) => ({
+      severity: i.severity,
+      code: i.code,
+      diagnostics: i.diagnostics,
+      ...(i.expression !== undefined ? { expression: [i.expression] } : {}),
+    })),
+  };
+}
+
+export const STORK_ENDPOINT = 'urn:stork:hub';
+
+/**
+ * The response message: a Bundle of type message whose MessageHeader answers the request's (response.identifier
+ * is the request's MessageHeader.id, code ok), with an OperationOutcome for any warnings or a "not relevant" reason.
+ */
+export function responseBundle(opts: {
+  /** Fresh ids (uuids) for the response Bundle, its MessageHeader and its OperationOutcome. */
+  ids: { bundle: string; header: string; outcome: string };
+  at: Date;
+  request: Pick<MessageBundle, 'headerId' | 'event' | 'sourceEndpoint'>;
+  notes: readonly FhirIssue[];
+}): JsonObject {
+  const headerUrl = `urn:uuid:${opts.ids.header}`;
+  const outcomeId = opts.ids.outcome;
+  const header: JsonObject = {
+    resourceType: 'MessageHeader',
+    id: opts.ids.header,
+    eventCoding: {
+      ...(opts.request.event.system ? { system: opts.request.event.system } : {}),
+      ...(opts.request.event.code ? { code: opts.request.event.code } : {}),
+    },
+    destination: [{ endpoint: opts.request.sourceEndpoint }],
+    source: { name: 'Stork', endpoint: STORK_ENDPOINT },
+    response: {
+      identifier: opts.request.headerId,
+      code: 'ok',
+      ...(opts.notes.length > 0 ? { details: { reference: `urn:uuid:${outcomeId}` } } : {}),
+    },
+  };
+  const entry: JsonValue[] = [{ fullUrl: headerUrl, resource: header }];
+  if (opts.notes.length > 0) entry.push({ fullUrl: `urn:uuid:${outcomeId}`, resource: { ...operationOutcome(opts.notes), id: outcomeId } });
+  return { resourceType: 'Bundle', id: opts.ids.bundle, type: 'message', timestamp: opts.at.toISOString(), entry };
+}
+
+/** The CapabilityStatement served at GET /v1/fhir/metadata: messaging, $process-message, the events each mapping accepts. */
+export function capabilityStatement(opts: { at: Date; version: string; events: readonly { system: string; code: string }[] }): JsonObject {
+  const seen = new Set<string>();
+  const events = opts.events.filter((e) => {
+    const k = `${e.system}|${e.code}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  return {
+    resourceType: 'CapabilityStatement',
+    extension: events.map((e) => ({
+      url: 'https://stork.nhs.example/fhir/StructureDefinition/accepted-event',
+      valueCoding: { system: e.system, code: e.code },
+    })),
+    status: 'active',
+    date: opts.at.toISOString().slice(0, 10),
+    publisher: 'Stork',
+    kind: 'instance',
+    software: { name: 'Stork', version: opts.version },
+    implementation: { description: 'Stork birth-notification hub: FHIR R4 messaging intake' },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'application/fhir+xml'],
+    rest: [
+      {
+        mode: 'server',
+        documentation:
+          'POST $process-message with a message Bundle (first entry a MessageHeader; Bundle.id and MessageHeader.id recognise a re-send). Authorization: Bearer <feed key>.',
+        security: { description: 'Bearer API key of the FHIR feed named by MessageHeader.source.endpoint' },
+        operation: [{ name: 'process-message', definition: 'http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message' }],
+      },
+    ],
+    messaging: [
+      {
+        documentation:
+          'Birth messages: the baby as Patient (MessageHeader.focus), the mother as Patient or RelatedPerson, birth weight and gestation Observations (UK Core).',
+        supportedMessage: [{ mode: 'receiver', definition: 'https://stork.nhs.example/fhir/MessageDefinition/birth-notification' }],
+      },
+    ],
+  };
+}
+
+/** Serialises a FHIR JSON resource as FHIR XML. Element order is the JSON's, which Stork builds in FHIR order. */
+export function toFhirXml(resource: JsonObject): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${element(String(resource['resourceType']), resource, true)}`;
+}
+
+const esc = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+
+function element(name: string, v: JsonValue, isResource = false): string {
+  if (v === null) return '';
+  if (Array.isArray(v)) return v.map((x) => element(name, x)).join('');
+  if (typeof v !== 'object') return `<${name} value="${esc(String(v))}"/>`;
+  if (!isResource && typeof v['resourceType'] === 'string') return `<${name}>${element(v['resourceType'], v, true)}</${name}>`;
+  const attrs = [
+    isResource ? ` xmlns="${FHIR_NS}"` : '',
+    name === 'extension' && typeof v['url'] === 'string' ? ` url="${esc(v['url'])}"` : '',
+  ].join('');
+  const body = Object.entries(v)
+    .filter(([k]) => k !== 'resourceType' && !(name === 'extension' && k === 'url'))
+    .map(([k, x]) => element(k, x))
+    .join('');
+  return `<${name}${attrs}>${body}</${name}>`;
+}
+
+export function serialise(resource: JsonObject, encoding: FhirEncoding): Buffer {
+  return Buffer.from(encoding === 'xml' ? toFhirXml(resource) : JSON.stringify(resource), 'utf8');
+}
