@@ -120,25 +120,53 @@ export function capabilityStatement(opts: { at: Date; version: string; events: r
   };
 }
 
-/** Serialises a FHIR JSON resource as FHIR XML. Element order is the JSON's, which Stork builds in FHIR order. */
+/**
+ * Serialises a FHIR JSON resource as FHIR XML: primitives as `value` attributes (with their `_x` id and
+ * extensions), element ids and extension URLs as attributes, the narrative div as XHTML, contained resources
+ * wrapped. Element order is the JSON's, which Stork builds in FHIR order.
+ */
 export function toFhirXml(resource: JsonObject): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${element(String(resource['resourceType']), resource, true)}`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${complex(String(resource['resourceType']), resource, true)}`;
 }
 
 const esc = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 
-function element(name: string, v: JsonValue, isResource = false): string {
-  if (v === null) return '';
-  if (Array.isArray(v)) return v.map((x) => element(name, x)).join('');
-  if (typeof v !== 'object') return `<${name} value="${esc(String(v))}"/>`;
-  if (!isResource && typeof v['resourceType'] === 'string') return `<${name}>${element(v['resourceType'], v, true)}</${name}>`;
+function element(name: string, v: JsonValue | undefined, ext: JsonValue | undefined): string {
+  if (Array.isArray(v) || Array.isArray(ext)) {
+    const values = Array.isArray(v) ? v : [];
+    const exts = Array.isArray(ext) ? ext : [];
+    return Array.from({ length: Math.max(values.length, exts.length) }, (_x, i) =>
+      element(name, values[i] ?? null, exts[i] ?? undefined),
+    ).join('');
+  }
+  if (v !== null && v !== undefined && typeof v === 'object') {
+    if (typeof v['resourceType'] === 'string') return `<${name}>${complex(v['resourceType'], v, true)}</${name}>`;
+    return complex(name, v, false);
+  }
+  if (name === 'div' && typeof v === 'string') return v;
+  const extra = ext !== null && ext !== undefined && typeof ext === 'object' && !Array.isArray(ext) ? ext : undefined;
+  if ((v === null || v === undefined) && !extra) return '';
+  const value = v === null || v === undefined ? '' : ` value="${esc(String(v))}"`;
+  const id = typeof extra?.['id'] === 'string' ? ` id="${esc(extra['id'])}"` : '';
+  const children = extra ? element('extension', extra['extension'], undefined) : '';
+  return children === '' ? `<${name}${id}${value}/>` : `<${name}${id}${value}>${children}</${name}>`;
+}
+
+function complex(name: string, v: JsonObject, isResource: boolean): string {
   const attrs = [
     isResource ? ` xmlns="${FHIR_NS}"` : '',
-    name === 'extension' && typeof v['url'] === 'string' ? ` url="${esc(v['url'])}"` : '',
+    !isResource && typeof v['id'] === 'string' ? ` id="${esc(v['id'])}"` : '',
+    (name === 'extension' || name === 'modifierExtension') && typeof v['url'] === 'string' ? ` url="${esc(v['url'])}"` : '',
   ].join('');
   const body = Object.entries(v)
-    .filter(([k]) => k !== 'resourceType' && !(name === 'extension' && k === 'url'))
-    .map(([k, x]) => element(k, x))
+    .filter(([k]) => {
+      if (k === 'resourceType') return false;
+      if (!isResource && k === 'id') return false;
+      if ((name === 'extension' || name === 'modifierExtension') && k === 'url') return false;
+      // `_x` goes with `x`; alone (a primitive with only extensions) it is written here.
+      return !k.startsWith('_') || v[k.slice(1)] === undefined;
+    })
+    .map(([k, x]) => (k.startsWith('_') ? element(k.slice(1), null, x) : element(k, x, v[`_${k}`])))
     .join('');
   return `<${name}${attrs}>${body}</${name}>`;
 }
