@@ -2,19 +2,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { FeedDirectory } from '../config/feeds.js';
 import type { MessageStatus, ReceivedMessage } from '../ports/message-store.js';
-import { assessFhirMessage, readFhirResource, type FhirAssessment } from '../pipeline/fhir/assess-fhir.js';
+import { answerFor, assessFhirMessage, readFhirResource, type FhirAssessment } from '../pipeline/fhir/assess-fhir.js';
 import { fhirIssue, toStoredIssue, type FhirIssue, type FhirIssueCode } from '../pipeline/fhir/fhir-issue.js';
 import type { FhirMappingSet } from '../pipeline/fhir/fhir-mapping.js';
 import { fhirControlId } from '../pipeline/fhir/message-bundle.js';
 import { objs, str } from '../pipeline/fhir/json-access.js';
-import {
-  FHIR_MEDIA_TYPES,
-  httpStatusFor,
-  operationOutcome,
-  responseBundle,
-  serialise,
-  type FhirEncoding,
-} from '../pipeline/fhir/fhir-response.js';
+import { FHIR_MEDIA_TYPES, httpStatusFor, operationOutcome, serialise, type FhirEncoding } from '../pipeline/fhir/fhir-response.js';
 import { resendKey } from './resend-key.js';
 import { receiptAudit, type CommitResult, type ReceiptCommitter } from './receipt-committer.js';
 
@@ -75,19 +68,7 @@ export class FhirIntake {
       maxBytes: this.deps.maxBytes,
     });
     const id = randomUUID();
-    const answer =
-      a.httpStatus === 200
-        ? responseBundle({
-            ids: { bundle: id, header: randomUUID(), outcome: randomUUID() },
-            at: receivedAt,
-            request: {
-              headerId: a.envelope.headerId ?? '',
-              event: a.envelope.event ?? {},
-              sourceEndpoint: a.envelope.sourceEndpoint ?? '',
-            },
-            notes: a.issues,
-          })
-        : operationOutcome(a.issues);
+    const answer = answerFor(a, { bundle: id, header: randomUUID(), outcome: randomUUID() }, receivedAt);
     const body = serialise(answer, d.answerEncoding);
     const row = this.toRow(id, receivedAt, d, a, body);
     let result: CommitResult;

@@ -14,7 +14,7 @@ import { MAX_XML_DEPTH, parseFhirXml, type JsonObject, type JsonValue } from './
 import { jsonDepth, obj } from './json-access.js';
 import { mapFhirBirth, type FhirMapOutcome } from './map-fhir-r4.js';
 import { readMessageBundle, type MessageBundle } from './message-bundle.js';
-import { httpStatusFor, type FhirEncoding } from './fhir-response.js';
+import { httpStatusFor, operationOutcome, responseBundle, type FhirEncoding } from './fhir-response.js';
 
 export interface FhirAssessContext {
   feeds: FeedDirectory;
@@ -164,4 +164,15 @@ export function assessFhirMessage(bytes: Buffer, encoding: FhirEncoding, ctx: Fh
     case 'invalid':
       return refused(outcome.issues, envelope, verified);
   }
+}
+
+/** The answer to an assessed message: a response message Bundle (200) or an OperationOutcome. `ids` are fresh uuids. */
+export function answerFor(a: FhirAssessment, ids: { bundle: string; header: string; outcome: string }, at: Date): JsonObject {
+  if (a.httpStatus !== 200) return operationOutcome(a.issues);
+  return responseBundle({
+    ids,
+    at,
+    request: { headerId: a.envelope.headerId ?? '', event: a.envelope.event ?? {}, sourceEndpoint: a.envelope.sourceEndpoint ?? '' },
+    notes: a.issues,
+  });
 }

@@ -130,7 +130,7 @@ export function mapFhirBirth(message: MessageBundle, mapping: FhirMapping, ctx: 
   const name = nameOf(b);
   if (name) babyRecord.name = name;
   if (gender.value !== undefined) babyRecord.sex = gender.value;
-  if (birthTime.value !== undefined) babyRecord.birthTime = new Date(birthTime.value).toISOString();
+  if (birthTime.value !== undefined) babyRecord.birthTime = birthTime.value;
   const order = num(b['multipleBirthInteger']);
   if (order !== undefined) {
     if (Number.isInteger(order) && order >= 1 && order <= 16) {
@@ -156,7 +156,7 @@ export function mapFhirBirth(message: MessageBundle, mapping: FhirMapping, ctx: 
         /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(deceasedAt) &&
         !Number.isNaN(Date.parse(deceasedAt))
       ) {
-        babyRecord.deceasedAt = deceasedAt.length > 10 ? new Date(deceasedAt).toISOString() : deceasedAt;
+        babyRecord.deceasedAt = deceasedAt;
         where.set('baby.deceasedAt', `${bx}.deceasedDateTime`);
       } else
         issues.push(
