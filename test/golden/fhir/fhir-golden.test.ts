@@ -70,7 +70,7 @@ describe('golden FHIR R4 cases', () => {
       const file = path.join(fixtures, `${c.name}.bundle.json`);
       const generated = `${JSON.stringify(fhirBirthBundle(c.bundle), null, 2)}\n`;
       if (process.env['STORK_WRITE_GOLDEN'] === '1' && !existsSync(file)) writeFileSync(file, generated);
-      expect([c.name, readFileSync(file, 'utf8')]).toEqual([c.name, generated]);
+      expect([c.name, JSON.parse(readFileSync(file, 'utf8')) as unknown]).toEqual([c.name, JSON.parse(generated) as unknown]);
     }
   });
 
