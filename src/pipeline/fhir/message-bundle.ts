@@ -49,7 +49,9 @@ export function readMessageBundle(resource: JsonObject): ReadMessage {
   if (!first || first['resourceType'] !== 'MessageHeader')
     return bad(fhirIssue('structure', 'The first entry of a message Bundle must be a MessageHeader', 'Bundle.entry[0].resource'));
   const bundleId = str(resource['id']);
-  const headerId = str(first['id']);
+  // MessageHeader.id; without one (as in the UK Core framework examples), the uuid of its entry's fullUrl.
+  const headerUrl = str(entries[0]?.['fullUrl']);
+  const headerId = str(first['id']) ?? (headerUrl !== undefined ? /^urn:uuid:([0-9a-fA-F-]{36})$/.exec(headerUrl)?.[1] : undefined);
   const endpoint = str(obj(first['source'])?.['endpoint']);
   if (endpoint !== undefined) partial.sourceEndpoint = endpoint;
   const issues: FhirIssue[] = [];
@@ -57,7 +59,13 @@ export function readMessageBundle(resource: JsonObject): ReadMessage {
   else if (!ID.test(bundleId)) issues.push(fhirIssue('value', 'Bundle.id is not a valid FHIR id', 'Bundle.id'));
   else partial.bundleId = bundleId;
   if (headerId === undefined)
-    issues.push(fhirIssue('required', 'MessageHeader.id is required: a re-send is recognised by it', 'Bundle.entry[0].resource.id'));
+    issues.push(
+      fhirIssue(
+        'required',
+        'MessageHeader.id (or a urn:uuid fullUrl for its entry) is required: a re-send is recognised by it',
+        'Bundle.entry[0].resource.id',
+      ),
+    );
   else if (!ID.test(headerId)) issues.push(fhirIssue('value', 'MessageHeader.id is not a valid FHIR id', 'Bundle.entry[0].resource.id'));
   else partial.headerId = headerId;
   if (endpoint === undefined)
