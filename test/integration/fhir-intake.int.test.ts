@@ -245,4 +245,15 @@ describe('FHIR $process-message intake', () => {
     expect((await post('', {})).status).toBe(400);
     expect(problems).toEqual([]);
   });
+
+  test("the README's sample (test/fixtures/sample-fhir-birth.json, dates filled in as the README's sed does) reaches Osmondthorpe", async () => {
+    const now = new Date();
+    const text = readFileSync(new URL('../fixtures/sample-fhir-birth.json', import.meta.url), 'utf8')
+      .replaceAll('__TODAY__', today())
+      .replaceAll('__NOW__', now.toISOString().replace(/\.\d{3}Z$/, 'Z'))
+      .replaceAll('__ID__', String(Math.floor(now.getTime() / 1000)));
+    const res = await post(text);
+    expect(res.status).toBe(200);
+    await waitForBaby('osmondthorpe', 'demo-osmondthorpe-key', '9990002002');
+  });
 });
