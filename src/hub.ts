@@ -182,7 +182,11 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       notifications: new SqlNotificationStore(pools.api),
       audit: new SqlAuditLog(pools.api),
       replay,
-      feedIdsForFacility: (ods) => config.feeds.feeds.filter((f) => f.sendingFacility === ods).map((f) => f.id),
+      // A feed client's scope: an HL7 v2 sending facility (its feeds), or a FHIR feed's id (that feed).
+      feedIdsForFacility: (scope) => [
+        ...config.feeds.feeds.filter((f) => f.sendingFacility === scope).map((f) => f.id),
+        ...config.feeds.fhirFeeds.filter((f) => f.id === scope).map((f) => f.id),
+      ],
     });
     mllp = new MllpListener(
       intake,

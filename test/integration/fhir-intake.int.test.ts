@@ -148,6 +148,9 @@ describe('FHIR $process-message intake', () => {
     expect(row?.issues).toEqual([
       expect.objectContaining({ fhirCode: 'value', expression: 'Bundle.entry[1].resource.identifier[0].value', path: 'baby.nhsNumber' }),
     ]);
+    // The feed's own client sees it in its messages, another feed's does not.
+    expect((await api(t.http, NORTHGATE_FHIR_KEY, `/v1/messages/${res.id}`)).status).toBe(200);
+    expect((await api(t.http, 'demo-northgate-feed-key', `/v1/messages/${res.id}`)).status).toBe(404);
     // The operator sees it, with its format; a replay is refused (FHIR replay is not built).
     const listed = await api(t.http, 'demo-admin-key', `/v1/messages/${res.id}`);
     expect(await listed.json()).toMatchObject({ id: res.id, format: 'fhir-r4+json', status: 'quarantined' });
