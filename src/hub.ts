@@ -196,7 +196,16 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
     mllpPort = await mllp.start();
     server = createHttpServer(app, logger);
     httpPort = await listen(server, env.httpPort, env.host);
-    logger.info({ httpPort, mllpPort, feeds: config.feeds.feeds.length, centres: config.catchments.centres.size }, 'intake listening');
+    logger.info(
+      {
+        httpPort,
+        mllpPort,
+        feeds: config.feeds.feeds.length,
+        fhirFeeds: config.feeds.fhirFeeds.length,
+        centres: config.catchments.centres.size,
+      },
+      'intake listening',
+    );
   } else {
     // A worker-only process serves /healthz and /readyz alone, for its orchestrator's probes.
     server = createHttpServer(express().disable('x-powered-by').use(healthRoutes(readiness)), logger);

@@ -243,9 +243,13 @@ describe('FHIR $process-message intake', () => {
     expect(problems).toEqual([]);
   });
 
-  test('a body that is not a FHIR media type is 415, an empty one 400 (neither stored)', async () => {
+  test('a body that is not a FHIR media type is 415, an empty one 400, an oversize one 413 (none stored)', async () => {
     expect((await post('{}', { headers: { 'content-type': 'text/plain' } })).status).toBe(415);
     expect((await post('', {})).status).toBe(400);
+    // Over the size limit (STORK_MLLP_MAX_BYTES, 1 MiB here): 413 with an OperationOutcome.
+    const big = await post(`{"resourceType":"Bundle","id":"${'x'.repeat(1_100_000)}"}`);
+    expect(big.status).toBe(413);
+    expect((big.body as Outcome).issue[0]).toMatchObject({ code: 'too-costly' });
     expect(problems).toEqual([]);
   });
 
