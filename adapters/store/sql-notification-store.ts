@@ -14,8 +14,8 @@ import type {
 import type { DisclosedRecord } from '../../src/pipeline/consent/decide.js';
 import {
   AUDIT_INSERT_COLUMNS,
+  auditInsertSql,
   auditRecordset,
-  auditRecordsetSql,
   decodeCursor,
   encodeCursor,
   insertAuditEvents,
@@ -111,8 +111,7 @@ export const SAVE_PROCESSED_SQL = `WITH created AS (
    UPDATE messages SET ${ifQueued('status', "'processed'")}, ${ifQueued('updated_at', '$3')}
    WHERE id IN (SELECT message_id FROM created)
  ), audited AS (
-   INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS})
-   SELECT * FROM (${auditRecordsetSql(2)}) a WHERE a.notification_id IN (SELECT id FROM created)
+   ${auditInsertSql(2, 'a.notification_id IN (SELECT id FROM created)')}
  )
  SELECT id FROM created`;
 
