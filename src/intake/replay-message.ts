@@ -4,6 +4,8 @@ import type { MessageStatus, MessageStore } from '../ports/message-store.js';
 import type { AuditEventInput } from '../ports/audit.js';
 import { assessHl7v2, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
+import type { Logger } from '../logger.js';
+import { reportMappingError, type InternalErrorCounts } from './internal-errors.js';
 
 export type ReplayResult =
   { kind: 'replayed'; status: MessageStatus; reason?: string } | { kind: 'not-found' } | { kind: 'conflict'; detail: string };
@@ -14,6 +16,9 @@ export interface ReplayDeps {
   feeds: FeedDirectory;
   mapper: FeedMapper;
   clock: () => Date;
+  /** Where a bug met while mapping is logged and counted (as at intake). */
+  logger: Logger;
+  counts?: InternalErrorCounts;
 }
 
 /**
@@ -34,6 +39,7 @@ export async function replayMessage(deps: ReplayDeps, id: string, actor: string)
     receivedAt: at,
     ...(message.channel === 'mllp' && message.remoteAddress !== undefined ? { remoteAddress: message.remoteAddress } : {}),
   });
+  reportMappingError(deps, a, { messageId: id, replay: true });
   const subject = a.notification?.baby.nhsNumber;
   const audit: AuditEventInput[] = [
     {
