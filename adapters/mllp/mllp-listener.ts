@@ -98,7 +98,7 @@ export class MllpListener {
           const r = await result;
           if (r.ack !== undefined && !socket.destroyed) writeAck(frame(r.ack));
         } catch (err) {
-          this.logger.error({ err: { name: (err as Error).name } }, 'mllp intake failed unexpectedly');
+          this.logger.error({ err }, 'mllp intake failed unexpectedly');
         } finally {
           inFlight--;
           if (inFlight < maxInFlight && socket.isPaused() && !this.closing) socket.resume();

@@ -10,7 +10,7 @@ import type {
   ReceiptOutcome,
   StoredMessage,
 } from '../../src/ports/message-store.js';
-import { AUDIT_INSERT_COLUMNS, auditRecordset, cursorOf, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
+import { auditInsertSql, auditRecordset, cursorOf, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
 
 interface MessageRow {
   id: string;
@@ -119,8 +119,7 @@ export class SqlMessageStore implements MessageStore {
          INSERT INTO message_bodies (message_id, raw, ack, canonical)
          SELECT id, decode(raw, 'base64'), decode(ack, 'base64'), canonical FROM input WHERE id IN (SELECT id FROM stored)
        ), audited AS (
-         INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS})
-         SELECT * FROM (${audit.sql}) a WHERE a.message_id IN (SELECT id FROM stored)
+         ${auditInsertSql(2, 'a.message_id IN (SELECT id FROM stored)')}
        )
        SELECT id FROM stored`,
       [JSON.stringify(rows), audit.param],

@@ -11,6 +11,7 @@ import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
 import { readEnvelope } from '../pipeline/hl7v2/envelope.js';
 import { GroupCommit } from '../batching/group-commit.js';
 import { resendKey } from './resend-key.js';
+import { reportMappingError, type InternalErrorCounts } from './internal-errors.js';
 
 /** One message as a listener received it. */
 export interface Hl7v2Delivery {
@@ -43,6 +44,8 @@ export interface Hl7v2IntakeDeps {
   queue: ProcessingQueue;
   logger: Logger;
   clock?: () => Date;
+  /** Where bugs met while mapping are counted (the hub's counts; none in some tests). */
+  counts?: InternalErrorCounts;
 }
 
 interface Prepared {
@@ -94,15 +97,16 @@ export class Hl7v2Intake {
       result = await this.commit.submit({ row, assessment, ack });
     } catch (err) {
       log.error(
-        {
-          err: { name: (err as Error).name, code: (err as { code?: string }).code },
-          channel: delivery.channel,
-          bytes: delivery.bytes.length,
-        },
+        { err, channel: delivery.channel, bytes: delivery.bytes.length },
         'store unavailable: message not accepted, sender told to retry',
       );
+      reportMappingError(this.deps, assessment, { channel: delivery.channel });
       return this.retryLater(assessment);
     }
+    reportMappingError(this.deps, assessment, {
+      messageId: result.outcome.kind === 'stored' ? id : result.outcome.originalId,
+      channel: delivery.channel,
+    });
     if (result.outcome.kind === 'duplicate') {
       const { originalId, status } = result.outcome;
       log.info(
@@ -233,7 +237,7 @@ export class Hl7v2Intake {
       try {
         await this.deps.queue.enqueue([...new Set(toQueue)]);
       } catch (err) {
-        this.deps.logger.error({ err: { name: (err as Error).name }, count: toQueue.length }, 'enqueue failed after commit');
+        this.deps.logger.error({ err, count: toQueue.length }, 'enqueue failed after commit');
         enqueued = false;
       }
     }

@@ -5,6 +5,8 @@ import type { AuditEventInput } from '../ports/audit.js';
 import type { ApiClient } from '../config/api-clients.js';
 import { assessHl7v2, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
+import type { Logger } from '../logger.js';
+import { reportMappingError, type InternalErrorCounts } from './internal-errors.js';
 
 export type ReplayResult =
   { kind: 'replayed'; status: MessageStatus; reason?: string } | { kind: 'not-found' } | { kind: 'conflict'; detail: string };
@@ -17,6 +19,9 @@ export interface ReplayDeps {
   clock: () => Date;
   /** The configured API client with this id, if any. */
   apiClient: (id: string) => ApiClient | undefined;
+  /** Where a bug met while mapping is logged and counted (as at intake). */
+  logger: Logger;
+  counts?: InternalErrorCounts;
 }
 
 /**
@@ -51,6 +56,7 @@ export async function replayMessage(deps: ReplayDeps, id: string, actor: string)
     ...(message.channel === 'mllp' && message.remoteAddress !== undefined ? { remoteAddress: message.remoteAddress } : {}),
     ...(authorisedFacility !== undefined ? { authorisedFacility } : {}),
   });
+  reportMappingError(deps, a, { messageId: id, replay: true });
   const subject = a.notification?.baby.nhsNumber;
   const audit: AuditEventInput[] = [
     {
