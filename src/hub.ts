@@ -112,8 +112,9 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
     { name: 'redis', check: async () => void (await producer.ping()) },
   ];
   if (env.roles.includes('intake')) {
-    intake = new Hl7v2Intake({ feeds: config.feeds, mapper, store: messages, queue: queues, logger, clock });
-    const replay: ReplayDeps = { store: messages, queue: queues, feeds: config.feeds, mapper, clock };
+    const limits = { maxSegments: env.hl7MaxSegments, maxRepetitions: env.hl7MaxRepetitions };
+    intake = new Hl7v2Intake({ feeds: config.feeds, mapper, store: messages, queue: queues, logger, clock, limits });
+    const replay: ReplayDeps = { store: messages, queue: queues, feeds: config.feeds, mapper, clock, limits };
     const app = createHttpApp({
       logger,
       apiClients: config.apiClients,
@@ -128,7 +129,15 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
     });
     mllp = new MllpListener(
       intake,
-      { host: env.host, port: env.mllpPort, maxMessageBytes: env.mllpMaxMessageBytes, idleTimeoutMs: env.mllpIdleTimeoutMs },
+      {
+        host: env.host,
+        port: env.mllpPort,
+        maxMessageBytes: env.mllpMaxMessageBytes,
+        idleTimeoutMs: env.mllpIdleTimeoutMs,
+        maxConnections: env.mllpMaxConnections,
+        maxConnectionsPerAddress: env.mllpMaxConnectionsPerAddress,
+        maxBufferedBytes: env.mllpMaxBufferedBytes,
+      },
       logger,
     );
     mllpPort = await mllp.start();

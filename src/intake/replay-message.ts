@@ -4,6 +4,7 @@ import type { MessageStatus, MessageStore } from '../ports/message-store.js';
 import type { AuditEventInput } from '../ports/audit.js';
 import { assessHl7v2, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
+import type { Hl7v2Limits } from '../pipeline/hl7v2/limits.js';
 
 export type ReplayResult =
   { kind: 'replayed'; status: MessageStatus; reason?: string } | { kind: 'not-found' } | { kind: 'conflict'; detail: string };
@@ -14,6 +15,8 @@ export interface ReplayDeps {
   feeds: FeedDirectory;
   mapper: FeedMapper;
   clock: () => Date;
+  /** The same limits as intake (default: the pipeline's). */
+  limits?: Hl7v2Limits;
 }
 
 /**
@@ -33,6 +36,7 @@ export async function replayMessage(deps: ReplayDeps, id: string, actor: string)
     mapper: deps.mapper,
     receivedAt: at,
     ...(message.channel === 'mllp' && message.remoteAddress !== undefined ? { remoteAddress: message.remoteAddress } : {}),
+    ...(deps.limits ? { limits: deps.limits } : {}),
   });
   const subject = a.notification?.baby.nhsNumber;
   const audit: AuditEventInput[] = [

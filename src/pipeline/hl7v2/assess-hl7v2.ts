@@ -2,7 +2,8 @@ import type { BirthNotification } from '../../domain/birth-notification.js';
 import { Hl7ErrorCode, issue, type Issue } from '../../domain/issue.js';
 import type { FeedConfig, FeedDirectory } from '../../config/feeds.js';
 import type { AckCode } from './ack.js';
-import { readEnvelope, type Envelope } from './envelope.js';
+import { readEnvelope, splitSegments, type Envelope } from './envelope.js';
+import { checkHl7v2Limits, DEFAULT_HL7V2_LIMITS, type Hl7v2Limits } from './limits.js';
 
 /** What a feed mapping makes of a message (see map-hl7v2.ts). */
 export type MapOutcome =
@@ -36,6 +37,8 @@ export interface AssessContext {
   remoteAddress?: string;
   /** For HTTP intake by a `feed` client: the only sending facility it may send for. */
   authorisedFacility?: string;
+  /** Limits on segments and repetitions (default `DEFAULT_HL7V2_LIMITS`): a message over one is refused before mapping. */
+  limits?: Hl7v2Limits;
 }
 
 function reject(
@@ -131,6 +134,8 @@ export function assessHl7v2(text: string, ctx: AssessContext): Assessment {
       ),
     ]);
   }
+  const overLimit = checkHl7v2Limits(splitSegments(text.replace(/^\uFEFF/, '').trimStart()), envelope, ctx.limits ?? DEFAULT_HL7V2_LIMITS);
+  if (overLimit) return reject(envelope, feed, 'AR', [overLimit]);
   let outcome: MapOutcome;
   try {
     outcome = ctx.mapper(text, feed, ctx.receivedAt);
