@@ -70,6 +70,8 @@ export class MllpListener {
   private readonly connections = new Map<net.Socket, Connection>();
   private readonly perAddress = new Map<string, number>();
   private readonly paused = new Set<Connection>();
+  /** Sockets open now (a closed one may stay in `connections` until its last ACK is settled). */
+  private openConnections = 0;
   private bufferedBytes = 0;
   private inFlightBytes = 0;
   private partialSeq = 0;
@@ -99,7 +101,7 @@ export class MllpListener {
   }
 
   stats(): MllpListenerStats {
-    return { connections: this.connections.size, bufferedBytes: this.bufferedBytes, inFlightBytes: this.inFlightBytes };
+    return { connections: this.openConnections, bufferedBytes: this.bufferedBytes, inFlightBytes: this.inFlightBytes };
   }
 
   /** Stops accepting, lets every connection finish acknowledging what it has received, then closes them. */
@@ -118,7 +120,7 @@ export class MllpListener {
 
   private accept(socket: net.Socket): void {
     const address = plainAddress(socket.remoteAddress);
-    if (this.connections.size >= (this.options.maxConnections ?? Number.POSITIVE_INFINITY)) {
+    if (this.openConnections >= (this.options.maxConnections ?? Number.POSITIVE_INFINITY)) {
       this.refuse(socket, 'refused-total', this.options.maxConnections);
       return;
     }
@@ -128,6 +130,7 @@ export class MllpListener {
       return;
     }
     this.perAddress.set(address, fromAddress + 1);
+    this.openConnections++;
     const context = { remotePort: socket.remotePort, remoteAddress: address };
     const conn: Connection = {
       socket,
@@ -213,10 +216,12 @@ export class MllpListener {
       conn.buffered = 0;
       conn.partialSince = undefined;
       this.paused.delete(conn);
+      this.openConnections--;
       const n = (this.perAddress.get(address) ?? 1) - 1;
       if (n > 0) this.perAddress.set(address, n);
       else this.perAddress.delete(address);
       void conn.tail.then(() => this.connections.delete(socket));
+      this.logger.debug(context, 'mllp connection closed');
     });
   }
 
