@@ -8,7 +8,7 @@ export type MllpFault =
   | 'bytes-outside-frames'
   /** The connection closed in the middle of a frame. */
   | 'unfinished-frame'
-  /** Closed by the hub: unfinished frames over the buffered-bytes budget, and this one held its partial frame longest. */
+  /** Connections closed by the hub: unfinished frames passed the buffered-bytes budget, and they held a partial frame longest. */
   | 'shed'
   /** Connections refused: over the total connection limit. */
   | 'refused-total'
@@ -19,7 +19,7 @@ const MESSAGES: Readonly<Record<MllpFault, string>> = {
   'abandoned-frame': 'mllp frames abandoned: a new frame started before they ended',
   'bytes-outside-frames': 'mllp bytes outside frames were ignored',
   'unfinished-frame': 'mllp connection closed in the middle of a frame',
-  shed: 'mllp connection closed: unfinished frames passed the buffered-bytes budget and it held its partial frame longest',
+  shed: 'mllp connections closed: unfinished frames passed the buffered-bytes budget, and they held a partial frame longest',
   'refused-total': 'mllp connections refused: over the connection limit',
   'refused-per-address': 'mllp connections refused: over the connection limit per source address',
 };

@@ -127,18 +127,19 @@ export class MllpFramer {
   }
 
   /**
-   * An unfinished frame outlives this chunk: copy what it holds of it, so that a few buffered bytes do not
-   * keep a whole 64 KiB read alive (memory would then be far above what `bufferedBytes` says).
+   * An unfinished frame outlives this chunk: when what it holds of the chunk is a small part of the memory
+   * behind it, copy that part, so that a few buffered bytes do not keep a whole 64 KiB read alive (memory
+   * would then be far above what `bufferedBytes` says). A view of most of a read is kept as it is.
    */
   private keepOwnCopy(): void {
-    if (this.parts.length <= this.ownedParts) return;
-    const views = this.parts.splice(this.ownedParts);
-    let length = 0;
-    for (const v of views) length += v.length;
-    const copy = Buffer.allocUnsafeSlow(length);
-    let at = 0;
-    for (const v of views) at += v.copy(copy, at);
-    this.parts.push(copy);
+    for (let i = this.ownedParts; i < this.parts.length; i++) {
+      const v = this.parts[i] as Buffer;
+      if (v.length * 2 < v.buffer.byteLength) {
+        const copy = Buffer.allocUnsafeSlow(v.length);
+        v.copy(copy);
+        this.parts[i] = copy;
+      }
+    }
     this.ownedParts = this.parts.length;
   }
 

@@ -45,6 +45,8 @@ interface Connection {
   inFlight: number;
   inFlightBytes: number;
   tail: Promise<void>;
+  /** Closed by the hub over the buffered-bytes budget. */
+  shed?: boolean;
 }
 
 /** What the listener holds now, for operators and tests. */
@@ -210,7 +212,7 @@ export class MllpListener {
     socket.on('error', (err: NodeJS.ErrnoException) => this.logger.debug({ ...context, code: err.code }, 'mllp socket error'));
     socket.on('close', () => {
       const left = conn.framer.partialFrameBytes;
-      if (conn.framer.inPartialFrame && !conn.faults.count('shed')) conn.faults.note('unfinished-frame', 1, left);
+      if (conn.framer.inPartialFrame && !conn.shed) conn.faults.note('unfinished-frame', 1, left);
       conn.faults.close();
       this.bufferedBytes -= conn.buffered;
       conn.buffered = 0;
@@ -258,7 +260,14 @@ export class MllpListener {
     for (const c of holding) {
       if (this.bufferedBytes <= this.budget) break;
       const heldMs = Math.round(now - (c.partialSince?.at ?? now));
-      c.faults.note('shed', 1, c.framer.partialFrameBytes, { heldMs, budgetBytes: this.budget });
+      // Counted for the listener, not the connection: a flood of partial frames gives one line per interval.
+      this.faultLog.listener.note('shed', 1, c.framer.partialFrameBytes, {
+        remotePort: c.socket.remotePort,
+        remoteAddress: c.address,
+        heldMs,
+        budgetBytes: this.budget,
+      });
+      c.shed = true;
       // Its bytes leave the total now, so one pass closes just enough connections.
       this.bufferedBytes -= c.buffered;
       c.buffered = 0;

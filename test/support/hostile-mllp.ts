@@ -1,6 +1,13 @@
 import net from 'node:net';
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { transformFileSync } from '@swc/core';
 import { newbornAdt } from './synthetic/newborn-adt.js';
 import { pollUntil } from './poll.js';
+import type { HostileOrders, HostileReport } from './hostile-load.js';
 
 /** MSA-1, MSA-2 and the ERR segments of an ACK. */
 export function parseAck(ack: string): { code: string; controlId: string; errs: string[] } {
@@ -88,5 +95,39 @@ export class RawConnection {
 
   destroy(): void {
     this.socket.destroy();
+  }
+}
+
+/**
+ * Runs the hostile side of a test (hostile-load.ts) in a child process for `orders.durationMs`, and
+ * resolves with what it did. The module is transpiled with swc (as jest does) to a temporary file.
+ */
+export async function runHostileLoad(orders: HostileOrders, timeoutMs = orders.durationMs + 60000): Promise<HostileReport> {
+  const source = fileURLToPath(new URL('./hostile-load.ts', import.meta.url));
+  const { code } = transformFileSync(source, {
+    jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+    module: { type: 'es6' },
+  });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'stork-hostile-'));
+  const script = path.join(dir, 'hostile-load.mjs');
+  writeFileSync(script, code);
+  const child = fork(script, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    return await new Promise<HostileReport>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the hostile load did not report within ${timeoutMs} ms`)), timeoutMs);
+      child.once('message', (m: { report?: HostileReport; error?: string }) => {
+        clearTimeout(timer);
+        if (m.report) resolve(m.report);
+        else reject(new Error(`the hostile load failed: ${m.error ?? 'no reason given'}`));
+      });
+      child.once('exit', (exitCode) => {
+        clearTimeout(timer);
+        reject(new Error(`the hostile load exited (${String(exitCode)}) without a report`));
+      });
+      child.send(orders);
+    });
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -235,7 +235,7 @@ describe('MllpFramer', () => {
       });
     });
 
-    it('an unfinished frame keeps a copy of its bytes, not the whole read they arrived in', () => {
+    it('an unfinished frame keeps a copy of a few bytes, not the whole read they arrived in', () => {
       const framer = new MllpFramer(1024 * 1024);
       const read = Buffer.alloc(64 * 1024, 0x20);
       read[read.length - 3] = VT;
