@@ -49,13 +49,6 @@ interface Connection {
   shed?: boolean;
 }
 
-/** What the listener holds now, for operators and tests. */
-export interface MllpListenerStats {
-  connections: number;
-  bufferedBytes: number;
-  inFlightBytes: number;
-}
-
 const plainAddress = (a: string | undefined): string => (a === undefined ? '' : a.startsWith('::ffff:') ? a.slice(7) : a);
 
 /**
@@ -100,10 +93,6 @@ export class MllpListener {
     });
     const address = server.address();
     return typeof address === 'object' && address ? address.port : this.options.port;
-  }
-
-  stats(): MllpListenerStats {
-    return { connections: this.openConnections, bufferedBytes: this.bufferedBytes, inFlightBytes: this.inFlightBytes };
   }
 
   /** Stops accepting, lets every connection finish acknowledging what it has received, then closes them. */
