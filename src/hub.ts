@@ -179,6 +179,7 @@ async function startWorkerRole(core: Core, opened: ResourceStack): Promise<void>
 async function startIntakeRole(core: Core, opened: ResourceStack): Promise<{ httpPort: number; mllpPort: number }> {
   const { env, config, logger, queues, mapper, clock } = core;
   const counts = core.internalErrors;
+  const limits = { maxSegments: env.hl7MaxSegments, maxRepetitions: env.hl7MaxRepetitions };
   // A pool per purpose (issue 8): intake's receipt path and the API have their own connections, so readers
   // cannot starve intake; the workers, recovery and readiness keep the main pool.
   const pools = await openPurposePools({
@@ -190,7 +191,7 @@ async function startIntakeRole(core: Core, opened: ResourceStack): Promise<{ htt
   opened.add('intake and API pools', () => pools.close());
   const intakeMessages = new SqlMessageStore(pools.intake);
   const apiMessages = new SqlMessageStore(pools.api);
-  const intake = new Hl7v2Intake({ feeds: config.feeds, mapper, store: intakeMessages, queue: queues, logger, clock, counts });
+  const intake = new Hl7v2Intake({ feeds: config.feeds, mapper, store: intakeMessages, queue: queues, logger, clock, counts, limits });
   const replay: ReplayDeps = {
     store: apiMessages,
     queue: queues,
@@ -199,6 +200,7 @@ async function startIntakeRole(core: Core, opened: ResourceStack): Promise<{ htt
     clock,
     logger,
     counts,
+    limits,
     apiClient: (id) => config.apiClients.clients.find((c) => c.id === id),
   };
   const app = createHttpApp({
@@ -216,7 +218,15 @@ async function startIntakeRole(core: Core, opened: ResourceStack): Promise<{ htt
   });
   const mllp = new MllpListener(
     intake,
-    { host: env.host, port: env.mllpPort, maxMessageBytes: env.mllpMaxMessageBytes, idleTimeoutMs: env.mllpIdleTimeoutMs },
+    {
+      host: env.host,
+      port: env.mllpPort,
+      maxMessageBytes: env.mllpMaxMessageBytes,
+      idleTimeoutMs: env.mllpIdleTimeoutMs,
+      maxConnections: env.mllpMaxConnections,
+      maxConnectionsPerAddress: env.mllpMaxConnectionsPerAddress,
+      maxBufferedBytes: env.mllpMaxBufferedBytes,
+    },
     logger,
   );
   const server = createHttpServer(app, logger);

@@ -9,6 +9,7 @@ import { ackWanted, buildAck, sentCode, type AckCode, type SentAckCode } from '.
 import { assessHl7v2, type Assessment, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
 import { readEnvelope } from '../pipeline/hl7v2/envelope.js';
+import type { Hl7v2Limits } from '../pipeline/hl7v2/limits.js';
 import { GroupCommit } from '../batching/group-commit.js';
 import { resendKey } from './resend-key.js';
 import { reportMappingError, type InternalErrorCounts } from './internal-errors.js';
@@ -46,6 +47,8 @@ export interface Hl7v2IntakeDeps {
   clock?: () => Date;
   /** Where bugs met while mapping are counted (the hub's counts; none in some tests). */
   counts?: InternalErrorCounts;
+  /** Limits on segments and repetitions per message (default: the pipeline's). */
+  limits?: Hl7v2Limits;
 }
 
 interface Prepared {
@@ -84,6 +87,7 @@ export class Hl7v2Intake {
           receivedAt,
           ...(delivery.channel === 'mllp' && delivery.remoteAddress !== undefined ? { remoteAddress: delivery.remoteAddress } : {}),
           ...(delivery.authorisedFacility !== undefined ? { authorisedFacility: delivery.authorisedFacility } : {}),
+          ...(this.deps.limits ? { limits: this.deps.limits } : {}),
         });
     const id = randomUUID();
     const ack = buildAck(assessment.envelope, assessment.ackCode, assessment.issues, {

@@ -3,8 +3,9 @@ import { InternalError } from '../../ports/errors.js';
 import { Hl7ErrorCode, issue, type Issue } from '../../domain/issue.js';
 import type { FeedConfig, FeedDirectory } from '../../config/feeds.js';
 import type { AckCode } from './ack.js';
-import { readEnvelope, type Envelope } from './envelope.js';
+import { readEnvelope, splitSegments, type Envelope } from './envelope.js';
 import type { BackfillAdmission } from './map-hl7v2.js';
+import { checkHl7v2Limits, DEFAULT_HL7V2_LIMITS, type Hl7v2Limits } from './limits.js';
 
 /**
  * What a feed mapping makes of a message (see map-hl7v2.ts). Issues on a birth are warnings only; `invalid`
@@ -52,6 +53,8 @@ export interface AssessContext {
   remoteAddress?: string;
   /** For HTTP intake by a `feed` client: the only sending facility it may send for. */
   authorisedFacility?: string;
+  /** Limits on segments and repetitions (default `DEFAULT_HL7V2_LIMITS`): a message over one is refused before mapping. */
+  limits?: Hl7v2Limits;
 }
 
 function reject(
@@ -149,6 +152,8 @@ function assessFromFeed(text: string, envelope: Envelope, feed: FeedConfig, ctx:
       ),
     ]);
   }
+  const overLimit = checkHl7v2Limits(splitSegments(text.replace(/^\uFEFF/, '').trimStart()), envelope, ctx.limits ?? DEFAULT_HL7V2_LIMITS);
+  if (overLimit) return reject(envelope, feed, 'AR', [overLimit]);
   let outcome: MapOutcome;
   try {
     outcome = ctx.mapper(text, feed, ctx.receivedAt);
