@@ -9,6 +9,7 @@ import { Hl7v2Intake } from './intake/hl7v2-intake.js';
 import type { ReplayDeps } from './intake/replay-message.js';
 import { deliverNotifications, processMessages, byQueue } from './processing/process-messages.js';
 import { coalesceJobs } from './batching/coalesce-jobs.js';
+import { RequeueStranded } from './processing/requeue-stranded.js';
 import { openStore } from '../adapters/store/open-store.js';
 import { SqlMessageStore } from '../adapters/store/sql-message-store.js';
 import { SqlNotificationStore } from '../adapters/store/sql-notification-store.js';
@@ -77,6 +78,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
 
   let workers: WorkerSet | undefined;
   let workerConnection: Redis | undefined;
+  let sweep: RequeueStranded | undefined;
   if (env.roles.includes('worker')) {
     workerConnection = await connectRedis(env.redisUrl, 'worker');
     const processDeps = { store: notifications, deliveries, rulebook: config.rulebook, catchments: config.catchments, logger, clock };
@@ -100,6 +102,9 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
     for (const [queue, ids] of byQueue(undelivered)) await deliveries.enqueue(queue, ids);
     if (pending.length + undelivered.length > 0)
       logger.info({ messages: pending.length, deliveries: undelivered.length }, 'recovered unfinished work at boot');
+    // Intake adds a message's job after its ACK: one that never reached Redis is queued again without waiting for a restart.
+    sweep = new RequeueStranded({ store: messages, queue: queues, logger, clock }, env.recoverySweepMs);
+    sweep.start();
   }
 
   let intake: Hl7v2Intake | undefined;
@@ -158,6 +163,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       await mllp?.close();
       await intake?.drained();
       await httpClosed;
+      await sweep?.stop();
       await workers?.close();
       await queues.close();
       await workerConnection?.quit().catch(() => undefined);

@@ -28,6 +28,8 @@ export interface EnvConfig {
   workerConcurrency: number;
   /** How long a worker's lock on a job lasts; a job whose worker died is retried once it lapses. */
   jobLockMs: number;
+  /** Workers look this often for messages stored as queued whose job never reached Redis, and queue those older than this again. */
+  recoverySweepMs: number;
 }
 
 /** The repository root, where the sample configuration lives. */
@@ -53,6 +55,7 @@ interface RawEnv {
   STORK_QUEUE_PREFIX: string;
   STORK_WORKER_CONCURRENCY: number;
   STORK_JOB_LOCK_MS: number;
+  STORK_RECOVERY_SWEEP_MS: number;
 }
 
 const port = { type: 'integer', minimum: 0, maximum: 65535 };
@@ -73,6 +76,7 @@ const schema = {
     STORK_QUEUE_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', default: 'stork' },
     STORK_WORKER_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 8 },
     STORK_JOB_LOCK_MS: { type: 'integer', minimum: 500, default: 30000 },
+    STORK_RECOVERY_SWEEP_MS: { type: 'integer', minimum: 100, default: 30000 },
   },
   required: [],
 } as const;
@@ -133,6 +137,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     queuePrefix: r.STORK_QUEUE_PREFIX,
     workerConcurrency: r.STORK_WORKER_CONCURRENCY,
     jobLockMs: r.STORK_JOB_LOCK_MS,
+    recoverySweepMs: r.STORK_RECOVERY_SWEEP_MS,
   };
   if (r.DATABASE_URL !== undefined) config.databaseUrl = r.DATABASE_URL;
   return config;
