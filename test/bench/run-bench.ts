@@ -18,8 +18,9 @@
  *   (4) burst (`--burst N`, default 100,000; 0 in --short): N messages as fast as possible, with the peak RSS of
  *       the hub process and of the worker processes at every 10,000th ACK (target: flat, 100k ≤ 1.1 × 10k);
  *   (5) bare BullMQ: an add-and-process loop of N jobs on the same Redis. Target: end to end ≥ 0.25 × bare BullMQ.
- * Then CPU per birth: bench:stages (stage-costs.js) is run once, and its figure is printed beside the reference
- * measured on the code before this issue (target: at least 25% below it).
+ * Then CPU per birth: bench:stages (stage-costs.js, 5,000 newborns in batches of 100) is run once, and its figure
+ * (this process + its PostgreSQL backend) is printed beside the reference measured on the code before this issue
+ * (target: at least 25% below it).
  * With `--repeat N` phases 1–5 run N times, each repetition on a fresh database, Redis prefix, hub, worker
  * process(es) and load generator; one line per repetition is printed, then the median of each figure.
  *
@@ -468,9 +469,10 @@ async function runOnce(
  * CPU per birth: runs bench:stages (stage-costs.js, beside this file) once and reads what it wrote. Its figures do not
  * depend on how the stages share the machine, so one run is enough. null if it fails (the report says so).
  */
-async function stageCosts(short: boolean): Promise<StageCosts | null> {
+async function stageCosts(): Promise<StageCosts | null> {
   const script = fileURLToPath(new URL('./stage-costs.js', import.meta.url));
-  const args = short ? ['--messages', '300', '--batch', '30'] : ['--messages', '5000', '--batch', '100'];
+  // The settings of the recorded reference (a few seconds, so --short uses them too).
+  const args = ['--messages', '5000', '--batch', '100'];
   const code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
     child.once('exit', (c) => resolve(c ?? 1));
@@ -511,7 +513,7 @@ async function main(): Promise<number> {
     }
   }
   log('CPU per birth (bench:stages)…');
-  const stages = await stageCosts(settings.short);
+  const stages = await stageCosts();
 
   // medianOf keeps the shape of what it is given: the runs' figures.
   const medians = medianOf(runs.map((r) => r.figures as unknown as Parameters<typeof medianOf>[0][number])) as unknown as RunFigures;
