@@ -145,13 +145,14 @@ export class Hl7v2Intake {
     return result;
   }
 
-  private retryLater(assessment: Assessment, messageId?: string): IntakeResult {
+  /** The store failed: nothing was stored, the sender is told to resend (AE). */
+  private retryLater(assessment: Assessment): IntakeResult {
     const problem = [issue(Hl7ErrorCode.ApplicationError, 'The hub cannot store messages at the moment; please resend')];
     const ack = buildAck(assessment.envelope, 'AE', problem, {
       ackControlId: randomUUID().replaceAll('-', '').slice(0, 20),
       now: this.clock(),
     });
-    return this.answer(assessment, ack, 'AE', { stored: messageId !== undefined, duplicate: false, ...(messageId ? { messageId } : {}) });
+    return this.answer(assessment, ack, 'AE', { stored: false, duplicate: false });
   }
 
   private assessOversize(head: string, size: { sizeBytes: number; limitBytes: number }): Assessment {
