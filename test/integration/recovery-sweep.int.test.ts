@@ -1,5 +1,11 @@
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
+import { Redis } from 'ioredis';
+import { BullmqQueues } from '../../adapters/queue/bullmq-queues.js';
 import { openPostgres } from '../../adapters/store/postgres-database.js';
+import { repoRoot } from '../../src/config/env.js';
+import { feedMapper, loadHubConfig } from '../../src/config/hub-config.js';
+import { Hl7v2Intake } from '../../src/intake/hl7v2-intake.js';
+import { LogSink } from '../support/log-sink.js';
 import { SqlMessageStore } from '../../adapters/store/sql-message-store.js';
 import { createLogger } from '../../src/logger.js';
 import { RequeueStranded } from '../../src/processing/requeue-stranded.js';
@@ -58,6 +64,45 @@ describe('Recovery sweep: a stored message whose job never reached the workers i
     } finally {
       await intake.hub.stop();
       await worker.stop();
+    }
+  });
+
+  test('with Redis unreachable, intake still answers positively: the message is stored as queued and the failed enqueue is logged', async () => {
+    const t = await createTestDatabase();
+    // A real client to a port where nothing listens, failing at once instead of queueing commands offline.
+    const deadRedis = new Redis('redis://127.0.0.1:1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
+    deadRedis.on('error', () => undefined);
+    const queues = new BullmqQueues(deadRedis, 'stork-test-dead-redis');
+    queues.processQueue.on('error', () => undefined);
+    try {
+      const config = loadHubConfig(repoRoot);
+      const sink = new LogSink();
+      const intake = new Hl7v2Intake({
+        feeds: config.feeds,
+        mapper: feedMapper(config.mappings),
+        store: new SqlMessageStore(t.db),
+        queue: queues,
+        logger: createLogger('debug', sink),
+      });
+      const b = baby(812, 'REDIS-DOWN-1');
+      const result = await intake.receive({ bytes: Buffer.from(b.text, 'utf8'), channel: 'mllp', remoteAddress: '127.0.0.1' });
+      expect(result.code).toBe('CA');
+      expect(result.stored).toBe(true);
+      expect(result.status).toBe('queued');
+      // Shutdown waits for the enqueue, which has failed by then.
+      await intake.drained();
+      expect(sink.text).toContain('enqueue failed after commit');
+      const row = await t.db.query<{ status: string }>(`SELECT status FROM messages WHERE control_id = 'REDIS-DOWN-1'`);
+      expect(row.rows[0]?.status).toBe('queued');
+    } finally {
+      await queues.close().catch(() => undefined);
+      deadRedis.disconnect();
+      await t.drop();
     }
   });
 
