@@ -226,16 +226,19 @@ export class Hl7v2Intake {
    * stay `queued` in the store, and the recovery sweep (or the next worker start) queues them again.
    */
   private enqueueAfterCommit(ids: string[]): void {
-    const done: Promise<void> = this.deps.queue.enqueue(ids).then(
-      () => void this.enqueues.delete(done),
-      (err: unknown) => {
-        this.enqueues.delete(done);
-        this.deps.logger.error(
-          { err: { name: (err as Error).name }, count: ids.length },
-          'enqueue failed after commit: the messages stay queued in the store and the recovery sweep queues them again',
-        );
-      },
-    );
+    // Through a promise, so that even an enqueue throwing synchronously cannot fail the batch it follows.
+    const done: Promise<void> = Promise.resolve()
+      .then(() => this.deps.queue.enqueue(ids))
+      .then(
+        () => void this.enqueues.delete(done),
+        (err: unknown) => {
+          this.enqueues.delete(done);
+          this.deps.logger.error(
+            { err: { name: (err as Error).name }, count: ids.length },
+            'enqueue failed after commit: the messages stay queued in the store and the recovery sweep queues them again',
+          );
+        },
+      );
     this.enqueues.add(done);
   }
 }
