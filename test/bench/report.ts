@@ -49,6 +49,8 @@ export interface RunFigures {
   /** null when the run had no burst phase (--short, --burst 0). */
   burst: {
     messages: number;
+    /** The hub process's peak RSS over the earlier phases (serial, throughput, latency), before the burst. */
+    hubPeakBeforeMb: number;
     ackMessagesPerSecond: number;
     /** Peak RSS (MB) up to the 10,000th ACK, and up to the last multiple of 10,000 (the 100,000th in a full run). */
     rssMbAt10k: { hub: number; workers: number } | null;
@@ -202,6 +204,7 @@ export function printReport(
     ...(b
       ? ([
           ['Burst phase', `${b.messages} msgs, ${settings.connections} conns`, `intake ${b.ackMessagesPerSecond} msg/s`],
+          ['  Peak RSS of hub process before the burst (earlier phases)', `${b.hubPeakBeforeMb} MB`, ''],
           [
             '  Peak RSS hub + workers: 10k / end / all delivered',
             `${b.rssMbAt10k ? `${b.rssMbAt10k.hub} + ${b.rssMbAt10k.workers}` : 'n/a'} / ${b.rssMbAtEnd ? `${b.rssMbAtEnd.hub} + ${b.rssMbAtEnd.workers}` : 'n/a'} / ${b.rssMbAllDelivered.hub} + ${b.rssMbAllDelivered.workers} MB`,

@@ -347,6 +347,8 @@ async function runOnce(
       );
       say(`burst of ${bPrepared.count} messages (generated in ${round(bPrepared.generateMs, 0)} ms)…`);
       const burstInboxBefore = await inboxCount(benchDb);
+      // The hub process has run the earlier phases: its peak so far says what the burst starts from.
+      const hubPeakBeforeMb = mb(rss.peak);
       rss.recordTimeline();
       const burstSent = await generator.run('burst', deadline);
       const burstInbox = await waitForInbox(benchDb, burstInboxBefore, positives(burstSent), deadline);
@@ -361,6 +363,7 @@ async function runOnce(
       const allDone = rssAt(burstInbox.epochMs);
       burst = {
         messages: bPrepared.count,
+        hubPeakBeforeMb,
         ackMessagesPerSecond: round(bPrepared.count / ((burstSent.lastAckEpochMs - burstSent.firstSendEpochMs) / 1000), 0),
         rssMbAt10k: first ? { hub: first.hubMb, workers: first.workersMb } : null,
         rssMbAtEnd: last ? { hub: last.hubMb, workers: last.workersMb } : null,
