@@ -33,6 +33,7 @@ describe('loadEnvConfig', () => {
       queuePrefix: 'stork',
       workerConcurrency: 8,
       jobLockMs: 30000,
+      recoverySweepMs: 30000,
     });
     expect('databaseUrl' in config).toBe(false);
     expect(path.isAbsolute(config.dataDir)).toBe(true);
@@ -65,6 +66,7 @@ describe('loadEnvConfig', () => {
       STORK_MLLP_IDLE_TIMEOUT_MS: '1000',
       STORK_QUEUE_PREFIX: 'test_run-7',
       STORK_WORKER_CONCURRENCY: '1000',
+      STORK_RECOVERY_SWEEP_MS: '5000',
     });
     expect(config).toEqual({
       httpPort: 9090,
@@ -81,6 +83,7 @@ describe('loadEnvConfig', () => {
       queuePrefix: 'test_run-7',
       workerConcurrency: 1000,
       jobLockMs: 30000,
+      recoverySweepMs: 5000,
     });
   });
 
