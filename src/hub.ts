@@ -15,6 +15,7 @@ import { deliverNotifications, processMessages } from './processing/process-mess
 import { recoverUnfinished } from './processing/recover-unfinished.js';
 import { coalesceJobs } from './batching/coalesce-jobs.js';
 import { ResourceStack } from './hub/resource-stack.js';
+import { RequeueStranded } from './processing/requeue-stranded.js';
 import { openPurposePools, openStore } from '../adapters/store/open-store.js';
 import { SqlMessageStore } from '../adapters/store/sql-message-store.js';
 import { SqlNotificationStore } from '../adapters/store/sql-notification-store.js';
@@ -125,6 +126,10 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
     if (env.roles.includes('worker')) {
       await startWorkerRole(core, opened);
       await recoverUnfinished({ ...core, queue: queues });
+      // Intake adds a message's job after its ACK: one that never reached Redis is queued again without waiting for a restart.
+      const sweep = new RequeueStranded({ store: core.messages, queue: queues, logger, clock: core.clock }, env.recoverySweepMs);
+      sweep.start();
+      opened.add('recovery sweep', () => sweep.stop());
     }
     const ports = env.roles.includes('intake') ? await startIntakeRole(core, opened) : await startHealthOnly(core, opened);
     logger.info({ roles: env.roles, store: db.kind }, 'stork started');

@@ -26,7 +26,8 @@ export const MAX_IDS_PER_JOB = 200;
  * Retries for transient failures (store or Redis briefly down): 12 attempts with exponential backoff from
  * 500 ms wait 0.5 + 1 + 2 + … + 1024 s ≈ 34 minutes in all before the job lands in the failed set (the
  * dead-letter queue). A permanent failure (src/ports/errors.ts) skips the retries and lands there at once.
- * Messages behind a failed job stay `queued` and are re-enqueued at the next boot.
+ * Messages behind a failed job stay `queued` and are re-enqueued at the next boot (the recovery sweep
+ * queues each stranded message once per worker, not every interval).
  */
 export const JOB_OPTIONS: JobsOptions = {
   attempts: 12,
@@ -57,6 +58,11 @@ export class BullmqQueues implements ProcessingQueue {
     const jobs = chunks(messageIds, MAX_IDS_PER_JOB).map((ids) => ({ name: 'process', data: { messageIds: ids }, opts: JOB_OPTIONS }));
     if (jobs.length === 1 && jobs[0]) await this.process.add(jobs[0].name, jobs[0].data, jobs[0].opts);
     else await this.process.addBulk(jobs);
+  }
+
+  async backlog(): Promise<number> {
+    const counts = await this.process.getJobCounts('waiting', 'delayed', 'prioritized');
+    return Object.values(counts).reduce((a, n) => a + n, 0);
   }
 
   async enqueueDelivery(queue: string, notificationIds: readonly string[]): Promise<void> {

@@ -71,6 +71,9 @@ const MESSAGE_RECORD =
   'message_type text, raw text, raw_truncated boolean, size_bytes integer, sha256 text, status text, reason text, issues jsonb, ' +
   'ack_code text, ack text, canonical jsonb';
 
+/** An arbitrary constant: the advisory lock that lets one process at a time run the recovery sweep. */
+const SWEEP_LOCK = 7_462_019_301;
+
 /** Messages in PostgreSQL or PGlite: one multi-row INSERT … ON CONFLICT DO NOTHING per group commit. */
 export class SqlMessageStore implements MessageStore {
   constructor(private readonly db: Database) {}
@@ -185,6 +188,26 @@ export class SqlMessageStore implements MessageStore {
   async pendingIds(limit: number): Promise<string[]> {
     const r = await this.db.query<{ id: string }>(`SELECT id FROM messages WHERE status = 'queued' ORDER BY received_at LIMIT $1`, [limit]);
     return r.rows.map((x) => x.id);
+  }
+
+  async withStrandedIds(
+    receivedFrom: Date,
+    receivedBefore: Date,
+    limit: number,
+    fn: (ids: readonly string[]) => Promise<void>,
+  ): Promise<number | undefined> {
+    return this.db.transaction(async (tx) => {
+      const lock = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [SWEEP_LOCK]);
+      if (lock.rows[0]?.locked !== true) return undefined;
+      // The status index (status, received_at) serves both the status and the time range.
+      const r = await tx.query<{ id: string }>(
+        `SELECT id FROM messages WHERE status = 'queued' AND received_at >= $1 AND received_at < $2 ORDER BY received_at LIMIT $3`,
+        [receivedFrom, receivedBefore, limit],
+      );
+      const ids = r.rows.map((x) => x.id);
+      if (ids.length > 0) await fn(ids);
+      return ids.length;
+    });
   }
 
   async updateAfterReplay(u: Parameters<MessageStore['updateAfterReplay']>[0]): Promise<void> {

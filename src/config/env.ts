@@ -47,6 +47,8 @@ export interface EnvConfig {
   apiDbConnections: number;
   /** Requests one API client may have in progress at once; more are answered 429 with Retry-After. */
   apiClientConcurrency: number;
+  /** Workers look this often for messages stored as queued whose job never reached Redis, and queue those older than this again. */
+  recoverySweepMs: number;
 }
 
 /** The repository root, where the sample configuration lives. */
@@ -80,6 +82,7 @@ interface RawEnv {
   STORK_JOB_LOCK_MS: number;
   STORK_API_DB_CONNECTIONS: number;
   STORK_API_CLIENT_CONCURRENCY: number;
+  STORK_RECOVERY_SWEEP_MS: number;
 }
 
 const port = { type: 'integer', minimum: 0, maximum: 65535 };
@@ -108,6 +111,7 @@ const schema = {
     STORK_JOB_LOCK_MS: { type: 'integer', minimum: 500, default: 30000 },
     STORK_API_DB_CONNECTIONS: { type: 'integer', minimum: 1, maximum: 100, default: 8 },
     STORK_API_CLIENT_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 4 },
+    STORK_RECOVERY_SWEEP_MS: { type: 'integer', minimum: 100, default: 30000 },
   },
   required: [],
 } as const;
@@ -180,6 +184,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     jobLockMs: r.STORK_JOB_LOCK_MS,
     apiDbConnections: r.STORK_API_DB_CONNECTIONS,
     apiClientConcurrency: r.STORK_API_CLIENT_CONCURRENCY,
+    recoverySweepMs: r.STORK_RECOVERY_SWEEP_MS,
   };
   if (r.DATABASE_URL !== undefined) config.databaseUrl = r.DATABASE_URL;
   if (r.STORK_MIGRATION_DATABASE_URL !== undefined) config.migrationDatabaseUrl = r.STORK_MIGRATION_DATABASE_URL;

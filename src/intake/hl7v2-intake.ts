@@ -57,23 +57,25 @@ interface Prepared {
   ack: string;
 }
 
-type FlushResult = { outcome: ReceiptOutcome; enqueued: boolean };
-
 /** Batches committed at once: enough to overlap one batch's commit with the next one's, well under the pool size. */
 export const INTAKE_CONCURRENT_BATCHES = 3;
 
 /**
  * HL7 v2 intake, shared by MLLP and HTTP: assess each message, commit it (with its ACK and audit events)
- * in a group commit, enqueue the accepted ones, and only then hand back the ACK. A store or queue failure
- * never yields AA: the sender is told to retry (AE), and nothing it sent is lost.
+ * in a group commit, and hand back the ACK as soon as the commit returns. The accepted messages' processing
+ * job is added to the queue after that, off the ACK path: the message is durably stored as `queued` before its
+ * AA, so a failed or interrupted enqueue loses nothing (the recovery sweep, RequeueStranded, queues it again).
+ * A store failure never yields AA: the sender is told to retry (AE), and nothing it sent is lost.
  */
 export class Hl7v2Intake {
-  private readonly commit: GroupCommit<Prepared, FlushResult>;
+  private readonly commit: GroupCommit<Prepared, ReceiptOutcome>;
   private readonly clock: () => Date;
+  /** Enqueues started after a commit and not yet finished (graceful shutdown waits for them). */
+  private readonly enqueues = new Set<Promise<void>>();
 
   constructor(private readonly deps: Hl7v2IntakeDeps) {
     this.clock = deps.clock ?? (() => new Date());
-    this.commit = new GroupCommit((items) => this.flush(items), 500, INTAKE_CONCURRENT_BATCHES);
+    this.commit = new GroupCommit((items) => this.flush(items), 500, INTAKE_CONCURRENT_BATCHES, true);
   }
 
   async receive(delivery: Hl7v2Delivery): Promise<IntakeResult> {
@@ -96,9 +98,9 @@ export class Hl7v2Intake {
     });
     const row = this.toRow(id, receivedAt, delivery, assessment, ack);
     const log = this.deps.logger;
-    let result: FlushResult;
+    let outcome: ReceiptOutcome;
     try {
-      result = await this.commit.submit({ row, assessment, ack });
+      outcome = await this.commit.submit({ row, assessment, ack });
     } catch (err) {
       log.error(
         { err, channel: delivery.channel, bytes: delivery.bytes.length },
@@ -108,22 +110,17 @@ export class Hl7v2Intake {
       return this.retryLater(assessment);
     }
     reportMappingError(this.deps, assessment, {
-      messageId: result.outcome.kind === 'stored' ? id : result.outcome.originalId,
+      messageId: outcome.kind === 'stored' ? id : outcome.originalId,
       channel: delivery.channel,
     });
-    if (result.outcome.kind === 'duplicate') {
-      const { originalId, status } = result.outcome;
+    if (outcome.kind === 'duplicate') {
+      const { originalId, status } = outcome;
       log.info(
         { messageId: originalId, status, channel: delivery.channel, feed: assessment.senderVerified ? assessment.feed?.id : undefined },
         're-sent message recognised; original acknowledgement returned',
       );
-      if (status === 'queued' && !result.enqueued) return this.retryLater(assessment);
-      const original = result.outcome.ack?.toString('utf8');
+      const original = outcome.ack?.toString('utf8');
       return this.answer(assessment, original ?? ack, assessment.ackCode, { stored: true, messageId: originalId, status, duplicate: true });
-    }
-    if (!result.enqueued) {
-      log.error({ messageId: id }, 'stored but could not be queued: sender told to retry; recovery re-queues it');
-      return this.retryLater(assessment, id);
     }
     log.info(
       {
@@ -141,9 +138,10 @@ export class Hl7v2Intake {
     return this.answer(assessment, ack, assessment.ackCode, { stored: true, messageId: id, status: row.status, duplicate: false });
   }
 
-  /** Waits until every message received so far is committed (graceful shutdown). */
+  /** Waits until every message received so far is committed and its enqueue has finished (graceful shutdown). */
   async drained(): Promise<void> {
     await this.commit.drained();
+    await Promise.all([...this.enqueues]);
   }
 
   private answer(
@@ -157,13 +155,14 @@ export class Hl7v2Intake {
     return result;
   }
 
-  private retryLater(assessment: Assessment, messageId?: string): IntakeResult {
+  /** The store failed: nothing was stored, the sender is told to resend (AE). */
+  private retryLater(assessment: Assessment): IntakeResult {
     const problem = [issue(Hl7ErrorCode.ApplicationError, 'The hub cannot store messages at the moment; please resend')];
     const ack = buildAck(assessment.envelope, 'AE', problem, {
       ackControlId: randomUUID().replaceAll('-', '').slice(0, 20),
       now: this.clock(),
     });
-    return this.answer(assessment, ack, 'AE', { stored: messageId !== undefined, duplicate: false, ...(messageId ? { messageId } : {}) });
+    return this.answer(assessment, ack, 'AE', { stored: false, duplicate: false });
   }
 
   private assessOversize(head: string, size: { sizeBytes: number; limitBytes: number }): Assessment {
@@ -228,7 +227,7 @@ export class Hl7v2Intake {
     return row;
   }
 
-  private async flush(items: Prepared[]): Promise<FlushResult[]> {
+  private async flush(items: Prepared[]): Promise<ReceiptOutcome[]> {
     const outcomes = await this.deps.store.recordReceipts(items.map((i) => i.row));
     const toQueue: string[] = [];
     outcomes.forEach((o, i) => {
@@ -236,19 +235,28 @@ export class Hl7v2Intake {
       // A re-send of a message still waiting (its earlier enqueue may have failed): queue it again; processing is idempotent.
       if (o.kind === 'duplicate' && o.status === 'queued') toQueue.push(o.originalId);
     });
-    let enqueued = true;
-    if (toQueue.length > 0) {
-      try {
-        await this.deps.queue.enqueue([...new Set(toQueue)]);
-      } catch (err) {
-        this.deps.logger.error({ err, count: toQueue.length }, 'enqueue failed after commit');
-        enqueued = false;
-      }
-    }
-    return outcomes.map((outcome, i) => {
-      const needsQueue =
-        (outcome.kind === 'stored' && items[i]?.row.status === 'queued') || (outcome.kind === 'duplicate' && outcome.status === 'queued');
-      return { outcome, enqueued: needsQueue ? enqueued : true };
-    });
+    if (toQueue.length > 0) this.enqueueAfterCommit([...new Set(toQueue)]);
+    return outcomes;
+  }
+
+  /**
+   * Adds the processing job without holding up the ACKs: they need only the commit. If Redis fails, the messages
+   * stay `queued` in the store, and the recovery sweep (or the next worker start) queues them again.
+   */
+  private enqueueAfterCommit(ids: string[]): void {
+    // Through a promise, so that even an enqueue throwing synchronously cannot fail the batch it follows.
+    const done: Promise<void> = Promise.resolve()
+      .then(() => this.deps.queue.enqueue(ids))
+      .then(
+        () => void this.enqueues.delete(done),
+        (err: unknown) => {
+          this.enqueues.delete(done);
+          this.deps.logger.error(
+            { err, count: ids.length },
+            'enqueue failed after commit: the messages stay queued in the store and the recovery sweep queues them again',
+          );
+        },
+      );
+    this.enqueues.add(done);
   }
 }

@@ -40,6 +40,7 @@ describe('loadEnvConfig', () => {
       jobLockMs: 30000,
       apiDbConnections: 8,
       apiClientConcurrency: 4,
+      recoverySweepMs: 30000,
     });
     expect('databaseUrl' in config).toBe(false);
     expect(path.isAbsolute(config.dataDir)).toBe(true);
@@ -79,6 +80,7 @@ describe('loadEnvConfig', () => {
       STORK_WORKER_CONCURRENCY: '1000',
       STORK_API_DB_CONNECTIONS: '3',
       STORK_API_CLIENT_CONCURRENCY: '2',
+      STORK_RECOVERY_SWEEP_MS: '5000',
     });
     expect(config).toEqual({
       httpPort: 9090,
@@ -102,6 +104,7 @@ describe('loadEnvConfig', () => {
       jobLockMs: 30000,
       apiDbConnections: 3,
       apiClientConcurrency: 2,
+      recoverySweepMs: 5000,
     });
   });
 
