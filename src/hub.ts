@@ -7,18 +7,25 @@ import { repoRoot, type EnvConfig } from './config/env.js';
 import { ConfigError } from './config/config-error.js';
 import { feedMapper, inboxQueues, loadHubConfig, type HubConfig } from './config/hub-config.js';
 import type { Database } from './ports/database.js';
+import type { DeliveryQueues } from './ports/delivery-queue.js';
+import { errorCode } from './ports/errors.js';
+import type { FeedMapper } from './pipeline/hl7v2/assess-hl7v2.js';
 import { Hl7v2Intake, INTAKE_CONCURRENT_BATCHES } from './intake/hl7v2-intake.js';
+import { newInternalErrorCounts, type InternalErrorCounts } from './intake/internal-errors.js';
 import { FhirIntake } from './intake/fhir-intake.js';
 import { ReceiptCommitter } from './intake/receipt-committer.js';
 import { capabilityStatement } from './pipeline/fhir/fhir-response.js';
 import type { ReplayDeps } from './intake/replay-message.js';
-import { deliverNotifications, processMessages, byQueue } from './processing/process-messages.js';
+import { deliverNotifications, processMessages } from './processing/process-messages.js';
+import { recoverUnfinished } from './processing/recover-unfinished.js';
 import { coalesceJobs } from './batching/coalesce-jobs.js';
-import { openPurposePools, openStore, type PurposePools } from '../adapters/store/open-store.js';
+import { ResourceStack } from './hub/resource-stack.js';
+import { RequeueStranded } from './processing/requeue-stranded.js';
+import { openPurposePools, openStore } from '../adapters/store/open-store.js';
 import { SqlMessageStore } from '../adapters/store/sql-message-store.js';
 import { SqlNotificationStore } from '../adapters/store/sql-notification-store.js';
 import { SqlAuditLog } from '../adapters/store/sql-audit-log.js';
-import { BullmqQueues, deliveryQueues, startWorkers, type WorkerSet } from '../adapters/queue/bullmq-queues.js';
+import { BullmqQueues, deliveryQueues, startWorkers } from '../adapters/queue/bullmq-queues.js';
 import { redisAddress, redisConnection } from '../adapters/queue/redis-connection.js';
 import { MllpListener } from '../adapters/mllp/mllp-listener.js';
 import express from 'express';
@@ -32,6 +39,8 @@ export interface Hub {
   /** Bound ports (0 in the settings picks a free one: tests do). */
   httpPort?: number;
   mllpPort?: number;
+  /** Bugs met while handling messages, counted in this process (to be exposed as metrics). */
+  internalErrors: InternalErrorCounts;
   /** Graceful stop: stop accepting, finish in-flight messages, close workers, then pools. */
   stop(): Promise<void>;
 }
@@ -43,18 +52,35 @@ export interface StartOptions {
   db?: Database;
 }
 
-async function connectRedis(url: string, purpose: 'worker' | 'producer'): Promise<Redis> {
-  const redis = redisConnection(url, purpose);
-  // ioredis reports a refused connection as "Connection is closed"; the socket error says why.
+/** What the intake and worker parts share: the store, the queues and the configuration. */
+interface Core {
+  env: EnvConfig;
+  logger: Logger;
+  config: HubConfig;
+  db: Database;
+  producer: Redis;
+  messages: SqlMessageStore;
+  notifications: SqlNotificationStore;
+  audit: SqlAuditLog;
+  queues: BullmqQueues;
+  deliveries: DeliveryQueues;
+  mapper: FeedMapper;
+  internalErrors: InternalErrorCounts;
+  clock: () => Date;
+}
+
+async function connectRedis(url: string, purpose: 'worker' | 'producer', name: string): Promise<Redis> {
+  const redis = redisConnection(url, purpose, name);
+  // ioredis reports a refused connection as "Connection is closed"; the socket error's code says why.
   let cause: string | undefined;
-  redis.once('error', (err: NodeJS.ErrnoException) => (cause = err.code ?? err.message));
+  redis.once('error', (err: unknown) => (cause = errorCode(err) ?? (err instanceof Error ? err.name : undefined)));
   try {
     await redis.connect();
     await redis.ping();
   } catch (err) {
     redis.disconnect();
     throw new ConfigError(
-      `Redis at ${redisAddress(url)} cannot be reached (${cause ?? (err as NodeJS.ErrnoException).code ?? (err as Error).message}). ` +
+      `Redis at ${redisAddress(url)} cannot be reached (${cause ?? errorCode(err) ?? (err instanceof Error ? err.name : 'error')}). ` +
         'Start one locally with `redis-server --daemonize yes --bind 127.0.0.1 --port 6379` or `docker run -p 6379:6379 redis:7`, or set REDIS_URL.',
     );
   }
@@ -64,180 +90,232 @@ async function connectRedis(url: string, purpose: 'worker' | 'producer'): Promis
 /** This build's version, as the FHIR CapabilityStatement reports it. */
 const STORK_VERSION = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
 
-/** Starts the roles this process runs (intake: HTTP and MLLP; worker: BullMQ workers) against one store and Redis. */
+/**
+ * Starts the roles this process runs (intake: HTTP and MLLP; worker: BullMQ workers) against one store and
+ * Redis. Everything opened is registered on a stack as it opens: stop() closes it newest first (listeners,
+ * workers, queues, connections, pools), and a start-up failing part-way (a port taken, Redis gone) closes
+ * what it had opened before rejecting.
+ */
 export async function startHub({ env, logger, db: givenDb }: StartOptions): Promise<Hub> {
   const config = loadHubConfig(env.configDir);
-  const producer = await connectRedis(env.redisUrl, 'producer');
-  let db: Database;
-  try {
-    db =
-      givenDb ??
-      (await openStore({
+  const opened = new ResourceStack();
+  return opened.orCloseAll(async () => {
+    const producer = await connectRedis(env.redisUrl, 'producer', `${env.queuePrefix}:producer`);
+    opened.add('Redis producer connection', () => quit(producer));
+    let db = givenDb;
+    if (db === undefined) {
+      const own = await openStore({
         dataDir: env.dataDir,
         logger,
         ...(env.databaseUrl ? { databaseUrl: env.databaseUrl } : {}),
         ...(env.migrationDatabaseUrl ? { migrationDatabaseUrl: env.migrationDatabaseUrl } : {}),
-      }));
-  } catch (err) {
-    producer.disconnect();
-    throw err;
-  }
-  // A pool per purpose (issue 8): intake's receipt path and the API have their own connections; the workers keep `db`.
-  let pools: PurposePools | undefined;
-  if (env.roles.includes('intake')) {
-    try {
-      pools = await openPurposePools({
-        main: db,
-        intakeConnections: INTAKE_CONCURRENT_BATCHES + 1,
-        apiConnections: env.apiDbConnections,
-        ...(env.databaseUrl ? { databaseUrl: env.databaseUrl } : {}),
       });
-    } catch (err) {
-      producer.disconnect();
-      if (!givenDb) await db.close();
-      throw err;
+      opened.add('store', () => own.close());
+      db = own;
     }
-  }
-  const messages = new SqlMessageStore(db);
-  const notifications = new SqlNotificationStore(db);
-  const queues = new BullmqQueues(producer, env.queuePrefix);
-  const deliveries = deliveryQueues(queues);
-  const mapper = feedMapper(config.mappings);
-  const clock = () => new Date();
-
-  let workers: WorkerSet | undefined;
-  let workerConnection: Redis | undefined;
-  if (env.roles.includes('worker')) {
-    workerConnection = await connectRedis(env.redisUrl, 'worker');
-    const processDeps = { store: notifications, deliveries, rulebook: config.rulebook, catchments: config.catchments, logger, clock };
-    workers = startWorkers({
-      connection: workerConnection,
-      prefix: env.queuePrefix,
-      concurrency: env.workerConcurrency,
-      lockMs: env.jobLockMs,
-      inboxQueues: inboxQueues(config.catchments),
-      process: coalesceJobs((ids) => processMessages(processDeps, ids), {
-        maxJobsPerBatch: env.workerConcurrency,
-        maxConcurrentBatches: 1,
-      }),
-      deliver: deliverByQueue((queue, ids) => deliverNotifications(notifications, logger, queue, ids, clock), env.workerConcurrency),
+    const queues = new BullmqQueues(producer, env.queuePrefix);
+    opened.add('queues', () => queues.close());
+    const core: Core = {
+      env,
       logger,
-    });
-    // Messages and deliveries left unfinished by a crash or a failed enqueue are queued again (jobs are idempotent).
-    const pending = await messages.pendingIds(100_000);
-    if (pending.length > 0) await queues.enqueue(pending);
-    const undelivered = await notifications.undelivered();
-    for (const [queue, ids] of byQueue(undelivered)) await deliveries.enqueue(queue, ids);
-    if (pending.length + undelivered.length > 0)
-      logger.info({ messages: pending.length, deliveries: undelivered.length }, 'recovered unfinished work at boot');
-  }
-
-  let intake: Hl7v2Intake | undefined;
-  let committer: ReceiptCommitter | undefined;
-  let mllp: MllpListener | undefined;
-  let server: http.Server | undefined;
-  let httpPort: number | undefined;
-  let mllpPort: number | undefined;
-  const readiness = [
-    { name: 'store', check: async () => void (await db.query('SELECT 1')) },
-    { name: 'redis', check: async () => void (await producer.ping()) },
-  ];
-  if (env.roles.includes('intake') && pools) {
-    // One receipt path (group commit on intake's own pool) for HL7 v2 and FHIR alike.
-    const intakeStore = new SqlMessageStore(pools.intake);
-    committer = new ReceiptCommitter({ store: intakeStore, queue: queues, logger });
-    intake = new Hl7v2Intake({ feeds: config.feeds, mapper, store: intakeStore, queue: queues, logger, clock, committer });
-    const fhirIntake = new FhirIntake({
-      feeds: config.feeds,
-      mappings: config.fhirMappings,
-      committer,
-      logger,
-      clock,
-      maxBytes: env.mllpMaxMessageBytes,
-    });
-    const fhirCapability = capabilityStatement({
-      at: clock(),
-      version: STORK_VERSION,
-      events: config.feeds.fhirFeeds.flatMap((f) => config.fhirMappings.get(f.mapping).file.events),
-    });
-    const apiMessages = new SqlMessageStore(pools.api);
-    const replay: ReplayDeps = {
-      store: apiMessages,
-      queue: queues,
-      feeds: config.feeds,
-      mapper,
-      clock,
-      apiClient: (id) => config.apiClients.clients.find((c) => c.id === id),
+      config,
+      db,
+      producer,
+      messages: new SqlMessageStore(db),
+      notifications: new SqlNotificationStore(db),
+      audit: new SqlAuditLog(db),
+      queues,
+      deliveries: deliveryQueues(queues),
+      mapper: feedMapper(config.mappings),
+      internalErrors: newInternalErrorCounts(),
+      clock: () => new Date(),
     };
-    const app = createHttpApp({
-      logger,
-      apiClients: config.apiClients,
-      readiness,
-      maxMessageBytes: env.mllpMaxMessageBytes,
-      clientConcurrency: env.apiClientConcurrency,
-      intake,
-      fhirIntake,
-      fhirCapability,
-      messages: apiMessages,
-      notifications: new SqlNotificationStore(pools.api),
-      audit: new SqlAuditLog(pools.api),
-      replay,
-      // A feed client's scope: an HL7 v2 sending facility (its feeds), or a FHIR feed's id (that feed).
-      feedIdsForFacility: (scope) => [
-        ...config.feeds.feeds.filter((f) => f.sendingFacility === scope).map((f) => f.id),
-        ...config.feeds.fhirFeeds.filter((f) => f.id === scope).map((f) => f.id),
-      ],
-    });
-    mllp = new MllpListener(
-      intake,
-      { host: env.host, port: env.mllpPort, maxMessageBytes: env.mllpMaxMessageBytes, idleTimeoutMs: env.mllpIdleTimeoutMs },
-      logger,
-    );
-    mllpPort = await mllp.start();
-    server = createHttpServer(app, logger);
-    httpPort = await listen(server, env.httpPort, env.host);
-    logger.info(
-      {
-        httpPort,
-        mllpPort,
-        feeds: config.feeds.feeds.length,
-        fhirFeeds: config.feeds.fhirFeeds.length,
-        centres: config.catchments.centres.size,
-      },
-      'intake listening',
-    );
-  } else {
-    // A worker-only process serves /healthz and /readyz alone, for its orchestrator's probes.
-    server = createHttpServer(express().disable('x-powered-by').use(healthRoutes(readiness)), logger);
-    httpPort = await listen(server, env.httpPort, env.host);
-    logger.info({ httpPort }, 'health endpoints listening');
-  }
-  logger.info({ roles: env.roles, store: db.kind }, 'stork started');
 
-  let stopped = false;
-  return {
-    config,
-    db,
-    queues,
-    ...(httpPort !== undefined ? { httpPort } : {}),
-    ...(mllpPort !== undefined ? { mllpPort } : {}),
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      const httpClosed = server ? new Promise<void>((resolve) => server?.close(() => resolve())) : Promise.resolve();
-      server?.closeIdleConnections();
-      await mllp?.close();
-      await committer?.drained();
-      await httpClosed;
-      await workers?.close();
-      await queues.close();
-      await workerConnection?.quit().catch(() => undefined);
-      await producer.quit().catch(() => undefined);
-      await pools?.close();
-      if (!givenDb) await db.close();
-      logger.info('stork stopped');
-    },
+    if (env.roles.includes('worker')) {
+      await startWorkerRole(core, opened);
+      await recoverUnfinished({ ...core, queue: queues });
+      // Intake adds a message's job after its ACK: one that never reached Redis is queued again without waiting for a restart.
+      const sweep = new RequeueStranded({ store: core.messages, queue: queues, logger, clock: core.clock }, env.recoverySweepMs);
+      sweep.start();
+      opened.add('recovery sweep', () => sweep.stop());
+    }
+    const ports = env.roles.includes('intake') ? await startIntakeRole(core, opened) : await startHealthOnly(core, opened);
+    logger.info({ roles: env.roles, store: db.kind }, 'stork started');
+
+    let stopped = false;
+    return {
+      config,
+      db,
+      queues,
+      ...ports,
+      internalErrors: core.internalErrors,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await opened.closeAll();
+        logger.info('stork stopped');
+      },
+    };
+  });
+}
+
+/** The worker part: its own blocking Redis connection, the processing worker and one delivery worker per inbox queue. */
+async function startWorkerRole(core: Core, opened: ResourceStack): Promise<void> {
+  const { env, config, logger, notifications, clock } = core;
+  const connection = await connectRedis(env.redisUrl, 'worker', `${env.queuePrefix}:worker`);
+  opened.add('Redis worker connection', () => quit(connection));
+  const processDeps = {
+    store: notifications,
+    deliveries: core.deliveries,
+    rulebook: config.rulebook,
+    catchments: config.catchments,
+    logger,
+    clock,
   };
+  const workers = startWorkers({
+    connection,
+    prefix: env.queuePrefix,
+    concurrency: env.workerConcurrency,
+    lockMs: env.jobLockMs,
+    inboxQueues: inboxQueues(config.catchments),
+    process: coalesceJobs((ids) => processMessages(processDeps, ids), {
+      maxJobsPerBatch: env.workerConcurrency,
+      maxConcurrentBatches: 1,
+    }),
+    deliver: deliverByQueue((queue, ids) => deliverNotifications(notifications, logger, queue, ids, clock), env.workerConcurrency),
+    logger,
+  });
+  opened.add('workers', () => workers.close());
+}
+
+/** The intake part: HL7 v2 intake over MLLP and the HTTP API. Closing it stops accepting and finishes the messages in flight. */
+async function startIntakeRole(core: Core, opened: ResourceStack): Promise<{ httpPort: number; mllpPort: number }> {
+  const { env, config, logger, queues, mapper, clock } = core;
+  const counts = core.internalErrors;
+  const limits = { maxSegments: env.hl7MaxSegments, maxRepetitions: env.hl7MaxRepetitions };
+  // A pool per purpose (issue 8): intake's receipt path and the API have their own connections, so readers
+  // cannot starve intake; the workers, recovery and readiness keep the main pool.
+  const pools = await openPurposePools({
+    main: core.db,
+    intakeConnections: INTAKE_CONCURRENT_BATCHES + 1,
+    apiConnections: env.apiDbConnections,
+    ...(env.databaseUrl ? { databaseUrl: env.databaseUrl } : {}),
+  });
+  opened.add('intake and API pools', () => pools.close());
+  const intakeMessages = new SqlMessageStore(pools.intake);
+  const apiMessages = new SqlMessageStore(pools.api);
+  // One receipt path (group commit on intake's own pool) for HL7 v2 and FHIR alike.
+  const committer = new ReceiptCommitter({ store: intakeMessages, queue: queues, logger });
+  const intake = new Hl7v2Intake({
+    feeds: config.feeds,
+    mapper,
+    store: intakeMessages,
+    queue: queues,
+    logger,
+    clock,
+    counts,
+    limits,
+    committer,
+  });
+  const fhirIntake = new FhirIntake({
+    feeds: config.feeds,
+    mappings: config.fhirMappings,
+    committer,
+    logger,
+    clock,
+    maxBytes: env.mllpMaxMessageBytes,
+  });
+  const fhirCapability = capabilityStatement({
+    at: clock(),
+    version: STORK_VERSION,
+    events: config.feeds.fhirFeeds.flatMap((f) => config.fhirMappings.get(f.mapping).file.events),
+  });
+  const replay: ReplayDeps = {
+    store: apiMessages,
+    queue: queues,
+    feeds: config.feeds,
+    mapper,
+    clock,
+    logger,
+    counts,
+    limits,
+    apiClient: (id) => config.apiClients.clients.find((c) => c.id === id),
+  };
+  const app = createHttpApp({
+    logger,
+    apiClients: config.apiClients,
+    readiness: readiness(core),
+    maxMessageBytes: env.mllpMaxMessageBytes,
+    clientConcurrency: env.apiClientConcurrency,
+    intake,
+    fhirIntake,
+    fhirCapability,
+    messages: apiMessages,
+    notifications: new SqlNotificationStore(pools.api),
+    audit: new SqlAuditLog(pools.api),
+    replay,
+    // A feed client's scope: an HL7 v2 sending facility (its feeds), or a FHIR feed's id (that feed).
+    feedIdsForFacility: (scope) => [
+      ...config.feeds.feeds.filter((f) => f.sendingFacility === scope).map((f) => f.id),
+      ...config.feeds.fhirFeeds.filter((f) => f.id === scope).map((f) => f.id),
+    ],
+  });
+  const mllp = new MllpListener(
+    intake,
+    {
+      host: env.host,
+      port: env.mllpPort,
+      maxMessageBytes: env.mllpMaxMessageBytes,
+      idleTimeoutMs: env.mllpIdleTimeoutMs,
+      maxConnections: env.mllpMaxConnections,
+      maxConnectionsPerAddress: env.mllpMaxConnectionsPerAddress,
+      maxBufferedBytes: env.mllpMaxBufferedBytes,
+    },
+    logger,
+  );
+  const server = createHttpServer(app, logger);
+  // Both listeners stop accepting at once; then the messages in flight are committed and acknowledged.
+  opened.add('intake', async () => {
+    const httpClosed = closeServer(server);
+    await mllp.close();
+    await committer.drained(); // HL7 v2 and FHIR messages alike
+    await httpClosed;
+  });
+  const mllpPort = await bound('MLLP', 'STORK_MLLP_PORT', env.host, env.mllpPort, () => mllp.start());
+  const httpPort = await bound('HTTP', 'STORK_HTTP_PORT', env.host, env.httpPort, () => listen(server, env.httpPort, env.host));
+  logger.info(
+    {
+      httpPort,
+      mllpPort,
+      feeds: config.feeds.feeds.length,
+      fhirFeeds: config.feeds.fhirFeeds.length,
+      centres: config.catchments.centres.size,
+    },
+    'intake listening',
+  );
+  return { httpPort, mllpPort };
+}
+
+/** A worker-only process serves /healthz and /readyz alone, for its orchestrator's probes. */
+async function startHealthOnly(core: Core, opened: ResourceStack): Promise<{ httpPort: number }> {
+  const { env } = core;
+  const server = createHttpServer(
+    express()
+      .disable('x-powered-by')
+      .use(healthRoutes(readiness(core))),
+    core.logger,
+  );
+  opened.add('HTTP server', () => closeServer(server));
+  const httpPort = await bound('HTTP', 'STORK_HTTP_PORT', env.host, env.httpPort, () => listen(server, env.httpPort, env.host));
+  core.logger.info({ httpPort }, 'health endpoints listening');
+  return { httpPort };
+}
+
+function readiness(core: Core): { name: string; check: () => Promise<void> }[] {
+  return [
+    { name: 'store', check: async () => void (await core.db.query('SELECT 1')) },
+    { name: 'redis', check: async () => void (await core.producer.ping()) },
+  ];
 }
 
 /** One coalescer per delivery queue: a queue's concurrent jobs become one batch; queues never wait for each other. */
@@ -256,6 +334,27 @@ function deliverByQueue(
   };
 }
 
+/** Binds a listener; a port already taken (or not allowed) stops start-up naming the listener, the address and the setting. */
+async function bound(what: string, setting: string, host: string, port: number, start: () => Promise<number>): Promise<number> {
+  try {
+    return await start();
+  } catch (err) {
+    const code = errorCode(err);
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      const why =
+        code === 'EADDRINUSE'
+          ? 'is already in use'
+          : code === 'EACCES'
+            ? 'may not be used by this process'
+            : 'is not an address of this machine';
+      throw new ConfigError(
+        `The ${what} port ${host}:${port} ${why} (${code}). Stop the other process or set ${setting} (and STORK_HOST).`,
+      );
+    }
+    throw err;
+  }
+}
+
 /** Listens and returns the port actually bound (the configured one, or the one chosen for port 0). */
 async function listen(server: http.Server, port: number, host: string): Promise<number> {
   await new Promise<void>((resolve, reject) => {
@@ -264,4 +363,16 @@ async function listen(server: http.Server, port: number, host: string): Promise<
   });
   const address = server.address();
   return typeof address === 'object' && address ? address.port : port;
+}
+
+/** Stops accepting and waits for the open requests to finish (idle keep-alive connections are closed at once). */
+async function closeServer(server: http.Server): Promise<void> {
+  if (!server.listening) return;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  await closed;
+}
+
+async function quit(redis: Redis): Promise<void> {
+  await redis.quit().catch(() => redis.disconnect());
 }

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     hub.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        logger.error({ err: { name: (err as Error).name } }, 'unclean stop');
+        logger.error({ err }, 'unclean stop');
         process.exit(1);
       },
     );

@@ -86,7 +86,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       sendProblem(res, err.status, 'Bad request', 'The request could not be read');
       return;
     }
-    deps.logger.error({ err: { name: err.name }, method: req.method, route: req.route?.path as string | undefined }, 'request failed');
+    deps.logger.error({ err, method: req.method, route: req.route?.path as string | undefined }, 'request failed');
     res.set('Retry-After', '5');
     sendProblem(res, 503, 'Service unavailable', 'The hub could not complete the request; retry later');
   });

@@ -148,7 +148,6 @@ export class MllpClient {
   }
 
   private onFrame(event: FrameEvent): void {
-    if (event.kind === 'abandoned') return;
     const ack = (event.kind === 'message' ? event.bytes : event.head).toString('utf8');
     if (this.inFlight === 0) return; // unsolicited, or the late ACK of a message that already timed out
     const acked = ackedControlId(ack);

@@ -6,9 +6,7 @@ export const CR = 0x0d;
 export type FrameEvent =
   | { kind: 'message'; bytes: Buffer }
   /** The frame passed the size limit: only its head is kept, so the ACK can still name the message. */
-  | { kind: 'oversize'; head: Buffer; sizeBytes: number }
-  /** A new frame started before the last one ended; the unfinished one was never acknowledged. */
-  | { kind: 'abandoned'; sizeBytes: number };
+  | { kind: 'oversize'; head: Buffer; sizeBytes: number };
 
 /** Wraps a message in an MLLP frame. */
 export function frame(message: string | Buffer): Buffer {
@@ -20,6 +18,10 @@ export function frame(message: string | Buffer): Buffer {
  * Turns a TCP byte stream into MLLP frames: a read may hold half a frame or several, FS and CR may fall
  * into different reads, and bytes between frames are skipped. Frames over `maxBytes` are cut to their
  * head instead of buffering without bound.
+ *
+ * Faults (bytes outside frames, frames abandoned because a new VT came before their end) are counted,
+ * never reported one by one: a stream of stray VT bytes costs a counter increment each, and the listener
+ * logs the counts (rate-limited). Every byte is looked at a bounded number of times, whatever the input.
  */
 export class MllpFramer {
   private inFrame = false;
@@ -27,8 +29,14 @@ export class MllpFramer {
   private kept = 0;
   private size = 0;
   private pendingFs = false;
+  /** How many of `parts` are copies of their own (the rest are views into the chunk being pushed). */
+  private ownedParts = 0;
   /** Bytes seen outside any frame (noise, or a sender that does not frame). */
   skippedBytes = 0;
+  /** Frames abandoned because a new frame started (VT) before they ended. */
+  abandonedFrames = 0;
+  /** The bytes those abandoned frames held. */
+  abandonedBytes = 0;
 
   constructor(
     private readonly maxBytes: number,
@@ -38,6 +46,16 @@ export class MllpFramer {
   /** Bytes held for an unfinished frame. */
   get bufferedBytes(): number {
     return this.kept;
+  }
+
+  /** A frame has started (VT seen) and not yet ended. */
+  get inPartialFrame(): boolean {
+    return this.inFrame;
+  }
+
+  /** Bytes received so far of the unfinished frame (may exceed what is kept, for an oversize frame). */
+  get partialFrameBytes(): number {
+    return this.inFrame ? this.size + (this.pendingFs ? 1 : 0) : 0;
   }
 
   push(chunk: Buffer): FrameEvent[] {
@@ -50,6 +68,9 @@ export class MllpFramer {
         i = 1;
       } else this.append(Buffer.from([FS]));
     }
+    // Position of the next FS at or after i (chunk.length when there is none): found once and reused, so a
+    // run of VT bytes does not rescan the rest of the chunk for each one.
+    let end = -1;
     while (i < chunk.length) {
       if (!this.inFrame) {
         const start = chunk.indexOf(VT, i);
@@ -62,17 +83,29 @@ export class MllpFramer {
         i = start + 1;
         continue;
       }
-      const end = chunk.indexOf(FS, i);
+      if (end < i) {
+        end = chunk.indexOf(FS, i);
+        if (end === -1) end = chunk.length;
+      }
+      if (chunk[i] === VT && this.size === 0) {
+        // A run of VT bytes: each one abandons the empty frame the one before it opened.
+        let j = i;
+        while (j < chunk.length && chunk[j] === VT) j++;
+        this.abandonedFrames += j - i;
+        i = j;
+        continue;
+      }
       const restart = chunk.indexOf(VT, i);
-      if (restart !== -1 && (end === -1 || restart < end)) {
+      if (restart !== -1 && restart < end) {
         this.append(chunk.subarray(i, restart));
-        events.push({ kind: 'abandoned', sizeBytes: this.size });
+        this.abandonedFrames++;
+        this.abandonedBytes += this.size;
         this.reset();
         this.inFrame = true;
         i = restart + 1;
         continue;
       }
-      if (end === -1) {
+      if (end === chunk.length) {
         this.append(chunk.subarray(i));
         break;
       }
@@ -89,7 +122,25 @@ export class MllpFramer {
         i = end + 1;
       }
     }
+    this.keepOwnCopy();
     return events;
+  }
+
+  /**
+   * An unfinished frame outlives this chunk: when what it holds of the chunk is a small part of the memory
+   * behind it, copy that part, so that a few buffered bytes do not keep a whole 64 KiB read alive (memory
+   * would then be far above what `bufferedBytes` says). A view of most of a read is kept as it is.
+   */
+  private keepOwnCopy(): void {
+    for (let i = this.ownedParts; i < this.parts.length; i++) {
+      const v = this.parts[i] as Buffer;
+      if (v.length * 2 < v.buffer.byteLength) {
+        const copy = Buffer.allocUnsafeSlow(v.length);
+        v.copy(copy);
+        this.parts[i] = copy;
+      }
+    }
+    this.ownedParts = this.parts.length;
   }
 
   private append(b: Buffer): void {
@@ -103,8 +154,14 @@ export class MllpFramer {
     }
     if (this.size > this.maxBytes && this.kept > this.headBytes) {
       // Just crossed the limit: drop what was kept beyond the head.
-      const head = Buffer.concat(this.parts).subarray(0, this.headBytes);
+      const head = Buffer.allocUnsafeSlow(this.headBytes);
+      let at = 0;
+      for (const p of this.parts) {
+        if (at >= this.headBytes) break;
+        at += p.copy(head, at, 0, Math.min(p.length, this.headBytes - at));
+      }
       this.parts = [head];
+      this.ownedParts = 1;
       this.kept = head.length;
     }
   }
@@ -119,6 +176,7 @@ export class MllpFramer {
   private reset(): void {
     this.inFrame = false;
     this.parts = [];
+    this.ownedParts = 0;
     this.kept = 0;
     this.size = 0;
   }

@@ -2,6 +2,7 @@ import net from 'node:net';
 import type { Logger } from '../../src/logger.js';
 import type { Hl7v2Intake } from '../../src/intake/hl7v2-intake.js';
 import { frame, MllpFramer, type FrameEvent } from './mllp-framer.js';
+import { FaultLog, type ConnectionFaults } from './fault-log.js';
 
 export interface MllpListenerOptions {
   host: string;
@@ -10,22 +11,78 @@ export interface MllpListenerOptions {
   idleTimeoutMs: number;
   /** Messages in flight on one connection before reading pauses (backpressure). */
   maxInFlight?: number;
+  /** Connections open at once; more are closed as soon as they are accepted (default: unlimited). */
+  maxConnections?: number;
+  /** Connections open at once from one source address (default: unlimited). */
+  maxConnectionsPerAddress?: number;
+  /**
+   * Bytes of unfinished frames held across all connections (default: unlimited). Past it, the connections
+   * that have held a partial frame longest are closed until the total is back within it. The same budget
+   * bounds the bytes of received messages not yet answered: past it, reading pauses until they are.
+   */
+  maxBufferedBytes?: number;
+  /** Fault log rate limit: one line per connection and kind per interval (default 60 s)… */
+  faultLogIntervalMs?: number;
+  /** …and at most this many fault lines in all per interval (default 100). */
+  faultLogMaxLines?: number;
 }
+
+/** What the listener knows about one open connection. */
+interface Connection {
+  socket: net.Socket;
+  /** Source address without an IPv4-mapped prefix ('' when unknown). */
+  address: string;
+  framer: MllpFramer;
+  faults: ConnectionFaults;
+  /** Framer counters already reported. */
+  seenAbandoned: number;
+  seenAbandonedBytes: number;
+  seenSkipped: number;
+  /** Bytes of an unfinished frame this connection holds (as last counted in the listener's total). */
+  buffered: number;
+  /** When its current partial frame started holding bytes, and a sequence number to break ties. */
+  partialSince?: { at: number; seq: number };
+  inFlight: number;
+  inFlightBytes: number;
+  tail: Promise<void>;
+  /** Closed by the hub over the buffered-bytes budget. */
+  shed?: boolean;
+}
+
+const plainAddress = (a: string | undefined): string => (a === undefined ? '' : a.startsWith('::ffff:') ? a.slice(7) : a);
 
 /**
  * The MLLP (TCP) listener. Each connection carries many messages; their ACKs go back in the order the
  * messages came, each only after intake has committed it. One bad frame never closes the connection.
+ *
+ * No sender can exhaust the hub: connections are capped (in all and per source address), the bytes of
+ * unfinished frames are capped in all (the connections holding a partial frame longest are closed first),
+ * received messages waiting for their ACK hold reading back once they pass the same budget, and framing
+ * faults are logged per connection and kind with counts, rate-limited.
  */
 export class MllpListener {
   private server: net.Server | undefined;
-  private readonly sockets = new Map<net.Socket, Promise<void>>();
+  private readonly connections = new Map<net.Socket, Connection>();
+  private readonly perAddress = new Map<string, number>();
+  private readonly paused = new Set<Connection>();
+  /** Sockets open now (a closed one may stay in `connections` until its last ACK is settled). */
+  private openConnections = 0;
+  private bufferedBytes = 0;
+  private inFlightBytes = 0;
+  private partialSeq = 0;
   private closing = false;
+  private readonly faultLog: FaultLog;
 
   constructor(
     private readonly intake: Hl7v2Intake,
     private readonly options: MllpListenerOptions,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.faultLog = new FaultLog(logger, {
+      intervalMs: options.faultLogIntervalMs ?? 60_000,
+      maxLinesPerInterval: options.faultLogMaxLines ?? 100,
+    });
+  }
 
   async start(): Promise<number> {
     const server = net.createServer((socket) => this.accept(socket));
@@ -42,23 +99,49 @@ export class MllpListener {
   async close(): Promise<void> {
     this.closing = true;
     const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    await Promise.all([...this.sockets.values()]);
-    for (const socket of this.sockets.keys()) socket.end();
+    await Promise.all([...this.connections.values()].map((c) => c.tail));
+    for (const socket of this.connections.keys()) socket.end();
     await closed;
+    this.faultLog.close();
+  }
+
+  private get budget(): number {
+    return this.options.maxBufferedBytes ?? Number.POSITIVE_INFINITY;
   }
 
   private accept(socket: net.Socket): void {
-    const framer = new MllpFramer(this.options.maxMessageBytes);
-    const maxInFlight = this.options.maxInFlight ?? 512;
+    const address = plainAddress(socket.remoteAddress);
+    if (this.openConnections >= (this.options.maxConnections ?? Number.POSITIVE_INFINITY)) {
+      this.refuse(socket, 'refused-total', this.options.maxConnections);
+      return;
+    }
+    const fromAddress = this.perAddress.get(address) ?? 0;
+    if (fromAddress >= (this.options.maxConnectionsPerAddress ?? Number.POSITIVE_INFINITY)) {
+      this.refuse(socket, 'refused-per-address', this.options.maxConnectionsPerAddress);
+      return;
+    }
+    this.perAddress.set(address, fromAddress + 1);
+    this.openConnections++;
+    const context = { remotePort: socket.remotePort, remoteAddress: address };
+    const conn: Connection = {
+      socket,
+      address,
+      framer: new MllpFramer(this.options.maxMessageBytes),
+      faults: this.faultLog.connection(context),
+      seenAbandoned: 0,
+      seenAbandonedBytes: 0,
+      seenSkipped: 0,
+      buffered: 0,
+      inFlight: 0,
+      inFlightBytes: 0,
+      tail: Promise.resolve(),
+    };
+    this.connections.set(socket, conn);
     const remoteAddress = socket.remoteAddress;
-    let inFlight = 0;
-    let tail: Promise<void> = Promise.resolve();
-    this.sockets.set(socket, tail);
-    const connection = { remotePort: socket.remotePort };
-    this.logger.debug(connection, 'mllp connection opened');
+    this.logger.debug(context, 'mllp connection opened');
     socket.setNoDelay(true);
     socket.setTimeout(this.options.idleTimeoutMs, () => {
-      this.logger.info({ ...connection, idleMs: this.options.idleTimeoutMs }, 'mllp connection idle: closing');
+      this.logger.info({ ...context, idleMs: this.options.idleTimeoutMs }, 'mllp connection idle: closing');
       socket.end();
     });
     // A group commit answers many messages of a connection at once: their ACKs go out in one write
@@ -76,13 +159,15 @@ export class MllpListener {
       socket.write(bytes);
     };
     const handle = (event: FrameEvent): void => {
-      if (event.kind === 'abandoned') {
-        this.logger.warn({ ...connection, bytes: event.sizeBytes }, 'mllp frame abandoned: a new frame started before it ended');
-        return;
-      }
       if (this.closing) return;
-      inFlight++;
-      if (inFlight >= maxInFlight) socket.pause();
+      const bytes = event.kind === 'message' ? event.bytes : event.head;
+      conn.inFlight++;
+      conn.inFlightBytes += bytes.length;
+      this.inFlightBytes += bytes.length;
+      if (this.overloaded(conn) && !socket.isPaused()) {
+        socket.pause();
+        this.paused.add(conn);
+      }
       const delivery =
         event.kind === 'message'
           ? { bytes: event.bytes, channel: 'mllp' as const, ...(remoteAddress ? { remoteAddress } : {}) }
@@ -93,27 +178,112 @@ export class MllpListener {
               ...(remoteAddress ? { remoteAddress } : {}),
             };
       const result = this.intake.receive(delivery);
-      tail = tail.then(async () => {
+      conn.tail = conn.tail.then(async () => {
         try {
           const r = await result;
           if (r.ack !== undefined && !socket.destroyed) writeAck(frame(r.ack));
         } catch (err) {
-          this.logger.error({ err: { name: (err as Error).name } }, 'mllp intake failed unexpectedly');
+          this.logger.error({ err }, 'mllp intake failed unexpectedly');
         } finally {
-          inFlight--;
-          if (inFlight < maxInFlight && socket.isPaused() && !this.closing) socket.resume();
+          conn.inFlight--;
+          conn.inFlightBytes -= bytes.length;
+          this.inFlightBytes -= bytes.length;
+          this.resumePaused();
         }
       });
-      this.sockets.set(socket, tail);
     };
     socket.on('data', (chunk: Buffer) => {
-      for (const event of framer.push(chunk)) handle(event);
+      const events = conn.framer.push(chunk);
+      this.account(conn, events.length > 0);
+      for (const event of events) handle(event);
+      if (this.bufferedBytes > this.budget) this.shed();
     });
-    socket.on('error', (err: NodeJS.ErrnoException) => this.logger.debug({ ...connection, code: err.code }, 'mllp socket error'));
+    socket.on('error', (err: NodeJS.ErrnoException) => this.logger.debug({ ...context, code: err.code }, 'mllp socket error'));
     socket.on('close', () => {
-      if (framer.skippedBytes > 0)
-        this.logger.warn({ ...connection, bytes: framer.skippedBytes }, 'mllp bytes outside frames were ignored');
-      void tail.then(() => this.sockets.delete(socket));
+      const left = conn.framer.partialFrameBytes;
+      if (conn.framer.inPartialFrame && !conn.shed) conn.faults.note('unfinished-frame', 1, left);
+      conn.faults.close();
+      this.bufferedBytes -= conn.buffered;
+      conn.buffered = 0;
+      conn.partialSince = undefined;
+      this.paused.delete(conn);
+      this.openConnections--;
+      const n = (this.perAddress.get(address) ?? 1) - 1;
+      if (n > 0) this.perAddress.set(address, n);
+      else this.perAddress.delete(address);
+      void conn.tail.then(() => this.connections.delete(socket));
+      this.logger.debug(context, 'mllp connection closed');
     });
+  }
+
+  /** Closes a connection over a limit at once; the refusals are counted and logged, rate-limited. */
+  private refuse(socket: net.Socket, fault: 'refused-total' | 'refused-per-address', limit: number | undefined): void {
+    socket.on('error', () => undefined);
+    socket.destroy();
+    this.faultLog.listener.note(fault, 1, 0, { limit });
+  }
+
+  /** Takes the framer's counters into the fault log and its buffered bytes into the listener's total. */
+  private account(conn: Connection, framesEnded: boolean): void {
+    const f = conn.framer;
+    conn.faults.note('abandoned-frame', f.abandonedFrames - conn.seenAbandoned, f.abandonedBytes - conn.seenAbandonedBytes);
+    conn.faults.note('bytes-outside-frames', f.skippedBytes - conn.seenSkipped);
+    const abandoned = f.abandonedFrames !== conn.seenAbandoned;
+    conn.seenAbandoned = f.abandonedFrames;
+    conn.seenAbandonedBytes = f.abandonedBytes;
+    conn.seenSkipped = f.skippedBytes;
+    const now = f.bufferedBytes;
+    this.bufferedBytes += now - conn.buffered;
+    conn.buffered = now;
+    if (now === 0) conn.partialSince = undefined;
+    else if (conn.partialSince === undefined || framesEnded || abandoned)
+      conn.partialSince = { at: performance.now(), seq: this.partialSeq++ };
+  }
+
+  /** Over the budget: closes the connections that have held a partial frame longest until the total fits. */
+  private shed(): void {
+    const holding = [...this.connections.values()]
+      .filter((c) => c.partialSince !== undefined && c.buffered > 0 && !c.socket.destroyed)
+      .sort((a, b) => (a.partialSince?.seq ?? 0) - (b.partialSince?.seq ?? 0));
+    const now = performance.now();
+    for (const c of holding) {
+      if (this.bufferedBytes <= this.budget) break;
+      const heldMs = Math.round(now - (c.partialSince?.at ?? now));
+      // Counted for the listener, not the connection: a flood of partial frames gives one line per interval.
+      this.faultLog.listener.note('shed', 1, c.framer.partialFrameBytes, {
+        remotePort: c.socket.remotePort,
+        remoteAddress: c.address,
+        heldMs,
+        budgetBytes: this.budget,
+      });
+      c.shed = true;
+      // Its bytes leave the total now, so one pass closes just enough connections.
+      this.bufferedBytes -= c.buffered;
+      c.buffered = 0;
+      c.partialSince = undefined;
+      c.socket.destroy();
+    }
+  }
+
+  /**
+   * Whether reading from a connection must wait for ACKs: too many of its messages, or too many of their
+   * bytes (four of the largest), are waiting, or the listener's waiting bytes are over the budget.
+   */
+  private overloaded(c: Connection): boolean {
+    return (
+      c.inFlight >= (this.options.maxInFlight ?? 512) ||
+      c.inFlightBytes >= 4 * this.options.maxMessageBytes ||
+      this.inFlightBytes >= this.budget
+    );
+  }
+
+  /** Resumes the connections paused for backpressure once neither they nor the listener are over their limits. */
+  private resumePaused(): void {
+    if (this.closing || this.paused.size === 0) return;
+    for (const c of this.paused) {
+      if (this.overloaded(c)) continue;
+      this.paused.delete(c);
+      if (!c.socket.destroyed) c.socket.resume();
+    }
   }
 }

@@ -1,8 +1,9 @@
-import { Queue, Worker, type Job, type JobsOptions } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ProcessingQueue } from '../../src/ports/job-queue.js';
 import type { DeliveryQueues } from '../../src/ports/delivery-queue.js';
 import type { Logger } from '../../src/logger.js';
+import { describeError, isPermanent, PermanentError, TransientError } from '../../src/ports/errors.js';
 
 /** Job data of the processing queue: message ids only, never personal data (Redis keeps it in clear text). */
 export interface ProcessJobData {
@@ -24,7 +25,9 @@ export const MAX_IDS_PER_JOB = 200;
 /**
  * Retries for transient failures (store or Redis briefly down): 12 attempts with exponential backoff from
  * 500 ms wait 0.5 + 1 + 2 + … + 1024 s ≈ 34 minutes in all before the job lands in the failed set (the
- * dead-letter queue). Messages behind a failed job stay `queued` and are re-enqueued at the next boot.
+ * dead-letter queue). A permanent failure (src/ports/errors.ts) skips the retries and lands there at once.
+ * Messages behind a failed job stay `queued` and are re-enqueued at the next boot (the recovery sweep
+ * queues each stranded message once per worker, not every interval).
  */
 export const JOB_OPTIONS: JobsOptions = {
   attempts: 12,
@@ -57,6 +60,11 @@ export class BullmqQueues implements ProcessingQueue {
     else await this.process.addBulk(jobs);
   }
 
+  async backlog(): Promise<number> {
+    const counts = await this.process.getJobCounts('waiting', 'delayed', 'prioritized');
+    return Object.values(counts).reduce((a, n) => a + n, 0);
+  }
+
   async enqueueDelivery(queue: string, notificationIds: readonly string[]): Promise<void> {
     let q = this.delivery.get(queue);
     if (!q) {
@@ -81,6 +89,33 @@ export function deliveryQueues(queues: BullmqQueues): DeliveryQueues {
   return { enqueue: (queue, ids) => queues.enqueueDelivery(queue, ids) };
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The ids a job carries; job data of another shape (another version's, or hand-made) can never be processed. */
+function jobIds(data: unknown, key: 'messageIds' | 'notificationIds'): string[] {
+  const ids = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)[key] : undefined;
+  if (!Array.isArray(ids) || !ids.every((id): id is string => typeof id === 'string' && UUID.test(id))) {
+    throw new PermanentError(`job data has no valid ${key}`);
+  }
+  return ids;
+}
+
+/**
+ * Runs a job's handler and rethrows its failure in the form BullMQ keeps in Redis (failedReason and
+ * stacktrace, in clear text): the error's name and code with its stack frames, never a driver's message.
+ * A permanent failure becomes UnrecoverableError, so BullMQ fails the job at once instead of retrying it.
+ */
+async function runJob(handler: () => Promise<void>): Promise<void> {
+  try {
+    await handler();
+  } catch (err) {
+    const safe = isPermanent(err) ? new UnrecoverableError(describeError(err)) : new TransientError(describeError(err));
+    const frames = err instanceof Error ? (err.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)) : [];
+    safe.stack = [`${safe.name}: ${safe.message}`, ...frames].join('\n');
+    throw safe;
+  }
+}
+
 export interface WorkerSet {
   close(): Promise<void>;
 }
@@ -103,7 +138,7 @@ export function startWorkers(options: {
   const { connection, prefix } = options;
   const common = { connection, prefix, lockDuration: options.lockMs, stalledInterval: options.lockMs };
   const workers: Worker[] = [
-    new Worker<ProcessJobData>(PROCESS_QUEUE, (job: Job<ProcessJobData>) => options.process(job.data.messageIds), {
+    new Worker<ProcessJobData>(PROCESS_QUEUE, (job: Job<ProcessJobData>) => runJob(() => options.process(jobIds(job.data, 'messageIds'))), {
       ...common,
       concurrency: options.concurrency,
     }),
@@ -111,7 +146,7 @@ export function startWorkers(options: {
       (queue) =>
         new Worker<DeliverJobData>(
           deliveryQueueName(queue),
-          (job: Job<DeliverJobData>) => options.deliver(queue, job.data.notificationIds),
+          (job: Job<DeliverJobData>) => runJob(() => options.deliver(queue, jobIds(job.data, 'notificationIds'))),
           {
             ...common,
             concurrency: options.concurrency,
@@ -120,14 +155,14 @@ export function startWorkers(options: {
     ),
   ];
   for (const w of workers) {
-    w.on('error', (err) => options.logger.error({ queue: w.name, err: { name: err.name, message: err.message } }, 'worker error'));
-    // Job errors carry no personal data: stores and stages raise errors that name ids and fields only.
-    w.on('failed', (job, err) =>
-      options.logger.warn(
-        { queue: w.name, jobId: job?.id, attempt: job?.attemptsMade, err: { name: err.name, message: err.message } },
-        'job failed; BullMQ retries it with backoff',
-      ),
-    );
+    w.on('error', (err) => options.logger.error({ queue: w.name, err }, 'worker error'));
+    w.on('failed', (job, err) => {
+      const attempts = job?.opts.attempts ?? 1;
+      const final = err instanceof UnrecoverableError || (job?.attemptsMade ?? 0) >= attempts;
+      const fields = { queue: w.name, jobId: job?.id, attempt: job?.attemptsMade, err };
+      if (final) options.logger.error(fields, 'job failed for good; kept in the failed set for an operator');
+      else options.logger.warn(fields, 'job failed; BullMQ retries it with backoff');
+    });
   }
   return {
     async close() {

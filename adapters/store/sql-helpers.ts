@@ -7,7 +7,8 @@ import { InvalidCursorError } from '../../src/ports/paging.js';
  * whatever the number of rows, and no per-element array escaping (JSON.stringify is native and fast).
  */
 export function auditRecordset(events: readonly AuditEventInput[], first = 1): { sql: string; param: string } {
-  const rows = events.map((e) => ({
+  const rows = events.map((e, ord) => ({
+    ord,
     at: e.at,
     actor: e.actor,
     action: e.action,
@@ -24,20 +25,34 @@ export function auditRecordset(events: readonly AuditEventInput[], first = 1): {
   return { sql: auditRecordsetSql(first), param: JSON.stringify(rows) };
 }
 
-/** The SQL text of auditRecordset: the same whatever the events. */
+/**
+ * The SQL text of auditRecordset: the same whatever the events. `ord` is each event's place in the array,
+ * so an INSERT can take the events in the order they were handed over (see auditInsertSql).
+ */
 export function auditRecordsetSql(first = 1): string {
-  return `SELECT * FROM jsonb_to_recordset($${first}::jsonb) AS a(at timestamptz, actor text, action text, message_id uuid,
+  return `SELECT * FROM jsonb_to_recordset($${first}::jsonb) AS a(ord integer, at timestamptz, actor text, action text, message_id uuid,
     notification_id uuid, subject_nhs_number text, recipient text, rule_id text, rulebook_version text, lawful_basis text, outcome text, details jsonb)`;
 }
 
 export const AUDIT_INSERT_COLUMNS =
   'at, actor, action, message_id, notification_id, subject_nhs_number, recipient, rule_id, rulebook_version, lawful_basis, outcome, details';
 
+/**
+ * INSERT of auditRecordset's events (parameter `$first`), optionally filtered by `where` (on alias `a`).
+ * ORDER BY ord makes `seq` follow the order the events happened: without it a join or semi-join in the
+ * filter (e.g. "only the messages actually inserted") may hand the rows over in any order, and a message's
+ * `validated` event got a lower seq than its `received` event.
+ */
+export function auditInsertSql(first = 1, where?: string): string {
+  return `INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS})
+    SELECT ${AUDIT_INSERT_COLUMNS} FROM (${auditRecordsetSql(first)}) a ${where ? `WHERE ${where}` : ''} ORDER BY a.ord`;
+}
+
 /** Appends audit events in one statement, inside the caller's transaction. */
 export async function insertAuditEvents(tx: SqlClient, events: readonly AuditEventInput[]): Promise<void> {
   if (events.length === 0) return;
-  const { sql, param } = auditRecordset(events);
-  await tx.query(`INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS}) ${sql}`, [param], { prepare: 'insert-audit-events' });
+  const { param } = auditRecordset(events);
+  await tx.query(auditInsertSql(), [param], { prepare: 'insert-audit-events' });
 }
 
 export function iso(d: Date | string | null | undefined): string | undefined {

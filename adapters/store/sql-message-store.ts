@@ -11,7 +11,7 @@ import type {
   ReceiptOutcome,
   StoredMessage,
 } from '../../src/ports/message-store.js';
-import { AUDIT_INSERT_COLUMNS, auditRecordset, cursorOf, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
+import { auditInsertSql, auditRecordset, cursorOf, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
 
 interface MessageRow {
   id: string;
@@ -74,6 +74,9 @@ const MESSAGE_RECORD =
   'message_type text, raw text, raw_truncated boolean, size_bytes integer, sha256 text, status text, reason text, issues jsonb, ' +
   'ack_code text, ack text, canonical jsonb';
 
+/** An arbitrary constant: the advisory lock that lets one process at a time run the recovery sweep. */
+const SWEEP_LOCK = 7_462_019_301;
+
 /** Messages in PostgreSQL or PGlite: one multi-row INSERT … ON CONFLICT DO NOTHING per group commit. */
 export class SqlMessageStore implements MessageStore {
   constructor(private readonly db: Database) {}
@@ -123,8 +126,7 @@ export class SqlMessageStore implements MessageStore {
          INSERT INTO message_bodies (message_id, raw, ack, canonical)
          SELECT id, decode(raw, 'base64'), decode(ack, 'base64'), canonical FROM input WHERE id IN (SELECT id FROM stored)
        ), audited AS (
-         INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS})
-         SELECT * FROM (${audit.sql}) a WHERE a.message_id IN (SELECT id FROM stored)
+         ${auditInsertSql(2, 'a.message_id IN (SELECT id FROM stored)')}
        )
        SELECT id FROM stored`,
       [JSON.stringify(rows), audit.param],
@@ -190,6 +192,26 @@ export class SqlMessageStore implements MessageStore {
   async pendingIds(limit: number): Promise<string[]> {
     const r = await this.db.query<{ id: string }>(`SELECT id FROM messages WHERE status = 'queued' ORDER BY received_at LIMIT $1`, [limit]);
     return r.rows.map((x) => x.id);
+  }
+
+  async withStrandedIds(
+    receivedFrom: Date,
+    receivedBefore: Date,
+    limit: number,
+    fn: (ids: readonly string[]) => Promise<void>,
+  ): Promise<number | undefined> {
+    return this.db.transaction(async (tx) => {
+      const lock = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [SWEEP_LOCK]);
+      if (lock.rows[0]?.locked !== true) return undefined;
+      // The status index (status, received_at) serves both the status and the time range.
+      const r = await tx.query<{ id: string }>(
+        `SELECT id FROM messages WHERE status = 'queued' AND received_at >= $1 AND received_at < $2 ORDER BY received_at LIMIT $3`,
+        [receivedFrom, receivedBefore, limit],
+      );
+      const ids = r.rows.map((x) => x.id);
+      if (ids.length > 0) await fn(ids);
+      return ids.length;
+    });
   }
 
   async updateAfterReplay(u: Parameters<MessageStore['updateAfterReplay']>[0]): Promise<void> {

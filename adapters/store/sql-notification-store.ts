@@ -6,14 +6,16 @@ import type {
   InboxItem,
   InboxStatus,
   NotificationStore,
+  LiveNotification,
   PendingDelivery,
-  ProcessOutcome,
   ProcessedBirth,
+  ProcessingTransaction,
   QueuedMessage,
 } from '../../src/ports/notification-store.js';
 import type { DisclosedRecord } from '../../src/pipeline/consent/decide.js';
 import {
   AUDIT_INSERT_COLUMNS,
+  auditInsertSql,
   auditRecordset,
   auditRecordsetSql,
   cursorOf,
@@ -59,31 +61,6 @@ function toItem(r: InboxRow): InboxItem {
   return item;
 }
 
-function decisionAudit(b: ProcessedBirth): AuditEventInput[] {
-  const { decision, route, queue } = b.plan;
-  const base = {
-    at: b.at,
-    actor: WORKER,
-    messageId: b.messageId,
-    notificationId: b.notificationId,
-    ...(b.record.baby.nhsNumber ? { subjectNhsNumber: b.record.baby.nhsNumber } : {}),
-  };
-  const rule = {
-    ruleId: decision.ruleId,
-    rulebookVersion: `${decision.rulebookId}@${decision.rulebookVersion}`,
-    lawfulBasis: decision.lawfulBasis,
-  };
-  const events: AuditEventInput[] = [
-    { ...base, ...rule, action: 'decided', outcome: decision.effect, details: { reason: decision.reason, dataset: decision.dataset } },
-  ];
-  events.push(
-    queue === undefined
-      ? { ...base, ...rule, action: 'withheld', outcome: 'withheld', details: { route } }
-      : { ...base, action: 'routed', recipient: queue, outcome: route.kind, details: { route } },
-  );
-  return events;
-}
-
 /*
  * The workers find their messages by id only. A condition on status in the WHERE clause let PostgreSQL reach them
  * through the status index instead whenever its statistics said few messages were queued (a back-fill or a
@@ -111,8 +88,7 @@ export const SAVE_PROCESSED_SQL = `WITH created AS (
    UPDATE messages SET ${ifQueued('status', "'processed'")}, ${ifQueued('updated_at', '$3')}
    WHERE id IN (SELECT message_id FROM created)
  ), audited AS (
-   INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS})
-   SELECT * FROM (${auditRecordsetSql(2)}) a WHERE a.notification_id IN (SELECT id FROM created)
+   ${auditInsertSql(2, 'a.notification_id IN (SELECT id FROM created)')}
  )
  SELECT id FROM created`;
 
@@ -134,149 +110,14 @@ export class SqlNotificationStore implements NotificationStore {
       .map((row) => ({ id: row.id, canonical: row.canonical === null ? undefined : json<BirthNotification>(row.canonical) }));
   }
 
-  /**
-   * The common case (every birth new) is one statement: the notifications, their messages marked processed
-   * and the decided/routed audit events. Only messages whose notification was not created (a retried job,
-   * or a second message for a birth already notified) need a second look, with a fresh snapshot.
-   */
-  async saveProcessed(items: readonly ProcessedBirth[]): Promise<ProcessOutcome[]> {
-    if (items.length === 0) return [];
-    const at = items[0]?.at ?? new Date();
-    return this.db.transaction(async (tx) => {
-      const rows = items.map((b) => ({
-        id: b.notificationId,
-        message_id: b.messageId,
-        subject_key: b.plan.subjectKey,
-        created_at: b.at,
-        baby_nhs_number: b.record.baby.nhsNumber ?? null,
-        mother_nhs_number: b.record.mother?.nhsNumber ?? null,
-        decision: b.plan.decision,
-        route: b.plan.route,
-        queue: b.plan.queue ?? null,
-        dataset: b.plan.decision.dataset ?? null,
-        disclosed: b.plan.disclosed ?? null,
-      }));
-      const audit = auditRecordset(items.flatMap(decisionAudit), 2);
-      const inserted = await tx.query<{ id: string }>(SAVE_PROCESSED_SQL, [JSON.stringify(rows), audit.param, at], {
-        prepare: 'save-processed',
-      });
-      const created = new Set(inserted.rows.map((r) => r.id));
-      const rest = items.filter((b) => !created.has(b.notificationId));
-      const existing = await this.existingFor(
-        tx,
-        rest.map((b) => b.messageId),
-      );
-      // A death reported for a baby already notified withdraws that notification, delivered or not.
-      const deaths = rest.filter((b) => !existing.has(b.messageId) && b.record.baby.deceased);
-      const withdrawn = await this.withdraw(tx, deaths, at);
-      const outcomes: ProcessOutcome[] = [];
-      const audits: AuditEventInput[] = [];
-      const processed: string[] = [];
-      const duplicates: string[] = [];
-      for (const b of items) {
-        if (created.has(b.notificationId)) {
-          outcomes.push({
-            kind: 'created',
-            messageId: b.messageId,
-            notificationId: b.notificationId,
-            ...(b.plan.queue ? { queue: b.plan.queue } : {}),
-          });
-        } else if (existing.has(b.messageId)) {
-          outcomes.push({ kind: 'already-processed', messageId: b.messageId });
-          processed.push(b.messageId);
-        } else if (withdrawn.has(b.messageId)) {
-          outcomes.push({ kind: 'withdrew', messageId: b.messageId, notificationIds: withdrawn.get(b.messageId) ?? [] });
-          processed.push(b.messageId);
-        } else {
-          outcomes.push({ kind: 'duplicate-birth', messageId: b.messageId });
-          duplicates.push(b.messageId);
-          audits.push({
-            at: b.at,
-            actor: WORKER,
-            action: 'duplicate-birth',
-            messageId: b.messageId,
-            ...(b.record.baby.nhsNumber ? { subjectNhsNumber: b.record.baby.nhsNumber } : {}),
-            details: { reason: 'This birth was already notified by an earlier message' },
-          });
-        }
-      }
-      if (processed.length > 0) {
-        await tx.query(
-          `UPDATE messages SET ${ifQueued('status', "'processed'")}, ${ifQueued('updated_at', '$2')} WHERE id = ANY($1::uuid[])`,
-          [processed, at],
-        );
-      }
-      if (duplicates.length > 0) {
-        await tx.query(
-          `UPDATE messages SET ${ifQueued('status', "'duplicate'")}, ${ifQueued('reason', "'birth already notified'")}, ${ifQueued('updated_at', '$2')}
-           WHERE id = ANY($1::uuid[])`,
-          [duplicates, at],
-        );
-      }
-      await insertAuditEvents(tx, audits);
-      return outcomes;
-    }, ASYNC_COMMIT);
+  async processingTransaction<T>(work: (tx: ProcessingTransaction) => Promise<T>): Promise<T> {
+    return this.db.transaction((tx) => work(new SqlProcessingTransaction(tx)), ASYNC_COMMIT);
   }
 
-  /**
-   * Withdraws the live notifications (routed or delivered) of the subjects these death reports are about:
-   * the notification and its inbox item become `withdrawn`, each audited with the rule that now denies it.
-   * Returns, per death message, the notifications it withdrew.
-   */
-  private async withdraw(tx: SqlClient, deaths: readonly ProcessedBirth[], at: Date): Promise<Map<string, string[]>> {
-    const out = new Map<string, string[]>();
-    if (deaths.length === 0) return out;
-    const bySubject = new Map(deaths.map((b) => [b.plan.subjectKey, b]));
-    const r = await tx.query<{ id: string; subject_key: string; queue: string | null; baby_nhs_number: string | null; was: string }>(
-      `WITH live AS (
-         SELECT id, status AS was FROM notifications WHERE subject_key = ANY($1::text[]) AND status IN ('routed', 'delivered') FOR UPDATE
-       ), withdrawn AS (
-         UPDATE notifications n SET status = 'withdrawn' FROM live WHERE n.id = live.id
-         RETURNING n.id, n.subject_key, n.queue, n.baby_nhs_number, live.was
-       ), inbox AS (
-         UPDATE inbox_items i SET status = 'withdrawn', withdrawn_at = $2
-         FROM withdrawn w WHERE i.notification_id = w.id AND i.status <> 'withdrawn'
-       )
-       SELECT id, subject_key, queue, baby_nhs_number, was FROM withdrawn`,
-      [[...bySubject.keys()], at],
-    );
-    const audits: AuditEventInput[] = [];
-    for (const row of r.rows) {
-      const death = bySubject.get(row.subject_key);
-      if (death === undefined) continue;
-      out.set(death.messageId, [...(out.get(death.messageId) ?? []), row.id]);
-      const { decision } = death.plan;
-      audits.push({
-        at,
-        actor: WORKER,
-        action: 'withdrawn',
-        messageId: death.messageId,
-        notificationId: row.id,
-        ...(row.queue ? { recipient: row.queue } : {}),
-        ...(row.baby_nhs_number ? { subjectNhsNumber: row.baby_nhs_number } : {}),
-        ruleId: decision.ruleId,
-        rulebookVersion: `${decision.rulebookId}@${decision.rulebookVersion}`,
-        lawfulBasis: decision.lawfulBasis,
-        outcome: row.was === 'delivered' ? 'withdrawn-from-inbox' : 'withdrawn-before-delivery',
-        details: { reason: 'A later message reports the baby has died; the notification is withdrawn and its record no longer shown' },
-      });
-    }
-    await insertAuditEvents(tx, audits);
-    return out;
-  }
-
-  private async existingFor(tx: SqlClient, messageIds: string[]): Promise<Set<string>> {
-    if (messageIds.length === 0) return new Set();
-    const r = await tx.query<{ message_id: string }>('SELECT message_id FROM notifications WHERE message_id = ANY($1::uuid[])', [
-      messageIds,
-    ]);
-    return new Set(r.rows.map((x) => x.message_id));
-  }
-
-  async quarantine(messageId: string, reason: string, at: Date): Promise<void> {
+  async quarantine(messageId: string, reason: string, at: Date, audit: AuditEventInput): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query(`UPDATE messages SET status = 'quarantined', reason = $2, updated_at = $3 WHERE id = $1`, [messageId, reason, at]);
-      await insertAuditEvents(tx, [{ at, actor: WORKER, action: 'rejected', messageId, outcome: 'quarantined', details: { reason } }]);
+      await insertAuditEvents(tx, [audit]);
     });
   }
 
@@ -394,5 +235,90 @@ export class SqlNotificationStore implements NotificationStore {
       ]);
       return 'acknowledged';
     });
+  }
+}
+
+/** One processing batch's writes, on one transaction's connection. Every statement is safe to repeat. */
+class SqlProcessingTransaction implements ProcessingTransaction {
+  constructor(private readonly tx: SqlClient) {}
+
+  async createNotifications(items: readonly ProcessedBirth[], at: Date): Promise<Set<string>> {
+    if (items.length === 0) return new Set();
+    const rows = items.map((b) => ({
+      id: b.notificationId,
+      message_id: b.messageId,
+      subject_key: b.plan.subjectKey,
+      created_at: b.at,
+      baby_nhs_number: b.record.baby.nhsNumber ?? null,
+      mother_nhs_number: b.record.mother?.nhsNumber ?? null,
+      decision: b.plan.decision,
+      route: b.plan.route,
+      queue: b.plan.queue ?? null,
+      dataset: b.plan.decision.dataset ?? null,
+      disclosed: b.plan.disclosed ?? null,
+    }));
+    const audit = auditRecordset(
+      items.flatMap((b) => b.audit),
+      2,
+    );
+    const inserted = await this.tx.query<{ id: string }>(SAVE_PROCESSED_SQL, [JSON.stringify(rows), audit.param, at], {
+      prepare: 'save-processed',
+    });
+    return new Set(inserted.rows.map((r) => r.id));
+  }
+
+  async messagesWithNotification(messageIds: readonly string[]): Promise<Set<string>> {
+    if (messageIds.length === 0) return new Set();
+    const r = await this.tx.query<{ message_id: string }>('SELECT message_id FROM notifications WHERE message_id = ANY($1::uuid[])', [
+      messageIds,
+    ]);
+    return new Set(r.rows.map((x) => x.message_id));
+  }
+
+  async lockLiveNotifications(subjectKeys: readonly string[]): Promise<LiveNotification[]> {
+    if (subjectKeys.length === 0) return [];
+    const r = await this.tx.query<{
+      id: string;
+      subject_key: string;
+      status: 'routed' | 'delivered';
+      queue: string | null;
+      baby_nhs_number: string | null;
+    }>(
+      `SELECT id, subject_key, status, queue, baby_nhs_number FROM notifications
+       WHERE subject_key = ANY($1::text[]) AND status IN ('routed', 'delivered') ORDER BY created_at, id FOR UPDATE`,
+      [subjectKeys],
+    );
+    return r.rows.map((row) => ({
+      id: row.id,
+      subjectKey: row.subject_key,
+      status: row.status,
+      ...(row.queue !== null ? { queue: row.queue } : {}),
+      ...(row.baby_nhs_number !== null ? { babyNhsNumber: row.baby_nhs_number } : {}),
+    }));
+  }
+
+  async withdrawNotifications(notificationIds: readonly string[], at: Date): Promise<void> {
+    if (notificationIds.length === 0) return;
+    await this.tx.query(
+      `WITH withdrawn AS (
+         UPDATE notifications SET status = 'withdrawn' WHERE id = ANY($1::uuid[]) RETURNING id
+       )
+       UPDATE inbox_items i SET status = 'withdrawn', withdrawn_at = $2
+       FROM withdrawn w WHERE i.notification_id = w.id AND i.status <> 'withdrawn'`,
+      [notificationIds, at],
+    );
+  }
+
+  async markMessages(messageIds: readonly string[], status: 'processed' | 'duplicate', at: Date, reason?: string): Promise<void> {
+    if (messageIds.length === 0) return;
+    const setReason = reason === undefined ? '' : `, ${ifQueued('reason', '$4')}`;
+    await this.tx.query(
+      `UPDATE messages SET ${ifQueued('status', '$3')}${setReason}, ${ifQueued('updated_at', '$2')} WHERE id = ANY($1::uuid[])`,
+      reason === undefined ? [messageIds, at, status] : [messageIds, at, status, reason],
+    );
+  }
+
+  async appendAudit(events: readonly AuditEventInput[]): Promise<void> {
+    await insertAuditEvents(this.tx, events);
   }
 }

@@ -21,6 +21,8 @@ export class GroupCommit<I, O> {
     private readonly flush: (items: I[]) => Promise<O[]>,
     private readonly maxBatch = 500,
     private readonly maxConcurrent = 1,
+    /** Intake passes true: see schedule(). Workers' jobs keep waiting a turn, so a burst of jobs still becomes one batch. */
+    private readonly startAtOnceWhenIdle = false,
   ) {}
 
   submit(item: I): Promise<O> {
@@ -40,13 +42,22 @@ export class GroupCommit<I, O> {
     return this.pending.length;
   }
 
+  /**
+   * A batch waits for the event loop's next turn (setImmediate), so that items arriving meanwhile (messages on
+   * other connections) join it. With `startAtOnceWhenIdle`, when nothing is being flushed (a quiet hub, a serial
+   * sender: one message in flight) the batch starts as soon as the current synchronous work has finished (a
+   * microtask, so the frames of one socket read still go together) instead of a turn later; under load something
+   * is nearly always being flushed, so batches still form.
+   */
   private schedule(): void {
     if (this.scheduled || this.inFlight >= this.maxConcurrent || this.pending.length === 0) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const run = (): void => {
       this.scheduled = false;
       this.launch();
-    });
+    };
+    if (this.startAtOnceWhenIdle && this.inFlight === 0) queueMicrotask(run);
+    else setImmediate(run);
   }
 
   private launch(): void {

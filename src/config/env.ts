@@ -28,6 +28,16 @@ export interface EnvConfig {
   mllpMaxMessageBytes: number;
   /** A connection with no traffic for this long is closed. */
   mllpIdleTimeoutMs: number;
+  /** MLLP connections open at once; more are refused. */
+  mllpMaxConnections: number;
+  /** MLLP connections open at once from one source address; more are refused. */
+  mllpMaxConnectionsPerAddress: number;
+  /** Bytes of unfinished MLLP frames held across all connections; past it, the connections holding a partial frame longest are closed. */
+  mllpMaxBufferedBytes: number;
+  /** Segments in one HL7 v2 message (MLLP and HTTP); more is refused with AR. */
+  hl7MaxSegments: number;
+  /** Repetitions of one field in one HL7 v2 message (MLLP and HTTP); more is refused with AR. */
+  hl7MaxRepetitions: number;
   /** Prefix of every BullMQ queue name, so several hubs or test runs can share one Redis. */
   queuePrefix: string;
   workerConcurrency: number;
@@ -37,6 +47,8 @@ export interface EnvConfig {
   apiDbConnections: number;
   /** Requests one API client may have in progress at once; more are answered 429 with Retry-After. */
   apiClientConcurrency: number;
+  /** Workers look this often for messages stored as queued whose job never reached Redis, and queue those older than this again. */
+  recoverySweepMs: number;
 }
 
 /** The repository root, where the sample configuration lives. */
@@ -60,11 +72,17 @@ interface RawEnv {
   STORK_ROLES: string;
   STORK_MLLP_MAX_BYTES: number;
   STORK_MLLP_IDLE_TIMEOUT_MS: number;
+  STORK_MLLP_MAX_CONNECTIONS: number;
+  STORK_MLLP_MAX_CONNECTIONS_PER_ADDRESS: number;
+  STORK_MLLP_MAX_BUFFERED_BYTES: number;
+  STORK_HL7_MAX_SEGMENTS: number;
+  STORK_HL7_MAX_REPETITIONS: number;
   STORK_QUEUE_PREFIX: string;
   STORK_WORKER_CONCURRENCY: number;
   STORK_JOB_LOCK_MS: number;
   STORK_API_DB_CONNECTIONS: number;
   STORK_API_CLIENT_CONCURRENCY: number;
+  STORK_RECOVERY_SWEEP_MS: number;
 }
 
 const port = { type: 'integer', minimum: 0, maximum: 65535 };
@@ -83,11 +101,17 @@ const schema = {
     STORK_ROLES: { type: 'string', pattern: '^(intake|worker)(,(intake|worker))*$', default: 'intake,worker' },
     STORK_MLLP_MAX_BYTES: { type: 'integer', minimum: 1024, default: 1048576 },
     STORK_MLLP_IDLE_TIMEOUT_MS: { type: 'integer', minimum: 1000, default: 300000 },
+    STORK_MLLP_MAX_CONNECTIONS: { type: 'integer', minimum: 1, default: 1000 },
+    STORK_MLLP_MAX_CONNECTIONS_PER_ADDRESS: { type: 'integer', minimum: 1, default: 50 },
+    STORK_MLLP_MAX_BUFFERED_BYTES: { type: 'integer', minimum: 1024, default: 67108864 },
+    STORK_HL7_MAX_SEGMENTS: { type: 'integer', minimum: 1, default: 1000 },
+    STORK_HL7_MAX_REPETITIONS: { type: 'integer', minimum: 1, default: 100 },
     STORK_QUEUE_PREFIX: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', default: 'stork' },
     STORK_WORKER_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 8 },
     STORK_JOB_LOCK_MS: { type: 'integer', minimum: 500, default: 30000 },
     STORK_API_DB_CONNECTIONS: { type: 'integer', minimum: 1, maximum: 100, default: 8 },
     STORK_API_CLIENT_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 4 },
+    STORK_RECOVERY_SWEEP_MS: { type: 'integer', minimum: 100, default: 30000 },
   },
   required: [],
 } as const;
@@ -129,6 +153,8 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   }
   if (!validate(raw)) {
     for (const p of describeErrors(validate.errors)) problems.push(p.replace(/^field \/(\w+)/, '$1'));
+  } else if ((raw['STORK_MLLP_MAX_BUFFERED_BYTES'] as number) < (raw['STORK_MLLP_MAX_BYTES'] as number)) {
+    problems.push('STORK_MLLP_MAX_BUFFERED_BYTES: must be at least STORK_MLLP_MAX_BYTES, so that one whole message can be received');
   }
   if (raw['STORK_MIGRATION_DATABASE_URL'] !== undefined && raw['DATABASE_URL'] === undefined) {
     problems.push('STORK_MIGRATION_DATABASE_URL: needs DATABASE_URL (the embedded store has one user and no separate owner)');
@@ -148,11 +174,17 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     roles: [...new Set(r.STORK_ROLES.split(',') as Role[])],
     mllpMaxMessageBytes: r.STORK_MLLP_MAX_BYTES,
     mllpIdleTimeoutMs: r.STORK_MLLP_IDLE_TIMEOUT_MS,
+    mllpMaxConnections: r.STORK_MLLP_MAX_CONNECTIONS,
+    mllpMaxConnectionsPerAddress: r.STORK_MLLP_MAX_CONNECTIONS_PER_ADDRESS,
+    mllpMaxBufferedBytes: r.STORK_MLLP_MAX_BUFFERED_BYTES,
+    hl7MaxSegments: r.STORK_HL7_MAX_SEGMENTS,
+    hl7MaxRepetitions: r.STORK_HL7_MAX_REPETITIONS,
     queuePrefix: r.STORK_QUEUE_PREFIX,
     workerConcurrency: r.STORK_WORKER_CONCURRENCY,
     jobLockMs: r.STORK_JOB_LOCK_MS,
     apiDbConnections: r.STORK_API_DB_CONNECTIONS,
     apiClientConcurrency: r.STORK_API_CLIENT_CONCURRENCY,
+    recoverySweepMs: r.STORK_RECOVERY_SWEEP_MS,
   };
   if (r.DATABASE_URL !== undefined) config.databaseUrl = r.DATABASE_URL;
   if (r.STORK_MIGRATION_DATABASE_URL !== undefined) config.migrationDatabaseUrl = r.STORK_MIGRATION_DATABASE_URL;

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { FeedDirectory } from '../config/feeds.js';
-import type { MessageStatus, ReceivedMessage } from '../ports/message-store.js';
+import type { MessageStatus, ReceiptOutcome, ReceivedMessage } from '../ports/message-store.js';
 import { answerFor, assessFhirMessage, readFhirResource, type FhirAssessment } from '../pipeline/fhir/assess-fhir.js';
 import { fhirIssue, toStoredIssue, type FhirIssue, type FhirIssueCode } from '../pipeline/fhir/fhir-issue.js';
 import type { FhirMappingSet } from '../pipeline/fhir/fhir-mapping.js';
@@ -9,7 +9,7 @@ import { fhirControlId } from '../pipeline/fhir/message-bundle.js';
 import { objs, str } from '../pipeline/fhir/json-access.js';
 import { FHIR_MEDIA_TYPES, httpStatusFor, operationOutcome, serialise, type FhirEncoding } from '../pipeline/fhir/fhir-response.js';
 import { resendKey } from './resend-key.js';
-import { receiptAudit, type CommitResult, type ReceiptCommitter } from './receipt-committer.js';
+import { receiptAudit, type ReceiptCommitter } from './receipt-committer.js';
 
 /** One FHIR message as the HTTP route received it. */
 export interface FhirDelivery {
@@ -46,10 +46,11 @@ export interface FhirIntakeDeps {
 
 /**
  * FHIR R4 messaging intake (`$process-message`): assess the message, commit it with its answer and audit rows
- * through the shared receipt path, queue an accepted birth, and only then answer: a response message Bundle,
+ * through the shared receipt path (which queues an accepted birth after the commit), then answer: a response message Bundle,
  * or an OperationOutcome naming each problem's element (FHIRPath). A re-send (same feed, Bundle.id and
- * MessageHeader.id) gets the original answer and stores nothing. A store or queue failure is never answered as
- * success: 503 with a transient OperationOutcome, and the sender resends.
+ * MessageHeader.id) gets the original answer and stores nothing. A store failure is never answered as success:
+ * 503 with a transient OperationOutcome, and the sender resends. (A failed enqueue after the commit loses
+ * nothing: the message is stored as queued and the recovery sweep queues it.)
  */
 export class FhirIntake {
   private readonly clock: () => Date;
@@ -71,31 +72,26 @@ export class FhirIntake {
     const answer = answerFor(a, { bundle: id, header: randomUUID(), outcome: randomUUID() }, receivedAt);
     const body = serialise(answer, d.answerEncoding);
     const row = this.toRow(id, receivedAt, d, a, body);
-    let result: CommitResult;
+    let outcome: ReceiptOutcome;
     try {
-      result = await this.deps.committer.submit(row);
+      outcome = await this.deps.committer.submit(row);
     } catch (err) {
       this.deps.logger.error(
-        { err: { name: (err as Error).name, code: (err as { code?: string }).code }, format: row.format, bytes: d.bytes.length },
+        { err, format: row.format, bytes: d.bytes.length },
         'store unavailable: FHIR message not accepted, sender told to retry',
       );
-      return this.retryLater(d.answerEncoding, false);
+      return this.retryLater(d.answerEncoding);
     }
     const feed = a.senderVerified ? a.feed?.id : undefined;
-    if (result.outcome.kind === 'duplicate') {
-      const { originalId, status } = result.outcome;
+    if (outcome.kind === 'duplicate') {
+      const { originalId, status } = outcome;
       this.deps.logger.info(
         { messageId: originalId, status, feed, format: row.format },
         're-sent FHIR message recognised; original answer returned',
       );
-      if (status === 'queued' && !result.enqueued) return this.retryLater(d.answerEncoding, true, originalId);
-      const original = result.outcome.ack ?? body;
+      const original = outcome.ack ?? body;
       const { httpStatus, contentType } = describeAnswer(original, this.deps.maxBytes);
       return { httpStatus, body: original, contentType, stored: true, messageId: originalId, status, duplicate: true };
-    }
-    if (!result.enqueued) {
-      this.deps.logger.error({ messageId: id }, 'stored but could not be queued: sender told to retry; recovery re-queues it');
-      return this.retryLater(d.answerEncoding, true, id);
     }
     this.deps.logger.info(
       {
@@ -122,15 +118,15 @@ export class FhirIntake {
     };
   }
 
-  private retryLater(encoding: FhirEncoding, stored: boolean, messageId?: string): FhirIntakeResult {
+  /** The store failed: nothing was stored, the sender is told to resend (503, transient). */
+  private retryLater(encoding: FhirEncoding): FhirIntakeResult {
     const issue = fhirIssue('transient', 'The hub cannot store messages at the moment; please resend', undefined, { severity: 'fatal' });
     return {
       httpStatus: 503,
       body: serialise(operationOutcome([issue]), encoding),
       contentType: FHIR_MEDIA_TYPES[encoding],
-      stored,
+      stored: false,
       duplicate: false,
-      ...(messageId !== undefined ? { messageId } : {}),
     };
   }
 

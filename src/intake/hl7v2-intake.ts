@@ -3,13 +3,15 @@ import type { Logger } from '../logger.js';
 import type { FeedDirectory } from '../config/feeds.js';
 import { Hl7ErrorCode, issue, type Issue } from '../domain/issue.js';
 import type { ProcessingQueue } from '../ports/job-queue.js';
-import type { Channel, MessageStatus, MessageStore, ReceivedMessage } from '../ports/message-store.js';
+import type { Channel, MessageStatus, MessageStore, ReceivedMessage, ReceiptOutcome } from '../ports/message-store.js';
 import { ackWanted, buildAck, sentCode, type AckCode, type SentAckCode } from '../pipeline/hl7v2/ack.js';
 import { assessHl7v2, type Assessment, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
 import { readEnvelope } from '../pipeline/hl7v2/envelope.js';
+import type { Hl7v2Limits } from '../pipeline/hl7v2/limits.js';
 import { resendKey } from './resend-key.js';
-import { ReceiptCommitter, receiptAudit, type CommitResult } from './receipt-committer.js';
+import { reportMappingError, type InternalErrorCounts } from './internal-errors.js';
+import { ReceiptCommitter, receiptAudit } from './receipt-committer.js';
 
 export { INTAKE_CONCURRENT_BATCHES } from './receipt-committer.js';
 
@@ -44,14 +46,20 @@ export interface Hl7v2IntakeDeps {
   queue: ProcessingQueue;
   logger: Logger;
   clock?: () => Date;
+  /** Where bugs met while mapping are counted (the hub's counts; none in some tests). */
+  counts?: InternalErrorCounts;
+  /** Limits on segments and repetitions per message (default: the pipeline's). */
+  limits?: Hl7v2Limits;
   /** The receipt path shared with the other intakes (FHIR); one of its own over `store` and `queue` when absent. */
   committer?: ReceiptCommitter;
 }
 
 /**
  * HL7 v2 intake, shared by MLLP and HTTP: assess each message, commit it (with its ACK and audit events)
- * in a group commit, enqueue the accepted ones, and only then hand back the ACK. A store or queue failure
- * never yields AA: the sender is told to retry (AE), and nothing it sent is lost.
+ * in a group commit, and hand back the ACK as soon as the commit returns. The accepted messages' processing
+ * job is added to the queue after that, off the ACK path: the message is durably stored as `queued` before its
+ * AA, so a failed or interrupted enqueue loses nothing (the recovery sweep, RequeueStranded, queues it again).
+ * A store failure never yields AA: the sender is told to retry (AE), and nothing it sent is lost.
  */
 export class Hl7v2Intake {
   private readonly commit: ReceiptCommitter;
@@ -73,6 +81,7 @@ export class Hl7v2Intake {
           receivedAt,
           ...(delivery.channel === 'mllp' && delivery.remoteAddress !== undefined ? { remoteAddress: delivery.remoteAddress } : {}),
           ...(delivery.authorisedFacility !== undefined ? { authorisedFacility: delivery.authorisedFacility } : {}),
+          ...(this.deps.limits ? { limits: this.deps.limits } : {}),
         });
     const id = randomUUID();
     const ack = buildAck(assessment.envelope, assessment.ackCode, assessment.issues, {
@@ -81,33 +90,29 @@ export class Hl7v2Intake {
     });
     const row = this.toRow(id, receivedAt, delivery, assessment, ack);
     const log = this.deps.logger;
-    let result: CommitResult;
+    let outcome: ReceiptOutcome;
     try {
-      result = await this.commit.submit(row);
+      outcome = await this.commit.submit(row);
     } catch (err) {
       log.error(
-        {
-          err: { name: (err as Error).name, code: (err as { code?: string }).code },
-          channel: delivery.channel,
-          bytes: delivery.bytes.length,
-        },
+        { err, channel: delivery.channel, bytes: delivery.bytes.length },
         'store unavailable: message not accepted, sender told to retry',
       );
+      reportMappingError(this.deps, assessment, { channel: delivery.channel });
       return this.retryLater(assessment);
     }
-    if (result.outcome.kind === 'duplicate') {
-      const { originalId, status } = result.outcome;
+    reportMappingError(this.deps, assessment, {
+      messageId: outcome.kind === 'stored' ? id : outcome.originalId,
+      channel: delivery.channel,
+    });
+    if (outcome.kind === 'duplicate') {
+      const { originalId, status } = outcome;
       log.info(
         { messageId: originalId, status, channel: delivery.channel, feed: assessment.senderVerified ? assessment.feed?.id : undefined },
         're-sent message recognised; original acknowledgement returned',
       );
-      if (status === 'queued' && !result.enqueued) return this.retryLater(assessment);
-      const original = result.outcome.ack?.toString('utf8');
+      const original = outcome.ack?.toString('utf8');
       return this.answer(assessment, original ?? ack, assessment.ackCode, { stored: true, messageId: originalId, status, duplicate: true });
-    }
-    if (!result.enqueued) {
-      log.error({ messageId: id }, 'stored but could not be queued: sender told to retry; recovery re-queues it');
-      return this.retryLater(assessment, id);
     }
     log.info(
       {
@@ -125,7 +130,7 @@ export class Hl7v2Intake {
     return this.answer(assessment, ack, assessment.ackCode, { stored: true, messageId: id, status: row.status, duplicate: false });
   }
 
-  /** Waits until every message received so far is committed (graceful shutdown). */
+  /** Waits until every message received so far is committed and its enqueue has finished (graceful shutdown). */
   async drained(): Promise<void> {
     await this.commit.drained();
   }
@@ -141,13 +146,14 @@ export class Hl7v2Intake {
     return result;
   }
 
-  private retryLater(assessment: Assessment, messageId?: string): IntakeResult {
+  /** The store failed: nothing was stored, the sender is told to resend (AE). */
+  private retryLater(assessment: Assessment): IntakeResult {
     const problem = [issue(Hl7ErrorCode.ApplicationError, 'The hub cannot store messages at the moment; please resend')];
     const ack = buildAck(assessment.envelope, 'AE', problem, {
       ackControlId: randomUUID().replaceAll('-', '').slice(0, 20),
       now: this.clock(),
     });
-    return this.answer(assessment, ack, 'AE', { stored: messageId !== undefined, duplicate: false, ...(messageId ? { messageId } : {}) });
+    return this.answer(assessment, ack, 'AE', { stored: false, duplicate: false });
   }
 
   private assessOversize(head: string, size: { sizeBytes: number; limitBytes: number }): Assessment {

@@ -4,50 +4,69 @@ import type { ProcessingQueue } from '../ports/job-queue.js';
 import type { MessageStore, ReceivedMessage, ReceiptOutcome } from '../ports/message-store.js';
 import { GroupCommit } from '../batching/group-commit.js';
 
-export type CommitResult = { outcome: ReceiptOutcome; enqueued: boolean };
-
 /** Batches committed at once: enough to overlap one batch's commit with the next one's, well under the pool size. */
 export const INTAKE_CONCURRENT_BATCHES = 3;
 
 /**
  * The receipt path every intake shares (HL7 v2 over MLLP and HTTP, FHIR over HTTP): messages are committed in
- * group commits (one transaction per batch, audit rows included), the accepted ones are queued for
- * processing, and only then does each submitter learn its outcome, so that no sender is answered before its
- * message is stored. A re-send of a message still waiting is queued again (processing is idempotent).
+ * group commits (one transaction per batch, audit rows included), and each submitter learns its outcome as
+ * soon as its batch is committed, so no sender is answered before its message is stored. The accepted
+ * messages' processing job is added after that, off the answer's path: a message is durably `queued` before
+ * it is acknowledged, so a failed or interrupted enqueue loses nothing (the recovery sweep queues it again).
+ * A re-send of a message still waiting is queued again (processing is idempotent).
  */
 export class ReceiptCommitter {
-  private readonly commit: GroupCommit<ReceivedMessage, CommitResult>;
+  private readonly commit: GroupCommit<ReceivedMessage, ReceiptOutcome>;
+  /** Enqueues started after a commit and not yet finished (graceful shutdown waits for them). */
+  private readonly enqueues = new Set<Promise<void>>();
 
   constructor(private readonly deps: { store: MessageStore; queue: ProcessingQueue; logger: Logger }) {
-    this.commit = new GroupCommit((rows) => this.flush(rows), 500, INTAKE_CONCURRENT_BATCHES);
+    this.commit = new GroupCommit((rows) => this.flush(rows), 500, INTAKE_CONCURRENT_BATCHES, true);
   }
 
   /** Commits one message (with others received meanwhile); rejects when the store fails. */
-  submit(row: ReceivedMessage): Promise<CommitResult> {
+  submit(row: ReceivedMessage): Promise<ReceiptOutcome> {
     return this.commit.submit(row);
   }
 
-  /** Waits until every message submitted so far is committed (graceful shutdown). */
+  /** Waits until every message submitted so far is committed and its enqueue has finished (graceful shutdown). */
   async drained(): Promise<void> {
     await this.commit.drained();
+    await Promise.all([...this.enqueues]);
   }
 
-  private async flush(rows: ReceivedMessage[]): Promise<CommitResult[]> {
+  private async flush(rows: ReceivedMessage[]): Promise<ReceiptOutcome[]> {
     const outcomes = await this.deps.store.recordReceipts(rows);
-    const needsQueue = outcomes.map(
-      (o, i) => (o.kind === 'stored' && rows[i]?.status === 'queued') || (o.kind === 'duplicate' && o.status === 'queued'),
-    );
-    const toQueue = outcomes.flatMap((o, i) => (needsQueue[i] ? [o.kind === 'duplicate' ? o.originalId : (rows[i]?.id as string)] : []));
-    let enqueued = true;
-    if (toQueue.length > 0) {
-      try {
-        await this.deps.queue.enqueue([...new Set(toQueue)]);
-      } catch (err) {
-        this.deps.logger.error({ err: { name: (err as Error).name }, count: toQueue.length }, 'enqueue failed after commit');
-        enqueued = false;
-      }
-    }
-    return outcomes.map((outcome, i) => ({ outcome, enqueued: needsQueue[i] ? enqueued : true }));
+    const toQueue: string[] = [];
+    outcomes.forEach((o, i) => {
+      const row = rows[i];
+      if (o.kind === 'stored' && row?.status === 'queued') toQueue.push(row.id);
+      // A re-send of a message still waiting (its earlier enqueue may have failed): queue it again; processing is idempotent.
+      if (o.kind === 'duplicate' && o.status === 'queued') toQueue.push(o.originalId);
+    });
+    if (toQueue.length > 0) this.enqueueAfterCommit([...new Set(toQueue)]);
+    return outcomes;
+  }
+
+  /**
+   * Adds the processing job without holding up the answers: they need only the commit. If Redis fails, the
+   * messages stay `queued` in the store, and the recovery sweep (or the next worker start) queues them again.
+   */
+  private enqueueAfterCommit(ids: string[]): void {
+    // Through a promise, so that even an enqueue throwing synchronously cannot fail the batch it follows.
+    const done: Promise<void> = Promise.resolve()
+      .then(() => this.deps.queue.enqueue(ids))
+      .then(
+        () => void this.enqueues.delete(done),
+        (err: unknown) => {
+          this.enqueues.delete(done);
+          this.deps.logger.error(
+            { err, count: ids.length },
+            'enqueue failed after commit: the messages stay queued in the store and the recovery sweep queues them again',
+          );
+        },
+      );
+    this.enqueues.add(done);
   }
 }
 

@@ -5,6 +5,9 @@ import type { AuditEventInput } from '../ports/audit.js';
 import type { ApiClient } from '../config/api-clients.js';
 import { assessHl7v2, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
+import type { Logger } from '../logger.js';
+import { reportMappingError, type InternalErrorCounts } from './internal-errors.js';
+import type { Hl7v2Limits } from '../pipeline/hl7v2/limits.js';
 
 export type ReplayResult =
   { kind: 'replayed'; status: MessageStatus; reason?: string } | { kind: 'not-found' } | { kind: 'conflict'; detail: string };
@@ -17,6 +20,11 @@ export interface ReplayDeps {
   clock: () => Date;
   /** The configured API client with this id, if any. */
   apiClient: (id: string) => ApiClient | undefined;
+  /** Where a bug met while mapping is logged and counted (as at intake). */
+  logger: Logger;
+  counts?: InternalErrorCounts;
+  /** The same limits as intake (default: the pipeline's). */
+  limits?: Hl7v2Limits;
 }
 
 /**
@@ -53,7 +61,9 @@ export async function replayMessage(deps: ReplayDeps, id: string, actor: string)
     receivedAt: at,
     ...(message.channel === 'mllp' && message.remoteAddress !== undefined ? { remoteAddress: message.remoteAddress } : {}),
     ...(authorisedFacility !== undefined ? { authorisedFacility } : {}),
+    ...(deps.limits ? { limits: deps.limits } : {}),
   });
+  reportMappingError(deps, a, { messageId: id, replay: true });
   const subject = a.notification?.baby.nhsNumber;
   const audit: AuditEventInput[] = [
     {

@@ -85,6 +85,17 @@ export interface MessageStore {
   get(id: string): Promise<StoredMessage | undefined>;
   /** Ids of messages accepted but not yet processed (e.g. after a crash), oldest first. */
   pendingIds(limit: number): Promise<string[]>;
+  /**
+   * The recovery sweep: with the sweep lock held (one process at a time, however many workers sweep), hands `fn`
+   * the ids of messages still queued that were received in [`receivedFrom`, `receivedBefore`), oldest first.
+   * Resolves to how many there were, or undefined when another process holds the lock.
+   */
+  withStrandedIds(
+    receivedFrom: Date,
+    receivedBefore: Date,
+    limit: number,
+    fn: (ids: readonly string[]) => Promise<void>,
+  ): Promise<number | undefined>;
   /** Records the outcome of replaying a quarantined message. */
   updateAfterReplay(update: {
     id: string;

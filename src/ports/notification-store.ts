@@ -1,6 +1,7 @@
 import type { BirthNotification } from '../domain/birth-notification.js';
 import type { DeliveryPlan } from '../pipeline/plan-delivery.js';
 import type { DisclosedRecord } from '../pipeline/consent/decide.js';
+import type { AuditEventInput } from './audit.js';
 
 export interface QueuedMessage {
   id: string;
@@ -13,6 +14,38 @@ export interface ProcessedBirth {
   record: BirthNotification;
   plan: DeliveryPlan;
   at: Date;
+  /** The decision's audit events (decided, then routed or withheld), saved if the notification is created. */
+  audit: AuditEventInput[];
+}
+
+/** A notification still in effect (routed, or delivered to an inbox), as a death report may withdraw it. */
+export interface LiveNotification {
+  id: string;
+  subjectKey: string;
+  status: 'routed' | 'delivered';
+  queue?: string;
+  babyNhsNumber?: string;
+}
+
+/**
+ * The writes of one processing batch, inside one transaction. The store saves what it is told; processing
+ * (src/processing) decides what a birth that was not created means and what is audited.
+ */
+export interface ProcessingTransaction {
+  /**
+   * Inserts the notifications not already there (one per message and one per subject), marks their
+   * messages processed and saves their audit events, in one statement. Returns the notification ids created.
+   */
+  createNotifications(items: readonly ProcessedBirth[], at: Date): Promise<Set<string>>;
+  /** Of these messages, those that already have a notification (processed before). */
+  messagesWithNotification(messageIds: readonly string[]): Promise<Set<string>>;
+  /** The live notifications of these subjects, locked until the transaction ends. */
+  lockLiveNotifications(subjectKeys: readonly string[]): Promise<LiveNotification[]>;
+  /** Marks these notifications withdrawn, and their inbox items (withdrawn at `at`). */
+  withdrawNotifications(notificationIds: readonly string[], at: Date): Promise<void>;
+  /** Sets the status (and reason) of those of these messages still queued. */
+  markMessages(messageIds: readonly string[], status: 'processed' | 'duplicate', at: Date, reason?: string): Promise<void>;
+  appendAudit(events: readonly AuditEventInput[]): Promise<void>;
 }
 
 export type ProcessOutcome =
@@ -57,8 +90,13 @@ export interface InboxFilter {
 export interface NotificationStore {
   /** The canonical records of those messages still waiting to be processed. */
   loadQueued(messageIds: readonly string[]): Promise<QueuedMessage[]>;
-  saveProcessed(items: readonly ProcessedBirth[]): Promise<ProcessOutcome[]>;
-  quarantine(messageId: string, reason: string, at: Date): Promise<void>;
+  /**
+   * Runs one processing batch's writes in one transaction. Its commit does not wait for the disk: every
+   * write can be redone from the stored message, and processing is idempotent.
+   */
+  processingTransaction<T>(work: (tx: ProcessingTransaction) => Promise<T>): Promise<T>;
+  /** Quarantines a message, with the audit event that says why. */
+  quarantine(messageId: string, reason: string, at: Date, audit: AuditEventInput): Promise<void>;
   /** Notifications routed to a queue but not yet in its inbox (for these messages, or all when omitted). */
   undelivered(messageIds?: readonly string[]): Promise<PendingDelivery[]>;
   /** Puts routed notifications into the queue's inbox; returns the ids newly delivered. */

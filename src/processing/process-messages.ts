@@ -4,7 +4,8 @@ import type { Catchments } from '../pipeline/catchments.js';
 import type { Rulebook } from '../pipeline/consent/rulebook.js';
 import { planDelivery } from '../pipeline/plan-delivery.js';
 import type { DeliveryQueues } from '../ports/delivery-queue.js';
-import type { NotificationStore, PendingDelivery, ProcessedBirth } from '../ports/notification-store.js';
+import type { NotificationStore, PendingDelivery, ProcessOutcome, ProcessedBirth } from '../ports/notification-store.js';
+import { decisionAudit, deathReports, DUPLICATE_MESSAGE_REASON, quarantineAudit, settleBatch } from './birth-outcomes.js';
 
 export interface ProcessDeps {
   store: NotificationStore;
@@ -39,22 +40,24 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
   for (const m of queued) {
     const at = clock();
     if (!m.canonical) {
-      await deps.store.quarantine(m.id, 'Accepted message has no canonical record; replay it', at);
+      const reason = 'Accepted message has no canonical record; replay it';
+      await deps.store.quarantine(m.id, reason, at, quarantineAudit(m.id, reason, at));
       deps.logger.error({ messageId: m.id }, 'queued message without canonical record quarantined');
       continue;
     }
-    births.push({
+    const planned = {
       messageId: m.id,
       notificationId: randomUUID(),
       record: m.canonical,
       plan: planDelivery(m.canonical, m.id, deps.rulebook, deps.catchments),
       at,
-    });
+    };
+    births.push({ ...planned, audit: decisionAudit(planned) });
   }
   const pending: PendingDelivery[] = [];
   const retried: string[] = [];
   if (births.length > 0) {
-    const outcomes = await deps.store.saveProcessed(births);
+    const outcomes = await saveProcessed(deps.store, births);
     const counts = { created: 0, duplicates: 0, retried: 0, withdrawn: 0 };
     for (const o of outcomes) {
       if (o.kind === 'created') {
@@ -75,6 +78,30 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
   const recheck = [...retried, ...notQueued];
   if (recheck.length > 0) pending.push(...(await deps.store.undelivered(recheck)));
   for (const [queue, ids] of byQueue(pending)) await deps.deliveries.enqueue(queue, ids);
+}
+
+/**
+ * Saves a batch in one transaction. The common case (every birth new) is one statement: the notifications,
+ * their messages marked processed and their decision audit. Only births whose notification was not created
+ * (a retried job, a second message about a birth already notified, a death report) need a second look, with
+ * a fresh snapshot: what that means is decided by settleBatch; the store writes it.
+ */
+async function saveProcessed(store: NotificationStore, items: readonly ProcessedBirth[]): Promise<ProcessOutcome[]> {
+  const at = items[0]?.at ?? new Date();
+  return store.processingTransaction(async (tx) => {
+    const created = await tx.createNotifications(items, at);
+    const rest = items.filter((b) => !created.has(b.notificationId));
+    const alreadyProcessed = rest.length > 0 ? await tx.messagesWithNotification(rest.map((b) => b.messageId)) : new Set<string>();
+    // A death reported for a baby already notified withdraws that notification, delivered or not.
+    const subjects = [...new Set(deathReports(rest, alreadyProcessed).map((b) => b.plan.subjectKey))];
+    const live = subjects.length > 0 ? await tx.lockLiveNotifications(subjects) : [];
+    const settled = settleBatch(items, created, alreadyProcessed, live, at);
+    if (settled.withdraw.length > 0) await tx.withdrawNotifications(settled.withdraw, at);
+    if (settled.processed.length > 0) await tx.markMessages(settled.processed, 'processed', at);
+    if (settled.duplicates.length > 0) await tx.markMessages(settled.duplicates, 'duplicate', at, DUPLICATE_MESSAGE_REASON);
+    if (settled.audit.length > 0) await tx.appendAudit(settled.audit);
+    return settled.outcomes;
+  });
 }
 
 /** The delivery job for one queue: put its routed notifications in the inbox, audited as disclosures. */

@@ -29,8 +29,15 @@ export class Deadline {
   }
 }
 
-/** `fast`: every message as fast as the hub ACKs them, at most `inFlightPerConnection` unacknowledged per connection; `rate`: offered at `rate` per second. */
-export type SendMode = { kind: 'fast'; inFlightPerConnection: number } | { kind: 'rate'; rate: number };
+/**
+ * `fast`: every message as fast as the hub ACKs them, at most `inFlightPerConnection` unacknowledged per connection, over the
+ * first `connections` of the open connections (all when absent: a serial sender is `connections: 1, inFlightPerConnection: 1`);
+ * `rate`: offered at `rate` per second.
+ */
+export type SendMode = { kind: 'fast'; inFlightPerConnection: number; connections?: number } | { kind: 'rate'; rate: number };
+
+/** ResultReply.ackMilestonesEpochMs: the epoch of every this-many-th settled message (for RSS at 10k, 20k, …). */
+export const ACK_MILESTONE_EVERY = 10_000;
 
 export interface PrepareCommand {
   type: 'prepare';
@@ -81,6 +88,8 @@ export interface ResultReply {
   errors: Record<string, number>;
   firstSendEpochMs: number;
   lastAckEpochMs: number;
+  /** Epoch ms at which the ACK_MILESTONE_EVERY-th, 2×-th, … message settled (ACK or failure). */
+  ackMilestonesEpochMs: number[];
   /** `rate` mode only. */
   achievedRate: number | null;
   /** `rate` mode only: the most a due message waited for its timer tick. */
@@ -114,7 +123,7 @@ function isCounts(x: unknown): x is Record<string, number> {
 
 function isSendMode(x: unknown): x is SendMode {
   if (!isRecord(x)) return false;
-  if (x['kind'] === 'fast') return isPosInt(x['inFlightPerConnection']);
+  if (x['kind'] === 'fast') return isPosInt(x['inFlightPerConnection']) && (x['connections'] === undefined || isPosInt(x['connections']));
   if (x['kind'] === 'rate') return isNum(x['rate']) && x['rate'] > 0;
   return false;
 }
@@ -157,6 +166,8 @@ export function isGeneratorReply(x: unknown): x is GeneratorReply {
         isCounts(x['errors']) &&
         isNum(x['firstSendEpochMs']) &&
         isNum(x['lastAckEpochMs']) &&
+        Array.isArray(x['ackMilestonesEpochMs']) &&
+        (x['ackMilestonesEpochMs'] as unknown[]).every(isNum) &&
         (x['achievedRate'] === null || isNum(x['achievedRate'])) &&
         (x['maxLagMs'] === null || isNum(x['maxLagMs'])) &&
         isNum(x['cpuUserMicros']) &&

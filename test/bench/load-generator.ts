@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { generateNewborns } from './bench-messages.js';
 import {
+  ACK_MILESTONE_EVERY,
   Deadline,
   DeadlineError,
   isGeneratorCommand,
@@ -40,6 +41,7 @@ interface SendStats {
   errors: Map<string, number>;
   firstSendEpochMs: number;
   lastAckEpochMs: number;
+  ackMilestonesEpochMs: number[];
 }
 
 function tally(map: Map<string, number>, key: string): void {
@@ -53,6 +55,7 @@ async function sendAllAsFastAsPossible(clients: MllpClient[], messages: Buffer[]
   const errors = new Map<string, number>();
   let next = 0;
   let settled = 0;
+  const milestones: number[] = [];
   const firstSendEpochMs = Date.now();
   await new Promise<void>((resolve, reject) => {
     const watchdog = setInterval(() => {
@@ -83,6 +86,7 @@ async function sendAllAsFastAsPossible(clients: MllpClient[], messages: Buffer[]
     };
     const done = (client: MllpClient): void => {
       settled++;
+      if (settled % ACK_MILESTONE_EVERY === 0) milestones.push(Date.now());
       if (settled === messages.length) {
         clearInterval(watchdog);
         resolve();
@@ -95,7 +99,7 @@ async function sendAllAsFastAsPossible(clients: MllpClient[], messages: Buffer[]
     }
     for (const c of clients) pump(c);
   });
-  return { latenciesMs: latencies, codes, errors, firstSendEpochMs, lastAckEpochMs: Date.now() };
+  return { latenciesMs: latencies, codes, errors, firstSendEpochMs, lastAckEpochMs: Date.now(), ackMilestonesEpochMs: milestones };
 }
 
 /**
@@ -158,6 +162,7 @@ async function sendAtRate(
     errors,
     firstSendEpochMs,
     lastAckEpochMs: Date.now(),
+    ackMilestonesEpochMs: [],
     achievedRate: elapsed > 0 ? (messages.length - 1) / elapsed : Number.NaN,
     maxLagMs,
   };
@@ -207,7 +212,7 @@ async function run(): Promise<void> {
   const cpu0 = process.cpuUsage();
   const stats: SendStats & { achievedRate?: number; maxLagMs?: number } =
     mode.kind === 'fast'
-      ? await sendAllAsFastAsPossible(clients, messages, mode.inFlightPerConnection, deadline)
+      ? await sendAllAsFastAsPossible(clients.slice(0, mode.connections ?? clients.length), messages, mode.inFlightPerConnection, deadline)
       : await sendAtRate(clients, messages, mode.rate, deadline);
   const cpu = process.cpuUsage(cpu0);
   const result: ResultReply = {
@@ -217,6 +222,7 @@ async function run(): Promise<void> {
     errors: Object.fromEntries(stats.errors),
     firstSendEpochMs: stats.firstSendEpochMs,
     lastAckEpochMs: stats.lastAckEpochMs,
+    ackMilestonesEpochMs: stats.ackMilestonesEpochMs,
     achievedRate: stats.achievedRate ?? null,
     maxLagMs: stats.maxLagMs ?? null,
     cpuUserMicros: cpu.user,

@@ -67,3 +67,14 @@ export function serviceCpuSince(before: ReadonlyMap<number, number>, comm: strin
   for (const [pid, cpu] of after) total += cpu - (before.get(pid) ?? 0);
   return total;
 }
+
+/** Resident set size of a process in bytes, from /proc/<pid>/statm (pages × 4096); undefined where unreadable. */
+export function procRssBytes(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const pages = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
+    return Number.isFinite(pages) ? pages * 4096 : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -44,6 +44,15 @@ interface StageFigures {
   walBytesPerMessage: number;
 }
 
+/**
+ * Today's cost, the reference of issue 9's target (CPU per birth at least 25% below it): this bench's CPU per birth
+ * (this process + its PostgreSQL backend) on the code before issue 9's speed work (main at dbfb0db), on this 2-core
+ * machine shared with other engineers' test runs, median of 3 runs (470, 503, 538 µs), 2026-11-29. By messages/batch.
+ */
+const REFERENCE: Record<string, { perBirthUs: number; commit: string; what: string }> = {
+  '5000/100': { perBirthUs: 503, commit: 'dbfb0db', what: 'main at dbfb0db, median of 3 runs, 2026-11-29' },
+};
+
 function settings(): { messages: number; batch: number; adminUrl: string } {
   const { values } = parseArgs({ options: { messages: { type: 'string', short: 'n' }, batch: { type: 'string', short: 'b' } } });
   const int = (v: string | undefined, name: string, fallback: number): number => {
@@ -154,16 +163,34 @@ async function main(): Promise<number> {
       `${total('postgresCpuPerMessageUs')} µs`,
       `${total('walBytesPerMessage')} B`,
     ]);
+    // CPU per birth: this process and the PostgreSQL backend that ran its statements, over every stage. Not "all
+    // PostgreSQL": on a shared server that counts other clients' work too (the WAL writer's share is left out with it).
+    const perBirthUs = figures.reduce(
+      (a, f) => a + f.processCpuPerMessageUs + (f.backendCpuPerMessageUs ?? f.postgresCpuPerMessageUs ?? 0),
+      0,
+    );
+    const reference = REFERENCE[`${s.messages}/${s.batch}`] ?? null;
+    const change = reference ? Math.round((perBirthUs / reference.perBirthUs - 1) * 1000) / 1000 : null;
     const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
     process.stdout.write(
       `\nStork stage costs per birth: ${s.messages} newborns, batches of ${s.batch}, one PostgreSQL connection, queues left out\n`,
     );
     for (const r of rows) process.stdout.write(`  ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('   ')}\n`);
+    process.stdout.write(
+      `  CPU per birth (this process + its PostgreSQL backend): ${perBirthUs} µs` +
+        (reference
+          ? `; reference ${reference.perBirthUs} µs (${reference.what}); change ${change !== null && change > 0 ? '+' : ''}${Math.round((change ?? 0) * 100)}%, target ≤ -25%\n`
+          : `; no reference for --messages ${s.messages} --batch ${s.batch} (references: ${Object.keys(REFERENCE).join(', ')})\n`),
+    );
     const outDir = path.join(repoRoot, '.stork-bench');
     mkdirSync(outDir, { recursive: true });
     writeFileSync(
       path.join(outDir, 'stage-costs.json'),
-      JSON.stringify({ at: new Date().toISOString(), messages: s.messages, batch: s.batch, stages: figures, inboxItems }, null, 2),
+      JSON.stringify(
+        { at: new Date().toISOString(), messages: s.messages, batch: s.batch, stages: figures, inboxItems, perBirthUs, reference, change },
+        null,
+        2,
+      ),
     );
     if (inboxItems !== s.messages) {
       process.stderr.write(`stage costs: ${inboxItems} inbox items for ${s.messages} births\n`);

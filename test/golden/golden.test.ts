@@ -22,6 +22,8 @@ const mappings = loadHl7v2Mappings(path.resolve(here, '..', '..', 'mappings', 'h
 /** The comparable part of an outcome: issues without their free-text message. */
 export function comparable(out: MapOutcome): unknown {
   if (out.kind === 'not-relevant') return out;
+  // A bug in the mapping code never matches an expected outcome.
+  if (out.kind === 'internal') return { kind: 'internal', error: out.error.name };
   const strip = (i: Issue): Omit<Issue, 'message'> => {
     const { message: _m, ...rest } = i;
     return rest;
@@ -54,7 +56,7 @@ describe('golden HL7 v2 cases', () => {
       const out = mapHl7v2(text, mappings.get(c.mapping), GOLDEN_CONTEXT);
       const personal = text.match(/\b[0-9]{8,}\b|\b[A-Z]{3,}\b/g) ?? [];
       const allowed = new Set(['NHS', 'PID', 'MSH', 'NK1', 'PD1', 'ADT', 'MTH']);
-      for (const i of out.kind === 'not-relevant' ? [] : out.issues) {
+      for (const i of out.kind === 'not-relevant' || out.kind === 'internal' ? [] : out.issues) {
         for (const p of personal.filter((w) => !allowed.has(w))) expect(i.message).not.toContain(p);
       }
     }

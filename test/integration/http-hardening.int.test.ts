@@ -5,6 +5,11 @@ import { newbornAdt } from '../support/synthetic/newborn-adt.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
 import { pollUntil } from '../support/poll.js';
 import { storeKind } from '../support/test-database.js';
+import { readFileSync } from 'node:fs';
+import { OPENAPI_FILE } from '../../adapters/http/routes/openapi.js';
+import { ResponseChecker, type OpenApiDocument } from '../support/openapi.js';
+
+const checker = new ResponseChecker(JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')) as OpenApiDocument);
 
 /**
  * Issue 8, defects 4 and 6: API readers must not starve intake, one API client must not crowd out another,
@@ -190,6 +195,33 @@ describe('Malformed requests get a 4xx problem+json naming what was wrong, never
     expect((await api(t.http, undefined, '/v1/messages', { method: 'DELETE' })).status).toBe(401);
   });
 
+  test('these answers are the ones the OpenAPI description documents (400 for a cursor or a repeated filter, 405, 431)', async () => {
+    const problems: string[] = [];
+    const check = async (method: string, template: string, path: string, key: string) => {
+      const res = await api(t.http, key, path, { method });
+      problems.push(...checker.check(method, template, res.status, res.headers.get('content-type'), await res.json()));
+      return res.status;
+    };
+    expect(await check('GET', '/v1/messages', `/v1/messages?after=${b64('junk')}`, 'demo-admin-key')).toBe(400);
+    expect(await check('GET', '/v1/audit', '/v1/audit?message=' + UUID0 + '&after=99999999999999999999999', 'demo-ig-key')).toBe(400);
+    const inbox = '/v1/centres/{centreId}/notifications';
+    expect(await check('GET', inbox, '/v1/centres/osmondthorpe/notifications?status=new&status=withdrawn', 'demo-osmondthorpe-key')).toBe(
+      400,
+    );
+    const notAllowed = await api(t.http, 'demo-admin-key', '/v1/messages', { method: 'DELETE' });
+    expect(notAllowed.status).toBe(405);
+    problems.push(...checker.checkComponent('MethodNotAllowed', notAllowed.headers.get('content-type'), await notAllowed.json()));
+    const big = await rawHttp(
+      Number(new URL(t.http).port),
+      `GET /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ${'a'.repeat(40_000)}\r\n\r\n`,
+    );
+    const [head = '', body = ''] = big.split('\r\n\r\n');
+    problems.push(...checker.checkComponent('HeadersTooLarge', /content-type: ([^\r]+)/i.exec(head)?.[1] ?? null, JSON.parse(body)));
+    expect(problems).toEqual([]);
+    // The checker is not vacuous: a 405 body without its status fails it.
+    expect(checker.checkComponent('MethodNotAllowed', 'application/problem+json', { title: 'x' }).length).toBeGreaterThan(0);
+  });
+
   test('(f) an oversized header gets 431 with a problem+json body; a malformed request line gets 400 problem+json', async () => {
     const port = Number(new URL(t.http).port);
     const big = await rawHttp(port, `GET /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ${'a'.repeat(40_000)}\r\n\r\n`);
@@ -273,7 +305,11 @@ describe('Readers cannot starve intake, and one API client cannot crowd out anot
   }
   const read = async (key: string, centre: string): Promise<Answer> => {
     const res = await api(t.http, key, `/v1/centres/${centre}/notifications?status=new`);
-    await res.arrayBuffer();
+    const body: unknown = await res.json();
+    if (res.status === 429) {
+      const problems = checker.check('GET', '/v1/centres/{centreId}/notifications', 429, res.headers.get('content-type'), body);
+      if (problems.length > 0) throw new Error(`429 does not match the OpenAPI description: ${problems.join('; ')}`);
+    }
     return { status: res.status, retryAfter: res.headers.get('retry-after'), type: res.headers.get('content-type') };
   };
 

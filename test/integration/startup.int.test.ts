@@ -1,12 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
+import { Redis } from 'ioredis';
 import { loadEnvConfig, repoRoot } from '../../src/config/env.js';
 import { ConfigError } from '../../src/config/config-error.js';
 import { createLogger } from '../../src/logger.js';
 import { startHub } from '../../src/hub.js';
 import { openStore } from '../../adapters/store/open-store.js';
 import { openPglite } from '../../adapters/store/pglite-database.js';
+import { ADMIN_URL, createTestDatabase, storeKind } from '../support/test-database.js';
+import { deleteKeys, REDIS_URL } from '../support/test-hub.js';
+import { pollUntil } from '../support/poll.js';
 
 const logger = createLogger('silent');
 
@@ -60,5 +67,89 @@ describe('Start-up says what is wrong, where, and how to fix it', () => {
     writeFileSync(path.join(dir, 'stork.lock'), '999999999');
     const reopened = await openPglite(dir);
     await reopened.close();
+  });
+});
+
+describe('A start-up that fails part-way leaves nothing open', () => {
+  /** Redis connections named for this hub's queue prefix: its own (`<prefix>:producer`, `<prefix>:worker`) and BullMQ's. */
+  async function redisClients(prefix: string): Promise<number> {
+    const admin = new Redis(REDIS_URL);
+    try {
+      const list = (await admin.client('LIST')) as string;
+      return list.split('\n').filter((line) => new RegExp(`\\bname=${prefix}:`).test(line)).length;
+    } finally {
+      admin.disconnect();
+    }
+  }
+
+  /** Sessions connected to one PostgreSQL database. */
+  async function pgSessions(database: string): Promise<number> {
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    try {
+      const r = await admin.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1', [database]);
+      return Number(r.rows[0]?.n ?? 0);
+    } finally {
+      await admin.end();
+    }
+  }
+
+  test('the MLLP port is taken: startHub rejects naming the port and setting, and closes its Redis connections, workers and pool', async () => {
+    const kind = storeKind();
+    const prefix = `stork-test-${randomUUID().slice(0, 8)}`;
+    // PostgreSQL: the hub opens its own pool on a fresh database. PGlite: its own folder (one process, one opening).
+    const database = kind === 'postgres' ? await createTestDatabase('postgres') : undefined;
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'stork-startup-'));
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const takenPort = (taken.address() as net.AddressInfo).port;
+    const settings = (mllpPort: string) =>
+      loadEnvConfig({
+        REDIS_URL,
+        STORK_CONFIG_DIR: repoRoot,
+        STORK_HOST: '127.0.0.1',
+        STORK_HTTP_PORT: '0',
+        STORK_MLLP_PORT: mllpPort,
+        STORK_QUEUE_PREFIX: prefix,
+        STORK_DATA_DIR: dataDir,
+        ...(database?.url ? { DATABASE_URL: database.url } : {}),
+      });
+    const sessions = async () => (database?.name ? pgSessions(database.name) : 0);
+    try {
+      const baseline = await sessions();
+      expect(await redisClients(prefix)).toBe(0);
+
+      // The counts can see a hub: one that starts has Redis connections (and a pool) open, and stop() closes them.
+      const hub = await startHub({ env: settings('0'), logger });
+      expect(await redisClients(prefix)).toBeGreaterThanOrEqual(2);
+      if (database) expect(await sessions()).toBeGreaterThan(baseline);
+      await hub.stop();
+      await pollUntil(
+        async () => ((await redisClients(prefix)) === 0 ? true : undefined),
+        'the stopped hub to close its Redis connections',
+      );
+      await pollUntil(async () => ((await sessions()) === baseline ? true : undefined), 'the stopped hub to close its pool');
+
+      // The MLLP port is taken: start-up opens Redis, the store and the workers, then fails at the listener.
+      const err = await startHub({ env: settings(String(takenPort)), logger }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toBe(
+        `The MLLP port 127.0.0.1:${takenPort} is already in use (EADDRINUSE). Stop the other process or set STORK_MLLP_PORT (and STORK_HOST).`,
+      );
+      await pollUntil(
+        async () => ((await redisClients(prefix)) === 0 ? true : undefined),
+        'the failed start to close its Redis connections',
+      );
+      await pollUntil(async () => ((await sessions()) === baseline ? true : undefined), 'the failed start to close its pool');
+      // PGlite allows one opening per folder: opening it again proves the failed start closed it and released its lock.
+      if (!database) await (await openPglite(path.join(dataDir, 'pglite'))).close();
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+      await database?.drop();
+      await deleteKeys(prefix);
+    }
   });
 });

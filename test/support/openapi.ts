@@ -92,6 +92,21 @@ export class ResponseChecker {
     this.ajv.addSchema(doc, 'openapi.json');
   }
 
+  /**
+   * Checks an answer against a reusable response of the document (`#/components/responses/<name>`): for
+   * answers that belong to no operation, such as 405 on a known path or 431 from the HTTP parser.
+   */
+  checkComponent(name: string, contentType: string | null, body: unknown): string[] {
+    const response = (this.doc.components?.['responses'] as Record<string, { content?: Record<string, unknown> }> | undefined)?.[name];
+    if (!response?.content) return [`components/responses/${name} is not documented`];
+    const media = (contentType ?? '').split(';')[0]?.trim() ?? '';
+    if (!(media in response.content)) return [`${name}: content type ${media} not documented`];
+    const validate = this.ajv.getSchema(`openapi.json#/components/responses/${name}/content/${token(media)}/schema`);
+    if (!validate) return [`${name}: no schema for ${media}`];
+    if (validate(body)) return [];
+    return (validate.errors ?? []).map((e) => `${name}: ${e.instancePath || '(body)'} ${e.message ?? e.keyword}`);
+  }
+
   /** `path` is the document's template, e.g. `/v1/messages/{id}`. */
   check(method: string, path: string, status: number, contentType: string | null, body: unknown): string[] {
     const op = this.doc.paths[path]?.[method.toLowerCase()] as { responses?: Record<string, unknown> } | undefined;

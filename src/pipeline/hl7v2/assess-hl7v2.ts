@@ -1,15 +1,21 @@
 import type { BirthNotification } from '../../domain/birth-notification.js';
+import { InternalError } from '../../ports/errors.js';
 import { Hl7ErrorCode, issue, type Issue } from '../../domain/issue.js';
 import type { FeedConfig, FeedDirectory } from '../../config/feeds.js';
 import type { AckCode } from './ack.js';
-import { readEnvelope, type Envelope } from './envelope.js';
+import { readEnvelope, splitSegments, type Envelope } from './envelope.js';
 import type { BackfillAdmission } from './map-hl7v2.js';
+import { checkHl7v2Limits, DEFAULT_HL7V2_LIMITS, type Hl7v2Limits } from './limits.js';
 
-/** What a feed mapping makes of a message (see map-hl7v2.ts). */
+/**
+ * What a feed mapping makes of a message (see map-hl7v2.ts). Issues on a birth are warnings only; `invalid`
+ * carries at least one error; `internal` is a bug in the mapping code, with the error it raised.
+ */
 export type MapOutcome =
   | { kind: 'birth'; notification: BirthNotification; issues: Issue[]; backfill?: BackfillAdmission }
   | { kind: 'not-relevant'; reason: string }
-  | { kind: 'invalid'; issues: Issue[] };
+  | { kind: 'invalid'; issues: Issue[] }
+  | { kind: 'internal'; error: Error };
 
 /** Maps a message of a known feed to the canonical record; injected so intake does not depend on mapping files. */
 export type FeedMapper = (text: string, feed: FeedConfig, receivedAt: Date) => MapOutcome;
@@ -36,6 +42,8 @@ export interface Assessment {
    * re-send key (src/intake/resend-key.ts); a refusal after this point is the feed's own.
    */
   senderVerified?: true;
+  /** A bug in the mapping code met this message (it is quarantined with an AE): intake logs and counts it. */
+  internalError?: Error;
 }
 
 export interface AssessContext {
@@ -45,6 +53,8 @@ export interface AssessContext {
   remoteAddress?: string;
   /** For HTTP intake by a `feed` client: the only sending facility it may send for. */
   authorisedFacility?: string;
+  /** Limits on segments and repetitions (default `DEFAULT_HL7V2_LIMITS`): a message over one is refused before mapping. */
+  limits?: Hl7v2Limits;
 }
 
 function reject(
@@ -142,13 +152,13 @@ function assessFromFeed(text: string, envelope: Envelope, feed: FeedConfig, ctx:
       ),
     ]);
   }
+  const overLimit = checkHl7v2Limits(splitSegments(text.replace(/^\uFEFF/, '').trimStart()), envelope, ctx.limits ?? DEFAULT_HL7V2_LIMITS);
+  if (overLimit) return reject(envelope, feed, 'AR', [overLimit]);
   let outcome: MapOutcome;
   try {
     outcome = ctx.mapper(text, feed, ctx.receivedAt);
-  } catch {
-    return reject(envelope, feed, 'AE', [
-      issue(Hl7ErrorCode.ApplicationError, 'Internal error while mapping the message; it is kept for an operator to replay'),
-    ]);
+  } catch (error) {
+    outcome = { kind: 'internal', error: new InternalError(`mapper for feed ${feed.id} failed`, { cause: error }) };
   }
   switch (outcome.kind) {
     case 'birth':
@@ -165,5 +175,13 @@ function assessFromFeed(text: string, envelope: Envelope, feed: FeedConfig, ctx:
       return { envelope, feed, status: 'not-relevant', ackCode: 'AA', issues: [], reason: outcome.reason };
     case 'invalid':
       return reject(envelope, feed, 'AE', outcome.issues);
+    case 'internal':
+      return reject(
+        envelope,
+        feed,
+        'AE',
+        [issue(Hl7ErrorCode.ApplicationError, 'Internal error while mapping the message; it is kept for an operator to replay')],
+        { internalError: outcome.error },
+      );
   }
 }

@@ -55,6 +55,7 @@ const absent = (s: string | undefined): boolean => s === undefined || s === '' |
 /** One repetition of a field, with decoded and raw access. */
 export class RepRef {
   private components: string[] | undefined;
+  private splitLimit = 0;
   /** MSH-1 and MSH-2 hold the delimiters themselves: they are never split. */
   private readonly literal: boolean;
 
@@ -72,7 +73,12 @@ export class RepRef {
 
   private component(n: number): string | undefined {
     if (this.literal) return n === 1 ? this.text : undefined;
-    this.components ??= this.text.split(this.reader.encoding.component);
+    // Split only as far as asked (at least the first 16 components): a repetition of ten thousand
+    // components costs the same as one of sixteen when only the first few are read.
+    if (this.components === undefined || (n > this.components.length && this.components.length === this.splitLimit)) {
+      this.splitLimit = Math.max(16, n, this.splitLimit * 2);
+      this.components = this.text.split(this.reader.encoding.component, this.splitLimit);
+    }
     return this.components[n - 1];
   }
 
@@ -84,7 +90,7 @@ export class RepRef {
     const comp = this.component(component);
     if (comp === undefined) return undefined;
     const e = this.reader.encoding;
-    const sub = this.literal ? comp : comp.split(e.subComponent)[subComponent - 1];
+    const sub = this.literal ? comp : comp.split(e.subComponent, subComponent)[subComponent - 1];
     if (absent(sub)) return undefined;
     const text = unescapeHl7(sub as string, e, this.reader.latin1);
     return text.trim() === '' ? undefined : text;
@@ -92,7 +98,7 @@ export class RepRef {
 
   /** Raw text of a component's first sub-component, exactly as received (no unescaping). */
   raw(component = 1): string | undefined {
-    const comp = this.component(component)?.split(this.reader.encoding.subComponent)[0];
+    const comp = this.component(component)?.split(this.reader.encoding.subComponent, 1)[0];
     return absent(comp) ? undefined : comp;
   }
 

@@ -1,11 +1,13 @@
 /**
- * The HL7 v2 → canonical BirthNotification stage. Pure: text and a resolved mapping in, one of three
- * outcomes out, never an exception. The envelope (known sender, message type, version, processing id)
+ * The HL7 v2 → canonical BirthNotification stage. Pure: text and a resolved mapping in, one of four
+ * outcomes out, never an exception (a bug in the mapping code is the `internal` outcome; the caller logs
+ * and counts it). The envelope (known sender, message type, version, processing id)
  * has been checked before this runs; here we decide whether the message describes a newborn, map it,
  * and validate the result so that, e.g., an NHS number failing its check digit quarantines the message
  * with an issue naming PID-3.
  */
 import type { BirthNotification, Mother } from '../../domain/birth-notification.js';
+import { InternalError } from '../../ports/errors.js';
 import { daysBetweenDates, localDateOf, parseHl7DateTime, type Hl7DateTime } from '../../domain/hl7-datetime.js';
 import { hasErrors, Hl7ErrorCode, type Hl7Location, type Issue } from '../../domain/issue.js';
 import { normalisePostcode } from '../../domain/postcode.js';
@@ -14,13 +16,10 @@ import { applyRules, conditionHolds, type RuleResult } from './apply-rules.js';
 import { Hl7Reader } from './hl7-reader.js';
 import type { Hl7v2Mapping } from './load-mappings.js';
 import { triggerEventOf } from './envelope.js';
+import type { MapOutcome } from './assess-hl7v2.js';
 import { TARGET_NAMES, type KindValue, type TARGETS, type TargetName } from './mapping-types.js';
 
-/** What the stage decided. Issues on a birth are warnings only; `invalid` carries at least one error. */
-export type MapOutcome =
-  | { kind: 'birth'; notification: BirthNotification; issues: Issue[]; backfill?: BackfillAdmission }
-  | { kind: 'not-relevant'; reason: string }
-  | { kind: 'invalid'; issues: Issue[] };
+export type { MapOutcome };
 
 /**
  * An operator's back-fill window for a feed (`backfill` in feeds.json): until `until`, births that were
@@ -69,15 +68,17 @@ function messageDate(reader: Hl7Reader, receivedAt: Date): string {
   return localDateOf(receivedAt);
 }
 
-/** Maps one received message with a resolved mapping. Never throws. */
+/**
+ * Maps one received message with a resolved mapping. Never throws: an exception here is a bug in Stork's
+ * mapping code (or a mapping function), not a problem with the message, so it comes back as the `internal`
+ * outcome carrying the error, for intake to log (without its message: it may quote the data) and count,
+ * and the sender gets an AE. It is not hidden behind an ordinary `invalid`.
+ */
 export function mapHl7v2(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOutcome {
   try {
     return mapOrThrow(text, mapping, ctx);
-  } catch {
-    return {
-      kind: 'invalid',
-      issues: [err(Hl7ErrorCode.ApplicationError, 'internal error while mapping the message', { segment: 'MSH' })],
-    };
+  } catch (error) {
+    return { kind: 'internal', error: new InternalError(`mapping ${mapping.name} failed`, { cause: error }) };
   }
 }
 

@@ -94,6 +94,52 @@ describe('GroupCommit', () => {
     });
   });
 
+  it('with startAtOnceWhenIdle, an idle batch starts before the next turn of the event loop, with all of this turn\'s items', async () => {
+    const calls: number[][] = [];
+    const gc = new GroupCommit<number, number>(
+      async (items) => {
+        calls.push([...items]);
+        return items;
+      },
+      500,
+      1,
+      true,
+    );
+    void gc.submit(1);
+    void gc.submit(2);
+    expect(calls).toEqual([]);
+    // A few microtasks later, still within this turn of the event loop, the batch has started with both items.
+    for (let i = 0; i < 3; i++) await Promise.resolve();
+    expect(calls).toEqual([[1, 2]]);
+  });
+
+  it('without startAtOnceWhenIdle, an idle batch waits for the next turn of the event loop', async () => {
+    const calls: number[][] = [];
+    const gc = new GroupCommit<number, number>(async (items) => {
+      calls.push([...items]);
+      return items;
+    });
+    void gc.submit(1);
+    for (let i = 0; i < 3; i++) await Promise.resolve();
+    expect(calls).toEqual([]);
+    await gc.drained();
+    expect(calls).toEqual([[1]]);
+  });
+
+  it('with startAtOnceWhenIdle, items submitted while a batch is flushing still wait and go together', async () => {
+    const f = new GatedFlush();
+    const gc = new GroupCommit<string, string>(f.flush, 500, 1, true);
+    const first = gc.submit('a');
+    await f.whenStarted(0);
+    const later = [gc.submit('b'), gc.submit('c')];
+    f.release(0);
+    expect(await first).toBe('A');
+    await f.whenStarted(1);
+    expect(f.calls).toEqual([['a'], ['b', 'c']]);
+    f.release(1);
+    expect(await Promise.all(later)).toEqual(['B', 'C']);
+  });
+
   it('flushes items submitted while a flush is running in the next call', async () => {
     const f = new GatedFlush();
     const gc = new GroupCommit<string, string>(f.flush);

@@ -30,11 +30,17 @@ describe('loadEnvConfig', () => {
       roles: ['intake', 'worker'],
       mllpMaxMessageBytes: 1048576,
       mllpIdleTimeoutMs: 300000,
+      mllpMaxConnections: 1000,
+      mllpMaxConnectionsPerAddress: 50,
+      mllpMaxBufferedBytes: 67108864,
+      hl7MaxSegments: 1000,
+      hl7MaxRepetitions: 100,
       queuePrefix: 'stork',
       workerConcurrency: 8,
       jobLockMs: 30000,
       apiDbConnections: 8,
       apiClientConcurrency: 4,
+      recoverySweepMs: 30000,
     });
     expect('databaseUrl' in config).toBe(false);
     expect(path.isAbsolute(config.dataDir)).toBe(true);
@@ -65,10 +71,16 @@ describe('loadEnvConfig', () => {
       STORK_ROLES: 'worker',
       STORK_MLLP_MAX_BYTES: '2048',
       STORK_MLLP_IDLE_TIMEOUT_MS: '1000',
+      STORK_MLLP_MAX_CONNECTIONS: '20',
+      STORK_MLLP_MAX_CONNECTIONS_PER_ADDRESS: '3',
+      STORK_MLLP_MAX_BUFFERED_BYTES: '4096',
+      STORK_HL7_MAX_SEGMENTS: '50',
+      STORK_HL7_MAX_REPETITIONS: '7',
       STORK_QUEUE_PREFIX: 'test_run-7',
       STORK_WORKER_CONCURRENCY: '1000',
       STORK_API_DB_CONNECTIONS: '3',
       STORK_API_CLIENT_CONCURRENCY: '2',
+      STORK_RECOVERY_SWEEP_MS: '5000',
     });
     expect(config).toEqual({
       httpPort: 9090,
@@ -82,11 +94,17 @@ describe('loadEnvConfig', () => {
       roles: ['worker'],
       mllpMaxMessageBytes: 2048,
       mllpIdleTimeoutMs: 1000,
+      mllpMaxConnections: 20,
+      mllpMaxConnectionsPerAddress: 3,
+      mllpMaxBufferedBytes: 4096,
+      hl7MaxSegments: 50,
+      hl7MaxRepetitions: 7,
       queuePrefix: 'test_run-7',
       workerConcurrency: 1000,
       jobLockMs: 30000,
       apiDbConnections: 3,
       apiClientConcurrency: 2,
+      recoverySweepMs: 5000,
     });
   });
 
@@ -165,6 +183,13 @@ describe('loadEnvConfig', () => {
     ['STORK_ROLES', 'Intake'],
     ['STORK_MLLP_MAX_BYTES', '1023'],
     ['STORK_MLLP_IDLE_TIMEOUT_MS', '999'],
+    ['STORK_MLLP_MAX_CONNECTIONS', '0'],
+    ['STORK_MLLP_MAX_CONNECTIONS_PER_ADDRESS', '0'],
+    ['STORK_MLLP_MAX_BUFFERED_BYTES', '1023'],
+    ['STORK_MLLP_MAX_BUFFERED_BYTES', '1048575'],
+    ['STORK_HL7_MAX_SEGMENTS', '0'],
+    ['STORK_HL7_MAX_REPETITIONS', '0'],
+    ['STORK_HL7_MAX_REPETITIONS', 'many'],
     ['STORK_QUEUE_PREFIX', 'a:b'],
     ['STORK_WORKER_CONCURRENCY', '0'],
     ['STORK_WORKER_CONCURRENCY', '1001'],
@@ -172,6 +197,14 @@ describe('loadEnvConfig', () => {
     const err = configError({ [variable]: value });
     expect(err.problems).toHaveLength(1);
     expect(err.problems[0]?.startsWith(`${variable}: `)).toBe(true);
+  });
+
+  it('accepts a buffered-bytes budget equal to the largest message, and refuses one below it, naming both settings', () => {
+    expect(loadEnvConfig({ STORK_MLLP_MAX_BYTES: '2048', STORK_MLLP_MAX_BUFFERED_BYTES: '2048' }).mllpMaxBufferedBytes).toBe(2048);
+    const err = configError({ STORK_MLLP_MAX_BYTES: '4096', STORK_MLLP_MAX_BUFFERED_BYTES: '4095' });
+    expect(err.problems).toEqual([
+      'STORK_MLLP_MAX_BUFFERED_BYTES: must be at least STORK_MLLP_MAX_BYTES, so that one whole message can be received',
+    ]);
   });
 
   it('reports an unknown STORK_ variable even when everything else is fine', () => {

@@ -172,10 +172,8 @@ describe('MllpFramer', () => {
     const framer = new MllpFramer(1024);
     const chunk = Buffer.concat([Buffer.from([VT]), Buffer.from('half a mess'), frame(MSG_B)]);
     const events = framer.push(chunk);
-    expect(events).toEqual([
-      { kind: 'abandoned', sizeBytes: 11 },
-      { kind: 'message', bytes: Buffer.from(MSG_B) },
-    ]);
+    expect(events).toEqual([{ kind: 'message', bytes: Buffer.from(MSG_B) }]);
+    expect({ frames: framer.abandonedFrames, bytes: framer.abandonedBytes }).toEqual({ frames: 1, bytes: 11 });
     expect(framer.bufferedBytes).toBe(0);
   });
 
@@ -185,17 +183,70 @@ describe('MllpFramer', () => {
     expect(framer.push(Buffer.from('defg'))).toEqual([]);
     expect(framer.bufferedBytes).toBe(7);
     const events = framer.push(Buffer.concat([Buffer.from('hi'), frame('next')]));
-    expect(events).toHaveLength(2);
-    expect(events[0]).toEqual({ kind: 'abandoned', sizeBytes: 9 });
-    expect(texts(events.slice(1))).toEqual(['next']);
+    expect(texts(events)).toEqual(['next']);
+    expect({ frames: framer.abandonedFrames, bytes: framer.abandonedBytes }).toEqual({ frames: 1, bytes: 9 });
   });
 
   it('an FS held at a chunk end then a VT: the FS counts towards the abandoned frame', () => {
     const framer = new MllpFramer(1024);
     expect(framer.push(Buffer.from([VT, 0x61, FS]))).toEqual([]);
     const events = framer.push(frame('new'));
-    expect(events[0]).toEqual({ kind: 'abandoned', sizeBytes: 2 });
-    expect(texts(events.slice(1))).toEqual(['new']);
+    expect(texts(events)).toEqual(['new']);
+    expect({ frames: framer.abandonedFrames, bytes: framer.abandonedBytes }).toEqual({ frames: 1, bytes: 2 });
+  });
+
+  describe('hostile input', () => {
+    it('a mebibyte of VT bytes is counted as abandoned empty frames, in linear time, with no event per byte', () => {
+      const framer = new MllpFramer(1024 * 1024);
+      const chunk = Buffer.alloc(64 * 1024, VT);
+      const events: FrameEvent[] = [];
+      const started = process.hrtime.bigint();
+      for (let n = 0; n < 16; n++) events.push(...framer.push(chunk));
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      expect(events).toEqual([]);
+      // The first VT opens a frame; every later one abandons the (empty) frame before it.
+      expect({ frames: framer.abandonedFrames, bytes: framer.abandonedBytes }).toEqual({ frames: 1024 * 1024 - 1, bytes: 0 });
+      expect(framer.inPartialFrame).toBe(true);
+      expect(framer.bufferedBytes).toBe(0);
+      // Safety ceiling, not a benchmark: the quadratic rescan this replaces took about 400 ms here.
+      expect(ms).toBeLessThan(2000);
+      expect(texts(framer.push(frame(MSG_A)))).toEqual([MSG_A]);
+    });
+
+    it('VT bytes scattered through a chunk that also holds an FS further on: each abandons a frame, the last frame completes', () => {
+      const framer = new MllpFramer(1024);
+      const chunk = Buffer.concat([Buffer.from([VT, 0x61, VT, 0x62, 0x63, VT, VT]), Buffer.from(MSG_A), Buffer.from([FS, CR])]);
+      expect(texts(framer.push(chunk))).toEqual([MSG_A]);
+      expect({ frames: framer.abandonedFrames, bytes: framer.abandonedBytes }).toEqual({ frames: 3, bytes: 3 });
+    });
+
+    it('reports whether it holds a partial frame, and how many bytes of it have arrived', () => {
+      const framer = new MllpFramer(100, 10);
+      expect({ partial: framer.inPartialFrame, bytes: framer.partialFrameBytes }).toEqual({ partial: false, bytes: 0 });
+      framer.push(Buffer.from([VT]));
+      expect({ partial: framer.inPartialFrame, bytes: framer.partialFrameBytes }).toEqual({ partial: true, bytes: 0 });
+      framer.push(Buffer.alloc(150, 0x41));
+      expect({ bytes: framer.partialFrameBytes, kept: framer.bufferedBytes }).toEqual({ bytes: 150, kept: 10 });
+      framer.push(Buffer.from([FS, CR]));
+      expect({ partial: framer.inPartialFrame, bytes: framer.partialFrameBytes, kept: framer.bufferedBytes }).toEqual({
+        partial: false,
+        bytes: 0,
+        kept: 0,
+      });
+    });
+
+    it('an unfinished frame keeps a copy of a few bytes, not the whole read they arrived in', () => {
+      const framer = new MllpFramer(1024 * 1024);
+      const read = Buffer.alloc(64 * 1024, 0x20);
+      read[read.length - 3] = VT;
+      read[read.length - 2] = 0x41;
+      read[read.length - 1] = 0x42;
+      framer.push(read);
+      expect(framer.bufferedBytes).toBe(2);
+      read.fill(0x5a); // the caller's buffer is reused: what the framer holds must not change
+      const events = framer.push(Buffer.from([0x43, FS, CR]));
+      expect(texts(events)).toEqual(['ABC']);
+    });
   });
 
   describe('size limit', () => {
@@ -250,10 +301,8 @@ describe('MllpFramer', () => {
     it('an oversize frame that is then abandoned reports its full size', () => {
       const framer = new MllpFramer(100);
       const events = framer.push(Buffer.concat([Buffer.from([VT]), Buffer.alloc(250, 0x61), frame('ok')]));
-      expect(events).toEqual([
-        { kind: 'abandoned', sizeBytes: 250 },
-        { kind: 'message', bytes: Buffer.from('ok') },
-      ]);
+      expect(events).toEqual([{ kind: 'message', bytes: Buffer.from('ok') }]);
+      expect({ frames: framer.abandonedFrames, bytes: framer.abandonedBytes }).toEqual({ frames: 1, bytes: 250 });
     });
 
     it('bufferedBytes stays bounded while a 10 MB frame streams in 1 KB chunks', () => {

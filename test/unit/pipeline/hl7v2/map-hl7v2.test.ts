@@ -251,3 +251,27 @@ describe('mapHl7v2 with the ITK default mapping', () => {
     expect(perMessageMs).toBeLessThan(5);
   });
 });
+
+describe('mapHl7v2 when its own code fails', () => {
+  it('returns the internal outcome carrying the error (not an ordinary invalid), and never throws', () => {
+    const bug = new TypeError('a bug in a mapping function');
+    const fields = new Map(itk.fields);
+    fields.set(
+      'baby.name',
+      (itk.fields.get('baby.name') ?? []).map((rule) => ({
+        ...rule,
+        fn: {
+          kind: 'name' as const,
+          fn: () => {
+            throw bug;
+          },
+        },
+      })),
+    );
+    const out = mapHl7v2(newbornAdt({ seed: 13 }), { ...itk, fields }, ctx);
+    expect(out.kind).toBe('internal');
+    if (out.kind !== 'internal') return;
+    expect(out.error.name).toBe('InternalError');
+    expect(out.error.cause).toBe(bug);
+  });
+});

@@ -1,0 +1,47 @@
+import { ResourceStack } from '../../../src/hub/resource-stack.js';
+
+describe('ResourceStack: what start-up opened is closed, newest first', () => {
+  test('closeAll closes in reverse order of opening, runs every closer past a failure, then reports the first failure', async () => {
+    const stack = new ResourceStack();
+    const closed: string[] = [];
+    stack.add('redis', async () => void closed.push('redis'));
+    stack.add('store', async () => {
+      closed.push('store');
+      throw new Error('pool end failed');
+    });
+    stack.add('workers', async () => void closed.push('workers'));
+    await expect(stack.closeAll()).rejects.toThrow('closing store failed');
+    expect(closed).toEqual(['workers', 'store', 'redis']);
+    // Closed once only: a second call has nothing left to close.
+    await stack.closeAll();
+    expect(closed).toEqual(['workers', 'store', 'redis']);
+  });
+
+  test('orCloseAll closes what was opened before the failure and rethrows the failure itself', async () => {
+    const stack = new ResourceStack();
+    const closed: string[] = [];
+    const failure = new Error('port taken');
+    await expect(
+      stack.orCloseAll(async () => {
+        stack.add('redis', async () => void closed.push('redis'));
+        stack.add('store', async () => {
+          throw new Error('also broken');
+        });
+        stack.add('workers', async () => void closed.push('workers'));
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
+    expect(closed).toEqual(['workers', 'redis']);
+  });
+
+  test('orCloseAll leaves everything open when opening succeeds', async () => {
+    const stack = new ResourceStack();
+    const closed: string[] = [];
+    const value = await stack.orCloseAll(async () => {
+      stack.add('redis', async () => void closed.push('redis'));
+      return 42;
+    });
+    expect(value).toBe(42);
+    expect(closed).toEqual([]);
+  });
+});
