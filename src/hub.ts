@@ -223,6 +223,7 @@ async function startIntakeRole(core: Core, opened: ResourceStack): Promise<{ htt
     committer,
     logger,
     clock,
+    counts,
     maxBytes: env.mllpMaxMessageBytes,
   });
   const fhirCapability = capabilityStatement({

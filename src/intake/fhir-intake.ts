@@ -9,6 +9,7 @@ import { fhirControlId } from '../pipeline/fhir/message-bundle.js';
 import { objs, str } from '../pipeline/fhir/json-access.js';
 import { FHIR_MEDIA_TYPES, httpStatusFor, operationOutcome, serialise, type FhirEncoding } from '../pipeline/fhir/fhir-response.js';
 import { resendKey } from './resend-key.js';
+import type { InternalErrorCounts } from './internal-errors.js';
 import { receiptAudit, type ReceiptCommitter } from './receipt-committer.js';
 
 /** One FHIR message as the HTTP route received it. */
@@ -42,6 +43,8 @@ export interface FhirIntakeDeps {
   logger: Logger;
   maxBytes: number;
   clock?: () => Date;
+  /** Where bugs met while mapping are counted (the hub's counts). */
+  counts?: InternalErrorCounts;
 }
 
 /**
@@ -83,6 +86,14 @@ export class FhirIntake {
       return this.retryLater(d.answerEncoding);
     }
     const feed = a.senderVerified ? a.feed?.id : undefined;
+    if (a.internalError !== undefined) {
+      // A bug, not the sender's fault: logged with the error's kind and stack (never its text), and counted.
+      if (this.deps.counts) this.deps.counts.mapping++;
+      this.deps.logger.error(
+        { err: a.internalError, messageId: outcome.kind === 'stored' ? id : outcome.originalId, feed, mapping: a.feed?.mapping },
+        'internal error while mapping a FHIR message: answered 500 and quarantined',
+      );
+    }
     if (outcome.kind === 'duplicate') {
       const { originalId, status } = outcome;
       this.deps.logger.info(

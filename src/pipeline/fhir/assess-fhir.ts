@@ -42,6 +42,8 @@ export interface FhirAssessment {
   forbidden?: true;
   notification?: BirthNotification;
   backfill?: BackfillAdmission;
+  /** A bug met while mapping (the exception), for intake to log and count; the message is quarantined. */
+  internalError?: unknown;
 }
 
 /** The reason recorded when an API client sends for a FHIR feed that is not its own. */
@@ -138,8 +140,11 @@ export function assessFhirMessage(bytes: Buffer, encoding: FhirEncoding, ctx: Fh
       receivedAt: ctx.receivedAt,
       ...(feed.backfill ? { backfill: feed.backfill } : {}),
     });
-  } catch {
-    return refused([fhirIssue('exception', 'Internal error while mapping the message; it is kept for an operator')], envelope, verified);
+  } catch (err) {
+    return refused([fhirIssue('exception', 'Internal error while mapping the message; it is kept for an operator')], envelope, {
+      ...verified,
+      internalError: err,
+    });
   }
   switch (outcome.kind) {
     case 'birth':

@@ -4,7 +4,10 @@ import { loadFhirMappings } from '../../../../src/pipeline/fhir/fhir-mapping.js'
 import type { JsonObject } from '../../../../src/pipeline/fhir/fhir-xml.js';
 import { mapFhirBirth, type FhirMapOutcome } from '../../../../src/pipeline/fhir/map-fhir-r4.js';
 import { fhirControlId, readMessageBundle } from '../../../../src/pipeline/fhir/message-bundle.js';
-import { fhirBirthBundle, type FhirBirthOptions } from '../../../support/synthetic/fhir-birth.js';
+import { asJson, fhirBirthBundle, type FhirBirthOptions } from '../../../support/synthetic/fhir-birth.js';
+import { assessFhirMessage } from '../../../../src/pipeline/fhir/assess-fhir.js';
+import { FhirMappingSet, type FhirMapping } from '../../../../src/pipeline/fhir/fhir-mapping.js';
+import { FeedDirectory } from '../../../../src/config/feeds.js';
 
 const mapping = loadFhirMappings(path.join(repoRoot, 'mappings', 'fhir')).get('uk-core-birth');
 const receivedAt = new Date('2026-11-20T10:15:00Z');
@@ -142,5 +145,37 @@ describe('mapFhirBirth', () => {
     expect(out.issues).toContainEqual(
       expect.objectContaining({ severity: 'warning', expression: 'Bundle.entry[1].resource.address[0].postalCode' }),
     );
+  });
+});
+
+describe('assessFhirMessage: a bug while mapping', () => {
+  it('is answered 500 with an exception issue, quarantined, and hands the error to intake to log and count', () => {
+    const broken = Object.defineProperty({ ...mapping }, 'file', {
+      get(): never {
+        throw new TypeError('a bug');
+      },
+    }) as FhirMapping;
+    const feeds = new FeedDirectory(
+      [],
+      [
+        {
+          id: 'northgate-fhir',
+          kind: 'fhir',
+          name: 'x',
+          sourceEndpoint: 'https://maternity.northgate.example/fhir',
+          apiClient: 'c',
+          mapping: 'uk-core-birth',
+        },
+      ],
+    );
+    const a = assessFhirMessage(Buffer.from(asJson(fhirBirthBundle(base))), 'json', {
+      feeds,
+      mappings: new FhirMappingSet(new Map([['uk-core-birth', broken]])),
+      receivedAt,
+      apiClientId: 'c',
+      maxBytes: 1 << 20,
+    });
+    expect(a).toMatchObject({ status: 'quarantined', httpStatus: 500, senderVerified: true, issues: [{ code: 'exception' }] });
+    expect(a.internalError).toBeInstanceOf(TypeError);
   });
 });
