@@ -1,5 +1,5 @@
-import { ConfigError } from './config-error.js';
-import { compile, loadJsonFile } from './json-schema.js';
+import { ConfigError } from '../domain/config-error.js';
+import { compile, loadJsonFile } from '../domain/json-schema.js';
 
 /** A trust's HL7 v2 feed: who may send, what they may send, and which mapping reads it. */
 export interface FeedConfig {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { ConfigError } from './config-error.js';
+import { ConfigError } from '../domain/config-error.js';
 import { loadFeeds, type FeedDirectory } from './feeds.js';
 import { loadApiClients, type ApiClientDirectory } from './api-clients.js';
 import { loadCatchments, type Catchments } from '../pipeline/catchments.js';

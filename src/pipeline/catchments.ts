@@ -4,8 +4,8 @@
  * this module validates it (JSON Schema, then semantic checks) and builds the lookup index once, so
  * routing each message is a handful of Map lookups.
  */
-import { ConfigError } from '../config/config-error.js';
-import { compile, loadJsonFile } from '../config/json-schema.js';
+import { ConfigError } from '../domain/config-error.js';
+import { compile, loadJsonFile } from '../domain/json-schema.js';
 
 /** How a centre receives its notifications: it pulls from its inbox, or Stork pushes by signed webhook. */
 export type CentreDelivery = { mode: 'pull' } | { mode: 'webhook'; url: string };

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadEnvConfig, repoRoot } from '../../src/config/env.js';
-import { ConfigError } from '../../src/config/config-error.js';
+import { ConfigError } from '../../src/domain/config-error.js';
 import { createLogger } from '../../src/logger.js';
 import { startHub } from '../../src/hub.js';
 import { openStore } from '../../adapters/store/open-store.js';

@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BirthNotification } from '../../domain/birth-notification.js';
-import { compile, loadJsonFile } from '../../config/json-schema.js';
+import { compile, loadJsonFile } from '../../domain/json-schema.js';
 import type { ConsentContext } from './conditions.js';
 import { decide, type Decision } from './decide.js';
 import type { Effect, Rulebook } from './rulebook.js';

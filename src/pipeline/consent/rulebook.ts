@@ -4,8 +4,8 @@
  * known condition and dataset names, unique rule ids) and then proves the product's safety rules
  * against every combination of conditions, so an unsafe edit stops start-up instead of reaching a family.
  */
-import { ConfigError } from '../../config/config-error.js';
-import { compile, loadJsonFile } from '../../config/json-schema.js';
+import { ConfigError } from '../../domain/config-error.js';
+import { compile, loadJsonFile } from '../../domain/json-schema.js';
 import { CONDITION_NAMES, isConditionName, type ConditionName } from './conditions.js';
 import { CLINICAL_FIELDS, CONTACT_FIELDS, DATASETS, isDatasetName, type DatasetName } from './datasets.js';
 

@@ -10,8 +10,8 @@
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from '../../config/config-error.js';
-import { compile, loadJsonFile } from '../../config/json-schema.js';
+import { ConfigError } from '../../domain/config-error.js';
+import { compile, loadJsonFile } from '../../domain/json-schema.js';
 import { parseFieldPath, type FieldPath } from './hl7-reader.js';
 import { MAPPING_FUNCTIONS, type MappingFunction } from './mapping-functions.js';
 import {

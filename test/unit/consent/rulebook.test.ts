@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../../src/config/config-error.js';
+import { ConfigError } from '../../../src/domain/config-error.js';
 import { buildRulebook, loadRulebook, type Rule } from '../../../src/pipeline/consent/rulebook.js';
 
 const SAMPLE = join(process.cwd(), 'consent-rules', 'offer-of-support.json');

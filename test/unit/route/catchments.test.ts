@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../../src/config/config-error.js';
+import { ConfigError } from '../../../src/domain/config-error.js';
 import { buildCatchments, loadCatchments, type CatchmentsFile } from '../../../src/pipeline/catchments.js';
 import { configError } from '../../support/sample-config.js';
 

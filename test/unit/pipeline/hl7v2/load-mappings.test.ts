@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../../../../src/config/config-error.js';
+import { ConfigError } from '../../../../src/domain/config-error.js';
 import { loadHl7v2Mappings } from '../../../../src/pipeline/hl7v2/load-mappings.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
