@@ -5,11 +5,11 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BirthNotification } from '../../domain/birth-notification.js';
-import { compile, loadJsonFile } from '../../domain/json-schema.js';
-import type { ConsentContext } from './conditions.js';
-import { decide, type Decision } from './decide.js';
-import type { Effect, Rulebook } from './rulebook.js';
+import type { BirthNotification } from '../../src/domain/birth-notification.js';
+import { compile, loadJsonFile } from '../../src/domain/json-schema.js';
+import type { ConsentContext } from '../../src/pipeline/consent/conditions.js';
+import { decide, type Decision } from '../../src/pipeline/consent/decide.js';
+import type { Effect, Rulebook } from '../../src/pipeline/consent/rulebook.js';
 
 /** A JSON value, for notification fragments. */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
