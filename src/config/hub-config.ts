@@ -5,7 +5,7 @@ import { loadFeeds, type FeedDirectory } from './feeds.js';
 import { loadApiClients, type ApiClientDirectory } from './api-clients.js';
 import { loadCatchments, type Catchments } from '../pipeline/catchments.js';
 import { loadRulebook, type Rulebook } from '../pipeline/consent/rulebook.js';
-import { loadHl7v2Mappings, type Hl7v2MappingSet } from '../pipeline/hl7v2/load-mappings.js';
+import { loadHl7v2Mappings, type Hl7v2MappingSet } from '../pipeline/hl7v2/build-mappings.js';
 import { mapHl7v2 } from '../pipeline/hl7v2/map-hl7v2.js';
 import type { FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { HUB_UNALLOCATED_QUEUE, unallocatedQueue } from '../pipeline/route.js';

@@ -12,7 +12,7 @@ import { normalisePostcode } from '../../domain/postcode.js';
 import { validateNotification } from '../validate-notification.js';
 import { applyRules, conditionHolds, type RuleResult } from './apply-rules.js';
 import { Hl7Reader } from './hl7-reader.js';
-import type { Hl7v2Mapping } from './load-mappings.js';
+import type { Hl7v2Mapping } from './build-mappings.js';
 import { triggerEventOf } from './envelope.js';
 import { TARGET_NAMES, type KindValue, type TARGETS, type TargetName } from './mapping-types.js';
 
