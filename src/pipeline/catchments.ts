@@ -1,11 +1,11 @@
 /**
  * Catchments: which children's centre (family hub) reaches which postcodes, and which local authority
  * owns which postcode districts (for its unallocated queue). Operators edit `mappings/catchments.json`;
- * this module validates it (JSON Schema, then semantic checks) and builds the lookup index once, so
+ * this module validates it (JSON Schema, then semantic checks; src/config/catchments.ts reads the file) and builds the lookup index once, so
  * routing each message is a handful of Map lookups.
  */
 import { ConfigError } from '../domain/config-error.js';
-import { compile, loadJsonFile } from '../domain/json-schema.js';
+import { compile } from '../domain/json-schema.js';
 
 /** How a centre receives its notifications: it pulls from its inbox, or Stork pushes by signed webhook. */
 export type CentreDelivery = { mode: 'pull' } | { mode: 'webhook'; url: string };
@@ -122,7 +122,7 @@ export const catchmentsSchema = {
   },
 } as const;
 
-const validateCatchments = compile<CatchmentsFile>(catchmentsSchema);
+export const validateCatchmentsFile = compile<CatchmentsFile>(catchmentsSchema);
 
 /** District of a normalised postcode or sector (`LS9 7AB` → `LS9`). */
 function districtOf(code: string): string {
@@ -192,12 +192,4 @@ export function buildCatchments(file: CatchmentsFile, source = 'catchments'): Ca
     localAuthorityByDistrict,
     centres,
   };
-}
-
-/**
- * Reads and validates a catchments file (schema, then semantic checks) and indexes it for routing.
- * Throws ConfigError naming the file and each offending field, so a bad catchment stops start-up.
- */
-export function loadCatchments(file: string): Catchments {
-  return buildCatchments(loadJsonFile<CatchmentsFile>(file, validateCatchments), file);
 }

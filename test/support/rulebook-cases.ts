@@ -6,7 +6,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BirthNotification } from '../../src/domain/birth-notification.js';
-import { compile, loadJsonFile } from '../../src/domain/json-schema.js';
+import { loadJsonFile } from '../../src/config/load-json-file.js';
+import { compile } from '../../src/domain/json-schema.js';
 import type { ConsentContext } from '../../src/pipeline/consent/conditions.js';
 import { decide, type Decision } from '../../src/pipeline/consent/decide.js';
 import type { Effect, Rulebook } from '../../src/pipeline/consent/rulebook.js';

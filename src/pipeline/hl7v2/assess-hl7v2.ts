@@ -1,6 +1,6 @@
 import type { BirthNotification } from '../../domain/birth-notification.js';
 import { Hl7ErrorCode, issue, type Issue } from '../../domain/issue.js';
-import type { FeedConfig, FeedDirectory } from '../../config/feeds.js';
+import type { FeedConfig, FeedDirectory } from './feed-directory.js';
 import type { AckCode } from './ack.js';
 import { readEnvelope, type Envelope } from './envelope.js';
 

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../../src/domain/config-error.js';
-import { buildCatchments, loadCatchments, type CatchmentsFile } from '../../../src/pipeline/catchments.js';
+import { loadCatchments } from '../../../src/config/catchments.js';
+import { buildCatchments, type CatchmentsFile } from '../../../src/pipeline/catchments.js';
 import { configError } from '../../support/sample-config.js';
 
 const SAMPLE = join(process.cwd(), 'mappings', 'catchments.json');

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { loadCatchments } from '../../../src/pipeline/catchments.js';
+import { loadCatchments } from '../../../src/config/catchments.js';
 import { routeNotification, type Route } from '../../../src/pipeline/route.js';
 
 const catchments = loadCatchments(join(process.cwd(), 'mappings', 'catchments.json'));

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type { BirthNotification, Confidentiality } from '../../../../src/domain/birth-notification.js';
 import { decide, minimise, NO_RULE_MATCHED, type Decision } from '../../../../src/pipeline/consent/decide.js';
 import { CONTACT_FIELDS, DATASETS } from '../../../../src/pipeline/consent/datasets.js';
-import { buildRulebook, loadRulebook } from '../../../../src/pipeline/consent/rulebook.js';
+import { loadRulebook } from '../../../../src/config/rulebook.js';
+import { buildRulebook } from '../../../../src/pipeline/consent/rulebook.js';
 import { applyFragment, CASE_BASE_NOTIFICATION } from '../../../support/rulebook-cases.js';
 
 const rulebook = loadRulebook(join(process.cwd(), 'consent-rules', 'offer-of-support.json'));

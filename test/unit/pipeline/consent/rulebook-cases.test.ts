@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { loadRulebook } from '../../../../src/pipeline/consent/rulebook.js';
+import { loadRulebook } from '../../../../src/config/rulebook.js';
 import {
   applyFragment,
   CASE_BASE_NOTIFICATION,

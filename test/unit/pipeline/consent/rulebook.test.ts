@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../../../src/domain/config-error.js';
-import { buildRulebook, loadRulebook, type Rule } from '../../../../src/pipeline/consent/rulebook.js';
+import { loadRulebook } from '../../../../src/config/rulebook.js';
+import { buildRulebook, type Rule } from '../../../../src/pipeline/consent/rulebook.js';
 
 const SAMPLE = join(process.cwd(), 'consent-rules', 'offer-of-support.json');
 const dir = mkdtempSync(join(tmpdir(), 'stork-rulebook-'));

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadHl7v2Mappings } from '../../../../src/pipeline/hl7v2/build-mappings.js';
+import { loadHl7v2Mappings } from '../../../../src/config/hl7v2-mappings.js';
 import { mapHl7v2 } from '../../../../src/pipeline/hl7v2/map-hl7v2.js';
 import { Hl7Reader } from '../../../../src/pipeline/hl7v2/hl7-reader.js';
 import { corpusPath } from '../../../support/corpus.js';

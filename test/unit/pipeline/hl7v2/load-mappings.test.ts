@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../../../src/domain/config-error.js';
-import { loadHl7v2Mappings } from '../../../../src/pipeline/hl7v2/build-mappings.js';
+import { loadHl7v2Mappings } from '../../../../src/config/hl7v2-mappings.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const base = { fields: { 'baby.birth': { path: 'PID-7' } } };

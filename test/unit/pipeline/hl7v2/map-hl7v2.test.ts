@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadHl7v2Mappings } from '../../../../src/pipeline/hl7v2/build-mappings.js';
+import { loadHl7v2Mappings } from '../../../../src/config/hl7v2-mappings.js';
 import { mapHl7v2, type MapOutcome } from '../../../../src/pipeline/hl7v2/map-hl7v2.js';
 import { describeNewborn, newbornAdt } from '../../../support/synthetic/newborn-adt.js';
 
