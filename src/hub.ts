@@ -104,12 +104,22 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
 
   let intake: Hl7v2Intake | undefined;
   let mllp: MllpListener | undefined;
-  let server: http.Server | undefined;
-  let httpPort: number | undefined;
+  let server: http.Server;
+  let httpPort: number;
   let mllpPort: number | undefined;
   const readiness = [
-    { name: 'store', check: async () => void (await db.query('SELECT 1')) },
-    { name: 'redis', check: async () => void (await producer.ping()) },
+    {
+      name: 'store',
+      check: async () => {
+        await db.query('SELECT 1');
+      },
+    },
+    {
+      name: 'redis',
+      check: async () => {
+        await producer.ping();
+      },
+    },
   ];
   if (env.roles.includes('intake')) {
     intake = new Hl7v2Intake({ feeds: config.feeds, mapper, store: messages, queue: queues, logger, clock });
@@ -148,13 +158,13 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
     config,
     db,
     queues,
-    ...(httpPort !== undefined ? { httpPort } : {}),
+    httpPort,
     ...(mllpPort !== undefined ? { mllpPort } : {}),
     async stop() {
       if (stopped) return;
       stopped = true;
-      const httpClosed = server ? new Promise<void>((resolve) => server?.close(() => resolve())) : Promise.resolve();
-      server?.closeIdleConnections();
+      const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
       await mllp?.close();
       await intake?.drained();
       await httpClosed;

@@ -54,8 +54,14 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       sendProblem(res, err.status, 'Bad request', 'The request could not be read');
       return;
     }
-    deps.logger.error({ err: { name: err.name }, method: req.method, route: req.route?.path as string | undefined }, 'request failed');
+    deps.logger.error({ err: { name: err.name }, method: req.method, route: routePath(req) }, 'request failed');
     sendProblem(res, 503, 'Service unavailable', 'The hub could not complete the request; retry later');
   });
   return app;
+}
+
+/** The matched route's pattern (`/v1/messages/:id`), never the URL with its ids; Express types `req.route` as any. */
+function routePath(req: Request): string | undefined {
+  const route: unknown = req.route;
+  return typeof route === 'object' && route !== null && 'path' in route && typeof route.path === 'string' ? route.path : undefined;
 }

@@ -50,7 +50,10 @@ interface Prepared {
   ack: string;
 }
 
-type FlushResult = { outcome: ReceiptOutcome; enqueued: boolean };
+interface FlushResult {
+  outcome: ReceiptOutcome;
+  enqueued: boolean;
+}
 
 /** Batches committed at once: enough to overlap one batch's commit with the next one's, well under the pool size. */
 const INTAKE_CONCURRENT_BATCHES = 3;

@@ -127,7 +127,7 @@ function mapOrThrow(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOu
     return { kind: 'not-relevant', reason: 'subject is not a newborn' };
   }
 
-  const notification = assemble(reader, values, locations, issues, ctx, `${messageType.trim()}^${trigger.trim()}`);
+  const notification = assemble(reader, values, birth, locations, issues, ctx, `${messageType.trim()}^${trigger.trim()}`);
   const locate = (p: string): Hl7Location | undefined => locateIn(locations, p);
   issues.push(...validateNotification(notification, ctx.receivedAt, locate));
   return hasErrors(issues) ? { kind: 'invalid', issues } : { kind: 'birth', notification, issues };
@@ -172,12 +172,12 @@ function cleanPostcode<T extends { postcode?: string }>(a: T, path: string, loc:
 function assemble(
   reader: Hl7Reader,
   v: Values,
+  birth: Hl7DateTime,
   locations: ReadonlyMap<string, Hl7Location>,
   issues: Issue[],
   ctx: MapContext,
   event: string,
 ): BirthNotification {
-  const birth = v['baby.birth'] as Hl7DateTime;
   const deathAt = v['baby.deceasedAt'];
   const deceased = v['baby.deceased'] ?? deathAt !== undefined;
   let deceasedAt = deathAt === undefined ? undefined : dateOrInstant(deathAt);
@@ -187,7 +187,7 @@ function assemble(
       code: Hl7ErrorCode.DataTypeError,
       message: 'baby.deceasedAt: death date given but the death indicator says not deceased; value ignored',
       path: 'baby.deceasedAt',
-      ...(locations.has('baby.deceasedAt') ? { location: locations.get('baby.deceasedAt') as Hl7Location } : {}),
+      ...(locations.has('baby.deceasedAt') ? { location: locations.get('baby.deceasedAt') } : {}),
     });
     deceasedAt = undefined;
   }
