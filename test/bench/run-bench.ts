@@ -100,17 +100,15 @@ function readSettings(): Settings {
     process.exit(0);
   }
   const env = process.env;
-  const short = values.short === true;
+  const short = values.short;
   const messages =
-    positiveInt(values.messages, '--messages') ??
-    positiveInt(env['STORK_BENCH_MESSAGES'], 'STORK_BENCH_MESSAGES') ??
-    (short ? 500 : 20_000);
+    positiveInt(values.messages, '--messages') ?? positiveInt(env.STORK_BENCH_MESSAGES, 'STORK_BENCH_MESSAGES') ?? (short ? 500 : 20_000);
   const connections =
     positiveInt(values.connections, '--connections') ??
-    positiveInt(env['STORK_BENCH_CONNECTIONS'], 'STORK_BENCH_CONNECTIONS') ??
+    positiveInt(env.STORK_BENCH_CONNECTIONS, 'STORK_BENCH_CONNECTIONS') ??
     (short ? 4 : 8);
-  const rate = positiveInt(values.rate, '--rate') ?? positiveInt(env['STORK_BENCH_RATE'], 'STORK_BENCH_RATE') ?? 1000;
-  const repeat = positiveInt(values.repeat, '--repeat') ?? positiveInt(env['STORK_BENCH_REPEAT'], 'STORK_BENCH_REPEAT') ?? 1;
+  const rate = positiveInt(values.rate, '--rate') ?? positiveInt(env.STORK_BENCH_RATE, 'STORK_BENCH_RATE') ?? 1000;
+  const repeat = positiveInt(values.repeat, '--repeat') ?? positiveInt(env.STORK_BENCH_REPEAT, 'STORK_BENCH_REPEAT') ?? 1;
   return {
     messages,
     connections,
@@ -120,8 +118,8 @@ function readSettings(): Settings {
     inFlightPerConnection: 256,
     latencySeconds: Math.min(5, messages / rate),
     deadlineMs: repeat * 10 * 60_000,
-    adminUrl: env['STORK_BENCH_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    redisUrl: env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+    adminUrl: env.STORK_BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     workerProcesses: values['worker-processes'] === '0' ? 0 : (positiveInt(values['worker-processes'], '--worker-processes') ?? 1),
   };
 }
@@ -156,15 +154,15 @@ async function startWorkerProcess(
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   trackChild(child);
-  let started = false;
-  let exited: number | null = null;
-  child.on('exit', (code) => (exited = code ?? 1));
+  // Set by the child's events while the loop below waits.
+  const state: { started: boolean; exited: number | null } = { started: false, exited: null };
+  child.on('exit', (code) => (state.exited = code ?? 1));
   child.stdout.on('data', (d: Buffer) => {
-    if (d.toString('utf8').includes('"msg":"stork started"')) started = true;
+    if (d.toString('utf8').includes('"msg":"stork started"')) state.started = true;
   });
   try {
-    while (!started) {
-      if (exited !== null) throw new Error(`worker process exited with code ${String(exited)} before starting`);
+    while (!state.started) {
+      if (state.exited !== null) throw new Error(`worker process exited with code ${state.exited} before starting`);
       deadline.check('starting a worker process');
       await sleep(20);
     }
@@ -176,7 +174,7 @@ async function startWorkerProcess(
   return {
     pid: child.pid,
     async stop() {
-      if (exited !== null) return;
+      if (state.exited !== null) return;
       const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGTERM');
       await gone;
@@ -190,7 +188,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] as number;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] ?? Number.NaN;
 }
 
 interface Dist {
@@ -208,7 +206,7 @@ function dist(samples: Float64Array): Dist {
     p50: percentile(s, 50),
     p90: percentile(s, 90),
     p99: percentile(s, 99),
-    max: s.length ? (s[s.length - 1] as number) : Number.NaN,
+    max: s[s.length - 1] ?? Number.NaN,
   };
 }
 
@@ -493,7 +491,7 @@ async function bareBullmq(redisUrl: string, prefix: string, jobs: number, deadli
   let lastCompleted = 0;
   let resolveDone: () => void = () => undefined;
   const allDone = new Promise<void>((r) => (resolveDone = r));
-  const worker = new Worker(name, async () => undefined, { connection: workerConnection, prefix, concurrency: 50, autorun: false });
+  const worker = new Worker(name, () => Promise.resolve(), { connection: workerConnection, prefix, concurrency: 50, autorun: false });
   worker.on('completed', () => {
     completed++;
     if (completed === jobs) {
@@ -789,7 +787,7 @@ function median(values: readonly number[]): number {
   if (values.some(Number.isNaN)) return Number.NaN;
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+  return s.length % 2 === 1 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? Number.NaN) + (s[mid] ?? Number.NaN)) / 2;
 }
 
 /**
@@ -801,7 +799,7 @@ function medianOf(values: readonly Figures[]): Figures {
   if (values.some((v) => v === null)) return null;
   const numbers = values.filter((v): v is number => typeof v === 'number');
   if (numbers.length === values.length) return median(numbers);
-  const objects = values.filter((v): v is { readonly [key: string]: Figures } => typeof v === 'object' && v !== null);
+  const objects = values.filter((v): v is Readonly<Record<string, Figures>> => typeof v === 'object' && v !== null);
   const keys = [...new Set(objects.flatMap((o) => Object.keys(o)))];
   return Object.fromEntries(keys.map((k) => [k, medianOf(objects.map((o) => o[k] ?? 0))]));
 }
@@ -942,19 +940,19 @@ function printReport(
     ],
     [
       '  CPU per message: hub process',
-      `${us(r.throughput.processCpuPerMessageUs)}`,
+      us(r.throughput.processCpuPerMessageUs),
       r.settings.workerProcesses > 0 ? 'intake' : 'intake and workers',
     ],
     ...(r.settings.workerProcesses > 0
       ? [
-          ['  CPU per message: worker process(es)', `${us(r.throughput.workerProcessesCpuPerMessageUs)}`, '/proc/<pid>/stat'] as [
+          ['  CPU per message: worker process(es)', us(r.throughput.workerProcessesCpuPerMessageUs), '/proc/<pid>/stat'] as [
             string,
             string,
             string,
           ],
         ]
       : []),
-    ['  CPU per message: load generator', `${us(r.throughput.loadGeneratorCpuPerMessageUs)}`, 'child process, not counted above'],
+    ['  CPU per message: load generator', us(r.throughput.loadGeneratorCpuPerMessageUs), 'child process, not counted above'],
     [
       '  CPU per message: PostgreSQL / Redis',
       `${us(r.throughput.postgresCpuPerMessageUs)} / ${us(r.throughput.redisCpuPerMessageUs)}`,

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { loadCatchments } from '../../../src/config/catchments.js';
 import { routeNotification, type Route } from '../../../src/pipeline/route.js';
+import { defined } from '../../support/defined.js';
 
 const catchments = loadCatchments(join(process.cwd(), 'mappings', 'catchments.json'));
 
@@ -80,13 +81,13 @@ describe('routeNotification', () => {
       return seed % n;
     };
     for (let i = 0; i < 5000; i++) {
-      const district = districts[next(districts.length)]!;
-      const pc = `${district} ${next(10)}${letters[next(letters.length)]!}${letters[next(letters.length)]!}`;
+      const district = defined(districts[next(districts.length)], 'a district');
+      const pc = `${district} ${next(10)}${letters.charAt(next(letters.length))}${letters.charAt(next(letters.length))}`;
       const r = routeNotification(pc, catchments);
       const sector = pc.slice(0, pc.length - 2);
       if (catchments.byPostcode.has(pc)) expect(r).toMatchObject({ matchedBy: 'postcode' });
       else if (catchments.bySector.has(sector))
-        expect(r).toMatchObject({ matchedBy: 'sector', centreId: catchments.bySector.get(sector)!.centreId });
+        expect(r).toMatchObject({ matchedBy: 'sector', centreId: defined(catchments.bySector.get(sector), `sector ${sector}`).centreId });
       else if (catchments.byDistrict.has(district)) expect(r).toMatchObject({ matchedBy: 'district' });
       else expect(r.kind).toBe('unallocated');
       if (r.kind === 'centre') expect(catchments.centres.get(r.centreId)?.localAuthorityId).toBe(r.localAuthorityId);

@@ -84,7 +84,7 @@ describe('stork-send', () => {
 
   it('sends the sample file and exits 0 when the ACK is AA', async () => {
     const server = await startAckServer(() => 'AA');
-    closers.push(server.close);
+    closers.push(() => server.close());
     const out = collector();
     const code = await main(['--port', String(server.port), sampleFile], out);
     expect(code).toBe(0);
@@ -99,7 +99,7 @@ describe('stork-send', () => {
     await writeFile(twoByMsh, msg('MSH-1', '\n') + msg('MSH-2', '\n'));
     const codes: AckCode[] = ['AA', 'AE', 'AA', 'AA'];
     const server = await startAckServer(() => codes.shift() ?? 'AA');
-    closers.push(server.close);
+    closers.push(() => server.close());
     const out = collector();
     const code = await main(['--host', '127.0.0.1', '--port', String(server.port), '--timeout', '5000', twoByBlank, twoByMsh], out);
     expect(code).toBe(1);

@@ -24,7 +24,7 @@ describe('consent-rules directory', () => {
   });
 });
 
-describe.each(found.filter((f) => f.casesFile !== undefined).map((f) => [f.rulebookFile, f.casesFile!] as const))(
+describe.each(found.flatMap((f) => (f.casesFile !== undefined ? [[f.rulebookFile, f.casesFile] as const] : [])))(
   '%s',
   (rulebookFile, casesFile) => {
     const rulebook = loadRulebook(rulebookFile);
