@@ -6,6 +6,7 @@
  */
 import { ConfigError } from '../domain/config-error.js';
 import { compile } from '../domain/json-schema.js';
+import { NORMALISED_DISTRICT_PATTERN, NORMALISED_POSTCODE_PATTERN, NORMALISED_SECTOR_PATTERN } from '../domain/postcode.js';
 
 /** How a centre receives its notifications: it pulls from its inbox, or Stork pushes by signed webhook. */
 export type CentreDelivery = { mode: 'pull' } | { mode: 'webhook'; url: string };
@@ -54,10 +55,11 @@ export interface Catchments {
   readonly centres: ReadonlyMap<string, Centre & { localAuthorityId: string }>;
 }
 
-const OUTWARD = '(?:[A-Z]{1,2}[0-9][A-Z0-9]?|GIR)';
-const DISTRICT_PATTERN = `^${OUTWARD}$`;
-const SECTOR_PATTERN = `^${OUTWARD} [0-9]$`;
-const POSTCODE_PATTERN = '^(?:[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][ABD-HJLNP-UW-Z]{2}|GIR 0AA)$';
+// The forms src/domain/postcode.ts produces, and nothing looser: a catchment entry that normalisation can
+// never produce would match no family.
+const DISTRICT_PATTERN = NORMALISED_DISTRICT_PATTERN;
+const SECTOR_PATTERN = NORMALISED_SECTOR_PATTERN;
+const POSTCODE_PATTERN = NORMALISED_POSTCODE_PATTERN;
 const ID_PATTERN = '^[a-z0-9][a-z0-9-]*$';
 
 const codeList = (pattern: string) => ({ type: 'array', items: { type: 'string', pattern }, uniqueItems: true });

@@ -6,6 +6,7 @@ import { loadCatchments } from '../../../src/config/catchments.js';
 import { buildCatchments, type CatchmentsFile } from '../../../src/pipeline/catchments.js';
 import { configError } from '../../support/sample-config.js';
 import { defined } from '../../support/defined.js';
+import { normalisePostcode } from '../../../src/domain/postcode.js';
 
 const SAMPLE = join(process.cwd(), 'mappings', 'catchments.json');
 const dir = mkdtempSync(join(tmpdir(), 'stork-catchments-'));
@@ -58,6 +59,21 @@ describe('loadCatchments', () => {
     const err = configError(() => loadCatchments(file));
     expect(err.message).toContain(file);
     expect(err.message).toContain('/localAuthorities/0/centres/1/postcodes/0');
+  });
+
+  it.each([
+    ['postcodes', 'QA9 7AB', 'Q never starts a postcode'],
+    ['postcodes', 'LS1Z 7AB', 'Z is never the fourth character of an outward code'],
+    ['sectors', 'QA9 7', 'Q never starts a sector'],
+    ['districts', 'LS9Z', 'Z is never the fourth character of a district'],
+  ] as const)('rejects a %s entry %s that postcode normalisation never produces (%s), naming the file and field', (level, code) => {
+    const bad = base();
+    centreAt(bad, 0, 1)[level].push(code);
+    const file = writeConfig(`never-normalised-${level}.json`, bad);
+    expect(normalisePostcode(level === 'postcodes' ? code : `${code} 1AA`)).not.toBe(code);
+    const err = configError(() => loadCatchments(file));
+    const index = centreAt(base(), 0, 1)[level].length;
+    expect(err.message).toContain(`${file}: field /localAuthorities/0/centres/1/${level}/${index}: must match pattern`);
   });
 
   it('rejects a plain-http webhook and an unknown delivery mode', () => {
