@@ -66,7 +66,7 @@ describe('loadCatchments', () => {
     ['postcodes', 'LS1Z 7AB', 'Z is never the fourth character of an outward code'],
     ['sectors', 'QA9 7', 'Q never starts a sector'],
     ['districts', 'LS9Z', 'Z is never the fourth character of a district'],
-  ] as const)('rejects a %s entry %s that postcode normalisation never produces (%s), naming the file and field', (level, code) => {
+  ] as const)('rejects a %s entry %s that postcode normalisation never produces (%s), naming the file and field', (level, code, _why) => {
     const bad = base();
     centreAt(bad, 0, 1)[level].push(code);
     const file = writeConfig(`never-normalised-${level}.json`, bad);
@@ -105,7 +105,7 @@ describe('loadCatchments', () => {
     ['districts', 'LS8'],
     ['sectors', 'LS9 7'],
     ['postcodes', 'LS9 7AB'],
-  ] as const)('rejects the same %s entry claimed by two centres, naming both centres', (level, code) => {
+  ] as const)('rejects the same %s entry claimed by two centres, naming both centres', (level, code, _why) => {
     const bad = base();
     const extra = {
       id: 'c',
