@@ -105,7 +105,7 @@ describe('loadCatchments', () => {
     ['districts', 'LS8'],
     ['sectors', 'LS9 7'],
     ['postcodes', 'LS9 7AB'],
-  ] as const)('rejects the same %s entry claimed by two centres, naming both centres', (level, code, _why) => {
+  ] as const)('rejects the same %s entry claimed by two centres, naming both centres', (level, code) => {
     const bad = base();
     const extra = {
       id: 'c',
