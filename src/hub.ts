@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
 import type { EnvConfig } from './config/env.js';
-import { ConfigError } from './config/config-error.js';
+import { ConfigError } from './domain/config-error.js';
 import { feedMapper, inboxQueues, loadHubConfig, type HubConfig } from './config/hub-config.js';
 import type { Database } from './ports/database.js';
 import type { DeliveryQueues } from './ports/delivery-queue.js';

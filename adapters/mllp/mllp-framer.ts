@@ -168,7 +168,8 @@ export class MllpFramer {
 
   private finish(): FrameEvent {
     const size = this.size;
-    const bytes = this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts);
+    const only = this.parts.length === 1 ? this.parts[0] : undefined;
+    const bytes = only ?? Buffer.concat(this.parts);
     this.reset();
     return size > this.maxBytes ? { kind: 'oversize', head: bytes, sizeBytes: size } : { kind: 'message', bytes };
   }

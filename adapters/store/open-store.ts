@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Logger } from '../../src/logger.js';
 import type { Database } from '../../src/ports/database.js';
-import { ConfigError } from '../../src/config/config-error.js';
+import { ConfigError } from '../../src/domain/config-error.js';
 import { openPostgres } from './postgres-database.js';
 import { openPglite } from './pglite-database.js';
 import { migrateStore } from './database-roles.js';

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { compile, describeErrors } from './json-schema.js';
-import { ConfigError } from './config-error.js';
+import { compile, describeErrors } from '../domain/json-schema.js';
+import { ConfigError } from '../domain/config-error.js';
 
 /** The processes a Stork instance runs; a deployment may split them across machines. */
 export type Role = 'intake' | 'worker';

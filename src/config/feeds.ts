@@ -1,31 +1,7 @@
-import { ConfigError } from './config-error.js';
-import { compile, loadJsonFile } from './json-schema.js';
-import type { BackfillMode } from '../pipeline/hl7v2/map-hl7v2.js';
-
-/** A trust's HL7 v2 feed: who may send, what they may send, and which mapping reads it. */
-export interface FeedConfig {
-  id: string;
-  name: string;
-  /** MSH-4.1: the sending facility, the trust's ODS code. */
-  sendingFacility: string;
-  /** MSH-3.1 values accepted; absent = any application of that facility. */
-  sendingApplications?: string[];
-  /** Message types and the trigger events accepted for each, e.g. `{ "ADT": ["A01", "A28"] }`. */
-  messageTypes: Record<string, string[]>;
-  /** MSH-12.1 values accepted. */
-  versions: string[];
-  /** MSH-11.1 values accepted: `P` production, `T` training, `D` debugging. */
-  processingIds: string[];
-  /** MLLP peers allowed for this feed (IPv4/IPv6 text); absent = any address. */
-  sourceAddresses?: string[];
-  /** The mapping in `mappings/hl7v2/` that reads this feed. */
-  mapping: string;
-  /**
-   * Back-fill mode, until `until`: births that were newborns at their message time (MSH-7) are delivered
-   * even if they are no longer newborns when received; each such message's audit records it.
-   */
-  backfill?: BackfillMode;
-}
+import { ConfigError } from '../domain/config-error.js';
+import { compile } from '../domain/json-schema.js';
+import { FeedDirectory, type FeedConfig } from '../pipeline/hl7v2/feed-directory.js';
+import { loadJsonFile } from './load-json-file.js';
 
 export interface FeedsFile {
   feeds: FeedConfig[];
@@ -73,29 +49,6 @@ const schema = {
   },
 };
 const validate = compile<FeedsFile>(schema);
-
-/** Finds a feed by the sender's MSH-4 and MSH-3, in O(1), for every message received. */
-export class FeedDirectory {
-  private readonly byFacility = new Map<string, FeedConfig[]>();
-
-  constructor(readonly feeds: readonly FeedConfig[]) {
-    for (const feed of feeds) {
-      const list = this.byFacility.get(feed.sendingFacility) ?? [];
-      list.push(feed);
-      this.byFacility.set(feed.sendingFacility, list);
-    }
-  }
-
-  find(sendingFacility: string, sendingApplication: string): FeedConfig | undefined {
-    return this.byFacility
-      .get(sendingFacility)
-      ?.find((f) => f.sendingApplications === undefined || f.sendingApplications.includes(sendingApplication));
-  }
-
-  byId(id: string): FeedConfig | undefined {
-    return this.feeds.find((f) => f.id === id);
-  }
-}
 
 /** Loads `feeds.json`; a bad file stops start-up naming the file and the field. */
 export function loadFeeds(file: string, knownMappings?: ReadonlySet<string>): FeedDirectory {

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { openStore } from '../../adapters/store/open-store.js';
 import { SqlAuditLog } from '../../adapters/store/sql-audit-log.js';
-import { ConfigError } from '../../src/config/config-error.js';
+import { ConfigError } from '../../src/domain/config-error.js';
 import { loadEnvConfig, repoRoot } from '../../src/config/env.js';
 import { startHub, type Hub } from '../../src/hub.js';
 import { createLogger } from '../../src/logger.js';

@@ -4,7 +4,7 @@ import { loadHubConfig } from '../../src/config/hub-config.js';
 import { createLogger } from '../../src/logger.js';
 import { Hl7v2Intake } from '../../src/intake/hl7v2-intake.js';
 import { newInternalErrorCounts } from '../../src/intake/internal-errors.js';
-import type { Hl7v2Mapping } from '../../src/pipeline/hl7v2/load-mappings.js';
+import type { Hl7v2Mapping } from '../../src/pipeline/hl7v2/build-mappings.js';
 import { mapHl7v2 } from '../../src/pipeline/hl7v2/map-hl7v2.js';
 import { SqlMessageStore } from '../../adapters/store/sql-message-store.js';
 import { BullmqQueues } from '../../adapters/queue/bullmq-queues.js';

@@ -1,7 +1,7 @@
 import type { BirthNotification } from '../../domain/birth-notification.js';
 import { InternalError } from '../../ports/errors.js';
 import { Hl7ErrorCode, issue, type Issue } from '../../domain/issue.js';
-import type { FeedConfig, FeedDirectory } from '../../config/feeds.js';
+import type { FeedConfig, FeedDirectory } from './feed-directory.js';
 import type { AckCode } from './ack.js';
 import { readEnvelope, splitSegments, type Envelope } from './envelope.js';
 import type { BackfillAdmission } from './map-hl7v2.js';

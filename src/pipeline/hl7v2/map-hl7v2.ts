@@ -14,7 +14,7 @@ import { normalisePostcode } from '../../domain/postcode.js';
 import { validateNotification } from '../validate-notification.js';
 import { applyRules, conditionHolds, type RuleResult } from './apply-rules.js';
 import { Hl7Reader } from './hl7-reader.js';
-import type { Hl7v2Mapping } from './load-mappings.js';
+import type { Hl7v2Mapping } from './build-mappings.js';
 import { triggerEventOf } from './envelope.js';
 import type { MapOutcome } from './assess-hl7v2.js';
 import { TARGET_NAMES, type KindValue, type TARGETS, type TargetName } from './mapping-types.js';
@@ -170,7 +170,7 @@ function mapOrThrow(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOu
     }
   }
 
-  const notification = assemble(reader, values, locations, issues, ctx, `${messageType.trim()}^${trigger.trim()}`);
+  const notification = assemble(reader, values, birth, locations, issues, ctx, `${messageType.trim()}^${trigger.trim()}`);
   const locate = (p: string): Hl7Location | undefined => locateIn(locations, p);
   issues.push(...validateNotification(notification, ctx.receivedAt, locate));
   if (hasErrors(issues)) return { kind: 'invalid', issues };
@@ -216,12 +216,12 @@ function cleanPostcode<T extends { postcode?: string }>(a: T, path: string, loc:
 function assemble(
   reader: Hl7Reader,
   v: Values,
+  birth: Hl7DateTime,
   locations: ReadonlyMap<string, Hl7Location>,
   issues: Issue[],
   ctx: MapContext,
   event: string,
 ): BirthNotification {
-  const birth = v['baby.birth'] as Hl7DateTime;
   const deathAt = v['baby.deceasedAt'];
   const deceased = v['baby.deceased'] ?? deathAt !== undefined;
   let deceasedAt = deathAt === undefined ? undefined : dateOrInstant(deathAt);
@@ -231,7 +231,7 @@ function assemble(
       code: Hl7ErrorCode.DataTypeError,
       message: 'baby.deceasedAt: death date given but the death indicator says not deceased; value ignored',
       path: 'baby.deceasedAt',
-      ...(locations.has('baby.deceasedAt') ? { location: locations.get('baby.deceasedAt') as Hl7Location } : {}),
+      ...(locations.has('baby.deceasedAt') ? { location: locations.get('baby.deceasedAt') } : {}),
     });
     deceasedAt = undefined;
   }

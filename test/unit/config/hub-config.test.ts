@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configFiles, inboxQueues, loadHubConfig } from '../../../src/config/hub-config.js';
-import { FeedDirectory, loadFeeds, type FeedConfig } from '../../../src/config/feeds.js';
+import { loadFeeds } from '../../../src/config/feeds.js';
+import { FeedDirectory, type FeedConfig } from '../../../src/pipeline/hl7v2/feed-directory.js';
 import { ApiClientDirectory, loadApiClients, sha256Hex, type ApiClient } from '../../../src/config/api-clients.js';
 import { configError, copySampleConfig } from '../../support/sample-config.js';
 
