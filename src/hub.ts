@@ -265,8 +265,18 @@ async function startHealthOnly(core: Core, opened: ResourceStack): Promise<{ htt
 
 function readiness(core: Core): { name: string; check: () => Promise<void> }[] {
   return [
-    { name: 'store', check: async () => void (await core.db.query('SELECT 1')) },
-    { name: 'redis', check: async () => void (await core.producer.ping()) },
+    {
+      name: 'store',
+      check: async () => {
+        await core.db.query('SELECT 1');
+      },
+    },
+    {
+      name: 'redis',
+      check: async () => {
+        await core.producer.ping();
+      },
+    },
   ];
 }
 

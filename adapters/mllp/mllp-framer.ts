@@ -133,7 +133,8 @@ export class MllpFramer {
    */
   private keepOwnCopy(): void {
     for (let i = this.ownedParts; i < this.parts.length; i++) {
-      const v = this.parts[i] as Buffer;
+      const v = this.parts[i];
+      if (v === undefined) continue;
       if (v.length * 2 < v.buffer.byteLength) {
         const copy = Buffer.allocUnsafeSlow(v.length);
         v.copy(copy);

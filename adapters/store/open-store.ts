@@ -88,7 +88,7 @@ export async function openPurposePools(options: {
 }): Promise<PurposePools> {
   const url = options.databaseUrl;
   if (url === undefined || options.main.kind !== 'postgres') {
-    return { intake: options.main, api: options.main, close: async () => undefined };
+    return { intake: options.main, api: options.main, close: () => Promise.resolve() };
   }
   const open = async (maxConnections: number, applicationName: string): Promise<Database> => {
     try {

@@ -17,7 +17,6 @@ import {
   AUDIT_INSERT_COLUMNS,
   auditInsertSql,
   auditRecordset,
-  auditRecordsetSql,
   cursorOf,
   encodeCursor,
   insertAuditEvents,

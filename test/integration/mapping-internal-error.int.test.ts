@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { repoRoot } from '../../src/config/env.js';
 import { loadHubConfig } from '../../src/config/hub-config.js';
 import { createLogger } from '../../src/logger.js';
@@ -83,7 +82,7 @@ describe('A bug in the mapping code is logged and counted, not hidden behind an 
     expect(stored?.status).toBe('quarantined');
 
     expect(counts.mapping).toBe(1);
-    const reports = sink.records().filter((r) => String(r['msg']).startsWith('internal error while mapping'));
+    const reports = sink.records().filter((r) => String(r.msg).startsWith('internal error while mapping'));
     expect(reports).toHaveLength(1);
     expect(reports[0]).toMatchObject({
       level: 50,

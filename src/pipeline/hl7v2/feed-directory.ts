@@ -1,4 +1,4 @@
-import type { BackfillMode } from './map-hl7v2.js';
+import type { BackfillMode } from './map-outcome.js';
 /** A trust's HL7 v2 feed: who may send, what they may send, and which mapping reads it. */
 export interface FeedConfig {
   id: string;

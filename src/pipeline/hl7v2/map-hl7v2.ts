@@ -16,29 +16,10 @@ import { applyRules, conditionHolds, type RuleResult } from './apply-rules.js';
 import { Hl7Reader } from './hl7-reader.js';
 import type { Hl7v2Mapping } from './build-mappings.js';
 import { triggerEventOf } from './envelope.js';
-import type { MapOutcome } from './assess-hl7v2.js';
+import type { BackfillAdmission, BackfillMode, MapOutcome } from './map-outcome.js';
 import { TARGET_NAMES, type KindValue, type TARGETS, type TargetName } from './mapping-types.js';
 
 export type { MapOutcome };
-
-/**
- * An operator's back-fill window for a feed (`backfill` in feeds.json): until `until`, births that were
- * newborns at their message time (MSH-7) are admitted even when they are no longer newborns at receipt.
- */
-export interface BackfillMode {
-  /** ISO 8601 instant; the mode is over for messages received at or after it. */
-  until: string;
-  /** Why the operator turned it on (a ticket, the archive being replayed): copied into the audit. */
-  reason: string;
-}
-
-/** Recorded (in the audit) for a birth admitted only because its feed was in back-fill mode. */
-export interface BackfillAdmission {
-  reason: string;
-  until: string;
-  /** Whole days from the message's date (MSH-7) to the day it was received. */
-  lateDays: number;
-}
 
 /** Where the message came from: the feed it arrived on and when (the fallback "message time"). */
 export interface MapContext {

@@ -95,12 +95,12 @@ describe('GroupCommit', () => {
     });
   });
 
-  it('with startAtOnceWhenIdle, an idle batch starts before the next turn of the event loop, with all of this turn\'s items', async () => {
+  it("with startAtOnceWhenIdle, an idle batch starts before the next turn of the event loop, with all of this turn's items", async () => {
     const calls: number[][] = [];
     const gc = new GroupCommit<number, number>(
-      async (items) => {
+      (items) => {
         calls.push([...items]);
-        return items;
+        return Promise.resolve(items);
       },
       500,
       1,
@@ -116,9 +116,9 @@ describe('GroupCommit', () => {
 
   it('without startAtOnceWhenIdle, an idle batch waits for the next turn of the event loop', async () => {
     const calls: number[][] = [];
-    const gc = new GroupCommit<number, number>(async (items) => {
+    const gc = new GroupCommit<number, number>((items) => {
       calls.push([...items]);
-      return items;
+      return Promise.resolve(items);
     });
     void gc.submit(1);
     for (let i = 0; i < 3; i++) await Promise.resolve();

@@ -142,7 +142,7 @@ describe('loadHubConfig with a broken copy', () => {
       `${file}: field /feeds/0/backfill: must have required property 'reason' (reason)`,
       `${file}: field /feeds/0/backfill/until: must match format "date-time"`,
     ]);
-    feed['backfill'] = { until: '2027-01-31T00:00:00Z', reason: 'INC-4711 archive replay' };
+    feed.backfill = { until: '2027-01-31T00:00:00Z', reason: 'INC-4711 archive replay' };
     writeJson(file, data);
     expect(loadHubConfig(dir).feeds.feeds[0]?.backfill).toEqual({ until: '2027-01-31T00:00:00Z', reason: 'INC-4711 archive replay' });
   });

@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { frame, MllpFramer } from '../../../../adapters/mllp/mllp-framer.js';
+import { frame } from '../../../../adapters/mllp/mllp-framer.js';
 import { controlId, main, readAck, shiftToNow, splitMessages } from '../../../../adapters/cli/send.js';
 import { buildAck, type AckCode } from '../../../../src/pipeline/hl7v2/ack.js';
 import { readEnvelope } from '../../../../src/pipeline/hl7v2/envelope.js';
@@ -71,7 +71,7 @@ describe('stork-send', () => {
 
   it('--now moves MSH-7, EVN and the birth by one amount so MSH-7 is the clock, with a fresh MSH-10', async () => {
     const server = await startAckServer(() => 'AA');
-    closers.push(server.close);
+    closers.push(() => server.close());
     const out = collector();
     const clock = () => new Date('2027-11-29T06:15:30.250Z');
     expect(await main(['--port', String(server.port), '--now', sampleFile], out, out, clock)).toBe(0);
