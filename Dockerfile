@@ -6,7 +6,7 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 # ---- build: compile the TypeScript with the dev dependencies ------------------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci
 # tsconfig.build.json compiles src, adapters, test/bench and test/support/synthetic (see .dockerignore).
 COPY . .
@@ -16,7 +16,7 @@ RUN npm run build
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev
 COPY --from=build /app/dist ./dist
 # Read relative to the app root (repoRoot = /app): SQL migrations, the OpenAPI description, feed/catchment mappings, the consent rulebook.

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
 import { repoRoot, type EnvConfig } from './config/env.js';
-import { ConfigError } from './config/config-error.js';
+import { ConfigError } from './domain/config-error.js';
 import { feedMapper, inboxQueues, loadHubConfig, type HubConfig } from './config/hub-config.js';
 import type { Database } from './ports/database.js';
 import type { DeliveryQueues } from './ports/delivery-queue.js';
@@ -314,8 +314,18 @@ async function startHealthOnly(core: Core, opened: ResourceStack): Promise<{ htt
 
 function readiness(core: Core): { name: string; check: () => Promise<void> }[] {
   return [
-    { name: 'store', check: async () => void (await core.db.query('SELECT 1')) },
-    { name: 'redis', check: async () => void (await core.producer.ping()) },
+    {
+      name: 'store',
+      check: async () => {
+        await core.db.query('SELECT 1');
+      },
+    },
+    {
+      name: 'redis',
+      check: async () => {
+        await core.producer.ping();
+      },
+    },
   ];
 }
 

@@ -1,5 +1,5 @@
 import { loadEnvConfig } from './config/env.js';
-import { ConfigError } from './config/config-error.js';
+import { ConfigError } from './domain/config-error.js';
 import { createLogger } from './logger.js';
 import { startHub } from './hub.js';
 

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MllpClient, MllpClientError } from '../mllp/mllp-client.js';
+import { FS, VT } from '../mllp/mllp-framer.js';
 
 /** Where `main` writes: `process.stdout`/`process.stderr`, or a collector in tests. */
 export interface CliOutput {
@@ -148,7 +149,8 @@ export function splitMessages(file: string, content: Buffer): FileMessage[] {
   const lines = content
     .toString('latin1')
     .replace(/^\u00ef\u00bb\u00bf/, '')
-    .replace(/[\x0b\x1c]/g, '')
+    .replaceAll(String.fromCharCode(VT), '')
+    .replaceAll(String.fromCharCode(FS), '')
     .split(/\r\n|\r|\n/);
   const groups: string[][] = [];
   let current: string[] | undefined;
@@ -190,9 +192,9 @@ export function readAck(ack: string): AckSummary {
       const cwe = (f[3] ?? '').split(cs);
       const eld = (f[1] ?? '').split(cs); // v2.4: segment^sequence^field^code&text&table
       const location = erl !== '' ? formatLocation(erl.split(cs)) : eld[0] ? formatLocation(eld.slice(0, 3)) : '';
-      const code = cwe[0] || (eld[3] ?? '').split(enc.charAt(3) || '&')[0] || '';
+      const code = (cwe[0] ?? '') || ((eld[3] ?? '').split(enc.charAt(3) || '&')[0] ?? '');
       const detail = text(f[8]) || text(cwe[1]) || text((eld[3] ?? '').split(enc.charAt(3) || '&')[1]);
-      summary.errors.push({ severity: f[4] || 'E', code, location, text: detail });
+      summary.errors.push({ severity: (f[4] ?? '') || 'E', code, location, text: detail });
     }
   }
   return summary;
@@ -206,7 +208,7 @@ function formatLocation(parts: string[]): string {
 
 /** Undoes the HL7 delimiter escapes (\F\ \S\ \R\ \E\ \T\); other escapes are left as they are. */
 function unescape(s: string, fs: string, enc: string): string {
-  const [cs = '^', rs = '~', ec = '\\', ss = '&'] = [...enc];
+  const [cs, rs, ec, ss] = [enc.charAt(0) || '^', enc.charAt(1) || '~', enc.charAt(2) || '\\', enc.charAt(3) || '&'];
   if (!s.includes(ec)) return s;
   const map: Record<string, string> = { F: fs, S: cs, R: rs, E: ec, T: ss };
   let out = '';
@@ -310,7 +312,9 @@ export async function main(
   for (const [i, m] of messages.entries()) {
     const label = `${m.file}${messages.length > files.length ? `#${m.index}` : ''} ${controlId(m.text) || '(no MSH-10)'}`;
     try {
-      const ack = readAck(await (acks[i] as Promise<string>));
+      const pending = acks[i];
+      if (pending === undefined) throw new Error(`no send for message ${i}`);
+      const ack = readAck(await pending);
       const positive = ack.code === 'AA' || ack.code === 'CA';
       out.write(`${label} ${ack.code || '(no MSA)'}${ack.text ? ` ${ack.text}` : ''}\n`);
       for (const e of ack.errors)

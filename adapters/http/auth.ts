@@ -4,7 +4,7 @@ import { sendProblem } from './problem.js';
 
 /** The authenticated client of a request, set by `authenticate`. */
 export function clientOf(res: Response): ApiClient {
-  const client = res.locals['client'] as ApiClient | undefined;
+  const client = res.locals.client as ApiClient | undefined;
   if (!client) throw new Error('route mounted without authenticate()');
   return client;
 }
@@ -20,7 +20,7 @@ export function authenticate(clients: ApiClientDirectory) {
       sendProblem(res, 401, 'Unauthorised', match ? 'The API key is not recognised' : 'Send the API key as Authorization: Bearer <key>');
       return;
     }
-    res.locals['client'] = client;
+    res.locals.client = client;
     next();
   };
 }

@@ -86,17 +86,13 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       sendProblem(res, err.status, 'Bad request', 'The request could not be read');
       return;
     }
-    deps.logger.error({ err, method: req.method, route: req.route?.path as string | undefined }, 'request failed');
+    deps.logger.error({ err, method: req.method, route: routePath(req) }, 'request failed');
     res.set('Retry-After', '5');
     sendProblem(res, 503, 'Service unavailable', 'The hub could not complete the request; retry later');
   });
   return app;
 }
 
-/**
- * Every path the API serves and the methods it allows there (GET also answers HEAD). Keep in step with the
- * routes: a path listed here answers any other method 405 with this Allow header, instead of 404.
- */
 /** Every path the API serves and the methods it allows there (HEAD with GET); `:name` is one path segment. */
 export const KNOWN_PATHS: readonly (readonly [string, string])[] = [
   ['/healthz', 'GET, HEAD'],
@@ -242,4 +238,10 @@ export function createHttpServer(app: express.Express, logger: Logger): http.Ser
     );
   });
   return server;
+}
+
+/** The matched route's pattern (`/v1/messages/:id`), never the URL with its ids; Express types `req.route` as any. */
+function routePath(req: Request): string | undefined {
+  const route: unknown = req.route;
+  return typeof route === 'object' && route !== null && 'path' in route && typeof route.path === 'string' ? route.path : undefined;
 }

@@ -85,7 +85,7 @@ export class FaultLog {
     this.roll();
     if (this.linesInWindow >= this.options.maxLinesPerInterval) {
       this.suppressedLines++;
-      this.suppressedCounts.set(fault, (this.suppressedCounts.get(fault) ?? 0) + ((fields['count'] as number | undefined) ?? 0));
+      this.suppressedCounts.set(fault, (this.suppressedCounts.get(fault) ?? 0) + ((fields.count as number | undefined) ?? 0));
       if (this.summaryTimer === undefined) {
         const wait = Math.max(0, this.windowStart + this.options.intervalMs - this.now());
         this.summaryTimer = setTimeout(() => {

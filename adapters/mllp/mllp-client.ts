@@ -151,14 +151,14 @@ export class MllpClient {
     const ack = (event.kind === 'message' ? event.bytes : event.head).toString('utf8');
     if (this.inFlight === 0) return; // unsolicited, or the late ACK of a message that already timed out
     const acked = ackedControlId(ack);
-    const first = this.pending[this.head] as Pending;
+    const first = this.headPending();
     if (acked === '' || first.controlId === '' || first.controlId === acked) {
       this.settleHead().resolve(ack);
     } else if (this.expiredIds.delete(acked)) {
       return; // the late ACK of a message that already timed out
     } else {
       let k = this.head + 1;
-      while (k < this.pending.length && (this.pending[k] as Pending).controlId !== acked) k++;
+      while (k < this.pending.length && this.pending[k]?.controlId !== acked) k++;
       if (k < this.pending.length) {
         while (this.head < k) {
           const skipped = this.settleHead();
@@ -176,8 +176,14 @@ export class MllpClient {
     this.afterSettle();
   }
 
+  private headPending(): Pending {
+    const p = this.pending[this.head];
+    if (p === undefined) throw new Error('MLLP client: no message in flight');
+    return p;
+  }
+
   private settleHead(): Pending {
-    const p = this.pending[this.head] as Pending;
+    const p = this.headPending();
     this.head++;
     return p;
   }
@@ -210,16 +216,17 @@ export class MllpClient {
   private onTimer(): void {
     this.timer = undefined;
     const now = performance.now();
-    while (this.inFlight > 0 && (this.pending[this.head] as Pending).deadline <= now) {
+    while (this.inFlight > 0 && this.headPending().deadline <= now) {
       const p = this.settleHead();
       if (p.controlId !== '') {
-        if (this.expiredIds.size >= MAX_EXPIRED_IDS) this.expiredIds.delete(this.expiredIds.values().next().value as string);
+        const oldest = this.expiredIds.values().next();
+        if (this.expiredIds.size >= MAX_EXPIRED_IDS && oldest.done !== true) this.expiredIds.delete(oldest.value);
         this.expiredIds.add(p.controlId);
       }
       p.reject(new MllpClientError('timeout', `no ACK for message ${p.controlId} within ${this.timeoutMs} ms`));
     }
     this.afterSettle();
-    if (this.inFlight > 0) this.arm((this.pending[this.head] as Pending).deadline);
+    if (this.inFlight > 0) this.arm(this.headPending().deadline);
   }
 
   private rejectAll(err: MllpClientError): void {
@@ -247,7 +254,7 @@ function ackedControlId(ack: string): string {
   const end = rest.search(/[\r\n]/);
   const id = (end === -1 ? rest : rest.slice(0, end)).split(fs)[2] ?? '';
   // The peer escapes delimiters in MSA-2 (`A\S\B` for `A^B`): undo that so the id matches MSH-10 as sent.
-  const [cs = '^', rs = '~', ec = '\\', ss = '&'] = [...ack.slice(4, 8)];
+  const [cs, rs, ec, ss] = [ack.charAt(4) || '^', ack.charAt(5) || '~', ack.charAt(6) || '\\', ack.charAt(7) || '&'];
   if (!id.includes(ec)) return id;
   const map: Record<string, string> = { F: fs, S: cs, R: rs, E: ec, T: ss };
   return id.replace(new RegExp(`${escapeRegExp(ec)}([FSRET])${escapeRegExp(ec)}`, 'g'), (_m, c: string) => map[c] ?? '');

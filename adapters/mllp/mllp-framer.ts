@@ -133,7 +133,8 @@ export class MllpFramer {
    */
   private keepOwnCopy(): void {
     for (let i = this.ownedParts; i < this.parts.length; i++) {
-      const v = this.parts[i] as Buffer;
+      const v = this.parts[i];
+      if (v === undefined) continue;
       if (v.length * 2 < v.buffer.byteLength) {
         const copy = Buffer.allocUnsafeSlow(v.length);
         v.copy(copy);
@@ -168,7 +169,8 @@ export class MllpFramer {
 
   private finish(): FrameEvent {
     const size = this.size;
-    const bytes = this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts);
+    const only = this.parts.length === 1 ? this.parts[0] : undefined;
+    const bytes = only ?? Buffer.concat(this.parts);
     this.reset();
     return size > this.maxBytes ? { kind: 'oversize', head: bytes, sizeBytes: size } : { kind: 'message', bytes };
   }

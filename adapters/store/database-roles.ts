@@ -1,6 +1,6 @@
 import type { Logger } from '../../src/logger.js';
 import type { Database } from '../../src/ports/database.js';
-import { ConfigError } from '../../src/config/config-error.js';
+import { ConfigError } from '../../src/domain/config-error.js';
 import { openPostgres } from './postgres-database.js';
 import { migrate, migrationsDir } from './migrate.js';
 

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from '../../src/config/config-error.js';
+import { ConfigError } from '../../src/domain/config-error.js';
 
 export interface DirectoryLock {
   release(): void;

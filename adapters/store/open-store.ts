@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Logger } from '../../src/logger.js';
 import type { Database } from '../../src/ports/database.js';
-import { ConfigError } from '../../src/config/config-error.js';
+import { ConfigError } from '../../src/domain/config-error.js';
 import { openPostgres } from './postgres-database.js';
 import { openPglite } from './pglite-database.js';
 import { migrateStore } from './database-roles.js';
@@ -88,7 +88,7 @@ export async function openPurposePools(options: {
 }): Promise<PurposePools> {
   const url = options.databaseUrl;
   if (url === undefined || options.main.kind !== 'postgres') {
-    return { intake: options.main, api: options.main, close: async () => undefined };
+    return { intake: options.main, api: options.main, close: () => Promise.resolve() };
   }
   const open = async (maxConnections: number, applicationName: string): Promise<Database> => {
     try {

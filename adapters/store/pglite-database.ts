@@ -4,15 +4,16 @@ import type { Database, QueryResult, SqlClient } from '../../src/ports/database.
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.js';
 
 interface PgliteQueryable {
-  query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows?: number }>;
+  query(sql: string, params?: unknown[]): Promise<{ rows: unknown[]; affectedRows?: number }>;
 }
 
 /** Statement names (QueryOptions.prepare) are not passed on: PGlite runs in this process, with no round trips to save. */
 function wrap(client: PgliteQueryable): SqlClient {
   return {
     async query<R extends object>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const r = await client.query<R>(sql, params as unknown[] | undefined);
-      return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+      const r = await client.query(sql, params as unknown[] | undefined);
+      // The statement decides the row shape; the caller names it, as with `pg`.
+      return { rows: r.rows as R[], rowCount: r.affectedRows ?? r.rows.length };
     },
   };
 }

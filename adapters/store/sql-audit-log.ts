@@ -25,7 +25,7 @@ function toEvent(r: AuditRow): AuditEvent {
     at: new Date(iso(r.at) ?? 0),
     actor: r.actor,
     action: r.action,
-    details: json<Record<string, unknown>>(r.details),
+    details: json(r.details) as Record<string, unknown>,
   };
   if (r.message_id) e.messageId = r.message_id;
   if (r.notification_id) e.notificationId = r.notification_id;

@@ -60,9 +60,9 @@ export function iso(d: Date | string | null | undefined): string | undefined {
   return (typeof d === 'string' ? new Date(d) : d).toISOString();
 }
 
-/** jsonb comes back parsed from `pg` and from PGlite alike; this keeps the type honest. */
-export function json<T>(value: unknown): T {
-  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+/** jsonb comes back parsed from `pg` and from PGlite alike (text from older drivers is parsed); the caller names the column's type. */
+export function json(value: unknown): unknown {
+  return typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
 }
 
 /** Cursor for keyset paging: base64url of `<timestamp>|<id>`, the timestamp as Date.toISOString() writes it. */

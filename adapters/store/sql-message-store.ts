@@ -54,7 +54,7 @@ function summary(r: MessageRow): MessageSummary {
     sha256: r.sha256,
     rawTruncated: r.raw_truncated,
     status: r.status,
-    issues: json<Issue[]>(r.issues),
+    issues: json(r.issues) as Issue[],
     replayCount: r.replay_count,
     updatedAt: iso(r.updated_at) ?? '',
   };
@@ -183,7 +183,7 @@ export class SqlMessageStore implements MessageStore {
     const row = r.rows[0];
     if (!row) return undefined;
     const m: StoredMessage = { ...summary(row), raw: Buffer.from(row.raw) };
-    if (row.canonical !== null) m.canonical = json<BirthNotification>(row.canonical);
+    if (row.canonical !== null) m.canonical = json(row.canonical) as BirthNotification;
     if (row.sender_key !== null) m.senderKey = row.sender_key;
     if (row.api_client !== null) m.apiClient = row.api_client;
     return m;

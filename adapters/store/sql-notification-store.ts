@@ -17,7 +17,6 @@ import {
   AUDIT_INSERT_COLUMNS,
   auditInsertSql,
   auditRecordset,
-  auditRecordsetSql,
   cursorOf,
   encodeCursor,
   insertAuditEvents,
@@ -57,7 +56,7 @@ function toItem(r: InboxRow): InboxItem {
   if (acked) item.acknowledgedAt = acked;
   if (withdrawn) item.withdrawnAt = withdrawn;
   // A withdrawn notification is not disclosed again: the centre keeps its id, status and time only.
-  if (r.status !== 'withdrawn') item.record = json<DisclosedRecord>(r.disclosed);
+  if (r.status !== 'withdrawn') item.record = json(r.disclosed) as DisclosedRecord;
   return item;
 }
 
@@ -107,7 +106,7 @@ export class SqlNotificationStore implements NotificationStore {
     });
     return r.rows
       .filter((row) => row.status === 'queued')
-      .map((row) => ({ id: row.id, canonical: row.canonical === null ? undefined : json<BirthNotification>(row.canonical) }));
+      .map((row) => ({ id: row.id, canonical: row.canonical === null ? undefined : (json(row.canonical) as BirthNotification) }));
   }
 
   async processingTransaction<T>(work: (tx: ProcessingTransaction) => Promise<T>): Promise<T> {

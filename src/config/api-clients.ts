@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { ConfigError } from './config-error.js';
-import { compile, loadJsonFile } from './json-schema.js';
+import { ConfigError } from '../domain/config-error.js';
+import { compile } from '../domain/json-schema.js';
+import { loadJsonFile } from './load-json-file.js';
 
 /** What an API client may do: send feeds, read one centre's inbox, audit, or operate the hub. */
 export type ClientRole = 'feed' | 'centre' | 'ig' | 'admin';

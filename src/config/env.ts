@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { compile, describeErrors } from './json-schema.js';
-import { ConfigError } from './config-error.js';
+import { compile, describeErrors } from '../domain/json-schema.js';
+import { ConfigError } from '../domain/config-error.js';
 
 /** The processes a Stork instance runs; a deployment may split them across machines. */
 export type Role = 'intake' | 'worker';
@@ -153,10 +153,10 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   }
   if (!validate(raw)) {
     for (const p of describeErrors(validate.errors)) problems.push(p.replace(/^field \/(\w+)/, '$1'));
-  } else if ((raw['STORK_MLLP_MAX_BUFFERED_BYTES'] as number) < (raw['STORK_MLLP_MAX_BYTES'] as number)) {
+  } else if (raw.STORK_MLLP_MAX_BUFFERED_BYTES < raw.STORK_MLLP_MAX_BYTES) {
     problems.push('STORK_MLLP_MAX_BUFFERED_BYTES: must be at least STORK_MLLP_MAX_BYTES, so that one whole message can be received');
   }
-  if (raw['STORK_MIGRATION_DATABASE_URL'] !== undefined && raw['DATABASE_URL'] === undefined) {
+  if (raw.STORK_MIGRATION_DATABASE_URL !== undefined && raw.DATABASE_URL === undefined) {
     problems.push('STORK_MIGRATION_DATABASE_URL: needs DATABASE_URL (the embedded store has one user and no separate owner)');
   }
   if (problems.length > 0) {

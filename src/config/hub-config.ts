@@ -1,12 +1,17 @@
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { ConfigError } from './config-error.js';
-import { loadFeeds, type FeedDirectory } from './feeds.js';
+import { ConfigError } from '../domain/config-error.js';
+import { loadFeeds } from './feeds.js';
+import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
 import { loadApiClients, type ApiClientDirectory } from './api-clients.js';
-import { loadCatchments, type Catchments } from '../pipeline/catchments.js';
-import { loadRulebook, type Rulebook } from '../pipeline/consent/rulebook.js';
-import { loadHl7v2Mappings, type Hl7v2MappingSet } from '../pipeline/hl7v2/load-mappings.js';
-import { loadFhirMappings, type FhirMappingSet } from '../pipeline/fhir/fhir-mapping.js';
+import type { Catchments } from '../pipeline/catchments.js';
+import { loadCatchments } from './catchments.js';
+import type { Rulebook } from '../pipeline/consent/rulebook.js';
+import { loadRulebook } from './rulebook.js';
+import type { Hl7v2MappingSet } from '../pipeline/hl7v2/build-mappings.js';
+import { loadHl7v2Mappings } from './hl7v2-mappings.js';
+import type { FhirMappingSet } from '../pipeline/fhir/fhir-mapping.js';
+import { loadFhirMappings } from './fhir-mappings.js';
 import { mapHl7v2 } from '../pipeline/hl7v2/map-hl7v2.js';
 import type { FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { HUB_UNALLOCATED_QUEUE, unallocatedQueue } from '../pipeline/route.js';
@@ -70,7 +75,7 @@ export function loadHubConfig(configDir: string): HubConfig {
     // Each FHIR feed names the one API client that may send for it: a feed client whose scope is the feed.
     for (const feed of feeds.fhirFeeds) {
       const client = apiClients.clients.find((c) => c.id === feed.apiClient);
-      if (!client || client.role !== 'feed' || client.scope !== feed.id)
+      if (client?.role !== 'feed' || client.scope !== feed.id)
         problems.push(
           `${files.feeds}: FHIR feed "${feed.id}" field apiClient: "${feed.apiClient}" must be an API client with role feed and scope "${feed.id}" in ${files.apiClients}`,
         );

@@ -6,7 +6,7 @@
  * (ajv's `JSONSchemaType` would force `nullable: true` on every optional field, admitting `null`, which
  * the TypeScript type does not allow; hence this narrower check plus the round-trip tests.)
  */
-import { compile } from '../config/json-schema.js';
+import { compile } from './json-schema.js';
 import type {
   Address,
   Baby,

@@ -24,6 +24,10 @@ const COMPACT = new RegExp(`^(?:(${OUTWARD})(${INWARD})|(GIR)(0AA))$`);
 
 /** The normalised form as a regular-expression source, for JSON Schemas (`LS9 7TF`, `GIR 0AA`). */
 export const NORMALISED_POSTCODE_PATTERN = `^(?:(?:${OUTWARD}) ${INWARD}|GIR 0AA)$`;
+/** A sector as `postcodeSector` gives it (`LS9 7`, `GIR 0`), as a regular-expression source. */
+export const NORMALISED_SECTOR_PATTERN = `^(?:(?:${OUTWARD}) [0-9]|GIR 0)$`;
+/** A district as `postcodeDistrict` gives it (`LS9`, `EC1A`, `GIR`), as a regular-expression source. */
+export const NORMALISED_DISTRICT_PATTERN = `^(?:${OUTWARD}|GIR)$`;
 
 /** A normalised postcode split into its parts. */
 export interface PostcodeParts {
@@ -57,7 +61,12 @@ export function normalisePostcode(s: string): string | undefined {
 /** Postcode sector, the routing key for children's centres: outward code, space, inward digit (`LS9 7`). */
 export function postcodeSector(s: string): string | undefined {
   const p = parsePostcode(s);
-  return p === undefined ? undefined : `${p.outward} ${p.inward.charAt(0)}`;
+  return p === undefined ? undefined : sectorOf(p);
+}
+
+/** The sector of parsed parts (`LS9 7`). */
+export function sectorOf(p: PostcodeParts): string {
+  return `${p.outward} ${p.inward.charAt(0)}`;
 }
 
 /**

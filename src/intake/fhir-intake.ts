@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import type { FeedDirectory } from '../config/feeds.js';
+import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
 import type { MessageStatus, ReceiptOutcome, ReceivedMessage } from '../ports/message-store.js';
 import { answerFor, assessFhirMessage, readFhirResource, type FhirAssessment } from '../pipeline/fhir/assess-fhir.js';
 import { fhirIssue, toStoredIssue, type FhirIssue, type FhirIssueCode } from '../pipeline/fhir/fhir-issue.js';
@@ -194,10 +194,10 @@ export function describeAnswer(answer: Buffer, maxBytes: number): { httpStatus: 
   const encoding: FhirEncoding = answer.toString('utf8', 0, 64).trimStart().startsWith('<') ? 'xml' : 'json';
   const read = readFhirResource(answer, encoding, Math.max(maxBytes, answer.length));
   let httpStatus = 200;
-  if (read.ok && read.resource['resourceType'] === 'OperationOutcome') {
-    const issues = objs(read.resource['issue']);
-    const first = issues.find((i) => i['severity'] === 'error' || i['severity'] === 'fatal') ?? issues[0];
-    httpStatus = httpStatusFor(str(first?.['code']) as FhirIssueCode | undefined);
+  if (read.ok && read.resource.resourceType === 'OperationOutcome') {
+    const issues = objs(read.resource.issue);
+    const first = issues.find((i) => i.severity === 'error' || i.severity === 'fatal') ?? issues[0];
+    httpStatus = httpStatusFor(str(first?.code) as FhirIssueCode | undefined);
   }
   return { httpStatus, contentType: FHIR_MEDIA_TYPES[encoding] };
 }

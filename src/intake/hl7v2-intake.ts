@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import type { FeedDirectory } from '../config/feeds.js';
+import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
 import { Hl7ErrorCode, issue, type Issue } from '../domain/issue.js';
 import type { ProcessingQueue } from '../ports/job-queue.js';
 import type { Channel, MessageStatus, MessageStore, ReceivedMessage, ReceiptOutcome } from '../ports/message-store.js';

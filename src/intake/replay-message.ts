@@ -1,4 +1,4 @@
-import type { FeedDirectory } from '../config/feeds.js';
+import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
 import type { ProcessingQueue } from '../ports/job-queue.js';
 import type { MessageStatus, MessageStore } from '../ports/message-store.js';
 import type { AuditEventInput } from '../ports/audit.js';

@@ -1,11 +1,12 @@
 /**
  * Catchments: which children's centre (family hub) reaches which postcodes, and which local authority
  * owns which postcode districts (for its unallocated queue). Operators edit `mappings/catchments.json`;
- * this module validates it (JSON Schema, then semantic checks) and builds the lookup index once, so
+ * this module validates it (JSON Schema, then semantic checks; src/config/catchments.ts reads the file) and builds the lookup index once, so
  * routing each message is a handful of Map lookups.
  */
-import { ConfigError } from '../config/config-error.js';
-import { compile, loadJsonFile } from '../config/json-schema.js';
+import { ConfigError } from '../domain/config-error.js';
+import { compile } from '../domain/json-schema.js';
+import { NORMALISED_DISTRICT_PATTERN, NORMALISED_POSTCODE_PATTERN, NORMALISED_SECTOR_PATTERN } from '../domain/postcode.js';
 
 /** How a centre receives its notifications: it pulls from its inbox, or Stork pushes by signed webhook. */
 export type CentreDelivery = { mode: 'pull' } | { mode: 'webhook'; url: string };
@@ -54,10 +55,11 @@ export interface Catchments {
   readonly centres: ReadonlyMap<string, Centre & { localAuthorityId: string }>;
 }
 
-const OUTWARD = '(?:[A-Z]{1,2}[0-9][A-Z0-9]?|GIR)';
-const DISTRICT_PATTERN = `^${OUTWARD}$`;
-const SECTOR_PATTERN = `^${OUTWARD} [0-9]$`;
-const POSTCODE_PATTERN = '^(?:[A-Z]{1,2}[0-9][A-Z0-9]? [0-9][ABD-HJLNP-UW-Z]{2}|GIR 0AA)$';
+// The forms src/domain/postcode.ts produces, and nothing looser: a catchment entry that normalisation can
+// never produce would match no family.
+const DISTRICT_PATTERN = NORMALISED_DISTRICT_PATTERN;
+const SECTOR_PATTERN = NORMALISED_SECTOR_PATTERN;
+const POSTCODE_PATTERN = NORMALISED_POSTCODE_PATTERN;
 const ID_PATTERN = '^[a-z0-9][a-z0-9-]*$';
 
 const codeList = (pattern: string) => ({ type: 'array', items: { type: 'string', pattern }, uniqueItems: true });
@@ -122,7 +124,7 @@ export const catchmentsSchema = {
   },
 } as const;
 
-const validateCatchments = compile<CatchmentsFile>(catchmentsSchema);
+export const validateCatchmentsFile = compile<CatchmentsFile>(catchmentsSchema);
 
 /** District of a normalised postcode or sector (`LS9 7AB` → `LS9`). */
 function districtOf(code: string): string {
@@ -192,12 +194,4 @@ export function buildCatchments(file: CatchmentsFile, source = 'catchments'): Ca
     localAuthorityByDistrict,
     centres,
   };
-}
-
-/**
- * Reads and validates a catchments file (schema, then semantic checks) and indexes it for routing.
- * Throws ConfigError naming the file and each offending field, so a bad catchment stops start-up.
- */
-export function loadCatchments(file: string): Catchments {
-  return buildCatchments(loadJsonFile<CatchmentsFile>(file, validateCatchments), file);
 }

@@ -4,6 +4,7 @@
  * its local authority's unallocated queue, and anything else to the hub-wide `unallocated` queue, so a
  * family is never silently dropped.
  */
+import { parsePostcode, sectorOf } from '../domain/postcode.js';
 import type { Catchments } from './catchments.js';
 
 /** Where a notification goes, and why; carries ids only, never the postcode itself. */
@@ -30,40 +31,23 @@ export function unallocatedQueue(localAuthorityId: string): string {
   return `${localAuthorityId}-unallocated`;
 }
 
-interface PostcodeParts {
-  postcode: string;
-  sector: string;
-  district: string;
-}
-
-/**
- * District and sector of a postcode that arrives already normalised (`OUT IN`). Tolerates lower case and a
- * missing or doubled space (the inward code is always the last three characters); too short → undefined.
- */
-function postcodeParts(raw: string): PostcodeParts | undefined {
-  const compact = raw.replace(/\s+/g, '').toUpperCase();
-  if (compact.length < 5 || compact.length > 7) return undefined;
-  const district = compact.slice(0, -3);
-  const inward = compact.slice(-3);
-  return { postcode: `${district} ${inward}`, sector: `${district} ${inward[0] ?? ''}`, district };
-}
-
 /**
  * Routes one notification by the family's postcode (see `familyAddress`). Pure and allocation-light:
  * at most three Map lookups against the index built by `loadCatchments`.
  */
 export function routeNotification(postcode: string | undefined, catchments: Catchments): Route {
-  const parts = postcode === undefined ? undefined : postcodeParts(postcode);
+  // The same parse as the mapper's normalisation (src/domain/postcode.ts), so the keys match the catchments'.
+  const parts = postcode === undefined ? undefined : parsePostcode(postcode);
   if (parts === undefined) return { kind: 'unallocated', queue: HUB_UNALLOCATED_QUEUE, reason: 'no-postcode' };
 
   const byPostcode = catchments.byPostcode.get(parts.postcode);
   if (byPostcode !== undefined) return { kind: 'centre', ...byPostcode, matchedBy: 'postcode' };
-  const bySector = catchments.bySector.get(parts.sector);
+  const bySector = catchments.bySector.get(sectorOf(parts));
   if (bySector !== undefined) return { kind: 'centre', ...bySector, matchedBy: 'sector' };
-  const byDistrict = catchments.byDistrict.get(parts.district);
+  const byDistrict = catchments.byDistrict.get(parts.outward);
   if (byDistrict !== undefined) return { kind: 'centre', ...byDistrict, matchedBy: 'district' };
 
-  const localAuthorityId = catchments.localAuthorityByDistrict.get(parts.district);
+  const localAuthorityId = catchments.localAuthorityByDistrict.get(parts.outward);
   if (localAuthorityId === undefined) {
     return { kind: 'unallocated', queue: HUB_UNALLOCATED_QUEUE, reason: 'outside-all-local-authorities' };
   }

@@ -39,14 +39,3 @@ export interface Database extends SqlClient {
   transaction<T>(fn: (tx: SqlClient) => Promise<T>, options?: TransactionOptions): Promise<T>;
   close(): Promise<void>;
 }
-
-/** Thrown when the store cannot be reached or fails: the sender must retry, so no positive ACK is sent. */
-export class StoreUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StoreUnavailableError';
-  }
-}
-
-/** PostgreSQL's SQLSTATE for a unique-constraint violation. */
-export const UNIQUE_VIOLATION = '23505';

@@ -27,7 +27,7 @@ export async function bareBullmq(redisUrl: string, prefix: string, jobs: number,
   let lastCompleted = 0;
   let resolveDone: () => void = () => undefined;
   const allDone = new Promise<void>((r) => (resolveDone = r));
-  const worker = new Worker(name, async () => undefined, { connection: workerConnection, prefix, concurrency: 50, autorun: false });
+  const worker = new Worker(name, () => Promise.resolve(), { connection: workerConnection, prefix, concurrency: 50, autorun: false });
   worker.on('completed', () => {
     completed++;
     if (completed === jobs) {

@@ -41,15 +41,15 @@ export async function startWorkerProcess(
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   trackChild(child);
-  let started = false;
-  let exited: number | null = null;
-  child.on('exit', (code) => (exited = code ?? 1));
+  // Set by the child's events while the loop below waits.
+  const state: { started: boolean; exited: number | null } = { started: false, exited: null };
+  child.on('exit', (code) => (state.exited = code ?? 1));
   child.stdout.on('data', (d: Buffer) => {
-    if (d.toString('utf8').includes('"msg":"stork started"')) started = true;
+    if (d.toString('utf8').includes('"msg":"stork started"')) state.started = true;
   });
   try {
-    while (!started) {
-      if (exited !== null) throw new Error(`worker process exited with code ${String(exited)} before starting`);
+    while (!state.started) {
+      if (state.exited !== null) throw new Error(`worker process exited with code ${String(state.exited)} before starting`);
       deadline.check('starting a worker process');
       await sleep(20);
     }
@@ -61,7 +61,7 @@ export async function startWorkerProcess(
   return {
     pid: child.pid,
     async stop() {
-      if (exited !== null) return;
+      if (state.exited !== null) return;
       const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGTERM');
       await gone;

@@ -10,7 +10,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] as number;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] ?? Number.NaN;
 }
 
 export interface Dist {
@@ -28,7 +28,7 @@ export function dist(samples: Float64Array): Dist {
     p50: percentile(s, 50),
     p90: percentile(s, 90),
     p99: percentile(s, 99),
-    max: s.length ? (s[s.length - 1] as number) : Number.NaN,
+    max: s[s.length - 1] ?? Number.NaN,
   };
 }
 
@@ -92,7 +92,7 @@ export function median(values: readonly number[]): number {
   if (values.some(Number.isNaN)) return Number.NaN;
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+  return s.length % 2 === 1 ? (s[mid] ?? Number.NaN) : ((s[mid - 1] ?? Number.NaN) + (s[mid] ?? Number.NaN)) / 2;
 }
 
 /**
@@ -104,7 +104,7 @@ export function medianOf(values: readonly Figures[]): Figures {
   if (values.some((v) => v === null)) return null;
   const numbers = values.filter((v): v is number => typeof v === 'number');
   if (numbers.length === values.length) return median(numbers);
-  const objects = values.filter((v): v is { readonly [key: string]: Figures } => typeof v === 'object' && v !== null);
+  const objects = values.filter((v): v is Readonly<Record<string, Figures>> => typeof v === 'object' && v !== null);
   const keys = [...new Set(objects.flatMap((o) => Object.keys(o)))];
   return Object.fromEntries(keys.map((k) => [k, medianOf(objects.map((o) => o[k] ?? 0))]));
 }

@@ -123,29 +123,29 @@ function isCounts(x: unknown): x is Record<string, number> {
 
 function isSendMode(x: unknown): x is SendMode {
   if (!isRecord(x)) return false;
-  if (x['kind'] === 'fast') return isPosInt(x['inFlightPerConnection']) && (x['connections'] === undefined || isPosInt(x['connections']));
-  if (x['kind'] === 'rate') return isNum(x['rate']) && x['rate'] > 0;
+  if (x.kind === 'fast') return isPosInt(x.inFlightPerConnection) && (x.connections === undefined || isPosInt(x.connections));
+  if (x.kind === 'rate') return isNum(x.rate) && x.rate > 0;
   return false;
 }
 
 export function isGeneratorCommand(x: unknown): x is GeneratorCommand {
   if (!isRecord(x)) return false;
-  switch (x['type']) {
+  switch (x.type) {
     case 'run':
     case 'stop':
       return true;
     case 'prepare':
       return (
-        typeof x['phase'] === 'string' &&
-        typeof x['host'] === 'string' &&
-        isPosInt(x['port']) &&
-        isPosInt(x['connections']) &&
-        Number.isInteger(x['seedStart']) &&
-        Number.isInteger(x['count']) &&
-        (x['count'] as number) >= 0 &&
-        typeof x['controlIdPrefix'] === 'string' &&
-        isSendMode(x['mode']) &&
-        isNum(x['deadlineAt'])
+        typeof x.phase === 'string' &&
+        typeof x.host === 'string' &&
+        isPosInt(x.port) &&
+        isPosInt(x.connections) &&
+        Number.isInteger(x.seedStart) &&
+        Number.isInteger(x.count) &&
+        (x.count as number) >= 0 &&
+        typeof x.controlIdPrefix === 'string' &&
+        isSendMode(x.mode) &&
+        isNum(x.deadlineAt)
       );
     default:
       return false;
@@ -154,27 +154,27 @@ export function isGeneratorCommand(x: unknown): x is GeneratorCommand {
 
 export function isGeneratorReply(x: unknown): x is GeneratorReply {
   if (!isRecord(x)) return false;
-  switch (x['type']) {
+  switch (x.type) {
     case 'ready':
       return true;
     case 'prepared':
-      return isNum(x['count']) && isNum(x['nextSeed']) && isNum(x['generateMs']);
+      return isNum(x.count) && isNum(x.nextSeed) && isNum(x.generateMs);
     case 'result':
       return (
-        x['latenciesMs'] instanceof Float64Array &&
-        isCounts(x['codes']) &&
-        isCounts(x['errors']) &&
-        isNum(x['firstSendEpochMs']) &&
-        isNum(x['lastAckEpochMs']) &&
-        Array.isArray(x['ackMilestonesEpochMs']) &&
-        (x['ackMilestonesEpochMs'] as unknown[]).every(isNum) &&
-        (x['achievedRate'] === null || isNum(x['achievedRate'])) &&
-        (x['maxLagMs'] === null || isNum(x['maxLagMs'])) &&
-        isNum(x['cpuUserMicros']) &&
-        isNum(x['cpuSystemMicros'])
+        x.latenciesMs instanceof Float64Array &&
+        isCounts(x.codes) &&
+        isCounts(x.errors) &&
+        isNum(x.firstSendEpochMs) &&
+        isNum(x.lastAckEpochMs) &&
+        Array.isArray(x.ackMilestonesEpochMs) &&
+        (x.ackMilestonesEpochMs as unknown[]).every(isNum) &&
+        (x.achievedRate === null || isNum(x.achievedRate)) &&
+        (x.maxLagMs === null || isNum(x.maxLagMs)) &&
+        isNum(x.cpuUserMicros) &&
+        isNum(x.cpuSystemMicros)
       );
     case 'failed':
-      return typeof x['message'] === 'string' && typeof x['deadline'] === 'boolean';
+      return typeof x.message === 'string' && typeof x.deadline === 'boolean';
     default:
       return false;
   }

@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { generateNewborns } from './bench-messages.js';
+import { defined } from '../support/defined.js';
 import {
   ACK_MILESTONE_EVERY,
   Deadline,
@@ -63,14 +64,14 @@ async function sendAllAsFastAsPossible(clients: MllpClient[], messages: Buffer[]
         deadline.check('sending the throughput phase');
       } catch (err) {
         clearInterval(watchdog);
-        reject(err);
+        reject(err instanceof Error ? err : new Error(String(err)));
       }
     }, 250);
     const pump = (client: MllpClient): void => {
       while (client.inFlight < cap && next < messages.length) {
         const i = next++;
         const t0 = performance.now();
-        client.send(messages[i] as Buffer).then(
+        client.send(defined(messages[i], `message ${i}`)).then(
           (ack) => {
             latencies[i] = performance.now() - t0;
             tally(codes, ackCode(ack) || '(none)');
@@ -122,12 +123,15 @@ async function sendAtRate(
   const start = performance.now();
   let lastSendAt = start;
   await new Promise<void>((resolve, reject) => {
-    if (messages.length === 0) return resolve();
+    if (messages.length === 0) {
+      resolve();
+      return;
+    }
     const tick = (): void => {
       try {
         deadline.check('sending the latency phase');
       } catch (err) {
-        reject(err);
+        reject(err instanceof Error ? err : new Error(String(err)));
         return;
       }
       const now = performance.now();
@@ -135,9 +139,9 @@ async function sendAtRate(
       if (due > sent) maxLagMs = Math.max(maxLagMs, now - (start + (sent * 1000) / rate));
       while (sent < due) {
         const i = sent++;
-        const client = clients[i % clients.length] as MllpClient;
+        const client = defined(clients[i % clients.length], 'a client');
         const t0 = performance.now();
-        client.send(messages[i] as Buffer).then(
+        client.send(defined(messages[i], `message ${i}`)).then(
           (ack) => {
             latencies[i] = performance.now() - t0;
             tally(codes, ackCode(ack) || '(none)');

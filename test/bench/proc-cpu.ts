@@ -41,7 +41,7 @@ export function procsCpuSeconds(pids: readonly (number | undefined)[]): number |
  */
 export function serviceCpu(comm: string): Map<number, number> {
   const out = new Map<number, number>();
-  let pids: string[] = [];
+  let pids: string[];
   try {
     pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
   } catch {

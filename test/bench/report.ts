@@ -1,6 +1,11 @@
 /** The benchmark's figures, their targets, and the report printed at the end of `npm run bench`. */
 
-type Percentiles = { p50: number; p90: number; p99: number; max: number };
+interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
 
 /** One repetition's figures (the report prints their medians when the run is repeated). */
 export interface RunFigures {

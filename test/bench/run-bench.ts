@@ -106,15 +106,13 @@ function readSettings(): Settings {
     process.exit(0);
   }
   const env = process.env;
-  const short = values.short === true;
+  const short = values.short;
   const messages =
-    positiveInt(values.messages, '--messages') ??
-    positiveInt(env['STORK_BENCH_MESSAGES'], 'STORK_BENCH_MESSAGES') ??
-    (short ? 500 : 20_000);
+    positiveInt(values.messages, '--messages') ?? positiveInt(env.STORK_BENCH_MESSAGES, 'STORK_BENCH_MESSAGES') ?? (short ? 500 : 20_000);
   const connections =
-    positiveInt(values.connections, '--connections') ?? positiveInt(env['STORK_BENCH_CONNECTIONS'], 'STORK_BENCH_CONNECTIONS') ?? 16;
-  const rate = positiveInt(values.rate, '--rate') ?? positiveInt(env['STORK_BENCH_RATE'], 'STORK_BENCH_RATE') ?? 1000;
-  const repeat = positiveInt(values.repeat, '--repeat') ?? positiveInt(env['STORK_BENCH_REPEAT'], 'STORK_BENCH_REPEAT') ?? 1;
+    positiveInt(values.connections, '--connections') ?? positiveInt(env.STORK_BENCH_CONNECTIONS, 'STORK_BENCH_CONNECTIONS') ?? 16;
+  const rate = positiveInt(values.rate, '--rate') ?? positiveInt(env.STORK_BENCH_RATE, 'STORK_BENCH_RATE') ?? 1000;
+  const repeat = positiveInt(values.repeat, '--repeat') ?? positiveInt(env.STORK_BENCH_REPEAT, 'STORK_BENCH_REPEAT') ?? 1;
   const serialMessages = positiveInt(values.serial, '--serial') ?? (short ? 200 : 2000);
   const burstMessages = values.burst === '0' ? 0 : (positiveInt(values.burst, '--burst') ?? (short ? 0 : 100_000));
   return {
@@ -129,8 +127,8 @@ function readSettings(): Settings {
     latencySeconds: Math.min(5, messages / rate),
     // Ten minutes per repetition, and a minute more per 10,000 burst messages.
     deadlineMs: repeat * (10 * 60_000 + Math.ceil(burstMessages / 10_000) * 60_000),
-    adminUrl: env['STORK_BENCH_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    redisUrl: env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+    adminUrl: env.STORK_BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     workerProcesses: values['worker-processes'] === '0' ? 0 : (positiveInt(values['worker-processes'], '--worker-processes') ?? 1),
   };
 }

@@ -63,7 +63,7 @@ function settings(): { messages: number; batch: number; adminUrl: string } {
   return {
     messages: int(values.messages, 'messages', 10_000),
     batch: int(values.batch, 'batch', 100),
-    adminUrl: process.env['STORK_BENCH_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    adminUrl: process.env.STORK_BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
   };
 }
 
@@ -107,7 +107,12 @@ async function main(): Promise<number> {
       mapper: feedMapper(config.mappings),
       store: messages,
       logger,
-      queue: { enqueue: async (ids) => void queued.push(...ids) },
+      queue: {
+        enqueue: (ids) => {
+          queued.push(...ids);
+          return Promise.resolve();
+        },
+      },
     });
     const pending: PendingDelivery[] = [];
     const processDeps = {
@@ -116,8 +121,10 @@ async function main(): Promise<number> {
       catchments: config.catchments,
       logger,
       deliveries: {
-        enqueue: async (queue: string, ids: readonly string[]) =>
-          void pending.push(...ids.map((notificationId) => ({ queue, notificationId }))),
+        enqueue: (queue: string, ids: readonly string[]) => {
+          pending.push(...ids.map((notificationId) => ({ queue, notificationId })));
+          return Promise.resolve();
+        },
       },
     };
     const texts = generateNewborns(s.messages, `STAGE-${name}-`, new Set(), { value: 1 });

@@ -1,4 +1,4 @@
-import { FeedDirectory, type FeedConfig } from '../../src/config/feeds.js';
+import { FeedDirectory, type FeedConfig } from '../../src/pipeline/hl7v2/feed-directory.js';
 import { buildAck } from '../../src/pipeline/hl7v2/ack.js';
 import { assessHl7v2, type FeedMapper } from '../../src/pipeline/hl7v2/assess-hl7v2.js';
 import { readEnvelope } from '../../src/pipeline/hl7v2/envelope.js';

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Issue } from '../../src/domain/issue.js';
-import { loadHl7v2Mappings } from '../../src/pipeline/hl7v2/load-mappings.js';
+import { loadHl7v2Mappings } from '../../src/config/hl7v2-mappings.js';
 import { mapHl7v2, type MapOutcome } from '../../src/pipeline/hl7v2/map-hl7v2.js';
 import { corpusPath } from '../support/corpus.js';
 import { newbornAdt } from '../support/synthetic/newborn-adt.js';

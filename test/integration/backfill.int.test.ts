@@ -64,7 +64,7 @@ describe('Back-fill mode: late births are delivered only on a feed in back-fill 
     expect(item).toBeDefined();
     const events = await auditOf(id);
     const mapped = events.find((e) => e.action === 'mapped');
-    const recorded = mapped?.details?.['backfill'] as { reason: string; until: string; lateDays: number } | undefined;
+    const recorded = mapped?.details?.backfill as { reason: string; until: string; lateDays: number } | undefined;
     expect(recorded && { reason: recorded.reason, until: recorded.until }).toEqual({ reason: REASON, until });
     expect(recorded?.lateDays).toBeGreaterThanOrEqual(729);
     expect(recorded?.lateDays).toBeLessThanOrEqual(731);

@@ -32,7 +32,7 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
     client = await MllpClient.connect({ host: '127.0.0.1', port: t.mllpPort, timeoutMs: 10000 });
   });
   afterAll(async () => {
-    client.close();
+    await client.close();
     await t.stop();
   });
 
@@ -124,7 +124,12 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
     await processMessages(
       {
         store,
-        deliveries: { enqueue: async (_q, ids) => void deliveries.push(...ids) },
+        deliveries: {
+          enqueue: (_q, ids) => {
+            deliveries.push(...ids);
+            return Promise.resolve();
+          },
+        },
         rulebook: t.hub.config.rulebook,
         catchments: t.hub.config.catchments,
         logger: createLogger('silent'),

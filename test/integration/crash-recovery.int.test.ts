@@ -26,12 +26,12 @@ describe('Nothing is lost when a worker dies or a job goes missing', () => {
     const b = baby(701, 'CRASH-1');
     const client = await MllpClient.connect({ host: '127.0.0.1', port: intake.mllpPort });
     await client.send(b.text);
-    client.close();
+    await client.close();
 
     // A worker takes the job and dies without finishing it (its connection is cut, its lock lapses).
     const doomedConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     const doomed = new Worker<ProcessJobData>(PROCESS_QUEUE, null, { connection: doomedConnection, prefix, lockDuration: 1000 });
-    const job = await pollUntil(async () => (await doomed.getNextJob('doomed-token')) ?? undefined, 'the job to be taken');
+    const job = await pollUntil(async () => await doomed.getNextJob('doomed-token'), 'the job to be taken');
     expect(job.data.messageIds).toHaveLength(1);
     doomedConnection.disconnect();
     await doomed.close(true).catch(() => undefined);
@@ -87,7 +87,7 @@ describe('Nothing is lost when a worker dies or a job goes missing', () => {
     const b = baby(702, 'LOST-JOB-1');
     const client = await MllpClient.connect({ host: '127.0.0.1', port: intake.mllpPort });
     await client.send(b.text);
-    client.close();
+    await client.close();
     await intake.hub.stop();
     // Redis loses the job (a flush, a failover without persistence…).
     const connection = new Redis(REDIS_URL);

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { openStore } from '../../adapters/store/open-store.js';
 import { SqlAuditLog } from '../../adapters/store/sql-audit-log.js';
-import { ConfigError } from '../../src/config/config-error.js';
+import { ConfigError } from '../../src/domain/config-error.js';
 import { loadEnvConfig, repoRoot } from '../../src/config/env.js';
 import { startHub, type Hub } from '../../src/hub.js';
 import { createLogger } from '../../src/logger.js';
@@ -15,6 +15,7 @@ import { pollUntil } from '../support/poll.js';
 import { describeNewborn } from '../support/synthetic/newborn-adt.js';
 import { ADMIN_URL, createTestDatabase, storeKind, type TestDatabase } from '../support/test-database.js';
 import { api, deleteKeys, REDIS_URL } from '../support/test-hub.js';
+import { defined } from '../support/defined.js';
 
 const RELATIONS = `SELECT c.oid, c.relname FROM pg_class c
   WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')`;
@@ -87,7 +88,9 @@ describe('On PostgreSQL, the hub runs as an application role that cannot alter t
   let t: TestDatabase;
   let ownerUrl: string;
   let appUrl: string;
-  let app: Database;
+  let app: Database | undefined;
+  /** The application role's pool, opened in beforeAll. */
+  const appDb = (): Database => defined(app, 'the application role pool');
   const sink = new LogSink();
   const logger = createLogger('debug', sink);
   const as = (role: string): string => {
@@ -115,7 +118,7 @@ describe('On PostgreSQL, the hub runs as an application role that cannot alter t
   });
   afterAll(async () => {
     await app?.close();
-    await t?.drop();
+    await t.drop();
     const admin = new pg.Client({ connectionString: ADMIN_URL });
     await admin.connect();
     await admin.query(`DROP ROLE IF EXISTS ${appRole}`);
@@ -124,7 +127,7 @@ describe('On PostgreSQL, the hub runs as an application role that cannot alter t
   });
 
   it('migrated the schema as the owner: every relation belongs to the owner and the application role owns nothing', async () => {
-    const who = await app.query<{ role: string; superuser: boolean }>(
+    const who = await appDb().query<{ role: string; superuser: boolean }>(
       'SELECT current_user AS role, rolsuper AS superuser FROM pg_roles WHERE rolname = current_user',
     );
     expect(who.rows).toEqual([{ role: appRole, superuser: false }]);
@@ -132,31 +135,31 @@ describe('On PostgreSQL, the hub runs as an application role that cannot alter t
       `SELECT DISTINCT pg_get_userbyid(c.relowner) AS owner FROM (${RELATIONS}) r JOIN pg_class c ON c.oid = r.oid`,
     );
     expect(owners.rows).toEqual([{ owner: ownerRole }]);
-    const versions = await app.query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version');
+    const versions = await appDb().query<{ version: string }>('SELECT version FROM schema_migrations ORDER BY version');
     expect(versions.rows.map((r) => r.version)).toContain('006');
     expect(sink.text).toContain('migrations and privileges applied by the owner');
   });
 
   it('as the application role, appends to the audit trail and reads it', async () => {
-    const before = await auditCount(app);
-    await new SqlAuditLog(app).append([auditEvent('appended by the app role')]);
-    expect(await auditCount(app)).toBe(before + 1);
-    const found = await new SqlAuditLog(app).query({ limit: 1000 });
+    const before = await auditCount(appDb());
+    await new SqlAuditLog(appDb()).append([auditEvent('appended by the app role')]);
+    expect(await auditCount(appDb())).toBe(before + 1);
+    const found = await new SqlAuditLog(appDb()).query({ limit: 1000 });
     expect(found.some((e) => e.outcome === 'appended by the app role')).toBe(true);
   });
 
   it('as the application role, UPDATE, DELETE and TRUNCATE of the audit trail are refused for want of the privilege', async () => {
-    await new SqlAuditLog(app).append([auditEvent('must stay')]);
-    const before = await auditCount(app);
+    await new SqlAuditLog(appDb()).append([auditEvent('must stay')]);
+    const before = await auditCount(appDb());
     for (const statement of [`UPDATE audit_events SET outcome = 'altered'`, 'DELETE FROM audit_events', 'TRUNCATE audit_events']) {
-      const err = await rejection(app.query(statement));
+      const err = await rejection(appDb().query(statement));
       expect({ statement, code: err.code, message: err.message }).toEqual({
         statement,
         code: '42501',
         message: 'permission denied for table audit_events',
       });
     }
-    expect(await auditCount(app)).toBe(before);
+    expect(await auditCount(appDb())).toBe(before);
   });
 
   it('as the application role, disabling the triggers, replica mode, dropping or re-owning the audit trail are refused', async () => {
@@ -171,7 +174,7 @@ describe('On PostgreSQL, the hub runs as an application role that cannot alter t
       `SELECT stork_grant_app_privileges('${appRole}')`,
     ];
     for (const statement of refused) {
-      const err = await rejection(app.query(statement));
+      const err = await rejection(appDb().query(statement));
       expect({ statement, code: err.code }).toEqual({ statement, code: '42501' });
     }
     // The triggers are all still enabled ('O'), as the owner sees them.
@@ -258,7 +261,7 @@ describe('On PostgreSQL, the hub runs as an application role that cannot alter t
     const ownerSink = new LogSink();
     const asOwner = await open(ownerUrl, undefined, createLogger('debug', ownerSink));
     await asOwner.close();
-    const warning = ownerSink.records().find((l) => l['level'] === 40 && String(l['msg']).includes('could truncate the audit trail'));
+    const warning = ownerSink.records().find((l) => l.level === 40 && String(l.msg).includes('could truncate the audit trail'));
     expect(warning).toMatchObject({ role: ownerRole, owner: true, superuser: false });
 
     const appSink = new LogSink();
@@ -266,7 +269,7 @@ describe('On PostgreSQL, the hub runs as an application role that cannot alter t
     const who = await asApp.query<{ role: string }>('SELECT current_user AS role');
     await asApp.close();
     expect(who.rows).toEqual([{ role: appRole }]);
-    expect(appSink.records().filter((l) => Number(l['level']) >= 40)).toEqual([]);
+    expect(appSink.records().filter((l) => Number(l.level) >= 40)).toEqual([]);
   });
 
   it('with DATABASE_URL alone as an application role and migrations pending: refuses to start, asking for the owner', async () => {
@@ -330,9 +333,9 @@ describe('On PostgreSQL, the hub runs as an application role that cannot alter t
       expect(audit.status).toBe(200);
       const actions = ((await audit.json()) as { items: { action: string }[] }).items.map((e) => e.action);
       expect(actions).toEqual(expect.arrayContaining(['received', 'decided', 'routed', 'delivered', 'read', 'acknowledged']));
-      expect(hubSink.records().filter((l) => Number(l['level']) >= 50)).toEqual([]);
+      expect(hubSink.records().filter((l) => Number(l.level) >= 50)).toEqual([]);
     } finally {
-      client?.close();
+      await client?.close();
       await hub?.stop();
       await deleteKeys(prefix);
     }

@@ -76,10 +76,10 @@ describe('FHIR conformance: every R4 file of the corpus to $process-message', ()
       const parsed = f.xml ? parseFhirXml(Buffer.from(text), 1 << 22) : { ok: true as const, resource: JSON.parse(text) as JsonObject };
       const body = parsed.ok ? parsed.resource : undefined;
       expect([f.name, res.status < 500]).toEqual([f.name, true]);
-      if (res.status === 200) expect([f.name, body?.['resourceType'], body?.['type']]).toEqual([f.name, 'Bundle', 'message']);
+      if (res.status === 200) expect([f.name, body?.resourceType, body?.type]).toEqual([f.name, 'Bundle', 'message']);
       else {
-        const issues = (body?.['issue'] ?? []) as { severity?: string; code?: string; diagnostics?: string }[];
-        expect([f.name, body?.['resourceType']]).toEqual([f.name, 'OperationOutcome']);
+        const issues = (body?.issue ?? []) as { severity?: string; code?: string; diagnostics?: string }[];
+        expect([f.name, body?.resourceType]).toEqual([f.name, 'OperationOutcome']);
         expect([f.name, issues.length > 0 && issues.every((i) => typeof i.code === 'string' && (i.diagnostics ?? '').length > 0)]).toEqual([
           f.name,
           true,
@@ -96,6 +96,6 @@ describe('FHIR conformance: every R4 file of the corpus to $process-message', ()
     const stored = await t.database.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM messages WHERE format LIKE 'fhir-r4%'`);
     expect(Number(stored.rows[0]?.n)).toBe(files.length);
     expect(answers).toHaveLength(files.length);
-    if (process.env['STORK_SHOW_ANSWERS'] === '1') console.log(answers.join('\n'));
+    if (process.env.STORK_SHOW_ANSWERS === '1') console.log(answers.join('\n'));
   });
 });

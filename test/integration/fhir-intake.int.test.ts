@@ -45,7 +45,7 @@ describe('FHIR $process-message intake', () => {
     const res = await api(t.http, opts.key ?? NORTHGATE_FHIR_KEY, PATH, { method: 'POST', headers: opts.headers ?? FHIR_JSON, body });
     const type = res.headers.get('content-type');
     const text = await res.text();
-    const parsed: unknown = /json/.test(type ?? '') ? JSON.parse(text) : text;
+    const parsed: unknown = (type ?? '').includes('json') ? JSON.parse(text) : text;
     problems.push(...checker.check('POST', PATH, res.status, type, parsed));
     return { status: res.status, type, text, body: parsed, id: res.headers.get('x-stork-message-id') ?? '' };
   }

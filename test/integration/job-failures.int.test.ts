@@ -26,8 +26,8 @@ describe('A job that can never succeed fails at once', () => {
     expect(failed?.attemptsMade).toBe(1);
     // What BullMQ keeps in Redis names the kind of error only.
     expect(failed?.failedReason).toBe('PermanentError');
-    const lines = t.sink.records().filter((r) => r['jobId'] === id);
-    expect(lines.map((r) => r['msg'])).toEqual(['job failed for good; kept in the failed set for an operator']);
+    const lines = t.sink.records().filter((r) => r.jobId === id);
+    expect(lines.map((r) => r.msg)).toEqual(['job failed for good; kept in the failed set for an operator']);
     expect(lines[0]).toMatchObject({ level: 50, err: { type: 'UnrecoverableError' } });
   });
 });

@@ -1,10 +1,9 @@
-import path from 'node:path';
 import { repoRoot } from '../../src/config/env.js';
 import { loadHubConfig } from '../../src/config/hub-config.js';
 import { createLogger } from '../../src/logger.js';
 import { Hl7v2Intake } from '../../src/intake/hl7v2-intake.js';
 import { newInternalErrorCounts } from '../../src/intake/internal-errors.js';
-import type { Hl7v2Mapping } from '../../src/pipeline/hl7v2/load-mappings.js';
+import type { Hl7v2Mapping } from '../../src/pipeline/hl7v2/build-mappings.js';
 import { mapHl7v2 } from '../../src/pipeline/hl7v2/map-hl7v2.js';
 import { SqlMessageStore } from '../../adapters/store/sql-message-store.js';
 import { BullmqQueues } from '../../adapters/queue/bullmq-queues.js';
@@ -83,7 +82,7 @@ describe('A bug in the mapping code is logged and counted, not hidden behind an 
     expect(stored?.status).toBe('quarantined');
 
     expect(counts.mapping).toBe(1);
-    const reports = sink.records().filter((r) => String(r['msg']).startsWith('internal error while mapping'));
+    const reports = sink.records().filter((r) => String(r.msg).startsWith('internal error while mapping'));
     expect(reports).toHaveLength(1);
     expect(reports[0]).toMatchObject({
       level: 50,

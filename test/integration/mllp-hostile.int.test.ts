@@ -4,6 +4,7 @@ import { frame, VT } from '../../adapters/mllp/mllp-framer.js';
 import { startTestHub, api, type TestHub } from '../support/test-hub.js';
 import { pollUntil } from '../support/poll.js';
 import { connectFrom, genuineNewborn, parseAck, repeatedFieldNewborn, type RawConnection } from '../support/hostile-mllp.js';
+import { defined } from '../support/defined.js';
 
 /**
  * Issue 8, defects 2, 3 and 5: no MLLP sender can exhaust the hub's logs, memory or event loop, and a
@@ -12,7 +13,7 @@ import { connectFrom, genuineNewborn, parseAck, repeatedFieldNewborn, type RawCo
 
 /** The fault lines of one kind in the captured log. */
 function faultLines(t: TestHub, fault: string): Record<string, unknown>[] {
-  return t.sink.records().filter((r) => r['fault'] === fault);
+  return t.sink.records().filter((r) => r.fault === fault);
 }
 
 describe('Stray start bytes: logged per connection and kind, with counts, never per byte (defect 2)', () => {
@@ -36,14 +37,14 @@ describe('Stray start bytes: logged per connection and kind, with counts, never 
       'the line for the frame left open at close (the last VT opens one)',
       30000,
     );
-    expect(closing['count']).toBe(1);
+    expect(closing.count).toBe(1);
     const abandoned = faultLines(t, 'abandoned-frame');
     // The first VT opens a frame; each of the other 1,048,575 abandons the empty frame before it.
-    const counted = abandoned.reduce((sum, r) => sum + (r['count'] as number), 0);
+    const counted = abandoned.reduce((sum, r) => sum + (r.count as number), 0);
     expect(counted).toBe(1024 * 1024 - 1);
     expect(abandoned.length).toBeGreaterThanOrEqual(1);
     expect(abandoned.length).toBeLessThanOrEqual(2); // the first at once, the rest in one line at close
-    expect(abandoned.at(-1)?.['totalCount']).toBe(1024 * 1024 - 1);
+    expect(abandoned.at(-1)?.totalCount).toBe(1024 * 1024 - 1);
     const newLines = t.sink.lines.slice(linesBefore);
     // Besides the fault lines: the connection's opened and closed lines (debug level in tests).
     expect(newLines.length).toBeLessThanOrEqual(6);
@@ -80,7 +81,7 @@ describe('Connection caps and the buffered-bytes budget (defect 3)', () => {
     for (const c of connections) c.destroy();
     for (const port of ports)
       await pollUntil(
-        () => t.sink.records().find((r) => r['msg'] === 'mllp connection closed' && r['remotePort'] === port),
+        () => t.sink.records().find((r) => r.msg === 'mllp connection closed' && r.remotePort === port),
         `the hub seeing the close of port ${port}`,
       );
   };
@@ -127,7 +128,7 @@ describe('Connection caps and the buffered-bytes budget (defect 3)', () => {
     expect(more.some((c) => c.closed)).toBe(false);
     expect(faultLines(t, 'refused-total')[0]).toMatchObject({ count: 1, limit: 8 });
     // Once the hub has seen one close, the next connection is accepted.
-    await closeAll([more[0] as RawConnection]);
+    await closeAll([defined(more[0], 'the first extra connection')]);
     const accepted = await open('127.0.0.5');
     await accepted.write(frame(genuineNewborn('CAP-ROOM', 30)));
     const [ack] = await accepted.waitForAcks(1, 'the ACK on the connection accepted once another closed');
@@ -148,8 +149,8 @@ describe('Connection caps and the buffered-bytes budget (defect 3)', () => {
       await c.write(partial);
       await genuineAa();
     }
-    await (holders[0] as RawConnection).waitClosed('the oldest partial frame closed');
-    await (holders[1] as RawConnection).waitClosed('the second oldest partial frame closed');
+    await defined(holders[0], 'the oldest holder').waitClosed('the oldest partial frame closed');
+    await defined(holders[1], 'the second oldest holder').waitClosed('the second oldest partial frame closed');
     await genuineAa();
     expect(holders.map((c) => c.closed)).toEqual([true, true, false, false, false, false]);
     // Sheds are counted for the listener: the first at once (naming the connection), the rest per interval.
@@ -157,7 +158,7 @@ describe('Connection caps and the buffered-bytes budget (defect 3)', () => {
     expect(shed).toHaveLength(1);
     expect(shed[0]).toMatchObject({ count: 1, bytes: 15000, budgetBytes: 65536, remoteAddress: '127.0.1.1' });
     // The remaining holders still work: finishing a frame on one of them is answered.
-    const survivor = holders[5] as RawConnection;
+    const survivor = defined(holders[5], 'the sixth holder');
     await survivor.write(Buffer.concat([Buffer.from([0x1c, 0x0d]), frame(genuineNewborn('CAP-SURVIVOR', 40))]));
     const acks = await survivor.waitForAcks(2, 'the answers on a surviving connection');
     expect(acks.map((a) => parseAck(a).code)).toEqual(['AR', 'AA']);
@@ -225,7 +226,7 @@ describe('Repetition and segment limits, and a responsive event loop under large
     const frames = big.map((_, i) => frame(repeatedFieldNewborn(`LOOP-BIG-${i}`, 500_000, 50 + i)));
     const genuine = await MllpClient.connect({ host: '127.0.0.1', port: t.mllpPort, timeoutMs: 20000 });
     try {
-      await Promise.all(big.map((c, i) => c.write(frames[i] as Buffer)));
+      await Promise.all(big.map((c, i) => c.write(defined(frames[i], 'its frame'))));
       const started = performance.now();
       const ack = parseAck(await genuine.send(genuineNewborn('LOOP-GENUINE', 70)));
       const latencyMs = performance.now() - started;

@@ -26,7 +26,7 @@ describe('MLLP intake: a trust sends HL7 v2 and gets standard ACKs, with nothing
     client = await MllpClient.connect({ host: '127.0.0.1', port: t.mllpPort, timeoutMs: 10000 });
   });
   afterAll(async () => {
-    client.close();
+    await client.close();
     await t.stop();
   });
 
@@ -66,7 +66,7 @@ describe('MLLP intake: a trust sends HL7 v2 and gets standard ACKs, with nothing
     const c = adt({ seed: 5, controlId: 'INT-PACK-2', sendingFacility: 'RX1', sendingApplication: 'MATERNITY', messageTime: now() });
     const acks = await rawExchange(
       t.mllpPort,
-      async (socket) => {
+      (socket) => {
         const bytes = frame(a);
         for (const byte of bytes) socket.write(Buffer.from([byte]));
         socket.write(Buffer.concat([frame(b), frame(c)]));
@@ -132,7 +132,13 @@ describe('MLLP intake: a trust sends HL7 v2 and gets standard ACKs, with nothing
     const al = adt({ ...base, seed: 13, controlId: 'INT-CA' }, 'AL');
     expect(parseAck(await client.send(al)).code).toBe('CA');
     const ne = adt({ ...base, seed: 14, controlId: 'INT-NE' }, 'NE');
-    const acks = await rawExchange(t.mllpPort, async (s) => void s.write(frame(ne)), 0);
+    const acks = await rawExchange(
+      t.mllpPort,
+      (s) => {
+        s.write(frame(ne));
+      },
+      0,
+    );
     expect(acks).toEqual([]);
     await pollUntil(async () => ((await rowsFor('INT-NE')).length === 1 ? true : undefined), 'the NE message to be stored');
   });
@@ -151,7 +157,7 @@ function withMsh15(message: string, value: string): string {
  * Talks raw TCP to the listener: runs `write`, then collects `expected` ACK frames (or, with 0, waits
  * until the hub has had time to answer by sending a marker message and reading only its ACK).
  */
-async function rawExchange(port: number, write: (s: net.Socket) => Promise<void>, expected: number): Promise<string[]> {
+async function rawExchange(port: number, write: (s: net.Socket) => void | Promise<void>, expected: number): Promise<string[]> {
   const socket = net.connect(port, '127.0.0.1');
   await new Promise<void>((r) => socket.once('connect', () => r()));
   const acks: string[] = [];

@@ -41,7 +41,7 @@ describe('Logs carry no personal data', () => {
     const babies = cases.map((c, i) => describeNewborn({ ...base, ...c, controlId: `LOG-${i}` }));
     const client = await MllpClient.connect({ host: '127.0.0.1', port: t.mllpPort, timeoutMs: 10000 });
     for (const b of babies.slice(0, 8)) await client.send(b.text);
-    client.close();
+    await client.close();
     for (const b of babies.slice(8))
       await api(t.http, 'demo-admin-key', '/v1/hl7v2', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: b.text });
     await api(t.http, 'demo-admin-key', '/v1/messages?status=quarantined');
@@ -57,7 +57,7 @@ describe('Logs carry no personal data', () => {
     // Each line without its own timestamp (a baby born today shares its date with the log's clock).
     const log = t.sink
       .records()
-      .map(({ time, ...rest }) => (void time, JSON.stringify(rest)))
+      .map(({ time, ...rest }) => JSON.stringify(rest))
       .join('\n');
     expect(t.sink.lines.length).toBeGreaterThan(20);
     expect(log).toContain('message received');
@@ -118,7 +118,7 @@ describe('Logs carry no personal data', () => {
     const log = t.sink
       .records()
       .slice(before)
-      .map(({ time, ...rest }) => (void time, JSON.stringify(rest)))
+      .map(({ time: _time, ...rest }) => JSON.stringify(rest))
       .join('\n');
     expect(log).toContain('FHIR message received');
     const forbidden = [

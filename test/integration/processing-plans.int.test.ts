@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { LOAD_QUEUED_SQL, SAVE_PROCESSED_SQL } from '../../adapters/store/sql-notification-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { defined } from '../support/defined.js';
 
 interface PlanNode {
   'Node Type': string;
@@ -78,7 +79,7 @@ describe('Processing reaches its messages by id, however long the queue and howe
     const all = await plan(SAVE_PROCESSED_SQL, [JSON.stringify(notifications), '[]', new Date()]);
     const updates = all.filter((n) => n['Node Type'] === 'ModifyTable' && n['Relation Name'] === 'messages');
     expect(updates).toHaveLength(1);
-    const underUpdate = nodes(updates[0] as PlanNode);
+    const underUpdate = nodes(defined(updates[0], 'the UPDATE plan node'));
     expect(indexesOn(underUpdate)).toContain('messages_pkey');
     expect(indexesOn(underUpdate)).not.toContain('messages_status_received');
   });

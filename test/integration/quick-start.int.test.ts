@@ -17,7 +17,7 @@ const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 const YEAR_AHEAD = '+365d';
 const DAY = 86_400_000;
 const fixture = path.join(repoRoot, 'test', 'fixtures', 'sample-newborn-a28.hl7');
-const onPglite = process.env['STORK_TEST_STORE'] === 'pglite';
+const onPglite = process.env.STORK_TEST_STORE === 'pglite';
 
 (onPglite ? describe : describe.skip)('Quick start with the clock a year ahead (faketime)', () => {
   let hub: ChildProcess | undefined;
@@ -45,12 +45,12 @@ const onPglite = process.env['STORK_TEST_STORE'] === 'pglite';
       REDIS_URL,
       LOG_LEVEL: 'info',
     };
-    delete env['DATABASE_URL'];
-    delete env['STORK_CONFIG_DIR'];
+    delete env.DATABASE_URL;
+    delete env.STORK_CONFIG_DIR;
     const child = spawn(process.execPath, ['dist/src/main.js'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     hub = child;
-    child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
-    child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
+    child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
     const listening = await pollUntil(
       () => {
         if (child.exitCode !== null) throw new Error(`the hub exited (${child.exitCode}):\n${log}`);
@@ -66,7 +66,7 @@ const onPglite = process.env['STORK_TEST_STORE'] === 'pglite';
 
   afterAll(async () => {
     const child = hub;
-    if (child && child.exitCode === null) {
+    if (child?.exitCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;

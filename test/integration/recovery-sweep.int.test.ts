@@ -42,7 +42,7 @@ describe('Recovery sweep: a stored message whose job never reached the workers i
       const b = baby(811, 'SWEEP-1');
       const client = await MllpClient.connect({ host: '127.0.0.1', port: intake.mllpPort });
       const ack = await client.send(b.text);
-      client.close();
+      await client.close();
       // The synthetic feed sends in enhanced mode: CA is its positive commit ACK.
       expect(msa1(ack)).toBe('CA');
       const delivered = await pollUntil(
@@ -129,7 +129,13 @@ describe('Recovery sweep: a stored message whose job never reached the workers i
       expect(outcome?.kind).toBe('stored');
       const enqueued: string[][] = [];
       let backlog = 0;
-      const queue = { enqueue: async (ids: readonly string[]) => void enqueued.push([...ids]), backlog: async () => backlog };
+      const queue = {
+        enqueue: (ids: readonly string[]) => {
+          enqueued.push([...ids]);
+          return Promise.resolve();
+        },
+        backlog: () => Promise.resolve(backlog),
+      };
       // The worker started a second before the message arrived; the sweep interval is a minute.
       let now = receivedAt.getTime() - 1000;
       const sweep = new RequeueStranded({ store, queue, logger: createLogger('silent'), clock: () => new Date(now) }, 60_000);
@@ -182,12 +188,12 @@ describe('Recovery sweep: a stored message whose job never reached the workers i
         let secondSweep: number | undefined | 'not run' = 'not run';
         const since = new Date(0);
         const first = await store.withStrandedIds(since, new Date(), 100, async () => {
-          secondSweep = await secondStore.withStrandedIds(since, new Date(), 100, async () => undefined);
+          secondSweep = await secondStore.withStrandedIds(since, new Date(), 100, () => Promise.resolve());
         });
         expect(first).toBe(1);
         expect(secondSweep).toBeUndefined();
         // Once the first has finished, the lock is free again.
-        expect(await secondStore.withStrandedIds(since, new Date(), 100, async () => undefined)).toBe(1);
+        expect(await secondStore.withStrandedIds(since, new Date(), 100, () => Promise.resolve())).toBe(1);
       } finally {
         await secondPool.close();
       }

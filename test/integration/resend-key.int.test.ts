@@ -84,7 +84,7 @@ describe('Re-send key: a forged or refused message never blocks a genuine one', 
     mllp = await MllpClient.connect({ host: '127.0.0.1', port: t.mllpPort, timeoutMs: 10000 });
   });
   afterAll(async () => {
-    mllp.close();
+    await mllp.close();
     await t.stop();
     rmSync(dir, { recursive: true, force: true });
   });

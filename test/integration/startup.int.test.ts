@@ -6,7 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { loadEnvConfig, repoRoot } from '../../src/config/env.js';
-import { ConfigError } from '../../src/config/config-error.js';
+import { ConfigError } from '../../src/domain/config-error.js';
 import { createLogger } from '../../src/logger.js';
 import { startHub } from '../../src/hub.js';
 import { openStore } from '../../adapters/store/open-store.js';

@@ -28,7 +28,7 @@ describe('No AA while the store is down: the sender is told to retry, and nothin
     client = await MllpClient.connect({ host: '127.0.0.1', port: t.mllpPort, timeoutMs: 15000 });
   });
   afterAll(async () => {
-    client.destroy();
+    await client.destroy();
     await t.stop().catch(() => undefined);
   });
 

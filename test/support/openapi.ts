@@ -44,7 +44,7 @@ export function routedOperations(app: Express): Operation[] {
         }
       } else if (layer.handle && Array.isArray(layer.handle.stack)) {
         const mount = layer.slash === true || layer.rawPath === undefined ? '' : layer.rawPath;
-        if (typeof mount !== 'string') throw new Error(`router mounted at a non-string path: ${String(mount)}`);
+        if (typeof mount !== 'string') throw new Error(`router mounted at a non-string path (${typeof mount})`);
         walk(layer.handle.stack, prefix + mount);
       }
     }
@@ -97,7 +97,7 @@ export class ResponseChecker {
    * answers that belong to no operation, such as 405 on a known path or 431 from the HTTP parser.
    */
   checkComponent(name: string, contentType: string | null, body: unknown): string[] {
-    const response = (this.doc.components?.['responses'] as Record<string, { content?: Record<string, unknown> }> | undefined)?.[name];
+    const response = (this.doc.components?.responses as Record<string, { content?: Record<string, unknown> }> | undefined)?.[name];
     if (!response?.content) return [`components/responses/${name} is not documented`];
     const media = (contentType ?? '').split(';')[0]?.trim() ?? '';
     if (!(media in response.content)) return [`${name}: content type ${media} not documented`];
@@ -117,7 +117,7 @@ export class ResponseChecker {
     if (response.$ref !== undefined) {
       pointer = response.$ref;
       const name = response.$ref.split('/').pop() ?? '';
-      response = (this.doc.components?.['responses'] as Record<string, typeof response>)[name];
+      response = (this.doc.components?.responses as Record<string, typeof response>)[name];
     }
     const media = (contentType ?? '').split(';')[0]?.trim() ?? '';
     const content = response?.content;

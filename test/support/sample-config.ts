@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../../src/config/env.js';
-import { ConfigError } from '../../src/config/config-error.js';
+import { ConfigError } from '../../src/domain/config-error.js';
 
 /** A fresh temporary copy of the repository's sample configuration, for a test to change. */
 export function copySampleConfig(prefix = 'stork-config-'): string {

@@ -1,1 +1,1 @@
-process.env['STORK_TEST_STORE'] = 'pglite';
+process.env.STORK_TEST_STORE = 'pglite';

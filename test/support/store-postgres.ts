@@ -1,1 +1,1 @@
-process.env['STORK_TEST_STORE'] = 'postgres';
+process.env.STORK_TEST_STORE = 'postgres';

@@ -9,10 +9,10 @@ export type StoreKind = 'pglite' | 'postgres';
 
 /** Which store this jest project tests (set by test/support/store-*.ts). */
 export function storeKind(): StoreKind {
-  return process.env['STORK_TEST_STORE'] === 'postgres' ? 'postgres' : 'pglite';
+  return process.env.STORK_TEST_STORE === 'postgres' ? 'postgres' : 'pglite';
 }
 
-export const ADMIN_URL = process.env['STORK_TEST_PG_ADMIN_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const ADMIN_URL = process.env.STORK_TEST_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface TestDatabase {
   db: Database;

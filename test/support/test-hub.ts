@@ -6,7 +6,7 @@ import { startHub, type Hub } from '../../src/hub.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 import { LogSink } from './log-sink.js';
 
-export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface TestHub {
   hub: Hub;

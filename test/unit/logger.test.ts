@@ -19,7 +19,7 @@ describe('the err serializer: name, code and stack frames, never the message', (
     expect(sink.text).not.toContain('invalid input syntax');
     const [line] = sink.records();
     expect(line).toMatchObject({ msg: 'store failed', messageId: 'm-1', err: { type: 'Error', code: '22P02' } });
-    const stack = (line?.['err'] as { stack?: string }).stack ?? '';
+    const stack = (line?.err as { stack?: string }).stack ?? '';
     expect(stack.split('\n').length).toBeGreaterThan(0);
     for (const frame of stack.split('\n')) expect(frame).toMatch(/^at /);
     expect(stack).toContain('driverError');
@@ -32,8 +32,8 @@ describe('the err serializer: name, code and stack frames, never the message', (
     log.warn({ err: driverError() });
     expect(sink.lines).toHaveLength(2);
     expect(sink.text).not.toContain('SMITH');
-    expect(sink.records().map((r) => r['msg'])).toEqual(['error', 'error']);
-    expect(sink.records().map((r) => (r['err'] as { code?: string }).code)).toEqual(['22P02', '22P02']);
+    expect(sink.records().map((r) => r.msg)).toEqual(['error', 'error']);
+    expect(sink.records().map((r) => (r.err as { code?: string }).code)).toEqual(['22P02', '22P02']);
   });
 
   test('causes are followed (a few levels), each without its message', () => {

@@ -13,7 +13,7 @@ export function auditRoutes(audit: AuditLog): Router {
   const router = Router();
   router.get('/v1/audit', requireRole('ig'), async (req, res) => {
     const q = req.query;
-    const str = (k: string): string | undefined => (typeof q[k] === 'string' ? (q[k] as string) : undefined);
+    const str = (k: string): string | undefined => (typeof q[k] === 'string' ? q[k] : undefined);
     const notificationId = str('notification');
     const messageId = str('message');
     const subject = str('subject')?.replace(/\s+/g, '');
@@ -29,7 +29,7 @@ export function auditRoutes(audit: AuditLog): Router {
       problems.push({ field: 'after', message: 'must be the `next` value of the previous page (the seq of its last event)' });
     if (!notificationId && !messageId && !subject)
       problems.push({ field: 'notification', message: 'give at least one of notification, message or subject' });
-    const limit = pageLimit(q['limit'], 200);
+    const limit = pageLimit(q.limit, 200);
     if (limit === undefined) problems.push({ field: 'limit', message: 'must be an integer from 1 to 500' });
     if (problems.length > 0 || limit === undefined) {
       sendProblem(res, 400, 'Invalid query', undefined, problems);

@@ -23,7 +23,7 @@ export function messageRoutes(
     const client = clientOf(res);
     const page = readStatusPage(req.query, STATUSES, res);
     if (!page) return;
-    let feedId = typeof req.query['feed'] === 'string' ? req.query['feed'] : undefined;
+    let feedId = typeof req.query.feed === 'string' ? req.query.feed : undefined;
     if (client.role === 'feed') {
       const own = feedIdsForFacility(client.scope ?? '');
       if (feedId !== undefined && !own.includes(feedId)) {
@@ -44,9 +44,6 @@ export function messageRoutes(
       return;
     }
     const { raw, canonical, senderKey, apiClient, ...metadata } = message;
-    void canonical;
-    void senderKey;
-    void apiClient;
     if (client.role !== 'admin') {
       res.json(metadata);
       return;

@@ -33,16 +33,16 @@ export function readStatusPage<S extends string>(
   statuses: readonly S[],
   res: Response,
 ): StatusPage<S> | undefined {
-  const status = typeof query['status'] === 'string' ? query['status'] : undefined;
+  const status = typeof query.status === 'string' ? query.status : undefined;
   if (status !== undefined && !(statuses as readonly string[]).includes(status)) {
     sendProblem(res, 400, 'Invalid query', undefined, [{ field: 'status', message: `must be one of ${statuses.join(', ')}` }]);
     return undefined;
   }
-  const limit = pageLimit(query['limit']);
+  const limit = pageLimit(query.limit);
   if (limit === undefined) {
     sendProblem(res, 400, 'Invalid query', undefined, [{ field: 'limit', message: 'must be an integer from 1 to 500' }]);
     return undefined;
   }
-  const after = typeof query['after'] === 'string' ? query['after'] : undefined;
+  const after = typeof query.after === 'string' ? query.after : undefined;
   return { limit, ...(status !== undefined ? { status: status as S } : {}), ...(after !== undefined ? { after } : {}) };
 }

@@ -103,11 +103,6 @@ export function isDatasetName(name: string): name is DatasetName {
   return Object.prototype.hasOwnProperty.call(DATASETS, name);
 }
 
-/** The fields of a dataset. */
-export function datasetFields(name: DatasetName): readonly DisclosedField[] {
-  return DATASETS[name];
-}
-
 /** What leaves the hub: a new object with only the dataset's fields, in the canonical record's shape. */
 export interface DisclosedRecord {
   dataset: DatasetName;
@@ -125,26 +120,32 @@ type Copier = (n: BirthNotification, out: DisclosedRecord) => void;
 
 const copy = <T>(v: T): T => (typeof v === 'object' && v !== null ? structuredClone(v) : v);
 
-function babyField<K extends keyof Baby>(key: K): Copier {
+/** Copies `from[key]` onto `to` (objects deep-copied) when it is set. */
+function copyField<T extends object>(from: T, to: Partial<T>, key: keyof T): void {
+  const v = from[key];
+  if (v !== undefined) to[key] = copy(v);
+}
+
+function babyField(key: keyof Baby): Copier {
   return (n, out) => {
-    const v = n.baby[key];
-    if (v !== undefined) out.baby[key] = copy(v);
+    copyField(n.baby, out.baby, key);
   };
 }
 
-function motherField<K extends keyof Mother>(key: K): Copier {
+function motherField(key: keyof Mother): Copier {
   return (n, out) => {
-    const v = n.mother?.[key];
-    if (v === undefined) return;
+    if (n.mother?.[key] === undefined) return;
     out.mother ??= {};
-    out.mother[key] = copy(v) as Mother[K];
+    copyField(n.mother, out.mother, key);
   };
 }
 
-function topField<K extends 'gpPractice' | 'birthDetails' | 'confidentiality' | 'source'>(key: K): Copier {
+type TopField = 'gpPractice' | 'birthDetails' | 'confidentiality' | 'source';
+
+function topField(key: TopField): Copier {
   return (n, out) => {
-    const v = n[key];
-    if (v !== undefined) out[key] = copy(v) as DisclosedRecord[K];
+    const from: Pick<DisclosedRecord, TopField> = n;
+    copyField(from, out, key);
   };
 }
 

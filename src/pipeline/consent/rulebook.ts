@@ -4,8 +4,8 @@
  * known condition and dataset names, unique rule ids) and then proves the product's safety rules
  * against every combination of conditions, so an unsafe edit stops start-up instead of reaching a family.
  */
-import { ConfigError } from '../../config/config-error.js';
-import { compile, loadJsonFile } from '../../config/json-schema.js';
+import { ConfigError } from '../../domain/config-error.js';
+import { compile } from '../../domain/json-schema.js';
 import { CONDITION_NAMES, isConditionName, type ConditionName } from './conditions.js';
 import { CLINICAL_FIELDS, CONTACT_FIELDS, DATASETS, isDatasetName, type DatasetName } from './datasets.js';
 
@@ -78,7 +78,7 @@ export const rulebookSchema = {
   },
 } as const;
 
-const validateRulebook = compile<RulebookFile>(rulebookSchema);
+export const validateRulebookFile = compile<RulebookFile>(rulebookSchema);
 
 function checkNames(file: RulebookFile, source: string): string[] {
   const problems: string[] = [];
@@ -152,12 +152,4 @@ export function buildRulebook(file: RulebookFile, source = 'rulebook'): Rulebook
   const unsafe = checkSafety(rulebook.rules, source);
   if (unsafe.length > 0) throw new ConfigError(unsafe.join('\n'), unsafe);
   return rulebook;
-}
-
-/**
- * Reads and validates a consent rulebook. Throws ConfigError naming the file and field for schema
- * violations, unknown condition or dataset names, and any breach of the safety rules.
- */
-export function loadRulebook(file: string): Rulebook {
-  return buildRulebook(loadJsonFile<RulebookFile>(file, validateRulebook), file);
 }

@@ -5,8 +5,9 @@
  * no I/O, never throws.
  */
 import type { BirthNotification } from '../../domain/birth-notification.js';
-import type { FeedDirectory, FhirFeedConfig } from '../../config/feeds.js';
-import type { BackfillAdmission } from '../hl7v2/map-hl7v2.js';
+import type { FeedDirectory } from '../hl7v2/feed-directory.js';
+import type { FhirFeedConfig } from './fhir-feed.js';
+import type { BackfillAdmission } from '../hl7v2/map-outcome.js';
 import { fhirIssue, type FhirIssue } from './fhir-issue.js';
 import type { FhirMappingSet } from './fhir-mapping.js';
 import { codingKey } from './fhir-mapping.js';
@@ -82,7 +83,7 @@ export function readFhirResource(
     return { ok: false, issue: fhirIssue('structure', 'The body is not valid JSON', undefined, { severity: 'fatal' }) };
   }
   const resource = obj(data);
-  if (!resource || typeof resource['resourceType'] !== 'string')
+  if (!resource || typeof resource.resourceType !== 'string')
     return {
       ok: false,
       issue: fhirIssue('structure', 'The body must be a FHIR resource (a JSON object with resourceType)', undefined, { severity: 'fatal' }),

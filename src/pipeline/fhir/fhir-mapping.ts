@@ -1,13 +1,12 @@
 /**
  * Declarative FHIR R4 → canonical maps (`mappings/fhir/*.json`): which message events a feed may send, how
  * old a newborn may be, and the systems, codes and URLs that say where each canonical field is in a birth
- * message Bundle. Loaded at start-up, checked against a JSON Schema and then for sense (units with a factor,
- * no code given twice); a bad file stops start-up naming the file and the field, like `mappings/hl7v2`.
+ * message Bundle. Read at start-up by src/config/fhir-mappings.ts, checked against the JSON Schema here and
+ * then for sense (no code given twice, deaths looked for at least as long as births); a bad file stops
+ * start-up naming the file and the field, like `mappings/hl7v2`. Pure.
  */
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
-import { ConfigError } from '../../config/config-error.js';
-import { compile, loadJsonFile } from '../../config/json-schema.js';
+import { ConfigError } from '../../domain/config-error.js';
+import { compile } from '../../domain/json-schema.js';
 import type { Confidentiality } from '../../domain/birth-notification.js';
 
 export interface Coding {
@@ -125,7 +124,8 @@ export const fhirMappingFileSchema = {
     },
   },
 };
-const validate = compile<FhirMappingFile>(fhirMappingFileSchema);
+/** The schema check, for the loader. */
+export const validateFhirMappingFile = compile<FhirMappingFile>(fhirMappingFileSchema);
 
 /** A mapping ready to use: code lists as sets keyed `system|code`. */
 export interface FhirMapping {
@@ -138,7 +138,8 @@ export interface FhirMapping {
   numberOfBirths: ReadonlySet<string>;
 }
 
-export const codingKey = (c: { system?: unknown; code?: unknown }): string => `${String(c.system ?? '')}|${String(c.code ?? '')}`;
+const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+export const codingKey = (c: { system?: unknown; code?: unknown }): string => `${text(c.system)}|${text(c.code)}`;
 
 export class FhirMappingSet {
   constructor(private readonly byName: ReadonlyMap<string, FhirMapping>) {}
@@ -184,33 +185,21 @@ export function compileFhirMapping(name: string, data: FhirMappingFile): FhirMap
   };
 }
 
-/** Loads every `*.json` in `dir` (the mapping's name is the file name without `.json`). A missing folder means no FHIR mappings. */
-export function loadFhirMappings(dir: string): FhirMappingSet {
-  let files: string[];
-  try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new FhirMappingSet(new Map());
-    throw new ConfigError(`${dir}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
+/**
+ * Checks each mapping file (already schema-valid) for sense and builds the set; the mapping's name is its file
+ * name without `.json`. Every problem names the file and the field.
+ */
+export function buildFhirMappings(sources: readonly { name: string; file: string; data: FhirMappingFile }[]): FhirMappingSet {
   const problems: string[] = [];
   const byName = new Map<string, FhirMapping>();
-  for (const f of files.sort()) {
-    const file = path.join(dir, f);
-    const name = f.slice(0, -'.json'.length);
+  for (const { name, file, data } of sources) {
     if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) {
       problems.push(`${file}: the file name must be lower case letters, digits and hyphens (it is the mapping's name)`);
       continue;
     }
-    try {
-      const data = loadJsonFile(file, validate);
-      const more = mappingProblems(data).map((p) => `${file}: ${p}`);
-      if (more.length > 0) problems.push(...more);
-      else byName.set(name, compileFhirMapping(name, data));
-    } catch (err) {
-      if (err instanceof ConfigError) problems.push(...err.problems);
-      else throw err;
-    }
+    const more = mappingProblems(data).map((p) => `${file}: ${p}`);
+    if (more.length > 0) problems.push(...more);
+    else byName.set(name, compileFhirMapping(name, data));
   }
   if (problems.length > 0) throw new ConfigError(problems.join('\n'), problems);
   return new FhirMappingSet(byName);

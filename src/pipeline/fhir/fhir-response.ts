@@ -126,7 +126,7 @@ export function capabilityStatement(opts: { at: Date; version: string; events: r
  * wrapped. Element order is the JSON's, which Stork builds in FHIR order.
  */
 export function toFhirXml(resource: JsonObject): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${complex(String(resource['resourceType']), resource, true)}`;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${complex(typeof resource.resourceType === 'string' ? resource.resourceType : 'Resource', resource, true)}`;
 }
 
 const esc = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
@@ -140,23 +140,23 @@ function element(name: string, v: JsonValue | undefined, ext: JsonValue | undefi
     ).join('');
   }
   if (v !== null && v !== undefined && typeof v === 'object') {
-    if (typeof v['resourceType'] === 'string') return `<${name}>${complex(v['resourceType'], v, true)}</${name}>`;
+    if (typeof v.resourceType === 'string') return `<${name}>${complex(v.resourceType, v, true)}</${name}>`;
     return complex(name, v, false);
   }
   if (name === 'div' && typeof v === 'string') return v;
   const extra = ext !== null && ext !== undefined && typeof ext === 'object' && !Array.isArray(ext) ? ext : undefined;
   if ((v === null || v === undefined) && !extra) return '';
   const value = v === null || v === undefined ? '' : ` value="${esc(String(v))}"`;
-  const id = typeof extra?.['id'] === 'string' ? ` id="${esc(extra['id'])}"` : '';
-  const children = extra ? element('extension', extra['extension'], undefined) : '';
+  const id = typeof extra?.id === 'string' ? ` id="${esc(extra.id)}"` : '';
+  const children = extra ? element('extension', extra.extension, undefined) : '';
   return children === '' ? `<${name}${id}${value}/>` : `<${name}${id}${value}>${children}</${name}>`;
 }
 
 function complex(name: string, v: JsonObject, isResource: boolean): string {
   const attrs = [
     isResource ? ` xmlns="${FHIR_NS}"` : '',
-    !isResource && typeof v['id'] === 'string' ? ` id="${esc(v['id'])}"` : '',
-    (name === 'extension' || name === 'modifierExtension') && typeof v['url'] === 'string' ? ` url="${esc(v['url'])}"` : '',
+    !isResource && typeof v.id === 'string' ? ` id="${esc(v.id)}"` : '',
+    (name === 'extension' || name === 'modifierExtension') && typeof v.url === 'string' ? ` url="${esc(v.url)}"` : '',
   ].join('');
   const body = Object.entries(v)
     .filter(([k]) => {

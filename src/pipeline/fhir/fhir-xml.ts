@@ -6,11 +6,13 @@
  * generic tree into FHIR JSON: arrays where the path repeats, `value` attributes as typed primitives, `_x`
  * for primitives with an id or extensions, the narrative `div` kept as XHTML text. Pure; never throws.
  */
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { XMLParser } from 'fast-xml-parser';
 import r4 from 'fhirpath/fhir-context/r4';
 import { fhirIssue, type FhirIssue } from './fhir-issue.js';
 
-export type JsonObject = { [key: string]: JsonValue };
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
 export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
 
 export const FHIR_NS = 'http://hl7.org/fhir';
@@ -19,17 +21,17 @@ export const MAX_XML_DEPTH = 64;
 
 export type ParseResult = { ok: true; resource: JsonObject } | { ok: false; issue: FhirIssue };
 
-type XmlNode = { [name: string]: XmlNode[] | string | Record<string, string> | undefined } & { ':@'?: Record<string, string> };
+type XmlNode = Record<string, XmlNode[] | string | Record<string, string> | undefined> & { ':@'?: Record<string, string> };
 
 const parser = new XMLParser({
   preserveOrder: true,
   ignoreAttributes: false,
   attributeNamePrefix: '',
-  htmlEntities: true,
   trimValues: false,
   parseTagValue: false,
   parseAttributeValue: false,
-  processEntities: true,
+  // Entities are decoded here (decodeXml), in one pass: the five XML ones and character references only.
+  processEntities: false,
   stopNodes: ['*.div'],
   maxNestedTags: MAX_XML_DEPTH,
 });
@@ -50,9 +52,8 @@ export function parseFhirXml(bytes: Buffer, maxBytes: number): ParseResult {
   const text = bytes.toString('utf8');
   if (/<!DOCTYPE/i.test(text) || /<!ENTITY/i.test(text))
     return fail('security', 'A DOCTYPE or entity declaration is not accepted in FHIR XML');
-  if (!depthWithin(text, MAX_XML_DEPTH)) return fail('too-costly', `The XML nests deeper than ${MAX_XML_DEPTH} elements`);
-  const valid = XMLValidator.validate(text);
-  if (valid !== true) return fail('structure', `Not well-formed XML (line ${valid.err.line}): ${valid.err.code}`);
+  const wellFormed = checkWellFormed(text, MAX_XML_DEPTH);
+  if (wellFormed !== undefined) return fail(wellFormed.code, wellFormed.message);
   let nodes: XmlNode[];
   try {
     nodes = parser.parse(text) as XmlNode[];
@@ -62,8 +63,9 @@ export function parseFhirXml(bytes: Buffer, maxBytes: number): ParseResult {
   const roots = nodes.filter((n) => elementName(n) !== undefined);
   const root = roots[0];
   if (roots.length !== 1 || !root) return fail('structure', 'The XML must hold exactly one root element');
-  const name = elementName(root) as string;
-  if (root[':@']?.['xmlns'] !== FHIR_NS) return fail('structure', `The root element must be in the FHIR namespace ${FHIR_NS}`, name);
+  const name = elementName(root);
+  if (name === undefined) return fail('structure', 'The XML must hold exactly one root element');
+  if (root[':@']?.xmlns !== FHIR_NS) return fail('structure', `The root element must be in the FHIR namespace ${FHIR_NS}`, name);
   if (path2Type[name] === undefined && !Object.hasOwn(path2Type, `${name}.id`))
     return fail('not-supported', `${name} is not a FHIR R4 resource type`, name);
   try {
@@ -84,18 +86,76 @@ class ConversionError extends Error {
   }
 }
 
-/** Element nesting depth, counted without building anything (the parser's own cap is the second guard). */
-function depthWithin(text: string, max: number): boolean {
-  let depth = 0;
-  const tags = /<(\/?)([A-Za-z_][^\s/>]*)[^>]*?(\/?)>/g;
-  for (let m = tags.exec(text); m !== null; m = tags.exec(text)) {
-    if (m[1] === '/') depth--;
-    else if (m[3] !== '/') {
-      depth++;
-      if (depth > max) return false;
+const NAME = /^[A-Za-z_][\w.:-]*/;
+
+/**
+ * Checks, without building anything and without recursion, that the text is one well-formed element tree no
+ * deeper than `maxDepth`: tags balanced and matching (quoted attribute values may hold `>`), comments, CDATA
+ * and processing instructions closed, only the five XML entities or character references, no text outside
+ * the root. The parser's own nesting cap is the second guard.
+ */
+function checkWellFormed(text: string, maxDepth: number): { code: FhirIssue['code']; message: string } | undefined {
+  const stack: string[] = [];
+  let roots = 0;
+  let i = 0;
+  const bad = (why: string) => ({ code: 'structure' as const, message: `Not well-formed XML: ${why}` });
+  while (i < text.length) {
+    const lt = text.indexOf('<', i);
+    const chunk = text.slice(i, lt < 0 ? text.length : lt);
+    if (stack.length === 0 && chunk.trim() !== '' && !(i === 0 && chunk.trim() === '\uFEFF')) return bad('text outside the root element');
+    const amp = /&(?!(amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);)/.exec(chunk);
+    if (amp) return bad('an entity other than the five XML ones or a character reference');
+    if (lt < 0) break;
+    const skipTo = (end: string, from: number): number => {
+      const at = text.indexOf(end, from);
+      return at < 0 ? -1 : at + end.length;
+    };
+    if (text.startsWith('<!--', lt) || text.startsWith('<![CDATA[', lt) || text.startsWith('<?', lt)) {
+      const end = text.startsWith('<!--', lt) ? '-->' : text.startsWith('<?', lt) ? '?>' : ']]>';
+      i = skipTo(end, lt + 2);
+      if (i < 0) return bad(`unclosed ${end === '-->' ? 'comment' : end === '?>' ? 'processing instruction' : 'CDATA section'}`);
+      continue;
     }
+    const closing = text[lt + 1] === '/';
+    const name = NAME.exec(text.slice(lt + (closing ? 2 : 1), lt + 200))?.[0];
+    if (name === undefined) return bad('a tag without a name');
+    let j = lt + (closing ? 2 : 1) + name.length;
+    let quote = '';
+    for (; j < text.length; j++) {
+      const c = text[j];
+      if (quote !== '') {
+        if (c === quote) quote = '';
+        else if (c === '<') return bad('< in an attribute value');
+      } else if (c === '"' || c === "'") quote = c;
+      else if (c === '>') break;
+    }
+    if (j >= text.length) return bad(`unclosed tag ${name}`);
+    const tag = text.slice(lt, j + 1);
+    if (/&(?!(amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);)/.test(tag))
+      return bad('an entity other than the five XML ones or a character reference');
+    if (closing) {
+      if (stack.pop() !== name) return bad(`closing tag ${name} does not match`);
+    } else if (text[j - 1] !== '/') {
+      if (stack.length === 0 && ++roots > 1) return bad('more than one root element');
+      stack.push(name);
+      if (stack.length > maxDepth) return { code: 'too-costly', message: `The XML nests deeper than ${maxDepth} elements` };
+    } else if (stack.length === 0 && ++roots > 1) return bad('more than one root element');
+    i = j + 1;
   }
-  return true;
+  if (stack.length > 0) return bad(`element ${stack[stack.length - 1] ?? ''} is not closed`);
+  if (roots === 0) return bad('no root element');
+  return undefined;
+}
+
+const ENTITIES: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/** Decodes the five XML entities and character references, in one pass (so `&amp;#233;` stays `&#233;`). */
+function decodeXml(s: string): string {
+  return s.replace(/&(amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);/g, (_m, e: string) => {
+    if (e.startsWith('#x')) return String.fromCodePoint(parseInt(e.slice(2), 16));
+    if (e.startsWith('#')) return String.fromCodePoint(Number(e.slice(1)));
+    return ENTITIES[e] ?? '';
+  });
 }
 
 function elementName(n: XmlNode): string | undefined {
@@ -163,10 +223,12 @@ function fill(out: JsonObject, node: XmlNode, nodeName: string, modelPath: strin
 }
 
 function add(out: JsonObject, name: string, path: string, expression: string, node: XmlNode, type: string, many: boolean): void {
-  const attrs = node[':@'] ?? {};
+  const raw = node[':@'] ?? {};
+  const attrs: Record<string, string> = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, type === 'xhtml' ? v : decodeXml(v)]));
   if (type === 'xhtml') {
     const open = Object.entries(attrs)
-      .map(([k, v]) => ` ${k}="${v.replaceAll('&', '&amp;').replaceAll('"', '&quot;')}"`)
+      // Raw as written (already escaped), so only a quote from a single-quoted value needs escaping.
+      .map(([k, v]) => ` ${k}="${v.replaceAll('"', '&quot;')}"`)
       .join('');
     const inner = children(node, name)
       .map((c) => (typeof c['#text'] === 'string' ? c['#text'] : ''))
@@ -175,9 +237,9 @@ function add(out: JsonObject, name: string, path: string, expression: string, no
     return;
   }
   if (isPrimitive(type)) {
-    const value = attrs['value'] !== undefined ? primitiveValue(type, attrs['value'], expression) : null;
+    const value = attrs.value !== undefined ? primitiveValue(type, attrs.value, expression) : null;
     const extra: JsonObject = {};
-    if (attrs['id'] !== undefined) extra['id'] = attrs['id'];
+    if (attrs.id !== undefined) extra.id = attrs.id;
     fill(extra, node, name, 'Element', expression);
     const hasExtra = Object.keys(extra).length > 0;
     if (value === null && !hasExtra) throw new ConversionError('required', `Element ${name} has no value and no extension`, expression);
@@ -206,8 +268,8 @@ function add(out: JsonObject, name: string, path: string, expression: string, no
     value = resource(inner, innerName);
   } else {
     value = {};
-    if (attrs['id'] !== undefined) value['id'] = attrs['id'];
-    if (type === 'Extension' && attrs['url'] !== undefined) value['url'] = attrs['url'];
+    if (attrs.id !== undefined) value.id = attrs.id;
+    if (type === 'Extension' && attrs.url !== undefined) value.url = attrs.url;
     const modelRoot = type === 'BackboneElement' || type === 'Element' ? path : type;
     fill(value, node, name, modelRoot, expression);
   }

@@ -4,7 +4,11 @@ import type { JsonObject, JsonValue } from './fhir-xml.js';
 export const obj = (v: JsonValue | undefined): JsonObject | undefined =>
   v !== null && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
 export const list = (v: JsonValue | undefined): JsonValue[] => (Array.isArray(v) ? v : []);
-export const objs = (v: JsonValue | undefined): JsonObject[] => list(v).flatMap((x) => (obj(x) ? [obj(x) as JsonObject] : []));
+export const objs = (v: JsonValue | undefined): JsonObject[] =>
+  list(v).flatMap((x) => {
+    const o = obj(x);
+    return o ? [o] : [];
+  });
 export const str = (v: JsonValue | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 export const num = (v: JsonValue | undefined): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
@@ -13,7 +17,9 @@ export function jsonDepth(root: JsonValue, limit: number): number {
   const stack: [JsonValue, number][] = [[root, 1]];
   let max = 0;
   while (stack.length > 0) {
-    const [v, d] = stack.pop() as [JsonValue, number];
+    const top = stack.pop();
+    if (top === undefined) break;
+    const [v, d] = top;
     if (d > max) max = d;
     if (max > limit) return max;
     if (v !== null && typeof v === 'object') for (const c of Array.isArray(v) ? v : Object.values(v)) stack.push([c, d + 1]);

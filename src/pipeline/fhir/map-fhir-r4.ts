@@ -18,7 +18,7 @@ import type {
 } from '../../domain/birth-notification.js';
 import { daysBetweenDates, localDateOf } from '../../domain/hl7-datetime.js';
 import { normalisePostcode } from '../../domain/postcode.js';
-import type { BackfillAdmission, BackfillMode } from '../hl7v2/map-hl7v2.js';
+import type { BackfillAdmission, BackfillMode } from '../hl7v2/map-outcome.js';
 import { validateNotification } from '../validate-notification.js';
 import { fhirIssue, fromCanonicalIssue, hasFhirErrors, type FhirIssue } from './fhir-issue.js';
 import { codingKey, type FhirMapping, type ObservationRule } from './fhir-mapping.js';
@@ -44,10 +44,10 @@ export function mapFhirBirth(message: MessageBundle, mapping: FhirMapping, ctx: 
   const issues: FhirIssue[] = [];
   const where = new Map<string, string>();
   const f = mapping.file;
-  const patients = message.entries.filter((e) => e.resource['resourceType'] === 'Patient');
-  const focus = objs(message.header['focus'])
-    .map((r) => resolveReference(message.entries, str(r['reference'])))
-    .filter((e): e is BundleEntry => e !== undefined && e.resource['resourceType'] === 'Patient');
+  const patients = message.entries.filter((e) => e.resource.resourceType === 'Patient');
+  const focus = objs(message.header.focus)
+    .map((r) => resolveReference(message.entries, str(r.reference)))
+    .filter((e): e is BundleEntry => e?.resource.resourceType === 'Patient');
   if (focus.length > 1)
     return invalid(
       fhirIssue('not-supported', 'One baby per message: MessageHeader.focus names more than one Patient', 'Bundle.entry[0].resource.focus'),
@@ -64,10 +64,10 @@ export function mapFhirBirth(message: MessageBundle, mapping: FhirMapping, ctx: 
   const b = baby.resource;
   const bx = baby.expression;
 
-  const birthDate = str(b['birthDate']);
+  const birthDate = str(b.birthDate);
   if (birthDate === undefined || !/^\d{4}-\d{2}-\d{2}$/.test(birthDate) || Number.isNaN(Date.parse(birthDate))) {
     return invalid(
-      b['birthDate'] === undefined
+      b.birthDate === undefined
         ? fhirIssue('required', "The baby's birthDate is missing", `${bx}.birthDate`, { path: 'baby.birthDate' })
         : fhirIssue('value', "The baby's birthDate is not a full date (YYYY-MM-DD)", `${bx}.birthDate`, { path: 'baby.birthDate' }),
     );
@@ -75,12 +75,12 @@ export function mapFhirBirth(message: MessageBundle, mapping: FhirMapping, ctx: 
   where.set('baby.birthDate', `${bx}.birthDate`);
 
   // Safety flags first: deceased and confidentiality decide what may ever be shared.
-  const deceasedAt = str(b['deceasedDateTime']);
-  const deceased = b['deceasedBoolean'] === true || deceasedAt !== undefined;
-  if (b['deceasedBoolean'] !== undefined && typeof b['deceasedBoolean'] !== 'boolean')
+  const deceasedAt = str(b.deceasedDateTime);
+  const deceased = b.deceasedBoolean === true || deceasedAt !== undefined;
+  if (b.deceasedBoolean !== undefined && typeof b.deceasedBoolean !== 'boolean')
     issues.push(fhirIssue('value', 'deceasedBoolean must be true or false', `${bx}.deceasedBoolean`));
   let confidentiality: Confidentiality = 'normal';
-  const people = message.entries.filter((e) => e.resource['resourceType'] === 'Patient' || e.resource['resourceType'] === 'RelatedPerson');
+  const people = message.entries.filter((e) => e.resource.resourceType === 'Patient' || e.resource.resourceType === 'RelatedPerson');
   for (const [res, at] of [[message.bundle, 'Bundle'] as const, ...people.map((p) => [p.resource, p.expression] as const)]) {
     const c = confidentialityOf(res, at, f.confidentiality);
     issues.push(...c.issues);
@@ -131,7 +131,7 @@ export function mapFhirBirth(message: MessageBundle, mapping: FhirMapping, ctx: 
   if (name) babyRecord.name = name;
   if (gender.value !== undefined) babyRecord.sex = gender.value;
   if (birthTime.value !== undefined) babyRecord.birthTime = birthTime.value;
-  const order = num(b['multipleBirthInteger']);
+  const order = num(b.multipleBirthInteger);
   if (order !== undefined) {
     if (Number.isInteger(order) && order >= 1 && order <= 16) {
       babyRecord.birthOrder = order;
@@ -144,11 +144,11 @@ export function mapFhirBirth(message: MessageBundle, mapping: FhirMapping, ctx: 
         }),
       );
   }
-  if (typeof b['multipleBirthBoolean'] === 'boolean') babyRecord.multipleBirth = b['multipleBirthBoolean'];
-  const place = objs(b['extension']).find((e) => str(e['url']) === f.extensions.birthPlace);
-  const placeText = place ? addressText(obj(place['valueAddress'])) : undefined;
+  if (typeof b.multipleBirthBoolean === 'boolean') babyRecord.multipleBirth = b.multipleBirthBoolean;
+  const place = objs(b.extension).find((e) => str(e.url) === f.extensions.birthPlace);
+  const placeText = place ? addressText(obj(place.valueAddress)) : undefined;
   if (placeText !== undefined) babyRecord.birthPlace = placeText;
-  const babyAddress = addressOf(b, `${bx}`, 'baby.address', issues, where);
+  const babyAddress = addressOf(b, bx, 'baby.address', issues, where);
   if (babyAddress) babyRecord.address = babyAddress;
   if (deceased) {
     if (deceasedAt !== undefined) {
@@ -177,7 +177,7 @@ export function mapFhirBirth(message: MessageBundle, mapping: FhirMapping, ctx: 
   const gp = gpOf(message, b, mapping);
   if (gp) notification.gpPractice = gp;
   const details = birthDetailsOf(message, baby, mapping, issues, where, (multiple) => {
-    if (babyRecord.multipleBirth === undefined) babyRecord.multipleBirth = multiple;
+    babyRecord.multipleBirth ??= multiple;
   });
   if (details) notification.birthDetails = details;
 
@@ -199,35 +199,35 @@ function locate(where: ReadonlyMap<string, string>, path: string): string | unde
 }
 
 function eventName(m: MessageBundle): string {
-  const reason = objs(obj(m.header['reason'])?.['coding'])
-    .map((c) => str(c['code']))
+  const reason = objs(obj(m.header.reason)?.coding)
+    .map((c) => str(c.code))
     .find((c) => c !== undefined);
   return [m.event.code ?? 'unknown', reason].filter((x) => x !== undefined).join('^');
 }
 
 function nameOf(r: JsonObject): PersonName | undefined {
-  const names = objs(r['name']);
-  const n = names.find((x) => x['use'] === 'official') ?? names.find((x) => x['use'] !== 'old') ?? names[0];
+  const names = objs(r.name);
+  const n = names.find((x) => x.use === 'official') ?? names.find((x) => x.use !== 'old') ?? names[0];
   if (!n) return undefined;
   const out: PersonName = {};
-  const family = str(n['family']);
+  const family = str(n.family);
   if (family !== undefined && family.trim() !== '') out.family = family;
-  const given = list(n['given']).flatMap((g) => (typeof g === 'string' && g.trim() !== '' ? [g] : []));
+  const given = list(n.given).flatMap((g) => (typeof g === 'string' && g.trim() !== '' ? [g] : []));
   if (given.length > 0) out.given = given;
-  const prefix = list(n['prefix']).find((p): p is string => typeof p === 'string');
+  const prefix = list(n.prefix).find((p): p is string => typeof p === 'string');
   if (prefix !== undefined) out.prefix = prefix;
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
 function localIdentifiers(r: JsonObject, nhsSystem: string): LocalIdentifier[] {
-  return objs(r['identifier']).flatMap((id) => {
-    const value = str(id['value']);
-    if (value === undefined || str(id['system']) === nhsSystem) return [];
+  return objs(r.identifier).flatMap((id) => {
+    const value = str(id.value);
+    if (value === undefined || str(id.system) === nhsSystem) return [];
     const out: LocalIdentifier = { value };
-    const assigner = str(obj(obj(id['assigner'])?.['identifier'])?.['value']);
+    const assigner = str(obj(obj(id.assigner)?.identifier)?.value);
     if (assigner !== undefined) out.assigner = assigner;
-    const type = objs(obj(id['type'])?.['coding'])
-      .map((c) => str(c['code']))
+    const type = objs(obj(id.type)?.coding)
+      .map((c) => str(c.code))
       .find((c) => c !== undefined);
     if (type !== undefined) out.type = type;
     return [out];
@@ -236,28 +236,28 @@ function localIdentifiers(r: JsonObject, nhsSystem: string): LocalIdentifier[] {
 
 function addressText(a: JsonObject | undefined): string | undefined {
   if (!a) return undefined;
-  const text = str(a['text']);
+  const text = str(a.text);
   if (text !== undefined && text.trim() !== '') return text;
-  const parts = [...list(a['line']), a['city'], a['district']].filter((x): x is string => typeof x === 'string' && x.trim() !== '');
+  const parts = [...list(a.line), a.city, a.district].filter((x): x is string => typeof x === 'string' && x.trim() !== '');
   return parts.length > 0 ? parts.join(', ') : undefined;
 }
 
 /** The home address (else the first that is not old or billing), postcode normalised (unrecognisable: warned and dropped). */
 function addressOf(r: JsonObject, at: string, path: string, issues: FhirIssue[], where: Map<string, string>): Address | undefined {
-  const all = objs(r['address']);
-  const usable = all.filter((a) => a['use'] !== 'old' && a['use'] !== 'billing');
-  const a = usable.find((x) => x['use'] === 'home') ?? usable[0];
+  const all = objs(r.address);
+  const usable = all.filter((a) => a.use !== 'old' && a.use !== 'billing');
+  const a = usable.find((x) => x.use === 'home') ?? usable[0];
   if (!a) return undefined;
   const expression = `${at}.address[${all.indexOf(a)}]`;
   where.set(path, expression);
-  const out: Address = { lines: list(a['line']).filter((l): l is string => typeof l === 'string' && l.trim() !== '') };
-  const city = str(a['city']);
+  const out: Address = { lines: list(a.line).filter((l): l is string => typeof l === 'string' && l.trim() !== '') };
+  const city = str(a.city);
   if (city !== undefined) out.city = city;
-  const county = str(a['district']) ?? str(a['state']);
+  const county = str(a.district) ?? str(a.state);
   if (county !== undefined) out.county = county;
-  const country = str(a['country']);
+  const country = str(a.country);
   if (country !== undefined) out.country = country;
-  const postcode = str(a['postalCode']);
+  const postcode = str(a.postalCode);
   if (postcode !== undefined) {
     const normalised = normalisePostcode(postcode);
     if (normalised !== undefined) out.postcode = normalised;
@@ -273,14 +273,14 @@ function addressOf(r: JsonObject, at: string, path: string, issues: FhirIssue[],
 }
 
 function phoneOf(r: JsonObject): string | undefined {
-  const phones = objs(r['telecom']).filter((t) => t['system'] === 'phone' && t['use'] !== 'old');
-  return str((phones.find((t) => t['use'] === 'mobile') ?? phones.find((t) => t['use'] === 'home') ?? phones[0])?.['value']);
+  const phones = objs(r.telecom).filter((t) => t.system === 'phone' && t.use !== 'old');
+  return str((phones.find((t) => t.use === 'mobile') ?? phones.find((t) => t.use === 'home') ?? phones[0])?.value);
 }
 
 function languageOf(r: JsonObject): string | undefined {
-  const comms = objs(r['communication']);
-  const c = comms.find((x) => x['preferred'] === true) ?? comms[0];
-  return str(objs(obj(c?.['language'])?.['coding'])[0]?.['code']);
+  const comms = objs(r.communication);
+  const c = comms.find((x) => x.preferred === true) ?? comms[0];
+  return str(objs(obj(c?.language)?.coding)[0]?.code);
 }
 
 /**
@@ -296,11 +296,11 @@ function motherOf(
 ): Mother | undefined {
   const related = m.entries.find(
     (e) =>
-      e.resource['resourceType'] === 'RelatedPerson' &&
-      resolveReference(m.entries, str(obj(e.resource['patient'])?.['reference'])) === baby &&
-      objs(e.resource['relationship']).some((r) => objs(r['coding']).some((c) => mapping.motherRelationships.has(codingKey(c)))),
+      e.resource.resourceType === 'RelatedPerson' &&
+      resolveReference(m.entries, str(obj(e.resource.patient)?.reference)) === baby &&
+      objs(e.resource.relationship).some((r) => objs(r.coding).some((c) => mapping.motherRelationships.has(codingKey(c)))),
   );
-  const others = m.entries.filter((e) => e.resource['resourceType'] === 'Patient' && e !== baby);
+  const others = m.entries.filter((e) => e.resource.resourceType === 'Patient' && e !== baby);
   if (others.length > 1) {
     issues.push(
       fhirIssue('not-supported', 'More than one Patient besides the baby: the mother cannot be told apart', others[1]?.expression, {
@@ -329,7 +329,7 @@ function motherOf(
     if (mother.localIdentifiers.length === 0) mother.localIdentifiers = localIdentifiers(r, f.identifiers.nhsNumber);
     const name = nameOf(r);
     if (mother.name === undefined && name) mother.name = name;
-    const birthDate = str(r['birthDate']);
+    const birthDate = str(r.birthDate);
     if (mother.birthDate === undefined && birthDate !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(birthDate)) {
       mother.birthDate = birthDate;
       where.set('mother.birthDate', `${s.expression}.birthDate`);
@@ -349,21 +349,22 @@ function motherOf(
 /** The baby's registered GP practice: generalPractitioner, as an Organization in the bundle or a logical reference by ODS code. */
 function gpOf(m: MessageBundle, baby: JsonObject, mapping: FhirMapping): GpPractice | undefined {
   const ods = mapping.file.identifiers.odsOrganisation;
-  for (const ref of objs(baby['generalPractitioner'])) {
-    const logical = obj(ref['identifier']);
-    if (logical && str(logical['system']) === ods && str(logical['value']) !== undefined) {
-      const gp: GpPractice = { odsCode: str(logical['value']) as string };
-      const display = str(ref['display']);
+  for (const ref of objs(baby.generalPractitioner)) {
+    const logical = obj(ref.identifier);
+    const logicalCode = logical && str(logical.system) === ods ? str(logical.value) : undefined;
+    if (logicalCode !== undefined) {
+      const gp: GpPractice = { odsCode: logicalCode };
+      const display = str(ref.display);
       if (display !== undefined) gp.name = display;
       return gp;
     }
-    const org = resolveReference(m.entries, str(ref['reference']));
-    if (org?.resource['resourceType'] !== 'Organization') continue;
-    const code = objs(org.resource['identifier']).find((i) => str(i['system']) === ods);
-    const value = str(code?.['value']);
+    const org = resolveReference(m.entries, str(ref.reference));
+    if (org?.resource.resourceType !== 'Organization') continue;
+    const code = objs(org.resource.identifier).find((i) => str(i.system) === ods);
+    const value = str(code?.value);
     if (value === undefined) continue;
     const gp: GpPractice = { odsCode: value };
-    const name = str(org.resource['name']);
+    const name = str(org.resource.name);
     if (name !== undefined) gp.name = name;
     return gp;
   }
@@ -383,24 +384,24 @@ function birthDetailsOf(
   const f = mapping.file;
   for (const e of m.entries) {
     const o = e.resource;
-    if (o['resourceType'] !== 'Observation') continue;
-    const subject = str(obj(o['subject'])?.['reference']);
+    if (o.resourceType !== 'Observation') continue;
+    const subject = str(obj(o.subject)?.reference);
     if (subject !== undefined && resolveReference(m.entries, subject) !== baby) continue;
-    if (o['status'] === 'entered-in-error' || o['status'] === 'cancelled') continue;
-    const keys = objs(obj(o['code'])?.['coding']).map(codingKey);
+    if (o.status === 'entered-in-error' || o.status === 'cancelled') continue;
+    const keys = objs(obj(o.code)?.coding).map(codingKey);
     const is = (set: ReadonlySet<string>) => keys.some((k) => set.has(k));
     if (is(mapping.numberOfBirths)) {
-      const n = num(obj(o['valueQuantity'])?.['value']) ?? num(o['valueInteger']);
+      const n = num(obj(o.valueQuantity)?.value) ?? num(o.valueInteger);
       if (n !== undefined) setMultiple(n > 1);
       continue;
     }
     const which = is(mapping.birthWeight) ? 'weightGrams' : is(mapping.gestation) ? 'gestationWeeks' : undefined;
     if (which === undefined) continue;
     const rule: ObservationRule = which === 'weightGrams' ? f.observations.birthWeight : f.observations.gestation;
-    const q = obj(o['valueQuantity']);
+    const q = obj(o.valueQuantity);
     const at = `${e.expression}.valueQuantity`;
-    const value = num(q?.['value']);
-    const unit = str(q?.['code']) ?? str(q?.['unit']);
+    const value = num(q?.value);
+    const unit = str(q?.code) ?? str(q?.unit);
     const factor = unit !== undefined ? rule.units[unit] : undefined;
     if (value === undefined || factor === undefined) {
       issues.push(

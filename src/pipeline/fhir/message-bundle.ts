@@ -35,24 +35,24 @@ export type ReadMessage = { ok: true; message: MessageBundle } | { ok: false; is
 export function readMessageBundle(resource: JsonObject): ReadMessage {
   const partial: Partial<MessageBundle> = {};
   const bad = (issue: FhirIssue): ReadMessage => ({ ok: false, issues: [issue], partial });
-  if (resource['resourceType'] !== 'Bundle')
+  if (resource.resourceType !== 'Bundle')
     return bad(
       fhirIssue(
         'not-supported',
-        `$process-message takes a Bundle, not ${String(str(resource['resourceType']) ?? 'an unknown resource')}`,
+        `$process-message takes a Bundle, not ${str(resource.resourceType) ?? 'an unknown resource'}`,
         'resourceType',
       ),
     );
-  if (resource['type'] !== 'message') return bad(fhirIssue('invalid', 'Bundle.type must be message', 'Bundle.type'));
-  const entries = objs(resource['entry']);
-  const first = obj(entries[0]?.['resource']);
-  if (!first || first['resourceType'] !== 'MessageHeader')
+  if (resource.type !== 'message') return bad(fhirIssue('invalid', 'Bundle.type must be message', 'Bundle.type'));
+  const entries = objs(resource.entry);
+  const first = obj(entries[0]?.resource);
+  if (first?.resourceType !== 'MessageHeader')
     return bad(fhirIssue('structure', 'The first entry of a message Bundle must be a MessageHeader', 'Bundle.entry[0].resource'));
-  const bundleId = str(resource['id']);
+  const bundleId = str(resource.id);
   // MessageHeader.id; without one (as in the UK Core framework examples), the uuid of its entry's fullUrl.
-  const headerUrl = str(entries[0]?.['fullUrl']);
-  const headerId = str(first['id']) ?? (headerUrl !== undefined ? /^urn:uuid:([0-9a-fA-F-]{36})$/.exec(headerUrl)?.[1] : undefined);
-  const endpoint = str(obj(first['source'])?.['endpoint']);
+  const headerUrl = str(entries[0]?.fullUrl);
+  const headerId = str(first.id) ?? (headerUrl !== undefined ? /^urn:uuid:([0-9a-fA-F-]{36})$/.exec(headerUrl)?.[1] : undefined);
+  const endpoint = str(obj(first.source)?.endpoint);
   if (endpoint !== undefined) partial.sourceEndpoint = endpoint;
   const issues: FhirIssue[] = [];
   if (bundleId === undefined) issues.push(fhirIssue('required', 'Bundle.id is required: a re-send is recognised by it', 'Bundle.id'));
@@ -72,10 +72,10 @@ export function readMessageBundle(resource: JsonObject): ReadMessage {
     issues.push(
       fhirIssue('required', 'MessageHeader.source.endpoint is required: it names the sender', 'Bundle.entry[0].resource.source.endpoint'),
     );
-  const event = obj(first['eventCoding']);
+  const event = obj(first.eventCoding);
   if (!event) issues.push(fhirIssue('required', 'MessageHeader.eventCoding is required', 'Bundle.entry[0].resource.eventCoding'));
-  const timestamp = str(resource['timestamp']);
-  if (resource['timestamp'] !== undefined && (timestamp === undefined || !INSTANT.test(timestamp) || Number.isNaN(Date.parse(timestamp))))
+  const timestamp = str(resource.timestamp);
+  if (resource.timestamp !== undefined && (timestamp === undefined || !INSTANT.test(timestamp) || Number.isNaN(Date.parse(timestamp))))
     issues.push(fhirIssue('value', 'Bundle.timestamp must be an instant with a time zone', 'Bundle.timestamp'));
   if (issues.length > 0 || bundleId === undefined || headerId === undefined || endpoint === undefined || !event)
     return { ok: false, issues, partial };
@@ -85,20 +85,23 @@ export function readMessageBundle(resource: JsonObject): ReadMessage {
     bundleId,
     headerId,
     event: {
-      ...(str(event['system']) !== undefined ? { system: str(event['system']) as string } : {}),
-      ...(str(event['code']) !== undefined ? { code: str(event['code']) as string } : {}),
+      ...optional('system', str(event.system)),
+      ...optional('code', str(event.code)),
     },
     sourceEndpoint: endpoint,
     entries: entries.flatMap((e, i) => {
-      const r = obj(e['resource']);
+      const r = obj(e.resource);
       if (!r) return [];
-      const fullUrl = str(e['fullUrl']);
+      const fullUrl = str(e.fullUrl);
       return [{ resource: r, expression: `Bundle.entry[${i}].resource`, ...(fullUrl !== undefined ? { fullUrl } : {}) }];
     }),
   };
   if (timestamp !== undefined) message.timestamp = timestamp;
   return { ok: true, message };
 }
+
+const optional = <K extends string>(key: K, v: string | undefined): Partial<Record<K, string>> =>
+  v === undefined ? {} : ({ [key]: v } as Partial<Record<K, string>>);
 
 /** The control id stored for a FHIR message: Bundle.id and MessageHeader.id, both of which a re-send keeps. */
 export const fhirControlId = (m: { bundleId: string; headerId: string }): string => `${m.bundleId}/${m.headerId}`;
@@ -113,9 +116,5 @@ export function resolveReference(entries: readonly BundleEntry[], reference: str
   if (exact) return exact;
   const m = /^([A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(reference);
   if (!m) return undefined;
-  return entries.find(
-    (e) =>
-      (e.resource['resourceType'] === m[1] && e.resource['id'] === m[2]) ||
-      (e.fullUrl !== undefined && e.fullUrl.endsWith(`/${reference}`)),
-  );
+  return entries.find((e) => (e.resource.resourceType === m[1] && e.resource.id === m[2]) || e.fullUrl?.endsWith(`/${reference}`) === true);
 }

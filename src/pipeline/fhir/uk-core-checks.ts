@@ -37,11 +37,11 @@ export function nhsNumberOf(
   systems: { nhsNumber: string; verificationStatusUrl: string },
 ): Checked<{ nhsNumber: string; status?: NhsNumberStatus; expression: string }> {
   const issues: FhirIssue[] = [];
-  const ids = objs(resource['identifier']);
+  const ids = objs(resource.identifier);
   let found: { nhsNumber: string; status?: NhsNumberStatus; expression: string } | undefined;
   ids.forEach((id, i) => {
     const at = `${expression}.identifier[${i}]`;
-    const system = str(id['system']);
+    const system = str(id.system);
     if (system !== systems.nhsNumber) {
       if (system !== undefined && /fhir\.nhs\.(uk|net)\/id\/nhs-number\/?$/i.test(system))
         issues.push(fhirIssue('code-invalid', `Identifier system is not the NHS number system ${systems.nhsNumber}`, `${at}.system`));
@@ -51,7 +51,7 @@ export function nhsNumberOf(
       issues.push(fhirIssue('invariant', 'More than one NHS number identifier', at));
       return;
     }
-    const raw = str(id['value']);
+    const raw = str(id.value);
     if (raw === undefined) {
       issues.push(fhirIssue('required', 'The NHS number identifier has no value', `${at}.value`));
       return;
@@ -71,8 +71,8 @@ export function nhsNumberOf(
 
 function verificationStatus(identifier: JsonObject, at: string, url: string, issues: FhirIssue[]): NhsNumberStatus | undefined {
   let status: NhsNumberStatus | undefined;
-  objs(identifier['extension']).forEach((ext, i) => {
-    const extUrl = str(ext['url']) ?? '';
+  objs(identifier.extension).forEach((ext, i) => {
+    const extUrl = str(ext.url) ?? '';
     const where = `${at}.extension[${i}]`;
     if (extUrl !== url) {
       if (/NHSNumberVerificationStatus/i.test(extUrl))
@@ -83,8 +83,8 @@ function verificationStatus(identifier: JsonObject, at: string, url: string, iss
         );
       return;
     }
-    const codings = objs(obj(ext['valueCodeableConcept'])?.['coding']);
-    const code = codings.map((c) => str(c['code'])).find((c) => c !== undefined);
+    const codings = objs(obj(ext.valueCodeableConcept)?.coding);
+    const code = codings.map((c) => str(c.code)).find((c) => c !== undefined);
     if (code !== undefined && STATUSES.has(code)) status = code as NhsNumberStatus;
     else
       issues.push(
@@ -113,10 +113,10 @@ export function confidentialityOf(
 ): Checked<Confidentiality> {
   const issues: FhirIssue[] = [];
   let level: Confidentiality = 'normal';
-  objs(obj(resource['meta'])?.['security']).forEach((c, i) => {
+  objs(obj(resource.meta)?.security).forEach((c, i) => {
     const at = `${expression}.meta.security[${i}]`;
-    const system = str(c['system']);
-    const code = str(c['code']) ?? '';
+    const system = str(c.system);
+    const code = str(c.code) ?? '';
     if (system !== undefined && system !== rule.system) return;
     if (system === undefined && rule.codes[code] === undefined) return;
     if (system === undefined)
@@ -131,7 +131,7 @@ export function confidentialityOf(
 
 /** Patient.gender must be in the administrative-gender value set. */
 export function genderOf(resource: JsonObject, expression: string): Checked<'male' | 'female' | 'other' | 'unknown'> {
-  const g = resource['gender'];
+  const g = resource.gender;
   if (g === undefined) return { issues: [] };
   if (typeof g === 'string' && GENDERS.has(g)) return { value: g as 'male' | 'female' | 'other' | 'unknown', issues: [] };
   return { issues: [fhirIssue('code-invalid', 'gender must be male, female, other or unknown', `${expression}.gender`)] };
@@ -142,12 +142,12 @@ export function genderOf(resource: JsonObject, expression: string): Checked<'mal
  * on the same day as birthDate (UK Core's invariant).
  */
 export function birthTimeOf(patient: JsonObject, expression: string, url: string, birthDate: string | undefined): Checked<string> {
-  const exts = objs(obj(patient['_birthDate'])?.['extension']);
-  const i = exts.findIndex((e) => str(e['url']) === url);
+  const exts = objs(obj(patient._birthDate)?.extension);
+  const i = exts.findIndex((e) => str(e.url) === url);
   const ext = exts[i];
   if (!ext) return { issues: [] };
   const at = `${expression}.birthDate.extension[${i}].valueDateTime`;
-  const v = str(ext['valueDateTime']);
+  const v = str(ext.valueDateTime);
   if (v === undefined || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(v) || Number.isNaN(Date.parse(v)))
     return { issues: [fhirIssue('value', 'birthTime must be a date and time with a time zone offset', at)] };
   if (birthDate !== undefined && v.slice(0, 10) !== birthDate)

@@ -55,7 +55,7 @@ export function sentCode(envelope: Envelope | undefined, code: AckCode): SentAck
 export function buildAck(envelope: Envelope | undefined, code: AckCode, issues: readonly Issue[], options: AckOptions): string {
   const fs = envelope?.fieldSeparator ?? DEFAULT_ENCODING.fieldSeparator;
   const enc = envelope?.encodingCharacters ?? DEFAULT_ENCODING.encodingCharacters;
-  const [cs = '^', , , ss = '&'] = [...enc];
+  const [cs, ss] = [enc.charAt(0) || '^', enc.charAt(3) || '&'];
   const esc = (s: string): string => escapeText(s, fs, enc);
   const f = (n: number): string => envelope?.mshFields[n] ?? '';
   const msh = [
@@ -69,7 +69,7 @@ export function buildAck(envelope: Envelope | undefined, code: AckCode, issues: 
     '',
     ['ACK', envelope?.triggerEvent ?? '', 'ACK'].join(cs),
     esc(options.ackControlId),
-    envelope?.processingId || 'P',
+    (envelope?.processingId ?? '') || 'P',
     f(12) || '2.4',
   ].join(fs);
   const first = issues.find((i) => i.severity === 'error') ?? issues[0];
@@ -94,7 +94,12 @@ export function buildAck(envelope: Envelope | undefined, code: AckCode, issues: 
 
 /** Escapes the delimiters in free text with the HL7 escape sequences (\F\ \S\ \R\ \E\ \T\). */
 export function escapeText(s: string, fieldSeparator: string, encodingCharacters: string): string {
-  const [cs = '^', rs = '~', ec = '\\', ss = '&'] = [...encodingCharacters];
+  const [cs, rs, ec, ss] = [
+    encodingCharacters.charAt(0) || '^',
+    encodingCharacters.charAt(1) || '~',
+    encodingCharacters.charAt(2) || '\\',
+    encodingCharacters.charAt(3) || '&',
+  ];
   let out = '';
   for (const ch of s) {
     if (ch === ec) out += `${ec}E${ec}`;

@@ -7,7 +7,7 @@
 import { parseHl7DateTime } from '../../domain/hl7-datetime.js';
 import { Hl7ErrorCode, type Hl7Location, type Issue } from '../../domain/issue.js';
 import type { Hl7Reader, RepRef, SegmentRef } from './hl7-reader.js';
-import type { CompiledCondition, CompiledRule } from './load-mappings.js';
+import type { CompiledCondition, CompiledRule } from './build-mappings.js';
 import { TARGETS, type KindValue, type TargetName } from './mapping-types.js';
 
 /** A value found for a target, with where it was read. */

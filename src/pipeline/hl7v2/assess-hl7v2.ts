@@ -1,21 +1,11 @@
 import type { BirthNotification } from '../../domain/birth-notification.js';
 import { InternalError } from '../../ports/errors.js';
 import { Hl7ErrorCode, issue, type Issue } from '../../domain/issue.js';
-import type { FeedConfig, FeedDirectory } from '../../config/feeds.js';
+import type { FeedConfig, FeedDirectory } from './feed-directory.js';
 import type { AckCode } from './ack.js';
 import { readEnvelope, splitSegments, type Envelope } from './envelope.js';
-import type { BackfillAdmission } from './map-hl7v2.js';
+import type { BackfillAdmission, MapOutcome } from './map-outcome.js';
 import { checkHl7v2Limits, DEFAULT_HL7V2_LIMITS, type Hl7v2Limits } from './limits.js';
-
-/**
- * What a feed mapping makes of a message (see map-hl7v2.ts). Issues on a birth are warnings only; `invalid`
- * carries at least one error; `internal` is a bug in the mapping code, with the error it raised.
- */
-export type MapOutcome =
-  | { kind: 'birth'; notification: BirthNotification; issues: Issue[]; backfill?: BackfillAdmission }
-  | { kind: 'not-relevant'; reason: string }
-  | { kind: 'invalid'; issues: Issue[] }
-  | { kind: 'internal'; error: Error };
 
 /** Maps a message of a known feed to the canonical record; injected so intake does not depend on mapping files. */
 export type FeedMapper = (text: string, feed: FeedConfig, receivedAt: Date) => MapOutcome;

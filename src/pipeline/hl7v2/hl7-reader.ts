@@ -91,8 +91,8 @@ export class RepRef {
     if (comp === undefined) return undefined;
     const e = this.reader.encoding;
     const sub = this.literal ? comp : comp.split(e.subComponent, subComponent)[subComponent - 1];
-    if (absent(sub)) return undefined;
-    const text = unescapeHl7(sub as string, e, this.reader.latin1);
+    if (sub === undefined || absent(sub)) return undefined;
+    const text = unescapeHl7(sub, e, this.reader.latin1);
     return text.trim() === '' ? undefined : text;
   }
 
@@ -153,7 +153,7 @@ export class Hl7Reader {
    * type, so locations stay right.
    */
   static read(text: string, keep?: ReadonlySet<string>): { ok: true; reader: Hl7Reader } | { ok: false; issue: Issue } {
-    const normalised = normaliseSegmentTerminators(text).replace(/^[\s\x0b]+/, '');
+    const normalised = normaliseSegmentTerminators(text).replace(/^\s+/, ''); // \s includes MLLP's start block, VT (\v);
     if (!normalised.startsWith('MSH') || normalised.length < 8) {
       return { ok: false, issue: parseIssue(Hl7ErrorCode.SegmentSequence, 'message does not start with an MSH segment') };
     }

@@ -47,7 +47,8 @@ export function checkHl7v2Limits(segments: readonly string[], envelope: Envelope
     // MSH-1 is the separator itself and MSH-2 holds the repetition character: MSH's fields are shifted.
     const isMsh = type === 'MSH';
     for (let f = isMsh ? 2 : 1; f < fields.length; f++) {
-      const count = repetitions(fields[f] as string, rs, limits.maxRepetitions);
+      const text = fields[f] ?? '';
+      const count = repetitions(text, rs, limits.maxRepetitions);
       if (count > limits.maxRepetitions) {
         const field = isMsh ? f + 1 : f;
         return issue(

@@ -14,31 +14,12 @@ import { normalisePostcode } from '../../domain/postcode.js';
 import { validateNotification } from '../validate-notification.js';
 import { applyRules, conditionHolds, type RuleResult } from './apply-rules.js';
 import { Hl7Reader } from './hl7-reader.js';
-import type { Hl7v2Mapping } from './load-mappings.js';
+import type { Hl7v2Mapping } from './build-mappings.js';
 import { triggerEventOf } from './envelope.js';
-import type { MapOutcome } from './assess-hl7v2.js';
+import type { BackfillAdmission, BackfillMode, MapOutcome } from './map-outcome.js';
 import { TARGET_NAMES, type KindValue, type TARGETS, type TargetName } from './mapping-types.js';
 
 export type { MapOutcome };
-
-/**
- * An operator's back-fill window for a feed (`backfill` in feeds.json): until `until`, births that were
- * newborns at their message time (MSH-7) are admitted even when they are no longer newborns at receipt.
- */
-export interface BackfillMode {
-  /** ISO 8601 instant; the mode is over for messages received at or after it. */
-  until: string;
-  /** Why the operator turned it on (a ticket, the archive being replayed): copied into the audit. */
-  reason: string;
-}
-
-/** Recorded (in the audit) for a birth admitted only because its feed was in back-fill mode. */
-export interface BackfillAdmission {
-  reason: string;
-  until: string;
-  /** Whole days from the message's date (MSH-7) to the day it was received. */
-  lateDays: number;
-}
 
 /** Where the message came from: the feed it arrived on and when (the fallback "message time"). */
 export interface MapContext {
@@ -170,7 +151,7 @@ function mapOrThrow(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOu
     }
   }
 
-  const notification = assemble(reader, values, locations, issues, ctx, `${messageType.trim()}^${trigger.trim()}`);
+  const notification = assemble(reader, values, birth, locations, issues, ctx, `${messageType.trim()}^${trigger.trim()}`);
   const locate = (p: string): Hl7Location | undefined => locateIn(locations, p);
   issues.push(...validateNotification(notification, ctx.receivedAt, locate));
   if (hasErrors(issues)) return { kind: 'invalid', issues };
@@ -216,12 +197,12 @@ function cleanPostcode<T extends { postcode?: string }>(a: T, path: string, loc:
 function assemble(
   reader: Hl7Reader,
   v: Values,
+  birth: Hl7DateTime,
   locations: ReadonlyMap<string, Hl7Location>,
   issues: Issue[],
   ctx: MapContext,
   event: string,
 ): BirthNotification {
-  const birth = v['baby.birth'] as Hl7DateTime;
   const deathAt = v['baby.deceasedAt'];
   const deceased = v['baby.deceased'] ?? deathAt !== undefined;
   let deceasedAt = deathAt === undefined ? undefined : dateOrInstant(deathAt);
@@ -231,7 +212,7 @@ function assemble(
       code: Hl7ErrorCode.DataTypeError,
       message: 'baby.deceasedAt: death date given but the death indicator says not deceased; value ignored',
       path: 'baby.deceasedAt',
-      ...(locations.has('baby.deceasedAt') ? { location: locations.get('baby.deceasedAt') as Hl7Location } : {}),
+      ...(locations.has('baby.deceasedAt') ? { location: locations.get('baby.deceasedAt') } : {}),
     });
     deceasedAt = undefined;
   }

@@ -64,7 +64,7 @@ function nameFromXpn({ reps }: FunctionInput): PersonName | undefined {
 function addressFromXad({ reps }: FunctionInput): Address | undefined {
   const r = reps.find((x) => upper(x.value(7)) === 'H') ?? reps[0];
   if (r === undefined) return undefined;
-  const t = (c: number): string | undefined => r.value(c, 1)?.trim() || undefined;
+  const t = (c: number): string | undefined => (r.value(c, 1)?.trim() ?? '') || undefined;
   const lines = [t(1), t(2)].filter((l): l is string => l !== undefined);
   const [city, county, postcode, country] = [t(3), t(4), t(5), t(6)];
   if (lines.length === 0 && !city && !postcode) return undefined;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadFeeds } from '../../../src/config/feeds.js';
 import { answerFor, assessFhirMessage, type FhirAssessment } from '../../../src/pipeline/fhir/assess-fhir.js';
-import { loadFhirMappings } from '../../../src/pipeline/fhir/fhir-mapping.js';
+import { loadFhirMappings } from '../../../src/config/fhir-mappings.js';
 import type { JsonObject, JsonValue } from '../../../src/pipeline/fhir/fhir-xml.js';
 import { asXml, fhirBirthBundle } from '../../support/synthetic/fhir-birth.js';
 import { FHIR_GOLDEN_CASES, FHIR_GOLDEN_RECEIVED_AT } from './fhir-golden-cases.js';
@@ -49,7 +49,7 @@ function comparable(a: FhirAssessment): unknown {
     ...(a.reason !== undefined && a.status !== 'quarantined' ? { reason: a.reason } : {}),
     issues: a.issues.map(({ diagnostics: _d, ...rest }) => rest),
     ...(a.notification ? { canonical: a.notification } : {}),
-    answer: strip(answerFor(a, IDS, FHIR_GOLDEN_RECEIVED_AT) as JsonObject),
+    answer: strip(answerFor(a, IDS, FHIR_GOLDEN_RECEIVED_AT)),
   };
 }
 
@@ -58,7 +58,7 @@ describe('golden FHIR R4 cases', () => {
     const bundle = readFileSync(path.join(fixtures, `${name}.bundle.json`));
     const expectedFile = path.join(fixtures, `${name}.expected.json`);
     const got = comparable(assess(bundle, 'json'));
-    if (process.env['STORK_WRITE_GOLDEN'] === '1' && !existsSync(expectedFile))
+    if (process.env.STORK_WRITE_GOLDEN === '1' && !existsSync(expectedFile))
       writeFileSync(expectedFile, `${JSON.stringify(got, null, 2)}\n`);
     expect(got).toEqual(JSON.parse(readFileSync(expectedFile, 'utf8')));
     const xml = Buffer.from(asXml(JSON.parse(bundle.toString('utf8')) as JsonObject));
@@ -69,7 +69,7 @@ describe('golden FHIR R4 cases', () => {
     for (const c of FHIR_GOLDEN_CASES) {
       const file = path.join(fixtures, `${c.name}.bundle.json`);
       const generated = `${JSON.stringify(fhirBirthBundle(c.bundle), null, 2)}\n`;
-      if (process.env['STORK_WRITE_GOLDEN'] === '1' && !existsSync(file)) writeFileSync(file, generated);
+      if (process.env.STORK_WRITE_GOLDEN === '1' && !existsSync(file)) writeFileSync(file, generated);
       expect([c.name, JSON.parse(readFileSync(file, 'utf8')) as unknown]).toEqual([c.name, JSON.parse(generated) as unknown]);
     }
   });

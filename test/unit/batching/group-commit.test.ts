@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { GroupCommit } from '../../../src/batching/group-commit.js';
+import { defined } from '../../support/defined.js';
 
 /** A promise with its resolve/reject exposed, to control exactly when a flush finishes. */
 interface Deferred<T> {
@@ -45,12 +46,12 @@ class GatedFlush {
 
   private gate(n: number): Deferred<string[] | Error> {
     while (this.gates.length <= n) this.gates.push(deferred<string[] | Error>());
-    return this.gates[n] as Deferred<string[] | Error>;
+    return defined(this.gates[n], `gate ${n}`);
   }
 
   private startedPromise(n: number): Deferred<void> {
-    while (this.started.length <= n) this.started.push(deferred<void>());
-    return this.started[n] as Deferred<void>;
+    while (this.started.length <= n) this.started.push(deferred());
+    return defined(this.started[n], `start signal ${n}`);
   }
 
   /** Resolves when flush call n (0-based) has begun. */
@@ -69,9 +70,9 @@ class GatedFlush {
 describe('GroupCommit', () => {
   it('flushes items submitted in the same tick together, in one call, in order', async () => {
     const calls: number[][] = [];
-    const gc = new GroupCommit<number, number>(async (items) => {
+    const gc = new GroupCommit<number, number>((items) => {
       calls.push([...items]);
-      return items.map((i) => i * 10);
+      return Promise.resolve(items.map((i) => i * 10));
     });
     const results = await Promise.all([gc.submit(1), gc.submit(2), gc.submit(3)]);
     expect(calls).toEqual([[1, 2, 3]]);
@@ -80,9 +81,9 @@ describe('GroupCommit', () => {
 
   it('does not flush before the current turn ends', () => {
     const calls: number[][] = [];
-    const gc = new GroupCommit<number, number>(async (items) => {
+    const gc = new GroupCommit<number, number>((items) => {
       calls.push(items);
-      return items;
+      return Promise.resolve(items);
     });
     void gc.submit(1);
     void gc.submit(2);
@@ -94,12 +95,12 @@ describe('GroupCommit', () => {
     });
   });
 
-  it('with startAtOnceWhenIdle, an idle batch starts before the next turn of the event loop, with all of this turn\'s items', async () => {
+  it("with startAtOnceWhenIdle, an idle batch starts before the next turn of the event loop, with all of this turn's items", async () => {
     const calls: number[][] = [];
     const gc = new GroupCommit<number, number>(
-      async (items) => {
+      (items) => {
         calls.push([...items]);
-        return items;
+        return Promise.resolve(items);
       },
       500,
       1,
@@ -115,9 +116,9 @@ describe('GroupCommit', () => {
 
   it('without startAtOnceWhenIdle, an idle batch waits for the next turn of the event loop', async () => {
     const calls: number[][] = [];
-    const gc = new GroupCommit<number, number>(async (items) => {
+    const gc = new GroupCommit<number, number>((items) => {
       calls.push([...items]);
-      return items;
+      return Promise.resolve(items);
     });
     void gc.submit(1);
     for (let i = 0; i < 3; i++) await Promise.resolve();
@@ -167,7 +168,7 @@ describe('GroupCommit', () => {
     const gc = new GroupCommit<number, number>(async (items) => {
       running++;
       maxRunning = Math.max(maxRunning, running);
-      const g = deferred<void>();
+      const g = deferred();
       gates.push(g);
       await g.promise;
       running--;
@@ -186,7 +187,7 @@ describe('GroupCommit', () => {
   });
 
   it('gives each submitter its own result', async () => {
-    const gc = new GroupCommit<{ id: string }, string>(async (items) => items.map((i) => `stored:${i.id}`));
+    const gc = new GroupCommit<{ id: string }, string>((items) => Promise.resolve(items.map((i) => `stored:${i.id}`)));
     const ids = ['m1', 'm2', 'm3', 'm4', 'm5'];
     const promises = ids.map((id) => gc.submit({ id }));
     // Await them in reverse so a mix-up cannot hide behind ordering.
@@ -232,9 +233,9 @@ describe('GroupCommit', () => {
 
   it('splits batches at maxBatch', async () => {
     const calls: number[][] = [];
-    const gc = new GroupCommit<number, number>(async (items) => {
+    const gc = new GroupCommit<number, number>((items) => {
       calls.push([...items]);
-      return items.map((i) => i + 100);
+      return Promise.resolve(items.map((i) => i + 100));
     }, 2);
     const results = await Promise.all([1, 2, 3, 4, 5].map((i) => gc.submit(i)));
     expect(calls).toEqual([[1, 2], [3, 4], [5]]);
@@ -243,9 +244,9 @@ describe('GroupCommit', () => {
 
   it('splits a burst larger than the default maxBatch of 500', async () => {
     const sizes: number[] = [];
-    const gc = new GroupCommit<number, number>(async (items) => {
+    const gc = new GroupCommit<number, number>((items) => {
       sizes.push(items.length);
-      return items;
+      return Promise.resolve(items);
     });
     const results = await Promise.all(Array.from({ length: 1201 }, (_, i) => gc.submit(i)));
     expect(sizes).toEqual([500, 500, 201]);
@@ -253,7 +254,7 @@ describe('GroupCommit', () => {
   });
 
   it('drained() resolves at once when nothing was submitted', async () => {
-    const gc = new GroupCommit<number, number>(async (items) => items);
+    const gc = new GroupCommit<number, number>((items) => Promise.resolve(items));
     await expect(gc.drained()).resolves.toBeUndefined();
   });
 

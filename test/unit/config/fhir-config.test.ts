@@ -6,8 +6,8 @@ import { configError, copySampleConfig } from '../../support/sample-config.js';
 type Json = Record<string, unknown>;
 const readJson = (file: string): Json => JSON.parse(fs.readFileSync(file, 'utf8')) as Json;
 const writeJson = (file: string, data: unknown): void => fs.writeFileSync(file, JSON.stringify(data, null, 2));
-const feedsOf = (data: Json) => data['feeds'] as Json[];
-const fhirIndex = (data: Json) => feedsOf(data).findIndex((f) => f['kind'] === 'fhir');
+const feedsOf = (data: Json) => data.feeds as Json[];
+const fhirIndex = (data: Json) => feedsOf(data).findIndex((f) => f.kind === 'fhir');
 
 describe('FHIR configuration (mappings/fhir, FHIR feeds)', () => {
   it('the sample loads its FHIR feed, its mapping and its client', () => {
@@ -18,16 +18,16 @@ describe('FHIR configuration (mappings/fhir, FHIR feeds)', () => {
     ]);
     expect(config.feeds.fhirByEndpoint('https://maternity.northgate.example/fhir')?.id).toBe('northgate-fhir');
     // HL7 v2 lookups never see a FHIR feed.
-    expect(config.feeds.feeds.every((f) => f.kind === undefined || f.kind === 'hl7v2')).toBe(true);
+    expect(config.feeds.feeds.map((f) => f.id)).not.toContain('northgate-fhir');
   });
 
   it('a bad mapping file stops start-up naming the file and the field', () => {
     const dir = copySampleConfig('stork-fhir-config-');
     const file = path.join(configFiles(dir).fhirMappings, 'uk-core-birth.json');
     const data = readJson(file);
-    (data['births'] as Json)['maxAgeDays'] = 'four weeks';
-    ((data['observations'] as Json)['birthWeight'] as Json)['units'] = { g: 0 };
-    delete data['events'];
+    (data.births as Json).maxAgeDays = 'four weeks';
+    ((data.observations as Json).birthWeight as Json).units = { g: 0 };
+    delete data.events;
     writeJson(file, data);
     const err = configError(() => loadHubConfig(dir));
     expect(err.problems).toEqual(
@@ -43,9 +43,9 @@ describe('FHIR configuration (mappings/fhir, FHIR feeds)', () => {
     const dir = copySampleConfig('stork-fhir-config-');
     const file = path.join(configFiles(dir).fhirMappings, 'uk-core-birth.json');
     const data = readJson(file);
-    const obs = data['observations'] as Json;
-    (obs['gestation'] as Json)['codes'] = [{ system: 'http://snomed.info/sct', code: '364589006' }];
-    (data['births'] as Json)['deathWindowDays'] = 7;
+    const obs = data.observations as Json;
+    (obs.gestation as Json).codes = [{ system: 'http://snomed.info/sct', code: '364589006' }];
+    (data.births as Json).deathWindowDays = 7;
     writeJson(file, data);
     expect(configError(() => loadHubConfig(dir)).problems).toEqual([
       `${file}: field /observations/gestation/codes/0: code 364589006 of http://snomed.info/sct is already used at /observations/birthWeight/codes/0`,
@@ -58,14 +58,15 @@ describe('FHIR configuration (mappings/fhir, FHIR feeds)', () => {
     const file = configFiles(dir).feeds;
     const data = readJson(file);
     const i = fhirIndex(data);
-    const feed = feedsOf(data)[i] as Json;
-    feed['mapping'] = 'itk-adt';
-    delete feed['sourceEndpoint'];
+    const feed = feedsOf(data)[i];
+    if (!feed) throw new Error('the sample needs a FHIR feed');
+    feed.mapping = 'itk-adt';
+    delete feed.sourceEndpoint;
     writeJson(file, data);
     expect(configError(() => loadHubConfig(dir)).problems).toEqual([
       `${file}: field /feeds/${i}: must have required property 'sourceEndpoint' (sourceEndpoint)`,
     ]);
-    feed['sourceEndpoint'] = 'https://maternity.northgate.example/fhir';
+    feed.sourceEndpoint = 'https://maternity.northgate.example/fhir';
     feedsOf(data).push({ ...feed, id: 'second-fhir', mapping: 'uk-core-birth' });
     writeJson(file, data);
     const problems = configError(() => loadHubConfig(dir)).problems;
@@ -81,7 +82,9 @@ describe('FHIR configuration (mappings/fhir, FHIR feeds)', () => {
     const dir = copySampleConfig('stork-fhir-config-');
     const file = configFiles(dir).feeds;
     const data = readJson(file);
-    (feedsOf(data)[fhirIndex(data)] as Json)['apiClient'] = 'northvale-feed';
+    const feed = feedsOf(data)[fhirIndex(data)];
+    if (!feed) throw new Error('the sample needs a FHIR feed');
+    feed.apiClient = 'northvale-feed';
     writeJson(file, data);
     expect(configError(() => loadHubConfig(dir)).problems).toEqual([
       `${file}: FHIR feed "northgate-fhir" field apiClient: "northvale-feed" must be an API client with role feed and scope "northgate-fhir" in ${configFiles(dir).apiClients}`,

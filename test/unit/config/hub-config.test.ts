@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configFiles, inboxQueues, loadHubConfig } from '../../../src/config/hub-config.js';
-import { FeedDirectory, loadFeeds, type FeedConfig } from '../../../src/config/feeds.js';
+import { loadFeeds } from '../../../src/config/feeds.js';
+import { FeedDirectory, type FeedConfig } from '../../../src/pipeline/hl7v2/feed-directory.js';
 import { ApiClientDirectory, loadApiClients, sha256Hex, type ApiClient } from '../../../src/config/api-clients.js';
 import { configError, copySampleConfig } from '../../support/sample-config.js';
 
@@ -142,7 +143,7 @@ describe('loadHubConfig with a broken copy', () => {
       `${file}: field /feeds/0/backfill: must have required property 'reason' (reason)`,
       `${file}: field /feeds/0/backfill/until: must match format "date-time"`,
     ]);
-    feed['backfill'] = { until: '2027-01-31T00:00:00Z', reason: 'INC-4711 archive replay' };
+    feed.backfill = { until: '2027-01-31T00:00:00Z', reason: 'INC-4711 archive replay' };
     writeJson(file, data);
     expect(loadHubConfig(dir).feeds.feeds[0]?.backfill).toEqual({ until: '2027-01-31T00:00:00Z', reason: 'INC-4711 archive replay' });
   });

@@ -1,15 +1,21 @@
 import { ResourceStack } from '../../../src/hub/resource-stack.js';
 
+/** A closer that notes its name, as a resource's close would. */
+const record = (closed: string[], name: string): Promise<void> => {
+  closed.push(name);
+  return Promise.resolve();
+};
+
 describe('ResourceStack: what start-up opened is closed, newest first', () => {
   test('closeAll closes in reverse order of opening, runs every closer past a failure, then reports the first failure', async () => {
     const stack = new ResourceStack();
     const closed: string[] = [];
-    stack.add('redis', async () => void closed.push('redis'));
-    stack.add('store', async () => {
+    stack.add('redis', () => record(closed, 'redis'));
+    stack.add('store', () => {
       closed.push('store');
-      throw new Error('pool end failed');
+      return Promise.reject(new Error('pool end failed'));
     });
-    stack.add('workers', async () => void closed.push('workers'));
+    stack.add('workers', () => record(closed, 'workers'));
     await expect(stack.closeAll()).rejects.toThrow('closing store failed');
     expect(closed).toEqual(['workers', 'store', 'redis']);
     // Closed once only: a second call has nothing left to close.
@@ -22,13 +28,11 @@ describe('ResourceStack: what start-up opened is closed, newest first', () => {
     const closed: string[] = [];
     const failure = new Error('port taken');
     await expect(
-      stack.orCloseAll(async () => {
-        stack.add('redis', async () => void closed.push('redis'));
-        stack.add('store', async () => {
-          throw new Error('also broken');
-        });
-        stack.add('workers', async () => void closed.push('workers'));
-        throw failure;
+      stack.orCloseAll(() => {
+        stack.add('redis', () => record(closed, 'redis'));
+        stack.add('store', () => Promise.reject(new Error('also broken')));
+        stack.add('workers', () => record(closed, 'workers'));
+        return Promise.reject(failure);
       }),
     ).rejects.toBe(failure);
     expect(closed).toEqual(['workers', 'redis']);
@@ -37,9 +41,9 @@ describe('ResourceStack: what start-up opened is closed, newest first', () => {
   test('orCloseAll leaves everything open when opening succeeds', async () => {
     const stack = new ResourceStack();
     const closed: string[] = [];
-    const value = await stack.orCloseAll(async () => {
-      stack.add('redis', async () => void closed.push('redis'));
-      return 42;
+    const value = await stack.orCloseAll(() => {
+      stack.add('redis', () => record(closed, 'redis'));
+      return Promise.resolve(42);
     });
     expect(value).toBe(42);
     expect(closed).toEqual([]);

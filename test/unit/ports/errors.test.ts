@@ -3,7 +3,7 @@ import { describeError, isPermanent, PermanentError, TransientError } from '../.
 const withCode = (code: string): Error => Object.assign(new Error('driver text with "values"'), { code });
 
 describe('the error policy: which failures can never succeed', () => {
-  test.each([
+  test.each<[string, unknown, boolean]>([
     ['a PermanentError', new PermanentError('job data has no valid messageIds'), true],
     ['an error caused by a PermanentError', new Error('batch failed', { cause: new PermanentError('bad') }), true],
     ['SQLSTATE 22P02 (invalid text for a type)', withCode('22P02'), true],

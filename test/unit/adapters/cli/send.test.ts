@@ -1,57 +1,34 @@
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { frame, MllpFramer } from '../../../../adapters/mllp/mllp-framer.js';
+import { frame } from '../../../../adapters/mllp/mllp-framer.js';
 import { controlId, main, readAck, shiftToNow, splitMessages } from '../../../../adapters/cli/send.js';
 import { buildAck, type AckCode } from '../../../../src/pipeline/hl7v2/ack.js';
 import { readEnvelope } from '../../../../src/pipeline/hl7v2/envelope.js';
 import { Hl7ErrorCode, issue } from '../../../../src/domain/issue.js';
 import { isValidNhsNumber } from '../../../../src/domain/nhs-number.js';
+import { closedPort, startMllpPeer, type MllpPeer } from '../../../support/mllp-peer.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const sampleFile = path.join(repo, 'test', 'fixtures', 'sample-newborn-a28.hl7');
 
 /** A test peer that answers every frame with a real Stork ACK carrying `code`. */
-async function startAckServer(code: () => AckCode): Promise<{ port: number; received: string[]; close(): Promise<void> }> {
-  const received: string[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    const framer = new MllpFramer(1024 * 1024);
-    socket.on('data', (chunk: Buffer) => {
-      for (const event of framer.push(chunk)) {
-        if (event.kind !== 'message') continue;
-        const text = event.bytes.toString('utf8');
-        received.push(text);
-        const env = readEnvelope(text);
-        const envelope = env.ok ? env.envelope : undefined;
-        const c = code();
-        const issues =
-          c === 'AA'
-            ? []
-            : [
-                issue(Hl7ErrorCode.RequiredFieldMissing, 'PID-7 date of birth is missing', {
-                  location: { segment: 'PID', sequence: 1, field: 7 },
-                }),
-              ];
-        socket.write(frame(buildAck(envelope, c, issues, { ackControlId: 'ACK-1', now: new Date('2026-11-18T09:35:13Z') })));
-      }
-    });
+function startAckServer(code: () => AckCode): Promise<MllpPeer> {
+  return startMllpPeer((text, socket) => {
+    const env = readEnvelope(text);
+    const envelope = env.ok ? env.envelope : undefined;
+    const c = code();
+    const issues =
+      c === 'AA'
+        ? []
+        : [
+            issue(Hl7ErrorCode.RequiredFieldMissing, 'PID-7 date of birth is missing', {
+              location: { segment: 'PID', sequence: 1, field: 7 },
+            }),
+          ];
+    socket.write(frame(buildAck(envelope, c, issues, { ackControlId: 'ACK-1', now: new Date('2026-11-18T09:35:13Z') })));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 function collector(): { write(text: string): void; text(): string } {
@@ -84,7 +61,7 @@ describe('stork-send', () => {
 
   it('sends the sample file and exits 0 when the ACK is AA', async () => {
     const server = await startAckServer(() => 'AA');
-    closers.push(server.close);
+    closers.push(() => server.close());
     const out = collector();
     const code = await main(['--port', String(server.port), sampleFile], out);
     expect(code).toBe(0);
@@ -94,7 +71,7 @@ describe('stork-send', () => {
 
   it('--now moves MSH-7, EVN and the birth by one amount so MSH-7 is the clock, with a fresh MSH-10', async () => {
     const server = await startAckServer(() => 'AA');
-    closers.push(server.close);
+    closers.push(() => server.close());
     const out = collector();
     const clock = () => new Date('2027-11-29T06:15:30.250Z');
     expect(await main(['--port', String(server.port), '--now', sampleFile], out, out, clock)).toBe(0);
@@ -149,7 +126,7 @@ describe('stork-send', () => {
     await writeFile(twoByMsh, msg('MSH-1', '\n') + msg('MSH-2', '\n'));
     const codes: AckCode[] = ['AA', 'AE', 'AA', 'AA'];
     const server = await startAckServer(() => codes.shift() ?? 'AA');
-    closers.push(server.close);
+    closers.push(() => server.close());
     const out = collector();
     const code = await main(['--host', '127.0.0.1', '--port', String(server.port), '--timeout', '5000', twoByBlank, twoByMsh], out);
     expect(code).toBe(1);
@@ -165,10 +142,7 @@ describe('stork-send', () => {
   });
 
   it('exits 2 naming the host and port, and how to start the hub, when nothing listens', async () => {
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const port = await closedPort();
     const out = collector();
     const code = await main(['--port', String(port), sampleFile], out);
     expect(code).toBe(2);

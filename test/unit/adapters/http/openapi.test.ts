@@ -43,15 +43,15 @@ describe('The OpenAPI description (adapters/http/openapi.json)', () => {
 
   it('the validator can fail: a parameter "in: body" (Swagger 2), a dangling $ref, a missing info.version', async () => {
     const swagger2 = structuredClone(doc);
-    (swagger2.paths['/v1/messages']?.['get'] as { parameters: { in: string }[] }).parameters[0] = { in: 'body' };
+    (swagger2.paths['/v1/messages']?.get as { parameters: { in: string }[] }).parameters[0] = { in: 'body' };
     expect((await validate(swagger2 as unknown as OpenAPIV3_1.Document)).valid).toBe(false);
     const dangling = structuredClone(doc);
-    (dangling.paths['/healthz']?.['get'] as { responses: Record<string, unknown> }).responses['200'] = {
+    (dangling.paths['/healthz']?.get as { responses: Record<string, unknown> }).responses['200'] = {
       $ref: '#/components/responses/NoSuchResponse',
     };
     expect((await validate(dangling as unknown as OpenAPIV3_1.Document)).valid).toBe(false);
     const noVersion = structuredClone(doc);
-    delete (noVersion['info'] as { version?: string }).version;
+    delete (noVersion.info as { version?: string }).version;
     expect((await validate(noVersion as unknown as OpenAPIV3_1.Document)).valid).toBe(false);
   });
 
@@ -95,7 +95,7 @@ describe('The OpenAPI description (adapters/http/openapi.json)', () => {
       const [method = '', p = ''] = op.split(' ');
       const m = method.toLowerCase();
       const security = (doc.paths[p]?.[m] as { security?: unknown[] }).security;
-      if (security !== undefined && security.length === 0) continue; // no key: health and this description
+      if (security?.length === 0) continue; // no key: health and this description
       expect({ op, missing: ['401', '403', '429', '431', '503'].filter((s) => !statuses(p, m).includes(s)) }).toEqual({ op, missing: [] });
     }
     for (const p of ['/v1/messages', '/v1/centres/{centreId}/notifications', '/v1/audit']) expect(statuses(p, 'get')).toContain('400');

@@ -103,10 +103,7 @@ describe('FaultLog', () => {
     log.connection({}).note('shed');
     log.close();
     const records = sink.records();
-    expect(records.map((r) => r['fault'] ?? r['msg'])).toEqual([
-      'refused-total',
-      'mllp fault lines dropped: over the fault log rate limit',
-    ]);
+    expect(records.map((r) => r.fault ?? r.msg)).toEqual(['refused-total', 'mllp fault lines dropped: over the fault log rate limit']);
     expect(records[0]).toMatchObject({ count: 1, limit: 5 });
     // The second refusal waited for the interval; at close it was written, over the budget, so it went to the summary.
     expect(records[1]).toMatchObject({ suppressedLines: 2, counts: { 'refused-total': 1, shed: 1 } });

@@ -1,49 +1,7 @@
-import net from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { frame, MllpFramer } from '../../../../adapters/mllp/mllp-framer.js';
+import { frame } from '../../../../adapters/mllp/mllp-framer.js';
 import { MllpClient, MllpClientError } from '../../../../adapters/mllp/mllp-client.js';
-
-/** A tiny MLLP peer: calls `onMessage` for every frame it receives and records the raw bytes. */
-interface TestServer {
-  port: number;
-  received: string[];
-  rawBytes(): Buffer;
-  close(): Promise<void>;
-}
-
-async function startServer(onMessage: (message: string, socket: net.Socket) => void | Promise<void>): Promise<TestServer> {
-  const received: string[] = [];
-  const raw: Buffer[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    const framer = new MllpFramer(1024 * 1024);
-    let chain = Promise.resolve();
-    socket.on('data', (chunk: Buffer) => {
-      raw.push(chunk);
-      for (const event of framer.push(chunk)) {
-        if (event.kind !== 'message') continue;
-        const text = event.bytes.toString('utf8');
-        received.push(text);
-        chain = chain.then(() => onMessage(text, socket));
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address() as net.AddressInfo;
-  return {
-    port: address.port,
-    received,
-    rawBytes: () => Buffer.concat(raw),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
+import { closedPort, startMllpPeer, type MllpPeer } from '../../../support/mllp-peer.js';
 
 function message(id: string): string {
   return `MSH|^~\\&|MATERNITY|RX1|STORK|STORK|20261118093512||ADT^A28^ADT_A05|${id}|P|2.4\rEVN||20261118093500\rPID|1||9990047219^^^NHS^NH\r`;
@@ -68,7 +26,7 @@ async function until(condition: () => boolean, what: string, deadlineMs = 5000):
 }
 
 describe('MllpClient', () => {
-  const servers: TestServer[] = [];
+  const servers: MllpPeer[] = [];
   afterEach(async () => {
     await Promise.all(servers.splice(0).map((s) => s.close()));
   });
@@ -76,7 +34,7 @@ describe('MllpClient', () => {
   it('pipelines many messages on one connection and gives each send its own ACK, in order', async () => {
     // Answer in bursts: several ACK frames in one TCP write.
     let batch: string[] = [];
-    const server = await startServer((msg, socket) => {
+    const server = await startMllpPeer((msg, socket) => {
       batch.push(ackFor(msg));
       if (batch.length === 7 || msg.includes('|MSG-199|')) {
         socket.write(Buffer.concat(batch.map((a) => frame(a))));
@@ -102,7 +60,7 @@ describe('MllpClient', () => {
   });
 
   it('reads an ACK that arrives one byte per TCP write', async () => {
-    const server = await startServer(async (msg, socket) => {
+    const server = await startMllpPeer(async (msg, socket) => {
       socket.setNoDelay(true);
       for (const byte of frame(ackFor(msg))) {
         await new Promise<void>((resolve) => socket.write(Buffer.from([byte]), () => resolve()));
@@ -119,7 +77,7 @@ describe('MllpClient', () => {
 
   it('rejects a send whose ACK does not come in time, and a late ACK never settles a later send', async () => {
     const held: string[] = [];
-    const server = await startServer((msg, socket) => {
+    const server = await startMllpPeer((msg, socket) => {
       held.push(msg);
       if (held.length === 2) for (const m of held) socket.write(frame(ackFor(m))); // the first ACK comes late
     });
@@ -133,7 +91,7 @@ describe('MllpClient', () => {
   });
 
   it('rejects every pending send when the server closes the connection', async () => {
-    const server = await startServer((msg, socket) => {
+    const server = await startMllpPeer((msg, socket) => {
       if (msg.includes('|CLOSE-3|')) socket.destroy();
     });
     servers.push(server);
@@ -150,7 +108,7 @@ describe('MllpClient', () => {
   });
 
   it('rejects a send the peer skipped when a later message is acknowledged first', async () => {
-    const server = await startServer((msg, socket) => {
+    const server = await startMllpPeer((msg, socket) => {
       if (!msg.includes('|SKIP-1|')) socket.write(frame(ackFor(msg)));
     });
     servers.push(server);
@@ -163,7 +121,7 @@ describe('MllpClient', () => {
   });
 
   it('never writes anything back for an ACK it receives', async () => {
-    const server = await startServer((msg, socket) => {
+    const server = await startMllpPeer((msg, socket) => {
       // An extra ACK nobody waits for, in the same write so that it arrives before the next send.
       socket.write(Buffer.concat([frame(ackFor(msg)), frame(ackFor(message('UNSOLICITED')))]));
     });
@@ -178,10 +136,7 @@ describe('MllpClient', () => {
   });
 
   it('rejects connect with code "connect" when nothing listens', async () => {
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const port = await closedPort();
     const err = await MllpClient.connect({ host: '127.0.0.1', port, timeoutMs: 2000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MllpClientError);
     expect((err as MllpClientError).code).toBe('connect');

@@ -13,7 +13,7 @@ describe('FHIR XML parser: safety', () => {
       '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>' +
       '<Patient xmlns="http://hl7.org/fhir"><id value="&lol3;"/></Patient>';
     const r = parseFhirXml(xml(laughs), MB);
-    expect(r).toEqual({ ok: false, issue: expect.objectContaining({ code: 'security', severity: 'fatal' }) });
+    expect(r).toMatchObject({ ok: false, issue: { code: 'security', severity: 'fatal' } });
   });
 
   it('refuses an external entity (XXE) and a lower-case doctype', () => {
@@ -22,9 +22,41 @@ describe('FHIR XML parser: safety', () => {
     expect(parseFhirXml(xml('<Patient xmlns="http://hl7.org/fhir"><!ENTITY a "b"></Patient>'), MB)).toMatchObject({ ok: false });
   });
 
-  it('leaves an undeclared entity reference as text rather than expanding anything', () => {
-    const r = parseFhirXml(xml('<Patient xmlns="http://hl7.org/fhir"><id value="a&amp;b&#233;&unknown;"/></Patient>'), MB);
-    expect(r).toEqual({ ok: true, resource: { resourceType: 'Patient', id: 'a&bé&unknown;' } });
+  it('decodes the five XML entities and character references in one pass, and refuses any other entity', () => {
+    const r = parseFhirXml(xml('<Patient xmlns="http://hl7.org/fhir"><id value="a&amp;b&#233;&#x41;&amp;#233;"/></Patient>'), MB);
+    expect(r).toEqual({ ok: true, resource: { resourceType: 'Patient', id: 'a&béA&#233;' } });
+    expect(parseFhirXml(xml('<Patient xmlns="http://hl7.org/fhir"><id value="a&unknown;"/></Patient>'), MB)).toMatchObject({
+      ok: false,
+      issue: { code: 'structure' },
+    });
+    expect(
+      parseFhirXml(
+        xml(
+          '<Patient xmlns="http://hl7.org/fhir"><text><status value="generated"/><div xmlns="http://www.w3.org/1999/xhtml">&nbsp;</div></text></Patient>',
+        ),
+        MB,
+      ),
+    ).toMatchObject({ ok: false });
+  });
+
+  it('refuses XML that is not well-formed: mismatched or unclosed tags, two roots, text outside the root', () => {
+    for (const bad of [
+      '<Patient xmlns="http://hl7.org/fhir"><name></Patient>',
+      '<Patient xmlns="http://hl7.org/fhir"><id value="a"/>',
+      '<Patient xmlns="http://hl7.org/fhir"/><Patient xmlns="http://hl7.org/fhir"/>',
+      'junk<Patient xmlns="http://hl7.org/fhir"/>',
+      '<Patient xmlns="http://hl7.org/fhir"><!-- unclosed </Patient>',
+      '<Patient xmlns="http://hl7.org/fhir"><id value="a/></Patient>',
+    ])
+      expect([bad, parseFhirXml(xml(bad), MB)]).toEqual([
+        bad,
+        { ok: false, issue: expect.objectContaining({ code: 'structure' }) as unknown },
+      ]);
+    // A > inside a quoted attribute value is fine.
+    expect(parseFhirXml(xml('<Patient xmlns="http://hl7.org/fhir"><id value="a"/><gender value="x>y"/></Patient>'), MB)).toMatchObject({
+      ok: true,
+      resource: { gender: 'x>y' },
+    });
   });
 
   it('refuses nesting deeper than the cap, and a very deep document without recursing', () => {

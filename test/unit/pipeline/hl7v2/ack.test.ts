@@ -331,7 +331,7 @@ describe('buildAck', () => {
     it('MSA-2 echoes MSH-10 as sent: a control id holding an escape sequence is not escaped twice', () => {
       // MSH-10 raw text `CTRL\T\42` means "CTRL&42". The ACK must carry the same value in MSA-2.
       const original = A28.replace('|CTRL0001|', '|CTRL\\T\\42|');
-      const sentId = HL7Message.parse(original).header.field(10).getValue();
+      const sentId: unknown = HL7Message.parse(original).header.field(10).getValue();
       expect(sentId).toBe('CTRL&42');
       const ack = buildAck(envelopeOf(original), 'AA', [], OPTS);
       expect(segment(ack, 'MSA')[2]).toBe('CTRL\\T\\42');

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadHl7v2Mappings } from '../../../../src/pipeline/hl7v2/load-mappings.js';
+import { loadHl7v2Mappings } from '../../../../src/config/hl7v2-mappings.js';
 import { mapHl7v2 } from '../../../../src/pipeline/hl7v2/map-hl7v2.js';
 import { Hl7Reader } from '../../../../src/pipeline/hl7v2/hl7-reader.js';
 import { corpusPath } from '../../../support/corpus.js';
@@ -17,24 +17,28 @@ function walk(dir: string): string[] {
 }
 
 // Every file, whatever it holds (messages, MLLP frames, escape payloads, JSON, the manifest): the stage must
-// never throw and must always return one of its three outcomes. (hapi/multi/messages.txt is read whole.)
+// return one of its three outcomes, and never the catch-all's internal-error answer, which mapHl7v2 gives
+// when its own code throws (a bug hidden behind an AE). (hapi/multi/messages.txt is read whole.)
 const files = walk(corpusPath('hl7v2')).sort();
 
 describe('mapHl7v2 over the whole shared HL7 v2 corpus', () => {
   it('has files', () => expect(files.length).toBeGreaterThan(200));
 
-  it.each(set.names())('never throws and always answers (%s mapping)', (name) => {
+  it.each(set.names())('answers every file without reaching the internal-error catch-all (%s mapping)', (name) => {
     const kinds = new Map<string, number>();
+    const internalErrors: string[] = [];
     for (const f of files) {
       const text = readFileSync(f, 'utf8');
       for (const receivedAt of [new Date('2025-06-15T09:00:00Z'), new Date('2023-05-05T12:00:00Z')]) {
         const out = mapHl7v2(text, set.get(name), { feedId: 'corpus', receivedAt });
-        expect(['birth', 'not-relevant', 'invalid']).toContain(out.kind);
+        // 'internal' is the mapper's own catch-all: a bug in Stork's code met this file.
+        if (out.kind === 'internal') internalErrors.push(path.relative(repo, f));
         if (out.kind === 'invalid') expect(out.issues.some((i) => i.severity === 'error')).toBe(true);
         if (out.kind === 'birth') expect(out.issues.every((i) => i.severity === 'warning')).toBe(true);
         kinds.set(out.kind, (kinds.get(out.kind) ?? 0) + 1);
       }
     }
+    expect(internalErrors).toEqual([]);
     expect(kinds.get('not-relevant')).toBeGreaterThan(0);
     expect(kinds.get('invalid')).toBeGreaterThan(0);
   });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadHl7v2Mappings } from '../../../../src/pipeline/hl7v2/load-mappings.js';
+import { loadHl7v2Mappings } from '../../../../src/config/hl7v2-mappings.js';
 import { mapHl7v2, type MapOutcome } from '../../../../src/pipeline/hl7v2/map-hl7v2.js';
 import { describeNewborn, newbornAdt } from '../../../support/synthetic/newborn-adt.js';
 
@@ -56,21 +56,18 @@ describe('mapHl7v2 with the ITK default mapping', () => {
     const n = birth(mapHl7v2(d.text, itk, ctx)).notification;
     expect(n.baby.name?.family).toBe(d.baby.family);
     expect(n.baby.name?.family).toContain(' & ');
-    expect(n.baby.address?.lines).toEqual(['FLAT ' + d.baby.addressLines[0]?.slice(5), 'BLOCK^C | UNIT~2 \\ REAR']);
+    expect(n.baby.address?.lines).toEqual([`FLAT ${d.baby.addressLines[0]?.slice(5) ?? ''}`, 'BLOCK^C | UNIT~2 \\ REAR']);
   });
 
   it('quarantines an NHS number failing Modulus 11 with 102 at PID-3', () => {
     const out = mapHl7v2(newbornAdt({ seed: 11, invalidNhsNumber: true }), itk, ctx);
     expect(out.kind).toBe('invalid');
     if (out.kind !== 'invalid') return;
-    expect(out.issues).toContainEqual(
-      expect.objectContaining({
-        severity: 'error',
-        code: '102',
-        path: 'baby.nhsNumber',
-        location: expect.objectContaining({ segment: 'PID', field: 3 }),
-      }),
-    );
+    expect(out.issues.find((i) => i.path === 'baby.nhsNumber')).toMatchObject({
+      severity: 'error',
+      code: '102',
+      location: { segment: 'PID', field: 3 },
+    });
     for (const i of out.issues) expect(i.message).not.toMatch(/[0-9]{6,}/);
   });
 
@@ -233,13 +230,10 @@ describe('mapHl7v2 with the ITK default mapping', () => {
     const out = birth(mapHl7v2(text, itk, ctx));
     expect(out.notification.baby.address?.postcode).toBeUndefined();
     expect(out.notification.baby.sex).toBeUndefined();
-    expect(out.issues).toContainEqual(
-      expect.objectContaining({
-        severity: 'warning',
-        path: 'baby.address.postcode',
-        location: expect.objectContaining({ segment: 'PID', field: 11, component: 5 }),
-      }),
-    );
+    expect(out.issues.find((i) => i.path === 'baby.address.postcode')).toMatchObject({
+      severity: 'warning',
+      location: { segment: 'PID', field: 11, component: 5 },
+    });
     expect(out.issues).toContainEqual(expect.objectContaining({ severity: 'warning', code: '103', path: 'baby.sex' }));
   });
 

@@ -5,14 +5,14 @@
 import { join } from 'node:path';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { loadRulebook } from '../../../src/pipeline/consent/rulebook.js';
+import { loadRulebook } from '../../../../src/config/rulebook.js';
 import {
   applyFragment,
   CASE_BASE_NOTIFICATION,
   findRulebooks,
   loadRulebookCases,
   runRulebookCases,
-} from '../../../src/pipeline/consent/rulebook-cases.js';
+} from '../../../support/rulebook-cases.js';
 
 const RULES_DIR = join(process.cwd(), 'consent-rules');
 const found = findRulebooks(RULES_DIR);
@@ -24,7 +24,7 @@ describe('consent-rules directory', () => {
   });
 });
 
-describe.each(found.filter((f) => f.casesFile !== undefined).map((f) => [f.rulebookFile, f.casesFile!] as const))(
+describe.each(found.flatMap((f) => (f.casesFile !== undefined ? [[f.rulebookFile, f.casesFile] as const] : [])))(
   '%s',
   (rulebookFile, casesFile) => {
     const rulebook = loadRulebook(rulebookFile);

@@ -5,11 +5,12 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BirthNotification } from '../../domain/birth-notification.js';
-import { compile, loadJsonFile } from '../../config/json-schema.js';
-import type { ConsentContext } from './conditions.js';
-import { decide, type Decision } from './decide.js';
-import type { Effect, Rulebook } from './rulebook.js';
+import type { BirthNotification } from '../../src/domain/birth-notification.js';
+import { loadJsonFile } from '../../src/config/load-json-file.js';
+import { compile } from '../../src/domain/json-schema.js';
+import type { ConsentContext } from '../../src/pipeline/consent/conditions.js';
+import { decide, type Decision } from '../../src/pipeline/consent/decide.js';
+import type { Effect, Rulebook } from '../../src/pipeline/consent/rulebook.js';
 
 /** A JSON value, for notification fragments. */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
@@ -18,7 +19,7 @@ export type Json = string | number | boolean | null | Json[] | { [key: string]: 
 export interface RulebookCase {
   name: string;
   /** Deep-merged over `CASE_BASE_NOTIFICATION`; arrays replace, `null` removes a field (e.g. `"mother": null`). */
-  notification?: { [key: string]: Json };
+  notification?: Record<string, Json>;
   context?: ConsentContext;
   expect: { effect: Effect; ruleId: string; dataset?: string; queue?: string };
 }
@@ -127,16 +128,20 @@ export const CASE_BASE_NOTIFICATION: BirthNotification = {
   source: { format: 'hl7v2', feedId: 'sample-feed', messageControlId: 'CASE-1', event: 'ADT^A28' },
 };
 
-function isObject(v: unknown): v is { [key: string]: unknown } {
+function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function merge(base: unknown, fragment: Json): unknown {
   if (!isObject(fragment) || !isObject(base)) return structuredClone(fragment);
-  const out: { [key: string]: unknown } = structuredClone(base);
+  // A null in the fragment removes that field; anything else replaces or merges into it.
+  const out: Record<string, unknown> = Object.fromEntries(
+    Object.entries(base)
+      .filter(([key]) => fragment[key] !== null)
+      .map(([key, value]) => [key, structuredClone(value)]),
+  );
   for (const [key, value] of Object.entries(fragment)) {
-    if (value === null) delete out[key];
-    else out[key] = merge(out[key], value);
+    if (value !== null) out[key] = merge(out[key], value);
   }
   return out;
 }
@@ -145,7 +150,7 @@ function merge(base: unknown, fragment: Json): unknown {
  * Deep-merges a fragment over a notification (arrays replace, `null` deletes). The result is only as
  * well-formed as the fragment: cases are operator-written test data, not live input.
  */
-export function applyFragment(base: BirthNotification, fragment: { [key: string]: Json } = {}): BirthNotification {
+export function applyFragment(base: BirthNotification, fragment: Record<string, Json> = {}): BirthNotification {
   return merge(base, fragment) as BirthNotification;
 }
 

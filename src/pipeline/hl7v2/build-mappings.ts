@@ -1,5 +1,6 @@
 /**
- * Loads `mappings/hl7v2/*.json` at start-up, validates each file (JSON Schema, then semantics: known
+ * Builds the HL7 v2 mappings from the parsed `mappings/hl7v2/*.json` files (src/config/hl7v2-mappings.ts
+ * reads them at start-up and validates each against the JSON Schema), then checks semantics (known
  * tables and functions of the right kind, resolvable `extends`), resolves inheritance and compiles field
  * paths once, so mapping a message does no string parsing of the mapping. Any problem throws a ConfigError
  * naming the file and the field.
@@ -8,10 +9,8 @@
  * entry within each table, and `fields` target by target (an override replaces the parent's whole rule
  * list for that target).
  */
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
-import { ConfigError } from '../../config/config-error.js';
-import { compile, loadJsonFile } from '../../config/json-schema.js';
+import { ConfigError } from '../../domain/config-error.js';
+import { compile } from '../../domain/json-schema.js';
 import { parseFieldPath, type FieldPath } from './hl7-reader.js';
 import { MAPPING_FUNCTIONS, type MappingFunction } from './mapping-functions.js';
 import {
@@ -69,7 +68,8 @@ const DEFAULT_BIRTHS: BirthCriteria = {
   deathEvents: ['A08', 'A31', 'A03'],
   deathWindowDays: 366,
 };
-const validateFile = compile<Hl7v2MappingFile>(hl7v2MappingFileSchema);
+/** Validates one parsed mapping file against the JSON Schema (the semantic checks come in the build). */
+export const validateHl7v2MappingFile = compile<Hl7v2MappingFile>(hl7v2MappingFileSchema);
 
 function fail(file: string, field: string, problem: string): never {
   const msg = `${file}: field ${field}: ${problem}`;
@@ -178,21 +178,20 @@ function segmentsRead(fields: ReadonlyMap<TargetName, readonly CompiledRule[]>, 
   return out;
 }
 
-/** Reads, validates and resolves every `*.json` mapping in `dir`. */
-export function loadHl7v2Mappings(dir: string): Hl7v2MappingSet {
-  let entries: string[];
-  try {
-    entries = readdirSync(dir)
-      .filter((f) => f.endsWith('.json'))
-      .sort();
-  } catch (err) {
-    throw new ConfigError(`${dir}: mapping directory cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  const raw = new Map<string, { file: string; data: Hl7v2MappingFile }>();
-  for (const f of entries) {
-    const file = path.join(dir, f);
-    raw.set(f.slice(0, -'.json'.length), { file, data: loadJsonFile(file, validateFile) });
-  }
+/** One schema-valid mapping file, by the name feeds use (its base name). */
+export interface Hl7v2MappingSource {
+  name: string;
+  /** Where it came from, for error messages. */
+  file: string;
+  data: Hl7v2MappingFile;
+}
+
+/**
+ * Resolves inheritance and compiles every mapping. Pure: `dir` only names the folder in error messages.
+ * Throws ConfigError naming the file and field of the first problem.
+ */
+export function buildHl7v2Mappings(sources: readonly Hl7v2MappingSource[], dir: string): Hl7v2MappingSet {
+  const raw = new Map(sources.map((s) => [s.name, { file: s.file, data: s.data }]));
   const resolved = new Map<string, Hl7v2MappingFile>();
   const resolve = (name: string, chain: string[]): Hl7v2MappingFile => {
     const done = resolved.get(name);

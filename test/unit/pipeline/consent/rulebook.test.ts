@@ -1,8 +1,10 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../../src/config/config-error.js';
-import { buildRulebook, loadRulebook, type Rule } from '../../../src/pipeline/consent/rulebook.js';
+import { ConfigError } from '../../../../src/domain/config-error.js';
+import { loadRulebook } from '../../../../src/config/rulebook.js';
+import { buildRulebook, type Rule } from '../../../../src/pipeline/consent/rulebook.js';
+import { defined } from '../../../support/defined.js';
 
 const SAMPLE = join(process.cwd(), 'consent-rules', 'offer-of-support.json');
 const dir = mkdtempSync(join(tmpdir(), 'stork-rulebook-'));
@@ -47,6 +49,7 @@ function loadError(name: string, data: RawRulebook): ConfigError {
 }
 
 const ruleIndex = (rb: RawRulebook, id: string): number => rb.rules.findIndex((r) => r.id === id);
+const ruleAt = <R>(rb: { rules: R[] }, i: number): R => defined(rb.rules[i], `rule ${i}`);
 
 describe('loadRulebook', () => {
   it('loads the offer-of-support rulebook with a lawful basis on every rule', () => {
@@ -60,7 +63,7 @@ describe('loadRulebook', () => {
 
   it('rejects an unknown condition name, naming the file and field', () => {
     const rb = sample();
-    rb.rules[1]!.when = ['record-restricted', 'moon-is-full'];
+    ruleAt(rb, 1).when = ['record-restricted', 'moon-is-full'];
     const err = loadError('unknown-condition.json', rb);
     expect(err.message).toContain('field /rules/1/when/1: unknown condition "moon-is-full"');
   });
@@ -68,15 +71,15 @@ describe('loadRulebook', () => {
   it('rejects an unknown dataset name, naming the file and field', () => {
     const rb = sample();
     const i = ruleIndex(rb, 'offer-of-support');
-    rb.rules[i]!.dataset = 'everything';
+    ruleAt(rb, i).dataset = 'everything';
     expect(loadError('unknown-dataset.json', rb).message).toContain(`field /rules/${i}/dataset: unknown dataset "everything"`);
   });
 
   it('rejects schema violations: missing lawful basis, unknown effect, extra fields', () => {
     const rb = sample() as unknown as { rules: Record<string, unknown>[] };
-    delete rb.rules[0]!.lawfulBasis;
-    rb.rules[1]!.effect = 'maybe';
-    rb.rules[2]!.expression = 'baby.deceased == true';
+    delete ruleAt(rb, 0).lawfulBasis;
+    ruleAt(rb, 1).effect = 'maybe';
+    ruleAt(rb, 2).expression = 'baby.deceased == true';
     const msg = loadError('schema.json', rb as unknown as RawRulebook).message;
     expect(msg).toContain('field /rules/0: must have required property');
     expect(msg).toContain('(lawfulBasis)');
@@ -86,9 +89,9 @@ describe('loadRulebook', () => {
 
   it('rejects duplicate rule ids and effect-shape mistakes', () => {
     const rb = sample();
-    rb.rules[2]!.id = rb.rules[1]!.id;
-    rb.rules[0]!.dataset = 'offer-of-support';
-    delete rb.rules[1]!.queue;
+    ruleAt(rb, 2).id = ruleAt(rb, 1).id;
+    ruleAt(rb, 0).dataset = 'offer-of-support';
+    delete ruleAt(rb, 1).queue;
     const err = loadError('shape.json', rb);
     expect(err.problems).toEqual(
       expect.arrayContaining([
@@ -103,7 +106,7 @@ describe('loadRulebook', () => {
 describe('safety analysis at load', () => {
   it('refuses a rulebook where restricted comes before deceased', () => {
     const rb = sample();
-    const [deceased, restricted] = [rb.rules[0]!, rb.rules[1]!];
+    const [deceased, restricted] = [ruleAt(rb, 0), ruleAt(rb, 1)];
     rb.rules[0] = restricted;
     rb.rules[1] = deceased;
     expect(loadError('order.json', rb).message).toMatch(/rule "restricted-record" would review for a baby who was stillborn or has died/);
@@ -117,7 +120,7 @@ describe('safety analysis at load', () => {
 
   it('refuses to permit a restricted record or disclose its contact details in review', () => {
     const rb = sample();
-    rb.rules[1]!.dataset = 'offer-of-support';
+    ruleAt(rb, 1).dataset = 'offer-of-support';
     expect(loadError('restricted-contact.json', rb).message).toMatch(/address or phone of a restricted record/);
     const rb2 = sample();
     rb2.rules.splice(ruleIndex(rb2, 'restricted-record'), 1);
@@ -132,7 +135,7 @@ describe('safety analysis at load', () => {
 
   it('refuses clinical details without clinical consent', () => {
     const rb = sample();
-    rb.rules[ruleIndex(rb, 'offer-of-support')]!.dataset = 'offer-of-support-with-clinical';
+    ruleAt(rb, ruleIndex(rb, 'offer-of-support')).dataset = 'offer-of-support-with-clinical';
     expect(loadError('clinical.json', rb).message).toMatch(/clinical details without recorded consent/);
   });
 

@@ -1,9 +1,11 @@
 import { join } from 'node:path';
-import type { BirthNotification, Confidentiality } from '../../../src/domain/birth-notification.js';
-import { decide, minimise, NO_RULE_MATCHED, type Decision } from '../../../src/pipeline/consent/decide.js';
-import { CONTACT_FIELDS, DATASETS } from '../../../src/pipeline/consent/datasets.js';
-import { buildRulebook, loadRulebook } from '../../../src/pipeline/consent/rulebook.js';
-import { applyFragment, CASE_BASE_NOTIFICATION } from '../../../src/pipeline/consent/rulebook-cases.js';
+import type { BirthNotification, Confidentiality } from '../../../../src/domain/birth-notification.js';
+import { decide, minimise, NO_RULE_MATCHED } from '../../../../src/pipeline/consent/decide.js';
+import { CONTACT_FIELDS, DATASETS } from '../../../../src/pipeline/consent/datasets.js';
+import { loadRulebook } from '../../../../src/config/rulebook.js';
+import { buildRulebook } from '../../../../src/pipeline/consent/rulebook.js';
+import { applyFragment, CASE_BASE_NOTIFICATION } from '../../../support/rulebook-cases.js';
+import { defined } from '../../../support/defined.js';
 
 const rulebook = loadRulebook(join(process.cwd(), 'consent-rules', 'offer-of-support.json'));
 const base = CASE_BASE_NOTIFICATION;
@@ -44,7 +46,7 @@ function generator(seed: number): () => { n: BirthNotification; objection: boole
             },
       gpPractice: maybe({ odsCode: 'B86001' }),
       birthDetails: maybe({ weightGrams: 2000 + rnd(2500), gestationWeeks: 30 + rnd(12) }),
-      confidentiality: conf[rnd(conf.length)]!,
+      confidentiality: defined(conf[rnd(conf.length)], 'a confidentiality'),
       source: { format: 'hl7v2', feedId: 'gen', messageControlId: `M${i}`, event: 'ADT^A28' },
     };
     return { n, objection: rnd(4) === 0, clinicalConsent: rnd(3) === 0 };
@@ -53,14 +55,15 @@ function generator(seed: number): () => { n: BirthNotification; objection: boole
 
 describe('decide', () => {
   it('permits the offer-of-support dataset for a plain live birth, with the audit fields', () => {
-    expect(decide(base, rulebook)).toEqual<Decision>({
+    const d = decide(base, rulebook);
+    expect({ ...d, lawfulBasis: d.lawfulBasis.includes('Children Act 2004 s10'), reason: typeof d.reason }).toEqual({
       effect: 'permit',
       ruleId: 'offer-of-support',
       rulebookId: 'offer-of-support',
       rulebookVersion: rulebook.version,
-      lawfulBasis: expect.stringContaining('Children Act 2004 s10') as unknown as string,
+      lawfulBasis: true,
       dataset: 'offer-of-support',
-      reason: expect.any(String) as unknown as string,
+      reason: 'string',
     });
   });
 
@@ -89,7 +92,13 @@ describe('decide', () => {
     const rules = rulebook.rules.filter((r) => r.id !== 'offer-of-support-with-clinical');
     const withClinicalLast = buildRulebook({
       ...rulebook,
-      rules: [...rules, rulebook.rules.find((r) => r.id === 'offer-of-support-with-clinical')!],
+      rules: [
+        ...rules,
+        defined(
+          rulebook.rules.find((r) => r.id === 'offer-of-support-with-clinical'),
+          'the clinical rule',
+        ),
+      ],
     });
     expect(decide(base, rulebook, { clinicalConsent: true }).ruleId).toBe('offer-of-support-with-clinical');
     expect(decide(base, withClinicalLast, { clinicalConsent: true }).ruleId).toBe('offer-of-support');
@@ -128,8 +137,8 @@ describe('minimise', () => {
     expect(r).toEqual({
       dataset: 'offer-of-support',
       baby: { name: base.baby.name, sex: 'female', birthDate: '2025-03-14', nhsNumber: '9000000009', birthOrder: 1 },
-      mother: { name: base.mother!.name, phone: '07700900123', preferredLanguage: 'en' },
-      familyAddress: base.mother!.address,
+      mother: { name: defined(base.mother, 'the mother').name, phone: '07700900123', preferredLanguage: 'en' },
+      familyAddress: defined(base.mother, 'the mother').address,
       gpPractice: { odsCode: 'B86001' },
     });
   });
@@ -142,9 +151,9 @@ describe('minimise', () => {
   it('returns a new object that shares nothing with the notification', () => {
     const n = structuredClone(base);
     const r = minimise(n, 'offer-of-support-with-clinical');
-    r.baby.name!.given!.push('X');
-    r.familyAddress!.lines.push('X');
-    r.birthDetails!.weightGrams = 1;
+    defined(defined(r.baby.name, 'the name').given, 'the given names').push('X');
+    defined(r.familyAddress, 'the family address').lines.push('X');
+    defined(r.birthDetails, 'the birth details').weightGrams = 1;
     expect(n).toEqual(base);
   });
 

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../../../../src/config/config-error.js';
-import { loadHl7v2Mappings } from '../../../../src/pipeline/hl7v2/load-mappings.js';
+import { ConfigError } from '../../../../src/domain/config-error.js';
+import { loadHl7v2Mappings } from '../../../../src/config/hl7v2-mappings.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const base = { fields: { 'baby.birth': { path: 'PID-7' } } };

@@ -1,7 +1,6 @@
+/** JSON Schema validation (ajv), shared by the domain's record schema and the configuration files. Pure: no I/O. */
 import { Ajv, type ErrorObject, type JSONSchemaType, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { readFileSync } from 'node:fs';
-import { ConfigError } from './config-error.js';
 
 // Under NodeNext the default export of ajv-formats is the module namespace for tsc; at run time it is the function.
 type AddFormats = (ajv: Ajv) => Ajv;
@@ -30,28 +29,4 @@ export function describeErrors(errors: readonly ErrorObject[] | null | undefined
             : '';
       return `field ${where}: ${e.message ?? e.keyword}${extra}`;
     });
-}
-
-/**
- * Reads a JSON configuration file and validates it. A missing file, bad JSON or a schema violation
- * throws a ConfigError naming the file and every offending field, so start-up stops with a clear message.
- */
-export function loadJsonFile<T>(file: string, validate: ValidateFunction<T>): T {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`${file}: not valid JSON (${(err as Error).message})`);
-  }
-  if (!validate(data)) {
-    const problems = describeErrors(validate.errors).map((p) => `${file}: ${p}`);
-    throw new ConfigError(problems.join('\n'), problems);
-  }
-  return data;
 }

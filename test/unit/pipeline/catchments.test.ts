@@ -1,9 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '../../../src/config/config-error.js';
-import { buildCatchments, loadCatchments, type CatchmentsFile } from '../../../src/pipeline/catchments.js';
+import { ConfigError } from '../../../src/domain/config-error.js';
+import { loadCatchments } from '../../../src/config/catchments.js';
+import { buildCatchments, type CatchmentsFile } from '../../../src/pipeline/catchments.js';
 import { configError } from '../../support/sample-config.js';
+import { defined } from '../../support/defined.js';
+import { normalisePostcode } from '../../../src/domain/postcode.js';
 
 const SAMPLE = join(process.cwd(), 'mappings', 'catchments.json');
 const dir = mkdtempSync(join(tmpdir(), 'stork-catchments-'));
@@ -12,6 +15,11 @@ function writeConfig(name: string, data: unknown): string {
   const file = join(dir, name);
   writeFileSync(file, typeof data === 'string' ? data : JSON.stringify(data));
   return file;
+}
+
+/** Centre `c` of local authority `la` in a catchments file (or a raw copy of one). */
+function centreAt<C>(file: { localAuthorities: { centres: C[] }[] }, la: number, c: number): C {
+  return defined(defined(file.localAuthorities[la], `local authority ${la}`).centres[c], `centre ${c}`);
 }
 
 function base(): CatchmentsFile {
@@ -38,12 +46,14 @@ describe('loadCatchments', () => {
     expect(c.bySector.get('LS9 7')?.centreId).toBe('richmond-hill');
     expect(c.byPostcode.get('LS9 7AB')?.centreId).toBe('osmondthorpe');
     expect(c.localAuthorityByDistrict.get('LS17')).toBe('northgate');
-    expect(c.centres.get('belle-isle')?.delivery).toEqual({ mode: 'webhook', url: expect.stringMatching(/^https:/) });
+    const delivery = c.centres.get('belle-isle')?.delivery;
+    expect(delivery?.mode).toBe('webhook');
+    expect(delivery?.mode === 'webhook' ? delivery.url : '').toMatch(/^https:/);
   });
 
   it('names the file and the field when the schema is violated', () => {
     const bad = base();
-    const centre = bad.localAuthorities[0]!.centres[1]!;
+    const centre = centreAt(bad, 0, 1);
     centre.postcodes = ['ls9 7ab'];
     const file = writeConfig('bad-postcode.json', bad);
     const err = configError(() => loadCatchments(file));
@@ -51,13 +61,28 @@ describe('loadCatchments', () => {
     expect(err.message).toContain('/localAuthorities/0/centres/1/postcodes/0');
   });
 
+  it.each([
+    ['postcodes', 'QA9 7AB', 'Q never starts a postcode'],
+    ['postcodes', 'LS1Z 7AB', 'Z is never the fourth character of an outward code'],
+    ['sectors', 'QA9 7', 'Q never starts a sector'],
+    ['districts', 'LS9Z', 'Z is never the fourth character of a district'],
+  ] as const)('rejects a %s entry %s that postcode normalisation never produces (%s), naming the file and field', (level, code, _why) => {
+    const bad = base();
+    centreAt(bad, 0, 1)[level].push(code);
+    const file = writeConfig(`never-normalised-${level}.json`, bad);
+    expect(normalisePostcode(level === 'postcodes' ? code : `${code} 1AA`)).not.toBe(code);
+    const err = configError(() => loadCatchments(file));
+    const index = centreAt(base(), 0, 1)[level].length;
+    expect(err.message).toContain(`${file}: field /localAuthorities/0/centres/1/${level}/${index}: must match pattern`);
+  });
+
   it('rejects a plain-http webhook and an unknown delivery mode', () => {
     const bad = base();
-    bad.localAuthorities[0]!.centres[0]!.delivery = { mode: 'webhook', url: 'http://insecure.example.org/' };
+    centreAt(bad, 0, 0).delivery = { mode: 'webhook', url: 'http://insecure.example.org/' };
     const err = configError(() => loadCatchments(writeConfig('http.json', bad)));
     expect(err.message).toContain('/localAuthorities/0/centres/0/delivery');
     const raw = JSON.parse(JSON.stringify(base())) as { localAuthorities: { centres: { delivery: unknown }[] }[] };
-    raw.localAuthorities[0]!.centres[0]!.delivery = { mode: 'email' };
+    centreAt(raw, 0, 0).delivery = { mode: 'email' };
     expect(() => loadCatchments(writeConfig('email.json', raw))).toThrow(ConfigError);
   });
 
@@ -68,7 +93,7 @@ describe('loadCatchments', () => {
 
   it('rejects duplicate centre ids, naming both places', () => {
     const bad = base();
-    bad.localAuthorities[0]!.centres[1]!.id = 'a';
+    centreAt(bad, 0, 1).id = 'a';
     const err = configError(() => loadCatchments(writeConfig('dup-centre.json', bad)));
     expect(err.message).toContain('dup-centre.json');
     expect(err.message).toMatch(
@@ -91,8 +116,8 @@ describe('loadCatchments', () => {
       delivery: { mode: 'pull' as const },
     };
     extra[level] = [code];
-    if (level === 'districts') bad.localAuthorities[0]!.centres[0]!.districts.push('LS8');
-    bad.localAuthorities[0]!.centres.push(extra);
+    if (level === 'districts') centreAt(bad, 0, 0).districts.push('LS8');
+    defined(bad.localAuthorities[0], 'local authority 0').centres.push(extra);
     const err = configError(() => buildCatchments(bad, 'cfg.json'));
     expect(err.message).toContain(`cfg.json: field /localAuthorities/0/centres/2/${level}/0`);
     expect(err.message).toMatch(/claimed by centres "(a|b)" and "c"/);

@@ -1,0 +1,31 @@
+import type { BirthNotification } from '../../domain/birth-notification.js';
+import type { Issue } from '../../domain/issue.js';
+
+/**
+ * An operator's back-fill window for a feed (`backfill` in feeds.json): until `until`, births that were
+ * newborns at their message time (MSH-7) are admitted even when they are no longer newborns at receipt.
+ */
+export interface BackfillMode {
+  /** ISO 8601 instant; the mode is over for messages received at or after it. */
+  until: string;
+  /** Why the operator turned it on (a ticket, the archive being replayed): copied into the audit. */
+  reason: string;
+}
+
+/** Recorded (in the audit) for a birth admitted only because its feed was in back-fill mode. */
+export interface BackfillAdmission {
+  reason: string;
+  until: string;
+  /** Whole days from the message's date (MSH-7) to the day it was received. */
+  lateDays: number;
+}
+
+/**
+ * What a feed mapping makes of a message (see map-hl7v2.ts). Issues on a birth are warnings only; `invalid`
+ * carries at least one error; `internal` is a bug in the mapping code, with the error it raised.
+ */
+export type MapOutcome =
+  | { kind: 'birth'; notification: BirthNotification; issues: Issue[]; backfill?: BackfillAdmission }
+  | { kind: 'not-relevant'; reason: string }
+  | { kind: 'invalid'; issues: Issue[] }
+  | { kind: 'internal'; error: Error };

@@ -1,0 +1,4 @@
+// Violates no-circular: cycle-a ⇄ cycle-b.
+import { b } from './cycle-b.js';
+
+export const a = (): string => b();
