@@ -5,7 +5,7 @@ import type { EnvConfig } from './config/env.js';
 import { ConfigError } from './domain/config-error.js';
 import { feedMapper, inboxQueues, loadHubConfig, type HubConfig } from './config/hub-config.js';
 import type { Database } from './ports/database.js';
-import type { DeliveryQueues } from './ports/delivery-queue.js';
+import type { DeliveryJobs } from './ports/delivery-jobs.js';
 import { errorCode } from './ports/errors.js';
 import type { FeedMapper } from './pipeline/hl7v2/assess-hl7v2.js';
 import { Hl7v2Intake, INTAKE_CONCURRENT_BATCHES } from './intake/hl7v2-intake.js';
@@ -20,7 +20,7 @@ import { openPurposePools, openStore } from '../adapters/store/open-store.js';
 import { SqlMessageStore } from '../adapters/store/sql-message-store.js';
 import { SqlNotificationStore } from '../adapters/store/sql-notification-store.js';
 import { SqlAuditLog } from '../adapters/store/sql-audit-log.js';
-import { BullmqQueues, deliveryQueues, startWorkers } from '../adapters/queue/bullmq-queues.js';
+import { BullmqQueues, deliveryJobs, startWorkers } from '../adapters/queue/bullmq-queues.js';
 import { redisAddress, redisConnection } from '../adapters/queue/redis-connection.js';
 import { MllpListener } from '../adapters/mllp/mllp-listener.js';
 import express from 'express';
@@ -58,7 +58,7 @@ interface Core {
   notifications: SqlNotificationStore;
   audit: SqlAuditLog;
   queues: BullmqQueues;
-  deliveries: DeliveryQueues;
+  deliveryJobs: DeliveryJobs;
   mapper: FeedMapper;
   internalErrors: InternalErrorCounts;
   clock: () => Date;
@@ -117,7 +117,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       notifications: new SqlNotificationStore(db),
       audit: new SqlAuditLog(db),
       queues,
-      deliveries: deliveryQueues(queues),
+      deliveryJobs: deliveryJobs(queues),
       mapper: feedMapper(config.mappings),
       internalErrors: newInternalErrorCounts(),
       clock: () => new Date(),
@@ -125,9 +125,9 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
 
     if (env.roles.includes('worker')) {
       await startWorkerRole(core, opened);
-      await recoverUnfinished({ ...core, queue: queues });
+      await recoverUnfinished({ ...core, processingJobs: queues });
       // Intake adds a message's job after its ACK: one that never reached Redis is queued again without waiting for a restart.
-      const sweep = new RequeueStranded({ store: core.messages, queue: queues, logger, clock: core.clock }, env.recoverySweepMs);
+      const sweep = new RequeueStranded({ store: core.messages, processingJobs: queues, logger, clock: core.clock }, env.recoverySweepMs);
       sweep.start();
       opened.add('recovery sweep', () => sweep.stop());
     }
@@ -158,7 +158,7 @@ async function startWorkerRole(core: Core, opened: ResourceStack): Promise<void>
   opened.add('Redis worker connection', () => quit(connection));
   const processDeps = {
     store: notifications,
-    deliveries: core.deliveries,
+    deliveryJobs: core.deliveryJobs,
     rulebook: config.rulebook,
     catchments: config.catchments,
     logger,
@@ -196,10 +196,19 @@ async function startIntakeRole(core: Core, opened: ResourceStack): Promise<{ htt
   opened.add('intake and API pools', () => pools.close());
   const intakeMessages = new SqlMessageStore(pools.intake);
   const apiMessages = new SqlMessageStore(pools.api);
-  const intake = new Hl7v2Intake({ feeds: config.feeds, mapper, store: intakeMessages, queue: queues, logger, clock, counts, limits });
+  const intake = new Hl7v2Intake({
+    feeds: config.feeds,
+    mapper,
+    store: intakeMessages,
+    processingJobs: queues,
+    logger,
+    clock,
+    counts,
+    limits,
+  });
   const replay: ReplayDeps = {
     store: apiMessages,
-    queue: queues,
+    processingJobs: queues,
     feeds: config.feeds,
     mapper,
     clock,

@@ -1,7 +1,7 @@
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { ProcessingQueue } from '../../src/ports/job-queue.js';
-import type { DeliveryQueues } from '../../src/ports/delivery-queue.js';
+import type { ProcessingJobs } from '../../src/ports/processing-jobs.js';
+import type { DeliveryJobs } from '../../src/ports/delivery-jobs.js';
 import type { Logger } from '../../src/logger.js';
 import { describeError, isPermanent, PermanentError, TransientError } from '../../src/ports/errors.js';
 
@@ -43,7 +43,7 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 }
 
 /** Producer side of the processing and delivery queues. */
-export class BullmqQueues implements ProcessingQueue {
+export class BullmqQueues implements ProcessingJobs {
   private readonly process: Queue<ProcessJobData>;
   private readonly delivery = new Map<string, Queue<DeliverJobData>>();
 
@@ -84,8 +84,8 @@ export class BullmqQueues implements ProcessingQueue {
   }
 }
 
-/** `DeliveryQueues` view of BullmqQueues (its method is named apart from the processing `enqueue`). */
-export function deliveryQueues(queues: BullmqQueues): DeliveryQueues {
+/** `DeliveryJobs` view of BullmqQueues (its method is named apart from the processing `enqueue`). */
+export function deliveryJobs(queues: BullmqQueues): DeliveryJobs {
   return { enqueue: (queue, ids) => queues.enqueueDelivery(queue, ids) };
 }
 

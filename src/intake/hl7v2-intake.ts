@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
 import { Hl7ErrorCode, issue, type Issue } from '../domain/issue.js';
 import type { AuditEventInput } from '../ports/audit.js';
-import type { ProcessingQueue } from '../ports/job-queue.js';
+import type { ProcessingJobs } from '../ports/processing-jobs.js';
 import type { Channel, MessageStatus, MessageStore, ReceivedMessage, ReceiptOutcome } from '../ports/message-store.js';
 import { ackWanted, buildAck, sentCode, type AckCode, type SentAckCode } from '../pipeline/hl7v2/ack.js';
 import { assessHl7v2, type Assessment, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
@@ -42,7 +42,7 @@ export interface Hl7v2IntakeDeps {
   feeds: FeedDirectory;
   mapper: FeedMapper;
   store: MessageStore;
-  queue: ProcessingQueue;
+  processingJobs: ProcessingJobs;
   logger: Logger;
   clock?: () => Date;
   /** Where bugs met while mapping are counted (the hub's counts; none in some tests). */
@@ -246,7 +246,7 @@ export class Hl7v2Intake {
   private enqueueAfterCommit(ids: string[]): void {
     // Through a promise, so that even an enqueue throwing synchronously cannot fail the batch it follows.
     const done: Promise<void> = Promise.resolve()
-      .then(() => this.deps.queue.enqueue(ids))
+      .then(() => this.deps.processingJobs.enqueue(ids))
       .then(
         () => void this.enqueues.delete(done),
         (err: unknown) => {

@@ -3,13 +3,13 @@ import type { Logger } from '../logger.js';
 import type { Catchments } from '../pipeline/catchments.js';
 import type { Rulebook } from '../pipeline/consent/rulebook.js';
 import { planDelivery } from '../pipeline/plan-delivery.js';
-import type { DeliveryQueues } from '../ports/delivery-queue.js';
+import type { DeliveryJobs } from '../ports/delivery-jobs.js';
 import type { NotificationStore, PendingDelivery, ProcessOutcome, ProcessedBirth } from '../ports/notification-store.js';
 import { decisionAudit, deathReports, DUPLICATE_MESSAGE_REASON, quarantineAudit, settleBatch } from './birth-outcomes.js';
 
 export interface ProcessDeps {
   store: NotificationStore;
-  deliveries: DeliveryQueues;
+  deliveryJobs: DeliveryJobs;
   rulebook: Rulebook;
   catchments: Catchments;
   logger: Logger;
@@ -17,7 +17,7 @@ export interface ProcessDeps {
 }
 
 /** Groups pending deliveries by queue, so each queue gets one job per batch. */
-export function byQueue(pending: readonly PendingDelivery[]): Map<string, string[]> {
+export function byInbox(pending: readonly PendingDelivery[]): Map<string, string[]> {
   const grouped = new Map<string, string[]>();
   for (const p of pending) {
     const ids = grouped.get(p.queue);
@@ -77,7 +77,7 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
   const notQueued = messageIds.filter((id) => !born.has(id));
   const recheck = [...retried, ...notQueued];
   if (recheck.length > 0) pending.push(...(await deps.store.undelivered(recheck)));
-  for (const [queue, ids] of byQueue(pending)) await deps.deliveries.enqueue(queue, ids);
+  for (const [queue, ids] of byInbox(pending)) await deps.deliveryJobs.enqueue(queue, ids);
 }
 
 /**

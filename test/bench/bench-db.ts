@@ -53,7 +53,7 @@ export async function waitForInbox(
 
 export interface PipelineFigures {
   inboxItems: number;
-  byQueue: Record<string, number>;
+  byInbox: Record<string, number>;
   e2eMs: Dist;
   firstReceivedEpochMs: number;
   lastDeliveredEpochMs: number;
@@ -87,7 +87,7 @@ export async function pipelineFigures(db: Database, prefix: string): Promise<Pip
   const row = r.rows[0];
   return {
     inboxItems: Number(row?.n ?? 0),
-    byQueue: Object.fromEntries(q.rows.map((x) => [x.queue, Number(x.n)])),
+    byInbox: Object.fromEntries(q.rows.map((x) => [x.queue, Number(x.n)])),
     e2eMs: { count: Number(row?.n ?? 0), p50: Number(row?.p50), p90: Number(row?.p90), p99: Number(row?.p99), max: Number(row?.max) },
     firstReceivedEpochMs: Number(row?.first_received),
     lastDeliveredEpochMs: Number(row?.last_delivered),

@@ -25,7 +25,7 @@ import { repoRoot } from '../../src/config/env.js';
 import { feedMapper, loadHubConfig } from '../../src/config/hub-config.js';
 import { createLogger } from '../../src/logger.js';
 import { Hl7v2Intake } from '../../src/intake/hl7v2-intake.js';
-import { byQueue, deliverNotifications, processMessages } from '../../src/processing/process-messages.js';
+import { byInbox, deliverNotifications, processMessages } from '../../src/processing/process-messages.js';
 import type { PendingDelivery } from '../../src/ports/notification-store.js';
 import type { Database } from '../../src/ports/database.js';
 import { openPostgres } from '../../adapters/store/postgres-database.js';
@@ -107,7 +107,7 @@ async function main(): Promise<number> {
       mapper: feedMapper(config.mappings),
       store: messages,
       logger,
-      queue: {
+      processingJobs: {
         enqueue: (ids) => {
           queued.push(...ids);
           return Promise.resolve();
@@ -120,7 +120,7 @@ async function main(): Promise<number> {
       rulebook: config.rulebook,
       catchments: config.catchments,
       logger,
-      deliveries: {
+      deliveryJobs: {
         enqueue: (queue: string, ids: readonly string[]) => {
           pending.push(...ids.map((notificationId) => ({ queue, notificationId })));
           return Promise.resolve();
@@ -144,7 +144,7 @@ async function main(): Promise<number> {
       ),
       await measure(db, backendPid, 'delivery', s.messages, () =>
         inBatches(pending.length, async (from, to) => {
-          for (const [queue, ids] of byQueue(pending.slice(from, to))) await deliverNotifications(notifications, logger, queue, ids);
+          for (const [queue, ids] of byInbox(pending.slice(from, to))) await deliverNotifications(notifications, logger, queue, ids);
         }),
       ),
     ];

@@ -124,7 +124,7 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
     await processMessages(
       {
         store,
-        deliveries: {
+        deliveryJobs: {
           enqueue: (_q, ids) => {
             deliveries.push(...ids);
             return Promise.resolve();
