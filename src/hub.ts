@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
 import type { EnvConfig } from './config/env.js';
 import { ConfigError } from './domain/config-error.js';
-import { feedMapper, inboxQueues, loadHubConfig, type HubConfig } from './config/hub-config.js';
+import { feedMapper, inboxIds, loadHubConfig, type HubConfig } from './config/hub-config.js';
 import type { Database } from './ports/database.js';
 import type { DeliveryJobs } from './ports/delivery-jobs.js';
 import { errorCode } from './ports/errors.js';
@@ -151,7 +151,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
   });
 }
 
-/** The worker part: its own blocking Redis connection, the processing worker and one delivery worker per inbox queue. */
+/** The worker part: its own blocking Redis connection, the processing worker and one delivery worker per inbox. */
 async function startWorkerRole(core: Core, opened: ResourceStack): Promise<void> {
   const { env, config, logger, notifications, clock } = core;
   const connection = await connectRedis(env.redisUrl, 'worker', `${env.queuePrefix}:worker`);
@@ -169,12 +169,12 @@ async function startWorkerRole(core: Core, opened: ResourceStack): Promise<void>
     prefix: env.queuePrefix,
     concurrency: env.workerConcurrency,
     lockMs: env.jobLockMs,
-    inboxQueues: inboxQueues(config.catchments),
+    inboxIds: inboxIds(config.catchments),
     process: coalesceJobs((ids) => processMessages(processDeps, ids), {
       maxJobsPerBatch: env.workerConcurrency,
       maxConcurrentBatches: 1,
     }),
-    deliver: deliverByQueue((queue, ids) => deliverNotifications(notifications, logger, queue, ids, clock), env.workerConcurrency),
+    deliver: deliverByInbox((inboxId, ids) => deliverNotifications(notifications, logger, inboxId, ids, clock), env.workerConcurrency),
     logger,
   });
   opened.add('workers', () => workers.close());
@@ -289,17 +289,17 @@ function readiness(core: Core): { name: string; check: () => Promise<void> }[] {
   ];
 }
 
-/** One coalescer per delivery queue: a queue's concurrent jobs become one batch; queues never wait for each other. */
-function deliverByQueue(
-  deliver: (queue: string, ids: readonly string[]) => Promise<void>,
+/** One coalescer per inbox: its delivery queue's concurrent jobs become one batch; inboxes never wait for each other. */
+function deliverByInbox(
+  deliver: (inboxId: string, ids: readonly string[]) => Promise<void>,
   maxJobsPerBatch: number,
-): (queue: string, ids: readonly string[]) => Promise<void> {
-  const perQueue = new Map<string, (ids: readonly string[]) => Promise<void>>();
-  return (queue, ids) => {
-    let run = perQueue.get(queue);
+): (inboxId: string, ids: readonly string[]) => Promise<void> {
+  const perInbox = new Map<string, (ids: readonly string[]) => Promise<void>>();
+  return (inboxId, ids) => {
+    let run = perInbox.get(inboxId);
     if (run === undefined) {
-      run = coalesceJobs((batch) => deliver(queue, batch), { maxJobsPerBatch, maxConcurrentBatches: 1 });
-      perQueue.set(queue, run);
+      run = coalesceJobs((batch) => deliver(inboxId, batch), { maxJobsPerBatch, maxConcurrentBatches: 1 });
+      perInbox.set(inboxId, run);
     }
     return run(ids);
   };

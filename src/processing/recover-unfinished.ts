@@ -22,7 +22,7 @@ export async function recoverUnfinished(deps: {
   const pending = await deps.messages.pendingIds(MAX_RECOVERED_MESSAGES);
   if (pending.length > 0) await deps.processingJobs.enqueue(pending);
   const undelivered = await deps.notifications.undelivered();
-  for (const [queue, ids] of byInbox(undelivered)) await deps.deliveryJobs.enqueue(queue, ids);
+  for (const [inboxId, ids] of byInbox(undelivered)) await deps.deliveryJobs.enqueue(inboxId, ids);
   const recovered = { messages: pending.length, deliveries: undelivered.length };
   if (recovered.messages + recovered.deliveries > 0) deps.logger.info(recovered, 'recovered unfinished work at boot');
   return recovered;

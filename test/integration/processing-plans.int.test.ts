@@ -72,7 +72,7 @@ describe('Processing reaches its messages by id, however long the queue and howe
       mother_nhs_number: null,
       decision: {},
       route: {},
-      queue: 'osmondthorpe',
+      inbox_id: 'osmondthorpe',
       dataset: 'offer-of-support',
       disclosed: {},
     }));

@@ -47,11 +47,11 @@ describe('Recovery sweep: a stored message whose job never reached the workers i
       expect(msa1(ack)).toBe('CA');
       const delivered = await pollUntil(
         async () => {
-          const r = await database.db.query<{ queue: string }>(
-            `SELECT i.queue FROM inbox_items i JOIN notifications n ON n.id = i.notification_id WHERE n.baby_nhs_number = $1`,
+          const r = await database.db.query<{ inbox_id: string }>(
+            `SELECT i.inbox_id FROM inbox_items i JOIN notifications n ON n.id = i.notification_id WHERE n.baby_nhs_number = $1`,
             [b.baby.nhsNumber],
           );
-          return r.rows[0]?.queue;
+          return r.rows[0]?.inbox_id;
         },
         'the swept message in a centre inbox',
         20000,
