@@ -50,7 +50,7 @@ interface InboxRow {
 function toItem(r: InboxRow): InboxItem {
   const item: InboxItem = {
     notificationId: r.notification_id,
-    inboxId: r.inbox_id,
+    inbox: r.inbox_id,
     status: r.status,
     deliveredAt: iso(r.delivered_at) ?? '',
   };

@@ -39,7 +39,7 @@ export function planDelivery(n: BirthNotification, messageId: string, rulebook: 
   const route = routeNotification(familyAddress(n)?.postcode, catchments);
   const plan: DeliveryPlan = { subjectKey: subjectKey(n, messageId), decision, route };
   if (decision.effect === 'deny' || decision.dataset === undefined) return plan;
-  plan.inboxId = decision.effect === 'review' ? (decision.queue ?? 'safeguarding-review') : routeInbox(route);
+  plan.inboxId = decision.effect === 'review' ? (decision.inbox ?? 'safeguarding-review') : routeInbox(route);
   plan.disclosed = minimise(n, decision.dataset);
   return plan;
 }

@@ -70,7 +70,8 @@ export type InboxStatus = 'new' | 'acknowledged' | 'withdrawn';
  */
 export interface InboxItem {
   notificationId: string;
-  inboxId: string;
+  /** The inbox id (the API field `inbox`). */
+  inbox: string;
   status: InboxStatus;
   deliveredAt: string;
   firstReadAt?: string;

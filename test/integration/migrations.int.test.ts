@@ -111,18 +111,22 @@ describe('Migration 009: the inbox id columns renamed, with the notifications al
       })),
     );
     const delivered = '5d0f2c1e-3a52-4d7e-9c1a-6f1f0f2d9b11';
-    const routed = '5d0f2c1e-3a52-4d7e-9c1a-6f1f0f2d9b12';
+    const review = '5d0f2c1e-3a52-4d7e-9c1a-6f1f0f2d9b12';
+    // Both families live where no centre covers the postcode; the second one's record is restricted, so its review
+    // decision sends it to the safeguarding review inbox instead (the decision named it `queue` then).
     const route = {
       kind: 'unallocated',
       queue: 'northgate-unallocated',
       localAuthorityId: 'northgate',
       reason: 'no-centre-covers-postcode',
     };
+    const permit = { effect: 'permit', ruleId: 'offer-of-support', dataset: 'offer-of-support' };
+    const reviewDecision = { effect: 'review', ruleId: 'restricted-record', dataset: 'safeguarding-review', queue: 'safeguarding-review' };
     await t.db.query(
       `INSERT INTO notifications (id, message_id, subject_key, created_at, decision, route, queue, dataset, disclosed, status) VALUES
-         ($1, $3, 'nhs:9434765919', '2025-11-15T09:00:01Z', '{}', $5, 'northgate-unallocated', 'offer-of-support', '{"baby":{}}', 'delivered'),
-         ($2, $4, 'nhs:9434765900', '2025-11-15T09:00:02Z', '{}', $5, 'northgate-unallocated', 'offer-of-support', '{"baby":{}}', 'routed')`,
-      [delivered, routed, messageIds[0], messageIds[1], JSON.stringify(route)],
+         ($1, $3, 'nhs:9434765919', '2025-11-15T09:00:01Z', $5, $7, 'northgate-unallocated', 'offer-of-support', '{"baby":{}}', 'delivered'),
+         ($2, $4, 'nhs:9434765900', '2025-11-15T09:00:02Z', $6, $7, 'safeguarding-review', 'safeguarding-review', '{"baby":{}}', 'routed')`,
+      [delivered, review, messageIds[0], messageIds[1], JSON.stringify(permit), JSON.stringify(reviewDecision), JSON.stringify(route)],
     );
     await t.db.query(
       `INSERT INTO inbox_items (queue, notification_id, status, delivered_at) VALUES ('northgate-unallocated', $1, 'new', '2025-11-15T09:00:03Z')`,
@@ -138,17 +142,19 @@ describe('Migration 009: the inbox id columns renamed, with the notifications al
       { table_name: 'inbox_items', column_name: 'inbox_id' },
       { table_name: 'notifications', column_name: 'inbox_id' },
     ]);
-    const stored = await t.db.query<{ route: unknown }>('SELECT route FROM notifications WHERE id = $1', [routed]);
-    const { queue: _old, ...rest } = route;
-    expect(typeof stored.rows[0]?.route === 'string' ? JSON.parse(stored.rows[0].route) : stored.rows[0]?.route).toEqual({
-      ...rest,
-      inboxId: 'northgate-unallocated',
-    });
+    const stored = await t.db.query<{ route: unknown; decision: unknown }>('SELECT route, decision FROM notifications WHERE id = $1', [
+      review,
+    ]);
+    const asJson = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
+    const { queue: unallocated, ...routeRest } = route;
+    expect(asJson(stored.rows[0]?.route)).toEqual({ ...routeRest, inboxId: unallocated });
+    const { queue: reviewInbox, ...decisionRest } = reviewDecision;
+    expect(asJson(stored.rows[0]?.decision)).toEqual({ ...decisionRest, inbox: reviewInbox });
 
     const store = new SqlNotificationStore(t.db);
     const inbox = await store.listInbox('northgate-unallocated', { limit: 10 }, 'client:test', new Date());
-    expect(inbox.items.map((i) => i.notificationId)).toEqual([delivered]);
-    expect(await store.undelivered()).toEqual([{ inboxId: 'northgate-unallocated', notificationId: routed }]);
-    expect(await store.deliver('northgate-unallocated', [routed], new Date())).toEqual([routed]);
+    expect(inbox.items.map((i) => [i.notificationId, i.inbox])).toEqual([[delivered, 'northgate-unallocated']]);
+    expect(await store.undelivered()).toEqual([{ inboxId: 'safeguarding-review', notificationId: review }]);
+    expect(await store.deliver('safeguarding-review', [review], new Date())).toEqual([review]);
   });
 });

@@ -9,3 +9,5 @@ ALTER INDEX inbox_items_queue_status RENAME TO inbox_items_inbox_status;
 -- A notification's stored route names its unallocated inbox as `inboxId` now, as the code writes it. Audit events
 -- are never rewritten: those written before this migration keep `details.route.queue`.
 UPDATE notifications SET route = (route - 'queue') || jsonb_build_object('inboxId', route -> 'queue') WHERE route ? 'queue';
+-- Likewise a review decision names the inbox it sends to as `inbox`, the rulebook's field (it was `queue`).
+UPDATE notifications SET decision = (decision - 'queue') || jsonb_build_object('inbox', decision -> 'queue') WHERE decision ? 'queue';
