@@ -69,7 +69,7 @@ function toItem(r: InboxRow): InboxItem {
  * The workers find their messages by id only. A condition on status in the WHERE clause let PostgreSQL reach them
  * through the status index instead whenever its statistics said few messages were queued (a back-fill or a
  * burst between two ANALYZE runs): it then read every queued message for each batch, so a batch cost more the
- * longer the queue. So the status is filtered after the lookup (loadQueued) or guarded inside SET (ifQueued).
+ * longer the backlog. So the status is filtered after the lookup (loadQueued) or guarded inside SET (ifQueued).
  */
 
 /** Messages about to be processed, with their status and canonical records; loadQueued keeps the queued ones. */
