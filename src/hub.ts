@@ -5,9 +5,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
 import { repoRoot, type EnvConfig } from './config/env.js';
 import { ConfigError } from './domain/config-error.js';
-import { feedMapper, inboxQueues, loadHubConfig, type HubConfig } from './config/hub-config.js';
+import { feedMapper, inboxIds, loadHubConfig, type HubConfig } from './config/hub-config.js';
 import type { Database } from './ports/database.js';
-import type { DeliveryQueues } from './ports/delivery-queue.js';
+import type { DeliveryJobs } from './ports/delivery-jobs.js';
 import { errorCode } from './ports/errors.js';
 import type { FeedMapper } from './pipeline/hl7v2/assess-hl7v2.js';
 import { Hl7v2Intake, INTAKE_CONCURRENT_BATCHES } from './intake/hl7v2-intake.js';
@@ -25,7 +25,7 @@ import { openPurposePools, openStore } from '../adapters/store/open-store.js';
 import { SqlMessageStore } from '../adapters/store/sql-message-store.js';
 import { SqlNotificationStore } from '../adapters/store/sql-notification-store.js';
 import { SqlAuditLog } from '../adapters/store/sql-audit-log.js';
-import { BullmqQueues, deliveryQueues, startWorkers } from '../adapters/queue/bullmq-queues.js';
+import { BullmqQueues, deliveryJobs, startWorkers } from '../adapters/queue/bullmq-queues.js';
 import { redisAddress, redisConnection } from '../adapters/queue/redis-connection.js';
 import { MllpListener } from '../adapters/mllp/mllp-listener.js';
 import express from 'express';
@@ -63,7 +63,7 @@ interface Core {
   notifications: SqlNotificationStore;
   audit: SqlAuditLog;
   queues: BullmqQueues;
-  deliveries: DeliveryQueues;
+  deliveryJobs: DeliveryJobs;
   mapper: FeedMapper;
   internalErrors: InternalErrorCounts;
   clock: () => Date;
@@ -125,7 +125,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       notifications: new SqlNotificationStore(db),
       audit: new SqlAuditLog(db),
       queues,
-      deliveries: deliveryQueues(queues),
+      deliveryJobs: deliveryJobs(queues),
       mapper: feedMapper(config.mappings),
       internalErrors: newInternalErrorCounts(),
       clock: () => new Date(),
@@ -133,9 +133,9 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
 
     if (env.roles.includes('worker')) {
       await startWorkerRole(core, opened);
-      await recoverUnfinished({ ...core, queue: queues });
+      await recoverUnfinished({ ...core, processingJobs: queues });
       // Intake adds a message's job after its ACK: one that never reached Redis is queued again without waiting for a restart.
-      const sweep = new RequeueStranded({ store: core.messages, queue: queues, logger, clock: core.clock }, env.recoverySweepMs);
+      const sweep = new RequeueStranded({ store: core.messages, processingJobs: queues, logger, clock: core.clock }, env.recoverySweepMs);
       sweep.start();
       opened.add('recovery sweep', () => sweep.stop());
     }
@@ -159,14 +159,14 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
   });
 }
 
-/** The worker part: its own blocking Redis connection, the processing worker and one delivery worker per inbox queue. */
+/** The worker part: its own blocking Redis connection, the processing worker and one delivery worker per inbox. */
 async function startWorkerRole(core: Core, opened: ResourceStack): Promise<void> {
   const { env, config, logger, notifications, clock } = core;
   const connection = await connectRedis(env.redisUrl, 'worker', `${env.queuePrefix}:worker`);
   opened.add('Redis worker connection', () => quit(connection));
   const processDeps = {
     store: notifications,
-    deliveries: core.deliveries,
+    deliveryJobs: core.deliveryJobs,
     rulebook: config.rulebook,
     catchments: config.catchments,
     logger,
@@ -177,12 +177,12 @@ async function startWorkerRole(core: Core, opened: ResourceStack): Promise<void>
     prefix: env.queuePrefix,
     concurrency: env.workerConcurrency,
     lockMs: env.jobLockMs,
-    inboxQueues: inboxQueues(config.catchments),
+    inboxIds: inboxIds(config.catchments),
     process: coalesceJobs((ids) => processMessages(processDeps, ids), {
       maxJobsPerBatch: env.workerConcurrency,
       maxConcurrentBatches: 1,
     }),
-    deliver: deliverByQueue((queue, ids) => deliverNotifications(notifications, logger, queue, ids, clock), env.workerConcurrency),
+    deliver: deliverByInbox((inboxId, ids) => deliverNotifications(notifications, logger, inboxId, ids, clock), env.workerConcurrency),
     logger,
   });
   opened.add('workers', () => workers.close());
@@ -205,12 +205,12 @@ async function startIntakeRole(core: Core, opened: ResourceStack): Promise<{ htt
   const intakeMessages = new SqlMessageStore(pools.intake);
   const apiMessages = new SqlMessageStore(pools.api);
   // One receipt path (group commit on intake's own pool) for HL7 v2 and FHIR alike.
-  const committer = new ReceiptCommitter({ store: intakeMessages, queue: queues, logger });
+  const committer = new ReceiptCommitter({ store: intakeMessages, processingJobs: queues, logger });
   const intake = new Hl7v2Intake({
     feeds: config.feeds,
     mapper,
     store: intakeMessages,
-    queue: queues,
+    processingJobs: queues,
     logger,
     clock,
     counts,
@@ -233,7 +233,7 @@ async function startIntakeRole(core: Core, opened: ResourceStack): Promise<{ htt
   });
   const replay: ReplayDeps = {
     store: apiMessages,
-    queue: queues,
+    processingJobs: queues,
     feeds: config.feeds,
     mapper,
     clock,
@@ -329,17 +329,17 @@ function readiness(core: Core): { name: string; check: () => Promise<void> }[] {
   ];
 }
 
-/** One coalescer per delivery queue: a queue's concurrent jobs become one batch; queues never wait for each other. */
-function deliverByQueue(
-  deliver: (queue: string, ids: readonly string[]) => Promise<void>,
+/** One coalescer per inbox: its delivery queue's concurrent jobs become one batch; inboxes never wait for each other. */
+function deliverByInbox(
+  deliver: (inboxId: string, ids: readonly string[]) => Promise<void>,
   maxJobsPerBatch: number,
-): (queue: string, ids: readonly string[]) => Promise<void> {
-  const perQueue = new Map<string, (ids: readonly string[]) => Promise<void>>();
-  return (queue, ids) => {
-    let run = perQueue.get(queue);
+): (inboxId: string, ids: readonly string[]) => Promise<void> {
+  const perInbox = new Map<string, (ids: readonly string[]) => Promise<void>>();
+  return (inboxId, ids) => {
+    let run = perInbox.get(inboxId);
     if (run === undefined) {
-      run = coalesceJobs((batch) => deliver(queue, batch), { maxJobsPerBatch, maxConcurrentBatches: 1 });
-      perQueue.set(queue, run);
+      run = coalesceJobs((batch) => deliver(inboxId, batch), { maxJobsPerBatch, maxConcurrentBatches: 1 });
+      perInbox.set(inboxId, run);
     }
     return run(ids);
   };

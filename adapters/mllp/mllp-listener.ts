@@ -168,7 +168,7 @@ export class MllpListener {
         socket.pause();
         this.paused.add(conn);
       }
-      const delivery =
+      const inbound =
         event.kind === 'message'
           ? { bytes: event.bytes, channel: 'mllp' as const, ...(remoteAddress ? { remoteAddress } : {}) }
           : {
@@ -177,7 +177,7 @@ export class MllpListener {
               oversize: { sizeBytes: event.sizeBytes, limitBytes: this.options.maxMessageBytes },
               ...(remoteAddress ? { remoteAddress } : {}),
             };
-      const result = this.intake.receive(delivery);
+      const result = this.intake.receive(inbound);
       conn.tail = conn.tail.then(async () => {
         try {
           const r = await result;

@@ -1,7 +1,7 @@
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { ProcessingQueue } from '../../src/ports/job-queue.js';
-import type { DeliveryQueues } from '../../src/ports/delivery-queue.js';
+import type { ProcessingJobs } from '../../src/ports/processing-jobs.js';
+import type { DeliveryJobs } from '../../src/ports/delivery-jobs.js';
 import type { Logger } from '../../src/logger.js';
 import { describeError, isPermanent, PermanentError, TransientError } from '../../src/ports/errors.js';
 
@@ -16,8 +16,8 @@ export interface DeliverJobData {
 }
 
 export const PROCESS_QUEUE = 'process';
-/** A BullMQ queue per centre (and per unallocated or review queue): `deliver-<queue>`. */
-export const deliveryQueueName = (queue: string): string => `deliver-${queue}`;
+/** One BullMQ delivery queue per inbox (a centre, an unallocated inbox, review): `deliver-<inboxId>`. */
+export const deliveryQueueName = (inboxId: string): string => `deliver-${inboxId}`;
 
 /** Ids per job: a group commit's worth of messages is processed in one job and one transaction. */
 export const MAX_IDS_PER_JOB = 200;
@@ -43,7 +43,7 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 }
 
 /** Producer side of the processing and delivery queues. */
-export class BullmqQueues implements ProcessingQueue {
+export class BullmqQueues implements ProcessingJobs {
   private readonly process: Queue<ProcessJobData>;
   private readonly delivery = new Map<string, Queue<DeliverJobData>>();
 
@@ -65,11 +65,11 @@ export class BullmqQueues implements ProcessingQueue {
     return Object.values(counts).reduce((a, n) => a + n, 0);
   }
 
-  async enqueueDelivery(queue: string, notificationIds: readonly string[]): Promise<void> {
-    let q = this.delivery.get(queue);
+  async enqueueDelivery(inboxId: string, notificationIds: readonly string[]): Promise<void> {
+    let q = this.delivery.get(inboxId);
     if (!q) {
-      q = new Queue<DeliverJobData>(deliveryQueueName(queue), { connection: this.connection, prefix: this.prefix });
-      this.delivery.set(queue, q);
+      q = new Queue<DeliverJobData>(deliveryQueueName(inboxId), { connection: this.connection, prefix: this.prefix });
+      this.delivery.set(inboxId, q);
     }
     for (const ids of chunks(notificationIds, MAX_IDS_PER_JOB)) await q.add('deliver', { notificationIds: ids }, JOB_OPTIONS);
   }
@@ -84,9 +84,9 @@ export class BullmqQueues implements ProcessingQueue {
   }
 }
 
-/** `DeliveryQueues` view of BullmqQueues (its method is named apart from the processing `enqueue`). */
-export function deliveryQueues(queues: BullmqQueues): DeliveryQueues {
-  return { enqueue: (queue, ids) => queues.enqueueDelivery(queue, ids) };
+/** `DeliveryJobs` view of BullmqQueues (its method is named apart from the processing `enqueue`). */
+export function deliveryJobs(queues: BullmqQueues): DeliveryJobs {
+  return { enqueue: (inboxId, ids) => queues.enqueueDelivery(inboxId, ids) };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -121,7 +121,7 @@ export interface WorkerSet {
 }
 
 /**
- * Starts the processing worker and one delivery worker per inbox queue. `connection` is a worker-mode
+ * Starts the processing worker and one delivery worker per inbox (on its delivery queue). `connection` is a worker-mode
  * ioredis connection; BullMQ duplicates it for each worker's blocking reads.
  */
 export function startWorkers(options: {
@@ -130,9 +130,9 @@ export function startWorkers(options: {
   concurrency: number;
   /** Lock duration and stalled-job check interval: a job held by a dead worker is retried after about this long. */
   lockMs: number;
-  inboxQueues: readonly string[];
+  inboxIds: readonly string[];
   process: (messageIds: readonly string[]) => Promise<void>;
-  deliver: (queue: string, notificationIds: readonly string[]) => Promise<void>;
+  deliver: (inboxId: string, notificationIds: readonly string[]) => Promise<void>;
   logger: Logger;
 }): WorkerSet {
   const { connection, prefix } = options;
@@ -142,11 +142,11 @@ export function startWorkers(options: {
       ...common,
       concurrency: options.concurrency,
     }),
-    ...options.inboxQueues.map(
-      (queue) =>
+    ...options.inboxIds.map(
+      (inboxId) =>
         new Worker<DeliverJobData>(
-          deliveryQueueName(queue),
-          (job: Job<DeliverJobData>) => runJob(() => options.deliver(queue, jobIds(job.data, 'notificationIds'))),
+          deliveryQueueName(inboxId),
+          (job: Job<DeliverJobData>) => runJob(() => options.deliver(inboxId, jobIds(job.data, 'notificationIds'))),
           {
             ...common,
             concurrency: options.concurrency,

@@ -77,7 +77,7 @@ export interface PurposePools {
  * waits behind them for a connection (and so never answers AE for it), and the API never holds more than
  * its `apiConnections`. PGlite is one connection inside this process, so there is nothing to split: both
  * purposes are the main store, its statements run one at a time, and only the API's per-client limit
- * keeps readers from queueing ahead of intake. The pools' connections are named (application_name
+ * keeps readers from lining up ahead of intake. The pools' connections are named (application_name
  * `stork-intake`, `stork-api`) in pg_stat_activity.
  */
 export async function openPurposePools(options: {

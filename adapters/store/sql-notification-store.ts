@@ -29,14 +29,14 @@ const WORKER = 'system:worker';
  * disk: fsyncs are kept for intake, whose commits come before an ACK. */
 const ASYNC_COMMIT = { asyncCommit: true } as const;
 const NOTIFICATION_COLUMNS =
-  'id, message_id, subject_key, created_at, baby_nhs_number, mother_nhs_number, decision, route, queue, dataset, disclosed';
+  'id, message_id, subject_key, created_at, baby_nhs_number, mother_nhs_number, decision, route, inbox_id, dataset, disclosed';
 const NOTIFICATION_RECORD =
   'id uuid, message_id uuid, subject_key text, created_at timestamptz, baby_nhs_number text, mother_nhs_number text, ' +
-  'decision jsonb, route jsonb, queue text, dataset text, disclosed jsonb';
+  'decision jsonb, route jsonb, inbox_id text, dataset text, disclosed jsonb';
 
 interface InboxRow {
   notification_id: string;
-  queue: string;
+  inbox_id: string;
   status: InboxStatus;
   delivered_at: Date | string;
   first_read_at: Date | string | null;
@@ -48,7 +48,12 @@ interface InboxRow {
 }
 
 function toItem(r: InboxRow): InboxItem {
-  const item: InboxItem = { notificationId: r.notification_id, queue: r.queue, status: r.status, deliveredAt: iso(r.delivered_at) ?? '' };
+  const item: InboxItem = {
+    notificationId: r.notification_id,
+    inbox: r.inbox_id,
+    status: r.status,
+    deliveredAt: iso(r.delivered_at) ?? '',
+  };
   const read = iso(r.first_read_at);
   const acked = iso(r.acknowledged_at);
   const withdrawn = iso(r.withdrawn_at);
@@ -64,7 +69,7 @@ function toItem(r: InboxRow): InboxItem {
  * The workers find their messages by id only. A condition on status in the WHERE clause let PostgreSQL reach them
  * through the status index instead whenever its statistics said few messages were queued (a back-fill or a
  * burst between two ANALYZE runs): it then read every queued message for each batch, so a batch cost more the
- * longer the queue. So the status is filtered after the lookup (loadQueued) or guarded inside SET (ifQueued).
+ * longer the backlog. So the status is filtered after the lookup (loadQueued) or guarded inside SET (ifQueued).
  */
 
 /** Messages about to be processed, with their status and canonical records; loadQueued keeps the queued ones. */
@@ -80,7 +85,7 @@ const ifQueued = (column: string, value: string): string => `${column} = CASE WH
  */
 export const SAVE_PROCESSED_SQL = `WITH created AS (
    INSERT INTO notifications (${NOTIFICATION_COLUMNS}, status)
-   SELECT v.*, CASE WHEN v.queue IS NULL THEN 'withheld' ELSE 'routed' END
+   SELECT v.*, CASE WHEN v.inbox_id IS NULL THEN 'withheld' ELSE 'routed' END
    FROM jsonb_to_recordset($1::jsonb) AS v(${NOTIFICATION_RECORD})
    ON CONFLICT DO NOTHING RETURNING id, message_id
  ), processed AS (
@@ -91,7 +96,7 @@ export const SAVE_PROCESSED_SQL = `WITH created AS (
  )
  SELECT id FROM created`;
 
-const INBOX_SELECT = `SELECT i.notification_id, i.queue, i.status, i.delivered_at, i.first_read_at, i.acknowledged_at, i.withdrawn_at, n.disclosed,
+const INBOX_SELECT = `SELECT i.notification_id, i.inbox_id, i.status, i.delivered_at, i.first_read_at, i.acknowledged_at, i.withdrawn_at, n.disclosed,
   n.baby_nhs_number AS subject_nhs_number, n.decision
   FROM inbox_items i JOIN notifications n ON n.id = i.notification_id`;
 
@@ -121,23 +126,23 @@ export class SqlNotificationStore implements NotificationStore {
   }
 
   async undelivered(messageIds?: readonly string[]): Promise<PendingDelivery[]> {
-    const r = await this.db.query<{ id: string; queue: string }>(
-      `SELECT id, queue FROM notifications WHERE status = 'routed' ${messageIds ? 'AND message_id = ANY($1::uuid[])' : ''} ORDER BY created_at`,
+    const r = await this.db.query<{ id: string; inbox_id: string }>(
+      `SELECT id, inbox_id FROM notifications WHERE status = 'routed' ${messageIds ? 'AND message_id = ANY($1::uuid[])' : ''} ORDER BY created_at`,
       messageIds ? [messageIds] : [],
     );
-    return r.rows.map((x) => ({ queue: x.queue, notificationId: x.id }));
+    return r.rows.map((x) => ({ inboxId: x.inbox_id, notificationId: x.id }));
   }
 
   /** One statement: mark delivered, put in the inbox, audit the disclosure with the rule that allowed it. */
-  async deliver(queue: string, notificationIds: readonly string[], at: Date): Promise<string[]> {
+  async deliver(inboxId: string, notificationIds: readonly string[], at: Date): Promise<string[]> {
     if (notificationIds.length === 0) return [];
     return this.db.transaction(async (tx) => {
       const r = await tx.query<{ id: string }>(
         `WITH delivered AS (
-           UPDATE notifications SET status = 'delivered' WHERE id = ANY($1::uuid[]) AND queue = $2 AND status = 'routed'
+           UPDATE notifications SET status = 'delivered' WHERE id = ANY($1::uuid[]) AND inbox_id = $2 AND status = 'routed'
            RETURNING id, message_id, baby_nhs_number, decision, dataset
          ), inboxed AS (
-           INSERT INTO inbox_items (queue, notification_id, status, delivered_at)
+           INSERT INTO inbox_items (inbox_id, notification_id, status, delivered_at)
            SELECT $2, id, 'new', $3 FROM delivered ON CONFLICT DO NOTHING
          ), audited AS (
            INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS})
@@ -147,16 +152,16 @@ export class SqlNotificationStore implements NotificationStore {
            FROM delivered
          )
          SELECT id FROM delivered`,
-        [notificationIds, queue, at],
+        [notificationIds, inboxId, at],
         { prepare: 'deliver' },
       );
       return r.rows.map((x) => x.id);
     }, ASYNC_COMMIT);
   }
 
-  async listInbox(queue: string, filter: InboxFilter, reader: string, at: Date): Promise<{ items: InboxItem[]; next?: string }> {
-    const params: unknown[] = [queue];
-    const where = ['i.queue = $1'];
+  async listInbox(inboxId: string, filter: InboxFilter, reader: string, at: Date): Promise<{ items: InboxItem[]; next?: string }> {
+    const params: unknown[] = [inboxId];
+    const where = ['i.inbox_id = $1'];
     if (filter.status) where.push(`i.status = $${params.push(filter.status)}`);
     const cursor = cursorOf(filter.after);
     if (cursor)
@@ -167,26 +172,26 @@ export class SqlNotificationStore implements NotificationStore {
       params,
     );
     const rows = r.rows.slice(0, filter.limit);
-    await this.recordReads(queue, rows, reader, at);
+    await this.recordReads(inboxId, rows, reader, at);
     const items = rows.map(toItem);
     const last = items[items.length - 1];
     return r.rows.length > filter.limit && last ? { items, next: encodeCursor(last.deliveredAt, last.notificationId) } : { items };
   }
 
-  async getInboxItem(queue: string, notificationId: string, reader: string, at: Date): Promise<InboxItem | undefined> {
-    const r = await this.db.query<InboxRow>(`${INBOX_SELECT} WHERE i.queue = $1 AND i.notification_id = $2`, [queue, notificationId]);
-    await this.recordReads(queue, r.rows, reader, at);
+  async getInboxItem(inboxId: string, notificationId: string, reader: string, at: Date): Promise<InboxItem | undefined> {
+    const r = await this.db.query<InboxRow>(`${INBOX_SELECT} WHERE i.inbox_id = $1 AND i.notification_id = $2`, [inboxId, notificationId]);
+    await this.recordReads(inboxId, r.rows, reader, at);
     const row = r.rows[0];
     return row ? toItem(row) : undefined;
   }
 
   /** Every read of a disclosed record is audited; the first read is also stamped on the inbox item. */
-  private async recordReads(queue: string, rows: readonly InboxRow[], reader: string, at: Date): Promise<void> {
+  private async recordReads(inboxId: string, rows: readonly InboxRow[], reader: string, at: Date): Promise<void> {
     if (rows.length === 0) return;
     await this.db.transaction(async (tx) => {
       await tx.query(
-        `UPDATE inbox_items SET first_read_at = $3 WHERE queue = $1 AND notification_id = ANY($2::uuid[]) AND first_read_at IS NULL`,
-        [queue, rows.map((x) => x.notification_id), at],
+        `UPDATE inbox_items SET first_read_at = $3 WHERE inbox_id = $1 AND notification_id = ANY($2::uuid[]) AND first_read_at IS NULL`,
+        [inboxId, rows.map((x) => x.notification_id), at],
       );
       await insertAuditEvents(
         tx,
@@ -195,7 +200,7 @@ export class SqlNotificationStore implements NotificationStore {
           actor: reader,
           action: 'read' as const,
           notificationId: x.notification_id,
-          recipient: queue,
+          recipient: inboxId,
           ...(x.subject_nhs_number ? { subjectNhsNumber: x.subject_nhs_number } : {}),
         })),
       );
@@ -203,7 +208,7 @@ export class SqlNotificationStore implements NotificationStore {
   }
 
   async acknowledge(
-    queue: string,
+    inboxId: string,
     notificationId: string,
     by: string,
     at: Date,
@@ -211,16 +216,16 @@ export class SqlNotificationStore implements NotificationStore {
     return this.db.transaction(async (tx) => {
       const r = await tx.query<{ status: InboxStatus; subject: string | null }>(
         `SELECT i.status, n.baby_nhs_number AS subject FROM inbox_items i JOIN notifications n ON n.id = i.notification_id
-         WHERE i.queue = $1 AND i.notification_id = $2 FOR UPDATE OF i`,
-        [queue, notificationId],
+         WHERE i.inbox_id = $1 AND i.notification_id = $2 FOR UPDATE OF i`,
+        [inboxId, notificationId],
       );
       const row = r.rows[0];
       if (!row) return 'not-found';
       if (row.status === 'withdrawn') return 'withdrawn';
       if (row.status !== 'new') return 'already';
       await tx.query(
-        `UPDATE inbox_items SET status = 'acknowledged', acknowledged_at = $3, acknowledged_by = $4 WHERE queue = $1 AND notification_id = $2`,
-        [queue, notificationId, at, by],
+        `UPDATE inbox_items SET status = 'acknowledged', acknowledged_at = $3, acknowledged_by = $4 WHERE inbox_id = $1 AND notification_id = $2`,
+        [inboxId, notificationId, at, by],
       );
       await insertAuditEvents(tx, [
         {
@@ -228,7 +233,7 @@ export class SqlNotificationStore implements NotificationStore {
           actor: by,
           action: 'acknowledged',
           notificationId,
-          recipient: queue,
+          recipient: inboxId,
           ...(row.subject ? { subjectNhsNumber: row.subject } : {}),
         },
       ]);
@@ -252,7 +257,7 @@ class SqlProcessingTransaction implements ProcessingTransaction {
       mother_nhs_number: b.record.mother?.nhsNumber ?? null,
       decision: b.plan.decision,
       route: b.plan.route,
-      queue: b.plan.queue ?? null,
+      inbox_id: b.plan.inboxId ?? null,
       dataset: b.plan.decision.dataset ?? null,
       disclosed: b.plan.disclosed ?? null,
     }));
@@ -280,10 +285,10 @@ class SqlProcessingTransaction implements ProcessingTransaction {
       id: string;
       subject_key: string;
       status: 'routed' | 'delivered';
-      queue: string | null;
+      inbox_id: string | null;
       baby_nhs_number: string | null;
     }>(
-      `SELECT id, subject_key, status, queue, baby_nhs_number FROM notifications
+      `SELECT id, subject_key, status, inbox_id, baby_nhs_number FROM notifications
        WHERE subject_key = ANY($1::text[]) AND status IN ('routed', 'delivered') ORDER BY created_at, id FOR UPDATE`,
       [subjectKeys],
     );
@@ -291,7 +296,7 @@ class SqlProcessingTransaction implements ProcessingTransaction {
       id: row.id,
       subjectKey: row.subject_key,
       status: row.status,
-      ...(row.queue !== null ? { queue: row.queue } : {}),
+      ...(row.inbox_id !== null ? { inboxId: row.inbox_id } : {}),
       ...(row.baby_nhs_number !== null ? { babyNhsNumber: row.baby_nhs_number } : {}),
     }));
   }

@@ -11,7 +11,7 @@ export interface ApiClient {
   /** Hex SHA-256 of the bearer key; the key itself is never stored. */
   keySha256: string;
   role: ClientRole;
-  /** The feed's ODS code or FHIR feed id (role feed), or the centre id or inbox queue (role centre). */
+  /** The feed's ODS code or FHIR feed id (role feed), or the inbox id: a centre id or another inbox (role centre). */
   scope?: string;
 }
 
@@ -65,7 +65,7 @@ export class ApiClientDirectory {
 }
 
 /** Loads `api-clients.json`; checks that every scope names a configured feed or centre. */
-/** Scopes are checked against the feeds and inbox queues given; a set left out (its file failed) is not checked. */
+/** Scopes are checked against the feeds and inbox ids given; a set left out (its file failed) is not checked. */
 export function loadApiClients(
   file: string,
   known: { feedFacilities?: ReadonlySet<string>; centreIds?: ReadonlySet<string> },
@@ -83,7 +83,7 @@ export function loadApiClients(
       problems.push(`${file}: field /clients/${i}/scope: no feed has sending facility "${c.scope}"`);
     }
     if (c.role === 'centre' && c.scope !== undefined && known.centreIds && !known.centreIds.has(c.scope)) {
-      problems.push(`${file}: field /clients/${i}/scope: no centre or inbox queue has id "${c.scope}"`);
+      problems.push(`${file}: field /clients/${i}/scope: no centre or inbox has id "${c.scope}"`);
     }
   });
   if (problems.length > 0) throw new ConfigError(problems.join('\n'), problems);

@@ -14,7 +14,7 @@ import type { FhirMappingSet } from '../pipeline/fhir/fhir-mapping.js';
 import { loadFhirMappings } from './fhir-mappings.js';
 import { mapHl7v2 } from '../pipeline/hl7v2/map-hl7v2.js';
 import type { FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
-import { HUB_UNALLOCATED_QUEUE, unallocatedQueue } from '../pipeline/route.js';
+import { HUB_UNALLOCATED_INBOX, unallocatedInbox } from '../pipeline/route.js';
 
 /** Everything an operator configures, loaded and checked once at start-up. */
 export interface HubConfig {
@@ -68,7 +68,7 @@ export function loadHubConfig(configDir: string): HubConfig {
     loadApiClients(files.apiClients, {
       // A feed client's scope is an HL7 v2 sending facility or a FHIR feed's id.
       ...(feeds ? { feedFacilities: new Set([...feeds.feeds.map((f) => f.sendingFacility), ...feeds.fhirFeeds.map((f) => f.id)]) } : {}),
-      ...(catchments ? { centreIds: new Set(inboxQueues(catchments)) } : {}),
+      ...(catchments ? { centreIds: new Set(inboxIds(catchments)) } : {}),
     }),
   );
   if (feeds && apiClients) {
@@ -93,12 +93,12 @@ export function feedMapper(mappings: Hl7v2MappingSet): FeedMapper {
     mapHl7v2(text, mappings.get(feed.mapping), { feedId: feed.id, receivedAt, ...(feed.backfill ? { backfill: feed.backfill } : {}) });
 }
 
-/** Every inbox queue the hub delivers to: each centre, each local authority's unallocated queue, the hub's, and review. */
-export function inboxQueues(catchments: Catchments): string[] {
+/** Every inbox id the hub delivers to: each centre, each local authority's unallocated inbox, the hub's, and review. */
+export function inboxIds(catchments: Catchments): string[] {
   return [
     ...catchments.centres.keys(),
-    ...catchments.localAuthorities.map((la) => unallocatedQueue(la.id)),
-    HUB_UNALLOCATED_QUEUE,
+    ...catchments.localAuthorities.map((la) => unallocatedInbox(la.id)),
+    HUB_UNALLOCATED_INBOX,
     'safeguarding-review',
   ];
 }

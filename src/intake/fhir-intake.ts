@@ -12,8 +12,8 @@ import { resendKey } from './resend-key.js';
 import type { InternalErrorCounts } from './internal-errors.js';
 import { receiptAudit, type ReceiptCommitter } from './receipt-committer.js';
 
-/** One FHIR message as the HTTP route received it. */
-export interface FhirDelivery {
+/** One inbound FHIR message as the HTTP route received it, before its receipt is stored. */
+export interface InboundFhir {
   bytes: Buffer;
   /** How the body is encoded (Content-Type). */
   encoding: FhirEncoding;
@@ -62,7 +62,7 @@ export class FhirIntake {
     this.clock = deps.clock ?? (() => new Date());
   }
 
-  async receive(d: FhirDelivery): Promise<FhirIntakeResult> {
+  async receive(d: InboundFhir): Promise<FhirIntakeResult> {
     const receivedAt = this.clock();
     const a = assessFhirMessage(d.bytes, d.encoding, {
       feeds: this.deps.feeds,
@@ -141,7 +141,7 @@ export class FhirIntake {
     };
   }
 
-  private toRow(id: string, receivedAt: Date, d: FhirDelivery, a: FhirAssessment, answer: Buffer): ReceivedMessage {
+  private toRow(id: string, receivedAt: Date, d: InboundFhir, a: FhirAssessment, answer: Buffer): ReceivedMessage {
     const verified = a.senderVerified === true && a.feed !== undefined;
     const actor = verified && a.feed ? `feed:${a.feed.id}` : `client:${d.apiClientId}`;
     const subject = a.notification?.baby.nhsNumber;

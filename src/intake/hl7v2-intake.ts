@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
 import { Hl7ErrorCode, issue, type Issue } from '../domain/issue.js';
-import type { ProcessingQueue } from '../ports/job-queue.js';
+import type { ProcessingJobs } from '../ports/processing-jobs.js';
 import type { Channel, MessageStatus, MessageStore, ReceivedMessage, ReceiptOutcome } from '../ports/message-store.js';
 import { ackWanted, buildAck, sentCode, type AckCode, type SentAckCode } from '../pipeline/hl7v2/ack.js';
 import { assessHl7v2, type Assessment, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
@@ -15,8 +15,8 @@ import { ReceiptCommitter, receiptAudit } from './receipt-committer.js';
 
 export { INTAKE_CONCURRENT_BATCHES } from './receipt-committer.js';
 
-/** One message as a listener received it. */
-export interface Hl7v2Delivery {
+/** One inbound HL7 v2 message as a listener received it (MLLP or HTTP), before its receipt is stored. */
+export interface InboundHl7v2 {
   bytes: Buffer;
   channel: Channel;
   remoteAddress?: string;
@@ -43,14 +43,14 @@ export interface Hl7v2IntakeDeps {
   feeds: FeedDirectory;
   mapper: FeedMapper;
   store: MessageStore;
-  queue: ProcessingQueue;
+  processingJobs: ProcessingJobs;
   logger: Logger;
   clock?: () => Date;
   /** Where bugs met while mapping are counted (the hub's counts; none in some tests). */
   counts?: InternalErrorCounts;
   /** Limits on segments and repetitions per message (default: the pipeline's). */
   limits?: Hl7v2Limits;
-  /** The receipt path shared with the other intakes (FHIR); one of its own over `store` and `queue` when absent. */
+  /** The receipt path shared with the other intakes (FHIR); one of its own over `store` and `processingJobs` when absent. */
   committer?: ReceiptCommitter;
 }
 
@@ -67,20 +67,20 @@ export class Hl7v2Intake {
 
   constructor(private readonly deps: Hl7v2IntakeDeps) {
     this.clock = deps.clock ?? (() => new Date());
-    this.commit = deps.committer ?? new ReceiptCommitter({ store: deps.store, queue: deps.queue, logger: deps.logger });
+    this.commit = deps.committer ?? new ReceiptCommitter({ store: deps.store, processingJobs: deps.processingJobs, logger: deps.logger });
   }
 
-  async receive(delivery: Hl7v2Delivery): Promise<IntakeResult> {
+  async receive(inbound: InboundHl7v2): Promise<IntakeResult> {
     const receivedAt = this.clock();
-    const text = decodeHl7v2(delivery.bytes);
-    const assessment = delivery.oversize
-      ? this.assessOversize(text, delivery.oversize)
+    const text = decodeHl7v2(inbound.bytes);
+    const assessment = inbound.oversize
+      ? this.assessOversize(text, inbound.oversize)
       : assessHl7v2(text, {
           feeds: this.deps.feeds,
           mapper: this.deps.mapper,
           receivedAt,
-          ...(delivery.channel === 'mllp' && delivery.remoteAddress !== undefined ? { remoteAddress: delivery.remoteAddress } : {}),
-          ...(delivery.authorisedFacility !== undefined ? { authorisedFacility: delivery.authorisedFacility } : {}),
+          ...(inbound.channel === 'mllp' && inbound.remoteAddress !== undefined ? { remoteAddress: inbound.remoteAddress } : {}),
+          ...(inbound.authorisedFacility !== undefined ? { authorisedFacility: inbound.authorisedFacility } : {}),
           ...(this.deps.limits ? { limits: this.deps.limits } : {}),
         });
     const id = randomUUID();
@@ -88,27 +88,27 @@ export class Hl7v2Intake {
       ackControlId: id.replaceAll('-', '').slice(0, 20),
       now: receivedAt,
     });
-    const row = this.toRow(id, receivedAt, delivery, assessment, ack);
+    const row = this.toRow(id, receivedAt, inbound, assessment, ack);
     const log = this.deps.logger;
     let outcome: ReceiptOutcome;
     try {
       outcome = await this.commit.submit(row);
     } catch (err) {
       log.error(
-        { err, channel: delivery.channel, bytes: delivery.bytes.length },
+        { err, channel: inbound.channel, bytes: inbound.bytes.length },
         'store unavailable: message not accepted, sender told to retry',
       );
-      reportMappingError(this.deps, assessment, { channel: delivery.channel });
+      reportMappingError(this.deps, assessment, { channel: inbound.channel });
       return this.retryLater(assessment);
     }
     reportMappingError(this.deps, assessment, {
       messageId: outcome.kind === 'stored' ? id : outcome.originalId,
-      channel: delivery.channel,
+      channel: inbound.channel,
     });
     if (outcome.kind === 'duplicate') {
       const { originalId, status } = outcome;
       log.info(
-        { messageId: originalId, status, channel: delivery.channel, feed: assessment.senderVerified ? assessment.feed?.id : undefined },
+        { messageId: originalId, status, channel: inbound.channel, feed: assessment.senderVerified ? assessment.feed?.id : undefined },
         're-sent message recognised; original acknowledgement returned',
       );
       const original = outcome.ack?.toString('utf8');
@@ -118,8 +118,8 @@ export class Hl7v2Intake {
       {
         messageId: id,
         feed: assessment.senderVerified ? assessment.feed?.id : undefined,
-        channel: delivery.channel,
-        bytes: delivery.bytes.length,
+        channel: inbound.channel,
+        bytes: inbound.bytes.length,
         status: row.status,
         ack: assessment.ackCode,
         ...(assessment.backfill ? { backfill: true } : {}),
@@ -167,7 +167,7 @@ export class Hl7v2Intake {
     return a;
   }
 
-  private toRow(id: string, receivedAt: Date, d: Hl7v2Delivery, a: Assessment, ack: string): ReceivedMessage {
+  private toRow(id: string, receivedAt: Date, d: InboundHl7v2, a: Assessment, ack: string): ReceivedMessage {
     const env = a.envelope;
     // A feed is the actor only once verified: a message naming RX9 sent with RX1's key is RX1's client's doing.
     const verified = a.feed !== undefined && a.senderVerified === true;

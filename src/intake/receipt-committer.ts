@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { AuditEventInput } from '../ports/audit.js';
-import type { ProcessingQueue } from '../ports/job-queue.js';
+import type { ProcessingJobs } from '../ports/processing-jobs.js';
 import type { MessageStore, ReceivedMessage, ReceiptOutcome } from '../ports/message-store.js';
 import { GroupCommit } from '../batching/group-commit.js';
 
@@ -20,7 +20,7 @@ export class ReceiptCommitter {
   /** Enqueues started after a commit and not yet finished (graceful shutdown waits for them). */
   private readonly enqueues = new Set<Promise<void>>();
 
-  constructor(private readonly deps: { store: MessageStore; queue: ProcessingQueue; logger: Logger }) {
+  constructor(private readonly deps: { store: MessageStore; processingJobs: ProcessingJobs; logger: Logger }) {
     this.commit = new GroupCommit((rows) => this.flush(rows), 500, INTAKE_CONCURRENT_BATCHES, true);
   }
 
@@ -55,7 +55,7 @@ export class ReceiptCommitter {
   private enqueueAfterCommit(ids: string[]): void {
     // Through a promise, so that even an enqueue throwing synchronously cannot fail the batch it follows.
     const done: Promise<void> = Promise.resolve()
-      .then(() => this.deps.queue.enqueue(ids))
+      .then(() => this.deps.processingJobs.enqueue(ids))
       .then(
         () => void this.enqueues.delete(done),
         (err: unknown) => {

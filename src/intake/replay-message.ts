@@ -1,5 +1,5 @@
 import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
-import type { ProcessingQueue } from '../ports/job-queue.js';
+import type { ProcessingJobs } from '../ports/processing-jobs.js';
 import type { MessageStatus, MessageStore } from '../ports/message-store.js';
 import type { AuditEventInput } from '../ports/audit.js';
 import type { ApiClient } from '../config/api-clients.js';
@@ -14,7 +14,7 @@ export type ReplayResult =
 
 export interface ReplayDeps {
   store: MessageStore;
-  queue: ProcessingQueue;
+  processingJobs: ProcessingJobs;
   feeds: FeedDirectory;
   mapper: FeedMapper;
   clock: () => Date;
@@ -91,6 +91,6 @@ export async function replayMessage(deps: ReplayDeps, id: string, actor: string)
     ...(a.feed ? { feedId: a.feed.id } : {}),
     ...(a.notification ? { canonical: a.notification } : {}),
   });
-  if (a.status === 'queued') await deps.queue.enqueue([id]);
+  if (a.status === 'queued') await deps.processingJobs.enqueue([id]);
   return { kind: 'replayed', status: a.status, ...(a.reason !== undefined ? { reason: a.reason } : {}) };
 }

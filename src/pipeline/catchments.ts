@@ -1,6 +1,6 @@
 /**
  * Catchments: which children's centre (family hub) reaches which postcodes, and which local authority
- * owns which postcode districts (for its unallocated queue). Operators edit `mappings/catchments.json`;
+ * owns which postcode districts (for its unallocated inbox). Operators edit `mappings/catchments.json`;
  * this module validates it (JSON Schema, then semantic checks; src/config/catchments.ts reads the file) and builds the lookup index once, so
  * routing each message is a handful of Map lookups.
  */
@@ -24,7 +24,7 @@ export interface Centre {
   delivery: CentreDelivery;
 }
 
-/** A local authority: the districts it covers pick its unallocated queue when no centre matches. */
+/** A local authority: the districts it covers pick its unallocated inbox when no centre matches. */
 export interface LocalAuthority {
   id: string;
   name: string;

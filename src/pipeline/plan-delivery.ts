@@ -10,7 +10,7 @@ export interface DeliveryPlan {
   decision: Decision;
   route: Route;
   /** The inbox it goes to; undefined when the decision withholds it. */
-  queue?: string;
+  inboxId?: string;
   disclosed?: DisclosedRecord;
 }
 
@@ -25,21 +25,21 @@ export function subjectKey(n: BirthNotification, messageId: string): string {
   return `message:${messageId}`;
 }
 
-/** The queue name for a route: a centre's id, or an unallocated queue. */
-export function routeQueue(route: Route): string {
-  return route.kind === 'centre' ? route.centreId : route.queue;
+/** The inbox id for a route: a centre's id, or an unallocated inbox. */
+export function routeInbox(route: Route): string {
+  return route.kind === 'centre' ? route.centreId : route.inboxId;
 }
 
 /**
  * Decide, then route: pure, so the same birth always gets the same plan. A denial withholds it; a review
- * sends the reduced dataset to the review queue instead of a centre; a permit goes to the covering centre.
+ * sends the reduced dataset to the review inbox instead of a centre; a permit goes to the covering centre.
  */
 export function planDelivery(n: BirthNotification, messageId: string, rulebook: Rulebook, catchments: Catchments): DeliveryPlan {
   const decision = decide(n, rulebook);
   const route = routeNotification(familyAddress(n)?.postcode, catchments);
   const plan: DeliveryPlan = { subjectKey: subjectKey(n, messageId), decision, route };
   if (decision.effect === 'deny' || decision.dataset === undefined) return plan;
-  plan.queue = decision.effect === 'review' ? (decision.queue ?? 'safeguarding-review') : routeQueue(route);
+  plan.inboxId = decision.effect === 'review' ? (decision.inbox ?? 'safeguarding-review') : routeInbox(route);
   plan.disclosed = minimise(n, decision.dataset);
   return plan;
 }

@@ -1,7 +1,7 @@
 /**
  * Routing: the family's postcode picks the children's centre whose catchment covers it. The most
  * specific claim wins (full postcode, then sector, then district); a postcode no centre covers goes to
- * its local authority's unallocated queue, and anything else to the hub-wide `unallocated` queue, so a
+ * its local authority's unallocated inbox, and anything else to the hub-wide `unallocated` inbox, so a
  * family is never silently dropped.
  */
 import { parsePostcode, sectorOf } from '../domain/postcode.js';
@@ -18,16 +18,16 @@ export type Route =
   | {
       readonly kind: 'unallocated';
       /** `<la>-unallocated`, or `unallocated` when no local authority covers the postcode. */
-      readonly queue: string;
+      readonly inboxId: string;
       readonly localAuthorityId?: string;
       readonly reason: 'no-postcode' | 'no-centre-covers-postcode' | 'outside-all-local-authorities';
     };
 
-/** The hub-wide queue for families no local authority covers (or without a usable postcode). */
-export const HUB_UNALLOCATED_QUEUE = 'unallocated';
+/** The hub-wide inbox for families no local authority covers (or without a usable postcode). */
+export const HUB_UNALLOCATED_INBOX = 'unallocated';
 
-/** Name of a local authority's queue for families in its area that no centre covers. */
-export function unallocatedQueue(localAuthorityId: string): string {
+/** The inbox id of a local authority's inbox for families in its area that no centre covers. */
+export function unallocatedInbox(localAuthorityId: string): string {
   return `${localAuthorityId}-unallocated`;
 }
 
@@ -38,7 +38,7 @@ export function unallocatedQueue(localAuthorityId: string): string {
 export function routeNotification(postcode: string | undefined, catchments: Catchments): Route {
   // The same parse as the mapper's normalisation (src/domain/postcode.ts), so the keys match the catchments'.
   const parts = postcode === undefined ? undefined : parsePostcode(postcode);
-  if (parts === undefined) return { kind: 'unallocated', queue: HUB_UNALLOCATED_QUEUE, reason: 'no-postcode' };
+  if (parts === undefined) return { kind: 'unallocated', inboxId: HUB_UNALLOCATED_INBOX, reason: 'no-postcode' };
 
   const byPostcode = catchments.byPostcode.get(parts.postcode);
   if (byPostcode !== undefined) return { kind: 'centre', ...byPostcode, matchedBy: 'postcode' };
@@ -49,11 +49,11 @@ export function routeNotification(postcode: string | undefined, catchments: Catc
 
   const localAuthorityId = catchments.localAuthorityByDistrict.get(parts.outward);
   if (localAuthorityId === undefined) {
-    return { kind: 'unallocated', queue: HUB_UNALLOCATED_QUEUE, reason: 'outside-all-local-authorities' };
+    return { kind: 'unallocated', inboxId: HUB_UNALLOCATED_INBOX, reason: 'outside-all-local-authorities' };
   }
   return {
     kind: 'unallocated',
-    queue: unallocatedQueue(localAuthorityId),
+    inboxId: unallocatedInbox(localAuthorityId),
     localAuthorityId,
     reason: 'no-centre-covers-postcode',
   };

@@ -25,7 +25,7 @@ export interface AuditEventInput {
   messageId?: string;
   notificationId?: string;
   subjectNhsNumber?: string;
-  /** The queue or centre that received data. */
+  /** The inbox (a centre's or another) that received data. */
   recipient?: string;
   ruleId?: string;
   rulebookVersion?: string;

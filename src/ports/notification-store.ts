@@ -23,7 +23,7 @@ export interface LiveNotification {
   id: string;
   subjectKey: string;
   status: 'routed' | 'delivered';
-  queue?: string;
+  inboxId?: string;
   babyNhsNumber?: string;
 }
 
@@ -49,7 +49,7 @@ export interface ProcessingTransaction {
 }
 
 export type ProcessOutcome =
-  | { kind: 'created'; messageId: string; notificationId: string; queue?: string }
+  | { kind: 'created'; messageId: string; notificationId: string; inboxId?: string }
   /** This message was processed before (a retried job): nothing new was written. */
   | { kind: 'already-processed'; messageId: string }
   /** Another message already brought this birth: the message is marked duplicate. */
@@ -58,7 +58,7 @@ export type ProcessOutcome =
   | { kind: 'withdrew'; messageId: string; notificationIds: string[] };
 
 export interface PendingDelivery {
-  queue: string;
+  inboxId: string;
   notificationId: string;
 }
 
@@ -70,7 +70,8 @@ export type InboxStatus = 'new' | 'acknowledged' | 'withdrawn';
  */
 export interface InboxItem {
   notificationId: string;
-  queue: string;
+  /** The inbox id (the API field `inbox`). */
+  inbox: string;
   status: InboxStatus;
   deliveredAt: string;
   firstReadAt?: string;
@@ -97,11 +98,16 @@ export interface NotificationStore {
   processingTransaction<T>(work: (tx: ProcessingTransaction) => Promise<T>): Promise<T>;
   /** Quarantines a message, with the audit event that says why. */
   quarantine(messageId: string, reason: string, at: Date, audit: AuditEventInput): Promise<void>;
-  /** Notifications routed to a queue but not yet in its inbox (for these messages, or all when omitted). */
+  /** Notifications routed to an inbox but not yet delivered to it (for these messages, or all when omitted). */
   undelivered(messageIds?: readonly string[]): Promise<PendingDelivery[]>;
-  /** Puts routed notifications into the queue's inbox; returns the ids newly delivered. */
-  deliver(queue: string, notificationIds: readonly string[], at: Date): Promise<string[]>;
-  listInbox(queue: string, filter: InboxFilter, reader: string, at: Date): Promise<{ items: InboxItem[]; next?: string }>;
-  getInboxItem(queue: string, notificationId: string, reader: string, at: Date): Promise<InboxItem | undefined>;
-  acknowledge(queue: string, notificationId: string, by: string, at: Date): Promise<'acknowledged' | 'already' | 'withdrawn' | 'not-found'>;
+  /** Puts routed notifications into their inbox; returns the ids newly delivered. */
+  deliver(inboxId: string, notificationIds: readonly string[], at: Date): Promise<string[]>;
+  listInbox(inboxId: string, filter: InboxFilter, reader: string, at: Date): Promise<{ items: InboxItem[]; next?: string }>;
+  getInboxItem(inboxId: string, notificationId: string, reader: string, at: Date): Promise<InboxItem | undefined>;
+  acknowledge(
+    inboxId: string,
+    notificationId: string,
+    by: string,
+    at: Date,
+  ): Promise<'acknowledged' | 'already' | 'withdrawn' | 'not-found'>;
 }

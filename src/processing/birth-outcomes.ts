@@ -28,7 +28,7 @@ const ruleOf = (b: Planned): Pick<AuditEventInput, 'ruleId' | 'rulebookVersion' 
 
 /** The audit of one birth's decision: `decided` with the rule, then `routed` to its inbox or `withheld`. */
 export function decisionAudit(b: Planned): AuditEventInput[] {
-  const { decision, route, queue } = b.plan;
+  const { decision, route, inboxId } = b.plan;
   const base = {
     at: b.at,
     actor: WORKER_ACTOR,
@@ -39,9 +39,9 @@ export function decisionAudit(b: Planned): AuditEventInput[] {
   const rule = ruleOf(b);
   return [
     { ...base, ...rule, action: 'decided', outcome: decision.effect, details: { reason: decision.reason, dataset: decision.dataset } },
-    queue === undefined
+    inboxId === undefined
       ? { ...base, ...rule, action: 'withheld', outcome: 'withheld', details: { route } }
-      : { ...base, action: 'routed', recipient: queue, outcome: route.kind, details: { route } },
+      : { ...base, action: 'routed', recipient: inboxId, outcome: route.kind, details: { route } },
   ];
 }
 
@@ -100,7 +100,7 @@ export function settleBatch(
       action: 'withdrawn',
       messageId: death.messageId,
       notificationId: n.id,
-      ...(n.queue ? { recipient: n.queue } : {}),
+      ...(n.inboxId ? { recipient: n.inboxId } : {}),
       ...subject(n.babyNhsNumber),
       ...ruleOf(death),
       outcome: n.status === 'delivered' ? 'withdrawn-from-inbox' : 'withdrawn-before-delivery',
@@ -115,7 +115,7 @@ export function settleBatch(
         kind: 'created',
         messageId: b.messageId,
         notificationId: b.notificationId,
-        ...(b.plan.queue ? { queue: b.plan.queue } : {}),
+        ...(b.plan.inboxId ? { inboxId: b.plan.inboxId } : {}),
       });
     } else if (alreadyProcessed.has(b.messageId)) {
       s.outcomes.push({ kind: 'already-processed', messageId: b.messageId });

@@ -3,25 +3,25 @@ import type { Logger } from '../logger.js';
 import type { Catchments } from '../pipeline/catchments.js';
 import type { Rulebook } from '../pipeline/consent/rulebook.js';
 import { planDelivery } from '../pipeline/plan-delivery.js';
-import type { DeliveryQueues } from '../ports/delivery-queue.js';
+import type { DeliveryJobs } from '../ports/delivery-jobs.js';
 import type { NotificationStore, PendingDelivery, ProcessOutcome, ProcessedBirth } from '../ports/notification-store.js';
 import { decisionAudit, deathReports, DUPLICATE_MESSAGE_REASON, quarantineAudit, settleBatch } from './birth-outcomes.js';
 
 export interface ProcessDeps {
   store: NotificationStore;
-  deliveries: DeliveryQueues;
+  deliveryJobs: DeliveryJobs;
   rulebook: Rulebook;
   catchments: Catchments;
   logger: Logger;
   clock?: () => Date;
 }
 
-/** Groups pending deliveries by queue, so each queue gets one job per batch. */
-export function byQueue(pending: readonly PendingDelivery[]): Map<string, string[]> {
+/** Groups pending deliveries by inbox, so each inbox gets one delivery job per batch. */
+export function byInbox(pending: readonly PendingDelivery[]): Map<string, string[]> {
   const grouped = new Map<string, string[]>();
   for (const p of pending) {
-    const ids = grouped.get(p.queue);
-    if (ids === undefined) grouped.set(p.queue, [p.notificationId]);
+    const ids = grouped.get(p.inboxId);
+    if (ids === undefined) grouped.set(p.inboxId, [p.notificationId]);
     else ids.push(p.notificationId);
   }
   return grouped;
@@ -29,7 +29,7 @@ export function byQueue(pending: readonly PendingDelivery[]): Map<string, string
 
 /**
  * The processing job: for accepted births, decide (consent rules) and route (catchments) in memory, commit
- * the notifications and their audit in one transaction, then hand them to their queues' delivery stage.
+ * the notifications and their audit in one transaction, then hand them to their inboxes' delivery jobs.
  * Safe to run twice for the same messages: a retried job creates no second notification, and deliveries
  * left undone by a crash are picked up again.
  */
@@ -62,7 +62,7 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
     for (const o of outcomes) {
       if (o.kind === 'created') {
         counts.created++;
-        if (o.queue !== undefined) pending.push({ queue: o.queue, notificationId: o.notificationId });
+        if (o.inboxId !== undefined) pending.push({ inboxId: o.inboxId, notificationId: o.notificationId });
       } else if (o.kind === 'duplicate-birth') counts.duplicates++;
       else if (o.kind === 'withdrew') counts.withdrawn += o.notificationIds.length;
       else {
@@ -77,7 +77,7 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
   const notQueued = messageIds.filter((id) => !born.has(id));
   const recheck = [...retried, ...notQueued];
   if (recheck.length > 0) pending.push(...(await deps.store.undelivered(recheck)));
-  for (const [queue, ids] of byQueue(pending)) await deps.deliveries.enqueue(queue, ids);
+  for (const [inboxId, ids] of byInbox(pending)) await deps.deliveryJobs.enqueue(inboxId, ids);
 }
 
 /**
@@ -104,14 +104,14 @@ async function saveProcessed(store: NotificationStore, items: readonly Processed
   });
 }
 
-/** The delivery job for one queue: put its routed notifications in the inbox, audited as disclosures. */
+/** The delivery job for one inbox: put its routed notifications in the inbox, audited as disclosures. */
 export async function deliverNotifications(
   store: NotificationStore,
   logger: Logger,
-  queue: string,
+  inboxId: string,
   notificationIds: readonly string[],
   clock: () => Date = () => new Date(),
 ): Promise<void> {
-  const delivered = await store.deliver(queue, notificationIds, clock());
-  logger.info({ queue, requested: notificationIds.length, delivered: delivered.length }, 'notifications delivered');
+  const delivered = await store.deliver(inboxId, notificationIds, clock());
+  logger.info({ inboxId, requested: notificationIds.length, delivered: delivered.length }, 'notifications delivered');
 }

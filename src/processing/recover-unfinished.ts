@@ -1,9 +1,9 @@
 import type { Logger } from '../logger.js';
-import type { DeliveryQueues } from '../ports/delivery-queue.js';
-import type { ProcessingQueue } from '../ports/job-queue.js';
+import type { DeliveryJobs } from '../ports/delivery-jobs.js';
+import type { ProcessingJobs } from '../ports/processing-jobs.js';
 import type { MessageStore } from '../ports/message-store.js';
 import type { NotificationStore } from '../ports/notification-store.js';
-import { byQueue } from './process-messages.js';
+import { byInbox } from './process-messages.js';
 
 /** Most queued messages re-enqueued at one boot; more wait for the next. */
 const MAX_RECOVERED_MESSAGES = 100_000;
@@ -15,14 +15,14 @@ const MAX_RECOVERED_MESSAGES = 100_000;
 export async function recoverUnfinished(deps: {
   messages: Pick<MessageStore, 'pendingIds'>;
   notifications: Pick<NotificationStore, 'undelivered'>;
-  queue: ProcessingQueue;
-  deliveries: DeliveryQueues;
+  processingJobs: ProcessingJobs;
+  deliveryJobs: DeliveryJobs;
   logger: Logger;
 }): Promise<{ messages: number; deliveries: number }> {
   const pending = await deps.messages.pendingIds(MAX_RECOVERED_MESSAGES);
-  if (pending.length > 0) await deps.queue.enqueue(pending);
+  if (pending.length > 0) await deps.processingJobs.enqueue(pending);
   const undelivered = await deps.notifications.undelivered();
-  for (const [queue, ids] of byQueue(undelivered)) await deps.deliveries.enqueue(queue, ids);
+  for (const [inboxId, ids] of byInbox(undelivered)) await deps.deliveryJobs.enqueue(inboxId, ids);
   const recovered = { messages: pending.length, deliveries: undelivered.length };
   if (recovered.messages + recovered.deliveries > 0) deps.logger.info(recovered, 'recovered unfinished work at boot');
   return recovered;

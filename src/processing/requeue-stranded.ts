@@ -1,10 +1,10 @@
 import type { Logger } from '../logger.js';
-import type { ProcessingQueue } from '../ports/job-queue.js';
+import type { ProcessingJobs } from '../ports/processing-jobs.js';
 import type { MessageStore } from '../ports/message-store.js';
 
 export interface RequeueStrandedDeps {
   store: MessageStore;
-  queue: ProcessingQueue;
+  processingJobs: ProcessingJobs;
   logger: Logger;
   clock?: () => Date;
 }
@@ -63,10 +63,10 @@ export class RequeueStranded {
 
   /** One sweep: how many messages were queued again; undefined when it held back (a backlog, or another process sweeping). */
   async sweepOnce(): Promise<number | undefined> {
-    if (this.deps.queue.backlog && (await this.deps.queue.backlog()) > 0) return undefined;
+    if (this.deps.processingJobs.backlog && (await this.deps.processingJobs.backlog()) > 0) return undefined;
     const cutoff = new Date(this.clock().getTime() - this.intervalMs);
     if (cutoff <= this.from) return 0;
-    const count = await this.deps.store.withStrandedIds(this.from, cutoff, SWEEP_LIMIT, (ids) => this.deps.queue.enqueue(ids));
+    const count = await this.deps.store.withStrandedIds(this.from, cutoff, SWEEP_LIMIT, (ids) => this.deps.processingJobs.enqueue(ids));
     if (count === undefined) return undefined;
     if (count < SWEEP_LIMIT) this.from = cutoff;
     if (count > 0) this.deps.logger.warn({ messages: count }, 'recovery sweep: stranded messages queued again');

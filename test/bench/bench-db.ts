@@ -53,7 +53,7 @@ export async function waitForInbox(
 
 export interface PipelineFigures {
   inboxItems: number;
-  byQueue: Record<string, number>;
+  byInbox: Record<string, number>;
   e2eMs: Dist;
   firstReceivedEpochMs: number;
   lastDeliveredEpochMs: number;
@@ -81,13 +81,14 @@ export async function pipelineFigures(db: Database, prefix: string): Promise<Pip
        FROM (SELECT (extract(epoch FROM (i.delivered_at - m.received_at)) * 1000)::float8 AS ms, m.received_at, i.delivered_at ${base}) t`,
     [`${prefix}%`],
   );
-  const q = await db.query<{ queue: string; n: string }>(`SELECT i.queue, count(*) AS n ${base} GROUP BY i.queue ORDER BY i.queue`, [
-    `${prefix}%`,
-  ]);
+  const q = await db.query<{ inbox_id: string; n: string }>(
+    `SELECT i.inbox_id, count(*) AS n ${base} GROUP BY i.inbox_id ORDER BY i.inbox_id`,
+    [`${prefix}%`],
+  );
   const row = r.rows[0];
   return {
     inboxItems: Number(row?.n ?? 0),
-    byQueue: Object.fromEntries(q.rows.map((x) => [x.queue, Number(x.n)])),
+    byInbox: Object.fromEntries(q.rows.map((x) => [x.inbox_id, Number(x.n)])),
     e2eMs: { count: Number(row?.n ?? 0), p50: Number(row?.p50), p90: Number(row?.p90), p99: Number(row?.p99), max: Number(row?.max) },
     firstReceivedEpochMs: Number(row?.first_received),
     lastDeliveredEpochMs: Number(row?.last_delivered),

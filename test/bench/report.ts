@@ -28,7 +28,7 @@ export interface RunFigures {
     ackCodes: Record<string, number>;
     sendErrors: Record<string, number>;
     inboxItems: number;
-    inboxByQueue: Record<string, number>;
+    inboxItemsByInbox: Record<string, number>;
     peakRssMb: number;
     processCpuSeconds: number;
     processCpuPerMessageUs: number | null;

@@ -392,10 +392,10 @@ async function runOnce(
       failures.push(`throughput phase: ${figures.inboxItems} inbox items for ${settings.messages} messages`);
     if (latencyFigures.inboxItems !== lPrepared.count)
       failures.push(`latency phase: ${latencyFigures.inboxItems} inbox items for ${lPrepared.count} messages`);
-    const unexpectedQueues = Object.keys(figures.byQueue).filter(
+    const unexpectedInboxes = Object.keys(figures.byInbox).filter(
       (q) => !['east-end-park', 'richmond-hill', 'osmondthorpe', 'harehills'].includes(q),
     );
-    if (unexpectedQueues.length > 0) say(`note: some notifications went to non-centre queues: ${unexpectedQueues.join(', ')}`);
+    if (unexpectedInboxes.length > 0) say(`note: some notifications went to non-centre inboxes: ${unexpectedInboxes.join(', ')}`);
 
     rss.stop();
     return {
@@ -422,7 +422,7 @@ async function runOnce(
           ackCodes: sent.codes,
           sendErrors: sent.errors,
           inboxItems: figures.inboxItems,
-          inboxByQueue: figures.byQueue,
+          inboxItemsByInbox: figures.byInbox,
           // The hub's process only (intake, and the workers too when --worker-processes 0): the load generator is a child process.
           peakRssMb: mb(throughputPeakRss),
           processCpuSeconds: round(cpuSeconds, 2),

@@ -7,7 +7,7 @@
  *
  * Against a fresh PostgreSQL database, with one connection: (1) intake: assess, map and validate each message
  * and commit it with its ACK and audit events (group commit, one statement per batch); (2) processing: decide,
- * route, store the notifications; (3) delivery: each queue's batch into its inbox. The queue hops between the
+ * route, store the notifications; (3) delivery: each inbox's batch into that inbox. The queue hops between the
  * stages are left out (the ids are handed over in memory): this measures the stages' own work, in this process
  * and in PostgreSQL. For each stage: CPU per message of this process, of the PostgreSQL backend that ran the
  * statements, and of all PostgreSQL processes (WAL writer included; read from /proc, so only when PostgreSQL
@@ -25,7 +25,7 @@ import { repoRoot } from '../../src/config/env.js';
 import { feedMapper, loadHubConfig } from '../../src/config/hub-config.js';
 import { createLogger } from '../../src/logger.js';
 import { Hl7v2Intake } from '../../src/intake/hl7v2-intake.js';
-import { byQueue, deliverNotifications, processMessages } from '../../src/processing/process-messages.js';
+import { byInbox, deliverNotifications, processMessages } from '../../src/processing/process-messages.js';
 import type { PendingDelivery } from '../../src/ports/notification-store.js';
 import type { Database } from '../../src/ports/database.js';
 import { openPostgres } from '../../adapters/store/postgres-database.js';
@@ -107,7 +107,7 @@ async function main(): Promise<number> {
       mapper: feedMapper(config.mappings),
       store: messages,
       logger,
-      queue: {
+      processingJobs: {
         enqueue: (ids) => {
           queued.push(...ids);
           return Promise.resolve();
@@ -120,9 +120,9 @@ async function main(): Promise<number> {
       rulebook: config.rulebook,
       catchments: config.catchments,
       logger,
-      deliveries: {
-        enqueue: (queue: string, ids: readonly string[]) => {
-          pending.push(...ids.map((notificationId) => ({ queue, notificationId })));
+      deliveryJobs: {
+        enqueue: (inboxId: string, ids: readonly string[]) => {
+          pending.push(...ids.map((notificationId) => ({ inboxId, notificationId })));
           return Promise.resolve();
         },
       },
@@ -144,7 +144,7 @@ async function main(): Promise<number> {
       ),
       await measure(db, backendPid, 'delivery', s.messages, () =>
         inBatches(pending.length, async (from, to) => {
-          for (const [queue, ids] of byQueue(pending.slice(from, to))) await deliverNotifications(notifications, logger, queue, ids);
+          for (const [inboxId, ids] of byInbox(pending.slice(from, to))) await deliverNotifications(notifications, logger, inboxId, ids);
         }),
       ),
     ];

@@ -99,13 +99,13 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
     expect(review.record.mother?.phone).toBeUndefined();
     expect(JSON.stringify(review.record)).not.toContain(restricted.baby.postcode);
     const withheld = await pollUntil(async () => {
-      const r = await t.database.db.query<{ status: string; queue: string | null }>(
-        `SELECT status, queue FROM notifications WHERE baby_nhs_number = $1`,
+      const r = await t.database.db.query<{ status: string; inbox_id: string | null }>(
+        `SELECT status, inbox_id FROM notifications WHERE baby_nhs_number = $1`,
         [deceased.baby.nhsNumber],
       );
       return r.rows[0];
     }, 'deceased baby decision');
-    expect(withheld).toEqual({ status: 'withheld', queue: null });
+    expect(withheld).toEqual({ status: 'withheld', inbox_id: null });
     expect(
       (await inbox('osmondthorpe', 'demo-osmondthorpe-key')).items.some((i) => i.record.baby.nhsNumber === deceased.baby.nhsNumber),
     ).toBe(false);
@@ -124,8 +124,8 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
     await processMessages(
       {
         store,
-        deliveries: {
-          enqueue: (_q, ids) => {
+        deliveryJobs: {
+          enqueue: (_inboxId, ids) => {
             deliveries.push(...ids);
             return Promise.resolve();
           },
@@ -234,11 +234,11 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
       const birthMessage = newborn({ seed: 707, controlId: 'LIVE-707', postcodes: ['LS9 7AB'] });
       await client.send(birthMessage.text);
       expect(await messageStatus('LIVE-707')).toBe('duplicate');
-      const r = await t.database.db.query<{ status: string; queue: string | null }>(
-        `SELECT status, queue FROM notifications WHERE baby_nhs_number = $1`,
+      const r = await t.database.db.query<{ status: string; inbox_id: string | null }>(
+        `SELECT status, inbox_id FROM notifications WHERE baby_nhs_number = $1`,
         [death.baby.nhsNumber],
       );
-      expect(r.rows).toEqual([{ status: 'withheld', queue: null }]);
+      expect(r.rows).toEqual([{ status: 'withheld', inbox_id: null }]);
       const items = await t.database.db.query(
         `SELECT 1 FROM inbox_items i JOIN notifications n ON n.id = i.notification_id WHERE n.baby_nhs_number = $1`,
         [death.baby.nhsNumber],

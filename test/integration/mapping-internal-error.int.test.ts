@@ -61,7 +61,7 @@ describe('A bug in the mapping code is logged and counted, not hidden behind an 
       feeds: config.feeds,
       mapper: (text, f, receivedAt) => mapHl7v2(text, broken, { feedId: f.id, receivedAt }),
       store: new SqlMessageStore(database.db),
-      queue: queues,
+      processingJobs: queues,
       logger: createLogger('debug', sink),
       counts,
     });

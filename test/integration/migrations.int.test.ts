@@ -75,3 +75,88 @@ describe('Migration 005: message bodies move out of messages, with the data alre
     expect(await new SqlNotificationStore(t.db).loadQueued([id])).toEqual([{ id, canonical }]);
   });
 });
+
+/**
+ * "queue" now means only a BullMQ queue: the columns holding an inbox id are renamed in place, and what was
+ * delivered or routed before the upgrade is still read, delivered and listed through the store.
+ */
+describe('Migration 009: the inbox id columns renamed, with the notifications already stored', () => {
+  let t: TestDatabase;
+  let older: string;
+  beforeAll(async () => {
+    t = await createTestDatabase(undefined, { migrated: false });
+    older = migrationsUpTo('008');
+  });
+  afterAll(async () => {
+    rmSync(older, { recursive: true, force: true });
+    await t.drop();
+  });
+
+  it('keeps each inbox item and routed notification under its inbox, and renames the route key', async () => {
+    await migrate(t.db, older);
+    const raw = Buffer.from('MSH|^~\\&|MATERNITY|RX1|STORK|HUB|20251115090000||ADT^A28|OLD-9|P|2.4\rPID|1\r', 'utf8');
+    const messageIds = ['0b7f6c1e-3a52-4d7e-9c1a-6f1f0f2d9b01', '0b7f6c1e-3a52-4d7e-9c1a-6f1f0f2d9b02'];
+    await new SqlMessageStore(t.db).recordReceipts(
+      messageIds.map((id, i) => ({
+        id,
+        receivedAt: new Date('2025-11-15T09:00:00Z'),
+        channel: 'mllp' as const,
+        senderKey: 'RX1|MATERNITY',
+        controlId: `OLD-9-${i}`,
+        raw,
+        rawTruncated: false,
+        sizeBytes: raw.length,
+        sha256: 'x',
+        status: 'processed' as const,
+        issues: [],
+        audit: [],
+      })),
+    );
+    const delivered = '5d0f2c1e-3a52-4d7e-9c1a-6f1f0f2d9b11';
+    const review = '5d0f2c1e-3a52-4d7e-9c1a-6f1f0f2d9b12';
+    // Both families live where no centre covers the postcode; the second one's record is restricted, so its review
+    // decision sends it to the safeguarding review inbox instead (the decision named it `queue` then).
+    const route = {
+      kind: 'unallocated',
+      queue: 'northgate-unallocated',
+      localAuthorityId: 'northgate',
+      reason: 'no-centre-covers-postcode',
+    };
+    const permit = { effect: 'permit', ruleId: 'offer-of-support', dataset: 'offer-of-support' };
+    const reviewDecision = { effect: 'review', ruleId: 'restricted-record', dataset: 'safeguarding-review', queue: 'safeguarding-review' };
+    await t.db.query(
+      `INSERT INTO notifications (id, message_id, subject_key, created_at, decision, route, queue, dataset, disclosed, status) VALUES
+         ($1, $3, 'nhs:9434765919', '2025-11-15T09:00:01Z', $5, $7, 'northgate-unallocated', 'offer-of-support', '{"baby":{}}', 'delivered'),
+         ($2, $4, 'nhs:9434765900', '2025-11-15T09:00:02Z', $6, $7, 'safeguarding-review', 'safeguarding-review', '{"baby":{}}', 'routed')`,
+      [delivered, review, messageIds[0], messageIds[1], JSON.stringify(permit), JSON.stringify(reviewDecision), JSON.stringify(route)],
+    );
+    await t.db.query(
+      `INSERT INTO inbox_items (queue, notification_id, status, delivered_at) VALUES ('northgate-unallocated', $1, 'new', '2025-11-15T09:00:03Z')`,
+      [delivered],
+    );
+
+    expect(await migrate(t.db)).toEqual(expect.arrayContaining(['009']));
+    const columns = await t.db.query<{ table_name: string; column_name: string }>(
+      `SELECT table_name, column_name FROM information_schema.columns
+        WHERE table_name IN ('notifications', 'inbox_items') AND column_name IN ('queue', 'inbox_id') ORDER BY table_name`,
+    );
+    expect(columns.rows).toEqual([
+      { table_name: 'inbox_items', column_name: 'inbox_id' },
+      { table_name: 'notifications', column_name: 'inbox_id' },
+    ]);
+    const stored = await t.db.query<{ route: unknown; decision: unknown }>('SELECT route, decision FROM notifications WHERE id = $1', [
+      review,
+    ]);
+    const asJson = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
+    const { queue: unallocated, ...routeRest } = route;
+    expect(asJson(stored.rows[0]?.route)).toEqual({ ...routeRest, inboxId: unallocated });
+    const { queue: reviewInbox, ...decisionRest } = reviewDecision;
+    expect(asJson(stored.rows[0]?.decision)).toEqual({ ...decisionRest, inbox: reviewInbox });
+
+    const store = new SqlNotificationStore(t.db);
+    const inbox = await store.listInbox('northgate-unallocated', { limit: 10 }, 'client:test', new Date());
+    expect(inbox.items.map((i) => [i.notificationId, i.inbox])).toEqual([[delivered, 'northgate-unallocated']]);
+    expect(await store.undelivered()).toEqual([{ inboxId: 'safeguarding-review', notificationId: review }]);
+    expect(await store.deliver('safeguarding-review', [review], new Date())).toEqual([review]);
+  });
+});

@@ -91,10 +91,12 @@ describe('Responses of the running hub match the OpenAPI description', () => {
     const item = await pollUntil(async () => {
       const page = await call('GET', '/v1/centres/{centreId}/notifications', { key: centre, values: inbox, query: '?status=new' });
       expect(page.status).toBe(200);
-      return (page.body as { items: { notificationId: string; record?: { baby: { nhsNumber?: string } } }[] }).items.find(
+      return (page.body as { items: { notificationId: string; inbox: string; record?: { baby: { nhsNumber?: string } } }[] }).items.find(
         (i) => i.record?.baby.nhsNumber === baby.baby.nhsNumber,
       );
     }, 'the baby in the inbox');
+    // The inbox item names its inbox (the field was `queue` before issue 9).
+    expect(item.inbox).toBe('osmondthorpe');
     const ids = { ...inbox, id: item.notificationId };
     expect((await call('GET', '/v1/centres/{centreId}/notifications', { key: centre, values: inbox, query: '?status=lost' })).status).toBe(
       400,

@@ -21,9 +21,9 @@ const BACKLOG = 20_000;
  * A back-fill or a burst leaves thousands of messages queued while the table's statistics, gathered before,
  * say hardly any are. A processing batch must then still reach its own messages by id: reaching them through
  * the index on status would read the whole backlog for every batch, so each batch would cost more the longer
- * the queue (measured before this was fixed: 20,000 index entries read to process 100 messages).
+ * the backlog (measured before this was fixed: 20,000 index entries read to process 100 messages).
  */
-describe('Processing reaches its messages by id, however long the queue and however stale the statistics', () => {
+describe('Processing reaches its messages by id, however long the backlog and however stale the statistics', () => {
   let t: TestDatabase;
   let ids: string[];
 
@@ -72,7 +72,7 @@ describe('Processing reaches its messages by id, however long the queue and howe
       mother_nhs_number: null,
       decision: {},
       route: {},
-      queue: 'osmondthorpe',
+      inbox_id: 'osmondthorpe',
       dataset: 'offer-of-support',
       disclosed: {},
     }));

@@ -47,11 +47,11 @@ describe('Recovery sweep: a stored message whose job never reached the workers i
       expect(msa1(ack)).toBe('CA');
       const delivered = await pollUntil(
         async () => {
-          const r = await database.db.query<{ queue: string }>(
-            `SELECT i.queue FROM inbox_items i JOIN notifications n ON n.id = i.notification_id WHERE n.baby_nhs_number = $1`,
+          const r = await database.db.query<{ inbox_id: string }>(
+            `SELECT i.inbox_id FROM inbox_items i JOIN notifications n ON n.id = i.notification_id WHERE n.baby_nhs_number = $1`,
             [b.baby.nhsNumber],
           );
-          return r.rows[0]?.queue;
+          return r.rows[0]?.inbox_id;
         },
         'the swept message in a centre inbox',
         20000,
@@ -86,7 +86,7 @@ describe('Recovery sweep: a stored message whose job never reached the workers i
         feeds: config.feeds,
         mapper: feedMapper(config.mappings),
         store: new SqlMessageStore(t.db),
-        queue: queues,
+        processingJobs: queues,
         logger: createLogger('debug', sink),
       });
       const b = baby(812, 'REDIS-DOWN-1');
@@ -129,7 +129,7 @@ describe('Recovery sweep: a stored message whose job never reached the workers i
       expect(outcome?.kind).toBe('stored');
       const enqueued: string[][] = [];
       let backlog = 0;
-      const queue = {
+      const processingJobs = {
         enqueue: (ids: readonly string[]) => {
           enqueued.push([...ids]);
           return Promise.resolve();
@@ -138,7 +138,7 @@ describe('Recovery sweep: a stored message whose job never reached the workers i
       };
       // The worker started a second before the message arrived; the sweep interval is a minute.
       let now = receivedAt.getTime() - 1000;
-      const sweep = new RequeueStranded({ store, queue, logger: createLogger('silent'), clock: () => new Date(now) }, 60_000);
+      const sweep = new RequeueStranded({ store, processingJobs, logger: createLogger('silent'), clock: () => new Date(now) }, 60_000);
       // 10 s after receipt: not stranded yet.
       now = receivedAt.getTime() + 10_000;
       expect(await sweep.sweepOnce()).toBe(0);

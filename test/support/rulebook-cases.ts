@@ -21,7 +21,7 @@ export interface RulebookCase {
   /** Deep-merged over `CASE_BASE_NOTIFICATION`; arrays replace, `null` removes a field (e.g. `"mother": null`). */
   notification?: Record<string, Json>;
   context?: ConsentContext;
-  expect: { effect: Effect; ruleId: string; dataset?: string; queue?: string };
+  expect: { effect: Effect; ruleId: string; dataset?: string; inbox?: string };
 }
 
 /** A case file as written. */
@@ -62,7 +62,7 @@ export const caseFileSchema = {
               effect: { enum: ['permit', 'deny', 'review'] },
               ruleId: { type: 'string', minLength: 1 },
               dataset: { type: 'string' },
-              queue: { type: 'string' },
+              inbox: { type: 'string' },
             },
           },
         },
@@ -171,7 +171,7 @@ export function runRulebookCases(rulebook: Rulebook, file: RulebookCaseFile): Ca
       actual.effect === e.effect &&
       actual.ruleId === e.ruleId &&
       (e.dataset === undefined || actual.dataset === e.dataset) &&
-      (e.queue === undefined || actual.queue === e.queue);
+      (e.inbox === undefined || actual.inbox === e.inbox);
     return { name: c.name, passed, expected: e, actual };
   });
 }

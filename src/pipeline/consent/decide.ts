@@ -20,8 +20,8 @@ export interface Decision {
   lawfulBasis: string;
   /** What may be disclosed (permit, review). */
   dataset?: DatasetName;
-  /** Where a review goes. */
-  queue?: string;
+  /** The inbox id a review goes to. */
+  inbox?: string;
   /** Plain words for IG leads and operators; the rule's description, never personal data. */
   reason: string;
 }
@@ -45,7 +45,7 @@ export function decide(n: BirthNotification, rulebook: Rulebook, context: Consen
       reason: rule.description,
     };
     if (rule.dataset !== undefined) decision.dataset = rule.dataset;
-    if (rule.queue !== undefined) decision.queue = rule.queue;
+    if (rule.inbox !== undefined) decision.inbox = rule.inbox;
     return decision;
   }
   return {

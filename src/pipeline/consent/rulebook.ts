@@ -12,8 +12,8 @@ import { CLINICAL_FIELDS, CONTACT_FIELDS, DATASETS, isDatasetName, type DatasetN
 /** What a rule decides: share, never share, or send to people for review. */
 export type Effect = 'permit' | 'deny' | 'review';
 
-/** Review queues a rule may send to. */
-export type ReviewQueue = 'safeguarding-review';
+/** Review inboxes a rule may send to (inbox ids). */
+export type ReviewInbox = 'safeguarding-review';
 
 /** One rule as loaded: condition and dataset names are checked against the registries. */
 export interface Rule {
@@ -23,7 +23,7 @@ export interface Rule {
   when: ConditionName[];
   effect: Effect;
   dataset?: DatasetName;
-  queue?: ReviewQueue;
+  inbox?: ReviewInbox;
   /** The legal basis for the decision, quoted in every audit event. */
   lawfulBasis: string;
 }
@@ -70,7 +70,7 @@ export const rulebookSchema = {
           when: { type: 'array', minItems: 1, uniqueItems: true, items: TEXT },
           effect: { enum: ['permit', 'deny', 'review'] },
           dataset: TEXT,
-          queue: { enum: ['safeguarding-review'] },
+          inbox: { enum: ['safeguarding-review'] },
           lawfulBasis: { type: 'string', minLength: 10 },
         },
       },
@@ -95,13 +95,14 @@ function checkNames(file: RulebookFile, source: string): string[] {
       problems.push(`${at}/dataset: unknown dataset "${r.dataset}" (known: ${Object.keys(DATASETS).join(', ')})`);
     }
     if (r.effect === 'permit' && r.dataset === undefined) problems.push(`${at}/dataset: a permit rule must name a dataset`);
-    if (r.effect === 'review' && (r.dataset === undefined || r.queue === undefined)) {
-      problems.push(`${at}: a review rule must name a dataset and a queue`);
+    if (r.effect === 'review' && (r.dataset === undefined || r.inbox === undefined)) {
+      problems.push(`${at}: a review rule must name a dataset and an inbox`);
     }
-    if (r.effect === 'deny' && (r.dataset !== undefined || r.queue !== undefined)) {
-      problems.push(`${at}: a deny rule discloses nothing, so it takes no dataset or queue`);
+    if (r.effect === 'deny' && (r.dataset !== undefined || r.inbox !== undefined)) {
+      problems.push(`${at}: a deny rule discloses nothing, so it takes no dataset or inbox`);
     }
-    if (r.effect === 'permit' && r.queue !== undefined) problems.push(`${at}/queue: a permit rule goes to the centre, not a queue`);
+    if (r.effect === 'permit' && r.inbox !== undefined)
+      problems.push(`${at}/inbox: a permit rule goes to the centre's inbox, so it names no inbox`);
   });
   return problems;
 }

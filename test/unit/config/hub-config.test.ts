@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configFiles, inboxQueues, loadHubConfig } from '../../../src/config/hub-config.js';
+import { configFiles, inboxIds, loadHubConfig } from '../../../src/config/hub-config.js';
 import { loadFeeds } from '../../../src/config/feeds.js';
 import { FeedDirectory, type FeedConfig } from '../../../src/pipeline/hl7v2/feed-directory.js';
 import { ApiClientDirectory, loadApiClients, sha256Hex, type ApiClient } from '../../../src/config/api-clients.js';
@@ -99,11 +99,12 @@ describe('loadHubConfig with the repository sample', () => {
     expect(config.apiClients.authenticate(sha256Hex('demo-admin-key'))).toBeUndefined();
   });
 
-  it('the inbox queues include every centre, review and the hub queue', () => {
-    const queues = inboxQueues(config.catchments);
-    for (const id of config.catchments.centres.keys()) expect(queues).toContain(id);
-    expect(queues).toContain('safeguarding-review');
-    expect(new Set(queues).size).toBe(queues.length);
+  it("the inbox ids include every centre, review and the hub's unallocated inbox", () => {
+    const ids = inboxIds(config.catchments);
+    for (const id of config.catchments.centres.keys()) expect(ids).toContain(id);
+    expect(ids).toContain('safeguarding-review');
+    expect(ids).toContain('unallocated');
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });
 
@@ -239,7 +240,7 @@ describe('loadHubConfig with a broken copy', () => {
     client.scope = 'atlantis-family-hub';
     writeJson(file, data);
     const err = configError(() => loadHubConfig(dir));
-    expect(err.problems).toEqual([`${file}: field /clients/${n}/scope: no centre or inbox queue has id "atlantis-family-hub"`]);
+    expect(err.problems).toEqual([`${file}: field /clients/${n}/scope: no centre or inbox has id "atlantis-family-hub"`]);
   });
 
   it('catchments.json: a bad postcode names the file and its field', () => {
@@ -384,7 +385,7 @@ describe('loadApiClients and ApiClientDirectory', () => {
       `${file}: field /clients/1/id: duplicate client id "dup"`,
       `${file}: field /clients/1/keySha256: the same key is given to two clients`,
       `${file}: field /clients/2/scope: no feed has sending facility "RX7"`,
-      `${file}: field /clients/3/scope: no centre or inbox queue has id "nowhere"`,
+      `${file}: field /clients/3/scope: no centre or inbox has id "nowhere"`,
     ]);
     expect(err.message).toBe(err.problems.join('\n'));
   });

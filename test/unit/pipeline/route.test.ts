@@ -35,30 +35,30 @@ describe('routeNotification', () => {
     });
   });
 
-  it('sends a postcode no centre covers to its local authority unallocated queue', () => {
+  it('sends a postcode no centre covers to its local authority unallocated inbox', () => {
     expect(routeNotification('LS17 5AB', catchments)).toEqual<Route>({
       kind: 'unallocated',
-      queue: 'northgate-unallocated',
+      inboxId: 'northgate-unallocated',
       localAuthorityId: 'northgate',
       reason: 'no-centre-covers-postcode',
     });
     expect(routeNotification('LS11 9ZZ', catchments)).toMatchObject({
-      queue: 'southmoor-unallocated',
+      inboxId: 'southmoor-unallocated',
       reason: 'no-centre-covers-postcode',
     });
   });
 
-  it('sends a postcode outside every local authority to the hub-wide queue', () => {
+  it('sends a postcode outside every local authority to the hub-wide inbox', () => {
     expect(routeNotification('BS7 8AA', catchments)).toEqual<Route>({
       kind: 'unallocated',
-      queue: 'unallocated',
+      inboxId: 'unallocated',
       reason: 'outside-all-local-authorities',
     });
   });
 
-  it('sends a missing or unusable postcode to the hub-wide queue', () => {
+  it('sends a missing or unusable postcode to the hub-wide inbox', () => {
     for (const p of [undefined, '', '   ', 'LS9']) {
-      expect(routeNotification(p, catchments)).toEqual<Route>({ kind: 'unallocated', queue: 'unallocated', reason: 'no-postcode' });
+      expect(routeNotification(p, catchments)).toEqual<Route>({ kind: 'unallocated', inboxId: 'unallocated', reason: 'no-postcode' });
     }
   });
 

@@ -30,7 +30,7 @@ function birth(n: number, opts: { deceased?: boolean; nhs?: string; decision?: D
     subjectKey: `nhs:${nhsNumber}`,
     decision,
     route: centre,
-    ...(decision.effect === 'permit' ? { queue: 'osmondthorpe' } : {}),
+    ...(decision.effect === 'permit' ? { inboxId: 'osmondthorpe' } : {}),
   };
   const planned = { messageId: `m${n}`, notificationId: `n${n}`, record, plan, at };
   return { ...planned, audit: decisionAudit(planned) };
@@ -76,11 +76,11 @@ describe('decisionAudit: each decision audited with its rule', () => {
 });
 
 describe('settleBatch: what a birth whose notification was not created means', () => {
-  test('all created: every outcome created with its queue, nothing else to write', () => {
+  test('all created: every outcome created with its inbox id, nothing else to write', () => {
     const items = [birth(1), birth(2, { decision: deny })];
     const s = settleBatch(items, new Set(['n1', 'n2']), new Set(), [], at);
     expect(s.outcomes).toEqual([
-      { kind: 'created', messageId: 'm1', notificationId: 'n1', queue: 'osmondthorpe' },
+      { kind: 'created', messageId: 'm1', notificationId: 'n1', inboxId: 'osmondthorpe' },
       { kind: 'created', messageId: 'm2', notificationId: 'n2' },
     ]);
     expect([s.processed, s.duplicates, s.withdraw, s.audit]).toEqual([[], [], [], []]);
@@ -113,9 +113,9 @@ describe('settleBatch: what a birth whose notification was not created means', (
   test('a death report withdraws the live notifications of its subject: from the inbox or before delivery, with the rule that now denies it', () => {
     const death = birth(4, { nhs: '9434765919', deceased: true, decision: deny });
     const live: LiveNotification[] = [
-      { id: 'old-1', subjectKey: 'nhs:9434765919', status: 'delivered', queue: 'osmondthorpe', babyNhsNumber: '9434765919' },
-      { id: 'old-2', subjectKey: 'nhs:9434765919', status: 'routed', queue: 'safeguarding-review', babyNhsNumber: '9434765919' },
-      { id: 'other', subjectKey: 'nhs:0000000000', status: 'delivered', queue: 'harehills' },
+      { id: 'old-1', subjectKey: 'nhs:9434765919', status: 'delivered', inboxId: 'osmondthorpe', babyNhsNumber: '9434765919' },
+      { id: 'old-2', subjectKey: 'nhs:9434765919', status: 'routed', inboxId: 'safeguarding-review', babyNhsNumber: '9434765919' },
+      { id: 'other', subjectKey: 'nhs:0000000000', status: 'delivered', inboxId: 'harehills' },
     ];
     const s = settleBatch([death], new Set(), new Set(), live, at);
     expect(s.outcomes).toEqual([{ kind: 'withdrew', messageId: 'm4', notificationIds: ['old-1', 'old-2'] }]);
@@ -137,7 +137,7 @@ describe('settleBatch: what a birth whose notification was not created means', (
 
   test('a retried death report withdraws nothing again', () => {
     const death = birth(6, { nhs: '9434765919', deceased: true, decision: deny });
-    const live: LiveNotification[] = [{ id: 'old', subjectKey: 'nhs:9434765919', status: 'delivered', queue: 'osmondthorpe' }];
+    const live: LiveNotification[] = [{ id: 'old', subjectKey: 'nhs:9434765919', status: 'delivered', inboxId: 'osmondthorpe' }];
     expect(deathReports([death], new Set(['m6']))).toEqual([]);
     const s = settleBatch([death], new Set(), new Set(['m6']), live, at);
     expect(s.outcomes).toEqual([{ kind: 'already-processed', messageId: 'm6' }]);
@@ -146,7 +146,7 @@ describe('settleBatch: what a birth whose notification was not created means', (
 
   test('a mixed batch: outcomes in batch order; withdrawals audited before duplicates', () => {
     const items = [birth(7), birth(8, { nhs: '9434765919' }), birth(9, { nhs: '9434765900', deceased: true, decision: deny })];
-    const live: LiveNotification[] = [{ id: 'old', subjectKey: 'nhs:9434765900', status: 'routed', queue: 'osmondthorpe' }];
+    const live: LiveNotification[] = [{ id: 'old', subjectKey: 'nhs:9434765900', status: 'routed', inboxId: 'osmondthorpe' }];
     const s = settleBatch(items, new Set(['n7']), new Set(), live, at);
     expect(s.outcomes.map((o) => o.kind)).toEqual(['created', 'duplicate-birth', 'withdrew']);
     expect(s.audit.map((e) => e.action)).toEqual(['withdrawn', 'duplicate-birth']);

@@ -72,7 +72,7 @@ describe('decide', () => {
     expect(decide({ ...base, confidentiality: 'restricted' }, rulebook)).toMatchObject({
       effect: 'review',
       ruleId: 'restricted-record',
-      queue: 'safeguarding-review',
+      inbox: 'safeguarding-review',
       dataset: 'safeguarding-review',
     });
     expect(decide(base, rulebook, { objection: true })).toMatchObject({ effect: 'deny', ruleId: 'parent-objected' });
@@ -115,7 +115,7 @@ describe('decide', () => {
       const { n, objection, clinicalConsent } = next();
       const d = decide(n, rulebook, { objection, clinicalConsent });
       if (n.baby.deceased || n.baby.deceasedAt !== undefined) expect(d).toMatchObject({ effect: 'deny', ruleId: 'baby-deceased' });
-      else if (n.confidentiality !== 'normal') expect(d).toMatchObject({ effect: 'review', queue: 'safeguarding-review' });
+      else if (n.confidentiality !== 'normal') expect(d).toMatchObject({ effect: 'review', inbox: 'safeguarding-review' });
       else if (objection) expect(d.effect).toBe('deny');
       else expect(d.effect).toBe('permit');
       if (d.dataset === 'offer-of-support-with-clinical') expect(clinicalConsent).toBe(true);

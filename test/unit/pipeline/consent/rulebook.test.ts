@@ -15,7 +15,7 @@ interface RawRule {
   when: string[];
   effect: string;
   dataset?: string;
-  queue?: string;
+  inbox?: string;
   lawfulBasis: string;
 }
 interface RawRulebook {
@@ -87,17 +87,29 @@ describe('loadRulebook', () => {
     expect(msg).toContain('(expression)');
   });
 
+  it('refuses a rulebook still naming its review inbox `queue` (renamed `inbox` in issue 9), with the file and field', () => {
+    const rb = sample() as unknown as { rules: Record<string, unknown>[] };
+    const i = ruleIndex(rb as unknown as RawRulebook, 'restricted-record');
+    const rule = ruleAt(rb, i);
+    rule.queue = rule.inbox;
+    delete rule.inbox;
+    const err = loadError('old-queue-field.json', rb as unknown as RawRulebook);
+    expect(err.problems).toEqual(
+      expect.arrayContaining([expect.stringContaining(`field /rules/${i}: must NOT have additional properties (queue)`)]),
+    );
+  });
+
   it('rejects duplicate rule ids and effect-shape mistakes', () => {
     const rb = sample();
     ruleAt(rb, 2).id = ruleAt(rb, 1).id;
     ruleAt(rb, 0).dataset = 'offer-of-support';
-    delete ruleAt(rb, 1).queue;
+    delete ruleAt(rb, 1).inbox;
     const err = loadError('shape.json', rb);
     expect(err.problems).toEqual(
       expect.arrayContaining([
         expect.stringContaining('/rules/2/id: duplicate rule id "restricted-record"'),
         expect.stringContaining('/rules/0: a deny rule discloses nothing'),
-        expect.stringContaining('/rules/1: a review rule must name a dataset and a queue'),
+        expect.stringContaining('/rules/1: a review rule must name a dataset and an inbox'),
       ]),
     );
   });
