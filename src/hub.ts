@@ -1,7 +1,9 @@
 import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
-import type { EnvConfig } from './config/env.js';
+import { repoRoot, type EnvConfig } from './config/env.js';
 import { ConfigError } from './domain/config-error.js';
 import { feedMapper, inboxIds, loadHubConfig, type HubConfig } from './config/hub-config.js';
 import type { Database } from './ports/database.js';
@@ -10,6 +12,9 @@ import { errorCode } from './ports/errors.js';
 import type { FeedMapper } from './pipeline/hl7v2/assess-hl7v2.js';
 import { Hl7v2Intake, INTAKE_CONCURRENT_BATCHES } from './intake/hl7v2-intake.js';
 import { newInternalErrorCounts, type InternalErrorCounts } from './intake/internal-errors.js';
+import { FhirIntake } from './intake/fhir-intake.js';
+import { ReceiptCommitter } from './intake/receipt-committer.js';
+import { capabilityStatement } from './pipeline/fhir/fhir-response.js';
 import type { ReplayDeps } from './intake/replay-message.js';
 import { deliverNotifications, processMessages } from './processing/process-messages.js';
 import { recoverUnfinished } from './processing/recover-unfinished.js';
@@ -81,6 +86,9 @@ async function connectRedis(url: string, purpose: 'worker' | 'producer', name: s
   }
   return redis;
 }
+
+/** This build's version, as the FHIR CapabilityStatement reports it. */
+const STORK_VERSION = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
 
 /**
  * Starts the roles this process runs (intake: HTTP and MLLP; worker: BullMQ workers) against one store and
@@ -196,6 +204,8 @@ async function startIntakeRole(core: Core, opened: ResourceStack): Promise<{ htt
   opened.add('intake and API pools', () => pools.close());
   const intakeMessages = new SqlMessageStore(pools.intake);
   const apiMessages = new SqlMessageStore(pools.api);
+  // One receipt path (group commit on intake's own pool) for HL7 v2 and FHIR alike.
+  const committer = new ReceiptCommitter({ store: intakeMessages, processingJobs: queues, logger });
   const intake = new Hl7v2Intake({
     feeds: config.feeds,
     mapper,
@@ -205,6 +215,21 @@ async function startIntakeRole(core: Core, opened: ResourceStack): Promise<{ htt
     clock,
     counts,
     limits,
+    committer,
+  });
+  const fhirIntake = new FhirIntake({
+    feeds: config.feeds,
+    mappings: config.fhirMappings,
+    committer,
+    logger,
+    clock,
+    counts,
+    maxBytes: env.mllpMaxMessageBytes,
+  });
+  const fhirCapability = capabilityStatement({
+    at: clock(),
+    version: STORK_VERSION,
+    events: config.feeds.fhirFeeds.flatMap((f) => config.fhirMappings.get(f.mapping).file.events),
   });
   const replay: ReplayDeps = {
     store: apiMessages,
@@ -224,11 +249,17 @@ async function startIntakeRole(core: Core, opened: ResourceStack): Promise<{ htt
     maxMessageBytes: env.mllpMaxMessageBytes,
     clientConcurrency: env.apiClientConcurrency,
     intake,
+    fhirIntake,
+    fhirCapability,
     messages: apiMessages,
     notifications: new SqlNotificationStore(pools.api),
     audit: new SqlAuditLog(pools.api),
     replay,
-    feedIdsForFacility: (ods) => config.feeds.feeds.filter((f) => f.sendingFacility === ods).map((f) => f.id),
+    // A feed client's scope: an HL7 v2 sending facility (its feeds), or a FHIR feed's id (that feed).
+    feedIdsForFacility: (scope) => [
+      ...config.feeds.feeds.filter((f) => f.sendingFacility === scope).map((f) => f.id),
+      ...config.feeds.fhirFeeds.filter((f) => f.id === scope).map((f) => f.id),
+    ],
   });
   const mllp = new MllpListener(
     intake,
@@ -248,12 +279,21 @@ async function startIntakeRole(core: Core, opened: ResourceStack): Promise<{ htt
   opened.add('intake', async () => {
     const httpClosed = closeServer(server);
     await mllp.close();
-    await intake.drained();
+    await committer.drained(); // HL7 v2 and FHIR messages alike
     await httpClosed;
   });
   const mllpPort = await bound('MLLP', 'STORK_MLLP_PORT', env.host, env.mllpPort, () => mllp.start());
   const httpPort = await bound('HTTP', 'STORK_HTTP_PORT', env.host, env.httpPort, () => listen(server, env.httpPort, env.host));
-  logger.info({ httpPort, mllpPort, feeds: config.feeds.feeds.length, centres: config.catchments.centres.size }, 'intake listening');
+  logger.info(
+    {
+      httpPort,
+      mllpPort,
+      feeds: config.feeds.feeds.length,
+      fhirFeeds: config.feeds.fhirFeeds.length,
+      centres: config.catchments.centres.size,
+    },
+    'intake listening',
+  );
   return { httpPort, mllpPort };
 }
 

@@ -4,6 +4,8 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from '../../src/logger.js';
 import type { ApiClientDirectory } from '../../src/config/api-clients.js';
 import type { Hl7v2Intake } from '../../src/intake/hl7v2-intake.js';
+import type { FhirIntake } from '../../src/intake/fhir-intake.js';
+import type { JsonObject } from '../../src/pipeline/fhir/fhir-xml.js';
 import type { MessageStore } from '../../src/ports/message-store.js';
 import type { NotificationStore } from '../../src/ports/notification-store.js';
 import type { AuditLog } from '../../src/ports/audit-log.js';
@@ -13,6 +15,7 @@ import { authenticate, clientOf } from './auth.js';
 import { sendProblem } from './problem.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { hl7v2IntakeRoutes } from './routes/hl7v2-intake.js';
+import { fhirIntakeRoutes, fhirMetadataRoutes } from './routes/fhir.js';
 import { messageRoutes } from './routes/messages.js';
 import { centreRoutes } from './routes/centres.js';
 import { auditRoutes } from './routes/audit.js';
@@ -27,6 +30,10 @@ export interface HttpAppDeps {
   clientConcurrency: number;
   /** Present when this process runs the intake role. */
   intake?: Hl7v2Intake;
+  /** FHIR R4 messaging intake; present with `intake`. */
+  fhirIntake?: FhirIntake;
+  /** The CapabilityStatement served at GET /v1/fhir/metadata. */
+  fhirCapability?: JsonObject;
   messages: MessageStore;
   notifications: NotificationStore;
   audit: AuditLog;
@@ -41,17 +48,25 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.set('trust proxy', false);
   app.use(healthRoutes(deps.readiness));
   app.use(openApiRoutes()); // before authentication: the description needs no key
+  if (deps.fhirCapability) app.use(fhirMetadataRoutes(deps.fhirCapability)); // likewise the CapabilityStatement
   app.use('/v1', authenticate(deps.apiClients));
   app.use('/v1', perClientConcurrency(deps.clientConcurrency));
   app.use('/v1', refuseRepeatedParameters);
   if (deps.intake) app.use(hl7v2IntakeRoutes(deps.intake, deps.maxMessageBytes));
+  if (deps.fhirIntake) app.use(fhirIntakeRoutes(deps.fhirIntake, deps.maxMessageBytes));
   app.use(messageRoutes(deps.messages, deps.audit, deps.replay, deps.feedIdsForFacility));
   app.use(centreRoutes(deps.notifications));
   app.use(auditRoutes(deps.audit));
   // A known path reached here was asked with a method it does not have: 405 with Allow. (OPTIONS is answered
   // by Express itself, with the same Allow, from the routes.) One middleware, not routes, so the router's
   // table holds only the real operations (the OpenAPI test compares it with the document).
-  app.use(methodNotAllowed(deps.intake !== undefined));
+  app.use(
+    methodNotAllowed({
+      hl7v2: deps.intake !== undefined,
+      fhir: deps.fhirIntake !== undefined,
+      metadata: deps.fhirCapability !== undefined,
+    }),
+  );
   app.use((_req: Request, res: Response) => sendProblem(res, 404, 'Not found', 'No such resource'));
   // Express 5 sends async errors here. Only the error's kind is logged: it may come from a driver.
   app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, next: NextFunction) => {
@@ -84,6 +99,8 @@ export const KNOWN_PATHS: readonly (readonly [string, string])[] = [
   ['/readyz', 'GET, HEAD'],
   ['/v1/openapi.json', 'GET, HEAD'],
   ['/v1/hl7v2', 'POST'],
+  ['/v1/fhir/$process-message', 'POST'],
+  ['/v1/fhir/metadata', 'GET, HEAD'],
   ['/v1/messages', 'GET, HEAD'],
   ['/v1/messages/:id', 'GET, HEAD'],
   ['/v1/messages/:id/replay', 'POST'],
@@ -94,9 +111,23 @@ export const KNOWN_PATHS: readonly (readonly [string, string])[] = [
 ];
 
 /** 405 with Allow for a known path asked with another method; anything else goes on (to the 404). */
-function methodNotAllowed(withIntake: boolean) {
-  const patterns = KNOWN_PATHS.filter(([path]) => withIntake || path !== '/v1/hl7v2').map(
-    ([path, allow]) => [new RegExp(`^${path.replaceAll('.', '\\.').replace(/:[A-Za-z]+/g, '[^/]+')}/?$`), allow] as const,
+function methodNotAllowed(present: { hl7v2: boolean; fhir: boolean; metadata: boolean }) {
+  const absent = new Set([
+    ...(present.hl7v2 ? [] : ['/v1/hl7v2']),
+    ...(present.fhir ? [] : ['/v1/fhir/$process-message']),
+    ...(present.metadata ? [] : ['/v1/fhir/metadata']),
+  ]);
+  const patterns = KNOWN_PATHS.filter(([path]) => !absent.has(path)).map(
+    ([path, allow]) =>
+      [
+        new RegExp(
+          `^${path
+            .replaceAll('.', '\\.')
+            .replaceAll('$', '\\$')
+            .replace(/:[A-Za-z]+/g, '[^/]+')}/?$`,
+        ),
+        allow,
+      ] as const,
   );
   return (req: Request, res: Response, next: NextFunction): void => {
     const allow = patterns.find(([pattern]) => pattern.test(req.path))?.[1];
@@ -116,13 +147,13 @@ const RETRY_AFTER_SECONDS = 1;
  * At most `limit` requests of one API client in progress at once; the next is answered 429 with Retry-After
  * before it touches the store, so one client cannot take the API's whole pool from the others. A request
  * counts until its handler has answered (res.end), not until its socket closes: a client that aborts its
- * requests does not get their slots back while their queries still run. HL7 v2 intake is not limited here:
- * it is answered by ACK (AE and 503 when it cannot be stored) and uses intake's pool and group commit.
+ * requests does not get their slots back while their queries still run. HL7 v2 and FHIR intake are not limited
+ * here: they answer 503 when they cannot store, and use intake's pool and group commit.
  */
 function perClientConcurrency(limit: number) {
   const inProgress = new Map<string, number>();
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (req.method === 'POST' && req.path === '/hl7v2') {
+    if (req.method === 'POST' && (req.path === '/hl7v2' || req.path === '/fhir/$process-message')) {
       next();
       return;
     }

@@ -3,6 +3,7 @@ import type { Issue } from '../../src/domain/issue.js';
 import type { BirthNotification } from '../../src/domain/birth-notification.js';
 import type {
   MessageFilter,
+  MessageFormat,
   MessageStatus,
   MessageStore,
   MessageSummary,
@@ -16,6 +17,7 @@ interface MessageRow {
   id: string;
   received_at: Date | string;
   channel: 'mllp' | 'http';
+  format: MessageFormat;
   remote_address: string | null;
   feed_id: string | null;
   sender_key: string | null;
@@ -40,13 +42,14 @@ interface BodyRow {
 }
 
 const SUMMARY_COLUMNS =
-  'id, received_at, channel, remote_address, feed_id, control_id, message_type, size_bytes, sha256, raw_truncated, status, reason, issues, ack_code, replay_count, updated_at';
+  'id, received_at, channel, format, remote_address, feed_id, control_id, message_type, size_bytes, sha256, raw_truncated, status, reason, issues, ack_code, replay_count, updated_at';
 
 function summary(r: MessageRow): MessageSummary {
   const s: MessageSummary = {
     id: r.id,
     receivedAt: iso(r.received_at) ?? '',
     channel: r.channel,
+    format: r.format,
     sizeBytes: r.size_bytes,
     sha256: r.sha256,
     rawTruncated: r.raw_truncated,
@@ -65,9 +68,9 @@ function summary(r: MessageRow): MessageSummary {
 }
 
 const MESSAGE_COLUMNS =
-  'id, received_at, channel, remote_address, api_client, feed_id, sender_key, control_id, message_type, raw_truncated, size_bytes, sha256, status, reason, issues, ack_code';
+  'id, received_at, channel, format, remote_address, api_client, feed_id, sender_key, control_id, message_type, raw_truncated, size_bytes, sha256, status, reason, issues, ack_code';
 const MESSAGE_RECORD =
-  'id uuid, received_at timestamptz, channel text, remote_address text, api_client text, feed_id text, sender_key text, control_id text, ' +
+  'id uuid, received_at timestamptz, channel text, format text, remote_address text, api_client text, feed_id text, sender_key text, control_id text, ' +
   'message_type text, raw text, raw_truncated boolean, size_bytes integer, sha256 text, status text, reason text, issues jsonb, ' +
   'ack_code text, ack text, canonical jsonb';
 
@@ -89,6 +92,7 @@ export class SqlMessageStore implements MessageStore {
       id: m.id,
       received_at: m.receivedAt,
       channel: m.channel,
+      format: m.format ?? 'hl7v2',
       remote_address: m.remoteAddress ?? null,
       api_client: m.apiClient ?? null,
       feed_id: m.feedId ?? null,

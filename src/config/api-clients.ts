@@ -11,7 +11,7 @@ export interface ApiClient {
   /** Hex SHA-256 of the bearer key; the key itself is never stored. */
   keySha256: string;
   role: ClientRole;
-  /** The feed's ODS code (role feed), or the inbox id: a centre id or another inbox (role centre). */
+  /** The feed's ODS code or FHIR feed id (role feed), or the inbox id: a centre id or another inbox (role centre). */
   scope?: string;
 }
 

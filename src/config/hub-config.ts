@@ -10,6 +10,8 @@ import type { Rulebook } from '../pipeline/consent/rulebook.js';
 import { loadRulebook } from './rulebook.js';
 import type { Hl7v2MappingSet } from '../pipeline/hl7v2/build-mappings.js';
 import { loadHl7v2Mappings } from './hl7v2-mappings.js';
+import type { FhirMappingSet } from '../pipeline/fhir/fhir-mapping.js';
+import { loadFhirMappings } from './fhir-mappings.js';
 import { mapHl7v2 } from '../pipeline/hl7v2/map-hl7v2.js';
 import type { FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { HUB_UNALLOCATED_INBOX, unallocatedInbox } from '../pipeline/route.js';
@@ -19,6 +21,7 @@ export interface HubConfig {
   configDir: string;
   feeds: FeedDirectory;
   mappings: Hl7v2MappingSet;
+  fhirMappings: FhirMappingSet;
   catchments: Catchments;
   rulebook: Rulebook;
   apiClients: ApiClientDirectory;
@@ -28,6 +31,7 @@ export interface HubConfig {
 export const configFiles = (dir: string) => ({
   feeds: path.join(dir, 'mappings', 'feeds.json'),
   hl7v2Mappings: path.join(dir, 'mappings', 'hl7v2'),
+  fhirMappings: path.join(dir, 'mappings', 'fhir'),
   catchments: path.join(dir, 'mappings', 'catchments.json'),
   apiClients: path.join(dir, 'mappings', 'api-clients.json'),
   rulebook: path.join(dir, 'consent-rules', 'offer-of-support.json'),
@@ -53,20 +57,34 @@ export function loadHubConfig(configDir: string): HubConfig {
     }
   };
   const mappings = attempt(() => loadHl7v2Mappings(files.hl7v2Mappings));
+  const fhirMappings = attempt(() => loadFhirMappings(files.fhirMappings));
   // A file that failed to load is not used to check the others: one mistake is reported once, not echoed.
-  const feeds = attempt(() => loadFeeds(files.feeds, mappings ? new Set(mappings.names()) : undefined));
+  const feeds = attempt(() =>
+    loadFeeds(files.feeds, mappings ? new Set(mappings.names()) : undefined, fhirMappings ? new Set(fhirMappings.names()) : undefined),
+  );
   const catchments = attempt(() => loadCatchments(files.catchments));
   const rulebook = attempt(() => loadRulebook(files.rulebook));
   const apiClients = attempt(() =>
     loadApiClients(files.apiClients, {
-      ...(feeds ? { feedFacilities: new Set(feeds.feeds.map((f) => f.sendingFacility)) } : {}),
+      // A feed client's scope is an HL7 v2 sending facility or a FHIR feed's id.
+      ...(feeds ? { feedFacilities: new Set([...feeds.feeds.map((f) => f.sendingFacility), ...feeds.fhirFeeds.map((f) => f.id)]) } : {}),
       ...(catchments ? { centreIds: new Set(inboxIds(catchments)) } : {}),
     }),
   );
-  if (problems.length > 0 || !mappings || !feeds || !catchments || !rulebook || !apiClients) {
+  if (feeds && apiClients) {
+    // Each FHIR feed names the one API client that may send for it: a feed client whose scope is the feed.
+    for (const feed of feeds.fhirFeeds) {
+      const client = apiClients.clients.find((c) => c.id === feed.apiClient);
+      if (client?.role !== 'feed' || client.scope !== feed.id)
+        problems.push(
+          `${files.feeds}: FHIR feed "${feed.id}" field apiClient: "${feed.apiClient}" must be an API client with role feed and scope "${feed.id}" in ${files.apiClients}`,
+        );
+    }
+  }
+  if (problems.length > 0 || !mappings || !fhirMappings || !feeds || !catchments || !rulebook || !apiClients) {
     throw new ConfigError(`Invalid configuration in ${configDir}:\n  ${problems.join('\n  ')}`, problems);
   }
-  return { configDir, feeds, mappings, catchments, rulebook, apiClients };
+  return { configDir, feeds, mappings, fhirMappings, catchments, rulebook, apiClients };
 }
 
 /** The mapper intake uses: each feed's own mapping. */

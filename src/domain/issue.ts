@@ -38,6 +38,10 @@ export interface Issue {
   location?: Hl7Location;
   /** Path in the canonical record, e.g. `baby.nhsNumber`, where the issue concerns a mapped field. */
   path?: string;
+  /** FHIR input only: the OperationOutcome issue-type code sent back (`code` holds the nearest HL7 one). */
+  fhirCode?: string;
+  /** FHIR input only: the FHIRPath of the element at fault, as sent back in OperationOutcome.issue.expression. */
+  expression?: string;
 }
 
 export function issue(code: Hl7ErrorCode, message: string, extra: Partial<Omit<Issue, 'code' | 'message'>> = {}): Issue {

@@ -16,14 +16,17 @@ export function compile<T>(schema: JSONSchemaType<T> | object): ValidateFunction
 
 /** "field `/centres/0/postcodes/2`: must match pattern …" for each ajv error. */
 export function describeErrors(errors: readonly ErrorObject[] | null | undefined): string[] {
-  return (errors ?? []).map((e) => {
-    const where = e.instancePath === '' ? '(top level)' : e.instancePath;
-    const extra =
-      e.keyword === 'additionalProperties'
-        ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})`
-        : e.keyword === 'required'
-          ? ` (${String((e.params as { missingProperty?: string }).missingProperty)})`
-          : '';
-    return `field ${where}: ${e.message ?? e.keyword}${extra}`;
-  });
+  // An `if` error only says that a then/else branch failed; that branch's own errors name the fields.
+  return (errors ?? [])
+    .filter((e) => e.keyword !== 'if')
+    .map((e) => {
+      const where = e.instancePath === '' ? '(top level)' : e.instancePath;
+      const extra =
+        e.keyword === 'additionalProperties'
+          ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})`
+          : e.keyword === 'required'
+            ? ` (${String((e.params as { missingProperty?: string }).missingProperty)})`
+            : '';
+      return `field ${where}: ${e.message ?? e.keyword}${extra}`;
+    });
 }

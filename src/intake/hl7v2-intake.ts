@@ -2,7 +2,6 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
 import { Hl7ErrorCode, issue, type Issue } from '../domain/issue.js';
-import type { AuditEventInput } from '../ports/audit.js';
 import type { ProcessingJobs } from '../ports/processing-jobs.js';
 import type { Channel, MessageStatus, MessageStore, ReceivedMessage, ReceiptOutcome } from '../ports/message-store.js';
 import { ackWanted, buildAck, sentCode, type AckCode, type SentAckCode } from '../pipeline/hl7v2/ack.js';
@@ -10,9 +9,11 @@ import { assessHl7v2, type Assessment, type FeedMapper } from '../pipeline/hl7v2
 import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
 import { readEnvelope } from '../pipeline/hl7v2/envelope.js';
 import type { Hl7v2Limits } from '../pipeline/hl7v2/limits.js';
-import { GroupCommit } from '../batching/group-commit.js';
 import { resendKey } from './resend-key.js';
 import { reportMappingError, type InternalErrorCounts } from './internal-errors.js';
+import { ReceiptCommitter, receiptAudit } from './receipt-committer.js';
+
+export { INTAKE_CONCURRENT_BATCHES } from './receipt-committer.js';
 
 /** One inbound HL7 v2 message as a listener received it (MLLP or HTTP), before its receipt is stored. */
 export interface InboundHl7v2 {
@@ -49,16 +50,9 @@ export interface Hl7v2IntakeDeps {
   counts?: InternalErrorCounts;
   /** Limits on segments and repetitions per message (default: the pipeline's). */
   limits?: Hl7v2Limits;
+  /** The receipt path shared with the other intakes (FHIR); one of its own over `store` and `processingJobs` when absent. */
+  committer?: ReceiptCommitter;
 }
-
-interface Prepared {
-  row: ReceivedMessage;
-  assessment: Assessment;
-  ack: string;
-}
-
-/** Batches committed at once: enough to overlap one batch's commit with the next one's, well under the pool size. */
-export const INTAKE_CONCURRENT_BATCHES = 3;
 
 /**
  * HL7 v2 intake, shared by MLLP and HTTP: assess each message, commit it (with its ACK and audit events)
@@ -68,14 +62,12 @@ export const INTAKE_CONCURRENT_BATCHES = 3;
  * A store failure never yields AA: the sender is told to retry (AE), and nothing it sent is lost.
  */
 export class Hl7v2Intake {
-  private readonly commit: GroupCommit<Prepared, ReceiptOutcome>;
+  private readonly commit: ReceiptCommitter;
   private readonly clock: () => Date;
-  /** Enqueues started after a commit and not yet finished (graceful shutdown waits for them). */
-  private readonly enqueues = new Set<Promise<void>>();
 
   constructor(private readonly deps: Hl7v2IntakeDeps) {
     this.clock = deps.clock ?? (() => new Date());
-    this.commit = new GroupCommit((items) => this.flush(items), 500, INTAKE_CONCURRENT_BATCHES, true);
+    this.commit = deps.committer ?? new ReceiptCommitter({ store: deps.store, processingJobs: deps.processingJobs, logger: deps.logger });
   }
 
   async receive(inbound: InboundHl7v2): Promise<IntakeResult> {
@@ -100,7 +92,7 @@ export class Hl7v2Intake {
     const log = this.deps.logger;
     let outcome: ReceiptOutcome;
     try {
-      outcome = await this.commit.submit({ row, assessment, ack });
+      outcome = await this.commit.submit(row);
     } catch (err) {
       log.error(
         { err, channel: inbound.channel, bytes: inbound.bytes.length },
@@ -141,7 +133,6 @@ export class Hl7v2Intake {
   /** Waits until every message received so far is committed and its enqueue has finished (graceful shutdown). */
   async drained(): Promise<void> {
     await this.commit.drained();
-    await Promise.all([...this.enqueues]);
   }
 
   private answer(
@@ -183,17 +174,18 @@ export class Hl7v2Intake {
     const actor = verified && a.feed ? `feed:${a.feed.id}` : d.apiClientId !== undefined ? `client:${d.apiClientId}` : 'sender:unknown';
     const subject = a.notification?.baby.nhsNumber;
     const base = { at: receivedAt, actor, messageId: id, ...(subject ? { subjectNhsNumber: subject } : {}) };
-    const audit: AuditEventInput[] = [
-      { ...base, action: 'received', details: { channel: d.channel, bytes: d.oversize?.sizeBytes ?? d.bytes.length } },
-    ];
-    const issueSummary = a.issues.map((i) => ({ code: i.code, location: i.location, path: i.path, message: i.message }));
-    if (a.status === 'quarantined')
-      audit.push({ ...base, action: 'rejected', outcome: a.ackCode, details: { reason: a.reason, issues: issueSummary } });
-    else if (a.status === 'not-relevant') audit.push({ ...base, action: 'not-relevant', outcome: 'AA', details: { reason: a.reason } });
-    else {
-      audit.push({ ...base, action: 'mapped', details: { mapping: a.feed?.mapping, ...(a.backfill ? { backfill: a.backfill } : {}) } });
-      audit.push({ ...base, action: 'validated', outcome: 'valid', details: { warnings: issueSummary } });
-    }
+    const audit = receiptAudit(
+      base,
+      { channel: d.channel, bytes: d.oversize?.sizeBytes ?? d.bytes.length },
+      {
+        status: a.status,
+        outcome: a.ackCode,
+        issues: a.issues,
+        ...(a.reason !== undefined ? { reason: a.reason } : {}),
+        ...(a.feed ? { mapping: a.feed.mapping } : {}),
+        ...(a.backfill ? { backfill: a.backfill } : {}),
+      },
+    );
     const row: ReceivedMessage = {
       id,
       receivedAt,
@@ -225,38 +217,5 @@ export class Hl7v2Intake {
     if (a.reason !== undefined) row.reason = a.reason;
     if (a.notification) row.canonical = a.notification;
     return row;
-  }
-
-  private async flush(items: Prepared[]): Promise<ReceiptOutcome[]> {
-    const outcomes = await this.deps.store.recordReceipts(items.map((i) => i.row));
-    const toQueue: string[] = [];
-    outcomes.forEach((o, i) => {
-      if (o.kind === 'stored' && items[i]?.row.status === 'queued') toQueue.push(items[i].row.id);
-      // A re-send of a message still waiting (its earlier enqueue may have failed): queue it again; processing is idempotent.
-      if (o.kind === 'duplicate' && o.status === 'queued') toQueue.push(o.originalId);
-    });
-    if (toQueue.length > 0) this.enqueueAfterCommit([...new Set(toQueue)]);
-    return outcomes;
-  }
-
-  /**
-   * Adds the processing job without holding up the ACKs: they need only the commit. If Redis fails, the messages
-   * stay `queued` in the store, and the recovery sweep (or the next worker start) queues them again.
-   */
-  private enqueueAfterCommit(ids: string[]): void {
-    // Through a promise, so that even an enqueue throwing synchronously cannot fail the batch it follows.
-    const done: Promise<void> = Promise.resolve()
-      .then(() => this.deps.processingJobs.enqueue(ids))
-      .then(
-        () => void this.enqueues.delete(done),
-        (err: unknown) => {
-          this.enqueues.delete(done);
-          this.deps.logger.error(
-            { err, count: ids.length },
-            'enqueue failed after commit: the messages stay queued in the store and the recovery sweep queues them again',
-          );
-        },
-      );
-    this.enqueues.add(done);
   }
 }

@@ -41,6 +41,9 @@ export async function replayMessage(deps: ReplayDeps, id: string, actor: string)
     return { kind: 'conflict', detail: `Only quarantined messages can be replayed; this one is ${message.status}` };
   if (message.rawTruncated)
     return { kind: 'conflict', detail: 'Only the head of this oversize message was kept; ask the sender to resend it' };
+  // Replay re-runs HL7 v2 intake; a FHIR message is not replayed through it (FHIR replay is not built yet).
+  if (message.format !== 'hl7v2')
+    return { kind: 'conflict', detail: `Replay of ${message.format} messages is not supported yet; ask the sender to resend it` };
   // The sender is checked again as at receipt, against today's configuration: the MLLP peer's address, and for
   // HTTP what the API client that sent it may send for. Otherwise a message naming another trust's facility,
   // refused because its client could not send for it, would pass on replay as that trust's own.

@@ -15,6 +15,8 @@ export interface SenderEvidence {
   apiClientId?: string;
   /** The connection's peer address (MLLP). */
   remoteAddress?: string;
+  /** `fhir` for FHIR messages: their keys live in a space of their own (below). Absent: HL7 v2. */
+  space?: 'fhir';
 }
 
 /**
@@ -36,6 +38,10 @@ export interface SenderEvidence {
  */
 export function resendKey(e: SenderEvidence): string | undefined {
   const names = e.names.join('|');
+  if (e.space === 'fhir') {
+    if (e.verified) return names === '' ? undefined : `|fhir|feed:${names}`;
+    return e.apiClientId !== undefined ? `|fhir|client:${e.apiClientId}|${names}` : undefined;
+  }
   if (e.verified) return names === '' || names.startsWith('|') ? undefined : names;
   if (e.apiClientId !== undefined) return `|client:${e.apiClientId}|${names}`;
   if (e.remoteAddress !== undefined) return `|address:${e.remoteAddress}|${names}`;

@@ -4,12 +4,16 @@ import type { AuditEventInput } from './audit.js';
 
 export type MessageStatus = 'queued' | 'processed' | 'not-relevant' | 'quarantined' | 'duplicate';
 export type Channel = 'mllp' | 'http';
+/** How the stored bytes are encoded: HL7 v2 ER7, or a FHIR resource in JSON or XML (migration 008). */
+export type MessageFormat = 'hl7v2' | 'fhir-r4+json' | 'fhir-r4+xml' | 'fhir-stu3+json' | 'fhir-stu3+xml';
 
 /** A message as intake commits it: the exact bytes, where they came from, and what intake decided. */
 export interface ReceivedMessage {
   id: string;
   receivedAt: Date;
   channel: Channel;
+  /** Absent: HL7 v2. */
+  format?: MessageFormat;
   remoteAddress?: string;
   apiClient?: string;
   feedId?: string;
@@ -42,6 +46,7 @@ export interface MessageSummary {
   id: string;
   receivedAt: string;
   channel: Channel;
+  format: MessageFormat;
   remoteAddress?: string;
   feedId?: string;
   controlId?: string;

@@ -2,6 +2,8 @@ import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { describeNewborn, type NewbornAdtOptions } from '../support/synthetic/newborn-adt.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
 import { pollUntil } from '../support/poll.js';
+import { localDateOf } from '../../src/domain/hl7-datetime.js';
+import { asJson, asXml, fhirBirthBundle, NORTHGATE_FHIR_KEY, type FhirBirthOptions } from '../support/synthetic/fhir-birth.js';
 
 /**
  * Runs births of every kind through MLLP and HTTP with logging at debug level, then proves that no line
@@ -86,5 +88,57 @@ describe('Logs carry no personal data', () => {
     expect(leaks).toEqual([]);
     // Nor any raw segment text.
     expect(log).not.toMatch(/PID\||NK1\||MSH\|/);
+  });
+
+  test('FHIR intake logs no personal data either (JSON, XML, refused, restricted, deceased, forged)', async () => {
+    const born = localDateOf(new Date(Date.now() - 3 * 86_400_000));
+    const base = { timestamp: new Date().toISOString(), birthDate: born, motherNhsNumber: '9990009503', weightGrams: 3100 };
+    const cases: [FhirBirthOptions, string, 'json' | 'xml'][] = [
+      [{ ...base, bundleId: 'log-f1', babyNhsNumber: '9990002010' }, NORTHGATE_FHIR_KEY, 'json'],
+      [{ ...base, bundleId: 'log-f2', babyNhsNumber: '9990002029', confidentiality: 'R' }, NORTHGATE_FHIR_KEY, 'xml'],
+      [{ ...base, bundleId: 'log-f3', babyNhsNumber: '9990002010', deceased: true }, NORTHGATE_FHIR_KEY, 'json'],
+      [{ ...base, bundleId: 'log-f4', babyNhsNumber: '9990001562' }, NORTHGATE_FHIR_KEY, 'json'],
+      [{ ...base, bundleId: 'log-f5', babyNhsNumber: '9990001588' }, 'demo-northvale-feed-key', 'xml'],
+      [{ ...base, bundleId: 'log-f6', babyNhsNumber: '9990001596', postcode: 'NOT A POSTCODE' }, NORTHGATE_FHIR_KEY, 'json'],
+    ];
+    const before = t.sink.lines.length;
+    for (const [o, key, encoding] of cases) {
+      const b = fhirBirthBundle(o);
+      const res = await api(t.http, key, '/v1/fhir/$process-message', {
+        method: 'POST',
+        headers: { 'content-type': `application/fhir+${encoding}` },
+        body: encoding === 'xml' ? asXml(b) : asJson(b),
+      });
+      expect(res.status).toBeLessThan(500);
+    }
+    await pollUntil(async () => {
+      const r = await t.database.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM messages WHERE status = 'queued'`);
+      return Number(r.rows[0]?.n) === 0 ? true : undefined;
+    }, 'all FHIR births processed');
+    const log = t.sink
+      .records()
+      .slice(before)
+      .map(({ time: _time, ...rest }) => JSON.stringify(rest))
+      .join('\n');
+    expect(log).toContain('FHIR message received');
+    const forbidden = [
+      '9990002010',
+      '9990002029',
+      '9990009503',
+      '9990001562',
+      '9990001588',
+      '9990001596',
+      'OKONKWO',
+      'AMARA',
+      'GRACE',
+      born,
+      '1993-04-17',
+      'LS9 7AB',
+      'NOT A POSTCODE',
+      'Wykebeck',
+      '07700900123',
+      'MRNLOG',
+    ];
+    expect(forbidden.filter((v) => log.includes(v))).toEqual([]);
   });
 });

@@ -3,6 +3,8 @@ import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { newbornAdt } from '../support/synthetic/newborn-adt.js';
 import { ADMIN_URL } from '../support/test-database.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
+import { localDateOf } from '../../src/domain/hl7-datetime.js';
+import { asJson, fhirBirthBundle, NORTHGATE_FHIR_KEY } from '../support/synthetic/fhir-birth.js';
 
 const msa = (ack: string) => ack.split('\r')[1]?.split('|') ?? [];
 const adt = (seed: number, controlId: string) =>
@@ -49,6 +51,22 @@ describe('No AA while the store is down: the sender is told to retry, and nothin
     });
     expect(http.status).toBe(503);
     expect(msa(await http.text())[1]).toBe('AE');
+    // FHIR intake, on the same receipt path: 503 with a transient OperationOutcome, never a response message.
+    const fhir = await api(t.http, NORTHGATE_FHIR_KEY, '/v1/fhir/$process-message', {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: asJson(
+        fhirBirthBundle({
+          bundleId: 'down-fhir',
+          timestamp: new Date().toISOString(),
+          birthDate: localDateOf(new Date()),
+          babyNhsNumber: '9990001561',
+        }),
+      ),
+    });
+    expect(fhir.status).toBe(503);
+    expect(fhir.headers.get('retry-after')).toBe('5');
+    expect(await fhir.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'fatal', code: 'transient' }] });
     expect((await fetch(`${t.http}/readyz`)).status).toBe(503);
     if (t.database.kind !== 'postgres') return; // PGlite in memory cannot be reopened in place; the refusal above is the point
     await admin(`ALTER DATABASE ${t.database.name ?? ''} ALLOW_CONNECTIONS true`);

@@ -1,7 +1,11 @@
 import type { BackfillMode } from './map-outcome.js';
+import type { FhirFeedConfig } from '../fhir/fhir-feed.js';
+
 /** A trust's HL7 v2 feed: who may send, what they may send, and which mapping reads it. */
 export interface FeedConfig {
   id: string;
+  /** Absent or `hl7v2`: an HL7 v2 feed (FHIR feeds are `FhirFeedConfig`, kind `fhir`). */
+  kind?: 'hl7v2';
   name: string;
   /** MSH-4.1: the sending facility, the trust's ODS code. */
   sendingFacility: string;
@@ -24,11 +28,17 @@ export interface FeedConfig {
   backfill?: BackfillMode;
 }
 
-/** Finds a feed by the sender's MSH-4 and MSH-3, in O(1), for every message received. */
+/** Finds a feed by the sender's MSH-4 and MSH-3 (HL7 v2) or MessageHeader.source.endpoint (FHIR), in O(1), for every message received. */
 export class FeedDirectory {
   private readonly byFacility = new Map<string, FeedConfig[]>();
+  private readonly byEndpoint: ReadonlyMap<string, FhirFeedConfig>;
 
-  constructor(readonly feeds: readonly FeedConfig[]) {
+  /** `feeds`: the HL7 v2 feeds; `fhirFeeds`: the FHIR messaging feeds. */
+  constructor(
+    readonly feeds: readonly FeedConfig[],
+    readonly fhirFeeds: readonly FhirFeedConfig[] = [],
+  ) {
+    this.byEndpoint = new Map(fhirFeeds.map((f) => [f.sourceEndpoint, f]));
     for (const feed of feeds) {
       const list = this.byFacility.get(feed.sendingFacility) ?? [];
       list.push(feed);
@@ -45,4 +55,11 @@ export class FeedDirectory {
   byId(id: string): FeedConfig | undefined {
     return this.feeds.find((f) => f.id === id);
   }
+
+  /** The FHIR feed a message names by its MessageHeader.source.endpoint. */
+  fhirByEndpoint(endpoint: string): FhirFeedConfig | undefined {
+    return this.byEndpoint.get(endpoint);
+  }
 }
+
+export const isFhirFeed = (f: FeedConfig | FhirFeedConfig): f is FhirFeedConfig => f.kind === 'fhir';

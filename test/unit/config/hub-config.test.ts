@@ -55,6 +55,7 @@ describe('configFiles', () => {
     expect(configFiles('/cfg')).toEqual({
       feeds: '/cfg/mappings/feeds.json',
       hl7v2Mappings: '/cfg/mappings/hl7v2',
+      fhirMappings: '/cfg/mappings/fhir',
       catchments: '/cfg/mappings/catchments.json',
       apiClients: '/cfg/mappings/api-clients.json',
       rulebook: '/cfg/consent-rules/offer-of-support.json',
@@ -69,7 +70,7 @@ describe('loadHubConfig with the repository sample', () => {
     expect(config.configDir).toBe(REPO);
     expect(config.mappings.names().sort()).toEqual(sampleMappingNames());
     const sampleFeeds = readJson(path.join(REPO, 'mappings', 'feeds.json')) as unknown as FeedsJson;
-    expect(config.feeds.feeds.map((f) => f.id)).toEqual(sampleFeeds.feeds.map((f) => f.id));
+    expect([...config.feeds.feeds, ...config.feeds.fhirFeeds].map((f) => f.id)).toEqual(sampleFeeds.feeds.map((f) => f.id));
     for (const feed of config.feeds.feeds)
       expect({ feed: feed.id, known: config.mappings.has(feed.mapping) }).toEqual({ feed: feed.id, known: true });
     expect(config.catchments.centres.has('east-end-park')).toBe(true);

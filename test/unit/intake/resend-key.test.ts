@@ -29,4 +29,22 @@ describe('resendKey: the key belongs to the sender that is authenticated', () =>
       expect(verified?.startsWith('|')).toBe(false);
     }
   });
+
+  test('FHIR keys live in their own |fhir| space: per verified feed, else per authenticated client, never an HL7 v2 key', () => {
+    expect(resendKey({ names: ['northgate-fhir'], verified: true, apiClientId: 'northgate-fhir-feed', space: 'fhir' })).toBe(
+      '|fhir|feed:northgate-fhir',
+    );
+    expect(resendKey({ names: ['https://x.example/fhir'], verified: false, apiClientId: 'northvale-feed', space: 'fhir' })).toBe(
+      '|fhir|client:northvale-feed|https://x.example/fhir',
+    );
+    expect(resendKey({ names: ['https://x.example/fhir'], verified: false, space: 'fhir' })).toBeUndefined();
+    expect(resendKey({ names: [], verified: true, space: 'fhir' })).toBeUndefined();
+    // No HL7 v2 key, verified or not, can start like a FHIR one.
+    for (const hl7 of [
+      resendKey({ names: ['|fhir|feed:northgate-fhir'], verified: true }),
+      resendKey({ names: ['fhir|feed:northgate-fhir'], verified: false, apiClientId: 'x' }),
+      resendKey({ names: ['fhir'], verified: false, remoteAddress: '10.0.0.1' }),
+    ])
+      expect(hl7?.startsWith('|fhir|') ?? false).toBe(false);
+  });
 });

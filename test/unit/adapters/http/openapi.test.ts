@@ -23,6 +23,8 @@ function appWithEveryRoute(): express.Express {
     maxMessageBytes: 1024,
     clientConcurrency: 4,
     intake: unused,
+    fhirIntake: unused,
+    fhirCapability: { resourceType: 'CapabilityStatement' },
     messages: unused,
     notifications: unused,
     audit: unused,

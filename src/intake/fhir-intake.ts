@@ -1,0 +1,205 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
+import type { MessageStatus, ReceiptOutcome, ReceivedMessage } from '../ports/message-store.js';
+import { answerFor, assessFhirMessage, readFhirResource, type FhirAssessment } from '../pipeline/fhir/assess-fhir.js';
+import { fhirIssue, toStoredIssue, type FhirIssue, type FhirIssueCode } from '../pipeline/fhir/fhir-issue.js';
+import type { FhirMappingSet } from '../pipeline/fhir/fhir-mapping.js';
+import { fhirControlId } from '../pipeline/fhir/message-bundle.js';
+import { objs, str } from '../pipeline/fhir/json-access.js';
+import { FHIR_MEDIA_TYPES, httpStatusFor, operationOutcome, serialise, type FhirEncoding } from '../pipeline/fhir/fhir-response.js';
+import { resendKey } from './resend-key.js';
+import type { InternalErrorCounts } from './internal-errors.js';
+import { receiptAudit, type ReceiptCommitter } from './receipt-committer.js';
+
+/** One inbound FHIR message as the HTTP route received it, before its receipt is stored. */
+export interface InboundFhir {
+  bytes: Buffer;
+  /** How the body is encoded (Content-Type). */
+  encoding: FhirEncoding;
+  /** How the sender wants the answer (Accept, else the body's own encoding). */
+  answerEncoding: FhirEncoding;
+  /** The authenticated API client. */
+  apiClientId: string;
+  remoteAddress?: string;
+}
+
+export interface FhirIntakeResult {
+  httpStatus: number;
+  body: Buffer;
+  contentType: string;
+  /** Whether the message is durably stored (false only when the store failed). */
+  stored: boolean;
+  messageId?: string;
+  status?: MessageStatus;
+  duplicate: boolean;
+}
+
+export interface FhirIntakeDeps {
+  feeds: FeedDirectory;
+  mappings: FhirMappingSet;
+  /** The receipt path shared with HL7 v2 intake: group commit, store, queue. */
+  committer: ReceiptCommitter;
+  logger: Logger;
+  maxBytes: number;
+  clock?: () => Date;
+  /** Where bugs met while mapping are counted (the hub's counts). */
+  counts?: InternalErrorCounts;
+}
+
+/**
+ * FHIR R4 messaging intake (`$process-message`): assess the message, commit it with its answer and audit rows
+ * through the shared receipt path (which queues an accepted birth after the commit), then answer: a response message Bundle,
+ * or an OperationOutcome naming each problem's element (FHIRPath). A re-send (same feed, Bundle.id and
+ * MessageHeader.id) gets the original answer and stores nothing. A store failure is never answered as success:
+ * 503 with a transient OperationOutcome, and the sender resends. (A failed enqueue after the commit loses
+ * nothing: the message is stored as queued and the recovery sweep queues it.)
+ */
+export class FhirIntake {
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: FhirIntakeDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  async receive(d: InboundFhir): Promise<FhirIntakeResult> {
+    const receivedAt = this.clock();
+    const a = assessFhirMessage(d.bytes, d.encoding, {
+      feeds: this.deps.feeds,
+      mappings: this.deps.mappings,
+      receivedAt,
+      apiClientId: d.apiClientId,
+      maxBytes: this.deps.maxBytes,
+    });
+    const id = randomUUID();
+    const answer = answerFor(a, { bundle: id, header: randomUUID(), outcome: randomUUID() }, receivedAt);
+    const body = serialise(answer, d.answerEncoding);
+    const row = this.toRow(id, receivedAt, d, a, body);
+    let outcome: ReceiptOutcome;
+    try {
+      outcome = await this.deps.committer.submit(row);
+    } catch (err) {
+      this.deps.logger.error(
+        { err, format: row.format, bytes: d.bytes.length },
+        'store unavailable: FHIR message not accepted, sender told to retry',
+      );
+      return this.retryLater(d.answerEncoding);
+    }
+    const feed = a.senderVerified ? a.feed?.id : undefined;
+    if (a.internalError !== undefined) {
+      // A bug, not the sender's fault: logged with the error's kind and stack (never its text), and counted.
+      if (this.deps.counts) this.deps.counts.mapping++;
+      this.deps.logger.error(
+        { err: a.internalError, messageId: outcome.kind === 'stored' ? id : outcome.originalId, feed, mapping: a.feed?.mapping },
+        'internal error while mapping a FHIR message: answered 500 and quarantined',
+      );
+    }
+    if (outcome.kind === 'duplicate') {
+      const { originalId, status } = outcome;
+      this.deps.logger.info(
+        { messageId: originalId, status, feed, format: row.format },
+        're-sent FHIR message recognised; original answer returned',
+      );
+      const original = outcome.ack ?? body;
+      const { httpStatus, contentType } = describeAnswer(original, this.deps.maxBytes);
+      return { httpStatus, body: original, contentType, stored: true, messageId: originalId, status, duplicate: true };
+    }
+    this.deps.logger.info(
+      {
+        messageId: id,
+        feed,
+        channel: 'http',
+        format: row.format,
+        bytes: d.bytes.length,
+        status: row.status,
+        http: a.httpStatus,
+        ...(a.backfill ? { backfill: true } : {}),
+        issues: a.issues.map((i) => ({ code: i.code, at: i.expression, path: i.path })),
+      },
+      'FHIR message received',
+    );
+    return {
+      httpStatus: a.httpStatus,
+      body,
+      contentType: FHIR_MEDIA_TYPES[d.answerEncoding],
+      stored: true,
+      messageId: id,
+      status: row.status,
+      duplicate: false,
+    };
+  }
+
+  /** The store failed: nothing was stored, the sender is told to resend (503, transient). */
+  private retryLater(encoding: FhirEncoding): FhirIntakeResult {
+    const issue = fhirIssue('transient', 'The hub cannot store messages at the moment; please resend', undefined, { severity: 'fatal' });
+    return {
+      httpStatus: 503,
+      body: serialise(operationOutcome([issue]), encoding),
+      contentType: FHIR_MEDIA_TYPES[encoding],
+      stored: false,
+      duplicate: false,
+    };
+  }
+
+  private toRow(id: string, receivedAt: Date, d: InboundFhir, a: FhirAssessment, answer: Buffer): ReceivedMessage {
+    const verified = a.senderVerified === true && a.feed !== undefined;
+    const actor = verified && a.feed ? `feed:${a.feed.id}` : `client:${d.apiClientId}`;
+    const subject = a.notification?.baby.nhsNumber;
+    const base = { at: receivedAt, actor, messageId: id, ...(subject ? { subjectNhsNumber: subject } : {}) };
+    const format = d.encoding === 'xml' ? ('fhir-r4+xml' as const) : ('fhir-r4+json' as const);
+    const issues = a.issues.filter((i) => i.code !== 'informational').map(toStoredIssue);
+    const row: ReceivedMessage = {
+      id,
+      receivedAt,
+      channel: 'http',
+      format,
+      apiClient: d.apiClientId,
+      raw: d.bytes,
+      rawTruncated: false,
+      sizeBytes: d.bytes.length,
+      sha256: createHash('sha256').update(d.bytes).digest('hex'),
+      status: a.status,
+      issues,
+      ackCode: a.httpStatus === 200 ? 'ok' : 'fatal-error',
+      ack: answer,
+      audit: receiptAudit(
+        base,
+        { channel: 'http', format, bytes: d.bytes.length },
+        {
+          status: a.status,
+          outcome: a.httpStatus === 200 ? 'ok' : 'fatal-error',
+          issues,
+          ...(a.reason !== undefined ? { reason: a.reason } : {}),
+          ...(a.feed ? { mapping: a.feed.mapping } : {}),
+          ...(a.backfill ? { backfill: a.backfill } : {}),
+        },
+      ),
+    };
+    if (d.remoteAddress !== undefined) row.remoteAddress = d.remoteAddress;
+    if (a.feed) row.feedId = a.feed.id;
+    const names = verified && a.feed ? [a.feed.id] : [a.envelope.sourceEndpoint ?? ''];
+    const key = resendKey({ names, verified, apiClientId: d.apiClientId, space: 'fhir' });
+    if (key !== undefined) row.senderKey = key;
+    if (a.envelope.bundleId !== undefined && a.envelope.headerId !== undefined)
+      row.controlId = fhirControlId({ bundleId: a.envelope.bundleId, headerId: a.envelope.headerId });
+    if (a.envelope.event?.code !== undefined) row.messageType = `FHIR^${a.envelope.event.code}`;
+    if (a.reason !== undefined) row.reason = a.reason;
+    if (a.notification) row.canonical = a.notification;
+    return row;
+  }
+}
+
+/** The HTTP status and media type of an answer Stork stored earlier (a re-send gets it again, as it was). */
+export function describeAnswer(answer: Buffer, maxBytes: number): { httpStatus: number; contentType: string } {
+  const encoding: FhirEncoding = answer.toString('utf8', 0, 64).trimStart().startsWith('<') ? 'xml' : 'json';
+  const read = readFhirResource(answer, encoding, Math.max(maxBytes, answer.length));
+  let httpStatus = 200;
+  if (read.ok && read.resource.resourceType === 'OperationOutcome') {
+    const issues = objs(read.resource.issue);
+    const first = issues.find((i) => i.severity === 'error' || i.severity === 'fatal') ?? issues[0];
+    httpStatus = httpStatusFor(str(first?.code) as FhirIssueCode | undefined);
+  }
+  return { httpStatus, contentType: FHIR_MEDIA_TYPES[encoding] };
+}
+
+export type { FhirIssue };

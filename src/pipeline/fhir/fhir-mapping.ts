@@ -1,0 +1,206 @@
+/**
+ * Declarative FHIR R4 → canonical maps (`mappings/fhir/*.json`): which message events a feed may send, how
+ * old a newborn may be, and the systems, codes and URLs that say where each canonical field is in a birth
+ * message Bundle. Read at start-up by src/config/fhir-mappings.ts, checked against the JSON Schema here and
+ * then for sense (no code given twice, deaths looked for at least as long as births); a bad file stops
+ * start-up naming the file and the field, like `mappings/hl7v2`. Pure.
+ */
+import { ConfigError } from '../../domain/config-error.js';
+import { compile } from '../../domain/json-schema.js';
+import type { Confidentiality } from '../../domain/birth-notification.js';
+
+export interface Coding {
+  system: string;
+  code: string;
+}
+
+/** A measurement Observation: the codes that identify it and the factor from each UCUM unit to the canonical one. */
+export interface ObservationRule {
+  codes: Coding[];
+  /** UCUM code → factor to the canonical unit (grams, weeks), e.g. `{ "kg": 1000, "g": 1 }`. */
+  units: Record<string, number>;
+}
+
+export interface FhirMappingFile {
+  $schema?: string;
+  description: string;
+  /** MessageHeader.eventCoding values accepted; any other event is refused (not-supported). */
+  events: Coding[];
+  births: {
+    /** A baby older than this (days) at Bundle.timestamp, or at receipt, is not a newborn: not relevant. */
+    maxAgeDays: number;
+    /** A deceased baby is looked for up to this many days after birth (a death withdraws a notification). */
+    deathWindowDays: number;
+  };
+  identifiers: {
+    /** Identifier.system of the NHS number (UK Core: https://fhir.nhs.uk/Id/nhs-number). */
+    nhsNumber: string;
+    /** Identifier.system of ODS organisation codes (GP practice). */
+    odsOrganisation: string;
+  };
+  extensions: {
+    nhsNumberVerificationStatus: string;
+    birthTime: string;
+    birthPlace: string;
+  };
+  /** RelatedPerson.relationship codings that make a RelatedPerson the baby's mother. */
+  motherRelationships: Coding[];
+  observations: {
+    birthWeight: ObservationRule;
+    gestation: ObservationRule;
+    /** Number of babies born at this delivery (UK: SNOMED 382341000000101): more than one = multiple birth. */
+    numberOfBirths?: { codes: Coding[] };
+  };
+  /** meta.security codings and the confidentiality each means; the most restrictive found applies. */
+  confidentiality: { system: string; codes: Record<string, Exclude<Confidentiality, 'normal'>> };
+}
+
+const coding = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['system', 'code'],
+  properties: { system: { type: 'string', minLength: 1 }, code: { type: 'string', minLength: 1 } },
+};
+const codings = { type: 'array', items: coding, minItems: 1 };
+const observationRule = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['codes', 'units'],
+  properties: {
+    codes: codings,
+    units: { type: 'object', minProperties: 1, additionalProperties: { type: 'number', exclusiveMinimum: 0 } },
+  },
+};
+const uri = { type: 'string', pattern: '^(https?|urn):\\S+$' };
+
+export const fhirMappingFileSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['description', 'events', 'births', 'identifiers', 'extensions', 'motherRelationships', 'observations', 'confidentiality'],
+  properties: {
+    $schema: { type: 'string' },
+    description: { type: 'string', minLength: 1 },
+    events: codings,
+    births: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['maxAgeDays', 'deathWindowDays'],
+      properties: {
+        maxAgeDays: { type: 'integer', minimum: 0, maximum: 366 },
+        deathWindowDays: { type: 'integer', minimum: 0, maximum: 3660 },
+      },
+    },
+    identifiers: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['nhsNumber', 'odsOrganisation'],
+      properties: { nhsNumber: uri, odsOrganisation: uri },
+    },
+    extensions: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['nhsNumberVerificationStatus', 'birthTime', 'birthPlace'],
+      properties: { nhsNumberVerificationStatus: uri, birthTime: uri, birthPlace: uri },
+    },
+    motherRelationships: codings,
+    observations: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['birthWeight', 'gestation'],
+      properties: {
+        birthWeight: observationRule,
+        gestation: observationRule,
+        numberOfBirths: { type: 'object', additionalProperties: false, required: ['codes'], properties: { codes: codings } },
+      },
+    },
+    confidentiality: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['system', 'codes'],
+      properties: {
+        system: uri,
+        codes: { type: 'object', minProperties: 1, additionalProperties: { enum: ['restricted', 'very-restricted'] } },
+      },
+    },
+  },
+};
+/** The schema check, for the loader. */
+export const validateFhirMappingFile = compile<FhirMappingFile>(fhirMappingFileSchema);
+
+/** A mapping ready to use: code lists as sets keyed `system|code`. */
+export interface FhirMapping {
+  name: string;
+  file: FhirMappingFile;
+  events: ReadonlySet<string>;
+  motherRelationships: ReadonlySet<string>;
+  birthWeight: ReadonlySet<string>;
+  gestation: ReadonlySet<string>;
+  numberOfBirths: ReadonlySet<string>;
+}
+
+const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+export const codingKey = (c: { system?: unknown; code?: unknown }): string => `${text(c.system)}|${text(c.code)}`;
+
+export class FhirMappingSet {
+  constructor(private readonly byName: ReadonlyMap<string, FhirMapping>) {}
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+  get(name: string): FhirMapping {
+    const m = this.byName.get(name);
+    if (!m) throw new Error(`no FHIR mapping named ${name}`);
+    return m;
+  }
+}
+
+/** Checks one file's content beyond the schema; each problem names the field. */
+export function mappingProblems(data: FhirMappingFile): string[] {
+  const problems: string[] = [];
+  const seen = new Map<string, string>();
+  const claim = (list: readonly Coding[], field: string) =>
+    list.forEach((c, i) => {
+      const key = codingKey(c);
+      const before = seen.get(key);
+      if (before !== undefined) problems.push(`field ${field}/${i}: code ${c.code} of ${c.system} is already used at ${before}`);
+      else seen.set(key, `${field}/${i}`);
+    });
+  claim(data.observations.birthWeight.codes, '/observations/birthWeight/codes');
+  claim(data.observations.gestation.codes, '/observations/gestation/codes');
+  if (data.observations.numberOfBirths) claim(data.observations.numberOfBirths.codes, '/observations/numberOfBirths/codes');
+  if (data.births.deathWindowDays < data.births.maxAgeDays)
+    problems.push('field /births/deathWindowDays: must be at least maxAgeDays (a death is looked for at least as long as a birth)');
+  return problems;
+}
+
+export function compileFhirMapping(name: string, data: FhirMappingFile): FhirMapping {
+  const keys = (list: readonly Coding[] = []) => new Set(list.map(codingKey));
+  return {
+    name,
+    file: data,
+    events: keys(data.events),
+    motherRelationships: keys(data.motherRelationships),
+    birthWeight: keys(data.observations.birthWeight.codes),
+    gestation: keys(data.observations.gestation.codes),
+    numberOfBirths: keys(data.observations.numberOfBirths?.codes),
+  };
+}
+
+/**
+ * Checks each mapping file (already schema-valid) for sense and builds the set; the mapping's name is its file
+ * name without `.json`. Every problem names the file and the field.
+ */
+export function buildFhirMappings(sources: readonly { name: string; file: string; data: FhirMappingFile }[]): FhirMappingSet {
+  const problems: string[] = [];
+  const byName = new Map<string, FhirMapping>();
+  for (const { name, file, data } of sources) {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) {
+      problems.push(`${file}: the file name must be lower case letters, digits and hyphens (it is the mapping's name)`);
+      continue;
+    }
+    const more = mappingProblems(data).map((p) => `${file}: ${p}`);
+    if (more.length > 0) problems.push(...more);
+    else byName.set(name, compileFhirMapping(name, data));
+  }
+  if (problems.length > 0) throw new ConfigError(problems.join('\n'), problems);
+  return new FhirMappingSet(byName);
+}

@@ -1,0 +1,101 @@
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { corpusPath } from '../support/corpus.js';
+import { api, startTestHub, type TestHub } from '../support/test-hub.js';
+import { copySampleConfig } from '../support/sample-config.js';
+import { sha256Hex } from '../../src/config/api-clients.js';
+import { parseFhirXml, type JsonObject } from '../../src/pipeline/fhir/fhir-xml.js';
+
+/** Every FHIR R4 file of the shared corpus (UK Core examples, PDS R4 examples and stubs), JSON and XML. */
+const R4_FOLDERS = ['ukcore-r4', 'ukcore-r4-json', 'pds-r4-patient', 'pds-r4-record-at-birth'];
+
+function corpusFiles(): { name: string; bytes: Buffer; xml: boolean; bundle: boolean }[] {
+  return R4_FOLDERS.flatMap((folder) => {
+    const dir = corpusPath('fhir', folder);
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.json') || f.endsWith('.xml'))
+      .sort()
+      .map((f) => {
+        const bytes = readFileSync(`${dir}/${f}`);
+        const text = bytes.toString('utf8');
+        const xml = f.endsWith('.xml');
+        const bundle = xml ? /<Bundle\s/.test(text) : /"resourceType"\s*:\s*"Bundle"/.test(text.slice(0, 200));
+        return { name: `${folder}/${f}`, bytes, xml, bundle };
+      });
+  });
+}
+
+/** The UK Core messaging framework examples' sender: configured as a FHIR feed so they are mapped, not just refused. */
+const FRAMEWORK_ENDPOINT = 'urn:nhs-uk:addressing:mesh:Y90638OT001';
+const CORPUS_KEY = 'corpus-fhir-key';
+
+/**
+ * The conformance run: every R4 file in the corpus is posted to `$process-message`, by the client of a FHIR feed
+ * configured with the UK Core framework examples' source endpoint (so their message Bundles reach the mapping).
+ * Each must be accepted (a response message) or answered with an OperationOutcome naming the problem, and
+ * nothing may crash: any 5xx fails the run.
+ */
+describe('FHIR conformance: every R4 file of the corpus to $process-message', () => {
+  let t: TestHub;
+  let dir: string;
+  beforeAll(async () => {
+    dir = copySampleConfig();
+    const feedsFile = path.join(dir, 'mappings', 'feeds.json');
+    const feeds = JSON.parse(readFileSync(feedsFile, 'utf8')) as { feeds: object[] };
+    feeds.feeds.push({
+      id: 'corpus-framework',
+      kind: 'fhir',
+      name: 'UK Core messaging framework examples',
+      sourceEndpoint: FRAMEWORK_ENDPOINT,
+      apiClient: 'corpus-fhir-feed',
+      mapping: 'uk-core-birth',
+    });
+    writeFileSync(feedsFile, JSON.stringify(feeds));
+    const clientsFile = path.join(dir, 'mappings', 'api-clients.json');
+    const clients = JSON.parse(readFileSync(clientsFile, 'utf8')) as { clients: object[] };
+    clients.clients.push({ id: 'corpus-fhir-feed', keySha256: sha256Hex(CORPUS_KEY), role: 'feed', scope: 'corpus-framework' });
+    writeFileSync(clientsFile, JSON.stringify(clients));
+    t = await startTestHub({ configDir: dir });
+  });
+  afterAll(async () => {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('each is accepted or answered with an OperationOutcome naming the problem; no 5xx', async () => {
+    const files = corpusFiles();
+    expect(files.filter((f) => f.bundle).length).toBeGreaterThanOrEqual(14);
+    const answers: string[] = [];
+    for (const f of files) {
+      const res = await api(t.http, CORPUS_KEY, '/v1/fhir/$process-message', {
+        method: 'POST',
+        headers: { 'content-type': f.xml ? 'application/fhir+xml' : 'application/fhir+json' },
+        body: new Uint8Array(f.bytes),
+      });
+      const text = await res.text();
+      const parsed = f.xml ? parseFhirXml(Buffer.from(text), 1 << 22) : { ok: true as const, resource: JSON.parse(text) as JsonObject };
+      const body = parsed.ok ? parsed.resource : undefined;
+      expect([f.name, res.status < 500]).toEqual([f.name, true]);
+      if (res.status === 200) expect([f.name, body?.resourceType, body?.type]).toEqual([f.name, 'Bundle', 'message']);
+      else {
+        const issues = (body?.issue ?? []) as { severity?: string; code?: string; diagnostics?: string }[];
+        expect([f.name, body?.resourceType]).toEqual([f.name, 'OperationOutcome']);
+        expect([f.name, issues.length > 0 && issues.every((i) => typeof i.code === 'string' && (i.diagnostics ?? '').length > 0)]).toEqual([
+          f.name,
+          true,
+        ]);
+      }
+      answers.push(`${f.name}: ${res.status}`);
+    }
+    // The framework's message Bundles got past the envelope and the sender checks, into the mapping.
+    const mapped = await t.database.db.query<{ n: string | number }>(
+      `SELECT count(*) AS n FROM messages WHERE feed_id = 'corpus-framework'`,
+    );
+    expect(Number(mapped.rows[0]?.n)).toBeGreaterThanOrEqual(2);
+    // Whatever was received was stored, each answer recorded with it.
+    const stored = await t.database.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM messages WHERE format LIKE 'fhir-r4%'`);
+    expect(Number(stored.rows[0]?.n)).toBe(files.length);
+    expect(answers).toHaveLength(files.length);
+    if (process.env.STORK_SHOW_ANSWERS === '1') console.log(answers.join('\n'));
+  });
+});
