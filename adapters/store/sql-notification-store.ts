@@ -1,6 +1,7 @@
 import type { Database, SqlClient } from '../../src/ports/database.js';
 import type { BirthNotification } from '../../src/domain/birth-notification.js';
 import type { AuditEventInput } from '../../src/ports/audit.js';
+import { acknowledgedEvent, deliveredEvent, readEvent, type DeliveredNotification } from '../../src/processing/inbox-events.js';
 import type {
   InboxFilter,
   InboxItem,
@@ -13,18 +14,8 @@ import type {
   QueuedMessage,
 } from '../../src/ports/notification-store.js';
 import type { DisclosedRecord } from '../../src/pipeline/consent/decide.js';
-import {
-  AUDIT_INSERT_COLUMNS,
-  auditInsertSql,
-  auditRecordset,
-  cursorOf,
-  encodeCursor,
-  insertAuditEvents,
-  iso,
-  json,
-} from './sql-helpers.js';
+import { auditInsertSql, auditRecordset, cursorOf, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
 
-const WORKER = 'system:worker';
 /** Worker writes can be redone from the stored message (every one is idempotent), so they need not wait for the
  * disk: fsyncs are kept for intake, whose commits come before an ACK. */
 const ASYNC_COMMIT = { asyncCommit: true } as const;
@@ -133,28 +124,45 @@ export class SqlNotificationStore implements NotificationStore {
     return r.rows.map((x) => ({ inboxId: x.inbox_id, notificationId: x.id }));
   }
 
-  /** One statement: mark delivered, put in the inbox, audit the disclosure with the rule that allowed it. */
+  /**
+   * Marks delivered and puts in the inbox (one statement), then appends the disclosure events that
+   * processing's deliveredEvent makes of the rows actually moved, in the same transaction.
+   */
   async deliver(inboxId: string, notificationIds: readonly string[], at: Date): Promise<string[]> {
     if (notificationIds.length === 0) return [];
     return this.db.transaction(async (tx) => {
-      const r = await tx.query<{ id: string }>(
+      const r = await tx.query<{
+        id: string;
+        message_id: string;
+        baby_nhs_number: string | null;
+        decision: unknown;
+        dataset: string | null;
+      }>(
         `WITH delivered AS (
            UPDATE notifications SET status = 'delivered' WHERE id = ANY($1::uuid[]) AND inbox_id = $2 AND status = 'routed'
            RETURNING id, message_id, baby_nhs_number, decision, dataset
          ), inboxed AS (
            INSERT INTO inbox_items (inbox_id, notification_id, status, delivered_at)
            SELECT $2, id, 'new', $3 FROM delivered ON CONFLICT DO NOTHING
-         ), audited AS (
-           INSERT INTO audit_events (${AUDIT_INSERT_COLUMNS})
-           SELECT $3, '${WORKER}', 'delivered', message_id, id, baby_nhs_number, $2, decision->>'ruleId',
-             (decision->>'rulebookId') || '@' || (decision->>'rulebookVersion'), decision->>'lawfulBasis', NULL,
-             jsonb_build_object('dataset', dataset)
-           FROM delivered
          )
-         SELECT id FROM delivered`,
+         SELECT id, message_id, baby_nhs_number, decision, dataset FROM delivered`,
         [notificationIds, inboxId, at],
         { prepare: 'deliver' },
       );
+      const events = r.rows.map((x) =>
+        deliveredEvent(
+          {
+            notificationId: x.id,
+            messageId: x.message_id,
+            ...(x.baby_nhs_number !== null ? { babyNhsNumber: x.baby_nhs_number } : {}),
+            decision: json(x.decision) as DeliveredNotification['decision'],
+            ...(x.dataset !== null ? { dataset: x.dataset } : {}),
+          },
+          inboxId,
+          at,
+        ),
+      );
+      await insertAuditEvents(tx, events);
       return r.rows.map((x) => x.id);
     }, ASYNC_COMMIT);
   }
@@ -195,14 +203,7 @@ export class SqlNotificationStore implements NotificationStore {
       );
       await insertAuditEvents(
         tx,
-        rows.map((x) => ({
-          at,
-          actor: reader,
-          action: 'read' as const,
-          notificationId: x.notification_id,
-          recipient: inboxId,
-          ...(x.subject_nhs_number ? { subjectNhsNumber: x.subject_nhs_number } : {}),
-        })),
+        rows.map((x) => readEvent(x.notification_id, x.subject_nhs_number ?? undefined, inboxId, reader, at)),
       );
     });
   }
@@ -227,16 +228,7 @@ export class SqlNotificationStore implements NotificationStore {
         `UPDATE inbox_items SET status = 'acknowledged', acknowledged_at = $3, acknowledged_by = $4 WHERE inbox_id = $1 AND notification_id = $2`,
         [inboxId, notificationId, at, by],
       );
-      await insertAuditEvents(tx, [
-        {
-          at,
-          actor: by,
-          action: 'acknowledged',
-          notificationId,
-          recipient: inboxId,
-          ...(row.subject ? { subjectNhsNumber: row.subject } : {}),
-        },
-      ]);
+      await insertAuditEvents(tx, [acknowledgedEvent(notificationId, row.subject ?? undefined, inboxId, by, at)]);
       return 'acknowledged';
     });
   }

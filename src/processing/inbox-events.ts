@@ -1,0 +1,58 @@
+/**
+ * The audit events of what happens at an inbox, as pure functions: a notification delivered into it (a
+ * disclosure, with the rule, rulebook version and lawful basis that allowed it), a person or system reading
+ * it, and the centre taking it on. The notification store only saves what these return.
+ */
+import type { AuditEventInput } from '../ports/audit.js';
+import { WORKER_ACTOR } from './birth-outcomes.js';
+
+/** A notification as delivery moved it into its inbox: what its disclosure event is made of. */
+export interface DeliveredNotification {
+  notificationId: string;
+  messageId: string;
+  babyNhsNumber?: string;
+  /** The stored consent decision that allowed the disclosure. */
+  decision: { ruleId: string; rulebookId: string; rulebookVersion: string; lawfulBasis: string };
+  dataset?: string;
+}
+
+const subject = (nhsNumber: string | undefined): { subjectNhsNumber?: string } => (nhsNumber ? { subjectNhsNumber: nhsNumber } : {});
+
+/** `delivered`: the disclosure to the inbox, under the rule and lawful basis of the notification's decision. */
+export function deliveredEvent(n: DeliveredNotification, inboxId: string, at: Date): AuditEventInput {
+  return {
+    at,
+    actor: WORKER_ACTOR,
+    action: 'delivered',
+    messageId: n.messageId,
+    notificationId: n.notificationId,
+    ...subject(n.babyNhsNumber),
+    recipient: inboxId,
+    ruleId: n.decision.ruleId,
+    rulebookVersion: `${n.decision.rulebookId}@${n.decision.rulebookVersion}`,
+    lawfulBasis: n.decision.lawfulBasis,
+    details: { dataset: n.dataset ?? null },
+  };
+}
+
+/** `read`: every read of a disclosed record, by whom, from which inbox. */
+export function readEvent(
+  notificationId: string,
+  babyNhsNumber: string | undefined,
+  inboxId: string,
+  reader: string,
+  at: Date,
+): AuditEventInput {
+  return { at, actor: reader, action: 'read', notificationId, recipient: inboxId, ...subject(babyNhsNumber) };
+}
+
+/** `acknowledged`: the centre has taken the family on. */
+export function acknowledgedEvent(
+  notificationId: string,
+  babyNhsNumber: string | undefined,
+  inboxId: string,
+  by: string,
+  at: Date,
+): AuditEventInput {
+  return { at, actor: by, action: 'acknowledged', notificationId, recipient: inboxId, ...subject(babyNhsNumber) };
+}
