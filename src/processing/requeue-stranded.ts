@@ -46,9 +46,7 @@ export class RequeueStranded {
     this.timer = setInterval(() => {
       if (this.running) return;
       this.running = this.sweepOnce()
-        .catch((err: unknown) =>
-          this.deps.logger.warn({ err: { name: (err as Error).name } }, 'recovery sweep failed; the next one retries'),
-        )
+        .catch((err: unknown) => this.deps.logger.warn({ err }, 'recovery sweep failed; the next one retries'))
         .finally(() => (this.running = undefined));
     }, this.intervalMs);
     this.timer.unref();
