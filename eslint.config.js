@@ -30,6 +30,20 @@ export default defineConfig(
     },
   },
   {
+    // The error policy (issue 9): an error is logged as `{ err }`, so the one serializer in src/logger.ts decides
+    // what of it is written (never its message text, which may hold data values); no hand-built err objects.
+    files: ['src/**/*.ts', 'adapters/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "Property[key.name='err'] > ObjectExpression",
+          message: 'Log an error as { err }: the err serializer in src/logger.ts decides what is written.',
+        },
+      ],
+    },
+  },
+  {
     // The few JavaScript files are configuration, outside the TypeScript project.
     files: ['**/*.js', '**/*.cjs'],
     extends: [tseslint.configs.disableTypeChecked],
