@@ -12,9 +12,7 @@ interface JsonItem {
     familyAddress?: { postcode?: string };
   };
 }
-interface FhirObject {
-  [k: string]: unknown;
-}
+type FhirObject = Record<string, unknown>;
 interface FhirBundle {
   resourceType: string;
   type: string;
@@ -142,12 +140,10 @@ describe('FHIR out: a centre reads its inbox as FHIR R4 by content negotiation, 
     expect(await notFound.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'not-found' }] });
     const badCursor = await api(t.http, OSM, '/v1/centres/osmondthorpe/notifications?after=nonsense', { headers: FHIR });
     expect(badCursor.status).toBe(400);
-    expect(await badCursor.json()).toMatchObject({
-      resourceType: 'OperationOutcome',
-      issue: expect.arrayContaining([
-        expect.objectContaining({ code: 'invalid', diagnostics: expect.stringContaining('after') }),
-      ]) as unknown,
-    });
+    const badCursorOutcome = (await badCursor.json()) as { resourceType: string; issue: { code: string; diagnostics: string }[] };
+    expect(badCursorOutcome.resourceType).toBe('OperationOutcome');
+    expect(badCursorOutcome.issue.map((i) => i.code)).toContain('invalid');
+    expect(badCursorOutcome.issue.some((i) => i.diagnostics.startsWith('after:'))).toBe(true);
 
     // Reads are audited as before: each read in FHIR form adds one `read` event for that notification.
     const reads = async (n: string): Promise<number> => {
