@@ -18,7 +18,7 @@ function wantsFhir(req: Request): boolean {
   return chosen === FHIR_JSON || chosen === 'application/json+fhir';
 }
 
-/** Before the role check, so that a FHIR client's 403 (and 400, 404) is an OperationOutcome too. */
+/** On the two reads, before the role check, so that a FHIR client's 403 (and 400, 404) is an OperationOutcome too. */
 function negotiate(req: Request, res: Response, next: NextFunction): void {
   res.vary('Accept');
   if (wantsFhir(req)) answerErrorsAsFhir(res);
@@ -57,8 +57,7 @@ function ownCentre(params: Record<string, string | string[] | undefined>, res: R
  */
 export function centreRoutes(store: NotificationStore, clock: () => Date = () => new Date()): Router {
   const router = Router();
-  router.use('/v1/centres', negotiate);
-  router.get('/v1/centres/:centreId/notifications', requireRole('centre'), async (req, res) => {
+  router.get('/v1/centres/:centreId/notifications', negotiate, requireRole('centre'), async (req, res) => {
     const centreId = ownCentre(req.params, res);
     if (centreId === undefined) return;
     const page = readStatusPage(req.query, STATUSES, res);
@@ -77,7 +76,7 @@ export function centreRoutes(store: NotificationStore, clock: () => Date = () =>
     );
   });
 
-  router.get('/v1/centres/:centreId/notifications/:id', requireRole('centre'), async (req, res) => {
+  router.get('/v1/centres/:centreId/notifications/:id', negotiate, requireRole('centre'), async (req, res) => {
     const centreId = ownCentre(req.params, res);
     if (centreId === undefined) return;
     const id = routeParam(req.params, 'id');
