@@ -102,6 +102,16 @@ describe('FHIR out: a centre reads its inbox as FHIR R4 by content negotiation, 
     }
     expect((fhirPage.entry ?? []).some((e) => e.resource.resourceType === 'Observation')).toBe(false);
 
+    // Negotiation: the older FHIR media type is FHIR too; an Accept naming neither gets JSON as before (no 406).
+    const legacy = await api(t.http, OSM, '/v1/centres/osmondthorpe/notifications?status=new', {
+      headers: { accept: 'application/json+fhir' },
+    });
+    expect(((await legacy.json()) as FhirBundle).resourceType).toBe('Bundle');
+    const html = await api(t.http, OSM, '/v1/centres/osmondthorpe/notifications?status=new', { headers: { accept: 'text/html' } });
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(((await html.json()) as { items: unknown[] }).items).toHaveLength(2);
+
     // One notification as a collection Bundle.
     const first = json.items[0];
     const one = await api(t.http, OSM, `/v1/centres/osmondthorpe/notifications/${first?.notificationId ?? ''}`, { headers: FHIR });

@@ -36,7 +36,7 @@ const ROLE_CODE = 'http://terminology.hl7.org/CodeSystem/v3-RoleCode';
 const CONFIDENTIALITY = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
 const LOINC = 'http://loinc.org';
 const UCUM = 'http://unitsofmeasure.org';
-const OBSERVATION_CATEGORY = 'http://terminology.hl7.org/CodeSystem/observation-category';
+const SNOMED = 'http://snomed.info/sct';
 /** Stork's extension on a Bundle entry: the inbox item's delivery metadata. */
 export const INBOX_ITEM_URL = 'https://stork.nhs.example/fhir/StructureDefinition/inbox-item';
 /** Stork's extension on the Patient: where the notification came from (the `source` field, when disclosed). */
@@ -200,22 +200,25 @@ export function motherRelatedPerson(id: string, patientRef: string, r: Disclosed
   };
 }
 
-function observation(
-  id: string,
-  patientRef: string,
-  loinc: string,
-  display: string,
-  value: number,
-  unit: string,
-  ucum: string,
-): JsonObject {
+interface Coding {
+  system: string;
+  code: string;
+  display: string;
+}
+/** The codes Stork's own FHIR intake recognises (mappings/fhir/uk-core-birth.json), so the output reads back in. */
+const BIRTH_WEIGHT: Coding[] = [
+  { system: SNOMED, code: '364589006', display: 'Birth weight' },
+  { system: LOINC, code: '8339-4', display: 'Birth weight Measured' },
+];
+const GESTATION: Coding[] = [{ system: SNOMED, code: '412726003', display: 'Length of gestation at birth' }];
+
+function observation(id: string, patientRef: string, coding: Coding[], value: number, unit: string, ucum: string): JsonObject {
   return {
     resourceType: 'Observation',
     id,
     meta: { profile: [UK_CORE_OBSERVATION] },
     status: 'final',
-    category: [{ coding: [{ system: OBSERVATION_CATEGORY, code: 'vital-signs' }] }],
-    code: { coding: [{ system: LOINC, code: loinc, display }] },
+    code: { coding: coding.map((c) => ({ ...c })) },
     subject: { reference: patientRef },
     valueQuantity: { value, unit, system: UCUM, code: ucum },
   };
@@ -266,7 +269,7 @@ function entriesFor(item: InboxEntryInput): { mode: Mode; entry: JsonObject }[] 
       mode: 'include',
       entry: {
         fullUrl: resourceUrn(n, 'birth-weight'),
-        resource: observation(id, patientRef, '8339-4', 'Birth weight Measured', d.weightGrams, 'g', 'g'),
+        resource: observation(id, patientRef, BIRTH_WEIGHT, d.weightGrams, 'g', 'g'),
       },
     });
   }
@@ -276,7 +279,7 @@ function entriesFor(item: InboxEntryInput): { mode: Mode; entry: JsonObject }[] 
       mode: 'include',
       entry: {
         fullUrl: resourceUrn(n, 'gestation'),
-        resource: observation(id, patientRef, '76516-4', 'Gestational age at birth', d.gestationWeeks, 'weeks', 'wk'),
+        resource: observation(id, patientRef, GESTATION, d.gestationWeeks, 'weeks', 'wk'),
       },
     });
   }

@@ -93,11 +93,12 @@ const STRUCTURE = new Set([
   'MTH',
   'mother',
   'final',
-  'vital-signs',
+  '364589006',
+  'Birth weight',
   '8339-4',
   'Birth weight Measured',
-  '76516-4',
-  'Gestational age at birth',
+  '412726003',
+  'Length of gestation at birth',
   'g',
   'weeks',
   'wk',
@@ -166,7 +167,7 @@ function checkBundle(b: JsonObject, type: 'searchset' | 'collection'): void {
     if (r.resourceType === 'Observation') {
       expect(r.status).toBe('final');
       expect(urls).toContain((r.subject as JsonObject).reference);
-      expect((r.code as { coding: unknown[] }).coding).toHaveLength(1);
+      expect((r.code as { coding: unknown[] }).coding.length).toBeGreaterThan(0);
     }
     if (r.resourceType === 'OperationOutcome') expect((r.issue as unknown[]).length).toBeGreaterThan(0);
   }
