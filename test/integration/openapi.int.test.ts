@@ -106,6 +106,31 @@ describe('Responses of the running hub match the OpenAPI description', () => {
     expect(
       (await call('GET', '/v1/centres/{centreId}/notifications/{id}', { key: centre, values: { ...inbox, id: UNKNOWN } })).status,
     ).toBe(404);
+    // The same reads in FHIR form (Accept: application/fhir+json): Bundles, and OperationOutcomes for the errors.
+    const fhir = { accept: 'application/fhir+json' };
+    const fhirPage = await call('GET', '/v1/centres/{centreId}/notifications', {
+      key: centre,
+      values: inbox,
+      query: '?limit=1',
+      headers: fhir,
+    });
+    expect(fhirPage.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
+    expect(fhirPage.body).toMatchObject({ resourceType: 'Bundle', type: 'searchset' });
+    const fhirOne = await call('GET', '/v1/centres/{centreId}/notifications/{id}', { key: centre, values: ids, headers: fhir });
+    expect(fhirOne.body).toMatchObject({ resourceType: 'Bundle', type: 'collection' });
+    for (const [opts, status] of [
+      [{ key: centre, values: inbox, query: '?status=lost', headers: fhir }, 400],
+      [{ key: 'demo-harehills-key', values: inbox, headers: fhir }, 403],
+    ] as const) {
+      const r = await call('GET', '/v1/centres/{centreId}/notifications', opts);
+      expect({ status: r.status, body: r.body }).toMatchObject({ status, body: { resourceType: 'OperationOutcome' } });
+    }
+    const fhir404 = await call('GET', '/v1/centres/{centreId}/notifications/{id}', {
+      key: centre,
+      values: { ...inbox, id: UNKNOWN },
+      headers: fhir,
+    });
+    expect({ status: fhir404.status, body: fhir404.body }).toMatchObject({ status: 404, body: { resourceType: 'OperationOutcome' } });
     expect((await call('POST', '/v1/centres/{centreId}/notifications/{id}/ack', { key: centre, values: ids })).status).toBe(200);
     expect(
       (await call('POST', '/v1/centres/{centreId}/notifications/{id}/ack', { key: centre, values: { ...inbox, id: UNKNOWN } })).status,
