@@ -255,10 +255,11 @@ async function startIntakeRole(core: Core, opened: ResourceStack): Promise<{ htt
     notifications: new SqlNotificationStore(pools.api),
     audit: new SqlAuditLog(pools.api),
     replay,
-    // A feed client's scope: an HL7 v2 sending facility (its feeds), or a FHIR feed's id (that feed).
+    // A feed client's scope: an HL7 v2 sending facility (its feeds), or a FHIR or NEMS feed's id (that feed).
     feedIdsForFacility: (scope) => [
       ...config.feeds.feeds.filter((f) => f.sendingFacility === scope).map((f) => f.id),
       ...config.feeds.fhirFeeds.filter((f) => f.id === scope).map((f) => f.id),
+      ...config.feeds.nemsFeeds.filter((f) => f.id === scope).map((f) => f.id),
     ],
   });
   const mllp = new MllpListener(
