@@ -62,8 +62,9 @@ const asWritten = (issues: FhirIssue[]): FhirIssue[] =>
  */
 export function assessNemsMessage(bytes: Buffer, encoding: FhirEncoding, ctx: NemsAssessContext): FhirAssessment {
   const read = readFhirResource(bytes, encoding, ctx.maxBytes, 'stu3');
-  if (!read.ok) return refused([read.issue], {}, { reason: `Unparseable: ${read.issue.diagnostics}` });
+  // The feed is the caller's (a MESH mailbox, or the feed's own API client): even an unreadable body is its.
   const verified = { feed: ctx.feed, senderVerified: true as const };
+  if (!read.ok) return refused([read.issue], {}, { ...verified, reason: `Unparseable: ${read.issue.diagnostics}` });
   const normalised = normaliseEnvelope(read.resource);
   const bundle = readMessageBundle(normalised);
   if (!bundle.ok) return refused(asWritten(bundle.issues), bundle.partial, verified);
