@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { corpusPath } from '../support/corpus.js';
 import { pollUntil } from '../support/poll.js';
-import { nemsBirthBundle } from '../support/synthetic/nems-birth.js';
+import { nemsAsXml, nemsBirthBundle } from '../support/synthetic/nems-birth.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
 
 const NEMS_KEY = 'demo-nems-key';
@@ -104,6 +104,31 @@ describe('NEMS birth notifications over $process-message', () => {
       first.id,
     ]);
     expect(Number(notes.rows[0]?.n)).toBe(1);
+  });
+
+  test('without HTTP (the entry point MESH calls): bytes and the feed id; a mother without an NHS number is no obstacle', async () => {
+    const now = new Date();
+    const bundle = nemsBirthBundle({
+      bundleId: 'nems-int-0004',
+      timestamp: now.toISOString(),
+      birthDate: now.toISOString().slice(0, 10),
+      babyNhsNumber: '9990001553',
+    });
+    const receive = t.hub.receiveNems;
+    if (!receive) throw new Error('the test hub has the intake role: receiveNems must be there');
+    // The channel is the transport's: MESH (issue 10 item 3) adds its own; until then this stands in for it.
+    const result = await receive({ bytes: Buffer.from(nemsAsXml(bundle)), feedId: 'nems-births', channel: 'http' });
+    expect(result).toMatchObject({ httpStatus: 200, stored: true, duplicate: false });
+    const item = await pollUntil(
+      async () => (await inbox()).find((i) => i.record?.baby.nhsNumber === '9990001553'),
+      'the baby in the inbox',
+    );
+    expect(item.record?.mother?.name).toBeDefined();
+    expect(item.record?.mother?.nhsNumber).toBeUndefined();
+    expect(await message(result.messageId ?? '')).toMatchObject({ format: 'fhir-stu3+xml', feed_id: 'nems-births' });
+    // The same bytes again, as MESH would after a restart before its acknowledgement: recognised.
+    const again = await receive({ bytes: Buffer.from(nemsAsXml(bundle)), feedId: 'nems-births', channel: 'http' });
+    expect(again).toMatchObject({ duplicate: true, messageId: result.messageId });
   });
 
   test('a stillborn baby (JSON) is stored and processed but never offered', async () => {
