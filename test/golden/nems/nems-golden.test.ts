@@ -117,4 +117,26 @@ describe('golden NEMS (FHIR STU3) birth notifications', () => {
     expectGolden(`nems-${name}`, got);
     expect(comparable(assess(Buffer.from(nemsAsXml(bundle)), 'xml', SYNTHETIC_AT), SYNTHETIC_AT)).toEqual(got);
   });
+
+  it('no answer carries the personal data of its notification (NHS numbers, names, dates, postcodes)', () => {
+    const inputs = [
+      ...['BirthNotificationWithMother.xml', 'BirthNotificationWithoutMother.xml'].map((f) =>
+        readFileSync(corpusPath('fhir', 'nems-stu3', f), 'utf8'),
+      ),
+      ...SYNTHETIC.map((c) => JSON.stringify(nemsBirthBundle(c.options))),
+    ];
+    let checked = 0;
+    for (const text of inputs) {
+      const xml = text.trimStart().startsWith('<');
+      const answer = JSON.stringify(answerFor(assess(Buffer.from(text), xml ? 'xml' : 'json', SYNTHETIC_AT), IDS, SYNTHETIC_AT));
+      const personal = new Set(
+        text.match(/\b\d{10}\b|\b(DAWKINS|AZERA|OKONKWO-HART|Sally|Jack|ROSA)\b|\b(19|20)\d{2}-\d{2}-\d{2}\b|LS17 7DF|LS9 7AB/g) ?? [],
+      );
+      for (const p of personal) {
+        expect([p, answer.includes(p)]).toEqual([p, false]);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
+  });
 });
