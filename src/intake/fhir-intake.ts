@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
 import type { Channel, MessageStatus, ReceiptOutcome, ReceivedMessage } from '../ports/message-store.js';
 import type { NemsFeedConfig } from '../pipeline/fhir/fhir-feed.js';
-import { assessNemsMessage } from '../pipeline/fhir/nems-stu3.js';
+import { answerForNems, assessNemsMessage } from '../pipeline/fhir/nems-stu3.js';
 import { answerFor, assessFhirMessage, readFhirResource, type FhirAssessment } from '../pipeline/fhir/assess-fhir.js';
 import { fhirIssue, toStoredIssue, type FhirIssue, type FhirIssueCode } from '../pipeline/fhir/fhir-issue.js';
 import type { FhirMappingSet } from '../pipeline/fhir/fhir-mapping.js';
@@ -132,6 +132,7 @@ export class FhirIntake {
         answerEncoding: n.answerEncoding ?? encoding,
         channel: n.channel,
         format,
+        stu3: true,
         ...(n.apiClientId !== undefined ? { apiClientId: n.apiClientId } : {}),
         ...(n.remoteAddress !== undefined ? { remoteAddress: n.remoteAddress } : {}),
       },
@@ -142,7 +143,7 @@ export class FhirIntake {
 
   private async commit(d: Receipt, a: FhirAssessment, receivedAt: Date): Promise<FhirIntakeResult> {
     const id = randomUUID();
-    const answer = answerFor(a, { bundle: id, header: randomUUID(), outcome: randomUUID() }, receivedAt);
+    const answer = (d.stu3 ? answerForNems : answerFor)(a, { bundle: id, header: randomUUID(), outcome: randomUUID() }, receivedAt);
     const body = serialise(answer, d.answerEncoding);
     const row = this.toRow(id, receivedAt, d, a, body);
     let outcome: ReceiptOutcome;
@@ -266,6 +267,8 @@ interface Receipt {
   answerEncoding: FhirEncoding;
   channel: Channel;
   format: ReceivedMessage['format'];
+  /** A NEMS (STU3) message: answered in STU3 terms. */
+  stu3?: true;
   apiClientId?: string;
   remoteAddress?: string;
 }

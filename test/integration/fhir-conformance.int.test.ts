@@ -119,7 +119,7 @@ describe('FHIR conformance: every R4 file of the corpus to $process-message', ()
       const text = await res.text();
       ids.add(res.headers.get('x-stork-message-id') ?? `${f}: no message id`);
       const parsed = f.endsWith('.xml')
-        ? parseFhirXml(Buffer.from(text), 1 << 22)
+        ? parseFhirXml(Buffer.from(text), 1 << 22, 'stu3')
         : { ok: true as const, resource: JSON.parse(text) as JsonObject };
       const body = parsed.ok ? parsed.resource : undefined;
       expect([f, res.status < 500]).toEqual([f, true]);

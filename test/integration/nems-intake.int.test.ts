@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parseFhirXml } from '../../src/pipeline/fhir/fhir-xml.js';
 import { corpusPath } from '../support/corpus.js';
 import { pollUntil } from '../support/poll.js';
 import { nemsAsXml, nemsBirthBundle } from '../support/synthetic/nems-birth.js';
@@ -67,6 +68,9 @@ describe('NEMS birth notifications over $process-message', () => {
     const res = await post(todaysCorpusBirth('nems-int-0001'));
     expect(res.status).toBe(200);
     expect(res.text).toContain('<code value="ok"/>');
+    // The answer is an STU3 response message (MessageHeader.event, not R4's eventCoding).
+    const answer = parseFhirXml(Buffer.from(res.text), 1 << 20, 'stu3');
+    expect(answer.ok && answer.resource.resourceType).toBe('Bundle');
     const item = await pollUntil(
       async () => (await inbox()).find((i) => i.record?.baby.nhsNumber === '9912003888'),
       'the NEMS baby in the inbox',

@@ -21,7 +21,7 @@
  */
 import type { BirthNotification } from '../../domain/birth-notification.js';
 import type { BackfillAdmission } from '../hl7v2/map-outcome.js';
-import { readFhirResource, type FhirAssessment } from './assess-fhir.js';
+import { answerFor, readFhirResource, type FhirAssessment } from './assess-fhir.js';
 import { fhirIssue, type FhirIssue } from './fhir-issue.js';
 import { codingKey, type FhirMapping } from './fhir-mapping.js';
 import type { NemsFeedConfig } from './fhir-feed.js';
@@ -130,6 +130,28 @@ export function assessNemsMessage(bytes: Buffer, encoding: FhirEncoding, ctx: Ne
     case 'invalid':
       return refused([...asWritten(outcome.issues), ...notes], envelope, verified);
   }
+}
+
+/**
+ * The answer to an assessed NEMS message, in STU3 terms: the response MessageHeader says `event` (R4:
+ * `eventCoding`) and carries the `timestamp` (an STU3 Bundle has none); an OperationOutcome is the same in both.
+ */
+export function answerForNems(a: FhirAssessment, ids: { bundle: string; header: string; outcome: string }, at: Date): JsonObject {
+  const answer = answerFor(a, ids, at);
+  if (answer.resourceType !== 'Bundle') return answer;
+  const { timestamp: _bundleTime, ...bundle } = answer;
+  return {
+    ...bundle,
+    entry: objs(answer.entry).map((e): JsonValue => {
+      const r = obj(e.resource);
+      if (r?.resourceType !== 'MessageHeader') return e;
+      const { eventCoding, ...rest } = r;
+      return {
+        ...e,
+        resource: { resourceType: 'MessageHeader', id: rest.id ?? null, event: eventCoding ?? null, timestamp: at.toISOString(), ...rest },
+      };
+    }),
+  };
 }
 
 /** The STU3 MessageHeader's `event` and `timestamp` where the R4 reader looks for them (eventCoding, Bundle.timestamp). */
