@@ -12,7 +12,7 @@ import { errorCode } from './ports/errors.js';
 import type { FeedMapper } from './pipeline/hl7v2/assess-hl7v2.js';
 import { Hl7v2Intake, INTAKE_CONCURRENT_BATCHES } from './intake/hl7v2-intake.js';
 import { newInternalErrorCounts, type InternalErrorCounts } from './intake/internal-errors.js';
-import { FhirIntake } from './intake/fhir-intake.js';
+import { FhirIntake, type FhirIntakeResult, type InboundNems } from './intake/fhir-intake.js';
 import { ReceiptCommitter } from './intake/receipt-committer.js';
 import { capabilityStatement } from './pipeline/fhir/fhir-response.js';
 import type { ReplayDeps } from './intake/replay-message.js';
@@ -41,6 +41,11 @@ export interface Hub {
   mllpPort?: number;
   /** Bugs met while handling messages, counted in this process (to be exposed as metrics). */
   internalErrors: InternalErrorCounts;
+  /**
+   * NHS national birth notifications (NEMS, FHIR STU3) for a NEMS feed, without HTTP: bytes and the feed id
+   * (what a MESH mailbox poller hands over). Present when this process has the intake role.
+   */
+  receiveNems?: (n: Omit<InboundNems, 'feed'> & { feedId: string }) => Promise<FhirIntakeResult>;
   /** Graceful stop: stop accepting, finish in-flight messages, close workers, then pools. */
   stop(): Promise<void>;
 }
@@ -189,7 +194,10 @@ async function startWorkerRole(core: Core, opened: ResourceStack): Promise<void>
 }
 
 /** The intake part: HL7 v2 intake over MLLP and the HTTP API. Closing it stops accepting and finishes the messages in flight. */
-async function startIntakeRole(core: Core, opened: ResourceStack): Promise<{ httpPort: number; mllpPort: number }> {
+async function startIntakeRole(
+  core: Core,
+  opened: ResourceStack,
+): Promise<{ httpPort: number; mllpPort: number; receiveNems: NonNullable<Hub['receiveNems']> }> {
   const { env, config, logger, queues, mapper, clock } = core;
   const counts = core.internalErrors;
   const limits = { maxSegments: env.hl7MaxSegments, maxRepetitions: env.hl7MaxRepetitions };
@@ -255,10 +263,11 @@ async function startIntakeRole(core: Core, opened: ResourceStack): Promise<{ htt
     notifications: new SqlNotificationStore(pools.api),
     audit: new SqlAuditLog(pools.api),
     replay,
-    // A feed client's scope: an HL7 v2 sending facility (its feeds), or a FHIR feed's id (that feed).
+    // A feed client's scope: an HL7 v2 sending facility (its feeds), or a FHIR or NEMS feed's id (that feed).
     feedIdsForFacility: (scope) => [
       ...config.feeds.feeds.filter((f) => f.sendingFacility === scope).map((f) => f.id),
       ...config.feeds.fhirFeeds.filter((f) => f.id === scope).map((f) => f.id),
+      ...config.feeds.nemsFeeds.filter((f) => f.id === scope).map((f) => f.id),
     ],
   });
   const mllp = new MllpListener(
@@ -294,7 +303,12 @@ async function startIntakeRole(core: Core, opened: ResourceStack): Promise<{ htt
     },
     'intake listening',
   );
-  return { httpPort, mllpPort };
+  const receiveNems: NonNullable<Hub['receiveNems']> = async ({ feedId, ...n }) => {
+    const feed = config.feeds.nemsById(feedId);
+    if (!feed) throw new Error(`no NEMS feed named ${feedId}`);
+    return fhirIntake.receiveNems({ ...n, feed });
+  };
+  return { httpPort, mllpPort, receiveNems };
 }
 
 /** A worker-only process serves /healthz and /readyz alone, for its orchestrator's probes. */

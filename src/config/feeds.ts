@@ -1,11 +1,11 @@
 import { ConfigError } from '../domain/config-error.js';
 import { compile } from '../domain/json-schema.js';
-import { FeedDirectory, isFhirFeed, type FeedConfig } from '../pipeline/hl7v2/feed-directory.js';
-import type { FhirFeedConfig } from '../pipeline/fhir/fhir-feed.js';
+import { FeedDirectory, isFhirFeed, isNemsFeed, type FeedConfig } from '../pipeline/hl7v2/feed-directory.js';
+import type { FhirFeedConfig, NemsFeedConfig } from '../pipeline/fhir/fhir-feed.js';
 import { loadJsonFile } from './load-json-file.js';
 
 export interface FeedsFile {
-  feeds: (FeedConfig | FhirFeedConfig)[];
+  feeds: (FeedConfig | FhirFeedConfig | NemsFeedConfig)[];
 }
 
 const backfillSchema = {
@@ -33,6 +33,20 @@ const fhirFeedSchema = {
   },
 };
 
+const nemsFeedSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'kind', 'name', 'apiClient', 'mapping'],
+  properties: {
+    id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
+    kind: { const: 'nems' },
+    name: { type: 'string', minLength: 1 },
+    apiClient: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
+    mapping: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
+    backfill: backfillSchema,
+  },
+};
+
 const schema = {
   type: 'object',
   additionalProperties: false,
@@ -42,30 +56,34 @@ const schema = {
     feeds: {
       type: 'array',
       items: {
-        // A FHIR feed is told by its kind; anything else is an HL7 v2 feed (so errors name HL7 v2 fields, as before).
+        // A FHIR or NEMS feed is told by its kind; anything else is an HL7 v2 feed (so errors name HL7 v2 fields, as before).
         if: { type: 'object', required: ['kind'], properties: { kind: { const: 'fhir' } } },
         then: fhirFeedSchema,
         else: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['id', 'name', 'sendingFacility', 'messageTypes', 'versions', 'processingIds', 'mapping'],
-          properties: {
-            id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
-            kind: { const: 'hl7v2' },
-            name: { type: 'string', minLength: 1 },
-            sendingFacility: { type: 'string', minLength: 1 },
-            sendingApplications: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
-            messageTypes: {
-              type: 'object',
-              minProperties: 1,
-              propertyNames: { pattern: '^[A-Z][A-Z0-9]{2}$' },
-              additionalProperties: { type: 'array', items: { type: 'string', pattern: '^[A-Z0-9]{3}$' }, minItems: 1 },
+          if: { type: 'object', required: ['kind'], properties: { kind: { const: 'nems' } } },
+          then: nemsFeedSchema,
+          else: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['id', 'name', 'sendingFacility', 'messageTypes', 'versions', 'processingIds', 'mapping'],
+            properties: {
+              id: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
+              kind: { const: 'hl7v2' },
+              name: { type: 'string', minLength: 1 },
+              sendingFacility: { type: 'string', minLength: 1 },
+              sendingApplications: { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+              messageTypes: {
+                type: 'object',
+                minProperties: 1,
+                propertyNames: { pattern: '^[A-Z][A-Z0-9]{2}$' },
+                additionalProperties: { type: 'array', items: { type: 'string', pattern: '^[A-Z0-9]{3}$' }, minItems: 1 },
+              },
+              versions: { type: 'array', items: { type: 'string', pattern: '^2\\.[0-9](\\.[0-9])?$' }, minItems: 1 },
+              processingIds: { type: 'array', items: { enum: ['P', 'T', 'D'] }, minItems: 1 },
+              sourceAddresses: { type: 'array', items: { type: 'string', minLength: 2 } },
+              mapping: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
+              backfill: backfillSchema,
             },
-            versions: { type: 'array', items: { type: 'string', pattern: '^2\\.[0-9](\\.[0-9])?$' }, minItems: 1 },
-            processingIds: { type: 'array', items: { enum: ['P', 'T', 'D'] }, minItems: 1 },
-            sourceAddresses: { type: 'array', items: { type: 'string', minLength: 2 } },
-            mapping: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
-            backfill: backfillSchema,
           },
         },
       },
@@ -74,7 +92,7 @@ const schema = {
 };
 const validate = compile<FeedsFile>(schema);
 
-/** Loads `feeds.json` (HL7 v2 feeds, and FHIR feeds of kind `fhir`); a bad file stops start-up naming the file and the field. */
+/** Loads `feeds.json` (HL7 v2 feeds, FHIR feeds of kind `fhir`, NHS national birth notification feeds of kind `nems`); a bad file stops start-up naming the file and the field. */
 export function loadFeeds(file: string, knownMappings?: ReadonlySet<string>, knownFhirMappings?: ReadonlySet<string>): FeedDirectory {
   const data = loadJsonFile(file, validate);
   const problems: string[] = [];
@@ -83,9 +101,10 @@ export function loadFeeds(file: string, knownMappings?: ReadonlySet<string>, kno
   data.feeds.forEach((feed, i) => {
     if (ids.has(feed.id)) problems.push(`${file}: field /feeds/${i}/id: duplicate feed id "${feed.id}"`);
     ids.add(feed.id);
-    const known = isFhirFeed(feed) ? knownFhirMappings : knownMappings;
+    const fhirLike = isFhirFeed(feed) || isNemsFeed(feed);
+    const known = fhirLike ? knownFhirMappings : knownMappings;
     if (known && !known.has(feed.mapping)) {
-      const where = isFhirFeed(feed) ? 'FHIR mapping (mappings/fhir)' : 'mapping';
+      const where = fhirLike ? 'FHIR mapping (mappings/fhir)' : 'mapping';
       problems.push(`${file}: field /feeds/${i}/mapping: no ${where} named "${feed.mapping}" (known: ${[...known].join(', ')})`);
     }
     if (isFhirFeed(feed)) {
@@ -96,7 +115,8 @@ export function loadFeeds(file: string, knownMappings?: ReadonlySet<string>, kno
   });
   if (problems.length > 0) throw new ConfigError(problems.join('\n'), problems);
   return new FeedDirectory(
-    data.feeds.filter((f): f is FeedConfig => !isFhirFeed(f)),
+    data.feeds.filter((f): f is FeedConfig => !isFhirFeed(f) && !isNemsFeed(f)),
     data.feeds.filter(isFhirFeed),
+    data.feeds.filter(isNemsFeed),
   );
 }

@@ -67,19 +67,34 @@ export function loadHubConfig(configDir: string): HubConfig {
   const apiClients = attempt(() =>
     loadApiClients(files.apiClients, {
       // A feed client's scope is an HL7 v2 sending facility or a FHIR feed's id.
-      ...(feeds ? { feedFacilities: new Set([...feeds.feeds.map((f) => f.sendingFacility), ...feeds.fhirFeeds.map((f) => f.id)]) } : {}),
+      ...(feeds
+        ? {
+            feedFacilities: new Set([
+              ...feeds.feeds.map((f) => f.sendingFacility),
+              ...feeds.fhirFeeds.map((f) => f.id),
+              ...feeds.nemsFeeds.map((f) => f.id),
+            ]),
+          }
+        : {}),
       ...(catchments ? { centreIds: new Set(inboxIds(catchments)) } : {}),
     }),
   );
   if (feeds && apiClients) {
     // Each FHIR feed names the one API client that may send for it: a feed client whose scope is the feed.
-    for (const feed of feeds.fhirFeeds) {
+    for (const feed of [...feeds.fhirFeeds, ...feeds.nemsFeeds]) {
       const client = apiClients.clients.find((c) => c.id === feed.apiClient);
+      const kind = feed.kind === 'nems' ? 'NEMS' : 'FHIR';
       if (client?.role !== 'feed' || client.scope !== feed.id)
         problems.push(
-          `${files.feeds}: FHIR feed "${feed.id}" field apiClient: "${feed.apiClient}" must be an API client with role feed and scope "${feed.id}" in ${files.apiClients}`,
+          `${files.feeds}: ${kind} feed "${feed.id}" field apiClient: "${feed.apiClient}" must be an API client with role feed and scope "${feed.id}" in ${files.apiClients}`,
         );
     }
+  }
+  if (feeds && fhirMappings) {
+    // A NEMS feed's mapping must say how STU3 birth notifications are read (its `nems` section).
+    for (const feed of feeds.nemsFeeds)
+      if (fhirMappings.names().includes(feed.mapping) && fhirMappings.get(feed.mapping).file.nems === undefined)
+        problems.push(`${files.feeds}: NEMS feed "${feed.id}" field mapping: "${feed.mapping}" has no nems section (mappings/fhir)`);
   }
   if (problems.length > 0 || !mappings || !fhirMappings || !feeds || !catchments || !rulebook || !apiClients) {
     throw new ConfigError(`Invalid configuration in ${configDir}:\n  ${problems.join('\n  ')}`, problems);

@@ -1,7 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
-import type { MessageStatus, ReceiptOutcome, ReceivedMessage } from '../ports/message-store.js';
+import type { Channel, MessageStatus, ReceiptOutcome, ReceivedMessage } from '../ports/message-store.js';
+import type { NemsFeedConfig } from '../pipeline/fhir/fhir-feed.js';
+import { answerForNems, assessNemsMessage } from '../pipeline/fhir/nems-stu3.js';
 import { answerFor, assessFhirMessage, readFhirResource, type FhirAssessment } from '../pipeline/fhir/assess-fhir.js';
 import { fhirIssue, toStoredIssue, type FhirIssue, type FhirIssueCode } from '../pipeline/fhir/fhir-issue.js';
 import type { FhirMappingSet } from '../pipeline/fhir/fhir-mapping.js';
@@ -23,6 +25,27 @@ export interface InboundFhir {
   apiClientId: string;
   remoteAddress?: string;
 }
+
+/**
+ * One NHS national birth notification (NEMS, FHIR STU3) for a NEMS feed, as bytes: what MESH (a NEMS
+ * subscription's mailbox) will hand over without HTTP, and what `$process-message` hands over for the feed's
+ * API client. The feed is the caller's, never read from the message.
+ */
+export interface InboundNems {
+  bytes: Buffer;
+  feed: NemsFeedConfig;
+  /** How the body is encoded; absent: told from its first character (`<` is XML). */
+  encoding?: FhirEncoding;
+  /** How the answer is encoded; absent: as the body. */
+  answerEncoding?: FhirEncoding;
+  channel: Channel;
+  /** The authenticated API client, when it came over HTTP. */
+  apiClientId?: string;
+  remoteAddress?: string;
+}
+
+/** JSON or XML, from the first character that is not white space. */
+export const sniffEncoding = (bytes: Buffer): FhirEncoding => (bytes.toString('utf8', 0, 256).trimStart().startsWith('<') ? 'xml' : 'json');
 
 export interface FhirIntakeResult {
   httpStatus: number;
@@ -63,6 +86,18 @@ export class FhirIntake {
   }
 
   async receive(d: InboundFhir): Promise<FhirIntakeResult> {
+    // A NEMS feed's API client posts STU3 national birth notifications: read as such, for its own feed.
+    const nems = this.deps.feeds.nemsForClient(d.apiClientId);
+    if (nems)
+      return this.receiveNems({
+        bytes: d.bytes,
+        feed: nems,
+        encoding: d.encoding,
+        answerEncoding: d.answerEncoding,
+        channel: 'http',
+        apiClientId: d.apiClientId,
+        ...(d.remoteAddress !== undefined ? { remoteAddress: d.remoteAddress } : {}),
+      });
     const receivedAt = this.clock();
     const a = assessFhirMessage(d.bytes, d.encoding, {
       feeds: this.deps.feeds,
@@ -71,8 +106,44 @@ export class FhirIntake {
       apiClientId: d.apiClientId,
       maxBytes: this.deps.maxBytes,
     });
+    const format = d.encoding === 'xml' ? ('fhir-r4+xml' as const) : ('fhir-r4+json' as const);
+    return this.commit({ ...d, channel: 'http', format }, a, receivedAt);
+  }
+
+  /**
+   * An NHS national birth notification for a NEMS feed (the entry point MESH calls, without HTTP): stored with
+   * its answer as a `fhir-stu3+xml`/`+json` message before anything is answered, keyed for re-sends in the
+   * feed's FHIR key space, then processed as any birth. The answer is what an HTTP sender gets back.
+   */
+  async receiveNems(n: InboundNems): Promise<FhirIntakeResult> {
+    const receivedAt = this.clock();
+    const encoding = n.encoding ?? sniffEncoding(n.bytes);
+    const a = assessNemsMessage(n.bytes, encoding, {
+      feed: n.feed,
+      mapping: this.deps.mappings.get(n.feed.mapping),
+      receivedAt,
+      maxBytes: this.deps.maxBytes,
+    });
+    const format = encoding === 'xml' ? ('fhir-stu3+xml' as const) : ('fhir-stu3+json' as const);
+    return this.commit(
+      {
+        bytes: n.bytes,
+        encoding,
+        answerEncoding: n.answerEncoding ?? encoding,
+        channel: n.channel,
+        format,
+        stu3: true,
+        ...(n.apiClientId !== undefined ? { apiClientId: n.apiClientId } : {}),
+        ...(n.remoteAddress !== undefined ? { remoteAddress: n.remoteAddress } : {}),
+      },
+      a,
+      receivedAt,
+    );
+  }
+
+  private async commit(d: Receipt, a: FhirAssessment, receivedAt: Date): Promise<FhirIntakeResult> {
     const id = randomUUID();
-    const answer = answerFor(a, { bundle: id, header: randomUUID(), outcome: randomUUID() }, receivedAt);
+    const answer = (d.stu3 ? answerForNems : answerFor)(a, { bundle: id, header: randomUUID(), outcome: randomUUID() }, receivedAt);
     const body = serialise(answer, d.answerEncoding);
     const row = this.toRow(id, receivedAt, d, a, body);
     let outcome: ReceiptOutcome;
@@ -108,7 +179,7 @@ export class FhirIntake {
       {
         messageId: id,
         feed,
-        channel: 'http',
+        channel: d.channel,
         format: row.format,
         bytes: d.bytes.length,
         status: row.status,
@@ -141,19 +212,18 @@ export class FhirIntake {
     };
   }
 
-  private toRow(id: string, receivedAt: Date, d: InboundFhir, a: FhirAssessment, answer: Buffer): ReceivedMessage {
+  private toRow(id: string, receivedAt: Date, d: Receipt, a: FhirAssessment, answer: Buffer): ReceivedMessage {
     const verified = a.senderVerified === true && a.feed !== undefined;
-    const actor = verified && a.feed ? `feed:${a.feed.id}` : `client:${d.apiClientId}`;
+    const actor = verified && a.feed ? `feed:${a.feed.id}` : `client:${d.apiClientId ?? 'unknown'}`;
     const subject = a.notification?.baby.nhsNumber;
     const base = { at: receivedAt, actor, messageId: id, ...(subject ? { subjectNhsNumber: subject } : {}) };
-    const format = d.encoding === 'xml' ? ('fhir-r4+xml' as const) : ('fhir-r4+json' as const);
+    const format = d.format;
     const issues = a.issues.filter((i) => i.code !== 'informational').map(toStoredIssue);
     const row: ReceivedMessage = {
       id,
       receivedAt,
-      channel: 'http',
+      channel: d.channel,
       format,
-      apiClient: d.apiClientId,
       raw: d.bytes,
       rawTruncated: false,
       sizeBytes: d.bytes.length,
@@ -164,7 +234,7 @@ export class FhirIntake {
       ack: answer,
       audit: receiptAudit(
         base,
-        { channel: 'http', format, bytes: d.bytes.length },
+        { channel: d.channel, format, bytes: d.bytes.length },
         {
           status: a.status,
           outcome: a.httpStatus === 200 ? 'ok' : 'fatal-error',
@@ -175,10 +245,11 @@ export class FhirIntake {
         },
       ),
     };
+    if (d.apiClientId !== undefined) row.apiClient = d.apiClientId;
     if (d.remoteAddress !== undefined) row.remoteAddress = d.remoteAddress;
     if (a.feed) row.feedId = a.feed.id;
     const names = verified && a.feed ? [a.feed.id] : [a.envelope.sourceEndpoint ?? ''];
-    const key = resendKey({ names, verified, apiClientId: d.apiClientId, space: 'fhir' });
+    const key = resendKey({ names, verified, ...(d.apiClientId !== undefined ? { apiClientId: d.apiClientId } : {}), space: 'fhir' });
     if (key !== undefined) row.senderKey = key;
     if (a.envelope.bundleId !== undefined && a.envelope.headerId !== undefined)
       row.controlId = fhirControlId({ bundleId: a.envelope.bundleId, headerId: a.envelope.headerId });
@@ -187,6 +258,19 @@ export class FhirIntake {
     if (a.notification) row.canonical = a.notification;
     return row;
   }
+}
+
+/** What the receipt of one FHIR message (R4 or NEMS STU3) is stored with. */
+interface Receipt {
+  bytes: Buffer;
+  encoding: FhirEncoding;
+  answerEncoding: FhirEncoding;
+  channel: Channel;
+  format: ReceivedMessage['format'];
+  /** A NEMS (STU3) message: answered in STU3 terms. */
+  stu3?: true;
+  apiClientId?: string;
+  remoteAddress?: string;
 }
 
 /** The HTTP status and media type of an answer Stork stored earlier (a re-send gets it again, as it was). */

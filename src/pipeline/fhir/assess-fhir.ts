@@ -6,12 +6,12 @@
  */
 import type { BirthNotification } from '../../domain/birth-notification.js';
 import type { FeedDirectory } from '../hl7v2/feed-directory.js';
-import type { FhirFeedConfig } from './fhir-feed.js';
+import type { FhirFeedConfig, NemsFeedConfig } from './fhir-feed.js';
 import type { BackfillAdmission } from '../hl7v2/map-outcome.js';
 import { fhirIssue, type FhirIssue } from './fhir-issue.js';
 import type { FhirMappingSet } from './fhir-mapping.js';
 import { codingKey } from './fhir-mapping.js';
-import { MAX_XML_DEPTH, parseFhirXml, type JsonObject, type JsonValue } from './fhir-xml.js';
+import { MAX_XML_DEPTH, parseFhirXml, type FhirVersion, type JsonObject, type JsonValue } from './fhir-xml.js';
 import { jsonDepth, obj } from './json-access.js';
 import { mapFhirBirth, type FhirMapOutcome } from './map-fhir-r4.js';
 import { readMessageBundle, type MessageBundle } from './message-bundle.js';
@@ -36,7 +36,7 @@ export interface FhirAssessment {
   reason?: string;
   /** What could be read of the envelope (ids, sender, event), even for a refused message. */
   envelope: Partial<Pick<MessageBundle, 'bundleId' | 'headerId' | 'sourceEndpoint' | 'event'>>;
-  feed?: FhirFeedConfig;
+  feed?: FhirFeedConfig | NemsFeedConfig;
   /** The authenticated client is the feed's own: only then does the message take the feed's re-send key. */
   senderVerified?: true;
   /** The client may not send for the feed the message names (403; stored in quarantine all the same). */
@@ -62,13 +62,14 @@ function refused(issues: FhirIssue[], envelope: FhirAssessment['envelope'], extr
   };
 }
 
-/** Reads a FHIR resource from the body: JSON (depth-capped) or XML (see fhir-xml.ts). */
+/** Reads a FHIR resource from the body: JSON (depth-capped) or XML of the given version's model (see fhir-xml.ts). */
 export function readFhirResource(
   bytes: Buffer,
   encoding: FhirEncoding,
   maxBytes: number,
+  version: FhirVersion = 'r4',
 ): { ok: true; resource: JsonObject } | { ok: false; issue: FhirIssue } {
-  if (encoding === 'xml') return parseFhirXml(bytes, maxBytes);
+  if (encoding === 'xml') return parseFhirXml(bytes, maxBytes, version);
   if (bytes.length > maxBytes)
     return {
       ok: false,

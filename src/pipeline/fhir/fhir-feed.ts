@@ -17,3 +17,21 @@ export interface FhirFeedConfig {
   /** As for HL7 v2 feeds; the message time is Bundle.timestamp. */
   backfill?: BackfillMode;
 }
+
+/**
+ * A feed of NHS national birth notifications (`"kind": "nems"` in feeds.json): FHIR STU3 PDS birth notification
+ * event messages, delivered by MESH (a NEMS subscription's mailbox) or posted to `$process-message` by the
+ * feed's one API client. The national publisher is the sender whatever MessageHeader.source.endpoint says, so the
+ * feed is the one the caller names (the mailbox's, or the API client's), never looked up from the message.
+ */
+export interface NemsFeedConfig {
+  id: string;
+  kind: 'nems';
+  name: string;
+  /** The API client (api-clients.json, role feed, scope = this feed's id) allowed to post for this feed. */
+  apiClient: string;
+  /** The mapping in `mappings/fhir/` that reads this feed (it must have a `nems` section). */
+  mapping: string;
+  /** As for HL7 v2 feeds; the message time is MessageHeader.timestamp. */
+  backfill?: BackfillMode;
+}

@@ -53,6 +53,20 @@ export interface FhirMappingFile {
   };
   /** meta.security codings and the confidentiality each means; the most restrictive found applies. */
   confidentiality: { system: string; codes: Record<string, Exclude<Confidentiality, 'normal'>> };
+  /** Only for NEMS feeds (`"kind": "nems"`): how the STU3 PDS birth notification says what R4 says elsewhere. */
+  nems?: NemsRules;
+}
+
+/** The NHS national birth notification (STU3, `pds-birth-notification-1` / `PDS003`) rules of a mapping. */
+export interface NemsRules {
+  /** The stillbirth Observation's code, and the indicator values (valueCodeableConcept) that mean born alive. */
+  stillbirth: { codes: Coding[]; liveIndicators: Coding[] };
+  /** EpisodeOfCare.type of the delivery place episode; its managingOrganization is the place of delivery. */
+  deliveryPlaceEpisode: Coding;
+  /** A generalPractitioner reference starting with this is a directory URL ending in the practice's ODS code. */
+  gpDirectoryPrefix: string;
+  /** meta.security systems read as `confidentiality.system` (STU3 and R4 spell the v3 Confidentiality system differently). */
+  confidentialitySystemAliases: string[];
 }
 
 const coding = {
@@ -113,6 +127,22 @@ export const fhirMappingFileSchema = {
         numberOfBirths: { type: 'object', additionalProperties: false, required: ['codes'], properties: { codes: codings } },
       },
     },
+    nems: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['stillbirth', 'deliveryPlaceEpisode', 'gpDirectoryPrefix', 'confidentialitySystemAliases'],
+      properties: {
+        stillbirth: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['codes', 'liveIndicators'],
+          properties: { codes: codings, liveIndicators: codings },
+        },
+        deliveryPlaceEpisode: coding,
+        gpDirectoryPrefix: { type: 'string', pattern: '^https://\\S+/$' },
+        confidentialitySystemAliases: { type: 'array', items: uri },
+      },
+    },
     confidentiality: {
       type: 'object',
       additionalProperties: false,
@@ -136,6 +166,8 @@ export interface FhirMapping {
   birthWeight: ReadonlySet<string>;
   gestation: ReadonlySet<string>;
   numberOfBirths: ReadonlySet<string>;
+  stillbirth: ReadonlySet<string>;
+  liveIndicators: ReadonlySet<string>;
 }
 
 const text = (v: unknown): string => (typeof v === 'string' ? v : '');
@@ -167,6 +199,7 @@ export function mappingProblems(data: FhirMappingFile): string[] {
   claim(data.observations.birthWeight.codes, '/observations/birthWeight/codes');
   claim(data.observations.gestation.codes, '/observations/gestation/codes');
   if (data.observations.numberOfBirths) claim(data.observations.numberOfBirths.codes, '/observations/numberOfBirths/codes');
+  if (data.nems) claim(data.nems.stillbirth.codes, '/nems/stillbirth/codes');
   if (data.births.deathWindowDays < data.births.maxAgeDays)
     problems.push('field /births/deathWindowDays: must be at least maxAgeDays (a death is looked for at least as long as a birth)');
   return problems;
@@ -182,6 +215,8 @@ export function compileFhirMapping(name: string, data: FhirMappingFile): FhirMap
     birthWeight: keys(data.observations.birthWeight.codes),
     gestation: keys(data.observations.gestation.codes),
     numberOfBirths: keys(data.observations.numberOfBirths?.codes),
+    stillbirth: keys(data.nems?.stillbirth.codes),
+    liveIndicators: keys(data.nems?.stillbirth.liveIndicators),
   };
 }
 

@@ -8,6 +8,7 @@
  */
 import { XMLParser } from 'fast-xml-parser';
 import r4 from 'fhirpath/fhir-context/r4';
+import stu3 from 'fhirpath/fhir-context/stu3';
 import { fhirIssue, type FhirIssue } from './fhir-issue.js';
 
 export interface JsonObject {
@@ -36,9 +37,24 @@ const parser = new XMLParser({
   maxNestedTags: MAX_XML_DEPTH,
 });
 
-const path2Type = r4.path2Type as Record<string, string | { code: string } | undefined>;
-const path2Repeating = r4.path2Repeating as Record<string, boolean | undefined>;
-const definedElsewhere = r4.pathsDefinedElsewhere as Record<string, string | undefined>;
+/** The FHIR version whose model reads the XML: R4 (`$process-message`) or STU3 (NHS national event messages, NEMS). */
+export type FhirVersion = 'r4' | 'stu3';
+
+interface Model {
+  path2Type: Record<string, string | { code: string } | undefined>;
+  path2Repeating: Record<string, boolean | undefined>;
+  definedElsewhere: Record<string, string | undefined>;
+  label: string;
+}
+const modelOf = (m: { path2Type: unknown; path2Repeating: unknown; pathsDefinedElsewhere: unknown }, label: string): Model => ({
+  path2Type: m.path2Type as Model['path2Type'],
+  path2Repeating: m.path2Repeating as Model['path2Repeating'],
+  definedElsewhere: m.pathsDefinedElsewhere as Model['definedElsewhere'],
+  label,
+});
+const MODELS: Record<FhirVersion, Model> = { r4: modelOf(r4, 'R4'), stu3: modelOf(stu3, 'STU3') };
+// The model of the conversion in progress: set by parseFhirXml for one synchronous conversion, then put back.
+let model: Model = MODELS.r4;
 const PRIMITIVE_NUMBERS = new Set(['integer', 'positiveInt', 'unsignedInt', 'decimal', 'integer64']);
 
 const fail = (code: FhirIssue['code'], diagnostics: string, expression?: string): ParseResult => ({
@@ -46,8 +62,18 @@ const fail = (code: FhirIssue['code'], diagnostics: string, expression?: string)
   issue: fhirIssue(code, diagnostics, expression, { severity: 'fatal' }),
 });
 
-/** Parses a FHIR R4 XML resource. `maxBytes` caps the input. */
-export function parseFhirXml(bytes: Buffer, maxBytes: number): ParseResult {
+/** Parses a FHIR XML resource of the given version (R4 unless told). `maxBytes` caps the input. */
+export function parseFhirXml(bytes: Buffer, maxBytes: number, version: FhirVersion = 'r4'): ParseResult {
+  const before = model;
+  model = MODELS[version];
+  try {
+    return parseWithModel(bytes, maxBytes);
+  } finally {
+    model = before;
+  }
+}
+
+function parseWithModel(bytes: Buffer, maxBytes: number): ParseResult {
   if (bytes.length > maxBytes) return fail('too-costly', `The body is ${bytes.length} bytes, over the limit of ${maxBytes} bytes`);
   const text = bytes.toString('utf8');
   if (/<!DOCTYPE/i.test(text) || /<!ENTITY/i.test(text))
@@ -66,8 +92,8 @@ export function parseFhirXml(bytes: Buffer, maxBytes: number): ParseResult {
   const name = elementName(root);
   if (name === undefined) return fail('structure', 'The XML must hold exactly one root element');
   if (root[':@']?.xmlns !== FHIR_NS) return fail('structure', `The root element must be in the FHIR namespace ${FHIR_NS}`, name);
-  if (path2Type[name] === undefined && !Object.hasOwn(path2Type, `${name}.id`))
-    return fail('not-supported', `${name} is not a FHIR R4 resource type`, name);
+  if (model.path2Type[name] === undefined && !Object.hasOwn(model.path2Type, `${name}.id`))
+    return fail('not-supported', `${name} is not a FHIR ${model.label} resource type`, name);
   try {
     return { ok: true, resource: resource(root, name) };
   } catch (err) {
@@ -169,11 +195,11 @@ function children(n: XmlNode, name: string): XmlNode[] {
 
 /** The model type of an element path (the path already resolved through `pathsDefinedElsewhere`). */
 function typeOf(path: string): string | undefined {
-  const t = path2Type[path];
+  const t = model.path2Type[path];
   return t === undefined ? undefined : typeof t === 'string' ? t : t.code;
 }
 
-const repeats = (path: string): boolean => path2Repeating[path] === true;
+const repeats = (path: string): boolean => model.path2Repeating[path] === true;
 
 const isPrimitive = (type: string): boolean => /^[a-z]/.test(type) || type.startsWith('System.');
 
@@ -212,7 +238,7 @@ function fill(out: JsonObject, node: XmlNode, nodeName: string, modelPath: strin
     }
     const written = `${modelPath}.${name}`;
     // An element defined by another (Questionnaire.item.item is a Questionnaire.item) takes that one's model.
-    const childPath = definedElsewhere[written] ?? written;
+    const childPath = model.definedElsewhere[written] ?? written;
     const index = counts.get(name) ?? 0;
     counts.set(name, index + 1);
     const childExpr = `${expression}.${name}${repeats(written) || repeats(childPath) ? `[${index}]` : ''}`;

@@ -1,5 +1,5 @@
 import type { BackfillMode } from './map-outcome.js';
-import type { FhirFeedConfig } from '../fhir/fhir-feed.js';
+import type { FhirFeedConfig, NemsFeedConfig } from '../fhir/fhir-feed.js';
 
 /** A trust's HL7 v2 feed: who may send, what they may send, and which mapping reads it. */
 export interface FeedConfig {
@@ -33,10 +33,11 @@ export class FeedDirectory {
   private readonly byFacility = new Map<string, FeedConfig[]>();
   private readonly byEndpoint: ReadonlyMap<string, FhirFeedConfig>;
 
-  /** `feeds`: the HL7 v2 feeds; `fhirFeeds`: the FHIR messaging feeds. */
+  /** `feeds`: the HL7 v2 feeds; `fhirFeeds`: the FHIR messaging feeds; `nemsFeeds`: the NHS national birth notification feeds. */
   constructor(
     readonly feeds: readonly FeedConfig[],
     readonly fhirFeeds: readonly FhirFeedConfig[] = [],
+    readonly nemsFeeds: readonly NemsFeedConfig[] = [],
   ) {
     this.byEndpoint = new Map(fhirFeeds.map((f) => [f.sourceEndpoint, f]));
     for (const feed of feeds) {
@@ -60,6 +61,17 @@ export class FeedDirectory {
   fhirByEndpoint(endpoint: string): FhirFeedConfig | undefined {
     return this.byEndpoint.get(endpoint);
   }
+
+  /** The NEMS feed an API client posts for (each NEMS feed names its one client). */
+  nemsForClient(apiClientId: string): NemsFeedConfig | undefined {
+    return this.nemsFeeds.find((f) => f.apiClient === apiClientId);
+  }
+
+  /** A NEMS feed by id (how MESH names the feed of a mailbox). */
+  nemsById(id: string): NemsFeedConfig | undefined {
+    return this.nemsFeeds.find((f) => f.id === id);
+  }
 }
 
-export const isFhirFeed = (f: FeedConfig | FhirFeedConfig): f is FhirFeedConfig => f.kind === 'fhir';
+export const isFhirFeed = (f: FeedConfig | FhirFeedConfig | NemsFeedConfig): f is FhirFeedConfig => f.kind === 'fhir';
+export const isNemsFeed = (f: FeedConfig | FhirFeedConfig | NemsFeedConfig): f is NemsFeedConfig => f.kind === 'nems';

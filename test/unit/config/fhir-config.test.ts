@@ -12,7 +12,7 @@ const fhirIndex = (data: Json) => feedsOf(data).findIndex((f) => f.kind === 'fhi
 describe('FHIR configuration (mappings/fhir, FHIR feeds)', () => {
   it('the sample loads its FHIR feed, its mapping and its client', () => {
     const config = loadHubConfig(copySampleConfig('stork-fhir-config-'));
-    expect(config.fhirMappings.names()).toEqual(['uk-core-birth']);
+    expect(config.fhirMappings.names()).toEqual(['nems-birth-notification', 'uk-core-birth']);
     expect(config.feeds.fhirFeeds.map((f) => [f.id, f.apiClient, f.mapping])).toEqual([
       ['northgate-fhir', 'northgate-fhir-feed', 'uk-core-birth'],
     ]);
@@ -71,10 +71,10 @@ describe('FHIR configuration (mappings/fhir, FHIR feeds)', () => {
     writeJson(file, data);
     const problems = configError(() => loadHubConfig(dir)).problems;
     expect(problems).toContain(
-      `${file}: field /feeds/${i}/mapping: no FHIR mapping (mappings/fhir) named "itk-adt" (known: uk-core-birth)`,
+      `${file}: field /feeds/${i}/mapping: no FHIR mapping (mappings/fhir) named "itk-adt" (known: nems-birth-notification, uk-core-birth)`,
     );
     expect(problems).toContain(
-      `${file}: field /feeds/${i + 1}/sourceEndpoint: another FHIR feed has source endpoint "https://maternity.northgate.example/fhir"`,
+      `${file}: field /feeds/${feedsOf(data).length - 1}/sourceEndpoint: another FHIR feed has source endpoint "https://maternity.northgate.example/fhir"`,
     );
   });
 

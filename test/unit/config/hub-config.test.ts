@@ -70,7 +70,9 @@ describe('loadHubConfig with the repository sample', () => {
     expect(config.configDir).toBe(REPO);
     expect(config.mappings.names().sort()).toEqual(sampleMappingNames());
     const sampleFeeds = readJson(path.join(REPO, 'mappings', 'feeds.json')) as unknown as FeedsJson;
-    expect([...config.feeds.feeds, ...config.feeds.fhirFeeds].map((f) => f.id)).toEqual(sampleFeeds.feeds.map((f) => f.id));
+    expect([...config.feeds.feeds, ...config.feeds.fhirFeeds, ...config.feeds.nemsFeeds].map((f) => f.id)).toEqual(
+      sampleFeeds.feeds.map((f) => f.id),
+    );
     for (const feed of config.feeds.feeds)
       expect({ feed: feed.id, known: config.mappings.has(feed.mapping) }).toEqual({ feed: feed.id, known: true });
     expect(config.catchments.centres.has('east-end-park')).toBe(true);
