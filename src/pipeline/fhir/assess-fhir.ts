@@ -50,7 +50,8 @@ export interface FhirAssessment {
 /** The reason recorded when an API client sends for a FHIR feed that is not its own. */
 export const FORBIDDEN_FHIR_SENDER = 'This API client may not send for this FHIR feed';
 
-function refused(issues: FhirIssue[], envelope: FhirAssessment['envelope'], extra: Partial<FhirAssessment> = {}): FhirAssessment {
+/** A message refused with these issues: quarantined, answered with the HTTP status of its first error. */
+export function refused(issues: FhirIssue[], envelope: FhirAssessment['envelope'], extra: Partial<FhirAssessment> = {}): FhirAssessment {
   const first = issues.find((i) => i.severity === 'error' || i.severity === 'fatal') ?? issues[0];
   return {
     status: 'quarantined',

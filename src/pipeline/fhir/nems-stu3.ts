@@ -21,11 +21,11 @@
  */
 import type { BirthNotification } from '../../domain/birth-notification.js';
 import type { BackfillAdmission } from '../hl7v2/map-outcome.js';
-import { answerFor, readFhirResource, type FhirAssessment } from './assess-fhir.js';
+import { answerFor, readFhirResource, refused, type FhirAssessment } from './assess-fhir.js';
 import { fhirIssue, type FhirIssue } from './fhir-issue.js';
 import { codingKey, type FhirMapping } from './fhir-mapping.js';
 import type { NemsFeedConfig } from './fhir-feed.js';
-import { httpStatusFor, type FhirEncoding } from './fhir-response.js';
+import type { FhirEncoding } from './fhir-response.js';
 import type { JsonObject, JsonValue } from './fhir-xml.js';
 import { obj, objs, str } from './json-access.js';
 import { mapFhirBirth, type FhirMapOutcome } from './map-fhir-r4.js';
@@ -37,18 +37,6 @@ export interface NemsAssessContext {
   mapping: FhirMapping;
   receivedAt: Date;
   maxBytes: number;
-}
-
-function refused(issues: FhirIssue[], envelope: FhirAssessment['envelope'], extra: Partial<FhirAssessment> = {}): FhirAssessment {
-  const first = issues.find((i) => i.severity === 'error' || i.severity === 'fatal') ?? issues[0];
-  return {
-    status: 'quarantined',
-    httpStatus: httpStatusFor(first?.code),
-    issues,
-    reason: first?.diagnostics ?? 'rejected',
-    envelope,
-    ...extra,
-  };
 }
 
 /** STU3 writes `event` where R4 writes `eventCoding`: errors name the element as the sender wrote it. */

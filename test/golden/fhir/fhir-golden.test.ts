@@ -10,9 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { loadFeeds } from '../../../src/config/feeds.js';
 import { answerFor, assessFhirMessage, type FhirAssessment } from '../../../src/pipeline/fhir/assess-fhir.js';
 import { loadFhirMappings } from '../../../src/config/fhir-mappings.js';
-import type { JsonObject, JsonValue } from '../../../src/pipeline/fhir/fhir-xml.js';
+import type { JsonObject } from '../../../src/pipeline/fhir/fhir-xml.js';
 import { asXml, fhirBirthBundle } from '../../support/synthetic/fhir-birth.js';
 import { FHIR_GOLDEN_CASES, FHIR_GOLDEN_RECEIVED_AT } from './fhir-golden-cases.js';
+import { goldenComparable } from '../../support/fhir-golden.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..', '..');
@@ -33,24 +34,7 @@ function assess(bytes: Buffer, encoding: 'json' | 'xml'): FhirAssessment {
 
 /** What the golden file holds: the decision, the canonical record, the issues without their words, the answer. */
 function comparable(a: FhirAssessment): unknown {
-  const strip = (v: JsonValue): JsonValue =>
-    Array.isArray(v)
-      ? v.map(strip)
-      : v !== null && typeof v === 'object'
-        ? Object.fromEntries(
-            Object.entries(v)
-              .filter(([k]) => k !== 'diagnostics')
-              .map(([k, x]) => [k, strip(x)]),
-          )
-        : v;
-  return {
-    status: a.status,
-    httpStatus: a.httpStatus,
-    ...(a.reason !== undefined && a.status !== 'quarantined' ? { reason: a.reason } : {}),
-    issues: a.issues.map(({ diagnostics: _d, ...rest }) => rest),
-    ...(a.notification ? { canonical: a.notification } : {}),
-    answer: strip(answerFor(a, IDS, FHIR_GOLDEN_RECEIVED_AT)),
-  };
+  return goldenComparable(a, answerFor(a, IDS, FHIR_GOLDEN_RECEIVED_AT));
 }
 
 describe('golden FHIR R4 cases', () => {

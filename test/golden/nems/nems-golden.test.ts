@@ -11,11 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { loadFeeds } from '../../../src/config/feeds.js';
 import { loadFhirMappings } from '../../../src/config/fhir-mappings.js';
 import type { FhirAssessment } from '../../../src/pipeline/fhir/assess-fhir.js';
-import type { JsonValue } from '../../../src/pipeline/fhir/fhir-xml.js';
 import { answerForNems as answerFor, assessNemsMessage } from '../../../src/pipeline/fhir/nems-stu3.js';
 import { corpusPath } from '../../support/corpus.js';
 import { defined } from '../../support/defined.js';
 import { nemsAsXml, nemsBirthBundle, type NemsBirthOptions } from '../../support/synthetic/nems-birth.js';
+import { goldenComparable } from '../../support/fhir-golden.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..', '..');
@@ -30,24 +30,7 @@ function assess(bytes: Buffer, encoding: 'json' | 'xml', receivedAt: Date): Fhir
 }
 
 function comparable(a: FhirAssessment, at: Date): unknown {
-  const strip = (v: JsonValue): JsonValue =>
-    Array.isArray(v)
-      ? v.map(strip)
-      : v !== null && typeof v === 'object'
-        ? Object.fromEntries(
-            Object.entries(v)
-              .filter(([k]) => k !== 'diagnostics')
-              .map(([k, x]) => [k, strip(x)]),
-          )
-        : v;
-  return {
-    status: a.status,
-    httpStatus: a.httpStatus,
-    ...(a.reason !== undefined && a.status !== 'quarantined' ? { reason: a.reason } : {}),
-    issues: a.issues.map(({ diagnostics: _d, ...rest }) => rest),
-    ...(a.notification ? { canonical: a.notification } : {}),
-    answer: strip(answerFor(a, IDS, at)),
-  };
+  return goldenComparable(a, answerFor(a, IDS, at));
 }
 
 function expectGolden(name: string, got: unknown): void {
