@@ -2,6 +2,7 @@ import type { Database } from '../../src/ports/database.js';
 import type { Issue } from '../../src/domain/issue.js';
 import type { BirthNotification } from '../../src/domain/birth-notification.js';
 import type {
+  Channel,
   MessageFilter,
   MessageFormat,
   MessageStatus,
@@ -16,7 +17,7 @@ import { auditInsertSql, auditRecordset, cursorOf, encodeCursor, insertAuditEven
 interface MessageRow {
   id: string;
   received_at: Date | string;
-  channel: 'mllp' | 'http';
+  channel: Channel;
   format: MessageFormat;
   remote_address: string | null;
   feed_id: string | null;

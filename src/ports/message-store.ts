@@ -3,7 +3,8 @@ import type { Issue } from '../domain/issue.js';
 import type { AuditEventInput } from './audit.js';
 
 export type MessageStatus = 'queued' | 'processed' | 'not-relevant' | 'quarantined' | 'duplicate';
-export type Channel = 'mllp' | 'http';
+/** How a message reached Stork: MLLP, HTTP (HL7 v2 or FHIR), a MESH mailbox, or a FHIR server Stork fetched from (migration 010). */
+export type Channel = 'mllp' | 'http' | 'mesh' | 'fhir-fetch';
 /** How the stored bytes are encoded: HL7 v2 ER7, or a FHIR resource in JSON or XML (migration 008). */
 export type MessageFormat = 'hl7v2' | 'fhir-r4+json' | 'fhir-r4+xml' | 'fhir-stu3+json' | 'fhir-stu3+xml';
 
