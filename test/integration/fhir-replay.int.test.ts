@@ -118,7 +118,8 @@ describe('Replay of FHIR R4 and NEMS messages once their mapping is fixed', () =
     for (const m of ['uk-core-birth', 'nems-birth-notification'])
       writeFileSync(path.join(dir, 'mappings', 'fhir', `${m}.json`), readFileSync(path.join(repoRoot, 'mappings', 'fhir', `${m}.json`)));
     t = await startTestHub({ configDir: dir, database });
-  });
+    // Two hubs start one after the other (before and after the fix): twice one hub's start-up.
+  }, 120_000);
   afterAll(async () => {
     await t.stop();
     rmSync(dir, { recursive: true, force: true });
