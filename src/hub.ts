@@ -244,6 +244,8 @@ async function startIntakeRole(
     processingJobs: queues,
     feeds: config.feeds,
     mapper,
+    fhirMappings: config.fhirMappings,
+    fhirMaxBytes: env.mllpMaxMessageBytes,
     clock,
     logger,
     counts,

@@ -1,5 +1,4 @@
 import type { Logger } from '../logger.js';
-import type { Assessment } from '../pipeline/hl7v2/assess-hl7v2.js';
 
 /** In-process counts of bugs met while handling messages, for the hub to expose (metrics) later. */
 export interface InternalErrorCounts {
@@ -18,7 +17,8 @@ export function newInternalErrorCounts(): InternalErrorCounts {
  */
 export function reportMappingError(
   deps: { logger: Logger; counts?: InternalErrorCounts },
-  assessment: Assessment,
+  /** An HL7 v2 or FHIR assessment: the bug it met, if any, and the feed it was for. */
+  assessment: { internalError?: unknown; feed?: { id: string; mapping: string } },
   fields: { messageId?: string; channel?: string; replay?: boolean },
 ): void {
   const err = assessment.internalError;

@@ -1,10 +1,18 @@
 import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
 import type { ProcessingJobs } from '../ports/processing-jobs.js';
-import type { MessageStatus, MessageStore } from '../ports/message-store.js';
+import type { MessageStatus, MessageStore, StoredMessage } from '../ports/message-store.js';
 import type { AuditEventInput } from '../ports/audit.js';
 import type { ApiClient } from '../config/api-clients.js';
+import type { BirthNotification } from '../domain/birth-notification.js';
+import type { Issue } from '../domain/issue.js';
 import { assessHl7v2, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
+import type { BackfillAdmission } from '../pipeline/hl7v2/map-outcome.js';
+import { assessFhirMessage, type FhirAssessment } from '../pipeline/fhir/assess-fhir.js';
+import { assessNemsMessage } from '../pipeline/fhir/nems-stu3.js';
+import { toStoredIssue } from '../pipeline/fhir/fhir-issue.js';
+import type { FhirMappingSet } from '../pipeline/fhir/fhir-mapping.js';
+import type { NemsFeedConfig } from '../pipeline/fhir/fhir-feed.js';
 import type { Logger } from '../logger.js';
 import { reportMappingError, type InternalErrorCounts } from './internal-errors.js';
 import type { Hl7v2Limits } from '../pipeline/hl7v2/limits.js';
@@ -17,6 +25,10 @@ export interface ReplayDeps {
   processingJobs: ProcessingJobs;
   feeds: FeedDirectory;
   mapper: FeedMapper;
+  /** The FHIR mappings (R4 and NEMS), as at intake. */
+  fhirMappings: FhirMappingSet;
+  /** The FHIR body size limit, as at intake. */
+  fhirMaxBytes: number;
   clock: () => Date;
   /** The configured API client with this id, if any. */
   apiClient: (id: string) => ApiClient | undefined;
@@ -27,9 +39,30 @@ export interface ReplayDeps {
   limits?: Hl7v2Limits;
 }
 
+/** What intake, run again on the stored bytes, made of the message: the same for every format. */
+interface Reassessment {
+  status: 'queued' | 'not-relevant' | 'quarantined';
+  reason?: string;
+  /** As stored on the message. */
+  issues: Issue[];
+  /** As recorded in the audit: where each problem is, never its text. */
+  auditIssues: Record<string, unknown>[];
+  feedId?: string;
+  notification?: BirthNotification;
+  backfill?: BackfillAdmission;
+}
+
+interface Conflict {
+  kind: 'conflict';
+  detail: string;
+}
+const conflict = (detail: string): Conflict => ({ kind: 'conflict', detail });
+
 /**
  * Runs a quarantined message through intake again, from its stored bytes, once an operator has fixed its
- * feed or mapping. The sender is not acknowledged again (it was answered at receipt); the audit says who replayed it.
+ * feed or mapping: HL7 v2 through HL7 v2 intake, FHIR R4 (JSON or XML) through `$process-message`'s assessment, an
+ * NHS national birth notification (FHIR STU3, JSON or XML) through the NEMS assessment for its feed. The sender is
+ * not answered again (it was answered at receipt); the audit says who replayed it.
  * Its re-send key is not changed: a message refused because its sender was not verified keeps the key of
  * whoever sent it (src/intake/resend-key.ts) even when a replay accepts it, so it never takes a key that the
  * trust's own message, sent again, would need.
@@ -37,24 +70,64 @@ export interface ReplayDeps {
 export async function replayMessage(deps: ReplayDeps, id: string, actor: string): Promise<ReplayResult> {
   const message = await deps.store.get(id);
   if (!message) return { kind: 'not-found' };
-  if (message.status !== 'quarantined')
-    return { kind: 'conflict', detail: `Only quarantined messages can be replayed; this one is ${message.status}` };
-  if (message.rawTruncated)
-    return { kind: 'conflict', detail: 'Only the head of this oversize message was kept; ask the sender to resend it' };
-  // Replay re-runs HL7 v2 intake; a FHIR message is not replayed through it (FHIR replay is not built yet).
-  if (message.format !== 'hl7v2')
-    return { kind: 'conflict', detail: `Replay of ${message.format} messages is not supported yet; ask the sender to resend it` };
+  if (message.status !== 'quarantined') return conflict(`Only quarantined messages can be replayed; this one is ${message.status}`);
+  if (message.rawTruncated) return conflict('Only the head of this oversize message was kept; ask the sender to resend it');
+  const at = deps.clock();
+  const r = message.format === 'hl7v2' ? reassessHl7v2(deps, message, at) : reassessFhir(deps, message, at);
+  if ('kind' in r) return r;
+  const subject = r.notification?.baby.nhsNumber;
+  const audit: AuditEventInput[] = [
+    {
+      at,
+      actor,
+      action: 'replayed',
+      messageId: id,
+      outcome: r.status,
+      ...(subject ? { subjectNhsNumber: subject } : {}),
+      details: {
+        format: message.format,
+        previousReason: message.reason,
+        reason: r.reason,
+        ...(r.backfill ? { backfill: r.backfill } : {}),
+        issues: r.auditIssues,
+      },
+    },
+  ];
+  await deps.store.updateAfterReplay({
+    id,
+    status: r.status,
+    issues: r.issues,
+    at,
+    audit,
+    ...(r.reason !== undefined ? { reason: r.reason } : {}),
+    ...(r.feedId !== undefined ? { feedId: r.feedId } : {}),
+    ...(r.notification ? { canonical: r.notification } : {}),
+  });
+  if (r.status === 'queued') await deps.processingJobs.enqueue([id]);
+  return { kind: 'replayed', status: r.status, ...(r.reason !== undefined ? { reason: r.reason } : {}) };
+}
+
+/**
+ * The API client that sent a message over HTTP, checked again against today's configuration: it must still exist and
+ * still be allowed to send messages (what it may send for is then checked by the assessment, as at receipt).
+ */
+function sendingClient(deps: ReplayDeps, message: StoredMessage): ApiClient | Conflict {
+  const client = message.apiClient !== undefined ? deps.apiClient(message.apiClient) : undefined;
+  if (!client || (client.role !== 'feed' && client.role !== 'admin'))
+    return conflict('The API client that sent this message may no longer send messages; ask the sender to resend it');
+  return client;
+}
+
+function reassessHl7v2(deps: ReplayDeps, message: StoredMessage, at: Date): Reassessment | Conflict {
   // The sender is checked again as at receipt, against today's configuration: the MLLP peer's address, and for
   // HTTP what the API client that sent it may send for. Otherwise a message naming another trust's facility,
   // refused because its client could not send for it, would pass on replay as that trust's own.
   let authorisedFacility: string | undefined;
   if (message.channel === 'http') {
-    const client = message.apiClient !== undefined ? deps.apiClient(message.apiClient) : undefined;
-    if (!client || (client.role !== 'feed' && client.role !== 'admin'))
-      return { kind: 'conflict', detail: 'The API client that sent this message may no longer send messages; ask the sender to resend it' };
+    const client = sendingClient(deps, message);
+    if ('kind' in client) return client;
     if (client.role === 'feed') authorisedFacility = client.scope;
   }
-  const at = deps.clock();
   const a = assessHl7v2(decodeHl7v2(message.raw), {
     feeds: deps.feeds,
     mapper: deps.mapper,
@@ -63,34 +136,66 @@ export async function replayMessage(deps: ReplayDeps, id: string, actor: string)
     ...(authorisedFacility !== undefined ? { authorisedFacility } : {}),
     ...(deps.limits ? { limits: deps.limits } : {}),
   });
-  reportMappingError(deps, a, { messageId: id, replay: true });
-  const subject = a.notification?.baby.nhsNumber;
-  const audit: AuditEventInput[] = [
-    {
-      at,
-      actor,
-      action: 'replayed',
-      messageId: id,
-      outcome: a.status,
-      ...(subject ? { subjectNhsNumber: subject } : {}),
-      details: {
-        previousReason: message.reason,
-        reason: a.reason,
-        ...(a.backfill ? { backfill: a.backfill } : {}),
-        issues: a.issues.map((i) => ({ code: i.code, location: i.location, path: i.path })),
-      },
-    },
-  ];
-  await deps.store.updateAfterReplay({
-    id,
+  reportMappingError(deps, a, { messageId: message.id, replay: true });
+  return {
     status: a.status,
     issues: a.issues,
-    at,
-    audit,
+    auditIssues: a.issues.map((i) => ({ code: i.code, location: i.location, path: i.path })),
     ...(a.reason !== undefined ? { reason: a.reason } : {}),
     ...(a.feed ? { feedId: a.feed.id } : {}),
-    ...(a.notification ? { canonical: a.notification } : {}),
-  });
-  if (a.status === 'queued') await deps.processingJobs.enqueue([id]);
-  return { kind: 'replayed', status: a.status, ...(a.reason !== undefined ? { reason: a.reason } : {}) };
+    ...(a.notification ? { notification: a.notification } : {}),
+    ...(a.backfill ? { backfill: a.backfill } : {}),
+  };
+}
+
+/**
+ * A FHIR message, assessed again exactly as at receipt. R4 (`$process-message`): its feed is found again from
+ * MessageHeader.source.endpoint, and the API client that sent it must still be that feed's own. NEMS (STU3): the feed is
+ * the one its API client posts for today, or for MESH the mailbox's feed it was stored under.
+ */
+function reassessFhir(deps: ReplayDeps, message: StoredMessage, at: Date): Reassessment | Conflict {
+  const encoding = message.format.endsWith('+xml') ? 'xml' : 'json';
+  let a: FhirAssessment;
+  if (message.format === 'fhir-r4+json' || message.format === 'fhir-r4+xml') {
+    if (message.channel !== 'http')
+      return conflict(`Replay of FHIR R4 messages received by ${message.channel} is not supported; fetch or resend it`);
+    const client = sendingClient(deps, message);
+    if ('kind' in client) return client;
+    a = assessFhirMessage(message.raw, encoding, {
+      feeds: deps.feeds,
+      mappings: deps.fhirMappings,
+      receivedAt: at,
+      apiClientId: client.id,
+      maxBytes: deps.fhirMaxBytes,
+    });
+  } else {
+    let feed: NemsFeedConfig | undefined;
+    if (message.channel === 'http') {
+      const client = sendingClient(deps, message);
+      if ('kind' in client) return client;
+      feed = deps.feeds.nemsForClient(client.id);
+      if (!feed) return conflict('The API client that sent this message no longer posts for a NEMS feed; ask the sender to resend it');
+    } else {
+      feed = message.feedId !== undefined ? deps.feeds.nemsById(message.feedId) : undefined;
+      if (!feed) return conflict('The NEMS feed this message was received for is no longer configured');
+    }
+    a = assessNemsMessage(message.raw, encoding, {
+      feed,
+      mapping: deps.fhirMappings.get(feed.mapping),
+      receivedAt: at,
+      maxBytes: deps.fhirMaxBytes,
+    });
+  }
+  reportMappingError(deps, a, { messageId: message.id, replay: true });
+  const issues = a.issues.filter((i) => i.code !== 'informational');
+  const feedId = a.feed?.id;
+  return {
+    status: a.status,
+    issues: issues.map(toStoredIssue),
+    auditIssues: issues.map((i) => ({ code: i.code, expression: i.expression, path: i.path })),
+    ...(a.reason !== undefined ? { reason: a.reason } : {}),
+    ...(feedId !== undefined ? { feedId } : {}),
+    ...(a.notification ? { notification: a.notification } : {}),
+    ...(a.backfill ? { backfill: a.backfill } : {}),
+  };
 }

@@ -5,7 +5,7 @@
 import { describeNewborn } from '../support/synthetic/newborn-adt.js';
 
 // Each is covered by a centre of the sample catchments (postcode, sector and district matches), so every birth ends in a centre inbox.
-const POSTCODES = ['LS9 7AB', 'LS9 7TF', 'LS9 8AA', 'LS8 3DR', 'LS9 6AA'] as const;
+export const BENCH_POSTCODES = ['LS9 7AB', 'LS9 7TF', 'LS9 8AA', 'LS8 3DR', 'LS9 6AA'] as const;
 
 /**
  * Pre-generates `count` distinct newborns. The baby's NHS number is the birth's identity (a second message
@@ -23,7 +23,7 @@ export function generateNewborns(count: number, controlIdPrefix: string, usedNhs
       sendingFacility: 'RX1',
       sendingApplication: 'MATERNITY',
       controlId: `${controlIdPrefix}${out.length}`,
-      postcodes: POSTCODES,
+      postcodes: BENCH_POSTCODES,
     });
     if (usedNhs.has(n.baby.nhsNumber)) continue;
     usedNhs.add(n.baby.nhsNumber);

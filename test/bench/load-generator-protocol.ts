@@ -54,6 +54,13 @@ export interface PrepareCommand {
   mode: SendMode;
   /** Epoch ms of the run's deadline. */
   deadlineAt: number;
+  /**
+   * FHIR mode: the phase's messages are FHIR R4 birth message Bundles posted to `POST /v1/fhir/$process-message` on this
+   * HTTP port with this bearer key, over `mode.connections` keep-alive connections of their own (one request in flight
+   * on each, as HTTP/1.1 allows); `host`, `port` and `connections` still name the MLLP connections kept for later phases.
+   * A result's `codes` are then the HTTP statuses (`HTTP 200`, …).
+   */
+  fhir?: { httpPort: number; apiKey: string };
 }
 
 export interface RunCommand {
@@ -143,6 +150,7 @@ export function isGeneratorCommand(x: unknown): x is GeneratorCommand {
         Number.isInteger(x.seedStart) &&
         Number.isInteger(x.count) &&
         (x.count as number) >= 0 &&
+        (x.fhir === undefined || (isRecord(x.fhir) && isPosInt(x.fhir.httpPort) && typeof x.fhir.apiKey === 'string')) &&
         typeof x.controlIdPrefix === 'string' &&
         isSendMode(x.mode) &&
         isNum(x.deadlineAt)

@@ -4,11 +4,16 @@
  * it over IPC, one prepare/run pair per phase (see load-generator-protocol.ts). The process lives for the
  * whole run, so it owns the set of baby NHS numbers used: every message of every phase is a distinct birth.
  *
+ * A FHIR phase (PrepareCommand.fhir) posts FHIR R4 birth message Bundles to the hub's `$process-message` over HTTP
+ * keep-alive connections of its own instead.
+ *
  * Not meant to be run by hand; it exits when its parent goes away (the IPC channel closes).
  */
+import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { generateNewborns } from './bench-messages.js';
+import { generateFhirBirths } from './bench-fhir-messages.js';
 import { defined } from '../support/defined.js';
 import {
   ACK_MILESTONE_EVERY,
@@ -172,13 +177,84 @@ async function sendAtRate(
   };
 }
 
+/** One POST of a FHIR message Bundle; resolves with the HTTP status once the whole answer is read. */
+function postFhir(agent: http.Agent, target: { host: string; port: number; apiKey: string }, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: target.host,
+        port: target.port,
+        path: '/v1/fhir/$process-message',
+        method: 'POST',
+        agent,
+        timeout: 60_000,
+        headers: {
+          'content-type': 'application/fhir+json',
+          accept: 'application/fhir+json',
+          authorization: `Bearer ${target.apiKey}`,
+          'content-length': body.length,
+        },
+      },
+      (res) => {
+        res.on('data', () => undefined);
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('ETIMEDOUT')));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * Posts every FHIR message as fast as the hub answers them: `connections` keep-alive connections (an Agent with that
+ * many sockets), one request in flight on each (HTTP/1.1 has no pipelining), each connection taking the next message
+ * as soon as its answer is in. Codes are `HTTP <status>`.
+ */
+async function sendFhirOverHttp(
+  target: { host: string; port: number; apiKey: string },
+  messages: Buffer[],
+  connections: number,
+  deadline: Deadline,
+): Promise<SendStats> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: connections, maxFreeSockets: connections });
+  const latencies = new Float64Array(messages.length);
+  const codes = new Map<string, number>();
+  const errors = new Map<string, number>();
+  const milestones: number[] = [];
+  let next = 0;
+  let settled = 0;
+  const firstSendEpochMs = Date.now();
+  const lane = async (): Promise<void> => {
+    while (next < messages.length) {
+      if (next % 100 === 0) deadline.check('sending the FHIR phase');
+      const i = next++;
+      const t0 = performance.now();
+      try {
+        tally(codes, `HTTP ${await postFhir(agent, target, defined(messages[i], `message ${i}`))}`);
+      } catch (err) {
+        tally(errors, errorKey(err));
+      }
+      latencies[i] = performance.now() - t0;
+      if (++settled % ACK_MILESTONE_EVERY === 0) milestones.push(Date.now());
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(connections, messages.length) }, lane));
+  } finally {
+    agent.destroy();
+  }
+  return { latenciesMs: latencies, codes, errors, firstSendEpochMs, lastAckEpochMs: Date.now(), ackMilestonesEpochMs: milestones };
+}
+
 // ---------------------------------------------------------------------------------------------------
 // The process: state kept across phases, one command at a time.
 
 const usedNhs = new Set<string>();
 let clients: MllpClient[] = [];
 let connectedTo = '';
-let prepared: { messages: Buffer[]; mode: SendMode; deadline: Deadline } | undefined;
+let prepared: { messages: Buffer[]; mode: SendMode; deadline: Deadline; fhir?: { host: string; port: number; apiKey: string } } | undefined;
 let busy = false;
 
 function reply(message: GeneratorReply): void {
@@ -204,20 +280,35 @@ async function prepare(cmd: PrepareCommand): Promise<void> {
   deadline.check(`generating the ${cmd.phase} phase`);
   const seed = { value: cmd.seedStart };
   const t0 = performance.now();
-  const messages = generateNewborns(cmd.count, cmd.controlIdPrefix, usedNhs, seed);
-  prepared = { messages, mode: cmd.mode, deadline };
+  const messages = cmd.fhir
+    ? generateFhirBirths(cmd.count, cmd.controlIdPrefix, usedNhs, seed)
+    : generateNewborns(cmd.count, cmd.controlIdPrefix, usedNhs, seed);
+  prepared = {
+    messages,
+    mode: cmd.mode,
+    deadline,
+    ...(cmd.fhir ? { fhir: { host: cmd.host, port: cmd.fhir.httpPort, apiKey: cmd.fhir.apiKey } } : {}),
+  };
   reply({ type: 'prepared', count: messages.length, nextSeed: seed.value, generateMs: performance.now() - t0 });
 }
 
 async function run(): Promise<void> {
   if (!prepared) throw new Error('run before prepare');
-  const { messages, mode, deadline } = prepared;
+  const { messages, mode, deadline, fhir } = prepared;
   prepared = undefined;
   const cpu0 = process.cpuUsage();
+  if (fhir && mode.kind !== 'fast') throw new Error('a FHIR phase sends as fast as the hub answers (mode fast)');
   const stats: SendStats & { achievedRate?: number; maxLagMs?: number } =
-    mode.kind === 'fast'
-      ? await sendAllAsFastAsPossible(clients.slice(0, mode.connections ?? clients.length), messages, mode.inFlightPerConnection, deadline)
-      : await sendAtRate(clients, messages, mode.rate, deadline);
+    fhir && mode.kind === 'fast'
+      ? await sendFhirOverHttp(fhir, messages, mode.connections ?? 1, deadline)
+      : mode.kind === 'fast'
+        ? await sendAllAsFastAsPossible(
+            clients.slice(0, mode.connections ?? clients.length),
+            messages,
+            mode.inFlightPerConnection,
+            deadline,
+          )
+        : await sendAtRate(clients, messages, mode.rate, deadline);
   const cpu = process.cpuUsage(cpu0);
   const result: ResultReply = {
     type: 'result',

@@ -64,6 +64,29 @@ export interface RunFigures {
     /** (hub + workers) at the end / at 10k. */
     growth: number | null;
   } | null;
+  /**
+   * The FHIR mode: FHIR R4 birth Bundles to `$process-message` over `connections` keep-alive HTTP connections, one request in
+   * flight on each, end to end (first send → last in an inbox); beside it the HL7 v2 mode at the same concurrency (MLLP, as
+   * many connections, one in flight on each), run just before it. null when the run had no FHIR mode (--fhir 0).
+   */
+  fhir: {
+    messages: number;
+    connections: number;
+    messagesPerSecond: number;
+    seconds: number;
+    ackMessagesPerSecond: number;
+    ackMs: Percentiles;
+    endToEndMs: Percentiles;
+    httpCodes: Record<string, number>;
+    sendErrors: Record<string, number>;
+    /** The hub process's CPU over the FHIR phase, per message (intake; the workers too with --worker-processes 0). */
+    processCpuPerMessageUs: number;
+    hl7v2SameConcurrency: { messagesPerSecond: number; seconds: number; ackMessagesPerSecond: number; ackMs: Percentiles };
+    /** FHIR messages per second / HL7 v2 messages per second at the same concurrency, end to end. */
+    ratioToHl7v2SameConcurrency: number;
+    /** FHIR messages per second / the throughput phase's (HL7 v2, all connections, pipelined), end to end. */
+    ratioToHl7v2Throughput: number;
+  } | null;
   baseline: { jobs: number; seconds: number; jobsPerSecond: number; concurrency: number; inFlightAdds: number };
   /** End to end: Stork's messages per second / bare BullMQ's jobs per second. */
   ratio: number;
@@ -101,6 +124,9 @@ export function runLine(name: string, f: RunFigures): string {
     `${name}: serial ${f.serial.messagesPerSecond} msg/s / floor ${f.serial.floor.commitsPerSecond} = ${f.serial.ratio}; ` +
     `end to end ${t.messagesPerSecond} msg/s / bare BullMQ ${f.baseline.jobsPerSecond} = ${f.ratio}; ` +
     `ACK p50/p99 at ${f.latency.offeredRate}/s ${f.latency.ackMs.p50} / ${f.latency.ackMs.p99} ms; ` +
+    (f.fhir
+      ? `FHIR ${f.fhir.messagesPerSecond} msg/s = ${f.fhir.ratioToHl7v2SameConcurrency} × HL7 v2 at ${f.fhir.connections} conns, ${f.fhir.ratioToHl7v2Throughput} × throughput; `
+      : '') +
     `CPU/msg hub ${us(t.processCpuPerMessageUs)}, worker(s) ${us(t.workerProcessesCpuPerMessageUs)}, PostgreSQL ${us(t.postgresCpuPerMessageUs)}` +
     (b?.rssMbAt10k && b.rssMbAtEnd
       ? `; RSS 10k ${b.rssMbAt10k.hub}+${b.rssMbAt10k.workers} MB, ${b.messages / 1000}k ${b.rssMbAtEnd.hub}+${b.rssMbAtEnd.workers} MB`
@@ -206,6 +232,34 @@ export function printReport(
     ['  ACK latency p50 / p99', `${f.latency.ackMs.p50} / ${f.latency.ackMs.p99} ms`, `target p99 < ${TARGETS.latencyAckP99Ms} ms`],
     ['  End to end p50 / p99', `${f.latency.endToEndMs.p50} / ${f.latency.endToEndMs.p99} ms`, ''],
     ['  ACK codes', codes(f.latency.ackCodes), ''],
+    ...(f.fhir
+      ? ([
+          ['FHIR mode ($process-message, HTTP keep-alive)', `${f.fhir.messages} msgs, ${f.fhir.connections} conns, 1 in flight each`, ''],
+          [
+            '  FHIR end to end / HL7 v2 at the same concurrency',
+            `${f.fhir.ratioToHl7v2SameConcurrency}`,
+            `${f.fhir.messagesPerSecond} / ${f.fhir.hl7v2SameConcurrency.messagesPerSecond} msg/s (MLLP, ${f.fhir.connections} conns, 1 in flight each)`,
+          ],
+          [
+            '  FHIR end to end / HL7 v2 throughput phase',
+            `${f.fhir.ratioToHl7v2Throughput}`,
+            `${f.fhir.messagesPerSecond} / ${f.throughput.messagesPerSecond} msg/s (MLLP, ${settings.connections} conns, pipelined)`,
+          ],
+          [
+            '  Intake only FHIR / HL7 v2 same concurrency',
+            `${f.fhir.ackMessagesPerSecond} / ${f.fhir.hl7v2SameConcurrency.ackMessagesPerSecond} msg/s`,
+            '',
+          ],
+          [
+            '  Answer latency p50 / p99: FHIR, HL7 v2 same concurrency',
+            `${f.fhir.ackMs.p50} / ${f.fhir.ackMs.p99} ms, ${f.fhir.hl7v2SameConcurrency.ackMs.p50} / ${f.fhir.hl7v2SameConcurrency.ackMs.p99} ms`,
+            '',
+          ],
+          ['  FHIR end to end p50 / p99', `${f.fhir.endToEndMs.p50} / ${f.fhir.endToEndMs.p99} ms`, ''],
+          ['  FHIR CPU per message: hub process', us(f.fhir.processCpuPerMessageUs), ''],
+          ['  HTTP statuses', codes(f.fhir.httpCodes), ''],
+        ] as [string, string, string][])
+      : []),
     ...(b
       ? ([
           ['Burst phase', `${b.messages} msgs, ${settings.connections} conns`, `intake ${b.ackMessagesPerSecond} msg/s`],

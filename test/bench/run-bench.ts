@@ -4,8 +4,8 @@
  * fresh PostgreSQL database and a private Redis key prefix. The MLLP load generator is a child process of its
  * own (load-generator.ts, driven over IPC), so its CPU and event loop are not counted as the hub's.
  *
- *   npm run bench                      # serial 2,000; 20,000 over 16 connections; latency at 1,000/s; burst of 100,000
- *   npm run bench -- --short           # CI: serial 200, 500 over 16 connections, no burst (well under a minute)
+ *   npm run bench                      # serial 2,000; 20,000 over 16 connections; latency at 1,000/s; FHIR 5,000; burst of 100,000
+ *   npm run bench -- --short           # CI: serial 200, 500 over 16 connections, FHIR 300, no burst (well under a minute)
  *   npm run bench -- --messages 5000 --connections 4 --rate 500 --serial 1000 --burst 0
  *   npm run bench -- --repeat 3        # the whole sequence 3 times; the report gives the median of each figure
  *
@@ -15,6 +15,12 @@
  *       one connection (synchronous_commit on), the floor of any durable ACK. Target: Stork ≥ 0.5 × the floor.
  *   (2) throughput: N pre-generated ITK ADT^A28 newborns over C connections (16) as fast as the hub ACKs them,
  *       timed until the last one is in a centre inbox; (3) latency: messages offered at a fixed rate;
+ *   (3b) FHIR mode (`--fhir N`, default 5,000; 300 in --short; 0: none): N FHIR R4 birth message Bundles (made from the
+ *       README's test/fixtures/sample-fhir-birth.json, each a distinct birth) posted to `POST /v1/fhir/$process-message`
+ *       over 8 keep-alive HTTP connections, one request in flight on each, timed until the last one is in a centre inbox;
+ *       and right before it, the same number of HL7 v2 newborns over 8 of the MLLP connections, one in flight on each
+ *       (the HL7 v2 mode at the same concurrency). Printed as ratios: FHIR / that HL7 v2 run, and FHIR / the throughput
+ *       phase (2), both measured in this run;
  *   (4) burst (`--burst N`, default 100,000; 0 in --short): N messages as fast as possible, with the peak RSS of
  *       the hub process and of the worker processes at every 10,000th ACK (target: flat, 100k ≤ 1.1 × 10k);
  *   (5) bare BullMQ: an add-and-process loop of N jobs on the same Redis. Target: end to end ≥ 0.25 × bare BullMQ.
@@ -50,7 +56,7 @@ import { migrate } from '../../adapters/store/migrate.js';
 import { ACK_MILESTONE_EVERY, Deadline, DeadlineError, type ResultReply } from './load-generator-protocol.js';
 import { generateNewborns } from './bench-messages.js';
 import { bareBullmq, commitFloor } from './baselines.js';
-import { deleteRedisKeys, inboxCount, pipelineFigures, waitForInbox } from './bench-db.js';
+import { deleteRedisKeys, inboxCount, pipelineFigures, waitForInbox, type PipelineFigures } from './bench-db.js';
 import { LoadGenerator, startWorkerProcess } from './bench-processes.js';
 import { POSITIVE_ACKS, RssSampler, dist, log, mapDist, mb, medianOf, round } from './bench-stats.js';
 import { printReport, runLine, TARGETS, type RunFigures, type StageCosts } from './report.js';
@@ -66,6 +72,8 @@ interface Settings {
   serialMessages: number;
   /** Messages of the burst phase (0: none). */
   burstMessages: number;
+  /** Messages of the FHIR mode, and of its HL7 v2 run at the same concurrency (0: none). */
+  fhirMessages: number;
   /** Repetitions of the whole measured sequence; the report gives medians. */
   repeat: number;
   short: boolean;
@@ -92,6 +100,7 @@ function readSettings(): Settings {
       rate: { type: 'string', short: 'r' },
       serial: { type: 'string' },
       burst: { type: 'string' },
+      fhir: { type: 'string' },
       repeat: { type: 'string' },
       short: { type: 'boolean', default: false },
       'worker-processes': { type: 'string', short: 'w' },
@@ -101,7 +110,7 @@ function readSettings(): Settings {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench -- [--messages N] [--connections C] [--rate R] [--serial N] [--burst N|0] [--worker-processes W] [--repeat N] [--short]\n',
+      'usage: npm run bench -- [--messages N] [--connections C] [--rate R] [--serial N] [--burst N|0] [--fhir N|0] [--worker-processes W] [--repeat N] [--short]\n',
     );
     process.exit(0);
   }
@@ -115,12 +124,14 @@ function readSettings(): Settings {
   const repeat = positiveInt(values.repeat, '--repeat') ?? positiveInt(env.STORK_BENCH_REPEAT, 'STORK_BENCH_REPEAT') ?? 1;
   const serialMessages = positiveInt(values.serial, '--serial') ?? (short ? 200 : 2000);
   const burstMessages = values.burst === '0' ? 0 : (positiveInt(values.burst, '--burst') ?? (short ? 0 : 100_000));
+  const fhirMessages = values.fhir === '0' ? 0 : (positiveInt(values.fhir, '--fhir') ?? (short ? 300 : 5000));
   return {
     messages,
     connections,
     rate,
     serialMessages,
     burstMessages,
+    fhirMessages,
     repeat,
     short,
     inFlightPerConnection: 256,
@@ -141,15 +152,25 @@ interface CleanupStep {
   run: () => Promise<unknown>;
 }
 
-/** Messages of a phase answered CA or AA: those, and only those, must reach an inbox (the others are reported as failures). */
-function positives(s: ResultReply): number {
-  return Object.entries(s.codes).reduce((n, [code, count]) => n + (POSITIVE_ACKS.has(code) ? count : 0), 0);
+/** The FHIR mode's connections (keep-alive, one request in flight on each). */
+const FHIR_CONNECTIONS = 8;
+/** The sample configuration's FHIR feed's API key (mappings/api-clients.json, demo keys). */
+const FHIR_API_KEY = 'demo-northgate-fhir-key';
+/** A FHIR message accepted: 200 with a response message Bundle. */
+const POSITIVE_FHIR = new Set(['HTTP 200']);
+
+/**
+ * Messages of a phase answered CA or AA (HTTP 200 for FHIR): those, and only those, must reach an inbox (the others are
+ * reported as failures).
+ */
+function positives(s: ResultReply, positive: ReadonlySet<string> = POSITIVE_ACKS): number {
+  return Object.entries(s.codes).reduce((n, [code, count]) => n + (positive.has(code) ? count : 0), 0);
 }
 
-/** ACK codes that are not positive, and failed sends, of one phase, as failure lines. */
-function ackFailures(phase: string, s: ResultReply): string[] {
+/** ACK codes (HTTP statuses for FHIR) that are not positive, and failed sends, of one phase, as failure lines. */
+function ackFailures(phase: string, s: ResultReply, positive: ReadonlySet<string> = POSITIVE_ACKS): string[] {
   const out: string[] = [];
-  const bad = Object.entries(s.codes).filter(([code]) => !POSITIVE_ACKS.has(code));
+  const bad = Object.entries(s.codes).filter(([code]) => !positive.has(code));
   if (bad.length > 0) out.push(`${phase} phase: ACKs not positive: ${bad.map(([c, n]) => `${c}=${n}`).join(', ')}`);
   const errors = Object.entries(s.errors);
   if (errors.length > 0) out.push(`${phase} phase: sends failed: ${errors.map(([c, n]) => `${c}=${n}`).join(', ')}`);
@@ -230,6 +251,8 @@ async function runOnce(
     cleanup.unshift({ name: 'stop hub', run: () => hub.stop() });
     const port = hub.mllpPort;
     if (port === undefined) throw new Error('the hub did not start an MLLP listener');
+    const httpPort = hub.httpPort;
+    if (httpPort === undefined) throw new Error('the hub did not start an HTTP listener');
 
     // The load generator: its own process, so its CPU and event loop are not the hub's. It generates each
     // phase's messages before the phase (not timed) and keeps the baby NHS numbers used, so all are distinct.
@@ -240,6 +263,8 @@ async function runOnce(
     const tPrefix = `T${tag}-`;
     const lPrefix = `L${tag}-`;
     const bPrefix = `B${tag}-`;
+    const hPrefix = `H${tag}-`;
+    const fPrefix = `F${tag}x`;
     const latencyCount = Math.max(1, Math.round(settings.rate * settings.latencySeconds));
 
     // --- Phase 1: serial sender (the first of the generator's connections, one message in flight), then the commit floor.
@@ -329,6 +354,90 @@ async function runOnce(
     const latencyFigures = await pipelineFigures(benchDb, lPrefix);
     const latencyAck = dist(paced.latenciesMs);
 
+    // --- Phase 3b: FHIR mode. First the HL7 v2 mode at the FHIR mode's concurrency (8 of the MLLP connections, one message
+    // in flight on each), then the FHIR messages over 8 keep-alive HTTP connections; each timed until its last birth is
+    // in an inbox, and the FHIR figure divided by both that and the throughput phase's.
+    let fhir: RunFigures['fhir'] = null;
+    let seedAfterFhir = lPrepared.nextSeed;
+    if (settings.fhirMessages > 0) {
+      const lanes = Math.min(FHIR_CONNECTIONS, settings.connections);
+      const endToEnd = async (
+        phase: string,
+        prefix: string,
+        result: ResultReply,
+        positive: ReadonlySet<string>,
+      ): Promise<{ perSecond: number; seconds: number; inboxItems: number; e2e: PipelineFigures['e2eMs'] }> => {
+        const f = await pipelineFigures(benchDb, prefix);
+        const seconds = (Math.max(f.lastDeliveredEpochMs, 0) - result.firstSendEpochMs) / 1000;
+        failures.push(...ackFailures(phase, result, positive));
+        if (f.inboxItems !== settings.fhirMessages)
+          failures.push(`${phase} phase: ${f.inboxItems} inbox items for ${settings.fhirMessages} messages`);
+        return { perSecond: f.inboxItems / seconds, seconds, inboxItems: f.inboxItems, e2e: f.e2eMs };
+      };
+      const hPrepared = await generator.prepare(
+        {
+          ...target,
+          phase: 'hl7v2 at FHIR concurrency',
+          seedStart: lPrepared.nextSeed,
+          count: settings.fhirMessages,
+          controlIdPrefix: hPrefix,
+          mode: { kind: 'fast', inFlightPerConnection: 1, connections: lanes },
+        },
+        deadline,
+      );
+      say(`HL7 v2 at the FHIR mode's concurrency: ${hPrepared.count} messages, ${lanes} MLLP connections, one in flight on each…`);
+      const hl7Inbox0 = await inboxCount(benchDb);
+      const hl7Sent = await generator.run('hl7v2 at FHIR concurrency', deadline);
+      await waitForInbox(benchDb, hl7Inbox0, positives(hl7Sent), deadline);
+      const hl7 = await endToEnd('hl7v2 at FHIR concurrency', hPrefix, hl7Sent, POSITIVE_ACKS);
+      const fPrepared = await generator.prepare(
+        {
+          ...target,
+          phase: 'fhir',
+          seedStart: hPrepared.nextSeed,
+          count: settings.fhirMessages,
+          controlIdPrefix: fPrefix,
+          mode: { kind: 'fast', inFlightPerConnection: 1, connections: lanes },
+          fhir: { httpPort, apiKey: FHIR_API_KEY },
+        },
+        deadline,
+      );
+      seedAfterFhir = fPrepared.nextSeed;
+      say(
+        `FHIR mode: ${fPrepared.count} FHIR R4 birth Bundles (generated in ${round(fPrepared.generateMs, 0)} ms), ${lanes} HTTP connections…`,
+      );
+      const fhirInbox0 = await inboxCount(benchDb);
+      const fhirCpu0 = process.cpuUsage();
+      const fhirSent = await generator.run('fhir', deadline);
+      await waitForInbox(benchDb, fhirInbox0, positives(fhirSent, POSITIVE_FHIR), deadline);
+      const fhirCpu = process.cpuUsage(fhirCpu0);
+      const f = await endToEnd('FHIR', fPrefix, fhirSent, POSITIVE_FHIR);
+      const ackSecondsOf = (r: ResultReply): number => (r.lastAckEpochMs - r.firstSendEpochMs) / 1000;
+      fhir = {
+        messages: fPrepared.count,
+        connections: lanes,
+        messagesPerSecond: round(f.perSecond, 0),
+        seconds: round(f.seconds, 3),
+        ackMessagesPerSecond: round(fPrepared.count / ackSecondsOf(fhirSent), 0),
+        ackMs: mapDist(dist(fhirSent.latenciesMs)),
+        endToEndMs: mapDist(f.e2e),
+        httpCodes: fhirSent.codes,
+        sendErrors: fhirSent.errors,
+        processCpuPerMessageUs: round((fhirCpu.user + fhirCpu.system) / fPrepared.count, 0),
+        hl7v2SameConcurrency: {
+          messagesPerSecond: round(hl7.perSecond, 0),
+          seconds: round(hl7.seconds, 3),
+          ackMessagesPerSecond: round(hPrepared.count / ackSecondsOf(hl7Sent), 0),
+          ackMs: mapDist(dist(hl7Sent.latenciesMs)),
+        },
+        ratioToHl7v2SameConcurrency: round(f.perSecond / hl7.perSecond, 3),
+        ratioToHl7v2Throughput: round(f.perSecond / storkRate, 3),
+      };
+      say(
+        `FHIR mode: ${fhir.messagesPerSecond} msg/s end to end; HL7 v2 at the same concurrency ${fhir.hl7v2SameConcurrency.messagesPerSecond} msg/s (ratio ${fhir.ratioToHl7v2SameConcurrency}); throughput phase ${round(storkRate, 0)} msg/s (ratio ${fhir.ratioToHl7v2Throughput})`,
+      );
+    }
+
     // --- Phase 4: burst, with the RSS of the hub and of the worker processes at every 10,000th ACK.
     let burst: RunFigures['burst'] = null;
     if (settings.burstMessages > 0) {
@@ -336,7 +445,7 @@ async function runOnce(
         {
           ...target,
           phase: 'burst',
-          seedStart: lPrepared.nextSeed,
+          seedStart: seedAfterFhir,
           count: settings.burstMessages,
           controlIdPrefix: bPrefix,
           mode: { kind: 'fast', inFlightPerConnection: settings.inFlightPerConnection },
@@ -450,6 +559,7 @@ async function runOnce(
           sendErrors: paced.errors,
         },
         burst,
+        fhir,
         baseline: { ...baseline, concurrency: 50, inFlightAdds: 50 },
         ratio: round(ratio, 3),
         peakRssMb: mb(rss.peak),
@@ -508,7 +618,7 @@ async function main(): Promise<number> {
   const repeated = settings.repeat > 1;
 
   log(
-    `serial ${settings.serialMessages}; ${settings.messages} messages, ${settings.connections} connections, latency phase ${settings.rate}/s for ${round(settings.latencySeconds, 2)} s; burst ${settings.burstMessages}${repeated ? `; ${settings.repeat} runs` : ''}`,
+    `serial ${settings.serialMessages}; ${settings.messages} messages, ${settings.connections} connections, latency phase ${settings.rate}/s for ${round(settings.latencySeconds, 2)} s; FHIR ${settings.fhirMessages}; burst ${settings.burstMessages}${repeated ? `; ${settings.repeat} runs` : ''}`,
   );
   const runs: Awaited<ReturnType<typeof runOnce>>[] = [];
   for (let i = 1; i <= settings.repeat; i++) {
@@ -544,6 +654,8 @@ async function main(): Promise<number> {
       rate: settings.rate,
       serialMessages: settings.serialMessages,
       burstMessages: settings.burstMessages,
+      fhirMessages: settings.fhirMessages,
+      fhirConnections: FHIR_CONNECTIONS,
       repeat: settings.repeat,
       short: settings.short,
       inFlightPerConnection: settings.inFlightPerConnection,

@@ -151,10 +151,13 @@ describe('FHIR $process-message intake', () => {
     // The feed's own client sees it in its messages, another feed's does not.
     expect((await api(t.http, NORTHGATE_FHIR_KEY, `/v1/messages/${res.id}`)).status).toBe(200);
     expect((await api(t.http, 'demo-northgate-feed-key', `/v1/messages/${res.id}`)).status).toBe(404);
-    // The operator sees it, with its format; a replay is refused (FHIR replay is not built).
-    const listed = await api(t.http, 'demo-admin-key', `/v1/messages/${res.id}`);
-    expect(await listed.json()).toMatchObject({ id: res.id, format: 'fhir-r4+json', status: 'quarantined' });
-    expect((await api(t.http, 'demo-admin-key', `/v1/messages/${res.id}/replay`, { method: 'POST' })).status).toBe(409);
+    // The operator sees it, with its format; replayed unchanged, it is refused again for the same reason.
+    const listed = (await (await api(t.http, 'demo-admin-key', `/v1/messages/${res.id}`)).json()) as { reason?: string };
+    expect(listed).toMatchObject({ id: res.id, format: 'fhir-r4+json', status: 'quarantined' });
+    expect(listed.reason).toContain('NHS number');
+    const replay = await api(t.http, 'demo-admin-key', `/v1/messages/${res.id}/replay`, { method: 'POST' });
+    expect(replay.status).toBe(200);
+    expect(await replay.json()).toEqual({ id: res.id, status: 'quarantined', reason: listed.reason });
     expect(problems).toEqual([]);
   });
 
