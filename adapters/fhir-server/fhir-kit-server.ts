@@ -1,5 +1,5 @@
-import { Client } from 'fhir-kit-client';
-import { Agent } from 'undici';
+import { Client, type RequestOptions } from 'fhir-kit-client';
+import { Agent, type Dispatcher } from 'undici';
 import type { Logger } from '../../src/logger.js';
 import type { FhirFetchSettings } from '../../src/pipeline/fhir/fhir-feed.js';
 import type { JsonObject } from '../../src/pipeline/fhir/fhir-xml.js';
@@ -40,7 +40,8 @@ export class FhirKitServer implements FhirServer {
     this.baseUrl = o.settings.baseUrl.replace(/\/+$/, '');
     this.origin = new URL(this.baseUrl).origin;
     this.agent = new Agent({
-      maxResponseSize: o.settings.maxResponseBytes,
+      // A backstop: each request's own guard (sizeGuard) cuts the body off at maxResponseBytes and says so.
+      maxResponseSize: o.settings.maxResponseBytes * 2,
       headersTimeout: o.settings.timeoutMs,
       bodyTimeout: o.settings.timeoutMs,
       connect: { timeout: o.settings.timeoutMs },
@@ -48,7 +49,6 @@ export class FhirKitServer implements FhirServer {
     });
     this.client = new Client({
       baseUrl: this.baseUrl,
-      requestOptions: { dispatcher: this.agent },
       ...(o.token !== undefined ? { bearerToken: o.token } : {}),
     });
     this.limiter = new RateLimiter(o.settings.ratePerSecond);
@@ -57,11 +57,11 @@ export class FhirKitServer implements FhirServer {
   }
 
   read(resourceType: string, id: string): Promise<JsonObject> {
-    return this.call(`read ${resourceType}`, (signal) => this.client.read({ resourceType, id, options: { signal } }));
+    return this.call(`read ${resourceType}`, (options) => this.client.read({ resourceType, id, options }));
   }
 
   search(resourceType: string, params: Record<string, string>): Promise<JsonObject> {
-    return this.call(`search ${resourceType}`, (signal) => this.client.search({ resourceType, searchParams: params, options: { signal } }));
+    return this.call(`search ${resourceType}`, (options) => this.client.search({ resourceType, searchParams: params, options }));
   }
 
   async nextPage(bundle: JsonObject): Promise<JsonObject | undefined> {
@@ -82,8 +82,8 @@ export class FhirKitServer implements FhirServer {
     }
     // Absolute and checked: fhir-kit-client follows it as given (with our headers), so only a checked URL reaches it.
     const checked = { ...bundle, link: [{ relation: 'next', url: url.href }] };
-    return this.call('next page', async (signal) => {
-      const page = await this.client.nextPage({ bundle: checked as never, options: { signal } });
+    return this.call('next page', async (options) => {
+      const page = await this.client.nextPage({ bundle: checked as never, options });
       return page ?? {};
     });
   }
@@ -93,13 +93,17 @@ export class FhirKitServer implements FhirServer {
   }
 
   /** One request with the rate limit, the time limit and the retries; throws FhirFetchError. */
-  private async call(what: string, request: (signal: AbortSignal) => Promise<unknown>): Promise<JsonObject> {
-    const { retries, retryBaseMs, timeoutMs } = this.o.settings;
+  private async call(what: string, request: (options: RequestOptions) => Promise<unknown>): Promise<JsonObject> {
+    const { retries, retryBaseMs, timeoutMs, maxResponseBytes } = this.o.settings;
     for (let attempt = 0; ; attempt++) {
       await this.limiter.take();
       let failure: FhirFetchError;
+      const guard = { exceeded: false };
       try {
-        const result = await request(AbortSignal.timeout(timeoutMs));
+        // fhir-kit-client hands options other than signal and headers to fetch: the dispatcher is this request's guard.
+        const options: RequestOptions = { signal: AbortSignal.timeout(timeoutMs) };
+        Object.assign(options, { dispatcher: sizeGuard(this.agent, maxResponseBytes, guard) });
+        const result = await request(options);
         if (
           typeof result !== 'object' ||
           result === null ||
@@ -109,7 +113,9 @@ export class FhirKitServer implements FhirServer {
           throw new FhirFetchError('refused', 'the answer is not a FHIR resource');
         return result as JsonObject;
       } catch (err) {
-        failure = classify(err);
+        failure = guard.exceeded
+          ? new FhirFetchError('too-large', 'the answer is over the size limit', undefined, { cause: err })
+          : classify(err);
       }
       if (failure.failure !== 'unavailable' || attempt >= retries) {
         this.o.logger.warn(
@@ -127,6 +133,34 @@ export class FhirKitServer implements FhirServer {
       await this.sleep(delay);
     }
   }
+}
+
+/**
+ * A dispatcher for one request: the agent's, with the response body counted as it arrives; past `max` bytes the
+ * request is aborted (the body is never held whole) and `guard.exceeded` says why.
+ */
+function sizeGuard(agent: Agent, max: number, guard: { exceeded: boolean }): Pick<Dispatcher, 'dispatch'> {
+  return {
+    dispatch(opts, handler) {
+      let received = 0;
+      const counted = new Proxy(handler, {
+        get(target, prop, receiver) {
+          if (prop === 'onData')
+            return (chunk: Buffer): boolean | undefined => {
+              received += chunk.length;
+              if (received > max) {
+                guard.exceeded = true;
+                throw new Error('response over the size limit');
+              }
+              return target.onData?.(chunk);
+            };
+          const value: unknown = Reflect.get(target, prop, receiver);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      return agent.dispatch(opts, counted);
+    },
+  };
 }
 
 /** What a failed fhir-kit-client call means: its HTTP status (`.response.status`), or the transport's error code. */
