@@ -321,9 +321,7 @@ describe('The per-feed FHIR poller', () => {
       const c = await cursorOf(t1);
       return c?.ids_at_cursor.includes(births[2]?.babyId ?? '') === true ? c : undefined;
     }, 'the cursor at the third baby');
-    expect(cursor.last_updated).toBe(
-      String((server.resources.get(`Patient/${births[2]?.babyId ?? ''}`)?.meta as { lastUpdated: string }).lastUpdated),
-    );
+    expect(cursor.last_updated).toBe(server.lastUpdatedOf(`Patient/${births[2]?.babyId ?? ''}`));
     // The PDS example Patient (born 2010) is never asked for: the search has the birthdate filter.
     expect((await fetchedMessages(t1)).length).toBe(3);
     await t1.hub.stop();
@@ -373,7 +371,7 @@ describe('The per-feed FHIR poller', () => {
     server.faults.foreignNextOrigin = undefined;
     await waitForBaby(t3, a.babyNhsNumber);
     await waitForBaby(t3, b.babyNhsNumber);
-    const atB = String((server.resources.get(`Patient/${b.babyId}`)?.meta as { lastUpdated: string }).lastUpdated);
+    const atB = server.lastUpdatedOf(`Patient/${b.babyId}`);
     await pollUntil(async () => ((await cursorOf(t3))?.last_updated === atB ? true : undefined), 'the cursor at the last baby');
     // The server fails for a while: each round stops where it was, the cursor stays, then it recovers.
     server.faults.fail = 12;

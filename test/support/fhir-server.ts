@@ -123,6 +123,13 @@ export class FhirTestServer {
     return this.requests.filter((r) => r.path.startsWith(prefix)).length;
   }
 
+  /** meta.lastUpdated of a resource the server holds (`Patient/baby-1`). */
+  lastUpdatedOf(reference: string): string {
+    const meta = this.resources.get(reference)?.meta as { lastUpdated?: string } | undefined;
+    if (meta?.lastUpdated === undefined) throw new Error(`the server holds no ${reference}`);
+    return meta.lastUpdated;
+  }
+
   private nextInstant(): string {
     this.clock += 1;
     return new Date(this.clock).toISOString();
@@ -130,7 +137,11 @@ export class FhirTestServer {
 
   private put(r: Json, lastUpdated?: string): void {
     const meta = (r.meta as Json | undefined) ?? {};
-    r.meta = { ...meta, versionId: String(meta.versionId ?? '1'), lastUpdated: lastUpdated ?? this.nextInstant() };
+    r.meta = {
+      ...meta,
+      versionId: typeof meta.versionId === 'string' ? meta.versionId : '1',
+      lastUpdated: lastUpdated ?? this.nextInstant(),
+    };
     this.resources.set(`${String(r.resourceType)}/${String(r.id)}`, r);
   }
 
