@@ -386,3 +386,50 @@ describe('The per-feed FHIR poller', () => {
     await t3.hub.stop();
   });
 });
+
+describe('Signal events survive a restart', () => {
+  let server: FhirTestServer;
+  beforeAll(async () => {
+    server = await new FhirTestServer(TOKEN).start();
+  });
+  afterAll(async () => server.close());
+
+  test('an event stored by an intake-only process is fetched by the next process with a worker, once', async () => {
+    const config = configFor(server);
+    const intakeOnly = await startTestHub({ configDir: config, env: { ...hubEnv, STORK_ROLES: 'intake' } });
+    const birth = server.addBirth({ babyNhsNumber: nhsNumber(), motherNhsNumber: nhsNumber(), birthDate: localDateOf(new Date()) });
+    const res = await api(intakeOnly.http, KEY, '/v1/events', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        specversion: '1.0',
+        id: 'ce-restart',
+        source: SOURCE,
+        type: 'birth',
+        data: { patient: `Patient/${birth.babyId}` },
+      }),
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    await intakeOnly.hub.stop();
+    expect(server.asked('/fhir/Patient')).toBe(0); // nothing fetched: no worker ran
+    const state = await intakeOnly.database.db.query<{ status: string }>(`SELECT status FROM fhir_events WHERE id = $1`, [id]);
+    expect(state.rows[0]?.status).toBe('pending');
+
+    const worker = await startTestHub({ configDir: config, env: hubEnv, database: intakeOnly.database });
+    try {
+      await waitForBaby(worker, birth.babyNhsNumber);
+      const done = await pollUntil(async () => {
+        const r = await worker.database.db.query<{ status: string; message_id: string | null }>(
+          `SELECT status, message_id FROM fhir_events WHERE id = $1`,
+          [id],
+        );
+        return r.rows[0]?.status === 'fetched' ? r.rows[0] : undefined;
+      }, 'the event fetched');
+      expect(done.message_id).not.toBeNull();
+      expect(await fetchedMessages(worker)).toHaveLength(1);
+    } finally {
+      await worker.stop();
+    }
+  });
+});
