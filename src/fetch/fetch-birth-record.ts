@@ -51,6 +51,10 @@ export async function findBaby(
   if (subject.patientId !== undefined) {
     const p = await server.read('Patient', subject.patientId);
     if (p.resourceType !== 'Patient') throw new FhirFetchError('refused', 'the read did not answer a Patient');
+    // An event naming both: the Patient must carry that NHS number (a wrong reference never becomes someone else's birth).
+    const own = objs(p.identifier).filter((i) => i.system === nhsSystem && typeof i.value === 'string');
+    if (subject.nhsNumber !== undefined && !own.some((i) => str(i.value)?.replace(/\s/g, '') === subject.nhsNumber))
+      throw new FhirFetchError('refused', 'the Patient does not have the NHS number the event names');
     return p;
   }
   if (subject.nhsNumber === undefined) throw new FhirFetchError('not-found', 'the event names no subject');

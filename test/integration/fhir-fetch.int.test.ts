@@ -263,6 +263,16 @@ describe('Event, then fetch (POST /v1/events)', () => {
     expect(server.faults.hang).toBe(0);
   });
 
+  test('an event whose Patient reference and NHS number disagree is given up, never stored as that Patient', async () => {
+    const birth = server.addBirth({ babyNhsNumber: nhsNumber(), motherNhsNumber: nhsNumber(), birthDate: today() });
+    const res = await post(cloudEvent('ce-mismatch', { nhsNumber: nhsNumber(), patient: `Patient/${birth.babyId}` }));
+    expect(res.status).toBe(202);
+    const failed = await waitForEvent(String(res.body.id), 'failed');
+    expect(String(failed.reason)).toMatch(/^refused: the Patient does not have the NHS number/);
+    const stored = await t.database.db.query(`SELECT id FROM messages WHERE control_id LIKE $1`, [`Patient/${birth.babyId}/%`]);
+    expect(stored.rows).toHaveLength(0);
+  });
+
   test('a hostile server sending an endless answer is cut off at the size limit; the event fails, the hub carries on', async () => {
     const birth = server.addBirth({ babyNhsNumber: nhsNumber(), motherNhsNumber: nhsNumber(), birthDate: today() });
     server.faults.endless = 1;
