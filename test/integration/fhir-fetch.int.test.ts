@@ -359,41 +359,42 @@ describe('The per-feed FHIR poller', () => {
   });
 
   test('a next link to another origin is refused and logged without personal data; a failing server stops rounds without moving the cursor, until it recovers', async () => {
-    const config = configFor(server, { poll: { intervalMs: 100, since: 'P28D', pageSize: 1 } });
-    const t3 = await startTestHub({ configDir: config, env: hubEnv, database: hubs[0]?.database });
-    hubs.push(t3);
-    const before = (await cursorOf(t3))?.last_updated;
-    const storedBefore = (await fetchedMessages(t3)).length;
-    server.faults.foreignNextOrigin = new URL(foreign.base).origin;
-    const a = server.addBirth({ babyNhsNumber: nhsNumber(), motherNhsNumber: nhsNumber(), birthDate: today() });
-    const b = server.addBirth({ babyNhsNumber: nhsNumber(), motherNhsNumber: nhsNumber(), birthDate: today() });
-    // The first page (one Patient: the one at the cursor, stored already) links to the other origin: not followed.
-    const line = await pollUntil(
-      () => t3.sink.records().find((r) => r.msg === 'FHIR server gave a next link outside its base URL: not followed'),
-      'the refusal logged',
-    );
-    expect(line).toMatchObject({ feed: 'northgate-fhir', origin: new URL(foreign.base).origin });
-    expect(JSON.stringify(line)).not.toMatch(/\d{10}/);
-    expect(foreign.requests).toHaveLength(0);
-    expect((await cursorOf(t3))?.last_updated).toBe(before);
-    expect(await fetchedMessages(t3)).toHaveLength(storedBefore);
-    // Its own links again: both babies, page by page.
-    server.faults.foreignNextOrigin = undefined;
-    await waitForBaby(t3, a.babyNhsNumber);
-    await waitForBaby(t3, b.babyNhsNumber);
-    const atB = server.lastUpdatedOf(`Patient/${b.babyId}`);
-    await pollUntil(async () => ((await cursorOf(t3))?.last_updated === atB ? true : undefined), 'the cursor at the last baby');
-    // The server fails for a while: each round stops where it was, the cursor stays, then it recovers.
-    server.faults.fail = 12;
-    server.faults.failStatus = 500;
-    const c = server.addBirth({ babyNhsNumber: nhsNumber(), motherNhsNumber: nhsNumber(), birthDate: today() });
-    await pollUntil(() => (t3.sink.text.includes('FHIR poll round stopped') ? true : undefined), 'a round stopped by the failures');
-    expect((await cursorOf(t3))?.last_updated).toBe(atB);
-    await waitForBaby(t3, c.babyNhsNumber);
-    expect(server.faults.fail).toBe(0);
-    expect(await fetchedMessages(t3)).toHaveLength(storedBefore + 3);
-    expect(t3.sink.text).not.toContain(c.babyNhsNumber);
-    await t3.hub.stop();
+    const own = await new FhirTestServer(TOKEN).start();
+    const t3 = await startTestHub({ configDir: configFor(own, { poll: { intervalMs: 100, since: 'P28D', pageSize: 1 } }), env: hubEnv });
+    try {
+      own.faults.foreignNextOrigin = new URL(foreign.base).origin;
+      const a = own.addBirth({ babyNhsNumber: nhsNumber(), motherNhsNumber: nhsNumber(), birthDate: today() });
+      const b = own.addBirth({ babyNhsNumber: nhsNumber(), motherNhsNumber: nhsNumber(), birthDate: today() });
+      // The first page (one Patient) is stored; its next link, to another origin, is not followed.
+      await waitForBaby(t3, a.babyNhsNumber);
+      const line = await pollUntil(
+        () => t3.sink.records().find((r) => r.msg === 'FHIR server gave a next link outside its base URL: not followed'),
+        'the refusal logged',
+      );
+      expect(line).toMatchObject({ feed: 'northgate-fhir', origin: new URL(foreign.base).origin });
+      expect(JSON.stringify(line)).not.toMatch(/\d{10}/);
+      expect(foreign.requests).toHaveLength(0);
+      expect((await cursorOf(t3))?.last_updated).toBe(own.lastUpdatedOf(`Patient/${a.babyId}`));
+      expect(await fetchedMessages(t3)).toHaveLength(1);
+      // Its own links again: the second baby, on the next page.
+      own.faults.foreignNextOrigin = undefined;
+      await waitForBaby(t3, b.babyNhsNumber);
+      const atB = own.lastUpdatedOf(`Patient/${b.babyId}`);
+      await pollUntil(async () => ((await cursorOf(t3))?.last_updated === atB ? true : undefined), 'the cursor at the last baby');
+      // The server fails for a while: each round stops where it was, the cursor stays, then it recovers.
+      own.faults.fail = 12;
+      own.faults.failStatus = 500;
+      const c = own.addBirth({ babyNhsNumber: nhsNumber(), motherNhsNumber: nhsNumber(), birthDate: today() });
+      await pollUntil(() => (t3.sink.text.includes('FHIR poll round stopped') ? true : undefined), 'a round stopped by the failures');
+      expect((await cursorOf(t3))?.last_updated).toBe(atB);
+      await waitForBaby(t3, c.babyNhsNumber);
+      expect(own.faults.fail).toBe(0);
+      expect(await fetchedMessages(t3)).toHaveLength(3);
+      expect(t3.sink.text).not.toContain(c.babyNhsNumber);
+    } finally {
+      await t3.stop();
+      await own.close();
+    }
   });
 });
 
