@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
@@ -25,6 +26,13 @@ import { openPurposePools, openStore } from '../adapters/store/open-store.js';
 import { SqlMessageStore } from '../adapters/store/sql-message-store.js';
 import { SqlNotificationStore } from '../adapters/store/sql-notification-store.js';
 import { SqlAuditLog } from '../adapters/store/sql-audit-log.js';
+import { SqlFhirFetchStore } from '../adapters/store/sql-fhir-fetch-store.js';
+import { FhirKitServer } from '../adapters/fhir-server/fhir-kit-server.js';
+import { EventIntake } from './intake/event-intake.js';
+import { EventFetcher } from './fetch/event-fetcher.js';
+import { FeedPoller } from './fetch/feed-poller.js';
+import type { FhirServer } from './ports/fhir-server.js';
+import type { FhirFeedConfig, FhirFetchSettings } from './pipeline/fhir/fhir-feed.js';
 import { BullmqQueues, deliveryJobs, startWorkers } from '../adapters/queue/bullmq-queues.js';
 import { redisAddress, redisConnection } from '../adapters/queue/redis-connection.js';
 import { MllpListener } from '../adapters/mllp/mllp-listener.js';
@@ -72,6 +80,9 @@ interface Core {
   mapper: FeedMapper;
   internalErrors: InternalErrorCounts;
   clock: () => Date;
+  fetchStore: SqlFhirFetchStore;
+  /** Set by the worker role: look for due signal events now (intake calls it after storing one). */
+  nudgeFetcher?: () => void;
 }
 
 async function connectRedis(url: string, purpose: 'worker' | 'producer', name: string): Promise<Redis> {
@@ -134,6 +145,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       mapper: feedMapper(config.mappings),
       internalErrors: newInternalErrorCounts(),
       clock: () => new Date(),
+      fetchStore: new SqlFhirFetchStore(db),
     };
 
     if (env.roles.includes('worker')) {
@@ -143,6 +155,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       const sweep = new RequeueStranded({ store: core.messages, processingJobs: queues, logger, clock: core.clock }, env.recoverySweepMs);
       sweep.start();
       opened.add('recovery sweep', () => sweep.stop());
+      startFetching(core, opened);
     }
     const ports = env.roles.includes('intake') ? await startIntakeRole(core, opened) : await startHealthOnly(core, opened);
     logger.info({ roles: env.roles, store: db.kind }, 'stork started');
@@ -193,6 +206,62 @@ async function startWorkerRole(core: Core, opened: ResourceStack): Promise<void>
   opened.add('workers', () => workers.close());
 }
 
+/**
+ * Event, then fetch, and polling (issue 10 item 4), in the worker role: one FHIR server client per feed with a
+ * `fetch` block, the fetcher working through stored signal events, and a poller per feed with `fetch.poll`. They
+ * store what they fetch through a receipt path of their own (the main pool; processing jobs queued after each
+ * commit). Stopped first on shutdown (each finishes the record in hand), then the receipts drained, then the
+ * servers' connections closed.
+ */
+function startFetching(core: Core, opened: ResourceStack): void {
+  const { env, config, logger, queues, clock } = core;
+  const feeds = config.feeds.fhirFeeds.filter((f): f is FhirFeedConfig & { fetch: FhirFetchSettings } => f.fetch !== undefined);
+  if (feeds.length === 0) return;
+  const servers = new Map<string, FhirServer>();
+  for (const feed of feeds) {
+    const tokenEnv = feed.fetch.tokenEnv;
+    const token = tokenEnv !== undefined ? env.fhirTokens[tokenEnv] : undefined;
+    if (tokenEnv !== undefined && token === undefined)
+      throw new ConfigError(`FHIR feed "${feed.id}" field fetch.tokenEnv: the environment variable ${tokenEnv} is not set`);
+    const server = new FhirKitServer({ feedId: feed.id, settings: feed.fetch, logger, ...(token !== undefined ? { token } : {}) });
+    servers.set(feed.id, server);
+    opened.add(`FHIR server of ${feed.id}`, () => server.close());
+  }
+  const committer = new ReceiptCommitter({ store: core.messages, processingJobs: queues, logger });
+  opened.add('fetched records', () => committer.drained());
+  const receipts = { committer, logger, clock, counts: core.internalErrors };
+  const fetcher = new EventFetcher({
+    ...receipts,
+    feeds: config.feeds,
+    mappings: config.fhirMappings,
+    store: core.fetchStore,
+    servers,
+    intervalMs: env.eventFetchIntervalMs,
+    leaseMs: 120_000,
+    maxAttempts: env.eventFetchMaxAttempts,
+  });
+  fetcher.start();
+  core.nudgeFetcher = () => fetcher.nudge();
+  opened.add('event fetcher', () => fetcher.stop());
+  const owner = `${env.queuePrefix}:${process.pid}:${randomUUID()}`;
+  for (const feed of feeds) {
+    const poll = feed.fetch.poll;
+    const server = servers.get(feed.id);
+    if (poll === undefined || server === undefined) continue;
+    const poller = new FeedPoller({
+      ...receipts,
+      feed: { ...feed, fetch: { ...feed.fetch, poll } },
+      mapping: config.fhirMappings.get(feed.mapping),
+      server,
+      store: core.fetchStore,
+      owner,
+    });
+    poller.start();
+    opened.add(`FHIR poller of ${feed.id}`, () => poller.stop());
+  }
+  logger.info({ feeds: feeds.length, polled: feeds.filter((f) => f.fetch.poll).length }, 'fetching from FHIR servers');
+}
+
 /** The intake part: HL7 v2 intake over MLLP and the HTTP API. Closing it stops accepting and finishes the messages in flight. */
 async function startIntakeRole(
   core: Core,
@@ -234,6 +303,13 @@ async function startIntakeRole(
     counts,
     maxBytes: env.mllpMaxMessageBytes,
   });
+  const eventIntake = new EventIntake({
+    feeds: config.feeds,
+    store: new SqlFhirFetchStore(pools.intake),
+    logger,
+    clock,
+    onAccepted: () => core.nudgeFetcher?.(),
+  });
   const fhirCapability = capabilityStatement({
     at: clock(),
     version: STORK_VERSION,
@@ -260,6 +336,8 @@ async function startIntakeRole(
     clientConcurrency: env.apiClientConcurrency,
     intake,
     fhirIntake,
+    eventIntake,
+    fetchStore: new SqlFhirFetchStore(pools.api),
     fhirCapability,
     messages: apiMessages,
     notifications: new SqlNotificationStore(pools.api),

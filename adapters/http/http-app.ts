@@ -5,6 +5,8 @@ import type { Logger } from '../../src/logger.js';
 import type { ApiClientDirectory } from '../../src/config/api-clients.js';
 import type { Hl7v2Intake } from '../../src/intake/hl7v2-intake.js';
 import type { FhirIntake } from '../../src/intake/fhir-intake.js';
+import type { EventIntake } from '../../src/intake/event-intake.js';
+import type { FhirFetchStore } from '../../src/ports/fhir-fetch.js';
 import type { JsonObject } from '../../src/pipeline/fhir/fhir-xml.js';
 import type { MessageStore } from '../../src/ports/message-store.js';
 import type { NotificationStore } from '../../src/ports/notification-store.js';
@@ -20,6 +22,7 @@ import { messageRoutes } from './routes/messages.js';
 import { centreRoutes } from './routes/centres.js';
 import { auditRoutes } from './routes/audit.js';
 import { openApiRoutes } from './routes/openapi.js';
+import { eventRoutes } from './routes/events.js';
 
 export interface HttpAppDeps {
   logger: Logger;
@@ -32,6 +35,10 @@ export interface HttpAppDeps {
   intake?: Hl7v2Intake;
   /** FHIR R4 messaging intake; present with `intake`. */
   fhirIntake?: FhirIntake;
+  /** Signal events (POST /v1/events); present with `intake`. */
+  eventIntake?: EventIntake;
+  /** Where signal events are stored (GET /v1/events/{id}). */
+  fetchStore: FhirFetchStore;
   /** The CapabilityStatement served at GET /v1/fhir/metadata. */
   fhirCapability?: JsonObject;
   messages: MessageStore;
@@ -54,6 +61,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use('/v1', refuseRepeatedParameters);
   if (deps.intake) app.use(hl7v2IntakeRoutes(deps.intake, deps.maxMessageBytes));
   if (deps.fhirIntake) app.use(fhirIntakeRoutes(deps.fhirIntake, deps.maxMessageBytes));
+  app.use(eventRoutes(deps.eventIntake, deps.fetchStore));
   app.use(messageRoutes(deps.messages, deps.audit, deps.replay, deps.feedIdsForFacility));
   app.use(centreRoutes(deps.notifications));
   app.use(auditRoutes(deps.audit));
@@ -65,6 +73,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
       hl7v2: deps.intake !== undefined,
       fhir: deps.fhirIntake !== undefined,
       metadata: deps.fhirCapability !== undefined,
+      events: deps.eventIntake !== undefined,
     }),
   );
   app.use((_req: Request, res: Response) => sendProblem(res, 404, 'Not found', 'No such resource'));
@@ -101,6 +110,8 @@ export const KNOWN_PATHS: readonly (readonly [string, string])[] = [
   ['/v1/hl7v2', 'POST'],
   ['/v1/fhir/$process-message', 'POST'],
   ['/v1/fhir/metadata', 'GET, HEAD'],
+  ['/v1/events', 'POST'],
+  ['/v1/events/:id', 'GET, HEAD'],
   ['/v1/messages', 'GET, HEAD'],
   ['/v1/messages/:id', 'GET, HEAD'],
   ['/v1/messages/:id/replay', 'POST'],
@@ -111,11 +122,12 @@ export const KNOWN_PATHS: readonly (readonly [string, string])[] = [
 ];
 
 /** 405 with Allow for a known path asked with another method; anything else goes on (to the 404). */
-function methodNotAllowed(present: { hl7v2: boolean; fhir: boolean; metadata: boolean }) {
+function methodNotAllowed(present: { hl7v2: boolean; fhir: boolean; metadata: boolean; events: boolean }) {
   const absent = new Set([
     ...(present.hl7v2 ? [] : ['/v1/hl7v2']),
     ...(present.fhir ? [] : ['/v1/fhir/$process-message']),
     ...(present.metadata ? [] : ['/v1/fhir/metadata']),
+    ...(present.events ? [] : ['/v1/events']),
   ]);
   const patterns = KNOWN_PATHS.filter(([path]) => !absent.has(path)).map(
     ([path, allow]) =>

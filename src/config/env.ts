@@ -49,6 +49,15 @@ export interface EnvConfig {
   apiClientConcurrency: number;
   /** Workers look this often for messages stored as queued whose job never reached Redis, and queue those older than this again. */
   recoverySweepMs: number;
+  /**
+   * Bearer tokens of FHIR servers Stork fetches from, by variable name (`STORK_FHIR_TOKEN_<NAME>`, named by a feed's
+   * `fetch.tokenEnv`): secrets stay in the environment, never in the configuration files.
+   */
+  fhirTokens: Record<string, string>;
+  /** How often a worker looks for stored signal events whose record is due to be fetched (it also looks at once when one arrives in its process). */
+  eventFetchIntervalMs: number;
+  /** Attempts to fetch an event's record from a failing (or not yet knowing) FHIR server before the event is given up. */
+  eventFetchMaxAttempts: number;
 }
 
 /** The repository root, where the sample configuration lives. */
@@ -83,6 +92,8 @@ interface RawEnv {
   STORK_API_DB_CONNECTIONS: number;
   STORK_API_CLIENT_CONCURRENCY: number;
   STORK_RECOVERY_SWEEP_MS: number;
+  STORK_EVENT_FETCH_INTERVAL_MS: number;
+  STORK_EVENT_FETCH_MAX_ATTEMPTS: number;
 }
 
 const port = { type: 'integer', minimum: 0, maximum: 65535 };
@@ -112,6 +123,8 @@ const schema = {
     STORK_API_DB_CONNECTIONS: { type: 'integer', minimum: 1, maximum: 100, default: 8 },
     STORK_API_CLIENT_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 4 },
     STORK_RECOVERY_SWEEP_MS: { type: 'integer', minimum: 100, default: 30000 },
+    STORK_EVENT_FETCH_INTERVAL_MS: { type: 'integer', minimum: 10, default: 1000 },
+    STORK_EVENT_FETCH_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
   },
   required: [],
 } as const;
@@ -119,6 +132,8 @@ const schema = {
 const validate = compile<RawEnv>({ ...schema });
 /** Variables of the test suite and benchmark, which share the prefix but are not hub settings. */
 const NOT_HUB_SETTINGS = /^STORK_(CORPUS|TEST_|BENCH_)/;
+/** FHIR server tokens: any name with this prefix (a feed's `fetch.tokenEnv` names one). */
+const FHIR_TOKEN = /^STORK_FHIR_TOKEN_[A-Z0-9_]+$/;
 const integerKeys = Object.entries(schema.properties)
   .filter(([, s]) => 'type' in s && s.type === 'integer')
   .map(([k]) => k);
@@ -143,7 +158,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     } else raw[key] = value;
   }
   for (const key of Object.keys(env)) {
-    if (key.startsWith('STORK_') && !(key in schema.properties) && !NOT_HUB_SETTINGS.test(key)) {
+    if (key.startsWith('STORK_') && !(key in schema.properties) && !NOT_HUB_SETTINGS.test(key) && !FHIR_TOKEN.test(key)) {
       problems.push(
         `${key}: unknown setting (known: ${Object.keys(schema.properties)
           .filter((k) => k.startsWith('STORK_'))
@@ -185,6 +200,11 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     apiDbConnections: r.STORK_API_DB_CONNECTIONS,
     apiClientConcurrency: r.STORK_API_CLIENT_CONCURRENCY,
     recoverySweepMs: r.STORK_RECOVERY_SWEEP_MS,
+    eventFetchIntervalMs: r.STORK_EVENT_FETCH_INTERVAL_MS,
+    eventFetchMaxAttempts: r.STORK_EVENT_FETCH_MAX_ATTEMPTS,
+    fhirTokens: Object.fromEntries(
+      Object.entries(env).filter((e): e is [string, string] => FHIR_TOKEN.test(e[0]) && typeof e[1] === 'string' && e[1] !== ''),
+    ),
   };
   if (r.DATABASE_URL !== undefined) config.databaseUrl = r.DATABASE_URL;
   if (r.STORK_MIGRATION_DATABASE_URL !== undefined) config.migrationDatabaseUrl = r.STORK_MIGRATION_DATABASE_URL;

@@ -1,8 +1,30 @@
 import { ConfigError } from '../domain/config-error.js';
 import { compile } from '../domain/json-schema.js';
 import { FeedDirectory, isFhirFeed, isNemsFeed, type FeedConfig } from '../pipeline/hl7v2/feed-directory.js';
-import type { FhirFeedConfig, NemsFeedConfig } from '../pipeline/fhir/fhir-feed.js';
+import type { FhirFeedConfig, FhirFetchSettings, FhirPollSettings, NemsFeedConfig } from '../pipeline/fhir/fhir-feed.js';
 import { loadJsonFile } from './load-json-file.js';
+
+/** A FHIR feed's `fetch` block as written: every limit may be left out and takes its default. */
+type FetchBlockInFile = Pick<FhirFetchSettings, 'baseUrl' | 'tokenEnv'> &
+  Partial<Omit<FhirFetchSettings, 'baseUrl' | 'tokenEnv' | 'poll'>> & { poll?: Omit<FhirPollSettings, 'pageSize'> & { pageSize?: number } };
+
+/** The defaults of a `fetch` block (README, "Event, then fetch"). */
+export const FETCH_DEFAULTS = {
+  ratePerSecond: 5,
+  timeoutMs: 10000,
+  retries: 3,
+  retryBaseMs: 500,
+  maxResponseBytes: 5242880,
+  maxPages: 100,
+  maxRelated: 50,
+  pageSize: 50,
+} as const;
+
+function withDefaults(f: FetchBlockInFile): FhirFetchSettings {
+  const { poll, ...rest } = f;
+  const { pageSize, ...limits } = FETCH_DEFAULTS;
+  return { ...limits, ...rest, ...(poll ? { poll: { pageSize, ...poll } } : {}) };
+}
 
 export interface FeedsFile {
   feeds: (FeedConfig | FhirFeedConfig | NemsFeedConfig)[];
@@ -18,6 +40,34 @@ const backfillSchema = {
   },
 };
 
+/** Event, then fetch, and polling (issue 10 item 4): the FHIR feed's own server. Defaults are filled in on load. */
+const fetchSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['baseUrl'],
+  properties: {
+    baseUrl: { type: 'string', pattern: '^https?://[^\\s?#]+$' },
+    tokenEnv: { type: 'string', pattern: '^STORK_FHIR_TOKEN_[A-Z0-9_]+$' },
+    ratePerSecond: { type: 'number', exclusiveMinimum: 0, maximum: 1000 },
+    timeoutMs: { type: 'integer', minimum: 100, maximum: 600000 },
+    retries: { type: 'integer', minimum: 0, maximum: 10 },
+    retryBaseMs: { type: 'integer', minimum: 1, maximum: 600000 },
+    maxResponseBytes: { type: 'integer', minimum: 1024, maximum: 104857600 },
+    maxPages: { type: 'integer', minimum: 1, maximum: 10000 },
+    maxRelated: { type: 'integer', minimum: 1, maximum: 1000 },
+    poll: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['intervalMs', 'since'],
+      properties: {
+        intervalMs: { type: 'integer', minimum: 100, maximum: 86400000 },
+        since: { type: 'string', pattern: '^(\\d{4}-\\d{2}-\\d{2}|P\\d{1,4}D)$' },
+        pageSize: { type: 'integer', minimum: 1, maximum: 1000 },
+      },
+    },
+  },
+};
+
 const fhirFeedSchema = {
   type: 'object',
   additionalProperties: false,
@@ -30,6 +80,7 @@ const fhirFeedSchema = {
     apiClient: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
     mapping: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
     backfill: backfillSchema,
+    fetch: fetchSchema,
   },
 };
 
@@ -116,7 +167,7 @@ export function loadFeeds(file: string, knownMappings?: ReadonlySet<string>, kno
   if (problems.length > 0) throw new ConfigError(problems.join('\n'), problems);
   return new FeedDirectory(
     data.feeds.filter((f): f is FeedConfig => !isFhirFeed(f) && !isNemsFeed(f)),
-    data.feeds.filter(isFhirFeed),
+    data.feeds.filter(isFhirFeed).map((f) => (f.fetch ? { ...f, fetch: withDefaults(f.fetch) } : f)),
     data.feeds.filter(isNemsFeed),
   );
 }

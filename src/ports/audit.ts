@@ -14,7 +14,11 @@ export type AuditAction =
   | 'read'
   | 'acknowledged'
   | 'replayed'
-  | 'raw-read';
+  | 'raw-read'
+  /** A signal event (POST /v1/events) stored, accepted or refused. */
+  | 'event-received'
+  /** A signal event's record fetched and stored (messageId), or the fetch given up (outcome). */
+  | 'event-fetched';
 
 /** One audit event to append. Personal data appears only in `subjectNhsNumber`, which IG leads query by. */
 export interface AuditEventInput {

@@ -16,6 +16,40 @@ export interface FhirFeedConfig {
   mapping: string;
   /** As for HL7 v2 feeds; the message time is Bundle.timestamp. */
   backfill?: BackfillMode;
+  /** Event, then fetch, and polling: the feed's FHIR server Stork reads births from (issue 10 item 4). */
+  fetch?: FhirFetchSettings;
+}
+
+/**
+ * How Stork reads a FHIR feed's own server: after a signal event (POST /v1/events) and, with `poll`, by searching
+ * it on a timer. Every request is bounded (`timeoutMs`, `maxResponseBytes`), retried (`retries`, exponential backoff
+ * from `retryBaseMs` with jitter) and rate limited (`ratePerSecond`); `next` links are followed only on the
+ * origin of `baseUrl`. The bearer token is never in the file: `tokenEnv` names the environment variable holding it.
+ */
+export interface FhirFetchSettings {
+  /** The FHIR R4 base URL, e.g. `https://fhir.northgate.example/R4`. */
+  baseUrl: string;
+  /** Environment variable holding the bearer token (must start with `STORK_FHIR_TOKEN_`); absent: no Authorization header. */
+  tokenEnv?: string;
+  ratePerSecond: number;
+  timeoutMs: number;
+  retries: number;
+  retryBaseMs: number;
+  maxResponseBytes: number;
+  /** Pages followed in one search (a server paging for ever is cut off here). */
+  maxPages: number;
+  /** Related resources (RelatedPerson, Observation, mother) fetched for one baby, at most. */
+  maxRelated: number;
+  /** Absent: no poller for this feed (events only). */
+  poll?: FhirPollSettings;
+}
+
+export interface FhirPollSettings {
+  intervalMs: number;
+  /** Babies born on or after this: `YYYY-MM-DD`, or `P<n>D` (n days before today, London time). */
+  since: string;
+  /** `_count` asked for per page. */
+  pageSize: number;
 }
 
 /**

@@ -41,6 +41,9 @@ describe('loadEnvConfig', () => {
       apiDbConnections: 8,
       apiClientConcurrency: 4,
       recoverySweepMs: 30000,
+      eventFetchIntervalMs: 1000,
+      eventFetchMaxAttempts: 10,
+      fhirTokens: {},
     });
     expect('databaseUrl' in config).toBe(false);
     expect(path.isAbsolute(config.dataDir)).toBe(true);
@@ -81,6 +84,9 @@ describe('loadEnvConfig', () => {
       STORK_API_DB_CONNECTIONS: '3',
       STORK_API_CLIENT_CONCURRENCY: '2',
       STORK_RECOVERY_SWEEP_MS: '5000',
+      STORK_EVENT_FETCH_INTERVAL_MS: '250',
+      STORK_EVENT_FETCH_MAX_ATTEMPTS: '3',
+      STORK_FHIR_TOKEN_NORTHGATE: 'token-from-the-environment',
     });
     expect(config).toEqual({
       httpPort: 9090,
@@ -105,6 +111,9 @@ describe('loadEnvConfig', () => {
       apiDbConnections: 3,
       apiClientConcurrency: 2,
       recoverySweepMs: 5000,
+      eventFetchIntervalMs: 250,
+      eventFetchMaxAttempts: 3,
+      fhirTokens: { STORK_FHIR_TOKEN_NORTHGATE: 'token-from-the-environment' },
     });
   });
 

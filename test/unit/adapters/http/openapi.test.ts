@@ -24,6 +24,8 @@ function appWithEveryRoute(): express.Express {
     clientConcurrency: 4,
     intake: unused,
     fhirIntake: unused,
+    eventIntake: unused,
+    fetchStore: unused,
     fhirCapability: { resourceType: 'CapabilityStatement' },
     messages: unused,
     notifications: unused,
