@@ -31,6 +31,9 @@ import { MllpListener } from '../adapters/mllp/mllp-listener.js';
 import express from 'express';
 import { createHttpApp, createHttpServer } from '../adapters/http/http-app.js';
 import { healthRoutes } from '../adapters/http/routes/health.js';
+import { createWebApp } from '../adapters/http/app/web-app.js';
+import type { SignInEndpoint } from '../adapters/http/app/oidc-sign-in.js';
+import { SqlWebSessionStore } from '../adapters/store/sql-web-session-store.js';
 
 export interface Hub {
   config: HubConfig;
@@ -250,7 +253,9 @@ async function startIntakeRole(
     limits,
     apiClient: (id) => config.apiClients.clients.find((c) => c.id === id),
   };
+  const web = webApp(core, pools.api);
   const app = createHttpApp({
+    ...(web ? { web: web.app } : {}),
     logger,
     apiClients: config.apiClients,
     readiness: readiness(core),
@@ -293,6 +298,7 @@ async function startIntakeRole(
   });
   const mllpPort = await bound('MLLP', 'STORK_MLLP_PORT', env.host, env.mllpPort, () => mllp.start());
   const httpPort = await bound('HTTP', 'STORK_HTTP_PORT', env.host, env.httpPort, () => listen(server, env.httpPort, env.host));
+  if (web) await web.ready(httpPort, opened);
   logger.info(
     {
       httpPort,
@@ -309,6 +315,75 @@ async function startIntakeRole(
     return fhirIntake.receiveNems({ ...n, feed });
   };
   return { httpPort, mllpPort, receiveNems };
+}
+
+/**
+ * The web app, if the configuration has one (`mappings/web-app.json`): its sessions in the store, its sign-in
+ * endpoint known once HTTP is bound (the redirect URI names the port) and, with STORK_LOCAL_OIDC=on, the local
+ * OpenID provider started with the demo users.
+ */
+function webApp(
+  core: Core,
+  apiDb: Database,
+): { app: express.Express; ready: (httpPort: number, opened: ResourceStack) => Promise<void> } | undefined {
+  const { env, config, logger } = core;
+  const web = config.webApp;
+  if (!web) {
+    if (env.localOidc)
+      throw new ConfigError('STORK_LOCAL_OIDC=on needs a web app: mappings/web-app.json is missing from the configuration folder');
+    return undefined;
+  }
+  if (env.localOidc && !web.localProvider)
+    throw new ConfigError('STORK_LOCAL_OIDC=on needs demo users: mappings/web-app.json has no localProvider section');
+  let resolveEndpoint: (e: SignInEndpoint) => void = () => undefined;
+  const endpoint = new Promise<SignInEndpoint>((resolve) => (resolveEndpoint = resolve));
+  const inboxes = new Set(inboxIds(config.catchments));
+  const app = createWebApp({
+    logger,
+    config: web,
+    sessions: new SqlWebSessionStore(apiDb),
+    signInEndpoint: () => endpoint,
+    secure: env.publicUrl?.startsWith('https:') === true,
+    inboxIds: inboxes,
+    inboxName: (id) => config.catchments.centres.get(id)?.name,
+    pages: () => [],
+    clock: core.clock,
+  });
+  return {
+    app,
+    ready: async (httpPort, opened) => {
+      const publicUrl = env.publicUrl ?? `http://127.0.0.1:${httpPort}`;
+      const redirectUri = `${publicUrl}/app/auth/callback`;
+      if (env.localOidc && web.localProvider) {
+        // Loaded only when asked for: production never loads the demo provider (nor hears its runtime warnings).
+        const { startLocalProvider } = await import('../adapters/oidc/local-provider.js');
+        const local = await bound('local OpenID provider', 'STORK_LOCAL_OIDC_PORT', '127.0.0.1', env.localOidcPort, async () => {
+          const p = await startLocalProvider({
+            port: env.localOidcPort,
+            clientId: web.oidc.clientId,
+            redirectUri,
+            postLogoutRedirectUri: `${publicUrl}/app/signed-out`,
+            scopes: web.oidc.scopes,
+            claims: web.oidc.claims,
+            users: web.localProvider?.users ?? [],
+            logger,
+          });
+          opened.add('local OpenID provider', () => p.close());
+          resolveEndpoint({ issuer: p.issuer, clientSecret: p.clientSecret, redirectUri });
+          return Number(new URL(p.issuer).port);
+        });
+        logger.info({ port: local }, 'web app signs in with the local OpenID provider');
+        return;
+      }
+      if (env.oidcClientSecret === undefined)
+        logger.warn('web app: STORK_OIDC_CLIENT_SECRET is not set, so nobody can sign in (or set STORK_LOCAL_OIDC=on to try it)');
+      resolveEndpoint({
+        issuer: web.oidc.issuer,
+        redirectUri,
+        ...(env.oidcClientSecret !== undefined ? { clientSecret: env.oidcClientSecret } : {}),
+      });
+    },
+  };
 }
 
 /** A worker-only process serves /healthz and /readyz alone, for its orchestrator's probes. */

@@ -49,6 +49,14 @@ export interface EnvConfig {
   apiClientConcurrency: number;
   /** Workers look this often for messages stored as queued whose job never reached Redis, and queue those older than this again. */
   recoverySweepMs: number;
+  /** Where people reach Stork (the web app's sign-in redirect is `<publicUrl>/app/auth/callback`); absent = `http://127.0.0.1:<HTTP port>`. */
+  publicUrl?: string;
+  /** The web app's OpenID Connect client secret (never in a file). */
+  oidcClientSecret?: string;
+  /** Run the local OpenID provider with the demo users of `web-app.json` (quick start and tests only). */
+  localOidc: boolean;
+  /** Its port on 127.0.0.1 (0 = any free port). */
+  localOidcPort: number;
 }
 
 /** The repository root, where the sample configuration lives. */
@@ -83,6 +91,10 @@ interface RawEnv {
   STORK_API_DB_CONNECTIONS: number;
   STORK_API_CLIENT_CONCURRENCY: number;
   STORK_RECOVERY_SWEEP_MS: number;
+  STORK_PUBLIC_URL?: string;
+  STORK_OIDC_CLIENT_SECRET?: string;
+  STORK_LOCAL_OIDC: 'on' | 'off';
+  STORK_LOCAL_OIDC_PORT: number;
 }
 
 const port = { type: 'integer', minimum: 0, maximum: 65535 };
@@ -112,6 +124,10 @@ const schema = {
     STORK_API_DB_CONNECTIONS: { type: 'integer', minimum: 1, maximum: 100, default: 8 },
     STORK_API_CLIENT_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 4 },
     STORK_RECOVERY_SWEEP_MS: { type: 'integer', minimum: 100, default: 30000 },
+    STORK_PUBLIC_URL: { type: 'string', pattern: '^https?://[^/?#\\s]+$' },
+    STORK_OIDC_CLIENT_SECRET: { type: 'string', minLength: 16 },
+    STORK_LOCAL_OIDC: { enum: ['on', 'off'], default: 'off' },
+    STORK_LOCAL_OIDC_PORT: { ...port, default: 8081 },
   },
   required: [],
 } as const;
@@ -185,7 +201,11 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     apiDbConnections: r.STORK_API_DB_CONNECTIONS,
     apiClientConcurrency: r.STORK_API_CLIENT_CONCURRENCY,
     recoverySweepMs: r.STORK_RECOVERY_SWEEP_MS,
+    localOidc: r.STORK_LOCAL_OIDC === 'on',
+    localOidcPort: r.STORK_LOCAL_OIDC_PORT,
   };
+  if (r.STORK_PUBLIC_URL !== undefined) config.publicUrl = r.STORK_PUBLIC_URL;
+  if (r.STORK_OIDC_CLIENT_SECRET !== undefined) config.oidcClientSecret = r.STORK_OIDC_CLIENT_SECRET;
   if (r.DATABASE_URL !== undefined) config.databaseUrl = r.DATABASE_URL;
   if (r.STORK_MIGRATION_DATABASE_URL !== undefined) config.migrationDatabaseUrl = r.STORK_MIGRATION_DATABASE_URL;
   return config;

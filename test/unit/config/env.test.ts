@@ -41,6 +41,8 @@ describe('loadEnvConfig', () => {
       apiDbConnections: 8,
       apiClientConcurrency: 4,
       recoverySweepMs: 30000,
+      localOidc: false,
+      localOidcPort: 8081,
     });
     expect('databaseUrl' in config).toBe(false);
     expect(path.isAbsolute(config.dataDir)).toBe(true);
@@ -81,6 +83,10 @@ describe('loadEnvConfig', () => {
       STORK_API_DB_CONNECTIONS: '3',
       STORK_API_CLIENT_CONCURRENCY: '2',
       STORK_RECOVERY_SWEEP_MS: '5000',
+      STORK_PUBLIC_URL: 'https://stork.example.org',
+      STORK_OIDC_CLIENT_SECRET: 'a-secret-of-some-length',
+      STORK_LOCAL_OIDC: 'on',
+      STORK_LOCAL_OIDC_PORT: '0',
     });
     expect(config).toEqual({
       httpPort: 9090,
@@ -105,7 +111,17 @@ describe('loadEnvConfig', () => {
       apiDbConnections: 3,
       apiClientConcurrency: 2,
       recoverySweepMs: 5000,
+      publicUrl: 'https://stork.example.org',
+      oidcClientSecret: 'a-secret-of-some-length',
+      localOidc: true,
+      localOidcPort: 0,
     });
+  });
+
+  it('refuses a public URL with a path, a short client secret, a local provider switch that is not on/off', () => {
+    expect(() =>
+      loadEnvConfig({ STORK_PUBLIC_URL: 'https://stork.example.org/app', STORK_OIDC_CLIENT_SECRET: 'short', STORK_LOCAL_OIDC: 'yes' }),
+    ).toThrow(/STORK_PUBLIC_URL[\s\S]*STORK_OIDC_CLIENT_SECRET[\s\S]*STORK_LOCAL_OIDC/);
   });
 
   it('resolves a relative data directory against the working directory', () => {
