@@ -32,6 +32,7 @@ import express from 'express';
 import { createHttpApp, createHttpServer } from '../adapters/http/http-app.js';
 import { healthRoutes } from '../adapters/http/routes/health.js';
 import { createWebApp } from '../adapters/http/app/web-app.js';
+import { centrePages } from '../adapters/http/app/centre-pages.js';
 import type { SignInEndpoint } from '../adapters/http/app/oidc-sign-in.js';
 import { SqlWebSessionStore } from '../adapters/store/sql-web-session-store.js';
 
@@ -253,7 +254,8 @@ async function startIntakeRole(
     limits,
     apiClient: (id) => config.apiClients.clients.find((c) => c.id === id),
   };
-  const web = webApp(core, pools.api);
+  const apiNotifications = new SqlNotificationStore(pools.api);
+  const web = webApp(core, pools.api, apiNotifications);
   const app = createHttpApp({
     ...(web ? { web: web.app } : {}),
     logger,
@@ -265,7 +267,7 @@ async function startIntakeRole(
     fhirIntake,
     fhirCapability,
     messages: apiMessages,
-    notifications: new SqlNotificationStore(pools.api),
+    notifications: apiNotifications,
     audit: new SqlAuditLog(pools.api),
     replay,
     // A feed client's scope: an HL7 v2 sending facility (its feeds), or a FHIR or NEMS feed's id (that feed).
@@ -325,6 +327,7 @@ async function startIntakeRole(
 function webApp(
   core: Core,
   apiDb: Database,
+  notifications: SqlNotificationStore,
 ): { app: express.Express; ready: (httpPort: number, opened: ResourceStack) => Promise<void> } | undefined {
   const { env, config, logger } = core;
   const web = config.webApp;
@@ -346,7 +349,7 @@ function webApp(
     secure: env.publicUrl?.startsWith('https:') === true,
     inboxIds: inboxes,
     inboxName: (id) => config.catchments.centres.get(id)?.name,
-    pages: () => [],
+    pages: (kit) => [centrePages(kit, notifications)],
     clock: core.clock,
   });
   return {
