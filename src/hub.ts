@@ -33,6 +33,7 @@ import { createHttpApp, createHttpServer } from '../adapters/http/http-app.js';
 import { healthRoutes } from '../adapters/http/routes/health.js';
 import { createWebApp } from '../adapters/http/app/web-app.js';
 import { centrePages } from '../adapters/http/app/centre-pages.js';
+import { igPages } from '../adapters/http/app/ig-pages.js';
 import type { SignInEndpoint } from '../adapters/http/app/oidc-sign-in.js';
 import { SqlWebSessionStore } from '../adapters/store/sql-web-session-store.js';
 
@@ -349,7 +350,13 @@ function webApp(
     secure: env.publicUrl?.startsWith('https:') === true,
     inboxIds: inboxes,
     inboxName: (id) => config.catchments.centres.get(id)?.name,
-    pages: (kit) => [centrePages(kit, notifications)],
+    pages: (kit) => [
+      centrePages(kit, notifications),
+      igPages(kit, new SqlAuditLog(apiDb), {
+        inboxIds: [...inboxes],
+        ruleDescription: (id) => config.rulebook.rules.find((r) => r.id === id)?.description,
+      }),
+    ],
     clock: core.clock,
   });
   return {

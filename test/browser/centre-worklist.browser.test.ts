@@ -165,4 +165,45 @@ describe('Centre worklist (Chromium, local OpenID provider)', () => {
     expect(await seriousAxeViolations(olivia)).toEqual([]);
     await screenshot(olivia, 'centre-worklist-error');
   });
+
+  it('an IG lead finds the reads of that notification by the first worker, by name, and its trail from receipt to read with the rule and lawful basis', async () => {
+    const iris = await (await newContext(browser)).newPage();
+    await signInAs(iris, t.http, 'iris');
+    await iris.goto(`${t.http}/app/audit`);
+    expect(await seriousAxeViolations(iris)).toEqual([]);
+    await iris.getByLabel('NHS number of the baby or the mother').fill('123');
+    await iris.getByRole('button', { name: 'Search' }).click();
+    expect(await iris.locator('.govuk-error-summary').textContent()).toContain('Enter a valid 10-digit NHS number');
+    expect(await seriousAxeViolations(iris)).toEqual([]);
+    await screenshot(iris, 'ig-audit-error');
+
+    await iris.getByLabel('NHS number of the baby or the mother').fill(taken.baby.nhsNumber);
+    await iris.getByRole('button', { name: 'Search' }).click();
+    const table = (await iris.locator('table').textContent()) ?? '';
+    expect(table).toContain('Olivia Demo (signed in)');
+    expect(table).toContain('Taken on');
+    expect(table).not.toContain('Harry Demo');
+    expect(await seriousAxeViolations(iris)).toEqual([]);
+    await screenshot(iris, 'ig-audit-search');
+
+    await iris.getByRole('link', { name: /Trail/ }).first().click();
+    const main = (await iris.locator('main').textContent()) ?? '';
+    expect(main).toContain('Message received');
+    expect(main).toContain('Shared with the centre');
+    expect(main).toMatch(/Read\s*Olivia Demo \(signed in\)/);
+    expect(main).toContain('offer-of-support@');
+    expect(main).toContain('UK GDPR Art 6(1)(e)');
+    expect(await seriousAxeViolations(iris)).toEqual([]);
+    await screenshot(iris, 'ig-notification-trail');
+
+    // The IG lead's own searches are audited as reads by her.
+    const own = await t.hub.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM audit_events WHERE actor = 'user:iris' AND action = 'read'`,
+    );
+    expect(own.rows[0]?.n).toBeGreaterThanOrEqual(2);
+    // A centre worker may not open the audit.
+    const olivia = await (await newContext(browser)).newPage();
+    await signInAs(olivia, t.http, 'olivia');
+    expect((await olivia.goto(`${t.http}/app/audit`))?.status()).toBe(403);
+  });
 });
