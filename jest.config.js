@@ -36,5 +36,12 @@ export default {
       testMatch: ['<rootDir>/test/integration/**/*.int.test.ts'],
       setupFiles: ['<rootDir>/test/support/store-postgres.ts'],
     },
+    // The web app in Debian's Chromium, headless: once, on PostgreSQL (the pages read through the same stores).
+    {
+      ...common,
+      displayName: 'browser',
+      testMatch: ['<rootDir>/test/browser/**/*.browser.test.ts'],
+      setupFiles: ['<rootDir>/test/support/store-postgres.ts'],
+    },
   ],
 };

@@ -39,6 +39,11 @@ import { MllpListener } from '../adapters/mllp/mllp-listener.js';
 import express from 'express';
 import { createHttpApp, createHttpServer } from '../adapters/http/http-app.js';
 import { healthRoutes } from '../adapters/http/routes/health.js';
+import { createWebApp } from '../adapters/http/app/web-app.js';
+import { centrePages } from '../adapters/http/app/centre-pages.js';
+import { igPages } from '../adapters/http/app/ig-pages.js';
+import type { SignInEndpoint } from '../adapters/http/app/oidc-sign-in.js';
+import { SqlWebSessionStore } from '../adapters/store/sql-web-session-store.js';
 
 export interface Hub {
   config: HubConfig;
@@ -328,7 +333,10 @@ async function startIntakeRole(
     limits,
     apiClient: (id) => config.apiClients.clients.find((c) => c.id === id),
   };
+  const apiNotifications = new SqlNotificationStore(pools.api);
+  const web = webApp(core, pools.api, apiNotifications);
   const app = createHttpApp({
+    ...(web ? { web: web.app } : {}),
     logger,
     apiClients: config.apiClients,
     readiness: readiness(core),
@@ -340,7 +348,7 @@ async function startIntakeRole(
     fetchStore: new SqlFhirFetchStore(pools.api),
     fhirCapability,
     messages: apiMessages,
-    notifications: new SqlNotificationStore(pools.api),
+    notifications: apiNotifications,
     audit: new SqlAuditLog(pools.api),
     replay,
     // A feed client's scope: an HL7 v2 sending facility (its feeds), or a FHIR or NEMS feed's id (that feed).
@@ -373,6 +381,7 @@ async function startIntakeRole(
   });
   const mllpPort = await bound('MLLP', 'STORK_MLLP_PORT', env.host, env.mllpPort, () => mllp.start());
   const httpPort = await bound('HTTP', 'STORK_HTTP_PORT', env.host, env.httpPort, () => listen(server, env.httpPort, env.host));
+  if (web) await web.ready(httpPort, opened);
   logger.info(
     {
       httpPort,
@@ -389,6 +398,82 @@ async function startIntakeRole(
     return fhirIntake.receiveNems({ ...n, feed });
   };
   return { httpPort, mllpPort, receiveNems };
+}
+
+/**
+ * The web app, if the configuration has one (`mappings/web-app.json`): its sessions in the store, its sign-in
+ * endpoint known once HTTP is bound (the redirect URI names the port) and, with STORK_LOCAL_OIDC=on, the local
+ * OpenID provider started with the demo users.
+ */
+function webApp(
+  core: Core,
+  apiDb: Database,
+  notifications: SqlNotificationStore,
+): { app: express.Express; ready: (httpPort: number, opened: ResourceStack) => Promise<void> } | undefined {
+  const { env, config, logger } = core;
+  const web = config.webApp;
+  if (!web) {
+    if (env.localOidc)
+      throw new ConfigError('STORK_LOCAL_OIDC=on needs a web app: mappings/web-app.json is missing from the configuration folder');
+    return undefined;
+  }
+  if (env.localOidc && !web.localProvider)
+    throw new ConfigError('STORK_LOCAL_OIDC=on needs demo users: mappings/web-app.json has no localProvider section');
+  let resolveEndpoint: (e: SignInEndpoint) => void = () => undefined;
+  const endpoint = new Promise<SignInEndpoint>((resolve) => (resolveEndpoint = resolve));
+  const inboxes = new Set(inboxIds(config.catchments));
+  const app = createWebApp({
+    logger,
+    config: web,
+    sessions: new SqlWebSessionStore(apiDb),
+    signInEndpoint: () => endpoint,
+    secure: env.publicUrl?.startsWith('https:') === true,
+    inboxIds: inboxes,
+    inboxName: (id) => config.catchments.centres.get(id)?.name,
+    pages: (kit) => [
+      centrePages(kit, notifications),
+      igPages(kit, new SqlAuditLog(apiDb), {
+        inboxIds: [...inboxes],
+        ruleDescription: (id) => config.rulebook.rules.find((r) => r.id === id)?.description,
+      }),
+    ],
+    clock: core.clock,
+  });
+  return {
+    app,
+    ready: async (httpPort, opened) => {
+      const publicUrl = env.publicUrl ?? `http://127.0.0.1:${httpPort}`;
+      const redirectUri = `${publicUrl}/app/auth/callback`;
+      if (env.localOidc && web.localProvider) {
+        // Loaded only when asked for: production never loads the demo provider (nor hears its runtime warnings).
+        const { startLocalProvider } = await import('../adapters/oidc/local-provider.js');
+        const local = await bound('local OpenID provider', 'STORK_LOCAL_OIDC_PORT', '127.0.0.1', env.localOidcPort, async () => {
+          const p = await startLocalProvider({
+            port: env.localOidcPort,
+            clientId: web.oidc.clientId,
+            redirectUri,
+            postLogoutRedirectUri: `${publicUrl}/app/signed-out`,
+            scopes: web.oidc.scopes,
+            claims: web.oidc.claims,
+            users: web.localProvider?.users ?? [],
+            logger,
+          });
+          opened.add('local OpenID provider', () => p.close());
+          resolveEndpoint({ issuer: p.issuer, clientSecret: p.clientSecret, redirectUri });
+          return Number(new URL(p.issuer).port);
+        });
+        logger.info({ port: local }, 'web app signs in with the local OpenID provider');
+        return;
+      }
+      if (env.oidcClientSecret === undefined)
+        logger.warn('web app: STORK_OIDC_CLIENT_SECRET is not set, so nobody can sign in (or set STORK_LOCAL_OIDC=on to try it)');
+      resolveEndpoint({
+        issuer: web.oidc.issuer,
+        redirectUri,
+        ...(env.oidcClientSecret !== undefined ? { clientSecret: env.oidcClientSecret } : {}),
+      });
+    },
+  };
 }
 
 /** A worker-only process serves /healthz and /readyz alone, for its orchestrator's probes. */

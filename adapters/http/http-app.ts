@@ -46,6 +46,8 @@ export interface HttpAppDeps {
   audit: AuditLog;
   replay: ReplayDeps;
   feedIdsForFacility: (ods: string) => string[];
+  /** The web app for people, served under `/app` (HTML pages, not part of the API this document's routes describe). */
+  web?: express.Express;
 }
 
 /** Builds the HTTP API: health without a key, everything under `/v1` behind a bearer key and a role. */
@@ -56,6 +58,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(healthRoutes(deps.readiness));
   app.use(openApiRoutes()); // before authentication: the description needs no key
   if (deps.fhirCapability) app.use(fhirMetadataRoutes(deps.fhirCapability)); // likewise the CapabilityStatement
+  if (deps.web) app.use('/app', deps.web); // signed in with OpenID Connect, not with an API key
   app.use('/v1', authenticate(deps.apiClients));
   app.use('/v1', perClientConcurrency(deps.clientConcurrency));
   app.use('/v1', refuseRepeatedParameters);

@@ -62,6 +62,9 @@ export class SqlAuditLog implements AuditLog {
         OR notification_id IN (SELECT id FROM notifications WHERE baby_nhs_number = $${p} OR mother_nhs_number = $${p})
         OR message_id IN (SELECT message_id FROM notifications WHERE baby_nhs_number = $${p} OR mother_nhs_number = $${p}))`);
     }
+    if (q.recipient) where.push(`recipient = $${params.push(q.recipient)}`);
+    if (q.from) where.push(`at >= $${params.push(q.from)}`);
+    if (q.before) where.push(`at < $${params.push(q.before)}`);
     if (q.afterSeq !== undefined) where.push(`seq > $${params.push(q.afterSeq)}`);
     const limit = params.push(q.limit);
     const r = await this.db.query<AuditRow>(

@@ -1,6 +1,6 @@
 import type { Database, SqlClient } from '../../src/ports/database.js';
 import type { BirthNotification } from '../../src/domain/birth-notification.js';
-import type { AuditEventInput } from '../../src/ports/audit.js';
+import type { AuditActor, AuditEventInput } from '../../src/ports/audit.js';
 import { acknowledgedEvent, deliveredEvent, readEvent, type DeliveredNotification } from '../../src/processing/inbox-events.js';
 import type {
   InboxFilter,
@@ -167,18 +167,21 @@ export class SqlNotificationStore implements NotificationStore {
     }, ASYNC_COMMIT);
   }
 
-  async listInbox(inboxId: string, filter: InboxFilter, reader: string, at: Date): Promise<{ items: InboxItem[]; next?: string }> {
+  async listInbox(inboxId: string, filter: InboxFilter, reader: AuditActor, at: Date): Promise<{ items: InboxItem[]; next?: string }> {
     const params: unknown[] = [inboxId];
     const where = ['i.inbox_id = $1'];
+    const newest = filter.order === 'newest-first';
     if (filter.status) where.push(`i.status = $${params.push(filter.status)}`);
+    // An ISO date compares as text; a record without a birth date is not "born since".
+    if (filter.bornOnOrAfter) where.push(`n.disclosed #>> '{baby,birthDate}' >= $${params.push(filter.bornOnOrAfter)}`);
     const cursor = cursorOf(filter.after);
     if (cursor)
-      where.push(`(i.delivered_at, i.notification_id) > ($${params.push(cursor.at)}::timestamptz, $${params.push(cursor.id)}::uuid)`);
+      where.push(
+        `(i.delivered_at, i.notification_id) ${newest ? '<' : '>'} ($${params.push(cursor.at)}::timestamptz, $${params.push(cursor.id)}::uuid)`,
+      );
     const limit = params.push(filter.limit + 1);
-    const r = await this.db.query<InboxRow>(
-      `${INBOX_SELECT} WHERE ${where.join(' AND ')} ORDER BY i.delivered_at, i.notification_id LIMIT $${limit}`,
-      params,
-    );
+    const order = newest ? 'i.delivered_at DESC, i.notification_id DESC' : 'i.delivered_at, i.notification_id';
+    const r = await this.db.query<InboxRow>(`${INBOX_SELECT} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT $${limit}`, params);
     const rows = r.rows.slice(0, filter.limit);
     await this.recordReads(inboxId, rows, reader, at);
     const items = rows.map(toItem);
@@ -186,7 +189,7 @@ export class SqlNotificationStore implements NotificationStore {
     return r.rows.length > filter.limit && last ? { items, next: encodeCursor(last.deliveredAt, last.notificationId) } : { items };
   }
 
-  async getInboxItem(inboxId: string, notificationId: string, reader: string, at: Date): Promise<InboxItem | undefined> {
+  async getInboxItem(inboxId: string, notificationId: string, reader: AuditActor, at: Date): Promise<InboxItem | undefined> {
     const r = await this.db.query<InboxRow>(`${INBOX_SELECT} WHERE i.inbox_id = $1 AND i.notification_id = $2`, [inboxId, notificationId]);
     await this.recordReads(inboxId, r.rows, reader, at);
     const row = r.rows[0];
@@ -194,7 +197,7 @@ export class SqlNotificationStore implements NotificationStore {
   }
 
   /** Every read of a disclosed record is audited; the first read is also stamped on the inbox item. */
-  private async recordReads(inboxId: string, rows: readonly InboxRow[], reader: string, at: Date): Promise<void> {
+  private async recordReads(inboxId: string, rows: readonly InboxRow[], reader: AuditActor, at: Date): Promise<void> {
     if (rows.length === 0) return;
     await this.db.transaction(async (tx) => {
       await tx.query(
@@ -211,7 +214,7 @@ export class SqlNotificationStore implements NotificationStore {
   async acknowledge(
     inboxId: string,
     notificationId: string,
-    by: string,
+    by: AuditActor,
     at: Date,
   ): Promise<'acknowledged' | 'already' | 'withdrawn' | 'not-found'> {
     return this.db.transaction(async (tx) => {
@@ -226,7 +229,7 @@ export class SqlNotificationStore implements NotificationStore {
       if (row.status !== 'new') return 'already';
       await tx.query(
         `UPDATE inbox_items SET status = 'acknowledged', acknowledged_at = $3, acknowledged_by = $4 WHERE inbox_id = $1 AND notification_id = $2`,
-        [inboxId, notificationId, at, by],
+        [inboxId, notificationId, at, typeof by === 'string' ? by : by.actor],
       );
       await insertAuditEvents(tx, [acknowledgedEvent(notificationId, row.subject ?? undefined, inboxId, by, at)]);
       return 'acknowledged';

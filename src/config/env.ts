@@ -58,6 +58,14 @@ export interface EnvConfig {
   eventFetchIntervalMs: number;
   /** Attempts to fetch an event's record from a failing (or not yet knowing) FHIR server before the event is given up. */
   eventFetchMaxAttempts: number;
+  /** Where people reach Stork (the web app's sign-in redirect is `<publicUrl>/app/auth/callback`); absent = `http://127.0.0.1:<HTTP port>`. */
+  publicUrl?: string;
+  /** The web app's OpenID Connect client secret (never in a file). */
+  oidcClientSecret?: string;
+  /** Run the local OpenID provider with the demo users of `web-app.json` (quick start and tests only). */
+  localOidc: boolean;
+  /** Its port on 127.0.0.1 (0 = any free port). */
+  localOidcPort: number;
 }
 
 /** The repository root, where the sample configuration lives. */
@@ -94,6 +102,10 @@ interface RawEnv {
   STORK_RECOVERY_SWEEP_MS: number;
   STORK_EVENT_FETCH_INTERVAL_MS: number;
   STORK_EVENT_FETCH_MAX_ATTEMPTS: number;
+  STORK_PUBLIC_URL?: string;
+  STORK_OIDC_CLIENT_SECRET?: string;
+  STORK_LOCAL_OIDC: 'on' | 'off';
+  STORK_LOCAL_OIDC_PORT: number;
 }
 
 const port = { type: 'integer', minimum: 0, maximum: 65535 };
@@ -125,6 +137,10 @@ const schema = {
     STORK_RECOVERY_SWEEP_MS: { type: 'integer', minimum: 100, default: 30000 },
     STORK_EVENT_FETCH_INTERVAL_MS: { type: 'integer', minimum: 10, default: 1000 },
     STORK_EVENT_FETCH_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
+    STORK_PUBLIC_URL: { type: 'string', pattern: '^https?://[^/?#\\s]+$' },
+    STORK_OIDC_CLIENT_SECRET: { type: 'string', minLength: 16 },
+    STORK_LOCAL_OIDC: { enum: ['on', 'off'], default: 'off' },
+    STORK_LOCAL_OIDC_PORT: { ...port, default: 8081 },
   },
   required: [],
 } as const;
@@ -205,7 +221,11 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     fhirTokens: Object.fromEntries(
       Object.entries(env).filter((e): e is [string, string] => FHIR_TOKEN.test(e[0]) && typeof e[1] === 'string' && e[1] !== ''),
     ),
+    localOidc: r.STORK_LOCAL_OIDC === 'on',
+    localOidcPort: r.STORK_LOCAL_OIDC_PORT,
   };
+  if (r.STORK_PUBLIC_URL !== undefined) config.publicUrl = r.STORK_PUBLIC_URL;
+  if (r.STORK_OIDC_CLIENT_SECRET !== undefined) config.oidcClientSecret = r.STORK_OIDC_CLIENT_SECRET;
   if (r.DATABASE_URL !== undefined) config.databaseUrl = r.DATABASE_URL;
   if (r.STORK_MIGRATION_DATABASE_URL !== undefined) config.migrationDatabaseUrl = r.STORK_MIGRATION_DATABASE_URL;
   return config;

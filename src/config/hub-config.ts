@@ -12,6 +12,7 @@ import type { Hl7v2MappingSet } from '../pipeline/hl7v2/build-mappings.js';
 import { loadHl7v2Mappings } from './hl7v2-mappings.js';
 import type { FhirMappingSet } from '../pipeline/fhir/fhir-mapping.js';
 import { loadFhirMappings } from './fhir-mappings.js';
+import { loadWebAppConfig, type WebAppConfig } from './web-app.js';
 import { mapHl7v2 } from '../pipeline/hl7v2/map-hl7v2.js';
 import type { FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { HUB_UNALLOCATED_INBOX, unallocatedInbox } from '../pipeline/route.js';
@@ -25,6 +26,8 @@ export interface HubConfig {
   catchments: Catchments;
   rulebook: Rulebook;
   apiClients: ApiClientDirectory;
+  /** The web app's sign-in and sessions; absent when the folder has no `mappings/web-app.json` (no web app). */
+  webApp?: WebAppConfig;
 }
 
 /** The layout of a configuration folder (the repository root holds the sample one). */
@@ -34,6 +37,7 @@ export const configFiles = (dir: string) => ({
   fhirMappings: path.join(dir, 'mappings', 'fhir'),
   catchments: path.join(dir, 'mappings', 'catchments.json'),
   apiClients: path.join(dir, 'mappings', 'api-clients.json'),
+  webApp: path.join(dir, 'mappings', 'web-app.json'),
   rulebook: path.join(dir, 'consent-rules', 'offer-of-support.json'),
 });
 
@@ -79,6 +83,7 @@ export function loadHubConfig(configDir: string): HubConfig {
       ...(catchments ? { centreIds: new Set(inboxIds(catchments)) } : {}),
     }),
   );
+  const webApp = attempt(() => loadWebAppConfig(files.webApp, catchments ? new Set(inboxIds(catchments)) : undefined));
   if (feeds && apiClients) {
     // Each FHIR feed names the one API client that may send for it: a feed client whose scope is the feed.
     for (const feed of [...feeds.fhirFeeds, ...feeds.nemsFeeds]) {
@@ -99,7 +104,7 @@ export function loadHubConfig(configDir: string): HubConfig {
   if (problems.length > 0 || !mappings || !fhirMappings || !feeds || !catchments || !rulebook || !apiClients) {
     throw new ConfigError(`Invalid configuration in ${configDir}:\n  ${problems.join('\n  ')}`, problems);
   }
-  return { configDir, feeds, mappings, fhirMappings, catchments, rulebook, apiClients };
+  return { configDir, feeds, mappings, fhirMappings, catchments, rulebook, apiClients, ...(webApp ? { webApp } : {}) };
 }
 
 /** The mapper intake uses: each feed's own mapping. */

@@ -5,6 +5,12 @@ export interface AuditQuery {
   messageId?: string;
   /** An NHS number: events about the baby or the mother. */
   subject?: string;
+  /** Events naming this recipient inbox (a centre). */
+  recipient?: string;
+  /** Events at or after this instant. */
+  from?: Date;
+  /** Events before this instant. */
+  before?: Date;
   limit: number;
   /** Return events with seq greater than this (paging). */
   afterSeq?: number;

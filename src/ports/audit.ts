@@ -41,3 +41,14 @@ export interface AuditEventInput {
 export interface AuditEvent extends AuditEventInput {
   seq: number;
 }
+
+/**
+ * Who read or acted, as the audit trail records it: an actor id alone (`client:<id>` for an API key), or a person
+ * signed in to the web app (`user:<sub>`, the identity provider's subject) with the name their token gave.
+ */
+export type AuditActor = string | { actor: string; name: string };
+
+/** The audit event fields of an actor: `actor`, and the person's name in `details.name`. */
+export function actorFields(who: AuditActor): Pick<AuditEventInput, 'actor' | 'details'> {
+  return typeof who === 'string' ? { actor: who } : { actor: who.actor, details: { name: who.name } };
+}

@@ -1,7 +1,7 @@
 import type { BirthNotification } from '../domain/birth-notification.js';
 import type { DeliveryPlan } from '../pipeline/plan-delivery.js';
 import type { DisclosedRecord } from '../pipeline/consent/decide.js';
-import type { AuditEventInput } from './audit.js';
+import type { AuditActor, AuditEventInput } from './audit.js';
 
 export interface QueuedMessage {
   id: string;
@@ -82,6 +82,10 @@ export interface InboxItem {
 
 export interface InboxFilter {
   status?: InboxStatus;
+  /** Only babies born on or after this London date (YYYY-MM-DD), as the disclosed record gives it. */
+  bornOnOrAfter?: string;
+  /** Oldest delivered first (the API's order, the default) or newest first (the web worklist). */
+  order?: 'oldest-first' | 'newest-first';
   limit: number;
   /** Opaque cursor from the previous page; one the store did not hand out throws InvalidCursorError. */
   after?: string;
@@ -102,12 +106,12 @@ export interface NotificationStore {
   undelivered(messageIds?: readonly string[]): Promise<PendingDelivery[]>;
   /** Puts routed notifications into their inbox; returns the ids newly delivered. */
   deliver(inboxId: string, notificationIds: readonly string[], at: Date): Promise<string[]>;
-  listInbox(inboxId: string, filter: InboxFilter, reader: string, at: Date): Promise<{ items: InboxItem[]; next?: string }>;
-  getInboxItem(inboxId: string, notificationId: string, reader: string, at: Date): Promise<InboxItem | undefined>;
+  listInbox(inboxId: string, filter: InboxFilter, reader: AuditActor, at: Date): Promise<{ items: InboxItem[]; next?: string }>;
+  getInboxItem(inboxId: string, notificationId: string, reader: AuditActor, at: Date): Promise<InboxItem | undefined>;
   acknowledge(
     inboxId: string,
     notificationId: string,
-    by: string,
+    by: AuditActor,
     at: Date,
   ): Promise<'acknowledged' | 'already' | 'withdrawn' | 'not-found'>;
 }

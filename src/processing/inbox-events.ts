@@ -3,7 +3,7 @@
  * disclosure, with the rule, rulebook version and lawful basis that allowed it), a person or system reading
  * it, and the centre taking it on. The notification store only saves what these return.
  */
-import type { AuditEventInput } from '../ports/audit.js';
+import { actorFields, type AuditActor, type AuditEventInput } from '../ports/audit.js';
 import { WORKER_ACTOR } from './birth-outcomes.js';
 
 /** A notification as delivery moved it into its inbox: what its disclosure event is made of. */
@@ -40,10 +40,10 @@ export function readEvent(
   notificationId: string,
   babyNhsNumber: string | undefined,
   inboxId: string,
-  reader: string,
+  reader: AuditActor,
   at: Date,
 ): AuditEventInput {
-  return { at, actor: reader, action: 'read', notificationId, recipient: inboxId, ...subject(babyNhsNumber) };
+  return { at, ...actorFields(reader), action: 'read', notificationId, recipient: inboxId, ...subject(babyNhsNumber) };
 }
 
 /** `acknowledged`: the centre has taken the family on. */
@@ -51,8 +51,8 @@ export function acknowledgedEvent(
   notificationId: string,
   babyNhsNumber: string | undefined,
   inboxId: string,
-  by: string,
+  by: AuditActor,
   at: Date,
 ): AuditEventInput {
-  return { at, actor: by, action: 'acknowledged', notificationId, recipient: inboxId, ...subject(babyNhsNumber) };
+  return { at, ...actorFields(by), action: 'acknowledged', notificationId, recipient: inboxId, ...subject(babyNhsNumber) };
 }

@@ -44,6 +44,8 @@ describe('loadEnvConfig', () => {
       eventFetchIntervalMs: 1000,
       eventFetchMaxAttempts: 10,
       fhirTokens: {},
+      localOidc: false,
+      localOidcPort: 8081,
     });
     expect('databaseUrl' in config).toBe(false);
     expect(path.isAbsolute(config.dataDir)).toBe(true);
@@ -87,6 +89,10 @@ describe('loadEnvConfig', () => {
       STORK_EVENT_FETCH_INTERVAL_MS: '250',
       STORK_EVENT_FETCH_MAX_ATTEMPTS: '3',
       STORK_FHIR_TOKEN_NORTHGATE: 'token-from-the-environment',
+      STORK_PUBLIC_URL: 'https://stork.example.org',
+      STORK_OIDC_CLIENT_SECRET: 'a-secret-of-some-length',
+      STORK_LOCAL_OIDC: 'on',
+      STORK_LOCAL_OIDC_PORT: '0',
     });
     expect(config).toEqual({
       httpPort: 9090,
@@ -114,7 +120,17 @@ describe('loadEnvConfig', () => {
       eventFetchIntervalMs: 250,
       eventFetchMaxAttempts: 3,
       fhirTokens: { STORK_FHIR_TOKEN_NORTHGATE: 'token-from-the-environment' },
+      publicUrl: 'https://stork.example.org',
+      oidcClientSecret: 'a-secret-of-some-length',
+      localOidc: true,
+      localOidcPort: 0,
     });
+  });
+
+  it('refuses a public URL with a path, a short client secret, a local provider switch that is not on/off', () => {
+    expect(() =>
+      loadEnvConfig({ STORK_PUBLIC_URL: 'https://stork.example.org/app', STORK_OIDC_CLIENT_SECRET: 'short', STORK_LOCAL_OIDC: 'yes' }),
+    ).toThrow(/STORK_PUBLIC_URL[\s\S]*STORK_OIDC_CLIENT_SECRET[\s\S]*STORK_LOCAL_OIDC/);
   });
 
   it('resolves a relative data directory against the working directory', () => {

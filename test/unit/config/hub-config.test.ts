@@ -58,6 +58,7 @@ describe('configFiles', () => {
       fhirMappings: '/cfg/mappings/fhir',
       catchments: '/cfg/mappings/catchments.json',
       apiClients: '/cfg/mappings/api-clients.json',
+      webApp: '/cfg/mappings/web-app.json',
       rulebook: '/cfg/consent-rules/offer-of-support.json',
     });
   });

@@ -1,0 +1,84 @@
+import type { Browser } from 'playwright-core';
+import { startTestHub, type TestHub } from '../support/test-hub.js';
+import { launchBrowser, newContext, screenshot, seriousAxeViolations } from '../support/browser.js';
+import { signInAs } from '../support/web-app.js';
+
+/**
+ * The web app's foundation in a real browser: a person signs in through the local OpenID provider (authorization
+ * code with PKCE), sees the pages of their role, and signs out; the session cookie is HttpOnly and SameSite; a
+ * form without the session's CSRF token changes nothing; unknown pages are 404, another role's pages 403.
+ */
+describe('Web app sign-in (Chromium, local OpenID provider)', () => {
+  let t: TestHub;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    [t, browser] = await Promise.all([startTestHub({ env: { STORK_LOCAL_OIDC: 'on', STORK_LOCAL_OIDC_PORT: '0' } }), launchBrowser()]);
+  });
+  afterAll(async () => {
+    await browser.close();
+    await t.stop();
+  });
+
+  it('a centre worker signs in, is named in the header, and signs out; the session cookie is HttpOnly and SameSite=Lax', async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await page.goto(`${t.http}/app/`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain('Sign in to Stork');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'sign-in');
+
+    await signInAs(page, t.http, 'olivia');
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain('Stork');
+    expect(await page.locator('main').textContent()).toContain('Olivia Demo');
+    expect(await page.locator('main').textContent()).toContain('Osmondthorpe');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'home-centre-worker');
+
+    const cookie = (await context.cookies()).find((c) => c.name === 'stork_session');
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' });
+    const rows = await t.hub.db.query<{ n: number }>('SELECT count(*)::int AS n FROM web_sessions');
+    expect(rows.rows[0]?.n).toBe(1);
+    // The store holds the id's hash, never the id the browser holds.
+    const stored = await t.hub.db.query<{ id_sha256: string }>('SELECT id_sha256 FROM web_sessions');
+    expect(stored.rows[0]?.id_sha256).not.toBe(cookie?.value);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(`${t.http}/app/signed-out`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain('You have signed out');
+    const after = await t.hub.db.query<{ n: number }>('SELECT count(*)::int AS n FROM web_sessions');
+    expect(after.rows[0]?.n).toBe(0);
+    await context.close();
+  });
+
+  it('a form post without the session token changes nothing (403); unknown pages are 404 with the GOV.UK layout', async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await signInAs(page, t.http, 'iris');
+    // Sign-out posted without the token: refused, still signed in.
+    const forged = await page.request.post(`${t.http}/app/sign-out`, { form: { _csrf: 'not-the-token' } });
+    expect(forged.status()).toBe(403);
+    expect(await forged.text()).toContain('This form has expired');
+    const stillIn = await page.request.get(`${t.http}/app/`);
+    expect(await stillIn.text()).toContain('Iris Demo');
+
+    const missing = await page.goto(`${t.http}/app/no-such-page`);
+    expect(missing?.status()).toBe(404);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain('Page not found');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'not-found');
+    await context.close();
+  });
+
+  it('a sign-in callback without the pending sign-in cookie (or with a forged one) is refused and signs nobody in', async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    const r = await page.goto(`${t.http}/app/auth/callback?code=stolen&state=whatever`);
+    expect(r?.status()).toBe(400);
+    await context.addCookies([{ name: 'stork_signin', value: 'A'.repeat(200), url: `${t.http}/app/auth/callback` }]);
+    const forged = await page.goto(`${t.http}/app/auth/callback?code=stolen&state=whatever`);
+    expect(forged?.status()).toBe(400);
+    expect((await context.cookies()).some((c) => c.name === 'stork_session')).toBe(false);
+    await context.close();
+  });
+});
