@@ -99,7 +99,7 @@ function unionIdentifiers(to: LocalIdentifier[], from: readonly LocalIdentifier[
   if (added) out.enriched.push(path);
 }
 
-const BABY_FIELDS = ['name', 'sex', 'birthTime', 'multipleBirth', 'birthOrder', 'birthPlace', 'address', 'deceasedAt'] as const;
+const BABY_FIELDS = ['name', 'sex', 'multipleBirth', 'birthOrder', 'birthPlace', 'address', 'deceasedAt'] as const;
 const MOTHER_FIELDS = ['nhsNumber', 'name', 'birthDate', 'address', 'phone', 'preferredLanguage'] as const;
 const RESTRICTION: Record<Confidentiality, number> = { normal: 0, restricted: 1, 'very-restricted': 2 };
 
@@ -150,6 +150,13 @@ export function mergeRecords(first: BirthNotification, later: BirthNotification)
   const baby = out.record.baby;
   fillNhsNumber(baby, later.baby, out);
   for (const key of BABY_FIELDS) fill(baby as unknown as Fillable, later.baby as unknown as Fillable, key, `baby.${key}`, out);
+  // Two routes write one time of birth differently (offset, seconds): the same minute is no conflict.
+  if (later.baby.birthTime !== undefined) {
+    if (baby.birthTime === undefined) {
+      baby.birthTime = later.baby.birthTime;
+      out.enriched.push('baby.birthTime');
+    } else if (minuteOf(baby.birthTime) !== minuteOf(later.baby.birthTime)) out.conflicts.push('baby.birthTime');
+  }
   unionIdentifiers(baby.localIdentifiers, later.baby.localIdentifiers, 'baby.localIdentifiers', out);
   if (later.mother !== undefined) fillMother(out.record, later.mother, out);
   if (later.gpPractice !== undefined) {
