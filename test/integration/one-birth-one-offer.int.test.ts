@@ -103,7 +103,14 @@ describe('One birth, one offer: the same baby by HL7 v2 ADT and by the national 
     expect(res.status).toBe(200);
     return ((await res.json()) as { items: Item[] }).items;
   };
-  const inboxFor = async (ids: readonly string[]) => (await inboxItems()).filter((i) => ids.includes(i.notificationId));
+  /** The inbox item of the notification this message made, once delivered. */
+  const delivered = async (id: string): Promise<Item> => {
+    const notificationId = await pollUntil(async () => {
+      const r = await t.database.db.query<{ id: string }>(`SELECT id FROM notifications WHERE message_id = $1`, [id]);
+      return r.rows[0]?.id;
+    }, 'its notification');
+    return pollUntil(async () => (await inboxItems()).find((i) => i.notificationId === notificationId), 'its notification in the inbox');
+  };
   const auditOf = async (notificationId: string): Promise<AuditItem[]> => {
     const res = await api(t.http, 'demo-ig-key', `/v1/audit?notification=${notificationId}&limit=500`);
     expect(res.status).toBe(200);
@@ -114,23 +121,16 @@ describe('One birth, one offer: the same baby by HL7 v2 ADT and by the national 
     const { v2, nems, mother } = sameBaby(9101, { withoutNhsNumber: true });
     await sendAdt(v2.text);
     const adtId = await messageId(v2.controlId);
-    const first = await pollUntil(
-      async () =>
-        (await inboxItems()).find(
-          (i) =>
-            i.record?.mother?.name?.given?.[0] === v2.mother?.given &&
-            !i.record?.baby.nhsNumber &&
-            i.record?.baby.name?.given?.[0] === v2.baby.given,
-        ),
-      'the ADT baby in the inbox',
-    );
+    const first = await delivered(adtId);
+    expect(first.record?.baby.nhsNumber).toBeUndefined();
     expect(first.updatedAt).toBeUndefined();
 
     const nemsId = await sendNems(nems());
     expect(await settled(nemsId)).toBe('duplicate');
     const notes = await notificationsOfMother(mother);
     expect(notes.map((n) => [n.id, n.message_id])).toEqual([[first.notificationId, adtId]]);
-    const [item, ...others] = await inboxFor([first.notificationId]);
+    // The centre's inbox holds exactly one notification about this baby: the first one, enriched.
+    const [item, ...others] = (await inboxItems()).filter((i) => i.record?.baby.nhsNumber === v2.baby.nhsNumber);
     expect(others).toEqual([]);
     expect(item).toMatchObject({ notificationId: first.notificationId, status: 'new' });
     expect(Date.parse(item?.updatedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(first.deliveredAt));
@@ -177,7 +177,9 @@ describe('One birth, one offer: the same baby by HL7 v2 ADT and by the national 
     expect(await settled(adtId)).toBe('duplicate');
     const notes = await notificationsOfMother(mother);
     expect(notes.map((n) => n.message_id)).toEqual([nemsId]);
-    expect(await inboxFor([first.notificationId])).toHaveLength(1);
+    expect((await inboxItems()).filter((i) => i.record?.baby.nhsNumber === v2.baby.nhsNumber)).toEqual([
+      expect.objectContaining({ notificationId: first.notificationId }),
+    ]);
     // The ADT adds the hospital number; the verified status from the national record is kept.
     expect(notes[0]?.record).toMatchObject({
       baby: { nhsNumberStatus: '01', localIdentifiers: [expect.objectContaining({ value: v2.baby.mrn })] },
@@ -229,6 +231,22 @@ describe('One birth, one offer: the same baby by HL7 v2 ADT and by the national 
     const notes = await notificationsOfMother(mother);
     expect(notes.map((n) => n.message_id).sort()).toEqual([adtId, twin2].sort());
     for (const n of notes) expect((await auditOf(n.id)).some((e) => e.action === 'linked')).toBe(false);
+  });
+
+  test('a stillbirth reported by NEMS for a baby the ADT (without NHS number) notified as live withdraws that notification', async () => {
+    const { v2, nems } = sameBaby(9107, { withoutNhsNumber: true });
+    await sendAdt(v2.text);
+    const first = await delivered(await messageId(v2.controlId));
+    const nemsId = await sendNems(nems({ stillbornIndicator: '2' }));
+    expect(await settled(nemsId)).toBe('processed');
+    const withdrawn = (await inboxItems('withdrawn')).find((i) => i.notificationId === first.notificationId);
+    expect(withdrawn).toMatchObject({ status: 'withdrawn' });
+    expect(withdrawn?.record).toBeUndefined();
+    const audit = await auditOf(first.notificationId);
+    expect(audit.filter((e) => e.action === 'withdrawn')).toEqual([
+      expect.objectContaining({ messageId: nemsId, recipient: CENTRE.id, outcome: 'withdrawn-from-inbox' }),
+    ]);
+    expect(audit.find((e) => e.action === 'linked')).toMatchObject({ messageId: nemsId, outcome: 'death-reported' });
   });
 
   test('the same baby by both routes at once: still one notification, both messages settled', async () => {
