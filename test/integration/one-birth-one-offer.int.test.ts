@@ -1,6 +1,7 @@
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { londonHl7Time, describeNewborn, type NewbornAdtOptions } from '../support/synthetic/newborn-adt.js';
 import { nemsAsXml, nemsBirthBundle, type NemsBirthOptions } from '../support/synthetic/nems-birth.js';
+import { fhirBirthBundle, NORTHGATE_FHIR_KEY } from '../support/synthetic/fhir-birth.js';
 import { pollUntil } from '../support/poll.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
 
@@ -247,6 +248,42 @@ describe('One birth, one offer: the same baby by HL7 v2 ADT and by the national 
       expect.objectContaining({ messageId: nemsId, recipient: CENTRE.id, outcome: 'withdrawn-from-inbox' }),
     ]);
     expect(audit.find((e) => e.action === 'linked')).toMatchObject({ messageId: nemsId, outcome: 'death-reported' });
+  });
+
+  test('a FHIR R4 message after the ADT (without NHS number) is linked the same way: one notification', async () => {
+    const { v2, mother } = sameBaby(9108, { withoutNhsNumber: true });
+    await sendAdt(v2.text);
+    const adtId = await messageId(v2.controlId);
+    const first = await delivered(adtId);
+    const born = await t.database.db.query<{ birth_time: string }>(
+      `SELECT b.canonical -> 'baby' ->> 'birthTime' AS birth_time FROM message_bodies b WHERE b.message_id = $1`,
+      [adtId],
+    );
+    const res = await api(t.http, NORTHGATE_FHIR_KEY, '/v1/fhir/$process-message', {
+      method: 'POST',
+      headers: { 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(
+        fhirBirthBundle({
+          bundleId: 'one-r4-9108',
+          timestamp: new Date().toISOString(),
+          birthDate: v2.baby.birthDate,
+          birthTime: born.rows[0]?.birth_time ?? '',
+          babyNhsNumber: v2.baby.nhsNumber,
+          motherNhsNumber: mother,
+          sex: v2.baby.sex,
+          // multipleBirthInteger 1: a Patient that says nothing of a multiple birth could be either twin, so has no birth key.
+          birthOrder: 1,
+          motherAs: 'both',
+        }),
+      ),
+    });
+    expect(res.status).toBe(200);
+    const r4Id = res.headers.get('x-stork-message-id') ?? '';
+    expect(await settled(r4Id)).toBe('duplicate');
+    expect((await notificationsOfMother(mother)).map((n) => n.message_id)).toEqual([adtId]);
+    const linked = (await auditOf(first.notificationId)).find((e) => e.action === 'linked');
+    expect(linked).toMatchObject({ messageId: r4Id, details: { firstMessageId: adtId, matchedBy: 'birth-key' } });
+    expect(linked?.details?.enriched).toEqual(expect.arrayContaining(['baby.nhsNumber']));
   });
 
   test('the same baby by both routes at once: still one notification, both messages settled', async () => {
