@@ -12,7 +12,7 @@ import type { DeliveryPlan } from '../pipeline/plan-delivery.js';
 import { birthKey, compareBirths, mergeRecords } from '../pipeline/same-birth.js';
 import type { AuditEventInput } from '../ports/audit.js';
 import type { ExistingNotification, MatchKeys, NotificationUpdate, ProcessOutcome, ProcessedBirth } from '../ports/notification-store.js';
-import { WORKER_ACTOR } from './birth-outcomes.js';
+import { WORKER_ACTOR, type Settlement } from './birth-outcomes.js';
 
 const WITHDRAWN_REASON = 'A later message reports the baby has died; the notification is withdrawn and its record no longer shown';
 const NOT_LINKED_REASON =
@@ -233,4 +233,39 @@ export function settleLinks(
   }
   s.updates = [...pending.values()];
   return s;
+}
+
+/**
+ * The batch's settlement once the second look is done: the births it settled are no longer duplicates; those
+ * linked are (they made no notification of their own), with a `linked` audit instead of `duplicate-birth`; those
+ * that withdrew a notification are processed; those inserted again without their birth key (`again`: the
+ * notifications that insert created) are created. An unlinked birth whose second insert created nothing (another
+ * worker got there first) stays the duplicate it was.
+ */
+export function withLinks(settled: Settlement, links: LinkSettlement, again: ReadonlySet<string>): Settlement {
+  const created = new Map(links.unlinked.filter((b) => again.has(b.notificationId)).map((b) => [b.messageId, b]));
+  const notCreated = new Set(links.unlinked.filter((b) => !again.has(b.notificationId)).map((b) => b.messageId));
+  const settledHere = new Set([...links.resolved].filter((id) => !notCreated.has(id)));
+  const linkOutcomes = new Map(links.outcomes.map((o) => [o.messageId, o]));
+  const outcomes = settled.outcomes.map((o): ProcessOutcome => {
+    if (!settledHere.has(o.messageId)) return o;
+    const b = created.get(o.messageId);
+    if (b === undefined) return linkOutcomes.get(o.messageId) ?? o;
+    return {
+      kind: 'created',
+      messageId: b.messageId,
+      notificationId: b.notificationId,
+      ...(b.plan.inboxId ? { inboxId: b.plan.inboxId } : {}),
+    };
+  });
+  return {
+    outcomes,
+    processed: [...settled.processed, ...links.processed],
+    duplicates: [...settled.duplicates.filter((id) => !settledHere.has(id)), ...links.linked],
+    withdraw: [...settled.withdraw, ...links.withdraw],
+    audit: [
+      ...settled.audit.filter((e) => !(e.action === 'duplicate-birth' && e.messageId !== undefined && settledHere.has(e.messageId))),
+      ...links.audit,
+    ],
+  };
 }

@@ -7,7 +7,7 @@ import type { DeliveryJobs } from '../ports/delivery-jobs.js';
 import type { NotificationStore, PendingDelivery, ProcessOutcome, ProcessedBirth } from '../ports/notification-store.js';
 import type { BirthNotification } from '../domain/birth-notification.js';
 import { decisionAudit, deathReports, DUPLICATE_MESSAGE_REASON, quarantineAudit, settleBatch } from './birth-outcomes.js';
-import { matchKeys, settleLinks } from './link-births.js';
+import { matchKeys, settleLinks, withLinks } from './link-births.js';
 
 export interface ProcessDeps {
   store: NotificationStore;
@@ -106,47 +106,22 @@ async function saveProcessed(
     // A death reported for a baby already notified withdraws that notification, delivered or not.
     const subjects = [...new Set(deathReports(rest, alreadyProcessed).map((b) => b.plan.subjectKey))];
     const live = subjects.length > 0 ? await tx.lockLiveNotifications(subjects) : [];
-    const settled = settleBatch(items, created, alreadyProcessed, live, at);
+    let settled = settleBatch(items, created, alreadyProcessed, live, at);
     if (settled.withdraw.length > 0) await tx.withdrawNotifications(settled.withdraw, at);
-    let outcomes = settled.outcomes;
-    let duplicates = settled.duplicates;
-    let audit = settled.audit;
-    const processed = [...settled.processed];
-    const others = rest.filter((b) => duplicates.includes(b.messageId));
+    const others = rest.filter((b) => settled.duplicates.includes(b.messageId));
     if (others.length > 0) {
       // A second message about a baby already notified: one notification, enriched, both messages linked.
       const links = settleLinks(others, await tx.lockMatchingNotifications(matchKeys(others)), replan, at);
       if (links.withdraw.length > 0) await tx.withdrawNotifications(links.withdraw, at);
       if (links.updates.length > 0) await tx.enrichNotifications(links.updates, at);
       const again = links.unlinked.length > 0 ? await tx.createNotifications(links.unlinked, at) : new Set<string>();
-      const unlinkedCreated = new Map(links.unlinked.filter((b) => again.has(b.notificationId)).map((b) => [b.messageId, b]));
-      const settledHere = new Set(
-        [...links.resolved].filter((id) => !links.unlinked.some((b) => b.messageId === id) || unlinkedCreated.has(id)),
-      );
-      const linkOutcomes = new Map(links.outcomes.map((o) => [o.messageId, o]));
-      outcomes = outcomes.map((o) => {
-        if (!settledHere.has(o.messageId)) return o;
-        const b = unlinkedCreated.get(o.messageId);
-        if (b !== undefined)
-          return {
-            kind: 'created',
-            messageId: b.messageId,
-            notificationId: b.notificationId,
-            ...(b.plan.inboxId ? { inboxId: b.plan.inboxId } : {}),
-          };
-        return linkOutcomes.get(o.messageId) ?? o;
-      });
-      duplicates = [...duplicates.filter((id) => !settledHere.has(id)), ...links.linked];
-      processed.push(...links.processed);
-      audit = [
-        ...audit.filter((e) => !(e.action === 'duplicate-birth' && e.messageId !== undefined && settledHere.has(e.messageId))),
-        ...links.audit,
-      ];
+      settled = withLinks(settled, links, again);
     }
+    const { processed, duplicates, audit } = settled;
     if (processed.length > 0) await tx.markMessages(processed, 'processed', at);
     if (duplicates.length > 0) await tx.markMessages(duplicates, 'duplicate', at, DUPLICATE_MESSAGE_REASON);
     if (audit.length > 0) await tx.appendAudit(audit);
-    return outcomes;
+    return settled.outcomes;
   });
 }
 

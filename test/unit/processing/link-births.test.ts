@@ -4,7 +4,8 @@ import type { BirthNotification } from '../../../src/domain/birth-notification.j
 import { planDelivery } from '../../../src/pipeline/plan-delivery.js';
 import type { ExistingNotification, ProcessedBirth } from '../../../src/ports/notification-store.js';
 import { decisionAudit } from '../../../src/processing/birth-outcomes.js';
-import { changedDisclosedFields, matchKeys, settleLinks } from '../../../src/processing/link-births.js';
+import { settleBatch } from '../../../src/processing/birth-outcomes.js';
+import { changedDisclosedFields, matchKeys, settleLinks, withLinks } from '../../../src/processing/link-births.js';
 
 const config = loadHubConfig(repoRoot);
 const replan = (r: BirthNotification) => planDelivery(r, '', config.rulebook, config.catchments);
@@ -261,5 +262,49 @@ describe('changedDisclosedFields', () => {
       ),
     ).toEqual(['baby.nhsNumber', 'gpPractice', 'mother.name']);
     expect(changedDisclosedFields(undefined, { dataset: 'offer-of-support', baby: {} })).toEqual([]);
+  });
+});
+
+describe('withLinks: the batch settlement after the second look', () => {
+  const nemsBirth = birth('m-nems', nemsRecord());
+  const other = birth('m-other', nemsRecord({ nhsNumber: '9434765870', birthDate: '2026-11-01' }));
+  const odd = birth('m-odd', nemsRecord({ nhsNumber: '9434765919', birthTime: '2026-11-28T03:40:00Z' }));
+  const items = [nemsBirth, other, odd];
+  // None created: all three were duplicates for settleBatch.
+  const settled = settleBatch(items, new Set(), new Set(), [], at);
+
+  test('linked births are duplicates audited `linked`; an unlinked one inserted again is created; the rest stay duplicates', () => {
+    const links = settleLinks(items, [existing()], replan, at);
+    expect(links.unlinked.map((b) => b.messageId)).toEqual(['m-odd']);
+    const s = withLinks(settled, links, new Set(['new-m-odd']));
+    expect(s.outcomes).toEqual([
+      { kind: 'linked', messageId: 'm-nems', notificationId: 'n-adt', inboxUpdated: true },
+      { kind: 'duplicate-birth', messageId: 'm-other' },
+      // Its own notification, routed as its own record says (the national record gives no address here).
+      { kind: 'created', messageId: 'm-odd', notificationId: 'new-m-odd', inboxId: 'unallocated' },
+    ]);
+    expect(s.duplicates.sort()).toEqual(['m-nems', 'm-other']);
+    expect(s.processed).toEqual([]);
+    expect(s.audit.map((e) => [e.action, e.messageId])).toEqual([
+      ['duplicate-birth', 'm-other'],
+      ['linked', 'm-nems'],
+      ['updated', 'm-nems'],
+    ]);
+  });
+
+  test('an unlinked birth whose second insert created nothing (another worker was first) stays a duplicate', () => {
+    const links = settleLinks([odd], [existing()], replan, at);
+    const s = withLinks(settleBatch([odd], new Set(), new Set(), [], at), links, new Set());
+    expect(s.outcomes).toEqual([{ kind: 'duplicate-birth', messageId: 'm-odd' }]);
+    expect(s.duplicates).toEqual(['m-odd']);
+    expect(s.audit.map((e) => e.action)).toEqual(['duplicate-birth']);
+  });
+
+  test('a death linked by birth key: processed, the notification withdrawn', () => {
+    const death = birth('m-death', nemsRecord({ deceased: true }));
+    const s = withLinks(settleBatch([death], new Set(), new Set(), [], at), settleLinks([death], [existing()], replan, at), new Set());
+    expect(s.processed).toEqual(['m-death']);
+    expect(s.withdraw).toEqual(['n-adt']);
+    expect(s.duplicates).toEqual([]);
   });
 });
