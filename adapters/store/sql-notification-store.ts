@@ -2,7 +2,11 @@ import type { Database, SqlClient } from '../../src/ports/database.js';
 import type { BirthNotification } from '../../src/domain/birth-notification.js';
 import type { AuditActor, AuditEventInput } from '../../src/ports/audit.js';
 import { acknowledgedEvent, deliveredEvent, readEvent, type DeliveredNotification } from '../../src/processing/inbox-events.js';
+import type { Decision } from '../../src/pipeline/consent/decide.js';
 import type {
+  ExistingNotification,
+  MatchKeys,
+  NotificationUpdate,
   InboxFilter,
   InboxItem,
   InboxStatus,
@@ -20,9 +24,9 @@ import { auditInsertSql, auditRecordset, cursorOf, encodeCursor, insertAuditEven
  * disk: fsyncs are kept for intake, whose commits come before an ACK. */
 const ASYNC_COMMIT = { asyncCommit: true } as const;
 const NOTIFICATION_COLUMNS =
-  'id, message_id, subject_key, created_at, baby_nhs_number, mother_nhs_number, decision, route, inbox_id, dataset, disclosed';
+  'id, message_id, subject_key, birth_key, created_at, baby_nhs_number, mother_nhs_number, decision, route, inbox_id, dataset, disclosed';
 const NOTIFICATION_RECORD =
-  'id uuid, message_id uuid, subject_key text, created_at timestamptz, baby_nhs_number text, mother_nhs_number text, ' +
+  'id uuid, message_id uuid, subject_key text, birth_key text, created_at timestamptz, baby_nhs_number text, mother_nhs_number text, ' +
   'decision jsonb, route jsonb, inbox_id text, dataset text, disclosed jsonb';
 
 interface InboxRow {
@@ -30,6 +34,7 @@ interface InboxRow {
   inbox_id: string;
   status: InboxStatus;
   delivered_at: Date | string;
+  updated_at: Date | string | null;
   first_read_at: Date | string | null;
   acknowledged_at: Date | string | null;
   withdrawn_at: Date | string | null;
@@ -45,6 +50,8 @@ function toItem(r: InboxRow): InboxItem {
     status: r.status,
     deliveredAt: iso(r.delivered_at) ?? '',
   };
+  const updated = iso(r.updated_at);
+  if (updated) item.updatedAt = updated;
   const read = iso(r.first_read_at);
   const acked = iso(r.acknowledged_at);
   const withdrawn = iso(r.withdrawn_at);
@@ -87,7 +94,7 @@ export const SAVE_PROCESSED_SQL = `WITH created AS (
  )
  SELECT id FROM created`;
 
-const INBOX_SELECT = `SELECT i.notification_id, i.inbox_id, i.status, i.delivered_at, i.first_read_at, i.acknowledged_at, i.withdrawn_at, n.disclosed,
+const INBOX_SELECT = `SELECT i.notification_id, i.inbox_id, i.status, i.delivered_at, i.updated_at, i.first_read_at, i.acknowledged_at, i.withdrawn_at, n.disclosed,
   n.baby_nhs_number AS subject_nhs_number, n.decision
   FROM inbox_items i JOIN notifications n ON n.id = i.notification_id`;
 
@@ -247,6 +254,7 @@ class SqlProcessingTransaction implements ProcessingTransaction {
       id: b.notificationId,
       message_id: b.messageId,
       subject_key: b.plan.subjectKey,
+      birth_key: b.plan.birthKey ?? null,
       created_at: b.at,
       baby_nhs_number: b.record.baby.nhsNumber ?? null,
       mother_nhs_number: b.record.mother?.nhsNumber ?? null,
@@ -294,6 +302,72 @@ class SqlProcessingTransaction implements ProcessingTransaction {
       ...(row.inbox_id !== null ? { inboxId: row.inbox_id } : {}),
       ...(row.baby_nhs_number !== null ? { babyNhsNumber: row.baby_nhs_number } : {}),
     }));
+  }
+
+  async lockMatchingNotifications(keys: MatchKeys): Promise<ExistingNotification[]> {
+    if (keys.subjectKeys.length + keys.babyNhsNumbers.length + keys.birthKeys.length === 0) return [];
+    const r = await this.tx.query<{
+      id: string;
+      message_id: string;
+      subject_key: string;
+      birth_key: string | null;
+      baby_nhs_number: string | null;
+      status: ExistingNotification['status'];
+      inbox_id: string | null;
+      decision: unknown;
+      disclosed: unknown;
+      record: unknown;
+    }>(
+      `SELECT n.id, n.message_id, n.subject_key, n.birth_key, n.baby_nhs_number, n.status, n.inbox_id, n.decision, n.disclosed,
+              COALESCE(n.record, b.canonical) AS record
+       FROM notifications n LEFT JOIN message_bodies b ON b.message_id = n.message_id
+       WHERE n.subject_key = ANY($1::text[]) OR n.baby_nhs_number = ANY($2::text[]) OR n.birth_key = ANY($3::text[])
+       ORDER BY n.created_at, n.id FOR UPDATE OF n`,
+      [keys.subjectKeys, keys.babyNhsNumbers, keys.birthKeys],
+    );
+    // A notification whose first message has lost its canonical record cannot be compared or enriched.
+    return r.rows
+      .filter((row) => row.record !== null)
+      .map((row) => ({
+        id: row.id,
+        messageId: row.message_id,
+        subjectKey: row.subject_key,
+        ...(row.birth_key !== null ? { birthKey: row.birth_key } : {}),
+        ...(row.baby_nhs_number !== null ? { babyNhsNumber: row.baby_nhs_number } : {}),
+        status: row.status,
+        ...(row.inbox_id !== null ? { inboxId: row.inbox_id } : {}),
+        decision: json(row.decision) as Decision,
+        ...(row.disclosed !== null ? { disclosed: json(row.disclosed) as DisclosedRecord } : {}),
+        record: json(row.record) as BirthNotification,
+      }));
+  }
+
+  async enrichNotifications(updates: readonly NotificationUpdate[], at: Date): Promise<void> {
+    if (updates.length === 0) return;
+    const rows = updates.map((u) => ({
+      id: u.id,
+      record: u.record,
+      baby_nhs_number: u.babyNhsNumber ?? null,
+      mother_nhs_number: u.motherNhsNumber ?? null,
+      birth_key: u.birthKey ?? null,
+      disclosed: u.disclosed ?? null,
+      inbox_updated: u.inboxUpdated,
+    }));
+    await this.tx.query(
+      `WITH u AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb)
+           AS v(id uuid, record jsonb, baby_nhs_number text, mother_nhs_number text, birth_key text, disclosed jsonb, inbox_updated boolean)
+       ), enriched AS (
+         UPDATE notifications n SET record = u.record, disclosed = COALESCE(u.disclosed, n.disclosed),
+           baby_nhs_number = COALESCE(n.baby_nhs_number, u.baby_nhs_number),
+           mother_nhs_number = COALESCE(n.mother_nhs_number, u.mother_nhs_number),
+           birth_key = COALESCE(n.birth_key, u.birth_key), updated_at = $2
+         FROM u WHERE n.id = u.id RETURNING n.id
+       )
+       UPDATE inbox_items i SET updated_at = $2 FROM u
+       WHERE i.notification_id = u.id AND u.inbox_updated AND i.status <> 'withdrawn'`,
+      [JSON.stringify(rows), at],
+    );
   }
 
   async withdrawNotifications(notificationIds: readonly string[], at: Date): Promise<void> {

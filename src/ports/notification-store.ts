@@ -1,6 +1,6 @@
 import type { BirthNotification } from '../domain/birth-notification.js';
 import type { DeliveryPlan } from '../pipeline/plan-delivery.js';
-import type { DisclosedRecord } from '../pipeline/consent/decide.js';
+import type { Decision, DisclosedRecord } from '../pipeline/consent/decide.js';
 import type { AuditActor, AuditEventInput } from './audit.js';
 
 export interface QueuedMessage {
@@ -27,6 +27,43 @@ export interface LiveNotification {
   babyNhsNumber?: string;
 }
 
+/** A notification a later message may be about (same subject key, baby NHS number or birth key), locked. */
+export interface ExistingNotification {
+  id: string;
+  /** The message that created it. */
+  messageId: string;
+  subjectKey: string;
+  birthKey?: string;
+  babyNhsNumber?: string;
+  status: 'routed' | 'delivered' | 'withheld' | 'withdrawn';
+  inboxId?: string;
+  decision: Decision;
+  disclosed?: DisclosedRecord;
+  /** Its record as it stands: enriched by later messages, else its first message's. */
+  record: BirthNotification;
+}
+
+/** The keys to look existing notifications up by. */
+export interface MatchKeys {
+  subjectKeys: string[];
+  babyNhsNumbers: string[];
+  birthKeys: string[];
+}
+
+/** A notification enriched by a later message about the same baby. */
+export interface NotificationUpdate {
+  id: string;
+  record: BirthNotification;
+  /** Set only where the notification had none (the columns are unique). */
+  babyNhsNumber?: string;
+  motherNhsNumber?: string;
+  birthKey?: string;
+  /** The new disclosed record, when it changed. */
+  disclosed?: DisclosedRecord;
+  /** It was already in its inbox: the inbox item is stamped updated. */
+  inboxUpdated: boolean;
+}
+
 /**
  * The writes of one processing batch, inside one transaction. The store saves what it is told; processing
  * (src/processing) decides what a birth that was not created means and what is audited.
@@ -41,6 +78,10 @@ export interface ProcessingTransaction {
   messagesWithNotification(messageIds: readonly string[]): Promise<Set<string>>;
   /** The live notifications of these subjects, locked until the transaction ends. */
   lockLiveNotifications(subjectKeys: readonly string[]): Promise<LiveNotification[]>;
+  /** The notifications holding any of these keys, locked until the transaction ends, with their current record. */
+  lockMatchingNotifications(keys: MatchKeys): Promise<ExistingNotification[]>;
+  /** Saves enriched records (and keys newly known, disclosed records, inbox items updated) at `at`. */
+  enrichNotifications(updates: readonly NotificationUpdate[], at: Date): Promise<void>;
   /** Marks these notifications withdrawn, and their inbox items (withdrawn at `at`). */
   withdrawNotifications(notificationIds: readonly string[], at: Date): Promise<void>;
   /** Sets the status (and reason) of those of these messages still queued. */
@@ -54,6 +95,8 @@ export type ProcessOutcome =
   | { kind: 'already-processed'; messageId: string }
   /** Another message already brought this birth: the message is marked duplicate. */
   | { kind: 'duplicate-birth'; messageId: string }
+  /** Another message already brought this baby: its notification was enriched (or not) and the two linked. */
+  | { kind: 'linked'; messageId: string; notificationId: string; inboxUpdated: boolean }
   /** The message reports the death of a baby already notified: those notifications are withdrawn. */
   | { kind: 'withdrew'; messageId: string; notificationIds: string[] };
 
@@ -74,6 +117,8 @@ export interface InboxItem {
   inbox: string;
   status: InboxStatus;
   deliveredAt: string;
+  /** When a later message about the same baby last changed the record shown (after delivery). */
+  updatedAt?: string;
   firstReadAt?: string;
   acknowledgedAt?: string;
   withdrawnAt?: string;

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { Catchments } from '../pipeline/catchments.js';
 import type { Rulebook } from '../pipeline/consent/rulebook.js';
-import { planDelivery } from '../pipeline/plan-delivery.js';
+import { planDelivery, type DeliveryPlan } from '../pipeline/plan-delivery.js';
 import type { DeliveryJobs } from '../ports/delivery-jobs.js';
 import type { NotificationStore, PendingDelivery, ProcessOutcome, ProcessedBirth } from '../ports/notification-store.js';
+import type { BirthNotification } from '../domain/birth-notification.js';
 import { decisionAudit, deathReports, DUPLICATE_MESSAGE_REASON, quarantineAudit, settleBatch } from './birth-outcomes.js';
+import { matchKeys, settleLinks, withLinks } from './link-births.js';
 
 export interface ProcessDeps {
   store: NotificationStore;
@@ -57,13 +59,15 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
   const pending: PendingDelivery[] = [];
   const retried: string[] = [];
   if (births.length > 0) {
-    const outcomes = await saveProcessed(deps.store, births);
-    const counts = { created: 0, duplicates: 0, retried: 0, withdrawn: 0 };
+    const replan = (record: BirthNotification) => planDelivery(record, '', deps.rulebook, deps.catchments);
+    const outcomes = await saveProcessed(deps.store, births, replan);
+    const counts = { created: 0, duplicates: 0, linked: 0, retried: 0, withdrawn: 0 };
     for (const o of outcomes) {
       if (o.kind === 'created') {
         counts.created++;
         if (o.inboxId !== undefined) pending.push({ inboxId: o.inboxId, notificationId: o.notificationId });
       } else if (o.kind === 'duplicate-birth') counts.duplicates++;
+      else if (o.kind === 'linked') counts.linked++;
       else if (o.kind === 'withdrew') counts.withdrawn += o.notificationIds.length;
       else {
         counts.retried++;
@@ -84,9 +88,16 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
  * Saves a batch in one transaction. The common case (every birth new) is one statement: the notifications,
  * their messages marked processed and their decision audit. Only births whose notification was not created
  * (a retried job, a second message about a birth already notified, a death report) need a second look, with
- * a fresh snapshot: what that means is decided by settleBatch; the store writes it.
+ * a fresh snapshot: what that means is decided by settleBatch, then, for those about a baby already notified
+ * (by this route or another), by settleLinks, which enriches that notification instead of making a second
+ * one; the store writes it. The unique keys of notifications (message, subject key, baby NHS number, birth
+ * key) are the arbiter between two workers: the second insert waits for the first to commit, then conflicts.
  */
-async function saveProcessed(store: NotificationStore, items: readonly ProcessedBirth[]): Promise<ProcessOutcome[]> {
+async function saveProcessed(
+  store: NotificationStore,
+  items: readonly ProcessedBirth[],
+  replan: (record: BirthNotification) => DeliveryPlan,
+): Promise<ProcessOutcome[]> {
   const at = items[0]?.at ?? new Date();
   return store.processingTransaction(async (tx) => {
     const created = await tx.createNotifications(items, at);
@@ -95,11 +106,21 @@ async function saveProcessed(store: NotificationStore, items: readonly Processed
     // A death reported for a baby already notified withdraws that notification, delivered or not.
     const subjects = [...new Set(deathReports(rest, alreadyProcessed).map((b) => b.plan.subjectKey))];
     const live = subjects.length > 0 ? await tx.lockLiveNotifications(subjects) : [];
-    const settled = settleBatch(items, created, alreadyProcessed, live, at);
+    let settled = settleBatch(items, created, alreadyProcessed, live, at);
     if (settled.withdraw.length > 0) await tx.withdrawNotifications(settled.withdraw, at);
-    if (settled.processed.length > 0) await tx.markMessages(settled.processed, 'processed', at);
-    if (settled.duplicates.length > 0) await tx.markMessages(settled.duplicates, 'duplicate', at, DUPLICATE_MESSAGE_REASON);
-    if (settled.audit.length > 0) await tx.appendAudit(settled.audit);
+    const others = rest.filter((b) => settled.duplicates.includes(b.messageId));
+    if (others.length > 0) {
+      // A second message about a baby already notified: one notification, enriched, both messages linked.
+      const links = settleLinks(others, await tx.lockMatchingNotifications(matchKeys(others)), replan, at);
+      if (links.withdraw.length > 0) await tx.withdrawNotifications(links.withdraw, at);
+      if (links.updates.length > 0) await tx.enrichNotifications(links.updates, at);
+      const again = links.unlinked.length > 0 ? await tx.createNotifications(links.unlinked, at) : new Set<string>();
+      settled = withLinks(settled, links, again);
+    }
+    const { processed, duplicates, audit } = settled;
+    if (processed.length > 0) await tx.markMessages(processed, 'processed', at);
+    if (duplicates.length > 0) await tx.markMessages(duplicates, 'duplicate', at, DUPLICATE_MESSAGE_REASON);
+    if (audit.length > 0) await tx.appendAudit(audit);
     return settled.outcomes;
   });
 }

@@ -29,6 +29,9 @@ const STEPS: Record<AuditAction, string> = {
   'raw-read': 'Raw message read by an administrator',
   'event-received': 'Signal event received from a trust',
   'event-fetched': 'Record fetched from the trust’s FHIR server',
+  linked: 'Same birth by another route: linked to the notification and added to it',
+  'not-linked': 'Looked like the same birth but differed: kept apart',
+  updated: 'Updated record shared with the centre',
 };
 
 /** Who acted, in words: a person by name, an API client, a feed or Stork itself. */

@@ -48,6 +48,7 @@ export interface InboxEntryInput {
   inbox: string;
   status: 'new' | 'acknowledged' | 'withdrawn';
   deliveredAt: string;
+  updatedAt?: string;
   firstReadAt?: string;
   acknowledgedAt?: string;
   withdrawnAt?: string;
@@ -111,6 +112,7 @@ function inboxItemExtension(item: InboxEntryInput): JsonObject {
     ['status', { valueCode: item.status }],
     ['deliveredAt', { valueDateTime: item.deliveredAt }],
   ];
+  if (item.updatedAt !== undefined) parts.push(['updatedAt', { valueDateTime: item.updatedAt }]);
   if (item.firstReadAt !== undefined) parts.push(['firstReadAt', { valueDateTime: item.firstReadAt }]);
   if (item.acknowledgedAt !== undefined) parts.push(['acknowledgedAt', { valueDateTime: item.acknowledgedAt }]);
   if (item.withdrawnAt !== undefined) parts.push(['withdrawnAt', { valueDateTime: item.withdrawnAt }]);

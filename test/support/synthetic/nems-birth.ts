@@ -18,6 +18,8 @@ export interface NemsBirthOptions {
   birthTime?: string;
   babyNhsNumber?: string;
   babyGiven?: string;
+  /** The baby's Patient.gender (default male). */
+  sex?: 'male' | 'female';
   /** Absent: the mother's Patient has no NHS number. */
   motherNhsNumber?: string;
   /** The RelatedPerson's coding: PersonRelationshipType-1 code 12 (default) or v3 RoleCode NMTH. */
@@ -62,7 +64,7 @@ export function nemsBirthBundle(o: NemsBirthOptions): JsonObject {
     ...(o.security ? { meta: { security: [{ system: 'http://hl7.org/fhir/v3/Confidentiality', code: o.security }] } } : {}),
     ...(o.babyNhsNumber !== undefined ? { identifier: [{ extension: [VERIFIED], system: NHS, value: o.babyNhsNumber }] } : {}),
     name: [{ use: 'official', family: 'OKONKWO-HART', given: [o.babyGiven ?? 'CHIDI'] }],
-    gender: 'male',
+    gender: o.sex ?? 'male',
     birthDate: o.birthDate,
     ...(o.birthTime !== undefined
       ? { _birthDate: { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/patient-birthTime', valueDateTime: o.birthTime }] } }

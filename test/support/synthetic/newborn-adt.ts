@@ -36,6 +36,12 @@ export interface NewbornAdtOptions {
   sendingApplication?: string;
   sendingFacility?: string;
   controlId?: string;
+  /** No NHS number for the baby yet (PID-3 the hospital number only, no PID-32): a trust's ADT before NHS number allocation. */
+  withoutNhsNumber?: boolean;
+  /** PID-32 (default NSTS01, verified). */
+  nhsNumberStatus?: string;
+  /** Exactly this time of birth (overrides ageMinutes), e.g. to send the same baby by another route. */
+  birthTime?: Date;
   /** Add OBX birth weight and gestation (default true). */
   observations?: boolean;
 }
@@ -118,7 +124,9 @@ export function describeNewborn(o: NewbornAdtOptions = {}): SyntheticNewborn & {
   const ageMinutes = o.adult ? 0 : (o.ageMinutes ?? 30 + Math.floor(r() * 2850));
   // A second twin is born a few minutes after the first.
   const twinDelay = ((o.birthOrder ?? 1) - 1) * 14;
-  const birth = o.adult ? new Date('1985-03-02T12:00:00Z') : new Date(messageTime.getTime() - (ageMinutes - twinDelay) * 60000);
+  const birth = o.adult
+    ? new Date('1985-03-02T12:00:00Z')
+    : (o.birthTime ?? new Date(messageTime.getTime() - (ageMinutes - twinDelay) * 60000));
   const birthText = o.adult ? '19850302' : londonHl7Time(birth);
   const family = pick(r, FAMILIES);
   const motherFamily = family;
@@ -184,7 +192,7 @@ export function describeNewborn(o: NewbornAdtOptions = {}): SyntheticNewborn & {
     seg('PID', {
       1: '1',
       ...(nv ? { 2: nhs } : {}),
-      3: nv ? `${mrn}^^^${facility}^MR` : `${nhs}^^^NHS^NH~${mrn}^^^${facility}^MR`,
+      3: nv || o.withoutNhsNumber === true ? `${mrn}^^^${facility}^MR` : `${nhs}^^^NHS^NH~${mrn}^^^${facility}^MR`,
       5: o.adult ? `${family}^${motherGiven}^^^MRS^^L` : `${familyWire}^${given}^^^^^L`,
       7: birthText,
       8: o.adult ? 'F' : sex === 'male' ? 'M' : 'F',
@@ -196,7 +204,7 @@ export function describeNewborn(o: NewbornAdtOptions = {}): SyntheticNewborn & {
       24: o.birthOrder ? 'Y' : 'N',
       ...(o.birthOrder ? { 25: String(o.birthOrder) } : {}),
       ...(o.deceased ? { 29: londonHl7Time(new Date(birth.getTime() + 5 * 60000)), 30: 'Y' } : {}),
-      32: 'NSTS01',
+      ...(o.withoutNhsNumber === true ? {} : { 32: o.nhsNumberStatus ?? 'NSTS01' }),
     }),
     seg('PD1', { 3: `${gp[0]}^^${gp[1]}`, ...(o.restricted && !nv ? { 12: 'Y' } : {}) }),
   ];

@@ -112,6 +112,7 @@ const STRUCTURE = new Set([
   'inbox',
   'status',
   'deliveredAt',
+  'updatedAt',
   'firstReadAt',
   'acknowledgedAt',
   'withdrawnAt',
@@ -323,5 +324,13 @@ describe('FHIR out: the disclosed record as UK Core Patient and RelatedPerson', 
     expect(inboxPageBundle([], { self: links.self }).link).toEqual([{ relation: 'self', url: links.self }]);
     // The same notification always gives the same fullUrls (a client can de-duplicate across pages).
     expect(inboxItemBundle({ ...ITEM, record }).entry).toEqual(inboxItemBundle({ ...ITEM, record }).entry);
+  });
+
+  test('a notification enriched after delivery by a later message (another route) carries updatedAt in its inbox item', () => {
+    const fhir = inboxItemBundle({ ...ITEM, updatedAt: '2026-11-01T07:00:00.000Z', record: minimise(FULL, 'offer-of-support') });
+    const item = (entries(fhir)[0]?.extension as JsonObject[] | undefined)?.[0];
+    expect(item?.extension).toEqual(expect.arrayContaining([{ url: 'updatedAt', valueDateTime: '2026-11-01T07:00:00.000Z' }]));
+    const plain = inboxItemBundle({ ...ITEM, record: minimise(FULL, 'offer-of-support') });
+    expect(JSON.stringify(plain)).not.toContain('updatedAt');
   });
 });
