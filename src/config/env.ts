@@ -49,6 +49,11 @@ export interface EnvConfig {
   apiClientConcurrency: number;
   /** Workers look this often for messages stored as queued whose job never reached Redis, and queue those older than this again. */
   recoverySweepMs: number;
+  /**
+   * A secret named in a data file by its environment variable (a MESH mailbox's password and shared key): read
+   * from the same environment as the settings, only when asked, so it never sits in the settings or a log line.
+   */
+  secret: (variable: string) => string | undefined;
 }
 
 /** The repository root, where the sample configuration lives. */
@@ -185,6 +190,10 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     apiDbConnections: r.STORK_API_DB_CONNECTIONS,
     apiClientConcurrency: r.STORK_API_CLIENT_CONCURRENCY,
     recoverySweepMs: r.STORK_RECOVERY_SWEEP_MS,
+    secret: (variable) => {
+      const value = env[variable];
+      return value === undefined || value === '' ? undefined : value;
+    },
   };
   if (r.DATABASE_URL !== undefined) config.databaseUrl = r.DATABASE_URL;
   if (r.STORK_MIGRATION_DATABASE_URL !== undefined) config.migrationDatabaseUrl = r.STORK_MIGRATION_DATABASE_URL;
