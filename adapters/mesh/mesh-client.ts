@@ -143,6 +143,8 @@ export class MeshClient implements MeshMailbox {
         head: unpacked.bytes.subarray(0, limit),
         sizeBytes: Math.max(wire, unpacked.seen),
         limitBytes: limit,
+        totalChunks: total,
+        maxChunks: this.o.maxChunks,
         why: over,
         ...base,
       };

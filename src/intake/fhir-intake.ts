@@ -47,8 +47,11 @@ export interface InboundNems {
    * MESH key space, so a message downloaded again (a restart between storing and acknowledging) is recognised.
    */
   meshMessageId?: string;
-  /** Only the head of a larger message is in `bytes`: stored truncated and quarantined, never read. */
-  oversize?: { sizeBytes: number; limitBytes: number };
+  /**
+   * Only the head of a larger message is in `bytes`: stored truncated and quarantined, never read. `detail` says
+   * why when it is not the byte count (too many chunks).
+   */
+  oversize?: { sizeBytes: number; limitBytes: number; detail?: string };
 }
 
 /** JSON or XML, from the first character that is not white space. */
@@ -130,7 +133,7 @@ export class FhirIntake {
           [
             fhirIssue(
               'too-costly',
-              `The message is ${n.oversize.sizeBytes} bytes or more, over the limit of ${n.oversize.limitBytes} bytes`,
+              n.oversize.detail ?? `The message is ${n.oversize.sizeBytes} bytes or more, over the limit of ${n.oversize.limitBytes} bytes`,
               undefined,
               {
                 severity: 'fatal',
@@ -305,7 +308,7 @@ interface Receipt {
   apiClientId?: string;
   remoteAddress?: string;
   meshMessageId?: string;
-  oversize?: { sizeBytes: number; limitBytes: number };
+  oversize?: { sizeBytes: number; limitBytes: number; detail?: string };
 }
 
 /** The HTTP status and media type of an answer Stork stored earlier (a re-send gets it again, as it was). */

@@ -16,7 +16,11 @@ export interface MeshPollerDeps {
   /** Workflow ids taken from the inbox; any other is left there, untouched. */
   workflowIds: readonly string[];
   /** Stores one message (the feed's intake, channel mesh); keyed by the MESH message id. */
-  receive: (m: { bytes: Buffer; meshMessageId: string; oversize?: { sizeBytes: number; limitBytes: number } }) => Promise<MeshReceipt>;
+  receive: (m: {
+    bytes: Buffer;
+    meshMessageId: string;
+    oversize?: { sizeBytes: number; limitBytes: number; detail?: string };
+  }) => Promise<MeshReceipt>;
   logger: Logger;
   intervalMs: number;
   clock?: () => Date;
@@ -175,7 +179,15 @@ export class MeshPoller {
     }
     const receipt =
       d.kind === 'oversize'
-        ? await this.deps.receive({ bytes: d.head, meshMessageId, oversize: { sizeBytes: d.sizeBytes, limitBytes: d.limitBytes } })
+        ? await this.deps.receive({
+            bytes: d.head,
+            meshMessageId,
+            oversize: {
+              sizeBytes: d.sizeBytes,
+              limitBytes: d.limitBytes,
+              ...(d.why === 'chunks' ? { detail: `The message has ${d.totalChunks} chunks, over the limit of ${d.maxChunks} chunks` } : {}),
+            },
+          })
         : await this.deps.receive({ bytes: d.bytes, meshMessageId });
     if (!receipt.stored) throw new StoreUnavailable();
     if (d.kind === 'oversize')

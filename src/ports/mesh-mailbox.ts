@@ -19,7 +19,18 @@ export type MeshDownload =
    * Larger than the limit (bytes, unpacked or on the wire), or more chunks than allowed: only `head` was kept.
    * `sizeBytes` is what was seen before stopping (the message is at least this large).
    */
-  | { kind: 'oversize'; head: Buffer; sizeBytes: number; limitBytes: number; workflowId?: string; chunks: number; why: 'bytes' | 'chunks' }
+  | {
+      kind: 'oversize';
+      head: Buffer;
+      sizeBytes: number;
+      limitBytes: number;
+      workflowId?: string;
+      /** Chunks read; how many the message has; how many may be read. */
+      chunks: number;
+      totalChunks: number;
+      maxChunks: number;
+      why: 'bytes' | 'chunks';
+    }
   /** 404 or 410: unknown, or already acknowledged (by another process polling the same mailbox). */
   | { kind: 'gone'; status: number };
 
