@@ -18,7 +18,8 @@ function configError(env: NodeJS.ProcessEnv): ConfigError {
 
 describe('loadEnvConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
-    const config = loadEnvConfig({});
+    const { secret, ...config } = loadEnvConfig({});
+    expect(typeof secret).toBe('function');
     expect(config).toEqual({
       httpPort: 8080,
       mllpPort: 2575,
@@ -82,7 +83,8 @@ describe('loadEnvConfig', () => {
       STORK_API_CLIENT_CONCURRENCY: '2',
       STORK_RECOVERY_SWEEP_MS: '5000',
     });
-    expect(config).toEqual({
+    expect(typeof config.secret).toBe('function');
+    expect({ ...config, secret: undefined }).toEqual({
       httpPort: 9090,
       mllpPort: 0,
       host: '127.0.0.1',
@@ -211,5 +213,14 @@ describe('loadEnvConfig', () => {
     const err = configError({ STORK_HTTP_PROT: '8080' });
     expect(err.problems).toHaveLength(1);
     expect(err.problems[0]?.startsWith('STORK_HTTP_PROT: unknown setting')).toBe(true);
+  });
+
+  it('reads a secret named in a data file from the same environment, only when asked; an empty one is absent', () => {
+    const config = loadEnvConfig({ NEMS_MESH_PASSWORD: 'pw', MESH_SHARED_KEY: '' });
+    expect(config.secret('NEMS_MESH_PASSWORD')).toBe('pw');
+    expect(config.secret('MESH_SHARED_KEY')).toBeUndefined();
+    expect(config.secret('NOT_SET_AT_ALL')).toBeUndefined();
+    // Never part of what the settings would print.
+    expect(JSON.stringify(config)).not.toContain('pw');
   });
 });
