@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 
@@ -28,6 +29,8 @@ export interface MeshServerOptions {
   sharedKey: string;
   /** Mailbox id → password. */
   mailboxes: Record<string, string>;
+  /** Serve https and require a client certificate signed by `ca` (as MESH does). */
+  tls?: { key: Buffer; cert: Buffer; ca: Buffer };
 }
 
 interface Message {
@@ -84,16 +87,19 @@ export class MeshServer {
 
   get url(): string {
     const a = this.server?.address() as AddressInfo | undefined;
-    return `http://127.0.0.1:${a?.port ?? 0}`;
+    return `${this.o.tls ? 'https' : 'http'}://127.0.0.1:${a?.port ?? 0}`;
   }
 
   async start(): Promise<this> {
-    this.server = http.createServer((req, res) => {
+    const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       this.handle(req, res).catch(() => {
         if (!res.headersSent) res.writeHead(500).end();
         else res.destroy();
       });
-    });
+    };
+    this.server = this.o.tls
+      ? https.createServer({ ...this.o.tls, requestCert: true, rejectUnauthorized: true }, listener)
+      : http.createServer(listener);
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     return this;
   }
