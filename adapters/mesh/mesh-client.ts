@@ -190,16 +190,29 @@ export class MeshClient implements MeshMailbox {
   /** One HTTP call; reads at most `limit` bytes of the body, then drops the connection. */
   private call(method: string, suffix: string, signal: AbortSignal, limit: number, headers: Record<string, string>): Promise<Answer> {
     const url = new URL(`${this.mailboxPath}${suffix}`, this.base);
-    const timeout = AbortSignal.timeout(this.o.requestTimeoutMs);
-    const both = AbortSignal.any([signal, timeout]);
     const transport = url.protocol === 'https:' ? https : http;
+    // One controller per call, aborted by the timeout or by the caller (Stork stopping); both let go when it ends.
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, this.o.requestTimeoutMs);
+    const onStop = (): void => abort.abort();
+    signal.addEventListener('abort', onStop, { once: true });
+    if (signal.aborted) abort.abort();
+    const release = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onStop);
+    };
     return new Promise<Answer>((resolve, reject) => {
       let settled = false;
       const fail = (err: unknown): void => {
         if (settled) return;
         settled = true;
+        release();
         if (signal.aborted) reject(new MeshError('aborted', 'stopped', undefined, { cause: err }));
-        else if (timeout.aborted)
+        else if (timedOut)
           reject(new MeshError('timeout', `MESH call took longer than ${this.o.requestTimeoutMs} ms`, undefined, { cause: err }));
         else reject(new MeshError('network', 'MESH cannot be reached', undefined, { cause: err }));
       };
@@ -208,7 +221,7 @@ export class MeshClient implements MeshMailbox {
         {
           method,
           agent: this.agent,
-          signal: both,
+          signal: abort.signal,
           headers: { ...headers, authorization: meshAuthorization(this.o.credentials) },
         },
         (res) => {
@@ -217,6 +230,7 @@ export class MeshClient implements MeshMailbox {
           const done = (over: boolean): void => {
             if (settled) return;
             settled = true;
+            release();
             resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts), seen, over });
           };
           res.on('data', (chunk: Buffer) => {

@@ -42,7 +42,7 @@ interface Message {
   totalChunks: number;
   gzip: boolean;
   status: 'uploading' | 'accepted' | 'acknowledged';
-  hostile?: 'endless-body' | 'many-chunks';
+  hostile?: 'endless-body' | 'many-chunks' | 'stall';
   /** Size of each made-up chunk of a `many-chunks` message. */
   chunkBytes?: number;
 }
@@ -150,6 +150,7 @@ export class MeshServer {
 
   /**
    * A message that breaks every rule, put straight into an inbox: `endless-body` is one chunk whose body never ends;
+   * `stall` sends its headers and one byte, then nothing;
    * `many-chunks` claims `chunks` chunks of `chunkBytes` random bytes each.
    */
   putHostile(to: string, workflowId: string, hostile: Message['hostile'], chunks = 1, chunkBytes = 256 * 1024): string {
@@ -324,6 +325,7 @@ export class MeshServer {
       };
       const status = n >= m.totalChunks ? 200 : 206;
       if (m.hostile === 'endless-body') return this.endless(res, call, headers);
+      if (m.hostile === 'stall') return this.stall(res, call, headers);
       let chunk = m.hostile === 'many-chunks' ? randomBytes(m.chunkBytes ?? 0) : (m.chunks[n - 1] ?? Buffer.alloc(0));
       if (m.gzip && !acceptsGzip) chunk = zlib.gunzipSync(chunk);
       else if (m.gzip) headers['content-encoding'] = 'gzip';
@@ -335,6 +337,15 @@ export class MeshServer {
       return answer(status, headers, chunk);
     }
     return json(405, { errorDescription: 'method not allowed' });
+  }
+
+  /** Headers and a first byte, then nothing: the connection stays open until the client gives up. */
+  private stall(res: http.ServerResponse, call: MeshCall, headers: http.OutgoingHttpHeaders): Answered {
+    call.status = 200;
+    this.calls.push(call);
+    res.writeHead(200, { ...headers, 'content-length': 1024 });
+    res.write('<');
+    return 'answered';
   }
 
   /** A body that never ends: 64 KiB at a time until the client hangs up. */

@@ -119,3 +119,40 @@ describe('MESH client certificates', () => {
     expect(server.calls.length).toBe(2); // only the first test's calls reached the server
   });
 });
+
+/** Every MESH call has a deadline: a server that stops sending mid-body cannot hold a poll for ever. */
+describe('MESH call timeout', () => {
+  test('a download whose body stalls fails with kind timeout after requestTimeoutMs', async () => {
+    const server = await new MeshServer({ sharedKey: SHARED_KEY, mailboxes: { [MAILBOX]: PASSWORD } }).start();
+    const c = new MeshClient({
+      baseUrl: server.url,
+      credentials: { mailbox: MAILBOX, password: PASSWORD, sharedKey: SHARED_KEY },
+      maxMessageBytes: 65536,
+      maxChunks: 5,
+      requestTimeoutMs: 300,
+      clientVersion: 'stork-test',
+    });
+    try {
+      const id = server.putHostile(MAILBOX, 'BIRTHNOTIFICATION_1', 'stall');
+      const started = Date.now();
+      const err = await c.download(id, new AbortController().signal).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(MeshError);
+      expect((err as MeshError).kind).toBe('timeout');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      // Stopping aborts a call at once, reported as such (not as a failure of MESH).
+      const stop = new AbortController();
+      const pending = c.download(id, stop.signal).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      stop.abort();
+      expect(((await pending) as MeshError).kind).toBe('aborted');
+    } finally {
+      c.close();
+      await server.stop();
+    }
+  });
+});
