@@ -9,6 +9,11 @@ import { pollUntil } from '../support/poll.js';
 import { copySampleConfig } from '../support/sample-config.js';
 import { nemsAsXml, nemsBirthBundle } from '../support/synthetic/nems-birth.js';
 import { ADMIN_URL } from '../support/test-database.js';
+import { loadEnvConfig } from '../../src/config/env.js';
+import { ConfigError } from '../../src/domain/config-error.js';
+import { createLogger } from '../../src/logger.js';
+import { startHub } from '../../src/hub.js';
+import { LogSink } from '../support/log-sink.js';
 import { api, deleteKeys, startTestHub, type TestHub } from '../support/test-hub.js';
 
 const SHARED_KEY = 'mesh-test-shared-key';
@@ -153,6 +158,7 @@ describe('MESH mailbox of a NEMS feed', () => {
     expect(others).toEqual([]);
     expect(row).toMatchObject({ channel: 'mesh', format: 'fhir-stu3+xml', sender_key: '|mesh|feed:nems-births', raw_truncated: false });
     // The server checked every call's NHSMESH header: the hub's were all good, the handshake came first.
+    expect(t.sink.text).toContain('MESH mailbox polling');
     const hubCalls = server.calls.filter((c) => c.mailbox === MAILBOX);
     expect(hubCalls[0]).toMatchObject({ method: 'POST', path: `/messageexchange/${MAILBOX}`, status: 200 });
     expect(hubCalls.every((c) => c.status !== 400 && c.status !== 403)).toBe(true);
@@ -348,6 +354,35 @@ describe('MESH: no acknowledgement while the store is down', () => {
       await admin(`ALTER DATABASE ${t.database.name ?? ''} ALLOW_CONNECTIONS true`);
       await acked(server, id);
       expect((await rowsFor(t, id)).length).toBe(1);
+    }
+  });
+});
+
+describe('MESH: start-up', () => {
+  test('a mailbox whose secrets are not in the environment stops start-up before anything opens, naming the field and variable', async () => {
+    const dir = meshConfig('http://127.0.0.1:9');
+    const env = loadEnvConfig({ STORK_CONFIG_DIR: dir, REDIS_URL: 'redis://127.0.0.1:1', NEMS_MESH_PASSWORD: PASSWORD });
+    const started = startHub({ env, logger: createLogger('silent', new LogSink()) });
+    await expect(started).rejects.toBeInstanceOf(ConfigError);
+    // Refused before Redis (unreachable here) was tried: the MESH problem is the one reported.
+    await expect(started).rejects.toThrow(
+      `NEMS feed "nems-births" field mesh.sharedKeyEnv: environment variable MESH_SHARED_KEY is not set`,
+    );
+  });
+
+  test('a worker-only process polls no mailbox (and needs none of its secrets)', async () => {
+    const server = await newServer();
+    const t = await startTestHub({ configDir: meshConfig(server.url), env: { STORK_ROLES: 'worker' } });
+    try {
+      // The worker is up (its health endpoint answers); no poller was started (an intake hub logs this as it starts
+      // one, before start-up returns), and nothing reached the MESH server.
+      expect((await fetch(`${t.http}/healthz`)).status).toBe(200);
+      expect(t.sink.text).toContain('stork started');
+      expect(t.sink.text).not.toContain('MESH mailbox polling');
+      expect(server.calls).toEqual([]);
+    } finally {
+      await t.stop();
+      await server.stop();
     }
   });
 });
