@@ -19,12 +19,14 @@ export interface MeshClientOptions {
   requestTimeoutMs: number;
   /** Sent as mex-ClientVersion in the handshake. */
   clientVersion: string;
+  /** Message ids per listing page (`max_results`); default 100. */
+  pageSize?: number;
 }
 
 const MESH_V2 = 'application/vnd.mesh.v2+json';
 /** Inbox listings and other JSON answers are small: this bounds what a hostile server can make Stork hold. */
 const MAX_JSON_BYTES = 1 << 20;
-const PAGE_SIZE = 100;
+const DEFAULT_PAGE_SIZE = 100;
 /** MESH message ids are like `20200529155357895317_3573F8`; anything else in a listing is refused. */
 const MESSAGE_ID = /^[A-Za-z0-9_.-]{1,100}$/;
 
@@ -82,7 +84,7 @@ export class MeshClient implements MeshMailbox {
   }
 
   async listInbox(workflowId: string, continueFrom: string | undefined, signal: AbortSignal): Promise<MeshInboxPage> {
-    const query = new URLSearchParams({ max_results: String(PAGE_SIZE), workflow_filter: workflowId });
+    const query = new URLSearchParams({ max_results: String(this.o.pageSize ?? DEFAULT_PAGE_SIZE), workflow_filter: workflowId });
     if (continueFrom !== undefined) query.set('continue_from', continueFrom);
     const a = await this.call('GET', `/inbox?${query.toString()}`, signal, MAX_JSON_BYTES, { accept: MESH_V2 });
     this.expect(a, 'inbox listing', [200]);

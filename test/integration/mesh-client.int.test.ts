@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MeshClient } from '../../adapters/mesh/mesh-client.js';
 import { MeshError } from '../../src/ports/mesh-mailbox.js';
+import { meshAuthorization } from '../../adapters/mesh/mesh-auth.js';
 import { MeshServer } from '../support/mesh-server.js';
 
 const SHARED_KEY = 'tls-test-shared-key';
@@ -150,6 +151,57 @@ describe('MESH call timeout', () => {
       );
       stop.abort();
       expect(((await pending) as MeshError).kind).toBe('aborted');
+    } finally {
+      c.close();
+      await server.stop();
+    }
+  });
+});
+
+/** The inbox listing, page by page: `max_results`, the next link's `continue_from`, and the workflow filter. */
+describe('MESH inbox listing', () => {
+  test('pages through continue_from in order and lists only the workflow asked for', async () => {
+    const SENDER = 'X26SEND01';
+    const server = await new MeshServer({ sharedKey: SHARED_KEY, mailboxes: { [MAILBOX]: PASSWORD, [SENDER]: 'sender-pw' } }).start();
+    const c = new MeshClient({
+      baseUrl: server.url,
+      credentials: { mailbox: MAILBOX, password: PASSWORD, sharedKey: SHARED_KEY },
+      maxMessageBytes: 65536,
+      maxChunks: 5,
+      requestTimeoutMs: 5000,
+      clientVersion: 'stork-test',
+      pageSize: 2,
+    });
+    try {
+      const send = (workflowId: string, body: string) =>
+        server.send({ from: SENDER, to: MAILBOX, workflowId, body }, (m) =>
+          meshAuthorization({ mailbox: m, password: 'sender-pw', sharedKey: SHARED_KEY }),
+        );
+      const births: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        births.push(await send('BIRTHNOTIFICATION_1', `birth ${i}`));
+        await send('PATHOLOGY_RESULT', `other ${i}`);
+      }
+      const signal = new AbortController().signal;
+      const pages: string[][] = [];
+      let from: string | undefined;
+      do {
+        const page = await c.listInbox('BIRTHNOTIFICATION_1', from, signal);
+        pages.push(page.messageIds);
+        from = page.continueFrom;
+      } while (from !== undefined && pages.length < 10);
+      expect(pages).toEqual([births.slice(0, 2), births.slice(2, 4), births.slice(4)]);
+      // Downloaded and acknowledged, a message leaves the listing and is gone (410).
+      const first = births[0] ?? '';
+      expect(await c.download(first, signal)).toEqual({
+        kind: 'message',
+        bytes: Buffer.from('birth 0'),
+        workflowId: 'BIRTHNOTIFICATION_1',
+        chunks: 1,
+      });
+      await c.acknowledge(first, signal);
+      expect(await c.download(first, signal)).toEqual({ kind: 'gone', status: 410 });
+      expect((await c.listInbox('BIRTHNOTIFICATION_1', undefined, signal)).messageIds).toEqual(births.slice(1, 3));
     } finally {
       c.close();
       await server.stop();
