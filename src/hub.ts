@@ -6,7 +6,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from './logger.js';
 import { repoRoot, type EnvConfig } from './config/env.js';
 import { ConfigError } from './domain/config-error.js';
-import { feedMapper, inboxIds, loadHubConfig, type HubConfig } from './config/hub-config.js';
+import { configFiles, feedMapper, inboxIds, loadHubConfig, type HubConfig } from './config/hub-config.js';
+import { meshMailboxes, type MeshMailboxSettings } from './config/mesh-mailboxes.js';
+import { MeshPoller } from './intake/mesh-poller.js';
 import type { Database } from './ports/database.js';
 import type { DeliveryJobs } from './ports/delivery-jobs.js';
 import { errorCode } from './ports/errors.js';
@@ -36,6 +38,7 @@ import type { FhirFeedConfig, FhirFetchSettings } from './pipeline/fhir/fhir-fee
 import { BullmqQueues, deliveryJobs, startWorkers } from '../adapters/queue/bullmq-queues.js';
 import { redisAddress, redisConnection } from '../adapters/queue/redis-connection.js';
 import { MllpListener } from '../adapters/mllp/mllp-listener.js';
+import { MeshClient } from '../adapters/mesh/mesh-client.js';
 import express from 'express';
 import { createHttpApp, createHttpServer } from '../adapters/http/http-app.js';
 import { healthRoutes } from '../adapters/http/routes/health.js';
@@ -119,6 +122,8 @@ const STORK_VERSION = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json
  */
 export async function startHub({ env, logger, db: givenDb }: StartOptions): Promise<Hub> {
   const config = loadHubConfig(env.configDir);
+  // MESH mailboxes are polled by intake: their secrets and certificates are read (or start-up stops) before anything opens.
+  const mesh = env.roles.includes('intake') ? meshMailboxes(config.feeds.nemsFeeds, env, configFiles(env.configDir).feeds) : [];
   const opened = new ResourceStack();
   return opened.orCloseAll(async () => {
     const producer = await connectRedis(env.redisUrl, 'producer', `${env.queuePrefix}:producer`);
@@ -162,7 +167,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       opened.add('recovery sweep', () => sweep.stop());
       startFetching(core, opened);
     }
-    const ports = env.roles.includes('intake') ? await startIntakeRole(core, opened) : await startHealthOnly(core, opened);
+    const ports = env.roles.includes('intake') ? await startIntakeRole(core, opened, mesh) : await startHealthOnly(core, opened);
     logger.info({ roles: env.roles, store: db.kind }, 'stork started');
 
     let stopped = false;
@@ -271,6 +276,7 @@ function startFetching(core: Core, opened: ResourceStack): void {
 async function startIntakeRole(
   core: Core,
   opened: ResourceStack,
+  mesh: readonly MeshMailboxSettings[],
 ): Promise<{ httpPort: number; mllpPort: number; receiveNems: NonNullable<Hub['receiveNems']> }> {
   const { env, config, logger, queues, mapper, clock } = core;
   const counts = core.internalErrors;
@@ -397,6 +403,8 @@ async function startIntakeRole(
     if (!feed) throw new Error(`no NEMS feed named ${feedId}`);
     return fhirIntake.receiveNems({ ...n, feed });
   };
+  // Opened after the listeners, so stopped before intake drains: a poll in flight is aborted first.
+  for (const m of mesh) startMeshPoller(m, core, opened, receiveNems);
   return { httpPort, mllpPort, receiveNems };
 }
 
@@ -474,6 +482,46 @@ function webApp(
       });
     },
   };
+}
+
+/** One NEMS feed's MESH mailbox: a client of its own (certificates, credentials) and a poller storing into the feed's intake. */
+function startMeshPoller(m: MeshMailboxSettings, core: Core, opened: ResourceStack, receiveNems: NonNullable<Hub['receiveNems']>): void {
+  const client = new MeshClient({
+    baseUrl: m.url,
+    credentials: { mailbox: m.mailbox, password: m.password, sharedKey: m.sharedKey },
+    ...(m.tls ? { tls: m.tls } : {}),
+    maxMessageBytes: core.env.mllpMaxMessageBytes,
+    maxChunks: m.maxChunks,
+    requestTimeoutMs: m.requestTimeoutMs,
+    clientVersion: `stork/${STORK_VERSION}`,
+  });
+  opened.add(`MESH client of ${m.feedId}`, () => {
+    client.close();
+    return Promise.resolve();
+  });
+  const poller = new MeshPoller({
+    feedId: m.feedId,
+    mailbox: client,
+    workflowIds: m.workflowIds,
+    logger: core.logger,
+    intervalMs: m.pollIntervalMs,
+    clock: core.clock,
+    receive: async ({ bytes, meshMessageId, oversize }) => {
+      const r = await receiveNems({ bytes, feedId: m.feedId, channel: 'mesh', meshMessageId, ...(oversize ? { oversize } : {}) });
+      return {
+        stored: r.stored,
+        duplicate: r.duplicate,
+        ...(r.messageId !== undefined ? { messageId: r.messageId } : {}),
+        ...(r.status !== undefined ? { status: r.status } : {}),
+      };
+    },
+  });
+  poller.start();
+  opened.add(`MESH poller of ${m.feedId}`, () => poller.stop());
+  core.logger.info(
+    { feed: m.feedId, mailbox: m.mailbox, workflowIds: m.workflowIds, intervalMs: m.pollIntervalMs },
+    'MESH mailbox polling',
+  );
 }
 
 /** A worker-only process serves /healthz and /readyz alone, for its orchestrator's probes. */

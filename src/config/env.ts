@@ -66,6 +66,11 @@ export interface EnvConfig {
   localOidc: boolean;
   /** Its port on 127.0.0.1 (0 = any free port). */
   localOidcPort: number;
+  /**
+   * A secret named in a data file by its environment variable (a MESH mailbox's password and shared key): read
+   * from the same environment as the settings, only when asked, so it never sits in the settings or a log line.
+   */
+  secret: (variable: string) => string | undefined;
 }
 
 /** The repository root, where the sample configuration lives. */
@@ -223,6 +228,10 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     ),
     localOidc: r.STORK_LOCAL_OIDC === 'on',
     localOidcPort: r.STORK_LOCAL_OIDC_PORT,
+    secret: (variable) => {
+      const value = env[variable];
+      return value === undefined || value === '' ? undefined : value;
+    },
   };
   if (r.STORK_PUBLIC_URL !== undefined) config.publicUrl = r.STORK_PUBLIC_URL;
   if (r.STORK_OIDC_CLIENT_SECRET !== undefined) config.oidcClientSecret = r.STORK_OIDC_CLIENT_SECRET;

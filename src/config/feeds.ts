@@ -1,7 +1,7 @@
 import { ConfigError } from '../domain/config-error.js';
 import { compile } from '../domain/json-schema.js';
 import { FeedDirectory, isFhirFeed, isNemsFeed, type FeedConfig } from '../pipeline/hl7v2/feed-directory.js';
-import type { FhirFeedConfig, FhirFetchSettings, FhirPollSettings, NemsFeedConfig } from '../pipeline/fhir/fhir-feed.js';
+import type { FhirFeedConfig, FhirFetchSettings, FhirPollSettings, MeshMailboxConfig, NemsFeedConfig } from '../pipeline/fhir/fhir-feed.js';
 import { loadJsonFile } from './load-json-file.js';
 
 /** A FHIR feed's `fetch` block as written: every limit may be left out and takes its default. */
@@ -84,6 +84,37 @@ const fhirFeedSchema = {
   },
 };
 
+/** Where a NEMS feed's MESH mailbox is, how to authenticate (names of environment variables, never secrets) and what to take. */
+const meshSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['url', 'mailbox', 'passwordEnv', 'sharedKeyEnv', 'workflowIds', 'pollIntervalMs'],
+  properties: {
+    url: { type: 'string', pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$' },
+    mailbox: { type: 'string', pattern: '^[A-Za-z0-9]{1,20}$' },
+    passwordEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+    sharedKeyEnv: { type: 'string', pattern: '^[A-Z_][A-Z0-9_]*$' },
+    workflowIds: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,100}$' },
+    },
+    pollIntervalMs: { type: 'integer', minimum: 50, maximum: 86400000 },
+    maxChunks: { type: 'integer', minimum: 1, maximum: 10000 },
+    requestTimeoutMs: { type: 'integer', minimum: 100, maximum: 600000 },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        certFile: { type: 'string', minLength: 1 },
+        keyFile: { type: 'string', minLength: 1 },
+        caFile: { type: 'string', minLength: 1 },
+      },
+    },
+  },
+};
+
 const nemsFeedSchema = {
   type: 'object',
   additionalProperties: false,
@@ -95,6 +126,7 @@ const nemsFeedSchema = {
     apiClient: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
     mapping: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
     backfill: backfillSchema,
+    mesh: meshSchema,
   },
 };
 
@@ -143,12 +175,31 @@ const schema = {
 };
 const validate = compile<FeedsFile>(schema);
 
+/** What the schema cannot say about a NEMS feed's MESH mailbox. */
+function meshProblems(file: string, i: number, mesh: MeshMailboxConfig, mailboxes: Set<string>): string[] {
+  const problems: string[] = [];
+  const at = `${file}: field /feeds/${i}/mesh`;
+  const url = new URL(mesh.url);
+  // The NHSMESH header is an HMAC (the password never travels) but the messages do: plain HTTP only on this machine.
+  if (url.protocol === 'http:' && !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))
+    problems.push(`${at}/url: MESH must be reached over https (plain http is allowed for a loopback address only)`);
+  const key = `${url.origin}${url.pathname}|${mesh.mailbox.toUpperCase()}`;
+  if (mailboxes.has(key)) problems.push(`${at}/mailbox: another NEMS feed polls mailbox "${mesh.mailbox}" of ${url.origin}`);
+  mailboxes.add(key);
+  if ((mesh.tls?.certFile === undefined) !== (mesh.tls?.keyFile === undefined))
+    problems.push(`${at}/tls: certFile and keyFile go together (the client certificate and its private key)`);
+  if (mesh.passwordEnv === mesh.sharedKeyEnv)
+    problems.push(`${at}/sharedKeyEnv: must name a variable other than passwordEnv (the shared key is not the password)`);
+  return problems;
+}
+
 /** Loads `feeds.json` (HL7 v2 feeds, FHIR feeds of kind `fhir`, NHS national birth notification feeds of kind `nems`); a bad file stops start-up naming the file and the field. */
 export function loadFeeds(file: string, knownMappings?: ReadonlySet<string>, knownFhirMappings?: ReadonlySet<string>): FeedDirectory {
   const data = loadJsonFile(file, validate);
   const problems: string[] = [];
   const ids = new Set<string>();
   const endpoints = new Set<string>();
+  const mailboxes = new Set<string>();
   data.feeds.forEach((feed, i) => {
     if (ids.has(feed.id)) problems.push(`${file}: field /feeds/${i}/id: duplicate feed id "${feed.id}"`);
     ids.add(feed.id);
@@ -163,6 +214,7 @@ export function loadFeeds(file: string, knownMappings?: ReadonlySet<string>, kno
         problems.push(`${file}: field /feeds/${i}/sourceEndpoint: another FHIR feed has source endpoint "${feed.sourceEndpoint}"`);
       endpoints.add(feed.sourceEndpoint);
     }
+    if (isNemsFeed(feed) && feed.mesh) problems.push(...meshProblems(file, i, feed.mesh, mailboxes));
   });
   if (problems.length > 0) throw new ConfigError(problems.join('\n'), problems);
   return new FeedDirectory(

@@ -4,7 +4,7 @@ import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
 import type { Channel, MessageStatus, ReceiptOutcome, ReceivedMessage } from '../ports/message-store.js';
 import type { NemsFeedConfig } from '../pipeline/fhir/fhir-feed.js';
 import { answerForNems, assessNemsMessage } from '../pipeline/fhir/nems-stu3.js';
-import { answerFor, assessFhirMessage, readFhirResource, type FhirAssessment } from '../pipeline/fhir/assess-fhir.js';
+import { answerFor, assessFhirMessage, readFhirResource, refused, type FhirAssessment } from '../pipeline/fhir/assess-fhir.js';
 import { fhirIssue, toStoredIssue, type FhirIssue, type FhirIssueCode } from '../pipeline/fhir/fhir-issue.js';
 import type { FhirMappingSet } from '../pipeline/fhir/fhir-mapping.js';
 import { fhirControlId } from '../pipeline/fhir/message-bundle.js';
@@ -42,6 +42,16 @@ export interface InboundNems {
   /** The authenticated API client, when it came over HTTP. */
   apiClientId?: string;
   remoteAddress?: string;
+  /**
+   * The MESH message id, when it came from the feed's mailbox: the re-send key is then this id in the feed's
+   * MESH key space, so a message downloaded again (a restart between storing and acknowledging) is recognised.
+   */
+  meshMessageId?: string;
+  /**
+   * Only the head of a larger message is in `bytes`: stored truncated and quarantined, never read. `detail` says
+   * why when it is not the byte count (too many chunks).
+   */
+  oversize?: { sizeBytes: number; limitBytes: number; detail?: string };
 }
 
 /** JSON or XML, from the first character that is not white space. */
@@ -118,12 +128,27 @@ export class FhirIntake {
   async receiveNems(n: InboundNems): Promise<FhirIntakeResult> {
     const receivedAt = this.clock();
     const encoding = n.encoding ?? sniffEncoding(n.bytes);
-    const a = assessNemsMessage(n.bytes, encoding, {
-      feed: n.feed,
-      mapping: this.deps.mappings.get(n.feed.mapping),
-      receivedAt,
-      maxBytes: this.deps.maxBytes,
-    });
+    const a = n.oversize
+      ? refused(
+          [
+            fhirIssue(
+              'too-costly',
+              n.oversize.detail ?? `The message is ${n.oversize.sizeBytes} bytes or more, over the limit of ${n.oversize.limitBytes} bytes`,
+              undefined,
+              {
+                severity: 'fatal',
+              },
+            ),
+          ],
+          {},
+          { feed: n.feed, senderVerified: true },
+        )
+      : assessNemsMessage(n.bytes, encoding, {
+          feed: n.feed,
+          mapping: this.deps.mappings.get(n.feed.mapping),
+          receivedAt,
+          maxBytes: this.deps.maxBytes,
+        });
     const format = encoding === 'xml' ? ('fhir-stu3+xml' as const) : ('fhir-stu3+json' as const);
     return this.commit(
       {
@@ -135,6 +160,8 @@ export class FhirIntake {
         stu3: true,
         ...(n.apiClientId !== undefined ? { apiClientId: n.apiClientId } : {}),
         ...(n.remoteAddress !== undefined ? { remoteAddress: n.remoteAddress } : {}),
+        ...(n.meshMessageId !== undefined ? { meshMessageId: n.meshMessageId } : {}),
+        ...(n.oversize !== undefined ? { oversize: n.oversize } : {}),
       },
       a,
       receivedAt,
@@ -225,8 +252,8 @@ export class FhirIntake {
       channel: d.channel,
       format,
       raw: d.bytes,
-      rawTruncated: false,
-      sizeBytes: d.bytes.length,
+      rawTruncated: d.oversize !== undefined,
+      sizeBytes: d.oversize?.sizeBytes ?? d.bytes.length,
       sha256: createHash('sha256').update(d.bytes).digest('hex'),
       status: a.status,
       issues,
@@ -234,7 +261,7 @@ export class FhirIntake {
       ack: answer,
       audit: receiptAudit(
         base,
-        { channel: d.channel, format, bytes: d.bytes.length },
+        { channel: d.channel, format, bytes: d.oversize?.sizeBytes ?? d.bytes.length },
         {
           status: a.status,
           outcome: a.httpStatus === 200 ? 'ok' : 'fatal-error',
@@ -249,10 +276,19 @@ export class FhirIntake {
     if (d.remoteAddress !== undefined) row.remoteAddress = d.remoteAddress;
     if (a.feed) row.feedId = a.feed.id;
     const names = verified && a.feed ? [a.feed.id] : [a.envelope.sourceEndpoint ?? ''];
-    const key = resendKey({ names, verified, ...(d.apiClientId !== undefined ? { apiClientId: d.apiClientId } : {}), space: 'fhir' });
-    if (key !== undefined) row.senderKey = key;
-    if (a.envelope.bundleId !== undefined && a.envelope.headerId !== undefined)
-      row.controlId = fhirControlId({ bundleId: a.envelope.bundleId, headerId: a.envelope.headerId });
+    if (d.meshMessageId !== undefined) {
+      // From the feed's MESH mailbox: keyed by the MESH message id, whatever the body says (or fails to say).
+      const key = resendKey({ names, verified, space: 'mesh' });
+      if (key !== undefined) {
+        row.senderKey = key;
+        row.controlId = d.meshMessageId;
+      }
+    } else {
+      const key = resendKey({ names, verified, ...(d.apiClientId !== undefined ? { apiClientId: d.apiClientId } : {}), space: 'fhir' });
+      if (key !== undefined) row.senderKey = key;
+      if (a.envelope.bundleId !== undefined && a.envelope.headerId !== undefined)
+        row.controlId = fhirControlId({ bundleId: a.envelope.bundleId, headerId: a.envelope.headerId });
+    }
     if (a.envelope.event?.code !== undefined) row.messageType = `FHIR^${a.envelope.event.code}`;
     if (a.reason !== undefined) row.reason = a.reason;
     if (a.notification) row.canonical = a.notification;
@@ -271,6 +307,8 @@ interface Receipt {
   stu3?: true;
   apiClientId?: string;
   remoteAddress?: string;
+  meshMessageId?: string;
+  oversize?: { sizeBytes: number; limitBytes: number; detail?: string };
 }
 
 /** The HTTP status and media type of an answer Stork stored earlier (a re-send gets it again, as it was). */

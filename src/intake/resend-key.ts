@@ -15,8 +15,11 @@ export interface SenderEvidence {
   apiClientId?: string;
   /** The connection's peer address (MLLP). */
   remoteAddress?: string;
-  /** `fhir` for FHIR messages: their keys live in a space of their own (below). Absent: HL7 v2. */
-  space?: 'fhir';
+  /**
+   * `fhir` for FHIR messages, `mesh` for messages taken from a MESH mailbox: their keys live in spaces of their
+   * own (below). Absent: HL7 v2.
+   */
+  space?: 'fhir' | 'mesh';
 }
 
 /**
@@ -31,6 +34,9 @@ export interface SenderEvidence {
  *   API client, `|address:<peer>|<names>` for an MLLP connection, and no key at all when neither is known.
  *   It can only ever match a re-send of the same party's own refused message.
  *
+ * - FHIR messages take `|fhir|feed:<feed id>` (verified) or `|fhir|client:<id>|<names>`; messages taken from a
+ *   MESH mailbox take `|mesh|feed:<feed id>`, with the MESH message id as control id. No other key starts so.
+ *
  * The two spaces are disjoint by construction: every key of the second kind starts with `|`, and a
  * verified sender whose first name is empty or starts with `|` gets no key at all. So a message whose
  * sender was not verified can never occupy (and so never block) a key that a genuine sender needs.
@@ -38,6 +44,10 @@ export interface SenderEvidence {
  */
 export function resendKey(e: SenderEvidence): string | undefined {
   const names = e.names.join('|');
+  // A MESH message is keyed by its MESH message id (the control id) in its feed's mailbox: the mailbox is the
+  // feed's own and authenticated by Stork, so only a verified feed has a key; a re-download after a restart
+  // between storing and acknowledging is recognised whatever its content.
+  if (e.space === 'mesh') return e.verified && names !== '' ? `|mesh|feed:${names}` : undefined;
   if (e.space === 'fhir') {
     if (e.verified) return names === '' ? undefined : `|fhir|feed:${names}`;
     return e.apiClientId !== undefined ? `|fhir|client:${e.apiClientId}|${names}` : undefined;

@@ -68,4 +68,31 @@ export interface NemsFeedConfig {
   mapping: string;
   /** As for HL7 v2 feeds; the message time is MessageHeader.timestamp. */
   backfill?: BackfillMode;
+  /** The MESH mailbox this feed's notifications arrive in (NEMS subscription); absent: HTTP only. */
+  mesh?: MeshMailboxConfig;
+}
+
+/**
+ * A MESH mailbox as feeds.json describes it (`mesh` of a NEMS feed). Secrets are never in the file: it names the
+ * environment variables that hold them. TLS file paths are relative to the configuration directory.
+ */
+export interface MeshMailboxConfig {
+  /** Base URL of the MESH API, e.g. https://msg.intspineservices.nhs.uk (http only for a loopback host). */
+  url: string;
+  /** The mailbox id (MESH calls it the mailbox; also the first part of the NHSMESH header). */
+  mailbox: string;
+  /** Environment variable holding the mailbox password. */
+  passwordEnv: string;
+  /** Environment variable holding the MESH environment's shared HMAC key. */
+  sharedKeyEnv: string;
+  /** Workflow ids taken from the inbox; messages of other workflows are left alone. */
+  workflowIds: string[];
+  /** Milliseconds between polls (after a failure, the wait doubles up to 16 times this). */
+  pollIntervalMs: number;
+  /** Largest number of chunks read of one message; a longer one is kept truncated and quarantined. */
+  maxChunks?: number;
+  /** Milliseconds each MESH call may take. */
+  requestTimeoutMs?: number;
+  /** Client certificate, its key and the CA that signs the MESH server's certificate (PEM files). */
+  tls?: { certFile?: string; keyFile?: string; caFile?: string };
 }

@@ -18,7 +18,8 @@ function configError(env: NodeJS.ProcessEnv): ConfigError {
 
 describe('loadEnvConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
-    const config = loadEnvConfig({});
+    const { secret, ...config } = loadEnvConfig({});
+    expect(typeof secret).toBe('function');
     expect(config).toEqual({
       httpPort: 8080,
       mllpPort: 2575,
@@ -94,7 +95,8 @@ describe('loadEnvConfig', () => {
       STORK_LOCAL_OIDC: 'on',
       STORK_LOCAL_OIDC_PORT: '0',
     });
-    expect(config).toEqual({
+    expect(typeof config.secret).toBe('function');
+    expect({ ...config, secret: undefined }).toEqual({
       httpPort: 9090,
       mllpPort: 0,
       host: '127.0.0.1',
@@ -236,5 +238,14 @@ describe('loadEnvConfig', () => {
     const err = configError({ STORK_HTTP_PROT: '8080' });
     expect(err.problems).toHaveLength(1);
     expect(err.problems[0]?.startsWith('STORK_HTTP_PROT: unknown setting')).toBe(true);
+  });
+
+  it('reads a secret named in a data file from the same environment, only when asked; an empty one is absent', () => {
+    const config = loadEnvConfig({ NEMS_MESH_PASSWORD: 'pw', MESH_SHARED_KEY: '' });
+    expect(config.secret('NEMS_MESH_PASSWORD')).toBe('pw');
+    expect(config.secret('MESH_SHARED_KEY')).toBeUndefined();
+    expect(config.secret('NOT_SET_AT_ALL')).toBeUndefined();
+    // Never part of what the settings would print.
+    expect(JSON.stringify(config)).not.toContain('pw');
   });
 });

@@ -47,4 +47,18 @@ describe('resendKey: the key belongs to the sender that is authenticated', () =>
     ])
       expect(hl7?.startsWith('|fhir|') ?? false).toBe(false);
   });
+
+  test('MESH keys live in their own |mesh| space, per verified feed only; no HL7 v2 or FHIR key starts like one', () => {
+    expect(resendKey({ names: ['nems-births'], verified: true, space: 'mesh' })).toBe('|mesh|feed:nems-births');
+    expect(resendKey({ names: ['nems-births'], verified: false, apiClientId: 'x', space: 'mesh' })).toBeUndefined();
+    expect(resendKey({ names: [], verified: true, space: 'mesh' })).toBeUndefined();
+    for (const other of [
+      resendKey({ names: ['|mesh|feed:nems-births'], verified: true }),
+      resendKey({ names: ['mesh|feed:nems-births'], verified: false, apiClientId: 'x' }),
+      resendKey({ names: ['mesh|feed:nems-births'], verified: false, remoteAddress: '10.0.0.1' }),
+      resendKey({ names: ['nems-births'], verified: true, space: 'fhir' }),
+      resendKey({ names: ['mesh|feed:nems-births'], verified: false, apiClientId: 'x', space: 'fhir' }),
+    ])
+      expect(other?.startsWith('|mesh|') ?? false).toBe(false);
+  });
 });
