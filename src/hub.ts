@@ -230,7 +230,7 @@ function startFetching(core: Core, opened: ResourceStack): void {
   const servers = new Map<string, FhirServer>();
   for (const feed of feeds) {
     const tokenEnv = feed.fetch.tokenEnv;
-    const token = tokenEnv !== undefined ? env.fhirTokens[tokenEnv] : undefined;
+    const token = tokenEnv !== undefined ? env.secret(tokenEnv) : undefined;
     if (tokenEnv !== undefined && token === undefined)
       throw new ConfigError(`FHIR feed "${feed.id}" field fetch.tokenEnv: the environment variable ${tokenEnv} is not set`);
     const server = new FhirKitServer({ feedId: feed.id, settings: feed.fetch, logger, ...(token !== undefined ? { token } : {}) });

@@ -49,11 +49,6 @@ export interface EnvConfig {
   apiClientConcurrency: number;
   /** Workers look this often for messages stored as queued whose job never reached Redis, and queue those older than this again. */
   recoverySweepMs: number;
-  /**
-   * Bearer tokens of FHIR servers Stork fetches from, by variable name (`STORK_FHIR_TOKEN_<NAME>`, named by a feed's
-   * `fetch.tokenEnv`): secrets stay in the environment, never in the configuration files.
-   */
-  fhirTokens: Record<string, string>;
   /** How often a worker looks for stored signal events whose record is due to be fetched (it also looks at once when one arrives in its process). */
   eventFetchIntervalMs: number;
   /** Attempts to fetch an event's record from a failing (or not yet knowing) FHIR server before the event is given up. */
@@ -67,7 +62,8 @@ export interface EnvConfig {
   /** Its port on 127.0.0.1 (0 = any free port). */
   localOidcPort: number;
   /**
-   * A secret named in a data file by its environment variable (a MESH mailbox's password and shared key): read
+   * A secret named in a data file by its environment variable (a MESH mailbox's password and shared key, a FHIR
+   * server's bearer token, `STORK_FHIR_TOKEN_…`): read
    * from the same environment as the settings, only when asked, so it never sits in the settings or a log line.
    */
   secret: (variable: string) => string | undefined;
@@ -223,9 +219,6 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     recoverySweepMs: r.STORK_RECOVERY_SWEEP_MS,
     eventFetchIntervalMs: r.STORK_EVENT_FETCH_INTERVAL_MS,
     eventFetchMaxAttempts: r.STORK_EVENT_FETCH_MAX_ATTEMPTS,
-    fhirTokens: Object.fromEntries(
-      Object.entries(env).filter((e): e is [string, string] => FHIR_TOKEN.test(e[0]) && typeof e[1] === 'string' && e[1] !== ''),
-    ),
     localOidc: r.STORK_LOCAL_OIDC === 'on',
     localOidcPort: r.STORK_LOCAL_OIDC_PORT,
     secret: (variable) => {

@@ -10,6 +10,8 @@ import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
 import type { BackfillAdmission } from '../pipeline/hl7v2/map-outcome.js';
 import { assessFhirMessage, type FhirAssessment } from '../pipeline/fhir/assess-fhir.js';
 import { assessNemsMessage } from '../pipeline/fhir/nems-stu3.js';
+import { assessFetchedRecord } from '../pipeline/fhir/fetched-record.js';
+import type { JsonObject } from '../pipeline/fhir/fhir-xml.js';
 import { toStoredIssue } from '../pipeline/fhir/fhir-issue.js';
 import type { FhirMappingSet } from '../pipeline/fhir/fhir-mapping.js';
 import type { NemsFeedConfig } from '../pipeline/fhir/fhir-feed.js';
@@ -156,6 +158,7 @@ function reassessHl7v2(deps: ReplayDeps, message: StoredMessage, at: Date): Reas
 function reassessFhir(deps: ReplayDeps, message: StoredMessage, at: Date): Reassessment | Conflict {
   const encoding = message.format.endsWith('+xml') ? 'xml' : 'json';
   let a: FhirAssessment;
+  if (message.channel === 'fhir-fetch') return reassessFetched(deps, message, at);
   if (message.format === 'fhir-r4+json' || message.format === 'fhir-r4+xml') {
     if (message.channel !== 'http')
       return conflict(`Replay of FHIR R4 messages received by ${message.channel} is not supported; fetch or resend it`);
@@ -195,6 +198,34 @@ function reassessFhir(deps: ReplayDeps, message: StoredMessage, at: Date): Reass
     auditIssues: issues.map((i) => ({ code: i.code, expression: i.expression, path: i.path })),
     ...(a.reason !== undefined ? { reason: a.reason } : {}),
     ...(feedId !== undefined ? { feedId } : {}),
+    ...(a.notification ? { notification: a.notification } : {}),
+    ...(a.backfill ? { backfill: a.backfill } : {}),
+  };
+}
+
+/**
+ * A record Stork fetched itself from a feed's FHIR server (event then fetch, or the poller): the collection Bundle it
+ * stored, read again through the mapping of the feed it was fetched for. No API client sent it, so none is checked;
+ * the feed must still be configured with its fetch block.
+ */
+function reassessFetched(deps: ReplayDeps, message: StoredMessage, at: Date): Reassessment | Conflict {
+  const feed = message.feedId !== undefined ? deps.feeds.fhirById(message.feedId) : undefined;
+  if (!feed?.fetch) return conflict('The FHIR feed this record was fetched for is no longer configured to fetch; fetch it again');
+  let bundle: JsonObject;
+  try {
+    bundle = JSON.parse(message.raw.toString('utf8')) as JsonObject;
+  } catch {
+    return conflict('The stored fetched record is not JSON; fetch it again');
+  }
+  const a = assessFetchedRecord(bundle, { feed, mapping: deps.fhirMappings.get(feed.mapping), receivedAt: at });
+  reportMappingError(deps, { ...a, feed }, { messageId: message.id, replay: true });
+  const issues = a.issues.filter((i) => i.code !== 'informational');
+  return {
+    status: a.status,
+    issues: issues.map(toStoredIssue),
+    auditIssues: issues.map((i) => ({ code: i.code, expression: i.expression, path: i.path })),
+    feedId: feed.id,
+    ...(a.reason !== undefined ? { reason: a.reason } : {}),
     ...(a.notification ? { notification: a.notification } : {}),
     ...(a.backfill ? { backfill: a.backfill } : {}),
   };

@@ -273,6 +273,42 @@ describe('Event, then fetch (POST /v1/events)', () => {
     expect(stored.rows).toHaveLength(0);
   });
 
+  test("a fetched record that was quarantined is replayed through its feed's mapping: audited, still refused while invalid; a processed one is not replayed", async () => {
+    const bad = server.addBirth({ babyNhsNumber: nhsNumber(), motherNhsNumber: nhsNumber(), birthDate: '2026-02-30' });
+    const res = await post(cloudEvent('ce-replay', { nhsNumber: bad.babyNhsNumber, patient: `Patient/${bad.babyId}` }));
+    expect(res.status).toBe(202);
+    const done = await waitForEvent(String(res.body.id), 'fetched');
+    const messageId = String(done.messageId);
+    const stored = await t.database.db.query<{ status: string; reason: string }>(`SELECT status, reason FROM messages WHERE id = $1`, [
+      messageId,
+    ]);
+    expect(stored.rows[0]?.status).toBe('quarantined');
+
+    const replay = async (id: string) => {
+      const r = await api(t.http, 'demo-admin-key', `/v1/messages/${id}/replay`, { method: 'POST' });
+      const body = (await r.json()) as Record<string, unknown>;
+      problems.push(...checker.check('POST', '/v1/messages/{id}/replay', r.status, r.headers.get('content-type'), body));
+      return { status: r.status, body };
+    };
+    const again = await replay(messageId);
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ id: messageId, status: 'quarantined' });
+    expect(String(again.body.reason)).toMatch(/birthDate/);
+    const audit = await t.database.db.query<{ actor: string; outcome: string; details: Record<string, unknown> }>(
+      `SELECT actor, outcome, details FROM audit_events WHERE message_id = $1 AND action = 'replayed'`,
+      [messageId],
+    );
+    expect(audit.rows).toHaveLength(1);
+    expect(audit.rows[0]).toMatchObject({ actor: 'client:operator', outcome: 'quarantined', details: { format: 'fhir-r4+json' } });
+
+    // A record that was processed is not quarantined, so there is nothing to replay.
+    const good = server.addBirth({ babyNhsNumber: nhsNumber(), motherNhsNumber: nhsNumber(), birthDate: today() });
+    const ok = await post(cloudEvent('ce-replay-ok', { nhsNumber: good.babyNhsNumber, patient: `Patient/${good.babyId}` }));
+    await waitForBaby(t, good.babyNhsNumber);
+    const fetched = await waitForEvent(String(ok.body.id), 'fetched');
+    expect((await replay(String(fetched.messageId))).status).toBe(409);
+  });
+
   test('a hostile server sending an endless answer is cut off at the size limit; the event fails, the hub carries on', async () => {
     const birth = server.addBirth({ babyNhsNumber: nhsNumber(), motherNhsNumber: nhsNumber(), birthDate: today() });
     server.faults.endless = 1;

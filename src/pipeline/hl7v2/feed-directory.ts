@@ -62,6 +62,11 @@ export class FeedDirectory {
     return this.byEndpoint.get(endpoint);
   }
 
+  /** A FHIR feed by id (how a record Stork fetched names its feed). */
+  fhirById(id: string): FhirFeedConfig | undefined {
+    return this.fhirFeeds.find((f) => f.id === id);
+  }
+
   /** The NEMS feed an API client posts for (each NEMS feed names its one client). */
   nemsForClient(apiClientId: string): NemsFeedConfig | undefined {
     return this.nemsFeeds.find((f) => f.apiClient === apiClientId);

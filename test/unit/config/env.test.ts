@@ -44,7 +44,6 @@ describe('loadEnvConfig', () => {
       recoverySweepMs: 30000,
       eventFetchIntervalMs: 1000,
       eventFetchMaxAttempts: 10,
-      fhirTokens: {},
       localOidc: false,
       localOidcPort: 8081,
     });
@@ -95,7 +94,7 @@ describe('loadEnvConfig', () => {
       STORK_LOCAL_OIDC: 'on',
       STORK_LOCAL_OIDC_PORT: '0',
     });
-    expect(typeof config.secret).toBe('function');
+    expect(config.secret('STORK_FHIR_TOKEN_NORTHGATE')).toBe('token-from-the-environment');
     expect({ ...config, secret: undefined }).toEqual({
       httpPort: 9090,
       mllpPort: 0,
@@ -121,7 +120,6 @@ describe('loadEnvConfig', () => {
       recoverySweepMs: 5000,
       eventFetchIntervalMs: 250,
       eventFetchMaxAttempts: 3,
-      fhirTokens: { STORK_FHIR_TOKEN_NORTHGATE: 'token-from-the-environment' },
       publicUrl: 'https://stork.example.org',
       oidcClientSecret: 'a-secret-of-some-length',
       localOidc: true,

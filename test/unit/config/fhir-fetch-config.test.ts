@@ -44,7 +44,8 @@ describe('A FHIR feed’s fetch block (event, then fetch; polling)', () => {
 
   it('bearer tokens come from STORK_FHIR_TOKEN_* variables, which are not unknown settings', () => {
     const env = loadEnvConfig({ STORK_FHIR_TOKEN_NORTHGATE: 's3cret', STORK_FHIR_TOKEN_EMPTY: '' });
-    expect(env.fhirTokens).toEqual({ STORK_FHIR_TOKEN_NORTHGATE: 's3cret' });
+    expect(env.secret('STORK_FHIR_TOKEN_NORTHGATE')).toBe('s3cret');
+    expect(env.secret('STORK_FHIR_TOKEN_EMPTY')).toBeUndefined();
     expect(env.eventFetchIntervalMs).toBe(1000);
     expect(env.eventFetchMaxAttempts).toBe(10);
   });
