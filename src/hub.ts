@@ -34,6 +34,10 @@ import { healthRoutes } from '../adapters/http/routes/health.js';
 import { createWebApp } from '../adapters/http/app/web-app.js';
 import type { SignInEndpoint } from '../adapters/http/app/oidc-sign-in.js';
 import { SqlWebSessionStore } from '../adapters/store/sql-web-session-store.js';
+import type { PageKit } from '../adapters/http/app/web-app.js';
+import type { WebPages } from '../adapters/http/app/navigation.js';
+import { igPages } from '../adapters/http/app/ig-pages.js';
+import { operatorPages } from '../adapters/http/app/operator-pages.js';
 
 export interface Hub {
   config: HubConfig;
@@ -253,7 +257,7 @@ async function startIntakeRole(
     limits,
     apiClient: (id) => config.apiClients.clients.find((c) => c.id === id),
   };
-  const web = webApp(core, pools.api);
+  const web = webApp(core, pools.api, replay);
   const app = createHttpApp({
     ...(web ? { web: web.app } : {}),
     logger,
@@ -325,6 +329,7 @@ async function startIntakeRole(
 function webApp(
   core: Core,
   apiDb: Database,
+  replay: ReplayDeps,
 ): { app: express.Express; ready: (httpPort: number, opened: ResourceStack) => Promise<void> } | undefined {
   const { env, config, logger } = core;
   const web = config.webApp;
@@ -346,7 +351,7 @@ function webApp(
     secure: env.publicUrl?.startsWith('https:') === true,
     inboxIds: inboxes,
     inboxName: (id) => config.catchments.centres.get(id)?.name,
-    pages: () => [],
+    pages: (kit) => [...auditAndOperationsPages(core, kit, apiDb, replay)],
     clock: core.clock,
   });
   return {
@@ -384,6 +389,33 @@ function webApp(
       });
     },
   };
+}
+
+/** The IG lead's audit pages and the operators' console (issue 11 items 3 and 4), on the API's pool. */
+function auditAndOperationsPages(core: Core, kit: PageKit, apiDb: Database, replay: ReplayDeps): WebPages[] {
+  const { config, queues } = core;
+  const audit = new SqlAuditLog(apiDb);
+  const inboxes = inboxIds(config.catchments);
+  const inboxName = (id: string): string | undefined => config.catchments.centres.get(id)?.name;
+  const feeds = [...config.feeds.feeds, ...config.feeds.fhirFeeds, ...config.feeds.nemsFeeds].map((f) => ({ id: f.id, name: f.name }));
+  return [
+    igPages(kit, {
+      audit,
+      centres: inboxes.map((id) => ({ id, name: inboxName(id) ?? id })),
+      names: {
+        inboxName,
+        feedName: (id) => feeds.find((f) => f.id === id)?.name,
+        ruleDescription: (id) => config.rulebook.rules.find((r) => r.id === id)?.description,
+      },
+    }),
+    operatorPages(kit, {
+      messages: new SqlMessageStore(apiDb),
+      audit,
+      replay,
+      queues: { depths: () => queues.depths(inboxes) },
+      feeds,
+    }),
+  ];
 }
 
 /** A worker-only process serves /healthz and /readyz alone, for its orchestrator's probes. */

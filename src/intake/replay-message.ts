@@ -1,7 +1,7 @@
 import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
 import type { ProcessingJobs } from '../ports/processing-jobs.js';
 import type { MessageStatus, MessageStore } from '../ports/message-store.js';
-import type { AuditEventInput } from '../ports/audit.js';
+import { actorFields, type AuditActor, type AuditEventInput } from '../ports/audit.js';
 import type { ApiClient } from '../config/api-clients.js';
 import { assessHl7v2, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
@@ -34,7 +34,7 @@ export interface ReplayDeps {
  * whoever sent it (src/intake/resend-key.ts) even when a replay accepts it, so it never takes a key that the
  * trust's own message, sent again, would need.
  */
-export async function replayMessage(deps: ReplayDeps, id: string, actor: string): Promise<ReplayResult> {
+export async function replayMessage(deps: ReplayDeps, id: string, actor: AuditActor): Promise<ReplayResult> {
   const message = await deps.store.get(id);
   if (!message) return { kind: 'not-found' };
   if (message.status !== 'quarantined')
@@ -65,15 +65,17 @@ export async function replayMessage(deps: ReplayDeps, id: string, actor: string)
   });
   reportMappingError(deps, a, { messageId: id, replay: true });
   const subject = a.notification?.baby.nhsNumber;
+  const who = actorFields(actor);
   const audit: AuditEventInput[] = [
     {
       at,
-      actor,
+      actor: who.actor,
       action: 'replayed',
       messageId: id,
       outcome: a.status,
       ...(subject ? { subjectNhsNumber: subject } : {}),
       details: {
+        ...who.details,
         previousReason: message.reason,
         reason: a.reason,
         ...(a.backfill ? { backfill: a.backfill } : {}),
