@@ -134,7 +134,7 @@ export function operatorPages(kit: PageKit, deps: OperatorPagesDeps): WebPages {
           ['Control ID', message.controlId ?? 'None'],
           ['ACK code', message.ackCode ?? 'None'],
           ['Size', `${message.sizeBytes} bytes${message.rawTruncated ? ' (only the head was kept)' : ''}`],
-          ['Replayed', message.replayCount === 1 ? 'Once' : `${message.replayCount} times`],
+          ['Replayed', message.replayCount === 0 ? 'Not yet' : message.replayCount === 1 ? 'Once' : `${message.replayCount} times`],
         ].map(([k, v]) => ({ key: { text: k }, value: { text: v } })),
         issues: message.issues.map((i) => ({
           code: i.code,
