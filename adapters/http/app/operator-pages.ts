@@ -5,6 +5,7 @@ import type { QueueDepths } from '../../../src/ports/queue-depths.js';
 import type { SignedInPerson } from '../../../src/ports/web-sessions.js';
 import { InvalidCursorError } from '../../../src/ports/paging.js';
 import { formatLocation } from '../../../src/domain/issue.js';
+import { localDateOf } from '../../../src/domain/hl7-datetime.js';
 import { replayMessage, type ReplayDeps } from '../../../src/intake/replay-message.js';
 import type { PageKit } from './web-app.js';
 import type { WebPages } from './navigation.js';
@@ -53,8 +54,8 @@ export function operatorPages(kit: PageKit, deps: OperatorPagesDeps): WebPages {
 
   router.get('/operations', operators, async (_req, res) => {
     const now = kit.clock();
-    const today = now.toLocaleDateString('en-CA', { timeZone: 'Europe/London' }).split('-').map(Number);
-    const since = londonMidnight(today[0] ?? 1970, today[1] ?? 1, today[2] ?? 1);
+    const [year, month, day] = localDateOf(now).split('-').map(Number);
+    const since = londonMidnight(year ?? 1970, month ?? 1, day ?? 1);
     const [activity, depths] = await Promise.all([
       deps.messages.feedActivity(
         deps.feeds.map((f) => f.id),
