@@ -44,9 +44,12 @@ import { createHttpApp, createHttpServer } from '../adapters/http/http-app.js';
 import { healthRoutes } from '../adapters/http/routes/health.js';
 import { createWebApp } from '../adapters/http/app/web-app.js';
 import { centrePages } from '../adapters/http/app/centre-pages.js';
-import { igPages } from '../adapters/http/app/ig-pages.js';
 import type { SignInEndpoint } from '../adapters/http/app/oidc-sign-in.js';
 import { SqlWebSessionStore } from '../adapters/store/sql-web-session-store.js';
+import type { PageKit } from '../adapters/http/app/web-app.js';
+import type { WebPages } from '../adapters/http/app/navigation.js';
+import { igPages } from '../adapters/http/app/ig-pages.js';
+import { operatorPages } from '../adapters/http/app/operator-pages.js';
 
 export interface Hub {
   config: HubConfig;
@@ -340,7 +343,7 @@ async function startIntakeRole(
     apiClient: (id) => config.apiClients.clients.find((c) => c.id === id),
   };
   const apiNotifications = new SqlNotificationStore(pools.api);
-  const web = webApp(core, pools.api, apiNotifications);
+  const web = webApp(core, pools.api, apiNotifications, replay);
   const app = createHttpApp({
     ...(web ? { web: web.app } : {}),
     logger,
@@ -417,6 +420,7 @@ function webApp(
   core: Core,
   apiDb: Database,
   notifications: SqlNotificationStore,
+  replay: ReplayDeps,
 ): { app: express.Express; ready: (httpPort: number, opened: ResourceStack) => Promise<void> } | undefined {
   const { env, config, logger } = core;
   const web = config.webApp;
@@ -438,13 +442,7 @@ function webApp(
     secure: env.publicUrl?.startsWith('https:') === true,
     inboxIds: inboxes,
     inboxName: (id) => config.catchments.centres.get(id)?.name,
-    pages: (kit) => [
-      centrePages(kit, notifications),
-      igPages(kit, new SqlAuditLog(apiDb), {
-        inboxIds: [...inboxes],
-        ruleDescription: (id) => config.rulebook.rules.find((r) => r.id === id)?.description,
-      }),
-    ],
+    pages: (kit) => [centrePages(kit, notifications), ...auditAndOperationsPages(core, kit, apiDb, replay)],
     clock: core.clock,
   });
   return {
@@ -522,6 +520,33 @@ function startMeshPoller(m: MeshMailboxSettings, core: Core, opened: ResourceSta
     { feed: m.feedId, mailbox: m.mailbox, workflowIds: m.workflowIds, intervalMs: m.pollIntervalMs },
     'MESH mailbox polling',
   );
+}
+
+/** The IG lead's audit pages and the operators' console (issue 11 items 3 and 4), on the API's pool. */
+function auditAndOperationsPages(core: Core, kit: PageKit, apiDb: Database, replay: ReplayDeps): WebPages[] {
+  const { config, queues } = core;
+  const audit = new SqlAuditLog(apiDb);
+  const inboxes = inboxIds(config.catchments);
+  const inboxName = (id: string): string | undefined => config.catchments.centres.get(id)?.name;
+  const feeds = [...config.feeds.feeds, ...config.feeds.fhirFeeds, ...config.feeds.nemsFeeds].map((f) => ({ id: f.id, name: f.name }));
+  return [
+    igPages(kit, {
+      audit,
+      centres: inboxes.map((id) => ({ id, name: inboxName(id) ?? id })),
+      names: {
+        inboxName,
+        feedName: (id) => feeds.find((f) => f.id === id)?.name,
+        ruleDescription: (id) => config.rulebook.rules.find((r) => r.id === id)?.description,
+      },
+    }),
+    operatorPages(kit, {
+      messages: new SqlMessageStore(apiDb),
+      audit,
+      replay,
+      queues: { depths: () => queues.depths(inboxes) },
+      feeds,
+    }),
+  ];
 }
 
 /** A worker-only process serves /healthz and /readyz alone, for its orchestrator's probes. */

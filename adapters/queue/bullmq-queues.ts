@@ -2,6 +2,7 @@ import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'b
 import type { Redis } from 'ioredis';
 import type { ProcessingJobs } from '../../src/ports/processing-jobs.js';
 import type { DeliveryJobs } from '../../src/ports/delivery-jobs.js';
+import type { QueueDepth } from '../../src/ports/queue-depths.js';
 import type { Logger } from '../../src/logger.js';
 import { describeError, isPermanent, PermanentError, TransientError } from '../../src/ports/errors.js';
 
@@ -65,12 +66,34 @@ export class BullmqQueues implements ProcessingJobs {
     return Object.values(counts).reduce((a, n) => a + n, 0);
   }
 
-  async enqueueDelivery(inboxId: string, notificationIds: readonly string[]): Promise<void> {
+  /** Jobs per state in the processing queue and in the delivery queue of each of these inboxes. */
+  async depths(inboxIds: readonly string[]): Promise<QueueDepth[]> {
+    const queues = [this.process, ...inboxIds.map((id) => this.deliveryQueue(id))];
+    return Promise.all(
+      queues.map(async (q) => {
+        const c = await q.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
+        return {
+          queue: q.name,
+          waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
+          active: c.active ?? 0,
+          delayed: c.delayed ?? 0,
+          failed: c.failed ?? 0,
+        };
+      }),
+    );
+  }
+
+  private deliveryQueue(inboxId: string): Queue<DeliverJobData> {
     let q = this.delivery.get(inboxId);
     if (!q) {
       q = new Queue<DeliverJobData>(deliveryQueueName(inboxId), { connection: this.connection, prefix: this.prefix });
       this.delivery.set(inboxId, q);
     }
+    return q;
+  }
+
+  async enqueueDelivery(inboxId: string, notificationIds: readonly string[]): Promise<void> {
+    const q = this.deliveryQueue(inboxId);
     for (const ids of chunks(notificationIds, MAX_IDS_PER_JOB)) await q.add('deliver', { notificationIds: ids }, JOB_OPTIONS);
   }
 

@@ -1,6 +1,6 @@
 import type { Database } from '../../src/ports/database.js';
 import type { AuditEvent, AuditEventInput } from '../../src/ports/audit.js';
-import type { AuditLog, AuditQuery } from '../../src/ports/audit-log.js';
+import type { AuditedNotification, AuditLog, AuditQuery, AuditSearch, AuditSearchLog } from '../../src/ports/audit-log.js';
 import { insertAuditEvents, iso, json } from './sql-helpers.js';
 
 interface AuditRow {
@@ -39,7 +39,7 @@ function toEvent(r: AuditRow): AuditEvent {
 }
 
 /** The audit trail in SQL: appends only (a trigger refuses UPDATE and DELETE), queried by IG leads. */
-export class SqlAuditLog implements AuditLog {
+export class SqlAuditLog implements AuditLog, AuditSearchLog {
   constructor(private readonly db: Database) {}
 
   async append(events: readonly AuditEventInput[]): Promise<void> {
@@ -70,6 +70,57 @@ export class SqlAuditLog implements AuditLog {
     const r = await this.db.query<AuditRow>(
       `SELECT * FROM audit_events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq LIMIT $${limit}`,
       params,
+    );
+    return r.rows.map(toEvent);
+  }
+
+  /**
+   * Notifications whose events match every filter given: about a subject (baby or mother), disclosed to a
+   * recipient (any of the notification's events names it), at or after `from`, before `before`. Summed up per
+   * notification over the matching events, the latest first.
+   */
+  async searchNotifications(q: AuditSearch): Promise<AuditedNotification[]> {
+    const where = ['notification_id IS NOT NULL'];
+    const params: unknown[] = [];
+    if (q.subject) {
+      const p = params.push(q.subject);
+      where.push(`(subject_nhs_number = $${p}
+        OR notification_id IN (SELECT id FROM notifications WHERE baby_nhs_number = $${p} OR mother_nhs_number = $${p}))`);
+    }
+    if (q.recipient)
+      where.push(`notification_id IN (SELECT notification_id FROM audit_events WHERE recipient = $${params.push(q.recipient)})`);
+    if (q.from) where.push(`at >= $${params.push(q.from)}`);
+    if (q.before) where.push(`at < $${params.push(q.before)}`);
+    const limit = params.push(q.limit);
+    const r = await this.db.query<{
+      notification_id: string;
+      first_at: Date | string;
+      last_at: Date | string;
+      recipients: string[] | null;
+      reads: number | string;
+    }>(
+      `SELECT notification_id, min(at) AS first_at, max(at) AS last_at,
+         array_remove(array_agg(DISTINCT recipient), NULL) AS recipients,
+         count(*) FILTER (WHERE action = 'read') AS reads
+       FROM audit_events WHERE ${where.join(' AND ')}
+       GROUP BY notification_id ORDER BY max(at) DESC, notification_id LIMIT $${limit}`,
+      params,
+    );
+    return r.rows.map((row) => ({
+      notificationId: row.notification_id,
+      firstAt: new Date(iso(row.first_at) ?? 0),
+      lastAt: new Date(iso(row.last_at) ?? 0),
+      recipients: [...(row.recipients ?? [])].sort(),
+      reads: Number(row.reads),
+    }));
+  }
+
+  async trail(notificationId: string, limit: number): Promise<AuditEvent[]> {
+    const r = await this.db.query<AuditRow>(
+      `SELECT * FROM audit_events WHERE notification_id = $1
+         OR (notification_id IS NULL AND message_id IN (SELECT message_id FROM notifications WHERE id = $1))
+       ORDER BY seq LIMIT $2`,
+      [notificationId, limit],
     );
     return r.rows.map(toEvent);
   }

@@ -3,6 +3,7 @@ import type { Issue } from '../../src/domain/issue.js';
 import type { BirthNotification } from '../../src/domain/birth-notification.js';
 import type {
   Channel,
+  FeedActivity,
   MessageFilter,
   MessageFormat,
   MessageStatus,
@@ -213,6 +214,39 @@ export class SqlMessageStore implements MessageStore {
       if (ids.length > 0) await fn(ids);
       return ids.length;
     });
+  }
+
+  /**
+   * Per feed, through the (feed_id, received_at) index: its latest message, and its messages since `since` by ACK
+   * code; unknown senders (no feed) as one more row.
+   */
+  async feedActivity(feedIds: readonly string[], since: Date): Promise<FeedActivity[]> {
+    const ids = [...feedIds];
+    const [last, counts] = await Promise.all([
+      this.db.query<{ feed_id: string | null; last_at: Date | string | null }>(
+        `SELECT f.id AS feed_id, (SELECT max(received_at) FROM messages WHERE feed_id = f.id) AS last_at FROM unnest($1::text[]) AS f(id)
+         UNION ALL SELECT NULL, (SELECT max(received_at) FROM messages WHERE feed_id IS NULL)`,
+        [ids],
+      ),
+      this.db.query<{ feed_id: string | null; ack_code: string | null; n: number | string }>(
+        `SELECT feed_id, ack_code, count(*) AS n FROM messages WHERE feed_id = ANY($1::text[]) AND received_at >= $2 GROUP BY feed_id, ack_code
+         UNION ALL SELECT NULL, ack_code, count(*) FROM messages WHERE feed_id IS NULL AND received_at >= $2 GROUP BY ack_code`,
+        [ids, since],
+      ),
+    ]);
+    const byFeed = new Map<string | null, FeedActivity>();
+    for (const r of last.rows) {
+      const a: FeedActivity = { todayByAckCode: {} };
+      if (r.feed_id !== null) a.feedId = r.feed_id;
+      const at = iso(r.last_at);
+      if (at) a.lastReceivedAt = new Date(at);
+      byFeed.set(r.feed_id, a);
+    }
+    for (const r of counts.rows) {
+      const a = byFeed.get(r.feed_id);
+      if (a) a.todayByAckCode[r.ack_code ?? 'none'] = (a.todayByAckCode[r.ack_code ?? 'none'] ?? 0) + Number(r.n);
+    }
+    return [...byFeed.values()];
   }
 
   async updateAfterReplay(u: Parameters<MessageStore['updateAfterReplay']>[0]): Promise<void> {

@@ -1,7 +1,7 @@
 import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
 import type { ProcessingJobs } from '../ports/processing-jobs.js';
 import type { MessageStatus, MessageStore, StoredMessage } from '../ports/message-store.js';
-import type { AuditEventInput } from '../ports/audit.js';
+import { actorFields, type AuditActor, type AuditEventInput } from '../ports/audit.js';
 import type { ApiClient } from '../config/api-clients.js';
 import type { BirthNotification } from '../domain/birth-notification.js';
 import type { Issue } from '../domain/issue.js';
@@ -69,7 +69,7 @@ const conflict = (detail: string): Conflict => ({ kind: 'conflict', detail });
  * whoever sent it (src/intake/resend-key.ts) even when a replay accepts it, so it never takes a key that the
  * trust's own message, sent again, would need.
  */
-export async function replayMessage(deps: ReplayDeps, id: string, actor: string): Promise<ReplayResult> {
+export async function replayMessage(deps: ReplayDeps, id: string, actor: AuditActor): Promise<ReplayResult> {
   const message = await deps.store.get(id);
   if (!message) return { kind: 'not-found' };
   if (message.status !== 'quarantined') return conflict(`Only quarantined messages can be replayed; this one is ${message.status}`);
@@ -78,15 +78,17 @@ export async function replayMessage(deps: ReplayDeps, id: string, actor: string)
   const r = message.format === 'hl7v2' ? reassessHl7v2(deps, message, at) : reassessFhir(deps, message, at);
   if ('kind' in r) return r;
   const subject = r.notification?.baby.nhsNumber;
+  const who = actorFields(actor);
   const audit: AuditEventInput[] = [
     {
       at,
-      actor,
+      actor: who.actor,
       action: 'replayed',
       messageId: id,
       outcome: r.status,
       ...(subject ? { subjectNhsNumber: subject } : {}),
       details: {
+        ...who.details,
         format: message.format,
         previousReason: message.reason,
         reason: r.reason,
@@ -156,9 +158,9 @@ function reassessHl7v2(deps: ReplayDeps, message: StoredMessage, at: Date): Reas
  * the one its API client posts for today, or for MESH the mailbox's feed it was stored under.
  */
 function reassessFhir(deps: ReplayDeps, message: StoredMessage, at: Date): Reassessment | Conflict {
+  if (message.channel === 'fhir-fetch') return reassessFetched(deps, message, at);
   const encoding = message.format.endsWith('+xml') ? 'xml' : 'json';
   let a: FhirAssessment;
-  if (message.channel === 'fhir-fetch') return reassessFetched(deps, message, at);
   if (message.format === 'fhir-r4+json' || message.format === 'fhir-r4+xml') {
     if (message.channel !== 'http')
       return conflict(`Replay of FHIR R4 messages received by ${message.channel} is not supported; fetch or resend it`);

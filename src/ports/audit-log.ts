@@ -21,3 +21,38 @@ export interface AuditLog {
   append(events: readonly AuditEventInput[]): Promise<void>;
   query(q: AuditQuery): Promise<AuditEvent[]>;
 }
+
+/** What an IG lead searches the audit by: a person (baby or mother), a centre, a time range; at least one. */
+export interface AuditSearch {
+  /** An NHS number: notifications about that baby or that mother. */
+  subject?: string;
+  /** An inbox id: notifications disclosed to that centre (or other inbox). */
+  recipient?: string;
+  /** Only events at or after this instant. */
+  from?: Date;
+  /** Only events before this instant. */
+  before?: Date;
+  limit: number;
+}
+
+/** A notification the audit trail names, summed up for the IG lead's search results. */
+export interface AuditedNotification {
+  notificationId: string;
+  firstAt: Date;
+  lastAt: Date;
+  /** The inboxes its events name (the centres it was disclosed to). */
+  recipients: string[];
+  /** How many reads of it the matched events hold. */
+  reads: number;
+}
+
+/** The IG lead's reads of the audit trail (the web app): a search, then one notification's whole trail. */
+export interface AuditSearchLog {
+  /** Notifications whose events match, the latest first. */
+  searchNotifications(q: AuditSearch): Promise<AuditedNotification[]>;
+  /**
+   * A notification's trail from receipt to read, in order: its own events and those of the message it came
+   * from (received, mapped, …) that name no other notification.
+   */
+  trail(notificationId: string, limit: number): Promise<AuditEvent[]>;
+}

@@ -79,6 +79,15 @@ export interface StoredMessage extends MessageSummary {
   apiClient?: string;
 }
 
+/** A feed as the operators' console shows it: its last message, and today's messages by acknowledgement code. */
+export interface FeedActivity {
+  /** Absent: messages from no known feed (an unknown sender). */
+  feedId?: string;
+  lastReceivedAt?: Date;
+  /** Messages received since the start of the day, by ACK code (`AA`, `AE`, `AR`; FHIR `ok`, `fatal-error`; `none`). */
+  todayByAckCode: Record<string, number>;
+}
+
 export interface MessageStore {
   /** Commits a batch in one transaction; a re-send is recognised by the unique (re-send key, MSH-10) pair. */
   recordReceipts(messages: readonly ReceivedMessage[]): Promise<ReceiptOutcome[]>;
@@ -97,6 +106,8 @@ export interface MessageStore {
     limit: number,
     fn: (ids: readonly string[]) => Promise<void>,
   ): Promise<number | undefined>;
+  /** The last message and the messages since `since` by ACK code, of each of these feeds and of unknown senders (last). */
+  feedActivity(feedIds: readonly string[], since: Date): Promise<FeedActivity[]>;
   /** Records the outcome of replaying a quarantined message. */
   updateAfterReplay(update: {
     id: string;

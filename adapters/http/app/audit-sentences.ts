@@ -1,0 +1,120 @@
+import type { AuditAction, AuditEvent } from '../../../src/ports/audit.js';
+import type { WebRole } from '../../../src/ports/web-sessions.js';
+import { ROLE_NAMES } from './navigation.js';
+
+/** What the sentences need to name things: centres (inboxes), feeds and consent rules by their names. */
+export interface AuditNames {
+  inboxName: (inboxId: string) => string | undefined;
+  feedName: (feedId: string) => string | undefined;
+  /** The rule's description in the rulebook, if it is one of today's rules. */
+  ruleDescription: (ruleId: string) => string | undefined;
+}
+
+/** One event of a notification's trail, as the IG lead's page shows it. */
+export interface TrailLine {
+  seq: number;
+  at: string;
+  /** One readable sentence: what happened, to whom, by whom, when. */
+  sentence: string;
+  rule?: string;
+  rulebookVersion?: string;
+  lawfulBasis?: string;
+  outcome?: string;
+}
+
+const LONDON = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/London',
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+});
+
+/** An instant as people in England read it: "29 November 2026 at 09:31:05" (London time). */
+export function londonDateTime(at: Date): string {
+  const p = Object.fromEntries(LONDON.formatToParts(at).map((x) => [x.type, x.value]));
+  return `${p.day ?? ''} ${p.month ?? ''} ${p.year ?? ''} at ${p.hour ?? ''}:${p.minute ?? ''}:${p.second ?? ''}`;
+}
+
+const WHAT: Record<AuditAction, string> = {
+  received: 'Message received',
+  rejected: 'Message rejected',
+  mapped: 'Mapped to a birth notification',
+  validated: 'Checked against the rules for a birth notification',
+  'not-relevant': 'Found not to be a birth to notify',
+  'duplicate-birth': 'Recognised as a birth already notified',
+  decided: 'Sharing decided under the consent rules',
+  routed: 'Routed to the centre covering the family’s address',
+  delivered: 'Disclosed',
+  withheld: 'Withheld (not disclosed)',
+  withdrawn: 'Withdrawn from the centre, and its content removed',
+  read: 'Read',
+  acknowledged: 'Taken on',
+  replayed: 'Replayed by an operator',
+  'raw-read': 'Raw message read',
+  linked: 'The same birth by another route: linked to this notification, which it added to',
+  'not-linked': 'Looked like the same birth but differed, so kept apart',
+  updated: 'The updated record disclosed to the centre',
+  'event-received': 'Signal event received from the trust',
+  'event-fetched': 'Record fetched from the trust’s FHIR server',
+};
+
+const detailString = (e: AuditEvent, key: string): string | undefined => {
+  const v = e.details?.[key];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+};
+
+/** Who acted, in words: a person by name (with their role and centre), a feed, an API client, or Stork itself. */
+export function actorInWords(e: AuditEvent, names: AuditNames): string {
+  const [kind, ...rest] = e.actor.split(':');
+  const id = rest.join(':');
+  if (kind === 'user') {
+    const name = detailString(e, 'name') ?? 'a person whose name was not recorded';
+    const role = detailString(e, 'role') as WebRole | undefined;
+    const centre = e.recipient !== undefined ? names.inboxName(e.recipient) : undefined;
+    // A person reading or taking on a record in an inbox does so as that centre's worker.
+    const roleName =
+      role !== undefined && role in ROLE_NAMES ? ROLE_NAMES[role] : centre !== undefined ? ROLE_NAMES['centre-worker'] : undefined;
+    const about = [roleName, centre].filter((x) => x !== undefined).join(', ');
+    return about ? `${name} (${about})` : name;
+  }
+  if (kind === 'feed') return `the feed ${names.feedName(id) ?? id}`;
+  if (kind === 'client') return `the API client ${id}`;
+  if (e.actor === 'system:intake') return 'Stork (intake)';
+  if (e.actor === 'system:worker') return 'Stork (processing)';
+  return e.actor;
+}
+
+/** A feed's events are Stork's work on what the feed sent: "from" the feed at receipt, "for" it after. */
+function byWhom(e: AuditEvent, names: AuditNames): string {
+  const who = actorInWords(e, names);
+  if (!e.actor.startsWith('feed:')) return `by ${who}`;
+  return e.action === 'received' ? `from ${who}` : `by Stork (intake), on the message from ${who}`;
+}
+
+/** An event of the trail as one sentence, with its rule, rulebook version and lawful basis beside it. */
+export function describeEvent(e: AuditEvent, names: AuditNames): TrailLine {
+  const recipient = e.recipient !== undefined ? (names.inboxName(e.recipient) ?? e.recipient) : undefined;
+  let what = WHAT[e.action];
+  if (e.action === 'delivered' && recipient !== undefined) what = `Disclosed to ${recipient}`;
+  else if (e.action === 'withheld' && recipient !== undefined) what = `Withheld from ${recipient}`;
+  else if (e.action === 'read' && detailString(e, 'query') !== undefined) what = 'Audit trail read';
+  // A person's description names their centre already; an API client's does not.
+  else if ((e.action === 'read' || e.action === 'acknowledged') && recipient !== undefined && !e.actor.startsWith('user:'))
+    what = `${what} at ${recipient}`;
+  const line: TrailLine = {
+    seq: e.seq,
+    at: e.at.toISOString(),
+    sentence: `${what} ${byWhom(e, names)} on ${londonDateTime(e.at)}.`,
+  };
+  if (e.ruleId !== undefined) {
+    const description = names.ruleDescription(e.ruleId);
+    line.rule = description !== undefined ? `${e.ruleId}: ${description}` : e.ruleId;
+  }
+  if (e.rulebookVersion !== undefined) line.rulebookVersion = e.rulebookVersion;
+  if (e.lawfulBasis !== undefined) line.lawfulBasis = e.lawfulBasis;
+  if (e.outcome !== undefined) line.outcome = e.outcome;
+  return line;
+}
