@@ -207,4 +207,32 @@ describe('Centre worklist (Chromium, local OpenID provider)', () => {
     await signInAs(olivia, t.http, 'olivia');
     expect((await olivia.goto(`${t.http}/app/audit`))?.status()).toBe(403);
   });
+
+  it('on a tablet (768 × 1024, touch) the worklist and a family page fit the screen without sideways scrolling, and the worklist works by keyboard', async () => {
+    const context = await newContext(browser, { viewport: { width: 768, height: 1024 }, isMobile: true, hasTouch: true });
+    const olivia = await context.newPage();
+    await signInAs(olivia, t.http, 'olivia');
+    const babyName = nameOf(taken);
+    await waitForRow(olivia, babyName);
+    const fits = () => olivia.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+    expect(await fits()).toBe(true);
+    expect(await seriousAxeViolations(olivia)).toEqual([]);
+    await screenshot(olivia, 'tablet-centre-worklist');
+
+    // Keyboard only: tab to the family's link and press Enter.
+    const link = olivia.getByRole('link', { name: babyName });
+    let focused = false;
+    for (let i = 0; i < 40 && !focused; i++) {
+      await olivia.keyboard.press('Tab');
+      focused = await link.evaluate((el) => el === document.activeElement);
+    }
+    expect(focused).toBe(true);
+    await olivia.keyboard.press('Enter');
+    await olivia.waitForURL(/\/app\/families\/[0-9a-f-]{36}$/);
+    expect(await olivia.locator('main').textContent()).toContain(babyName);
+    expect(await fits()).toBe(true);
+    expect(await seriousAxeViolations(olivia)).toEqual([]);
+    await screenshot(olivia, 'tablet-centre-family');
+    await context.close();
+  });
 });

@@ -274,7 +274,7 @@ describe('Event, then fetch (POST /v1/events)', () => {
   });
 
   test("a fetched record that was quarantined is replayed through its feed's mapping: audited, still refused while invalid; a processed one is not replayed", async () => {
-    const bad = server.addBirth({ babyNhsNumber: nhsNumber(), motherNhsNumber: nhsNumber(), birthDate: '2026-02-30' });
+    const bad = server.addBirth({ babyNhsNumber: nhsNumber(), motherNhsNumber: nhsNumber(), birthDate: 'not-a-date' });
     const res = await post(cloudEvent('ce-replay', { nhsNumber: bad.babyNhsNumber, patient: `Patient/${bad.babyId}` }));
     expect(res.status).toBe(202);
     const done = await waitForEvent(String(res.body.id), 'fetched');

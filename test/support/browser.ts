@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 import { repoRoot } from '../../src/config/env.js';
 
@@ -27,8 +27,8 @@ export async function launchBrowser(): Promise<Browser> {
  * A fresh context (its own cookies) that may reach loopback only: anything else (the local provider's page asks
  * for a web font) is aborted at once, so a test never waits on the network outside the machine.
  */
-export async function newContext(browser: Browser): Promise<BrowserContext> {
-  const context = await browser.newContext();
+export async function newContext(browser: Browser, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+  const context = await browser.newContext(options);
   await context.route(
     (url) => url.hostname !== '127.0.0.1',
     (route) => route.abort(),
