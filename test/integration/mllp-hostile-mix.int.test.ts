@@ -72,6 +72,7 @@ const LOG_CEILING_BYTES = 1024 * 1024;
     const hostile = runHostileLoad({
       port: t.mllpPort,
       durationMs: MIX_MS,
+      settleMs: 15000,
       partial: { addresses: Array.from({ length: 12 }, (_, a) => `127.0.2.${a + 1}`), perAddress: 50, bytes: 1_000_000 },
       stray: { address: '127.0.3.1', connections: 4, bytes: 4 * 1024 * 1024 },
       huge: { address: '127.0.4.1', messages: huge },

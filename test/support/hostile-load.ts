@@ -11,6 +11,8 @@ export interface HostileOrders {
   durationMs: number;
   /** Frames that never end: this many connections from each address, each sending `partialBytes`. */
   partial: { addresses: string[]; perAddress: number; bytes: number };
+  /** After the mix, how long to wait for the hub to read what is buffered for it and close partial frames. */
+  settleMs: number;
   /** Connections each writing this many 0x0B bytes, as fast as the hub reads them. */
   stray: { address: string; connections: number; bytes: number };
   /** Connections sending these messages one after another, each waiting for the ACK of the last. */
@@ -192,6 +194,12 @@ async function run(o: HostileOrders): Promise<HostileReport> {
   await Promise.all(work);
   // Hold what was opened until the end of the mix, then count what the hub closed.
   await new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())));
+  // What the partial senders wrote may still sit in the kernel's socket buffers: the hub reads it at its own pace
+  // (slower on a loaded machine), and closes the oldest partial frames only once what it has read passes its budget.
+  // So wait, with a deadline, for that to happen, rather than count at an instant that depends on the machine's load.
+  const settle = Date.now() + o.settleMs;
+  while (report.partialBytesSent > 0 && !partials.some((c) => c.closed) && Date.now() < settle)
+    await new Promise<void>((resolve) => setTimeout(resolve, 50));
   report.partialClosedByHub = partials.filter((c) => c.closed).length;
   report.idleClosedByHub = idles.filter((c) => c.closed).length;
   for (const c of all) c.socket.destroy();
