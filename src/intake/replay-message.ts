@@ -10,7 +10,7 @@ import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
 import type { BackfillAdmission } from '../pipeline/hl7v2/map-outcome.js';
 import { assessFhirMessage, type FhirAssessment } from '../pipeline/fhir/assess-fhir.js';
 import { assessNemsMessage } from '../pipeline/fhir/nems-stu3.js';
-import { assessFetchedRecord } from '../pipeline/fhir/fetched-record.js';
+import { assessFetchedRecord, type FetchedAssessment } from '../pipeline/fhir/fetched-record.js';
 import type { JsonObject } from '../pipeline/fhir/fhir-xml.js';
 import { toStoredIssue } from '../pipeline/fhir/fhir-issue.js';
 import type { FhirMappingSet } from '../pipeline/fhir/fhir-mapping.js';
@@ -192,8 +192,12 @@ function reassessFhir(deps: ReplayDeps, message: StoredMessage, at: Date): Reass
     });
   }
   reportMappingError(deps, a, { messageId: message.id, replay: true });
+  return fhirReassessment(a, a.feed?.id);
+}
+
+/** A FHIR assessment (message, notification or fetched record) as a reassessment: informational notes left out. */
+function fhirReassessment(a: Omit<FetchedAssessment, 'internalError'>, feedId: string | undefined): Reassessment {
   const issues = a.issues.filter((i) => i.code !== 'informational');
-  const feedId = a.feed?.id;
   return {
     status: a.status,
     issues: issues.map(toStoredIssue),
@@ -221,14 +225,5 @@ function reassessFetched(deps: ReplayDeps, message: StoredMessage, at: Date): Re
   }
   const a = assessFetchedRecord(bundle, { feed, mapping: deps.fhirMappings.get(feed.mapping), receivedAt: at });
   reportMappingError(deps, { ...a, feed }, { messageId: message.id, replay: true });
-  const issues = a.issues.filter((i) => i.code !== 'informational');
-  return {
-    status: a.status,
-    issues: issues.map(toStoredIssue),
-    auditIssues: issues.map((i) => ({ code: i.code, expression: i.expression, path: i.path })),
-    feedId: feed.id,
-    ...(a.reason !== undefined ? { reason: a.reason } : {}),
-    ...(a.notification ? { notification: a.notification } : {}),
-    ...(a.backfill ? { backfill: a.backfill } : {}),
-  };
+  return fhirReassessment(a, feed.id);
 }
