@@ -179,6 +179,8 @@ describe('Centre worklist (Chromium, local OpenID provider)', () => {
 
     await iris.getByLabel('NHS number (baby or mother)').fill(taken.baby.nhsNumber);
     await iris.getByRole('button', { name: 'Search' }).click();
+    // The search is a GET form: wait for its results page before counting rows (count() does not wait).
+    await iris.waitForURL(new RegExp(`nhsNumber=${taken.baby.nhsNumber}`));
     const row = iris.getByRole('row').filter({ hasText: 'Osmondthorpe Family Hub' });
     expect(await row.count()).toBe(1);
     expect(await seriousAxeViolations(iris)).toEqual([]);

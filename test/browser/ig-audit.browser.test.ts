@@ -84,6 +84,7 @@ describe('IG lead: search the audit and read a notification’s trail (Chromium)
     await from.getByLabel('Month').fill(today[1] ?? '');
     await from.getByLabel('Year').fill(today[2] ?? '');
     await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(/centre=osmondthorpe/);
     expect(await page.locator('.govuk-error-summary').count()).toBe(0);
     const row = page.getByRole('row').filter({ hasText: 'Osmondthorpe Family Hub' });
     expect(await row.count()).toBe(1);
