@@ -62,14 +62,14 @@ function countTruePairs(left: readonly BenchRecord[], right: readonly BenchRecor
   return n;
 }
 
-export function runDataset(ds: BenchDataset): RunResult {
+export function runDataset(ds: BenchDataset, options: { randomPairs?: number } = {}): RunResult {
   const started = performance.now();
   const { records, right } = ds.load();
   const { model } = estimateModel(ds.spec, {
     records: right ? { left: records.map((r) => r.record), right: right.map((r) => r.record) } : records.map((r) => r.record),
     trainingRules: ds.trainingRules,
     provenance: `EM on ${ds.name}`,
-    randomPairs: 300_000,
+    randomPairs: options.randomPairs ?? 300_000,
     seed: 1,
   });
   const cm = compileModel(model);
