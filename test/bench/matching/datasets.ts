@@ -256,6 +256,8 @@ function historicalSpec(): LinkageModel {
       rule('sn-pcd', ['surname', 'initial'], ['postcode_fake', 'outward']),
       rule('gn-pcd', ['first_name', 'initial'], ['postcode_fake', 'outward']),
       rule('sn-bp', ['surname', 'metaphone'], ['birth_place', 'value']),
+      rule('sn-gi', ['surname', 'metaphone'], ['first_name', 'initial']),
+      rule('sn-occ', ['surname', 'metaphone'], ['occupation', 'value']),
     ],
   };
 }
