@@ -2,6 +2,21 @@ import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { describeNewborn, type NewbornAdtOptions } from '../support/synthetic/newborn-adt.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
 import { pollUntil } from '../support/poll.js';
+import { readFileSync } from 'node:fs';
+import { OPENAPI_FILE } from '../../adapters/http/routes/openapi.js';
+import { ResponseChecker, type OpenApiDocument } from '../support/openapi.js';
+
+const checker = new ResponseChecker(JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')) as OpenApiDocument);
+
+/** Checks an answer against the OpenAPI document (a clone is read, so the caller can still read it); returns it. */
+async function documented(method: string, template: string, res: Response): Promise<Response> {
+  const copy = res.clone();
+  const type = copy.headers.get('content-type');
+  const text = await copy.text();
+  const body: unknown = (type ?? '').includes('json') ? JSON.parse(text) : text;
+  expect(checker.check(method, template, res.status, type, body)).toEqual([]);
+  return res;
+}
 
 const RX1 = { sendingFacility: 'RX1', sendingApplication: 'MATERNITY' } as const;
 const ADMIN = 'demo-admin-key';
@@ -83,12 +98,16 @@ describe('Family records: births placed in families, held matches reviewed, a re
         familyId,
       ])
     ).rows.map((r) => r.child_key);
-  const importJson = (rows: unknown, key = ADMIN, centre = 'osmondthorpe') =>
-    api(t.http, key, `/v1/families/import?centre=${centre}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(rows),
-    });
+  const importJson = async (rows: unknown, key = ADMIN, centre = 'osmondthorpe') =>
+    documented(
+      'POST',
+      '/v1/families/import',
+      await api(t.http, key, `/v1/families/import?centre=${centre}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(rows),
+      }),
+    );
 
   test('twins join one family as two children; a sibling joins by the mother’s NHS number, another without it by Fellegi–Sunter', async () => {
     const mother: MotherFields = {
@@ -203,7 +222,7 @@ describe('Family records: births placed in families, held matches reviewed, a re
     expect(link.method).toBe('new-family');
     expect(await children(pemberton)).toEqual([]);
 
-    const listed = await api(t.http, ADMIN, '/v1/match-reviews?status=pending');
+    const listed = await documented('GET', '/v1/match-reviews', await api(t.http, ADMIN, '/v1/match-reviews?status=pending'));
     expect(listed.status).toBe(200);
     const items = ((await listed.json()) as { items: { id: string; candidateFamilyId: string; score: number; contributions: unknown[] }[] })
       .items;
@@ -215,13 +234,17 @@ describe('Family records: births placed in families, held matches reviewed, a re
     expect(await t.hub.queues.reviewQueue.getJob(review?.id ?? '')).toBeDefined();
 
     // A centre may neither list nor decide; a bad decision is 400.
-    expect((await api(t.http, CENTRE, '/v1/match-reviews')).status).toBe(403);
-    const decide = (key: string, body: unknown) =>
-      api(t.http, key, `/v1/match-reviews/${review?.id ?? ''}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
+    expect((await documented('GET', '/v1/match-reviews', await api(t.http, CENTRE, '/v1/match-reviews'))).status).toBe(403);
+    const decide = async (key: string, body: unknown) =>
+      documented(
+        'POST',
+        '/v1/match-reviews/{id}',
+        await api(t.http, key, `/v1/match-reviews/${review?.id ?? ''}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }),
+      );
     expect((await decide(CENTRE, { decision: 'confirm' })).status).toBe(403);
     const bad = await decide(ADMIN, { decision: 'maybe' });
     expect(bad.status).toBe(400);
@@ -280,8 +303,12 @@ describe('Family records: births placed in families, held matches reviewed, a re
       'E,child,,,Fay,2020-01-01,,',
       'F,parent,,Ward,Gil,1993-01-01,LS9 7AB,',
     ].join('\n');
-    const post = (key: string, body: string, type = 'text/csv', centre = 'osmondthorpe') =>
-      api(t.http, key, `/v1/families/import?centre=${centre}`, { method: 'POST', headers: { 'content-type': type }, body });
+    const post = async (key: string, body: string, type = 'text/csv', centre = 'osmondthorpe') =>
+      documented(
+        'POST',
+        '/v1/families/import',
+        await api(t.http, key, `/v1/families/import?centre=${centre}`, { method: 'POST', headers: { 'content-type': type }, body }),
+      );
     const res = await post(ADMIN, csv);
     expect(res.status).toBe(200);
     const text = await res.text();
