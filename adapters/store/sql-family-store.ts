@@ -6,6 +6,7 @@ import type {
   FamilyLead,
   FamilyLinkInput,
   FamilyLinkMethod,
+  FamilyPlanWrites,
   FamilyRecord,
   FamilyRefresh,
   FamilySourceInput,
@@ -22,7 +23,7 @@ import type {
   ReviewDecisionResult,
 } from '../../src/ports/family-store.js';
 import type { Address, GpPractice } from '../../src/domain/birth-notification.js';
-import { insertAuditEvents, iso, json } from './sql-helpers.js';
+import { auditInsertSql, auditRecordset, insertAuditEvents, iso, json } from './sql-helpers.js';
 
 interface FamilyRow {
   id: string;
@@ -56,6 +57,68 @@ function toFamily(r: FamilyRow): FamilyRecord {
     ...(r.merged_into !== null ? { mergedInto: r.merged_into } : {}),
   };
 }
+
+const childRows = (children: readonly NewChild[]) =>
+  children.map((c) => ({
+    family_id: c.familyId,
+    child_key: c.childKey,
+    notification_id: c.notificationId ?? null,
+    record: c.record,
+    added_at: c.at,
+  }));
+const CHILDREN_SQL = (n: number): string => `INSERT INTO family_children (family_id, child_key, notification_id, record, added_at)
+  SELECT DISTINCT ON (v.family_id, v.child_key) v.family_id, v.child_key, v.notification_id, v.record, v.added_at
+  FROM jsonb_to_recordset($${n}::jsonb) AS v(family_id uuid, child_key text, notification_id uuid, record jsonb, added_at timestamptz)
+  ON CONFLICT (family_id, child_key) DO UPDATE SET record = family_children.record || EXCLUDED.record,
+    notification_id = COALESCE(family_children.notification_id, EXCLUDED.notification_id)`;
+
+const linkRows = (links: readonly FamilyLinkInput[]) =>
+  links.map((l) => ({
+    notification_id: l.notificationId,
+    family_id: l.familyId,
+    method: l.method,
+    score: l.score ?? null,
+    contributions: l.contributions ?? null,
+    linked_at: l.at,
+  }));
+const LINKS_SQL = (n: number): string => `INSERT INTO family_links (notification_id, family_id, method, score, contributions, linked_at)
+  SELECT v.notification_id, v.family_id, v.method, v.score, v.contributions, v.linked_at
+  FROM jsonb_to_recordset($${n}::jsonb) AS v(notification_id uuid, family_id uuid, method text, score double precision,
+    contributions jsonb, linked_at timestamptz)
+  ON CONFLICT (notification_id) DO UPDATE SET family_id = EXCLUDED.family_id, method = EXCLUDED.method,
+    score = COALESCE(EXCLUDED.score, family_links.score), contributions = COALESCE(EXCLUDED.contributions, family_links.contributions),
+    linked_at = EXCLUDED.linked_at`;
+
+const sourceRows = (sources: readonly FamilySourceInput[]) =>
+  sources.map((x) => ({ family_id: x.familyId, kind: x.kind, ref: x.ref, at: x.at }));
+const SOURCES_SQL = (n: number): string => `INSERT INTO family_sources (family_id, kind, ref, at)
+  SELECT v.family_id, v.kind, v.ref, v.at FROM jsonb_to_recordset($${n}::jsonb) AS v(family_id uuid, kind text, ref text, at timestamptz)
+  ON CONFLICT DO NOTHING`;
+
+const reviewRows = (reviews: readonly NewMatchReview[]) =>
+  reviews.map((r) => ({
+    id: r.id,
+    notification_id: r.notificationId,
+    candidate_family_id: r.candidateFamilyId,
+    provisional_family_id: r.provisionalFamilyId,
+    score: r.score,
+    contributions: r.contributions,
+    created_at: r.at,
+  }));
+const REVIEWS_SQL = (
+  n: number,
+): string => `INSERT INTO match_reviews (id, notification_id, candidate_family_id, provisional_family_id, score, contributions, status, created_at)
+  SELECT v.id, v.notification_id, v.candidate_family_id, v.provisional_family_id, v.score, v.contributions, 'pending', v.created_at
+  FROM jsonb_to_recordset($${n}::jsonb) AS v(id uuid, notification_id uuid, candidate_family_id uuid, provisional_family_id uuid,
+    score double precision, contributions jsonb, created_at timestamptz)
+  ON CONFLICT DO NOTHING`;
+
+/**
+ * A matching plan's writes in one statement: children ($1), links ($2), sources ($3), reviews ($4) and audit
+ * events ($5), each a JSON recordset (an empty array writes nothing). Fixed text, so prepared once.
+ */
+export const SAVE_FAMILY_PLAN_SQL = `WITH children AS (${CHILDREN_SQL(1)}), links AS (${LINKS_SQL(2)}), sources AS (${SOURCES_SQL(3)}),
+  reviews AS (${REVIEWS_SQL(4)}), audited AS (${auditInsertSql(5)}) SELECT 1`;
 
 /**
  * Family writes on one transaction's connection: used by processing (inside its batch transaction), by the
@@ -109,12 +172,20 @@ export class SqlFamilyTransaction implements FamilyTransaction {
   async candidateFamilies(nhsNumbers: readonly string[], blockKeys: readonly string[]): Promise<FamilyRecord[]> {
     if (nhsNumbers.length === 0 && blockKeys.length === 0) return [];
     const r = await this.tx.query<FamilyRow>(
+      // A union of two index lookups (an OR across them would read every family).
       `SELECT ${FAMILY_COLUMNS} FROM families f
-       WHERE f.merged_into IS NULL AND (f.lead_nhs_number = ANY($1::text[])
-         OR f.id IN (SELECT k.family_id FROM family_block_keys k WHERE k.key = ANY($2::text[])))`,
+       WHERE f.merged_into IS NULL AND f.id IN (
+         SELECT id FROM families WHERE lead_nhs_number = ANY($1::text[])
+         UNION SELECT k.family_id FROM family_block_keys k WHERE k.key = ANY($2::text[]))`,
       [nhsNumbers, blockKeys],
       { prepare: 'candidate-families' },
     );
+    return r.rows.map(toFamily);
+  }
+
+  async familiesById(ids: readonly string[]): Promise<FamilyRecord[]> {
+    if (ids.length === 0) return [];
+    const r = await this.tx.query<FamilyRow>(`SELECT ${FAMILY_COLUMNS} FROM families f WHERE f.id = ANY($1::uuid[])`, [ids]);
     return r.rows.map(toFamily);
   }
 
@@ -126,45 +197,12 @@ export class SqlFamilyTransaction implements FamilyTransaction {
 
   async addChildren(children: readonly NewChild[]): Promise<void> {
     if (children.length === 0) return;
-    const rows = children.map((c) => ({
-      family_id: c.familyId,
-      child_key: c.childKey,
-      notification_id: c.notificationId ?? null,
-      record: c.record,
-      added_at: c.at,
-    }));
-    await this.tx.query(
-      `INSERT INTO family_children (family_id, child_key, notification_id, record, added_at)
-       SELECT DISTINCT ON (v.family_id, v.child_key) v.family_id, v.child_key, v.notification_id, v.record, v.added_at
-       FROM jsonb_to_recordset($1::jsonb) AS v(family_id uuid, child_key text, notification_id uuid, record jsonb, added_at timestamptz)
-       ON CONFLICT (family_id, child_key) DO UPDATE SET record = family_children.record || EXCLUDED.record,
-         notification_id = COALESCE(family_children.notification_id, EXCLUDED.notification_id)`,
-      [JSON.stringify(rows)],
-      { prepare: 'add-family-children' },
-    );
+    await this.tx.query(CHILDREN_SQL(1), [JSON.stringify(childRows(children))], { prepare: 'add-family-children' });
   }
 
   async linkNotifications(links: readonly FamilyLinkInput[]): Promise<void> {
     if (links.length === 0) return;
-    const rows = links.map((l) => ({
-      notification_id: l.notificationId,
-      family_id: l.familyId,
-      method: l.method,
-      score: l.score ?? null,
-      contributions: l.contributions ?? null,
-      linked_at: l.at,
-    }));
-    await this.tx.query(
-      `INSERT INTO family_links (notification_id, family_id, method, score, contributions, linked_at)
-       SELECT v.notification_id, v.family_id, v.method, v.score, v.contributions, v.linked_at
-       FROM jsonb_to_recordset($1::jsonb) AS v(notification_id uuid, family_id uuid, method text, score double precision,
-         contributions jsonb, linked_at timestamptz)
-       ON CONFLICT (notification_id) DO UPDATE SET family_id = EXCLUDED.family_id, method = EXCLUDED.method,
-         score = COALESCE(EXCLUDED.score, family_links.score), contributions = COALESCE(EXCLUDED.contributions, family_links.contributions),
-         linked_at = EXCLUDED.linked_at`,
-      [JSON.stringify(rows)],
-      { prepare: 'link-family-notifications' },
-    );
+    await this.tx.query(LINKS_SQL(1), [JSON.stringify(linkRows(links))], { prepare: 'link-family-notifications' });
   }
 
   async familyOfNotifications(notificationIds: readonly string[]): Promise<Map<string, string>> {
@@ -195,7 +233,7 @@ export class SqlFamilyTransaction implements FamilyTransaction {
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, at timestamptz, lead jsonb, address jsonb, gp jsonb,
            preferred_language text, centre text, keyed boolean)
        ), refreshed AS (
-         UPDATE families f SET updated_at = v.at, lead = COALESCE(v.lead, f.lead), address = COALESCE(v.address, f.address),
+         UPDATE families f SET updated_at = v.at, lead = COALESCE(f.lead || v.lead, f.lead), address = COALESCE(v.address, f.address),
            gp = COALESCE(v.gp, f.gp), preferred_language = COALESCE(v.preferred_language, f.preferred_language),
            centre = COALESCE(v.centre, f.centre),
            lead_nhs_number = COALESCE(f.lead_nhs_number, CASE WHEN NOT EXISTS (
@@ -214,14 +252,7 @@ export class SqlFamilyTransaction implements FamilyTransaction {
 
   async recordSources(sources: readonly FamilySourceInput[]): Promise<void> {
     if (sources.length === 0) return;
-    const rows = sources.map((s) => ({ family_id: s.familyId, kind: s.kind, ref: s.ref, at: s.at }));
-    await this.tx.query(
-      `INSERT INTO family_sources (family_id, kind, ref, at)
-       SELECT v.family_id, v.kind, v.ref, v.at FROM jsonb_to_recordset($1::jsonb) AS v(family_id uuid, kind text, ref text, at timestamptz)
-       ON CONFLICT DO NOTHING`,
-      [JSON.stringify(rows)],
-      { prepare: 'record-family-sources' },
-    );
+    await this.tx.query(SOURCES_SQL(1), [JSON.stringify(sourceRows(sources))], { prepare: 'record-family-sources' });
   }
 
   async mergeFamily(fromId: string, intoId: string, at: Date, linkMethod: FamilyLinkMethod = 'merge'): Promise<void> {
@@ -273,23 +304,21 @@ export class SqlFamilyTransaction implements FamilyTransaction {
 
   async createReviews(reviews: readonly NewMatchReview[]): Promise<void> {
     if (reviews.length === 0) return;
-    const rows = reviews.map((r) => ({
-      id: r.id,
-      notification_id: r.notificationId,
-      candidate_family_id: r.candidateFamilyId,
-      provisional_family_id: r.provisionalFamilyId,
-      score: r.score,
-      contributions: r.contributions,
-      created_at: r.at,
-    }));
+    await this.tx.query(REVIEWS_SQL(1), [JSON.stringify(reviewRows(reviews))], { prepare: 'create-match-reviews' });
+  }
+
+  async saveFamilyPlan(plan: FamilyPlanWrites): Promise<void> {
+    if (plan.children.length + plan.links.length + plan.sources.length + plan.reviews.length + plan.audit.length === 0) return;
     await this.tx.query(
-      `INSERT INTO match_reviews (id, notification_id, candidate_family_id, provisional_family_id, score, contributions, status, created_at)
-       SELECT v.id, v.notification_id, v.candidate_family_id, v.provisional_family_id, v.score, v.contributions, 'pending', v.created_at
-       FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, notification_id uuid, candidate_family_id uuid, provisional_family_id uuid,
-         score double precision, contributions jsonb, created_at timestamptz)
-       ON CONFLICT DO NOTHING`,
-      [JSON.stringify(rows)],
-      { prepare: 'create-match-reviews' },
+      SAVE_FAMILY_PLAN_SQL,
+      [
+        JSON.stringify(childRows(plan.children)),
+        JSON.stringify(linkRows(plan.links)),
+        JSON.stringify(sourceRows(plan.sources)),
+        JSON.stringify(reviewRows(plan.reviews)),
+        auditRecordset(plan.audit).param,
+      ],
+      { prepare: 'save-family-plan' },
     );
   }
 

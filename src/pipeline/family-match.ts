@@ -115,6 +115,21 @@ const contributionsOf = (s: MatchScore): FieldContributionRecord[] =>
   s.contributions.map((c) => ({ field: c.field, level: c.level, weight: round(c.weight) }));
 const round = (x: number): number => Math.round(x * 1000) / 1000;
 
+const probes = new WeakMap<BirthToPlace, PersonForMatching>();
+
+/**
+ * The person a birth's mother is matched as, made once per birth: the matcher prepares (normalises, encodes) each
+ * person object once, so the candidate query's keys and the scoring share that work.
+ */
+export function probeOf(b: BirthToPlace): PersonForMatching {
+  let p = probes.get(b);
+  if (p === undefined) {
+    p = personOf(leadOf(b.record), familyAddress(b.record)?.postcode);
+    probes.set(b, p);
+  }
+  return p;
+}
+
 /** Whether a mother has anything to match on beyond an NHS number. */
 function hasMatchableFields(p: PersonForMatching): boolean {
   return p.familyName !== undefined || p.birthDate !== undefined;
@@ -138,8 +153,8 @@ export function planFamilies(
 ): FamilyPlan {
   const plan: FamilyPlan = { newFamilies: [], children: [], links: [], refreshes: [], sources: [], reviews: [], audit: [], placed: [] };
   const pool = new Map<string, Working>();
-  const add = (family: FamilyRecord): void => {
-    const person = personOf(family.lead, family.address?.postcode);
+  const add = (family: FamilyRecord, same?: PersonForMatching): void => {
+    const person = same ?? personOf(family.lead, family.address?.postcode);
     pool.set(family.id, { family, person, keys: new Set(matcher.blockingKeys(person)) });
   };
   for (const f of candidates) if (f.mergedInto === undefined) add(f);
@@ -148,7 +163,7 @@ export function planFamilies(
   for (const b of births) {
     const lead = leadOf(b.record);
     const address = familyAddress(b.record);
-    const probe = personOf(lead, address?.postcode);
+    const probe = probeOf(b);
     const nhs = lead.nhsNumber;
     const subject = b.record.baby.nhsNumber !== undefined ? { subjectNhsNumber: b.record.baby.nhsNumber } : {};
     const audit = (familyId: string, method: FamilyLinkMethod, score?: MatchScore): void => {
@@ -201,7 +216,8 @@ export function planFamilies(
         ...(b.centre !== undefined ? { centre: b.centre } : {}),
         origin: 'notification',
       };
-      add(family);
+      // A new family's lead is the mother: matched as the same person (its postcode is hers).
+      add(family, probe);
       plan.newFamilies.push({
         id,
         lead: leadHere,
@@ -325,4 +341,48 @@ function bestCandidate(
   );
   if (eligible.length === 0) return undefined;
   return matcher.rankCandidates(probe, eligible)[0];
+}
+
+/**
+ * What a later message about a baby already placed changes in its family: the newest address and centre, and the
+ * lead's fields it gives (an NHS number only where the family has none; the store also checks no other family
+ * holds it). Only families whose address or lead NHS number would change are refreshed.
+ */
+export function refreshFromLinked(
+  linked: readonly BirthToPlace[],
+  familyOf: ReadonlyMap<string, string>,
+  families: ReadonlyMap<string, FamilyRecord>,
+  matcher: FamilyMatcher,
+): FamilyRefresh[] {
+  const out = new Map<string, FamilyRefresh>();
+  const current = new Map(families);
+  for (const b of linked) {
+    const id = familyOf.get(b.notificationId);
+    const f = id === undefined ? undefined : current.get(id);
+    if (f === undefined || f.mergedInto !== undefined) continue;
+    const lead = leadOf(b.record);
+    const address = familyAddress(b.record);
+    const newNhs = f.leadNhsNumber === undefined && lead.nhsNumber !== undefined;
+    const moved = address !== undefined && JSON.stringify(address) !== JSON.stringify(f.address);
+    if (!newNhs && !moved) continue;
+    const mergedLead: FamilyLead = { ...f.lead, ...lead };
+    if (f.leadNhsNumber !== undefined) mergedLead.nhsNumber = f.leadNhsNumber;
+    const next: FamilyRecord = {
+      ...f,
+      lead: mergedLead,
+      ...(newNhs && lead.nhsNumber !== undefined ? { leadNhsNumber: lead.nhsNumber } : {}),
+      ...(address !== undefined ? { address } : {}),
+      ...(b.centre !== undefined ? { centre: b.centre } : {}),
+    };
+    current.set(f.id, next);
+    out.set(f.id, {
+      familyId: f.id,
+      lead: mergedLead,
+      ...(next.address !== undefined ? { address: next.address } : {}),
+      ...(next.centre !== undefined ? { centre: next.centre } : {}),
+      blockKeys: matcher.blockingKeys(personOf(mergedLead, next.address?.postcode)),
+      at: b.at,
+    });
+  }
+  return [...out.values()];
 }

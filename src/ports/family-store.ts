@@ -152,6 +152,8 @@ export interface FamilyTransaction {
    * key with a probe.
    */
   candidateFamilies(nhsNumbers: readonly string[], blockKeys: readonly string[]): Promise<FamilyRecord[]>;
+  /** These families (merged ones too, with mergedInto). */
+  familiesById(ids: readonly string[]): Promise<FamilyRecord[]>;
   /** A family by id (merged ones too, with mergedInto), locked for update. */
   lockFamily(id: string): Promise<FamilyRecord | undefined>;
   /** Adds children; one already in its family (same key) is updated with the newer record. */
@@ -160,7 +162,11 @@ export interface FamilyTransaction {
   linkNotifications(links: readonly FamilyLinkInput[]): Promise<void>;
   /** The family each of these notifications is linked to. */
   familyOfNotifications(notificationIds: readonly string[]): Promise<Map<string, string>>;
-  /** Sets each family's newest address, centre, GP, language (and lead, block keys) where given. */
+  /**
+   * Sets each family's newest address, centre, GP, language where given; the lead given is merged over the
+   * stored one (its fields win), and the block keys given replace the family's. A lead NHS number is set only
+   * where the family had none and no other family holds it.
+   */
   refreshFamilies(refreshes: readonly FamilyRefresh[]): Promise<void>;
   recordSources(sources: readonly FamilySourceInput[]): Promise<void>;
   /**
@@ -172,6 +178,20 @@ export interface FamilyTransaction {
   mergeFamily(fromId: string, intoId: string, at: Date, linkMethod?: FamilyLinkMethod): Promise<void>;
   createReviews(reviews: readonly NewMatchReview[]): Promise<void>;
   appendAudit(events: readonly AuditEventInput[]): Promise<void>;
+  /**
+   * A matching plan's children, links, sources, reviews and audit in one statement (processing's batch; the
+   * families it creates are inserted first with createFamilies, its refreshes with refreshFamilies).
+   */
+  saveFamilyPlan(plan: FamilyPlanWrites): Promise<void>;
+}
+
+/** What saveFamilyPlan writes. */
+export interface FamilyPlanWrites {
+  children: readonly NewChild[];
+  links: readonly FamilyLinkInput[];
+  sources: readonly FamilySourceInput[];
+  reviews: readonly NewMatchReview[];
+  audit: readonly AuditEventInput[];
 }
 
 export interface ImportedFamily {

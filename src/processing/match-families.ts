@@ -4,8 +4,14 @@
  * decisions in memory (planFamilies, pure), then one statement per kind of write.
  */
 import { randomUUID } from 'node:crypto';
-import { familyAddress } from '../domain/birth-notification.js';
-import { leadOf, personOf, planFamilies, type BirthToPlace, type FamilyMatcher, type FamilyPlan } from '../pipeline/family-match.js';
+import {
+  planFamilies,
+  probeOf,
+  refreshFromLinked,
+  type BirthToPlace,
+  type FamilyMatcher,
+  type FamilyPlan,
+} from '../pipeline/family-match.js';
 import type { FamilyTransaction } from '../ports/family-store.js';
 
 /**
@@ -30,19 +36,33 @@ export async function placeInFamilies(
   const nhsNumbers = new Set<string>();
   const keys = new Set<string>();
   for (const b of births) {
-    const lead = leadOf(b.record);
-    if (lead.nhsNumber !== undefined) nhsNumbers.add(lead.nhsNumber);
-    for (const k of matcher.blockingKeys(personOf(lead, familyAddress(b.record)?.postcode))) keys.add(k);
+    const nhs = b.record.mother?.nhsNumber;
+    if (nhs !== undefined) nhsNumbers.add(nhs);
+    for (const k of matcher.blockingKeys(probeOf(b))) keys.add(k);
   }
   const candidates = await tx.candidateFamilies([...nhsNumbers], [...keys]);
   const plan = planFamilies(births, candidates, matcher, newId);
   const created = await tx.createFamilies(plan.newFamilies);
   if (created.size < plan.newFamilies.length) throw new FamilyRaceError();
   await tx.refreshFamilies(plan.refreshes);
-  await tx.addChildren(plan.children);
-  await tx.linkNotifications(plan.links);
-  await tx.recordSources(plan.sources);
-  await tx.createReviews(plan.reviews);
-  await tx.appendAudit(plan.audit);
+  await tx.saveFamilyPlan(plan);
   return plan;
+}
+
+/**
+ * Births linked to a notification already made (a later message about the same baby): where the enriched record
+ * newly gives the mother's NHS number or another address, the notification's family follows it (address, centre,
+ * lead, blocking keys). Returns how many families were refreshed.
+ */
+export async function refreshLinkedFamilies(
+  tx: FamilyTransaction,
+  linked: readonly BirthToPlace[],
+  matcher: FamilyMatcher,
+): Promise<number> {
+  if (linked.length === 0) return 0;
+  const familyOf = await tx.familyOfNotifications(linked.map((b) => b.notificationId));
+  const families = new Map((await tx.familiesById([...new Set(familyOf.values())])).map((f) => [f.id, f]));
+  const refreshes = refreshFromLinked(linked, familyOf, families, matcher);
+  await tx.refreshFamilies(refreshes);
+  return refreshes.length;
 }

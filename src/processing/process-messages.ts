@@ -16,7 +16,7 @@ import { decisionAudit, deathReports, DUPLICATE_MESSAGE_REASON, quarantineAudit,
 import { matchKeys, settleLinks, withLinks } from './link-births.js';
 import type { BirthToPlace, FamilyMatcher } from '../pipeline/family-match.js';
 import type { MatchReviewJobs } from '../ports/match-review-jobs.js';
-import { placeInFamilies } from './match-families.js';
+import { placeInFamilies, refreshLinkedFamilies } from './match-families.js';
 
 export interface ProcessDeps {
   store: NotificationStore;
@@ -115,6 +115,7 @@ async function saveProcessed(
 ): Promise<{ outcomes: ProcessOutcome[]; families: FamilyOutcome }> {
   const at = items[0]?.at ?? new Date();
   return store.processingTransaction(async (tx) => {
+    const linkedUpdates: BirthToPlace[] = [];
     const created = await tx.createNotifications(items, at);
     const rest = items.filter((b) => !created.has(b.notificationId));
     const alreadyProcessed = rest.length > 0 ? await tx.messagesWithNotification(rest.map((b) => b.messageId)) : new Set<string>();
@@ -129,6 +130,8 @@ async function saveProcessed(
       const links = settleLinks(others, await tx.lockMatchingNotifications(matchKeys(others)), replan, at);
       if (links.withdraw.length > 0) await tx.withdrawNotifications(links.withdraw, at);
       if (links.updates.length > 0) await tx.enrichNotifications(links.updates, at);
+      // The enriched records, for their families to follow (a mother's NHS number newly known, another address).
+      for (const u of links.updates) linkedUpdates.push({ notificationId: u.id, messageId: '', record: u.record, at });
       const again = links.unlinked.length > 0 ? await tx.createNotifications(links.unlinked, at) : new Set<string>();
       settled = withLinks(settled, links, again);
     }
@@ -136,17 +139,24 @@ async function saveProcessed(
     if (processed.length > 0) await tx.markMessages(processed, 'processed', at);
     if (duplicates.length > 0) await tx.markMessages(duplicates, 'duplicate', at, DUPLICATE_MESSAGE_REASON);
     if (audit.length > 0) await tx.appendAudit(audit);
-    const families = matcher ? await placeCreated(tx.families, items, settled.outcomes, matcher) : NO_FAMILIES;
+    const families = matcher ? await placeCreated(tx.families, items, settled.outcomes, matcher) : noFamilies();
+    if (matcher && linkedUpdates.length > 0) {
+      const linked = linkedUpdates.map((u) => ({ ...u, ...centreOf(replan(u.record).route) }));
+      families.counts.familiesRefreshed = await refreshLinkedFamilies(tx.families, linked, matcher);
+    }
     return { outcomes: settled.outcomes, families };
   });
 }
 
 interface FamilyOutcome {
-  counts: { families: number; familyMatches: number; reviews: number };
+  counts: { families: number; familyMatches: number; reviews: number; familiesRefreshed: number };
   reviewIds: string[];
 }
 
-const NO_FAMILIES: FamilyOutcome = { counts: { families: 0, familyMatches: 0, reviews: 0 }, reviewIds: [] };
+const noFamilies = (): FamilyOutcome => ({ counts: { families: 0, familyMatches: 0, reviews: 0, familiesRefreshed: 0 }, reviewIds: [] });
+
+/** The centre a route gives a family: a catchment's centre, never an unallocated or review inbox. */
+const centreOf = (route: DeliveryPlan['route']): { centre?: string } => (route.kind === 'centre' ? { centre: route.centreId } : {});
 
 /** The births whose notification this batch created, placed in their families in the same transaction. */
 async function placeCreated(
@@ -161,22 +171,16 @@ async function placeCreated(
     if (o.kind !== 'created') continue;
     const b = byMessage.get(o.messageId);
     if (b === undefined) continue;
-    const route = b.plan.route;
-    births.push({
-      notificationId: o.notificationId,
-      messageId: b.messageId,
-      record: b.record,
-      ...(route.kind === 'centre' ? { centre: route.centreId } : {}),
-      at: b.at,
-    });
+    births.push({ notificationId: o.notificationId, messageId: b.messageId, record: b.record, ...centreOf(b.plan.route), at: b.at });
   }
-  if (births.length === 0) return NO_FAMILIES;
+  if (births.length === 0) return noFamilies();
   const plan = await placeInFamilies(tx, births, matcher);
   return {
     counts: {
       families: plan.newFamilies.length,
       familyMatches: plan.placed.filter((p) => p.method === 'nhs-number' || p.method === 'probabilistic').length,
       reviews: plan.reviews.length,
+      familiesRefreshed: 0,
     },
     reviewIds: plan.reviews.map((r) => r.id),
   };

@@ -155,6 +155,25 @@ describe('Family records: births placed in families, held matches reviewed, a re
     for (const v of ['ARKWRIGHT', 'MABEL', '07700900555']) expect(logs).not.toContain(v);
   });
 
+  test('a later message about the same baby that gives the mother’s NHS number makes it the family’s lead number', async () => {
+    const mother: MotherFields = { family: 'FAIRWEATHER', given: 'NELL', dob: '19930909', postcode: 'LS9 7AB' };
+    const first = birthTo(mother, { seed: 251, controlId: 'FAM-LATE-1' });
+    await send(first.text);
+    const link = await linkOf(first.babyNhs);
+    const lead = async () =>
+      (await t.database.db.query<{ n: string | null }>('SELECT lead_nhs_number AS n FROM families WHERE id = $1', [link.family_id])).rows[0]
+        ?.n;
+    expect(await lead()).toBeNull();
+    const again = birthTo({ ...mother, nhs: '9990000069' }, { seed: 251, controlId: 'FAM-LATE-2' });
+    expect(again.babyNhs).toBe(first.babyNhs);
+    await send(again.text);
+    expect(await pollUntil(async () => ((await lead()) === '9990000069' ? true : undefined), 'the lead NHS number learned')).toBe(true);
+    // The next baby of that mother, with her NHS number, joins deterministically.
+    const next = birthTo({ ...mother, nhs: '9990000069' }, { seed: 252, controlId: 'FAM-LATE-3' });
+    await send(next.text);
+    expect(await linkOf(next.babyNhs)).toMatchObject({ family_id: link.family_id, method: 'nhs-number' });
+  });
+
   test('a register import is joined by a later birth: without her NHS number by Fellegi–Sunter, with it deterministically', async () => {
     const res = await importJson([
       {
