@@ -79,7 +79,7 @@ function checkRow(raw: RegisterRow, row: number, today: string): { ok: CheckedRo
     else if (t !== '') values[k as RegisterColumn] = t;
   }
   const need = (field: RegisterColumn): void => {
-    if (values[field] === undefined) problems.push({ row, field, problem: 'is required' });
+    if (values[field] === undefined && !problems.some((p) => p.field === field)) problems.push({ row, field, problem: 'is required' });
   };
   need('familyRef');
   need('role');
