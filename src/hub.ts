@@ -53,8 +53,7 @@ import { operatorPages } from '../adapters/http/app/operator-pages.js';
 import { reviewPages } from '../adapters/http/app/review-pages.js';
 import { SqlFamilyStore } from '../adapters/store/sql-family-store.js';
 import { loadMatchModel } from './config/matching.js';
-import { blockingKeys, rankCandidates, scorePair, type MatchModel } from './matching/index.js';
-import type { FamilyMatcher } from './pipeline/family-match.js';
+import { bindMatcher, type FamilyMatcher } from './pipeline/family-match.js';
 
 export interface Hub {
   config: HubConfig;
@@ -105,15 +104,6 @@ interface Core {
 
 /** Largest register import body (POST /v1/families/import): about 50,000 rows of a family register. */
 const MAX_IMPORT_BYTES = 16 * 1024 * 1024;
-
-/** The matcher with its model bound, as family matching calls it. */
-function familyMatcher(model: MatchModel): FamilyMatcher {
-  return {
-    blockingKeys: (p) => blockingKeys(model, p),
-    scorePair: (probe, candidate) => scorePair(model, probe, candidate),
-    rankCandidates: (probe, candidates) => rankCandidates(model, probe, candidates),
-  };
-}
 
 async function connectRedis(url: string, purpose: 'worker' | 'producer', name: string): Promise<Redis> {
   const redis = redisConnection(url, purpose, name);
@@ -179,7 +169,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       internalErrors: newInternalErrorCounts(),
       clock: () => new Date(),
       fetchStore: new SqlFhirFetchStore(db),
-      familyMatcher: familyMatcher(matchModel),
+      familyMatcher: bindMatcher(matchModel),
     };
 
     if (env.roles.includes('worker')) {

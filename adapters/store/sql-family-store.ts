@@ -1,6 +1,7 @@
 import type { Database, SqlClient } from '../../src/ports/database.js';
 import type { AuditActor, AuditEventInput } from '../../src/ports/audit.js';
 import { actorFields } from '../../src/ports/audit.js';
+import { openKey } from '../../src/ports/family-store.js';
 import type {
   ComparedPerson,
   FamilyLead,
@@ -56,6 +57,21 @@ function toFamily(r: FamilyRow): FamilyRecord {
     origin: r.origin,
     ...(r.merged_into !== null ? { mergedInto: r.merged_into } : {}),
   };
+}
+
+/** Families read per blocking key at most: a key more families share than this is not used (it tells too little). */
+export const KEY_CAP = 100;
+
+/**
+ * The prefix of the blocking keys a family without a lead NHS number is also stored under: a mother with an NHS
+ * number is looked up by these only (she may not be matched to a family led by another number), so families led
+ * by NHS numbers are never read for her.
+ */
+export const OPEN_PREFIX = openKey('');
+
+/** The keys stored for a family: its blocking keys, and the same with OPEN_PREFIX when no NHS number leads it. */
+function storedKeys(keys: readonly string[], ledByNhsNumber: boolean): string[] {
+  return ledByNhsNumber ? [...keys] : [...keys, ...keys.map((k) => `${OPEN_PREFIX}${k}`)];
 }
 
 const childRows = (children: readonly NewChild[]) =>
@@ -140,7 +156,7 @@ export class SqlFamilyTransaction implements FamilyTransaction {
       centre: f.centre ?? null,
       origin: f.origin,
     }));
-    const keys = families.flatMap((f) => f.blockKeys.map((key) => ({ key, family_id: f.id })));
+    const keys = families.flatMap((f) => storedKeys(f.blockKeys, f.lead.nhsNumber !== undefined).map((key) => ({ key, family_id: f.id })));
     const r = await this.tx.query<{ id: string }>(
       `WITH created AS (
          INSERT INTO families (id, created_at, updated_at, lead, lead_nhs_number, address, gp, preferred_language, centre, origin)
@@ -172,11 +188,16 @@ export class SqlFamilyTransaction implements FamilyTransaction {
   async candidateFamilies(nhsNumbers: readonly string[], blockKeys: readonly string[]): Promise<FamilyRecord[]> {
     if (nhsNumbers.length === 0 && blockKeys.length === 0) return [];
     const r = await this.tx.query<FamilyRow>(
-      // A union of two index lookups (an OR across them would read every family).
-      `SELECT ${FAMILY_COLUMNS} FROM families f
+      // At most KEY_CAP + 1 families read per key; a key shared by more than KEY_CAP tells nothing and is skipped.
+      // A union of index lookups (an OR across them would read every family).
+      `WITH wanted AS (
+         SELECT k.key, b.family_id FROM unnest($2::text[]) AS k(key)
+         CROSS JOIN LATERAL (SELECT x.family_id FROM family_block_keys x WHERE x.key = k.key LIMIT ${KEY_CAP + 1}) b
+       )
+       SELECT ${FAMILY_COLUMNS} FROM families f
        WHERE f.merged_into IS NULL AND f.id IN (
          SELECT id FROM families WHERE lead_nhs_number = ANY($1::text[])
-         UNION SELECT k.family_id FROM family_block_keys k WHERE k.key = ANY($2::text[]))`,
+         UNION SELECT family_id FROM wanted WHERE key IN (SELECT key FROM wanted GROUP BY key HAVING count(*) <= ${KEY_CAP}))`,
       [nhsNumbers, blockKeys],
       { prepare: 'candidate-families' },
     );
@@ -226,7 +247,9 @@ export class SqlFamilyTransaction implements FamilyTransaction {
       centre: f.centre ?? null,
       keyed: f.blockKeys !== undefined,
     }));
-    const keys = refreshes.flatMap((f) => (f.blockKeys ?? []).map((key) => ({ key, family_id: f.familyId })));
+    const keys = refreshes.flatMap((f) =>
+      storedKeys(f.blockKeys ?? [], f.lead?.nhsNumber !== undefined).map((key) => ({ key, family_id: f.familyId })),
+    );
     // A lead NHS number is set only where the family had none and no other family holds it (the column is unique).
     await this.tx.query(
       `WITH v AS (
@@ -271,11 +294,14 @@ export class SqlFamilyTransaction implements FamilyTransaction {
       intoId,
       at,
     ]);
-    if (passNhs !== null)
+    if (passNhs !== null) {
+      // Led by an NHS number now: no longer a candidate for mothers with another one.
+      await this.tx.query(`DELETE FROM family_block_keys WHERE family_id = $1 AND key LIKE '${OPEN_PREFIX}%'`, [intoId]);
       await this.tx.query(
         `UPDATE families SET lead_nhs_number = $2, lead = lead || jsonb_build_object('nhsNumber', $2::text), updated_at = $3 WHERE id = $1`,
         [intoId, passNhs, at],
       );
+    }
     await this.tx.query(
       `WITH moved AS (
          DELETE FROM family_children WHERE family_id = $1 RETURNING child_key, notification_id, record, added_at

@@ -27,7 +27,7 @@ import type {
   NewFamily,
   NewMatchReview,
 } from '../ports/family-store.js';
-import type { MatchScore, PersonForMatching } from '../matching/index.js';
+import { blockingKeys, rankCandidates, scorePair, type MatchModel, type MatchScore, type PersonForMatching } from '../matching/index.js';
 
 export const FAMILY_ACTOR = 'system:worker';
 
@@ -39,6 +39,15 @@ export interface FamilyMatcher {
     probe: PersonForMatching,
     candidates: readonly T[],
   ): { candidate: T; score: MatchScore }[];
+}
+
+/** The matcher with `model` bound, as family matching calls it. */
+export function bindMatcher(model: MatchModel): FamilyMatcher {
+  return {
+    blockingKeys: (p) => blockingKeys(model, p),
+    scorePair: (probe, candidate) => scorePair(model, probe, candidate),
+    rankCandidates: (probe, candidates) => rankCandidates(model, probe, candidates),
+  };
 }
 
 /** A birth whose notification was just created (or newly learned its mother), to place in a family. */

@@ -149,7 +149,9 @@ export interface FamilyTransaction {
   familiesByLeadNhsNumber(nhsNumbers: readonly string[]): Promise<FamilyRecord[]>;
   /**
    * The candidates of a batch, one query: live families led by one of these NHS numbers, or sharing a blocking
-   * key with a probe.
+   * key with a probe. `blockKeys` are a probe's keys as they are (a mother without an NHS number: any family), or
+   * with `openKey` (a mother with one: only families no NHS number leads). A key shared by very many families
+   * (more than the store's cap) is not used.
    */
   candidateFamilies(nhsNumbers: readonly string[], blockKeys: readonly string[]): Promise<FamilyRecord[]>;
   /** These families (merged ones too, with mergedInto). */
@@ -227,3 +229,6 @@ export interface FamilyStore {
    */
   decideReview(id: string, decision: ReviewDecision, by: AuditActor, at: Date, reason?: string): Promise<ReviewDecisionResult>;
 }
+
+/** The form of a blocking key that finds only the families no NHS number leads. */
+export const openKey = (key: string): string => `open:${key}`;

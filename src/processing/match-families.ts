@@ -12,7 +12,7 @@ import {
   type FamilyMatcher,
   type FamilyPlan,
 } from '../pipeline/family-match.js';
-import type { FamilyTransaction } from '../ports/family-store.js';
+import { openKey, type FamilyTransaction } from '../ports/family-store.js';
 
 /**
  * Another worker made a family for the same mother's NHS number between this batch's candidate query and its
@@ -38,7 +38,8 @@ export async function placeInFamilies(
   for (const b of births) {
     const nhs = b.record.mother?.nhsNumber;
     if (nhs !== undefined) nhsNumbers.add(nhs);
-    for (const k of matcher.blockingKeys(probeOf(b))) keys.add(k);
+    // A mother with an NHS number is matched only to families no NHS number leads.
+    for (const k of matcher.blockingKeys(probeOf(b))) keys.add(nhs === undefined ? k : openKey(k));
   }
   const candidates = await tx.candidateFamilies([...nhsNumbers], [...keys]);
   const plan = planFamilies(births, candidates, matcher, newId);

@@ -1,15 +1,10 @@
 import { loadMatchModel } from '../../../src/config/matching.js';
-import { blockingKeys, rankCandidates, scorePair } from '../../../src/matching/index.js';
 import type { BirthNotification, Mother } from '../../../src/domain/birth-notification.js';
 import type { FamilyRecord } from '../../../src/ports/family-store.js';
-import { isDecisiveStatus, planFamilies, type BirthToPlace, type FamilyMatcher } from '../../../src/pipeline/family-match.js';
+import { bindMatcher, isDecisiveStatus, planFamilies, type BirthToPlace, type FamilyMatcher } from '../../../src/pipeline/family-match.js';
 
 const model = loadMatchModel();
-const matcher: FamilyMatcher = {
-  blockingKeys: (p) => blockingKeys(model, p),
-  scorePair: (a, b) => scorePair(model, a, b),
-  rankCandidates: (probe, candidates) => rankCandidates(model, probe, candidates),
-};
+const matcher: FamilyMatcher = bindMatcher(model);
 const AT = new Date('2026-11-29T10:00:00Z');
 
 const JANE: Mother = {
