@@ -18,6 +18,8 @@
  * `.stork-bench/stage-costs.json`.
  */
 import { randomBytes } from 'node:crypto';
+import { loadMatchModel } from '../../src/config/matching.js';
+import { bindMatcher } from '../../src/pipeline/family-match.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -118,6 +120,7 @@ async function main(): Promise<number> {
     });
     const pending: PendingDelivery[] = [];
     const processDeps = {
+      families: bindMatcher(loadMatchModel()),
       store: notifications,
       rulebook: config.rulebook,
       catchments: config.catchments,
