@@ -59,6 +59,7 @@ const WHAT: Record<AuditAction, string> = {
   updated: 'The updated record disclosed to the centre',
   'event-received': 'Signal event received from the trust',
   'event-fetched': 'Record fetched from the trust’s FHIR server',
+  'named-worker': 'Named worker for the family assigned or removed by the centre',
 };
 
 const detailString = (e: AuditEvent, key: string): string | undefined => {
