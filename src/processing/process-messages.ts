@@ -4,10 +4,19 @@ import type { Catchments } from '../pipeline/catchments.js';
 import type { Rulebook } from '../pipeline/consent/rulebook.js';
 import { planDelivery, type DeliveryPlan } from '../pipeline/plan-delivery.js';
 import type { DeliveryJobs } from '../ports/delivery-jobs.js';
-import type { NotificationStore, PendingDelivery, ProcessOutcome, ProcessedBirth } from '../ports/notification-store.js';
+import type {
+  NotificationStore,
+  PendingDelivery,
+  ProcessingTransaction,
+  ProcessOutcome,
+  ProcessedBirth,
+} from '../ports/notification-store.js';
 import type { BirthNotification } from '../domain/birth-notification.js';
 import { decisionAudit, deathReports, DUPLICATE_MESSAGE_REASON, quarantineAudit, settleBatch } from './birth-outcomes.js';
 import { matchKeys, settleLinks, withLinks } from './link-births.js';
+import type { BirthToPlace, FamilyMatcher } from '../pipeline/family-match.js';
+import type { MatchReviewJobs } from '../ports/match-review-jobs.js';
+import { placeInFamilies } from './match-families.js';
 
 export interface ProcessDeps {
   store: NotificationStore;
@@ -16,6 +25,10 @@ export interface ProcessDeps {
   catchments: Catchments;
   logger: Logger;
   clock?: () => Date;
+  /** Family matching (issue 12): each birth notified is placed in a family. Absent: no family records. */
+  families?: FamilyMatcher;
+  /** Where a match held for review is announced, after the batch commits. */
+  reviewJobs?: MatchReviewJobs;
 }
 
 /** Groups pending deliveries by inbox, so each inbox gets one delivery job per batch. */
@@ -60,8 +73,9 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
   const retried: string[] = [];
   if (births.length > 0) {
     const replan = (record: BirthNotification) => planDelivery(record, '', deps.rulebook, deps.catchments);
-    const outcomes = await saveProcessed(deps.store, births, replan);
-    const counts = { created: 0, duplicates: 0, linked: 0, retried: 0, withdrawn: 0 };
+    const { outcomes, families } = await saveProcessed(deps.store, births, replan, deps.families);
+    const counts = { created: 0, duplicates: 0, linked: 0, retried: 0, withdrawn: 0, ...families.counts };
+    if (families.reviewIds.length > 0 && deps.reviewJobs) await deps.reviewJobs.enqueue(families.reviewIds);
     for (const o of outcomes) {
       if (o.kind === 'created') {
         counts.created++;
@@ -97,7 +111,8 @@ async function saveProcessed(
   store: NotificationStore,
   items: readonly ProcessedBirth[],
   replan: (record: BirthNotification) => DeliveryPlan,
-): Promise<ProcessOutcome[]> {
+  matcher: FamilyMatcher | undefined,
+): Promise<{ outcomes: ProcessOutcome[]; families: FamilyOutcome }> {
   const at = items[0]?.at ?? new Date();
   return store.processingTransaction(async (tx) => {
     const created = await tx.createNotifications(items, at);
@@ -121,8 +136,50 @@ async function saveProcessed(
     if (processed.length > 0) await tx.markMessages(processed, 'processed', at);
     if (duplicates.length > 0) await tx.markMessages(duplicates, 'duplicate', at, DUPLICATE_MESSAGE_REASON);
     if (audit.length > 0) await tx.appendAudit(audit);
-    return settled.outcomes;
+    const families = matcher ? await placeCreated(tx.families, items, settled.outcomes, matcher) : NO_FAMILIES;
+    return { outcomes: settled.outcomes, families };
   });
+}
+
+interface FamilyOutcome {
+  counts: { families: number; familyMatches: number; reviews: number };
+  reviewIds: string[];
+}
+
+const NO_FAMILIES: FamilyOutcome = { counts: { families: 0, familyMatches: 0, reviews: 0 }, reviewIds: [] };
+
+/** The births whose notification this batch created, placed in their families in the same transaction. */
+async function placeCreated(
+  tx: ProcessingTransaction['families'],
+  items: readonly ProcessedBirth[],
+  outcomes: readonly ProcessOutcome[],
+  matcher: FamilyMatcher,
+): Promise<FamilyOutcome> {
+  const byMessage = new Map(items.map((b) => [b.messageId, b]));
+  const births: BirthToPlace[] = [];
+  for (const o of outcomes) {
+    if (o.kind !== 'created') continue;
+    const b = byMessage.get(o.messageId);
+    if (b === undefined) continue;
+    const route = b.plan.route;
+    births.push({
+      notificationId: o.notificationId,
+      messageId: b.messageId,
+      record: b.record,
+      ...(route.kind === 'centre' ? { centre: route.centreId } : {}),
+      at: b.at,
+    });
+  }
+  if (births.length === 0) return NO_FAMILIES;
+  const plan = await placeInFamilies(tx, births, matcher);
+  return {
+    counts: {
+      families: plan.newFamilies.length,
+      familyMatches: plan.placed.filter((p) => p.method === 'nhs-number' || p.method === 'probabilistic').length,
+      reviews: plan.reviews.length,
+    },
+    reviewIds: plan.reviews.map((r) => r.id),
+  };
 }
 
 /** The delivery job for one inbox: put its routed notifications in the inbox, audited as disclosures. */
