@@ -368,8 +368,8 @@ async function startIntakeRole(
     apiClient: (id) => config.apiClients.clients.find((c) => c.id === id),
   };
   const apiNotifications = new SqlNotificationStore(pools.api);
-  const families = new SqlFamilyViewStore(pools.api);
-  const web = webApp(core, pools.api, { notifications: apiNotifications, families }, replay);
+  const familyView = new SqlFamilyViewStore(pools.api);
+  const web = webApp(core, pools.api, { notifications: apiNotifications, families: familyView }, replay);
   const app = createHttpApp({
     ...(web ? { web: web.app } : {}),
     logger,
@@ -391,7 +391,7 @@ async function startIntakeRole(
     },
     messages: apiMessages,
     notifications: apiNotifications,
-    families,
+    familyView,
     audit: new SqlAuditLog(pools.api),
     replay,
     // A feed client's scope: an HL7 v2 sending facility (its feeds), or a FHIR or NEMS feed's id (that feed).

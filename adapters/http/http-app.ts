@@ -47,7 +47,7 @@ export interface HttpAppDeps {
   messages: MessageStore;
   notifications: NotificationStore;
   /** A centre's whole families and its named workers. */
-  families: FamilyViewStore;
+  familyView: FamilyViewStore;
   audit: AuditLog;
   replay: ReplayDeps;
   feedIdsForFacility: (ods: string) => string[];
@@ -74,7 +74,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(eventRoutes(deps.eventIntake, deps.fetchStore));
   app.use(messageRoutes(deps.messages, deps.audit, deps.replay, deps.feedIdsForFacility));
   app.use(centreRoutes(deps.notifications));
-  app.use(centreFamilyRoutes(deps.families));
+  app.use(centreFamilyRoutes(deps.familyView));
   app.use(auditRoutes(deps.audit));
   if (deps.families) app.use(familyRoutes(deps.families));
   // A known path reached here was asked with a method it does not have: 405 with Allow. (OPTIONS is answered

@@ -29,7 +29,7 @@ function appWithEveryRoute(): express.Express {
     fhirCapability: { resourceType: 'CapabilityStatement' },
     messages: unused,
     notifications: unused,
-    families: unused,
+    familyView: unused,
     audit: unused,
     replay: unused,
     feedIdsForFacility: () => [],
