@@ -6,9 +6,10 @@
  *   notification about the family (never from the family record itself), so the dataset of the rule that
  *   decided is the ceiling;
  * - the new babies are the centre's own live inbox items about the family (a withdrawn one shows nothing);
- * - a sibling is another child of the family that Stork knows: from a notification whose rule permitted sharing and
- *   that is still in effect (never one withheld, sent for review, withdrawn or about a baby who died), or from
- *   the centre's own register; it shows only the baby fields the centre's dataset allows;
+ * - a sibling is another child of the family that Stork knows, born no later than the newest baby the centre was
+ *   sent (a centre the family moved away from does not learn of a baby born since): from a notification whose rule
+ *   permitted sharing and that is still in effect (never one withheld, sent for review, withdrawn or about a baby
+ *   who died), or from the centre's own register; it shows only the baby fields the centre's dataset allows;
  * - the named worker shows only to the centre that assigned them.
  */
 import type { Address, Baby, GpPractice, Mother } from '../domain/birth-notification.js';
@@ -96,9 +97,15 @@ export function centreFamilyView(inboxId: string, facts: FamilyFacts): CentreFam
 
   const allowed = new Set<string>(DATASETS[newest.dataset]);
   const ownItems = new Set(facts.items.map((i) => i.notificationId));
+  const latestBirth = live.reduce((d, i) => {
+    const b = i.disclosed?.baby.birthDate;
+    return b !== undefined && b > d ? b : d;
+  }, '');
   for (const child of facts.children) {
     if (child.notificationId !== undefined && ownItems.has(child.notificationId)) continue;
     if (child.record.deceased === true) continue;
+    const born = child.record.birthDate;
+    if (born === undefined || latestBirth === '' || born > latestBirth) continue;
     const shareable =
       child.notificationId === undefined
         ? facts.centre === inboxId

@@ -116,6 +116,16 @@ describe('centreFamilyView: what one centre may see of a whole family', () => {
     expect(none?.familyAddress).toBeUndefined();
   });
 
+  it('never shows a child born after the newest baby the centre was sent (a family that moved on)', () => {
+    const children = [
+      child('nhs:1', { name: { given: ['Older'] }, birthDate: '2024-05-01' }, { effect: 'permit', status: 'delivered' }, 's1'),
+      child('nhs:2', { name: { given: ['Younger'] }, birthDate: '2026-11-20' }, { effect: 'permit', status: 'delivered' }, 's2'),
+      child('nhs:3', { name: { given: ['Undated'] } }, { effect: 'permit', status: 'delivered' }, 's3'),
+    ];
+    const v = centreFamilyView('old-centre', facts({ items: [item('n', '2025-06-02T09:00:00Z', offer('B', '2025-06-01'))], children }));
+    expect(v?.siblings.map((s) => s.name?.given?.[0])).toEqual(['Older']);
+  });
+
   it('shows the named worker only to the centre that assigned them', () => {
     const base = {
       items: [item('n', '2026-11-02T09:00:00Z', offer('B', '2026-11-02'))],
