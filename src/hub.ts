@@ -27,6 +27,7 @@ import { RequeueStranded } from './processing/requeue-stranded.js';
 import { openPurposePools, openStore } from '../adapters/store/open-store.js';
 import { SqlMessageStore } from '../adapters/store/sql-message-store.js';
 import { SqlNotificationStore } from '../adapters/store/sql-notification-store.js';
+import { SqlFamilyViewStore } from '../adapters/store/sql-family-view-store.js';
 import { SqlAuditLog } from '../adapters/store/sql-audit-log.js';
 import { SqlFhirFetchStore } from '../adapters/store/sql-fhir-fetch-store.js';
 import { FhirKitServer } from '../adapters/fhir-server/fhir-kit-server.js';
@@ -44,6 +45,7 @@ import { createHttpApp, createHttpServer } from '../adapters/http/http-app.js';
 import { healthRoutes } from '../adapters/http/routes/health.js';
 import { createWebApp } from '../adapters/http/app/web-app.js';
 import { centrePages } from '../adapters/http/app/centre-pages.js';
+import { householdPages } from '../adapters/http/app/household-pages.js';
 import type { SignInEndpoint } from '../adapters/http/app/oidc-sign-in.js';
 import { SqlWebSessionStore } from '../adapters/store/sql-web-session-store.js';
 import type { PageKit } from '../adapters/http/app/web-app.js';
@@ -356,7 +358,8 @@ async function startIntakeRole(
     apiClient: (id) => config.apiClients.clients.find((c) => c.id === id),
   };
   const apiNotifications = new SqlNotificationStore(pools.api);
-  const web = webApp(core, pools.api, apiNotifications, replay);
+  const familyView = new SqlFamilyViewStore(pools.api);
+  const web = webApp(core, pools.api, { notifications: apiNotifications, families: familyView }, replay);
   const app = createHttpApp({
     ...(web ? { web: web.app } : {}),
     logger,
@@ -378,6 +381,7 @@ async function startIntakeRole(
     },
     messages: apiMessages,
     notifications: apiNotifications,
+    familyView,
     audit: new SqlAuditLog(pools.api),
     replay,
     // A feed client's scope: an HL7 v2 sending facility (its feeds), or a FHIR or NEMS feed's id (that feed).
@@ -439,7 +443,7 @@ async function startIntakeRole(
 function webApp(
   core: Core,
   apiDb: Database,
-  notifications: SqlNotificationStore,
+  centre: { notifications: SqlNotificationStore; families: SqlFamilyViewStore },
   replay: ReplayDeps,
 ): { app: express.Express; ready: (httpPort: number, opened: ResourceStack) => Promise<void> } | undefined {
   const { env, config, logger } = core;
@@ -462,7 +466,11 @@ function webApp(
     secure: env.publicUrl?.startsWith('https:') === true,
     inboxIds: inboxes,
     inboxName: (id) => config.catchments.centres.get(id)?.name,
-    pages: (kit) => [centrePages(kit, notifications), ...auditAndOperationsPages(core, kit, apiDb, replay)],
+    pages: (kit) => [
+      centrePages(kit, centre.notifications),
+      householdPages(kit, centre.families),
+      ...auditAndOperationsPages(core, kit, apiDb, replay),
+    ],
     clock: core.clock,
   });
   return {

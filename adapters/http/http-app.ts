@@ -10,6 +10,7 @@ import type { FhirFetchStore } from '../../src/ports/fhir-fetch.js';
 import type { JsonObject } from '../../src/pipeline/fhir/fhir-xml.js';
 import type { MessageStore } from '../../src/ports/message-store.js';
 import type { NotificationStore } from '../../src/ports/notification-store.js';
+import type { FamilyViewStore } from '../../src/ports/family-view.js';
 import type { AuditLog } from '../../src/ports/audit-log.js';
 import type { ReplayDeps } from '../../src/intake/replay-message.js';
 import { InvalidCursorError } from '../../src/ports/paging.js';
@@ -20,6 +21,7 @@ import { hl7v2IntakeRoutes } from './routes/hl7v2-intake.js';
 import { fhirIntakeRoutes, fhirMetadataRoutes } from './routes/fhir.js';
 import { messageRoutes } from './routes/messages.js';
 import { centreRoutes } from './routes/centres.js';
+import { centreFamilyRoutes } from './routes/centre-families.js';
 import { auditRoutes } from './routes/audit.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { eventRoutes } from './routes/events.js';
@@ -44,6 +46,8 @@ export interface HttpAppDeps {
   fhirCapability?: JsonObject;
   messages: MessageStore;
   notifications: NotificationStore;
+  /** A centre's whole families and its named workers. */
+  familyView: FamilyViewStore;
   audit: AuditLog;
   replay: ReplayDeps;
   feedIdsForFacility: (ods: string) => string[];
@@ -70,6 +74,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(eventRoutes(deps.eventIntake, deps.fetchStore));
   app.use(messageRoutes(deps.messages, deps.audit, deps.replay, deps.feedIdsForFacility));
   app.use(centreRoutes(deps.notifications));
+  app.use(centreFamilyRoutes(deps.familyView));
   app.use(auditRoutes(deps.audit));
   if (deps.families) app.use(familyRoutes(deps.families));
   // A known path reached here was asked with a method it does not have: 405 with Allow. (OPTIONS is answered
@@ -125,6 +130,8 @@ export const KNOWN_PATHS: readonly (readonly [string, string])[] = [
   ['/v1/centres/:centreId/notifications', 'GET, HEAD'],
   ['/v1/centres/:centreId/notifications/:id', 'GET, HEAD'],
   ['/v1/centres/:centreId/notifications/:id/ack', 'POST'],
+  ['/v1/centres/:centreId/families/:familyId', 'GET, HEAD'],
+  ['/v1/centres/:centreId/families/:familyId/named-worker', 'PUT, DELETE'],
   ['/v1/audit', 'GET, HEAD'],
   ['/v1/families/import', 'POST'],
   ['/v1/match-reviews', 'GET, HEAD'],

@@ -42,6 +42,7 @@ interface InboxRow {
   disclosed: unknown;
   subject_nhs_number: string | null;
   decision: unknown;
+  family_id: string | null;
 }
 
 function toItem(r: InboxRow): InboxItem {
@@ -60,7 +61,10 @@ function toItem(r: InboxRow): InboxItem {
   if (acked) item.acknowledgedAt = acked;
   if (withdrawn) item.withdrawnAt = withdrawn;
   // A withdrawn notification is not disclosed again: the centre keeps its id, status and time only.
-  if (r.status !== 'withdrawn') item.record = json(r.disclosed) as DisclosedRecord;
+  if (r.status !== 'withdrawn') {
+    if (r.family_id !== null) item.familyId = r.family_id;
+    item.record = json(r.disclosed) as DisclosedRecord;
+  }
   return item;
 }
 
@@ -96,8 +100,8 @@ export const SAVE_PROCESSED_SQL = `WITH created AS (
  SELECT id FROM created`;
 
 const INBOX_SELECT = `SELECT i.notification_id, i.inbox_id, i.status, i.delivered_at, i.updated_at, i.first_read_at, i.acknowledged_at, i.withdrawn_at, n.disclosed,
-  n.baby_nhs_number AS subject_nhs_number, n.decision
-  FROM inbox_items i JOIN notifications n ON n.id = i.notification_id`;
+  n.baby_nhs_number AS subject_nhs_number, n.decision, fl.family_id
+  FROM inbox_items i JOIN notifications n ON n.id = i.notification_id LEFT JOIN family_links fl ON fl.notification_id = i.notification_id`;
 
 /** Notifications and inboxes in SQL. Unique keys (message, subject) make every write safe to repeat. */
 export class SqlNotificationStore implements NotificationStore {

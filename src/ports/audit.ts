@@ -22,6 +22,8 @@ export type AuditAction =
   | 'event-received'
   /** A signal event's record fetched and stored (messageId), or the fetch given up (outcome). */
   | 'event-fetched'
+  /** A centre assigned (or cleared) its named worker for a family. */
+  | 'named-worker'
   /** A notification placed in a family (details: familyId, method, score and each field's level and weight). */
   | 'family-linked'
   /** A match in the review band held for an operator (details: review, families, score, contributions). */

@@ -125,6 +125,8 @@ export interface InboxItem {
   firstReadAt?: string;
   acknowledgedAt?: string;
   withdrawnAt?: string;
+  /** The family the baby belongs to (GET …/families/{familyId}); not shown once withdrawn. */
+  familyId?: string;
   record?: DisclosedRecord;
 }
 

@@ -59,6 +59,7 @@ const WHAT: Record<AuditAction, string> = {
   updated: 'The updated record disclosed to the centre',
   'event-received': 'Signal event received from the trust',
   'event-fetched': 'Record fetched from the trust’s FHIR server',
+  'named-worker': 'Named worker for the family assigned or removed by the centre',
   'family-linked': 'Placed in a family',
   'match-review-created': 'A possible family match held for an operator to review',
   'match-reviewed': 'A possible family match confirmed or rejected by an operator',

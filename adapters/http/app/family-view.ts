@@ -19,6 +19,8 @@ export interface FamilyView {
   delivered: string;
   withdrawn?: string;
   takenOn?: string;
+  /** The whole family's page (issue 12), while the notification is in effect. */
+  familyId?: string;
 }
 
 const STATUS: Record<InboxStatus, [string, string]> = {
@@ -35,7 +37,7 @@ export function personName(n: PersonName | undefined): string | undefined {
   return text === '' ? undefined : text;
 }
 
-function addressLines(a: Address | undefined): string[] | undefined {
+export function addressLines(a: Address | undefined): string[] | undefined {
   if (!a) return undefined;
   const lines = [...a.lines, a.city, a.county, a.postcode].filter((l): l is string => typeof l === 'string' && l.trim() !== '');
   return lines.length > 0 ? lines : undefined;
@@ -79,6 +81,7 @@ export function familyView(item: InboxItem): FamilyView {
   if (!r) return { ...base, babyName: 'Withdrawn notification' };
   const gp = r.gpPractice ? [r.gpPractice.name, r.gpPractice.odsCode].filter(Boolean).join(', ') : undefined;
   const view: FamilyView = { ...base, babyName: personName(r.baby.name) ?? 'Baby (no name given)' };
+  if (item.familyId !== undefined) view.familyId = item.familyId;
   const set = <K extends keyof FamilyView>(k: K, v: FamilyView[K] | undefined): void => {
     if (v !== undefined && v !== '') view[k] = v;
   };

@@ -6,8 +6,8 @@
 -- date of birth, NHS number and its verification status, phone, preferred language); `lead_nhs_number` is unique,
 -- so one mother's NHS number is one family, and two workers racing on it make one. `centre` is the inbox id of the
 -- centre the family uses (from the register it was imported from, else the catchment its address routes to);
--- `named_worker` the worker that centre assigned. A family merged into another (A40, or a confirmed review whose
--- provisional family joins the one it matched) keeps its row with `merged_into` set and no longer matches.
+-- `named_worker` the worker a centre assigned (`named_worker_centre`: which centre; another centre never sees it).
+-- A family merged into another (A40, or a confirmed review whose provisional family joins the one it matched) keeps its row with `merged_into` set and no longer matches.
 CREATE TABLE families (
   id               uuid PRIMARY KEY,
   created_at       timestamptz NOT NULL,
@@ -19,6 +19,7 @@ CREATE TABLE families (
   preferred_language text,
   centre           text,
   named_worker     text,
+  named_worker_centre text,
   named_worker_at  timestamptz,
   merged_into      uuid REFERENCES families (id),
   origin           text NOT NULL CHECK (origin IN ('notification', 'register-import'))

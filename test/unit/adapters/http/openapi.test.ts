@@ -29,6 +29,7 @@ function appWithEveryRoute(): express.Express {
     fhirCapability: { resourceType: 'CapabilityStatement' },
     messages: unused,
     notifications: unused,
+    familyView: unused,
     audit: unused,
     replay: unused,
     feedIdsForFacility: () => [],
