@@ -9,6 +9,12 @@ import type { BirthNotification } from '../domain/birth-notification.js';
 import { decisionAudit, deathReports, DUPLICATE_MESSAGE_REASON, quarantineAudit, settleBatch } from './birth-outcomes.js';
 import { matchKeys, settleLinks, withLinks } from './link-births.js';
 
+/** An update about a baby (not a death report): it changes the baby's notification and never makes one. */
+const isUpdate = (b: ProcessedBirth): boolean => b.record.source.update === true && !b.record.baby.deceased;
+
+/** The reason an update about a baby Stork has not notified is kept with. */
+export const UPDATE_NOT_APPLIED_MESSAGE_REASON = 'update about a baby Stork has not notified';
+
 export interface ProcessDeps {
   store: NotificationStore;
   deliveryJobs: DeliveryJobs;
@@ -61,13 +67,21 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
   if (births.length > 0) {
     const replan = (record: BirthNotification) => planDelivery(record, '', deps.rulebook, deps.catchments);
     const outcomes = await saveProcessed(deps.store, births, replan);
-    const counts = { created: 0, duplicates: 0, linked: 0, retried: 0, withdrawn: 0 };
+    const counts = { created: 0, duplicates: 0, linked: 0, updated: 0, moved: 0, updatesNotApplied: 0, retried: 0, withdrawn: 0 };
     for (const o of outcomes) {
       if (o.kind === 'created') {
         counts.created++;
         if (o.inboxId !== undefined) pending.push({ inboxId: o.inboxId, notificationId: o.notificationId });
       } else if (o.kind === 'duplicate-birth') counts.duplicates++;
-      else if (o.kind === 'linked') counts.linked++;
+      else if (o.kind === 'linked' || o.kind === 'updated') {
+        if (o.kind === 'linked') counts.linked++;
+        else counts.updated++;
+        // A notification that moved to another inbox (or was re-decided into review) is delivered there.
+        if (o.routedTo !== undefined) {
+          counts.moved++;
+          pending.push({ inboxId: o.routedTo, notificationId: o.notificationId });
+        }
+      } else if (o.kind === 'update-not-applied') counts.updatesNotApplied++;
       else if (o.kind === 'withdrew') counts.withdrawn += o.notificationIds.length;
       else {
         counts.retried++;
@@ -100,7 +114,11 @@ async function saveProcessed(
 ): Promise<ProcessOutcome[]> {
   const at = items[0]?.at ?? new Date();
   return store.processingTransaction(async (tx) => {
-    const created = await tx.createNotifications(items, at);
+    // An update (A08, A31, a FHIR update) never makes a notification: it changes the one of its baby, if any.
+    const created = await tx.createNotifications(
+      items.filter((b) => !isUpdate(b)),
+      at,
+    );
     const rest = items.filter((b) => !created.has(b.notificationId));
     const alreadyProcessed = rest.length > 0 ? await tx.messagesWithNotification(rest.map((b) => b.messageId)) : new Set<string>();
     // A death reported for a baby already notified withdraws that notification, delivered or not.
@@ -117,8 +135,9 @@ async function saveProcessed(
       const again = links.unlinked.length > 0 ? await tx.createNotifications(links.unlinked, at) : new Set<string>();
       settled = withLinks(settled, links, again);
     }
-    const { processed, duplicates, audit } = settled;
+    const { processed, duplicates, notRelevant, audit } = settled;
     if (processed.length > 0) await tx.markMessages(processed, 'processed', at);
+    if (notRelevant.length > 0) await tx.markMessages(notRelevant, 'not-relevant', at, UPDATE_NOT_APPLIED_MESSAGE_REASON);
     if (duplicates.length > 0) await tx.markMessages(duplicates, 'duplicate', at, DUPLICATE_MESSAGE_REASON);
     if (audit.length > 0) await tx.appendAudit(audit);
     return settled.outcomes;
