@@ -100,6 +100,7 @@ describe('settleLinks: a later message about a baby already notified enriches it
       subjectKeys: [`nhs:${BABY}`],
       babyNhsNumbers: [BABY],
       birthKeys: [`birth:${MOTHER}:2026-11-28:1`],
+      demographicKeys: [],
     });
     const s = settleLinks([later], [existing()], replan, at);
     expect(s.resolved).toEqual(new Set(['m-nems']));
@@ -146,12 +147,21 @@ describe('settleLinks: a later message about a baby already notified enriches it
       replan,
       at,
     );
-    expect(s.outcomes).toEqual([{ kind: 'linked', messageId: 'm-adt2', notificationId: 'n-adt', inboxUpdated: false }]);
+    // NEMS gave no address (routed to the unallocated inbox); the ADT's address routes it to Osmondthorpe: it moves.
+    expect(first.inboxId).toBe('unallocated');
+    expect(s.outcomes).toEqual([
+      { kind: 'linked', messageId: 'm-adt2', notificationId: 'n-adt', inboxUpdated: false, routedTo: 'osmondthorpe' },
+    ]);
     expect(s.audit[0]).toMatchObject({ details: { matchedBy: 'subject-key', conflicts: ['baby.nhsNumberStatus'] } });
-    // The verified status is kept; the notification was not yet delivered, so no `updated` event.
+    // The verified status is kept; the notification was not yet delivered, so nothing is withdrawn: it is routed anew.
     expect(s.updates[0]?.record.baby.nhsNumberStatus).toBe('01');
     expect(s.updates[0]?.record.baby.localIdentifiers).toHaveLength(1);
-    expect(s.audit.map((e) => e.action)).toEqual(['linked']);
+    expect(s.updates[0]?.reroute).toMatchObject({ inboxId: 'osmondthorpe', route: { kind: 'centre', centreId: 'osmondthorpe' } });
+    expect(s.updates[0]?.reroute?.withdrawFrom).toBeUndefined();
+    expect(s.audit.map((e) => [e.action, e.recipient])).toEqual([
+      ['linked', undefined],
+      ['routed', 'osmondthorpe'],
+    ]);
   });
 
   test('the ADT after NEMS without the NHS number: linked by birth key', () => {
@@ -201,13 +211,29 @@ describe('settleLinks: a later message about a baby already notified enriches it
     expect(s.audit).toEqual([expect.objectContaining({ action: 'linked', outcome: 'withdrawn' })]);
   });
 
-  test('a later record marked restricted: the record is restricted, nothing more is disclosed, the audit says the decision would change', () => {
+  test('a later record marked restricted: withdrawn from the centre (neutral reason), routed to safeguarding review with its dataset', () => {
     const s = settleLinks([birth('m-r', nemsRecord({}, { confidentiality: 'restricted' }))], [existing()], replan, at);
     expect(s.updates[0]?.record.confidentiality).toBe('restricted');
     expect(s.updates[0]?.disclosed).toBeUndefined();
-    expect(s.outcomes).toEqual([expect.objectContaining({ kind: 'linked', inboxUpdated: false })]);
-    expect(s.audit[0]?.details).toMatchObject({ decisionWouldChange: true, routeWouldChange: true });
+    const review = replan(s.updates[0]?.record ?? adtRecord());
+    expect(review.decision.effect).toBe('review');
+    expect(s.updates[0]?.reroute).toEqual({
+      decision: review.decision,
+      route: review.route,
+      inboxId: review.inboxId,
+      disclosed: review.disclosed,
+      withdrawFrom: 'osmondthorpe',
+    });
+    // The review inbox gets no more than the review decision's dataset: no address, no phone.
+    expect(review.disclosed).not.toHaveProperty('familyAddress');
+    expect(s.outcomes).toEqual([expect.objectContaining({ kind: 'linked', inboxUpdated: false, routedTo: review.inboxId })]);
     expect(s.audit[0]?.details?.conflicts).toContain('confidentiality');
+    expect(s.audit.slice(1).map((e) => [e.action, e.recipient, e.outcome])).toEqual([
+      ['decided', undefined, 'review'],
+      ['withdrawn', 'osmondthorpe', 'moved-away'],
+      ['routed', review.inboxId, 'centre'],
+    ]);
+    expect(JSON.stringify(s.audit.find((e) => e.action === 'withdrawn'))).not.toContain(review.inboxId ?? 'none');
   });
 
   test('two later messages in one batch enrich the same notification one after the other: one update', () => {
