@@ -170,8 +170,9 @@ export function reconcile(
     return { fields: [], events };
   }
   if (!sameDecision) events.push(decided());
-  const withdrawFrom = n.status === 'delivered' ? n.inboxId : undefined;
-  if (withdrawFrom !== undefined) {
+  // Moved twice in one batch: the item to withdraw is still the one the notification was delivered to.
+  const withdrawFrom = n.status === 'delivered' ? n.inboxId : update.reroute?.withdrawFrom;
+  if (n.status === 'delivered' && withdrawFrom !== undefined) {
     events.push({
       action: 'withdrawn',
       recipient: withdrawFrom,

@@ -334,3 +334,77 @@ describe('withLinks: the batch settlement after the second look', () => {
     expect(s.duplicates).toEqual([]);
   });
 });
+
+describe('settleLinks: updates (A08/A31, FHIR updates) and moves between catchments', () => {
+  const a08 = (postcode: string, over: Partial<BirthNotification['baby']> = {}): BirthNotification => {
+    const r = adtRecord(over);
+    r.source = { ...r.source, event: 'ADT^A08', messageControlId: 'U1', update: true };
+    if (r.mother) r.mother.address = { lines: ['2 NEW STREET'], postcode };
+    return r;
+  };
+
+  test('an address in another centre’s catchment moves a delivered notification: withdrawn from the old, routed to the new', () => {
+    const s = settleLinks([birth('m-a08', a08('LS8 3DR'))], [existing()], replan, at);
+    expect(s.processed).toEqual(['m-a08']);
+    expect(s.linked).toEqual([]);
+    expect(s.outcomes).toEqual([
+      { kind: 'updated', messageId: 'm-a08', notificationId: 'n-adt', inboxUpdated: false, routedTo: 'harehills' },
+    ]);
+    expect(s.updates[0]?.record.mother?.address?.postcode).toBe('LS8 3DR');
+    expect(s.updates[0]?.reroute).toMatchObject({ inboxId: 'harehills', withdrawFrom: 'osmondthorpe', route: { centreId: 'harehills' } });
+    expect(s.updates[0]?.reroute?.disclosed).toMatchObject({ familyAddress: { postcode: 'LS8 3DR' } });
+    expect(s.audit.map((e) => [e.action, e.recipient, e.outcome])).toEqual([
+      ['updated', undefined, 'record-updated'],
+      ['withdrawn', 'osmondthorpe', 'moved-away'],
+      ['routed', 'harehills', 'centre'],
+    ]);
+    expect(s.audit[0]?.details).toMatchObject({ matchedBy: 'subject-key', fields: ['mother.address'] });
+    // The old centre's withdrawal names no new centre, no address.
+    const withdrawn = JSON.stringify(s.audit[1]);
+    expect(withdrawn).not.toMatch(/harehills|LS8|NEW STREET/);
+    expect(s.audit[2]).toMatchObject({ ruleId: 'offer-of-support', lawfulBasis: expect.any(String) });
+  });
+
+  test('an address in the same catchment updates the delivered record in place (the centre sees it updated)', () => {
+    const s = settleLinks([birth('m-a08', a08('LS9 7AD'))], [existing()], replan, at);
+    expect(s.updates[0]?.reroute).toBeUndefined();
+    expect(s.updates[0]?.disclosed).toMatchObject({ familyAddress: { postcode: 'LS9 7AD' } });
+    expect(s.outcomes).toEqual([{ kind: 'updated', messageId: 'm-a08', notificationId: 'n-adt', inboxUpdated: true }]);
+    expect(s.audit.map((e) => [e.action, e.recipient])).toEqual([
+      ['updated', undefined],
+      ['updated', 'osmondthorpe'],
+    ]);
+    expect(s.audit[1]?.details).toMatchObject({ fields: ['familyAddress'] });
+  });
+
+  test('an update about a baby Stork has not notified is recorded, not relevant, and makes no notification', () => {
+    const s = settleLinks([birth('m-a08', a08('LS8 3DR'))], [], replan, at);
+    expect(s.resolved).toEqual(new Set(['m-a08']));
+    expect(s.notRelevant).toEqual(['m-a08']);
+    expect(s.unlinked).toEqual([]);
+    expect(s.outcomes).toEqual([{ kind: 'update-not-applied', messageId: 'm-a08' }]);
+    expect(s.audit).toEqual([expect.objectContaining({ action: 'not-relevant', outcome: 'update-not-applied', messageId: 'm-a08' })]);
+    expect(s.audit[0]?.notificationId).toBeUndefined();
+  });
+
+  test('an update of a withdrawn notification changes nothing', () => {
+    const s = settleLinks([birth('m-a08', a08('LS8 3DR'))], [existing('withdrawn')], replan, at);
+    expect(s.updates).toEqual([]);
+    expect(s.audit).toEqual([expect.objectContaining({ action: 'updated', outcome: 'withdrawn' })]);
+  });
+
+  test('a routed (not yet delivered) notification moves without any withdrawal', () => {
+    const s = settleLinks([birth('m-a08', a08('LS8 3DR'))], [existing('routed')], replan, at);
+    expect(s.updates[0]?.reroute?.withdrawFrom).toBeUndefined();
+    expect(s.audit.map((e) => e.action)).toEqual(['updated', 'routed']);
+  });
+
+  test('two updates in one batch: moved away, then back: one write, ending where it started', () => {
+    const s = settleLinks([birth('m-1', a08('LS8 3DR')), birth('m-2', a08('LS9 7AB'))], [existing()], replan, at);
+    expect(s.updates).toHaveLength(1);
+    // Its first inbox's item is withdrawn, and it is delivered there again (the delivery job re-opens the item).
+    expect(s.updates[0]?.reroute).toMatchObject({ inboxId: 'osmondthorpe', withdrawFrom: 'osmondthorpe' });
+    expect(s.audit.filter((e) => e.action === 'withdrawn')).toHaveLength(1);
+    expect(s.outcomes.map((o) => (o.kind === 'updated' ? o.routedTo : undefined))).toEqual(['harehills', 'osmondthorpe']);
+  });
+});
