@@ -17,7 +17,7 @@ import { WORKER_ACTOR, type Settlement } from './birth-outcomes.js';
 const WITHDRAWN_REASON = 'A later message reports the baby has died; the notification is withdrawn and its record no longer shown';
 const UPDATE_NOT_APPLIED_REASON = 'An update about a baby Stork has not notified: recorded, and no notification made of it';
 const NOT_LINKED_REASON =
-  'Another notification has the same mother, date of birth and birth order, but the records do not agree that it is the same baby: not merged';
+  'Another notification shares a key of this birth (the mother and the date, time or order of birth), but the records do not agree that it is the same baby: not merged';
 
 /** The keys a batch's not-created births are looked up by. */
 export function matchKeys(births: readonly ProcessedBirth[]): MatchKeys {
@@ -74,17 +74,43 @@ export function changedDisclosedFields(before: DisclosedRecord | undefined, afte
   return [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).sort();
 }
 
-function findMatch(b: ProcessedBirth, existing: readonly ExistingNotification[]): Match | undefined {
+/** What the keys found: the notification of the same baby, or a candidate that is not clearly the same baby. */
+interface Found {
+  match?: Match;
+  ambiguous?: { notification: ExistingNotification; fields: string[] };
+}
+
+/**
+ * The notification a birth is about: by identity (subject key, the baby's NHS number), else by a second-level
+ * key (birth key, then demographic key) only when the comparison for that key says it is the same baby.
+ */
+function findMatch(b: ProcessedBirth, existing: readonly ExistingNotification[]): Found {
   const bySubject = existing.find((e) => e.subjectKey === b.plan.subjectKey);
-  if (bySubject) return { notification: bySubject, matchedBy: 'subject-key' };
+  if (bySubject) return { match: { notification: bySubject, matchedBy: 'subject-key' } };
   const nhs = b.record.baby.nhsNumber;
   const byNhs = nhs === undefined ? undefined : existing.find((e) => e.babyNhsNumber === nhs);
-  if (byNhs) return { notification: byNhs, matchedBy: 'nhs-number' };
-  const byBirth = b.plan.birthKey === undefined ? undefined : existing.find((e) => e.birthKey === b.plan.birthKey);
-  if (byBirth) return { notification: byBirth, matchedBy: 'birth-key' };
-  const demo = b.plan.demographicKey;
-  const byDemo = demo === undefined ? undefined : existing.find((e) => e.demographicKey === demo);
-  return byDemo ? { notification: byDemo, matchedBy: 'demographic-key' } : undefined;
+  if (byNhs) return { match: { notification: byNhs, matchedBy: 'nhs-number' } };
+  const { birthKey: bk, demographicKey: dk } = b.plan;
+  const tries = [
+    {
+      matchedBy: 'birth-key' as const,
+      candidate: bk === undefined ? undefined : existing.find((e) => e.birthKey === bk),
+      compare: compareBirths,
+    },
+    {
+      matchedBy: 'demographic-key' as const,
+      candidate: dk === undefined ? undefined : existing.find((e) => e.demographicKey === dk),
+      compare: compareByMotherDetails,
+    },
+  ];
+  let ambiguous: Found['ambiguous'];
+  for (const { matchedBy, candidate, compare } of tries) {
+    if (candidate === undefined) continue;
+    const verdict = compare(candidate.record, b.record);
+    if (verdict.verdict === 'same') return { match: { notification: candidate, matchedBy } };
+    ambiguous ??= { notification: candidate, fields: verdict.fields };
+  }
+  return ambiguous === undefined ? {} : { ambiguous };
 }
 
 const MOVED_REASON = 'The notification no longer belongs in this inbox; it is withdrawn and its record no longer shown';
@@ -253,39 +279,44 @@ export function settleLinks(
 
   for (const b of births) {
     const isUpdate = b.record.source.update === true && !b.record.baby.deceased;
-    const found = findMatch(b, [...current.values()]);
-    if (found === undefined) {
+    const { match: found, ambiguous } = findMatch(b, [...current.values()]);
+    if (found === undefined && ambiguous === undefined) {
       if (isUpdate) notApplied(s, b, at);
       continue;
     }
-    const n = found.notification;
     s.resolved.add(b.messageId);
-    if (found.matchedBy === 'birth-key' || found.matchedBy === 'demographic-key') {
-      const verdict = found.matchedBy === 'birth-key' ? compareBirths(n.record, b.record) : compareByMotherDetails(n.record, b.record);
-      if (verdict.verdict === 'ambiguous') {
-        const note: AuditEventInput = {
-          at: b.at,
-          actor: WORKER_ACTOR,
-          action: 'not-linked',
-          messageId: b.messageId,
-          ...(isUpdate ? {} : { notificationId: b.notificationId }),
-          ...subject(b.record.baby.nhsNumber),
-          outcome: 'ambiguous',
-          details: { reason: NOT_LINKED_REASON, candidateNotificationId: n.id, candidateMessageId: n.messageId, fields: verdict.fields },
-        };
-        if (isUpdate) {
-          s.audit.push(note);
-          notApplied(s, b, at);
-          continue;
-        }
-        // Inserted as its own notification without the keys it shares with another baby.
-        const plan: DeliveryPlan = { ...b.plan };
-        delete plan.birthKey;
-        delete plan.demographicKey;
-        s.unlinked.push({ ...b, plan, audit: [...b.audit, note] });
+    if (found === undefined && ambiguous !== undefined) {
+      const candidate = ambiguous.notification;
+      const note: AuditEventInput = {
+        at: b.at,
+        actor: WORKER_ACTOR,
+        action: 'not-linked',
+        messageId: b.messageId,
+        ...(isUpdate ? {} : { notificationId: b.notificationId }),
+        ...subject(b.record.baby.nhsNumber),
+        outcome: 'ambiguous',
+        details: {
+          reason: NOT_LINKED_REASON,
+          candidateNotificationId: candidate.id,
+          candidateMessageId: candidate.messageId,
+          fields: ambiguous.fields,
+        },
+      };
+      if (isUpdate) {
+        s.audit.push(note);
+        notApplied(s, b, at);
         continue;
       }
+      // Inserted as its own notification without the second-level keys another notification holds.
+      const plan: DeliveryPlan = { ...b.plan };
+      const held = [...current.values()];
+      if (held.some((e) => e.birthKey !== undefined && e.birthKey === plan.birthKey)) delete plan.birthKey;
+      if (held.some((e) => e.demographicKey !== undefined && e.demographicKey === plan.demographicKey)) delete plan.demographicKey;
+      s.unlinked.push({ ...b, plan, audit: [...b.audit, note] });
+      continue;
     }
+    if (found === undefined) continue;
+    const n = found.notification;
     const base = {
       at,
       actor: WORKER_ACTOR,
