@@ -352,6 +352,8 @@ class SqlProcessingTransaction implements ProcessingTransaction {
 
   async enrichNotifications(updates: readonly NotificationUpdate[], at: Date): Promise<void> {
     if (updates.length === 0) return;
+    // A second-level key newly known is set only where no notification holds it (processing checked those it
+    // locked; one it did not lock, about another baby, may hold it too): the key is a shortcut, never required.
     const rows = updates.map((u) => ({
       id: u.id,
       record: u.record,
@@ -374,7 +376,9 @@ class SqlProcessingTransaction implements ProcessingTransaction {
            decision = COALESCE(u.decision, n.decision), dataset = COALESCE(u.decision ->> 'dataset', n.dataset),
            baby_nhs_number = COALESCE(n.baby_nhs_number, u.baby_nhs_number),
            mother_nhs_number = COALESCE(n.mother_nhs_number, u.mother_nhs_number),
-           birth_key = COALESCE(n.birth_key, u.birth_key), demographic_key = COALESCE(n.demographic_key, u.demographic_key),
+           birth_key = COALESCE(n.birth_key, CASE WHEN NOT EXISTS (SELECT 1 FROM notifications o WHERE o.birth_key = u.birth_key) THEN u.birth_key END),
+           demographic_key = COALESCE(n.demographic_key,
+             CASE WHEN NOT EXISTS (SELECT 1 FROM notifications o WHERE o.demographic_key = u.demographic_key) THEN u.demographic_key END),
            last_message_id = COALESCE(u.last_message_id, n.last_message_id), updated_at = $2
          FROM u WHERE n.id = u.id RETURNING n.id
        )
