@@ -287,6 +287,14 @@ class SqlProcessingTransaction implements ProcessingTransaction {
     return new Set(r.rows.map((x) => x.message_id));
   }
 
+  async messagesNotQueued(messageIds: readonly string[]): Promise<Set<string>> {
+    if (messageIds.length === 0) return new Set();
+    const r = await this.tx.query<{ id: string }>(`SELECT id FROM messages WHERE id = ANY($1::uuid[]) AND status <> 'queued'`, [
+      messageIds,
+    ]);
+    return new Set(r.rows.map((x) => x.id));
+  }
+
   async lockLiveNotifications(subjectKeys: readonly string[]): Promise<LiveNotification[]> {
     if (subjectKeys.length === 0) return [];
     const r = await this.tx.query<{

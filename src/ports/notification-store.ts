@@ -101,6 +101,8 @@ export interface ProcessingTransaction {
   createNotifications(items: readonly ProcessedBirth[], at: Date): Promise<Set<string>>;
   /** Of these messages, those that already have a notification (processed before). */
   messagesWithNotification(messageIds: readonly string[]): Promise<Set<string>>;
+  /** Of these messages, those no longer queued (another worker processed them since this one loaded them). */
+  messagesNotQueued(messageIds: readonly string[]): Promise<Set<string>>;
   /** The live notifications of these subjects, locked until the transaction ends. */
   lockLiveNotifications(subjectKeys: readonly string[]): Promise<LiveNotification[]>;
   /** The notifications holding any of these keys, locked until the transaction ends, with their current record. */

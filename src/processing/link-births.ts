@@ -447,3 +447,19 @@ export function withLinks(settled: Settlement, links: LinkSettlement, again: Rea
     ],
   };
 }
+
+/**
+ * The settlement once updates another worker processed meanwhile (`done`) are set aside: each is already processed
+ * (its job may still have deliveries to hand over, found by the message id), neither a duplicate nor audited again.
+ */
+export function alreadyProcessedUpdates(settled: Settlement, done: ReadonlySet<string>): Settlement {
+  if (done.size === 0) return settled;
+  return {
+    ...settled,
+    outcomes: settled.outcomes.map((o): ProcessOutcome =>
+      done.has(o.messageId) ? { kind: 'already-processed', messageId: o.messageId } : o,
+    ),
+    duplicates: settled.duplicates.filter((id) => !done.has(id)),
+    audit: settled.audit.filter((e) => !(e.action === 'duplicate-birth' && e.messageId !== undefined && done.has(e.messageId))),
+  };
+}

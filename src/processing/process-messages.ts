@@ -7,7 +7,7 @@ import type { DeliveryJobs } from '../ports/delivery-jobs.js';
 import type { NotificationStore, PendingDelivery, ProcessOutcome, ProcessedBirth } from '../ports/notification-store.js';
 import type { BirthNotification } from '../domain/birth-notification.js';
 import { decisionAudit, deathReports, DUPLICATE_MESSAGE_REASON, quarantineAudit, settleBatch } from './birth-outcomes.js';
-import { matchKeys, settleLinks, withLinks } from './link-births.js';
+import { alreadyProcessedUpdates, matchKeys, settleLinks, withLinks } from './link-births.js';
 
 /** An update about a baby (not a death report): it changes the baby's notification and never makes one. */
 const isUpdate = (b: ProcessedBirth): boolean => b.record.source.update === true && !b.record.baby.deceased;
@@ -129,11 +129,20 @@ async function saveProcessed(
     const others = rest.filter((b) => settled.duplicates.includes(b.messageId));
     if (others.length > 0) {
       // A second message about a baby already notified: one notification, enriched, both messages linked.
-      const links = settleLinks(others, await tx.lockMatchingNotifications(matchKeys(others)), replan, at);
+      const locked = await tx.lockMatchingNotifications(matchKeys(others));
+      // An update another worker applied while this one waited for the locks (a retried job running beside the
+      // first): already processed, not applied twice. Read after the locks, so that worker's commit is seen.
+      const done = await tx.messagesNotQueued(others.filter(isUpdate).map((b) => b.messageId));
+      const links = settleLinks(
+        others.filter((b) => !done.has(b.messageId)),
+        locked,
+        replan,
+        at,
+      );
       if (links.withdraw.length > 0) await tx.withdrawNotifications(links.withdraw, at);
       if (links.updates.length > 0) await tx.enrichNotifications(links.updates, at);
       const again = links.unlinked.length > 0 ? await tx.createNotifications(links.unlinked, at) : new Set<string>();
-      settled = withLinks(settled, links, again);
+      settled = alreadyProcessedUpdates(withLinks(settled, links, again), done);
     }
     const { processed, duplicates, notRelevant, audit } = settled;
     if (processed.length > 0) await tx.markMessages(processed, 'processed', at);
