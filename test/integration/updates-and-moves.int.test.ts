@@ -1,6 +1,7 @@
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { londonHl7Time, describeNewborn, type NewbornAdtOptions } from '../support/synthetic/newborn-adt.js';
 import { nemsAsXml, nemsBirthBundle, type NemsBirthOptions } from '../support/synthetic/nems-birth.js';
+import { fhirBirthBundle, NORTHGATE_FHIR_KEY, type FhirBirthOptions } from '../support/synthetic/fhir-birth.js';
 import { pollUntil } from '../support/poll.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
 
@@ -363,5 +364,44 @@ describe('Updates and moves: one baby, one notification, in the right centre', (
       [id],
     );
     expect(audit.rows).toContainEqual({ action: 'not-relevant', outcome: 'update-not-applied' });
+  });
+
+  test('a FHIR R4 update (MessageHeader event birth-notification-update) applies the same way: the baby moves', async () => {
+    const born = new Date(Math.floor((Date.now() - 3 * 3600_000) / 60_000) * 60_000);
+    const local = londonHl7Time(born);
+    const send = async (o: Partial<FhirBirthOptions> & { bundleId: string }) => {
+      const res = await api(t.http, NORTHGATE_FHIR_KEY, '/v1/fhir/$process-message', {
+        method: 'POST',
+        headers: { 'content-type': 'application/fhir+json' },
+        body: JSON.stringify(
+          fhirBirthBundle({
+            timestamp: new Date().toISOString(),
+            birthDate: `${local.slice(0, 4)}-${local.slice(4, 6)}-${local.slice(6, 8)}`,
+            birthTime: born.toISOString(),
+            babyNhsNumber: '9990003211',
+            motherNhsNumber: '9990003289',
+            postcode: OSMONDTHORPE,
+            ...o,
+          }),
+        ),
+      });
+      expect(res.status).toBe(200);
+      return res.headers.get('x-stork-message-id') ?? '';
+    };
+    const firstId = await send({ bundleId: 'upd-r4-birth' });
+    const notificationId = await notificationOf(firstId);
+    await itemIn('osmondthorpe', notificationId, 'new');
+    const update = { system: 'https://fhir.nhs.uk/CodeSystem/message-event', code: 'birth-notification-update' };
+    const updateId = await send({ bundleId: 'upd-r4-update', event: update, postcode: HAREHILLS });
+    expect(await settled(updateId)).toBe('processed');
+    expect((await itemIn('harehills', notificationId, 'new')).record?.familyAddress?.postcode).toBe(HAREHILLS);
+    expect((await itemIn('osmondthorpe', notificationId, 'withdrawn')).record).toBeUndefined();
+    const audit = await auditOf(notificationId);
+    expect(audit.find((e) => e.action === 'updated' && e.messageId === updateId)).toMatchObject({ outcome: 'record-updated' });
+    // An update about a baby Stork has never notified makes none.
+    const stray = await send({ bundleId: 'upd-r4-stray', event: update, babyNhsNumber: '9990003327', motherNhsNumber: '9990003378' });
+    expect(await settled(stray)).toBe('not-relevant');
+    const r = await t.database.db.query(`SELECT 1 FROM notifications WHERE baby_nhs_number = '9990003327'`);
+    expect(r.rows).toEqual([]);
   });
 });
