@@ -1,10 +1,11 @@
 /**
- * One birth, one offer, whatever the route (issue 10 item 6): what a message about a baby already notified
- * does to that notification, as a pure function. The store has found the notifications the batch's
- * not-created births share a key with (subject key, baby NHS number, birth key) and locked them; this decides,
- * birth by birth, whether it is that baby (an identity key: yes; a birth key: only if compareBirths says so),
- * then enriches the notification's record, its disclosed record within the dataset its rule allowed, and
- * audits the link with both message ids and the names (never the values) of the fields enriched or in conflict.
+ * One birth, one offer, whatever the route (issue 10 item 6; issue 12 items 4 and 5): what a message about a
+ * baby already notified does to that notification, as a pure function. The store has found the notifications the
+ * batch's not-created births and updates share a key with (subject key, baby NHS number, birth key, demographic
+ * key) and locked them; this decides, birth by birth, whether it is that baby (an identity key: yes; a second-level
+ * key: only if the comparison for it says so), then enriches (or, for an update, updates) the notification's
+ * record, decides and routes it again (it may move to another inbox), and audits it with both message ids and the
+ * names (never the values) of the fields changed.
  */
 import type { BirthNotification } from '../domain/birth-notification.js';
 import type { DisclosedRecord } from '../pipeline/consent/decide.js';
@@ -239,20 +240,22 @@ export function reconcile(
 
 /**
  * Settles the births whose notification was not created and that are neither retries nor handled death
- * reports. `replan` decides and routes a record as processing does (planDelivery with the hub's rulebook
- * and catchments). Rules:
+ * reports, updates included. `replan` decides and routes a record as processing does (planDelivery with the
+ * hub's rulebook and catchments). Rules:
  * - a birth is linked to the notification with its subject key or its baby's NHS number (the same baby by
- *   identity), else to the one with its birth key if compareBirths says it is the same baby; a birth sharing
- *   only a birth key with a notification that is not clearly the same baby is NOT merged: it is inserted as
- *   its own notification without the birth key, and the audit says why (field names);
+ *   identity), else to the one with its birth key if compareBirths says it is the same baby, else to the one
+ *   with its demographic key if compareByMotherDetails says so; a birth sharing a second-level key only with
+ *   notifications that are not clearly the same baby is NOT merged: it is inserted as its own notification
+ *   without the keys they hold, and the audit says why (field names); an update in that case is not applied;
+ * - an update about no notification is recorded (not relevant), never inserted;
  * - a linked birth reporting a death withdraws the notification if it is still live;
- * - otherwise the notification's record is enriched (mergeRecords: the first value is kept on a conflict),
- *   and keys newly known (baby NHS number, birth key) are set where no other notification holds them;
- * - the disclosed record is rebuilt with the dataset the notification's rule allowed, but only while the
- *   rule, dataset and inbox the enriched record would get are those already decided; if they would change
- *   (for instance a later record marked restricted), nothing more is disclosed and the audit says so;
- * - a notification already delivered and now showing more is audited `updated` to its inbox, as a disclosure
- *   with its rule and lawful basis, and its inbox item stamped updated; one withdrawn is only linked.
+ * - otherwise the notification's record is enriched (mergeRecords: the first value is kept on a conflict) or,
+ *   for an update, updated (applyUpdate: the update's values replace the notification's), and keys newly known
+ *   (baby NHS number, birth key, demographic key) are set where no other notification holds them;
+ * - the changed record is decided and routed again (reconcile): same decision and inbox, the disclosed record
+ *   is rebuilt and a delivered one audited `updated` to its inbox; another inbox or decision, the notification
+ *   moves (withdrawn from the old inbox with a neutral reason, routed to the new with the new dataset);
+ * - one withdrawn is only linked (or, for an update, left as it is).
  */
 export function settleLinks(
   births: readonly ProcessedBirth[],
