@@ -25,9 +25,9 @@ import { auditInsertSql, auditRecordset, cursorOf, encodeCursor, insertAuditEven
  * disk: fsyncs are kept for intake, whose commits come before an ACK. */
 const ASYNC_COMMIT = { asyncCommit: true } as const;
 const NOTIFICATION_COLUMNS =
-  'id, message_id, subject_key, birth_key, created_at, baby_nhs_number, mother_nhs_number, decision, route, inbox_id, dataset, disclosed';
+  'id, message_id, subject_key, birth_key, demographic_key, created_at, baby_nhs_number, mother_nhs_number, decision, route, inbox_id, dataset, disclosed';
 const NOTIFICATION_RECORD =
-  'id uuid, message_id uuid, subject_key text, birth_key text, created_at timestamptz, baby_nhs_number text, mother_nhs_number text, ' +
+  'id uuid, message_id uuid, subject_key text, birth_key text, demographic_key text, created_at timestamptz, baby_nhs_number text, mother_nhs_number text, ' +
   'decision jsonb, route jsonb, inbox_id text, dataset text, disclosed jsonb';
 
 interface InboxRow {
@@ -130,7 +130,8 @@ export class SqlNotificationStore implements NotificationStore {
 
   async undelivered(messageIds?: readonly string[]): Promise<PendingDelivery[]> {
     const r = await this.db.query<{ id: string; inbox_id: string }>(
-      `SELECT id, inbox_id FROM notifications WHERE status = 'routed' ${messageIds ? 'AND message_id = ANY($1::uuid[])' : ''} ORDER BY created_at`,
+      `SELECT id, inbox_id FROM notifications WHERE status = 'routed'
+       ${messageIds ? 'AND (message_id = ANY($1::uuid[]) OR last_message_id = ANY($1::uuid[]))' : ''} ORDER BY created_at`,
       messageIds ? [messageIds] : [],
     );
     return r.rows.map((x) => ({ inboxId: x.inbox_id, notificationId: x.id }));
@@ -155,7 +156,10 @@ export class SqlNotificationStore implements NotificationStore {
            RETURNING id, message_id, baby_nhs_number, decision, dataset
          ), inboxed AS (
            INSERT INTO inbox_items (inbox_id, notification_id, status, delivered_at)
-           SELECT $2, id, 'new', $3 FROM delivered ON CONFLICT DO NOTHING
+           SELECT $2, id, 'new', $3 FROM delivered
+           ON CONFLICT (inbox_id, notification_id) DO UPDATE SET status = 'new', delivered_at = EXCLUDED.delivered_at,
+             updated_at = NULL, first_read_at = NULL, acknowledged_at = NULL, acknowledged_by = NULL, withdrawn_at = NULL
+           WHERE inbox_items.status = 'withdrawn'
          )
          SELECT id, message_id, baby_nhs_number, decision, dataset FROM delivered`,
         [notificationIds, inboxId, at],
@@ -263,6 +267,7 @@ class SqlProcessingTransaction implements ProcessingTransaction {
       message_id: b.messageId,
       subject_key: b.plan.subjectKey,
       birth_key: b.plan.birthKey ?? null,
+      demographic_key: b.plan.demographicKey ?? null,
       created_at: b.at,
       baby_nhs_number: b.record.baby.nhsNumber ?? null,
       mother_nhs_number: b.record.mother?.nhsNumber ?? null,
@@ -290,6 +295,14 @@ class SqlProcessingTransaction implements ProcessingTransaction {
     return new Set(r.rows.map((x) => x.message_id));
   }
 
+  async messagesNotQueued(messageIds: readonly string[]): Promise<Set<string>> {
+    if (messageIds.length === 0) return new Set();
+    const r = await this.tx.query<{ id: string }>(`SELECT id FROM messages WHERE id = ANY($1::uuid[]) AND status <> 'queued'`, [
+      messageIds,
+    ]);
+    return new Set(r.rows.map((x) => x.id));
+  }
+
   async lockLiveNotifications(subjectKeys: readonly string[]): Promise<LiveNotification[]> {
     if (subjectKeys.length === 0) return [];
     const r = await this.tx.query<{
@@ -313,12 +326,13 @@ class SqlProcessingTransaction implements ProcessingTransaction {
   }
 
   async lockMatchingNotifications(keys: MatchKeys): Promise<ExistingNotification[]> {
-    if (keys.subjectKeys.length + keys.babyNhsNumbers.length + keys.birthKeys.length === 0) return [];
+    if (keys.subjectKeys.length + keys.babyNhsNumbers.length + keys.birthKeys.length + keys.demographicKeys.length === 0) return [];
     const r = await this.tx.query<{
       id: string;
       message_id: string;
       subject_key: string;
       birth_key: string | null;
+      demographic_key: string | null;
       baby_nhs_number: string | null;
       status: ExistingNotification['status'];
       inbox_id: string | null;
@@ -326,12 +340,13 @@ class SqlProcessingTransaction implements ProcessingTransaction {
       disclosed: unknown;
       record: unknown;
     }>(
-      `SELECT n.id, n.message_id, n.subject_key, n.birth_key, n.baby_nhs_number, n.status, n.inbox_id, n.decision, n.disclosed,
+      `SELECT n.id, n.message_id, n.subject_key, n.birth_key, n.demographic_key, n.baby_nhs_number, n.status, n.inbox_id, n.decision, n.disclosed,
               COALESCE(n.record, b.canonical) AS record
        FROM notifications n LEFT JOIN message_bodies b ON b.message_id = n.message_id
        WHERE n.subject_key = ANY($1::text[]) OR n.baby_nhs_number = ANY($2::text[]) OR n.birth_key = ANY($3::text[])
+         OR n.demographic_key = ANY($4::text[])
        ORDER BY n.created_at, n.id FOR UPDATE OF n`,
-      [keys.subjectKeys, keys.babyNhsNumbers, keys.birthKeys],
+      [keys.subjectKeys, keys.babyNhsNumbers, keys.birthKeys, keys.demographicKeys],
     );
     // A notification whose first message has lost its canonical record cannot be compared or enriched.
     return r.rows
@@ -341,6 +356,7 @@ class SqlProcessingTransaction implements ProcessingTransaction {
         messageId: row.message_id,
         subjectKey: row.subject_key,
         ...(row.birth_key !== null ? { birthKey: row.birth_key } : {}),
+        ...(row.demographic_key !== null ? { demographicKey: row.demographic_key } : {}),
         ...(row.baby_nhs_number !== null ? { babyNhsNumber: row.baby_nhs_number } : {}),
         status: row.status,
         ...(row.inbox_id !== null ? { inboxId: row.inbox_id } : {}),
@@ -352,29 +368,56 @@ class SqlProcessingTransaction implements ProcessingTransaction {
 
   async enrichNotifications(updates: readonly NotificationUpdate[], at: Date): Promise<void> {
     if (updates.length === 0) return;
+    // A second-level key newly known is set only where no notification holds it (processing checked those it
+    // locked; one it did not lock, about another baby, may hold it too): the key is a shortcut, never required.
     const rows = updates.map((u) => ({
       id: u.id,
       record: u.record,
       baby_nhs_number: u.babyNhsNumber ?? null,
       mother_nhs_number: u.motherNhsNumber ?? null,
       birth_key: u.birthKey ?? null,
+      demographic_key: u.demographicKey ?? null,
       disclosed: u.disclosed ?? null,
+      decision: u.decision ?? null,
       inbox_updated: u.inboxUpdated,
+      last_message_id: u.lastMessageId ?? null,
     }));
     await this.tx.query(
       `WITH u AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb)
-           AS v(id uuid, record jsonb, baby_nhs_number text, mother_nhs_number text, birth_key text, disclosed jsonb, inbox_updated boolean)
+           AS v(id uuid, record jsonb, baby_nhs_number text, mother_nhs_number text, birth_key text, demographic_key text,
+                disclosed jsonb, decision jsonb, inbox_updated boolean, last_message_id uuid)
        ), enriched AS (
          UPDATE notifications n SET record = u.record, disclosed = COALESCE(u.disclosed, n.disclosed),
+           decision = COALESCE(u.decision, n.decision), dataset = COALESCE(u.decision ->> 'dataset', n.dataset),
            baby_nhs_number = COALESCE(n.baby_nhs_number, u.baby_nhs_number),
            mother_nhs_number = COALESCE(n.mother_nhs_number, u.mother_nhs_number),
-           birth_key = COALESCE(n.birth_key, u.birth_key), updated_at = $2
+           birth_key = COALESCE(n.birth_key, CASE WHEN NOT EXISTS (SELECT 1 FROM notifications o WHERE o.birth_key = u.birth_key) THEN u.birth_key END),
+           demographic_key = COALESCE(n.demographic_key,
+             CASE WHEN NOT EXISTS (SELECT 1 FROM notifications o WHERE o.demographic_key = u.demographic_key) THEN u.demographic_key END),
+           last_message_id = COALESCE(u.last_message_id, n.last_message_id), updated_at = $2
          FROM u WHERE n.id = u.id RETURNING n.id
        )
        UPDATE inbox_items i SET updated_at = $2 FROM u
        WHERE i.notification_id = u.id AND u.inbox_updated AND i.status <> 'withdrawn'`,
       [JSON.stringify(rows), at],
+    );
+    const moves = updates.flatMap((u) => (u.reroute === undefined ? [] : [{ id: u.id, ...u.reroute }]));
+    if (moves.length === 0) return;
+    // A move: re-decided and re-routed (routed again, for the delivery job, or withheld), and its item in the old
+    // inbox withdrawn. The old inbox item keeps no record: the centre sees only that it was withdrawn, and when.
+    await this.tx.query(
+      `WITH m AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb)
+           AS v(id uuid, decision jsonb, route jsonb, "inboxId" text, disclosed jsonb, "withdrawFrom" text)
+       ), moved AS (
+         UPDATE notifications n SET decision = m.decision, route = m.route, inbox_id = m."inboxId", dataset = m.decision ->> 'dataset',
+           disclosed = m.disclosed, status = CASE WHEN m."inboxId" IS NULL THEN 'withheld' ELSE 'routed' END, updated_at = $2
+         FROM m WHERE n.id = m.id RETURNING n.id
+       )
+       UPDATE inbox_items i SET status = 'withdrawn', withdrawn_at = $2 FROM m
+       WHERE i.notification_id = m.id AND i.inbox_id = m."withdrawFrom" AND i.status <> 'withdrawn'`,
+      [JSON.stringify(moves), at],
     );
   }
 
@@ -390,7 +433,12 @@ class SqlProcessingTransaction implements ProcessingTransaction {
     );
   }
 
-  async markMessages(messageIds: readonly string[], status: 'processed' | 'duplicate', at: Date, reason?: string): Promise<void> {
+  async markMessages(
+    messageIds: readonly string[],
+    status: 'processed' | 'duplicate' | 'not-relevant',
+    at: Date,
+    reason?: string,
+  ): Promise<void> {
     if (messageIds.length === 0) return;
     const setReason = reason === undefined ? '' : `, ${ifQueued('reason', '$4')}`;
     await this.tx.query(

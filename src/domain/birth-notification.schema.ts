@@ -105,6 +105,7 @@ const source = objectSchema<NotificationSource>()(
     feedId: text,
     messageControlId: text,
     event: text,
+    update: { type: 'boolean' },
   },
   ['format', 'feedId', 'messageControlId', 'event'],
 );

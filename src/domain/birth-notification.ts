@@ -89,6 +89,11 @@ export interface NotificationSource {
   messageControlId: string;
   /** The event as the sender named it, e.g. `ADT^A28`. */
   event: string;
+  /**
+   * The message is an update about a baby (HL7 v2 A08/A31, a FHIR update event): about a baby already notified,
+   * its values replace the notification's; it never makes a notification of its own.
+   */
+  update?: boolean;
 }
 
 export interface BirthNotification {

@@ -3,13 +3,15 @@ import type { Catchments } from './catchments.js';
 import { decide, minimise, type Decision, type DisclosedRecord } from './consent/decide.js';
 import type { Rulebook } from './consent/rulebook.js';
 import { routeNotification, type Route } from './route.js';
-import { birthKey } from './same-birth.js';
+import { birthKey, demographicKey } from './same-birth.js';
 
 /** What happens to one birth: the rule's decision, the catchment route, and where (and what) it is delivered. */
 export interface DeliveryPlan {
   subjectKey: string;
   /** The key another route shares for this baby (same-birth.ts), when the record allows one. */
   birthKey?: string;
+  /** The second-level key (mother's details, baby's date, minute of birth and sex; same-birth.ts), when known. */
+  demographicKey?: string;
   decision: Decision;
   route: Route;
   /** The inbox it goes to; undefined when the decision withholds it. */
@@ -41,7 +43,14 @@ export function planDelivery(n: BirthNotification, messageId: string, rulebook: 
   const decision = decide(n, rulebook);
   const route = routeNotification(familyAddress(n)?.postcode, catchments);
   const key = birthKey(n);
-  const plan: DeliveryPlan = { subjectKey: subjectKey(n, messageId), ...(key !== undefined ? { birthKey: key } : {}), decision, route };
+  const demo = demographicKey(n);
+  const plan: DeliveryPlan = {
+    subjectKey: subjectKey(n, messageId),
+    ...(key !== undefined ? { birthKey: key } : {}),
+    ...(demo !== undefined ? { demographicKey: demo } : {}),
+    decision,
+    route,
+  };
   if (decision.effect === 'deny' || decision.dataset === undefined) return plan;
   plan.inboxId = decision.effect === 'review' ? (decision.inbox ?? 'safeguarding-review') : routeInbox(route);
   plan.disclosed = minimise(n, decision.dataset);

@@ -182,3 +182,156 @@ export function mergeRecords(first: BirthNotification, later: BirthNotification)
   }
   return out;
 }
+
+/** A name as the demographic key compares it: upper case letters only (spaces, hyphens, apostrophes dropped). */
+export function nameKey(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  const k = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toUpperCase()
+    .replace(/[^A-Z]/g, '');
+  return k === '' ? undefined : k;
+}
+
+const knownSex = (s: Baby['sex']): s is 'male' | 'female' | 'other' => s !== undefined && s !== 'unknown';
+
+/**
+ * The second-level key for a birth whose routes share no NHS number (issue 12 item 4: a national notification
+ * without a valid mother's NHS number, and a trust's ADT without the baby's): the baby's date of birth, its time of
+ * birth to the minute (UTC), its sex, and the mother's date of birth and family name (letters only, upper case).
+ * Undefined unless all five are known. Twins differ by their minute of birth (or, born in the same minute, by
+ * sex); two babies still sharing the key are compared by compareByMotherDetails before anything is merged. Unique
+ * in the database, so two workers racing with one baby by two routes make one notification.
+ */
+export function demographicKey(n: BirthNotification): string | undefined {
+  const minute = n.baby.birthTime === undefined ? undefined : minuteOf(n.baby.birthTime);
+  const family = nameKey(n.mother?.name?.family);
+  const motherBorn = n.mother?.birthDate;
+  if (minute === undefined || !knownSex(n.baby.sex) || family === undefined || motherBorn === undefined) return undefined;
+  return `demo:${n.baby.birthDate}:${minute}:${n.baby.sex}:${motherBorn}:${family}`;
+}
+
+/**
+ * Whether two records sharing a demographic key are the same baby. Strict: everything the key is made of must
+ * agree; the mother's first given name, NHS number and local identifiers (same assigner), the baby's NHS number,
+ * birth order and multiple-birth flag must agree wherever both give them; and a record saying the baby is one of
+ * a multiple birth needs a birth order on both sides (twins born in the same minute, of one sex, are otherwise
+ * indistinguishable). Anything else is ambiguous and is not merged.
+ */
+export function compareByMotherDetails(first: BirthNotification, later: BirthNotification): SameBirthVerdict {
+  const a = first.baby;
+  const b = later.baby;
+  const fields: string[] = [];
+  const key = demographicKey(first);
+  if (key === undefined || key !== demographicKey(later)) fields.push('demographicKey');
+  const givenA = nameKey(first.mother?.name?.given?.[0]);
+  const givenB = nameKey(later.mother?.name?.given?.[0]);
+  if (givenA !== undefined && givenB !== undefined && givenA !== givenB) fields.push('mother.name');
+  const motherA = first.mother?.nhsNumber;
+  const motherB = later.mother?.nhsNumber;
+  if (motherA !== undefined && motherB !== undefined && motherA !== motherB) fields.push('mother.nhsNumber');
+  const idsA = first.mother?.localIdentifiers ?? [];
+  const idsB = later.mother?.localIdentifiers ?? [];
+  const clash = idsA.some((x) => x.assigner !== undefined && idsB.some((y) => y.assigner === x.assigner && y.value !== x.value));
+  if (clash) fields.push('mother.localIdentifiers');
+  if (a.nhsNumber !== undefined && b.nhsNumber !== undefined && a.nhsNumber !== b.nhsNumber) fields.push('baby.nhsNumber');
+  const orderA = statedBirthOrder(a);
+  const orderB = statedBirthOrder(b);
+  if (orderA !== undefined && orderB !== undefined && orderA !== orderB) fields.push('baby.birthOrder');
+  if (a.multipleBirth !== undefined && b.multipleBirth !== undefined && a.multipleBirth !== b.multipleBirth)
+    fields.push('baby.multipleBirth');
+  const multiple = a.multipleBirth === true || b.multipleBirth === true || (a.birthOrder ?? 1) > 1 || (b.birthOrder ?? 1) > 1;
+  if (multiple && (a.birthOrder === undefined || b.birthOrder === undefined)) fields.push('baby.birthOrder');
+  return fields.length === 0 ? { verdict: 'same' } : { verdict: 'ambiguous', fields: [...new Set(fields)] };
+}
+
+/** What applying an update to a notification's record gave. */
+export interface Update {
+  record: BirthNotification;
+  /** Fields whose value the update replaced or filled. */
+  changed: string[];
+  /** Fields the update gives differently but that an update does not change (identity, life status, restriction). */
+  kept: string[];
+}
+
+const UPDATED_BABY_FIELDS = ['name', 'sex', 'birthPlace', 'address'] as const;
+const UPDATED_MOTHER_FIELDS = ['name', 'birthDate', 'address', 'phone', 'preferredLanguage'] as const;
+
+/** Sets `to[key]` to `from[key]` when the update gives it and it differs. */
+function replace(to: Fillable, from: Fillable, key: string, path: string, out: Update): void {
+  const incoming = from[key];
+  if (incoming === undefined || sameValue(to[key], incoming)) return;
+  to[key] = structuredClone(incoming);
+  out.changed.push(path);
+}
+
+/**
+ * Applies an update (HL7 v2 A08/A31, a FHIR update) to the record of the baby's notification (not changed): unlike
+ * enrichment, the update's values replace the notification's (a new address, a corrected name, a phone, a GP).
+ * What the update leaves out is kept. What identifies the baby is never replaced, only filled where unknown
+ * (NHS numbers, date and time of birth, birth order, multiple birth), and named as `kept` when it differs; the
+ * restriction only ever rises (a record once restricted stays so); the life status is not changed here (a death
+ * withdraws, elsewhere). Local identifiers are united.
+ */
+export function applyUpdate(current: BirthNotification, update: BirthNotification): Update {
+  const out: Update = { record: structuredClone(current), changed: [], kept: [] };
+  const baby = out.record.baby;
+  const from = update.baby;
+  const enrichment = mergeRecords(current, update);
+  // Identity: filled where unknown (as enrichment does), otherwise kept.
+  const identity = [
+    'baby.nhsNumber',
+    'baby.nhsNumberStatus',
+    'baby.birthTime',
+    'baby.birthOrder',
+    'baby.multipleBirth',
+    'mother.nhsNumber',
+  ];
+  for (const f of identity) {
+    if (enrichment.enriched.includes(f)) out.changed.push(f);
+    if (enrichment.conflicts.includes(f)) out.kept.push(f);
+  }
+  baby.nhsNumber = enrichment.record.baby.nhsNumber;
+  if (enrichment.record.baby.nhsNumberStatus !== undefined) baby.nhsNumberStatus = enrichment.record.baby.nhsNumberStatus;
+  if (enrichment.record.baby.birthTime !== undefined) baby.birthTime = enrichment.record.baby.birthTime;
+  if (enrichment.record.baby.birthOrder !== undefined) baby.birthOrder = enrichment.record.baby.birthOrder;
+  if (enrichment.record.baby.multipleBirth !== undefined) baby.multipleBirth = enrichment.record.baby.multipleBirth;
+  if (baby.nhsNumber === undefined) delete baby.nhsNumber;
+  if (from.birthDate !== baby.birthDate) out.kept.push('baby.birthDate');
+  for (const key of UPDATED_BABY_FIELDS) replace(baby as unknown as Fillable, from as unknown as Fillable, key, `baby.${key}`, out);
+  const before = baby.localIdentifiers.length;
+  baby.localIdentifiers = enrichment.record.baby.localIdentifiers;
+  if (baby.localIdentifiers.length > before) out.changed.push('baby.localIdentifiers');
+  if (update.mother !== undefined) {
+    if (out.record.mother === undefined) {
+      out.record.mother = structuredClone(update.mother);
+      out.changed.push('mother');
+    } else {
+      const mother = out.record.mother;
+      if (mother.nhsNumber === undefined && update.mother.nhsNumber !== undefined) mother.nhsNumber = update.mother.nhsNumber;
+      for (const key of UPDATED_MOTHER_FIELDS)
+        replace(mother as unknown as Fillable, update.mother as unknown as Fillable, key, `mother.${key}`, out);
+      const ids = mother.localIdentifiers.length;
+      mother.localIdentifiers = enrichment.record.mother?.localIdentifiers ?? mother.localIdentifiers;
+      if (mother.localIdentifiers.length > ids) out.changed.push('mother.localIdentifiers');
+    }
+  }
+  if (update.gpPractice !== undefined && !sameValue(update.gpPractice, out.record.gpPractice)) {
+    out.record.gpPractice = structuredClone(update.gpPractice);
+    out.changed.push('gpPractice');
+  }
+  if (update.birthDetails !== undefined) {
+    out.record.birthDetails ??= {};
+    replace(out.record.birthDetails as Fillable, update.birthDetails as Fillable, 'weightGrams', 'birthDetails.weightGrams', out);
+    replace(out.record.birthDetails as Fillable, update.birthDetails as Fillable, 'gestationWeeks', 'birthDetails.gestationWeeks', out);
+    if (Object.keys(out.record.birthDetails).length === 0) delete out.record.birthDetails;
+  }
+  if (update.confidentiality !== current.confidentiality) {
+    if (RESTRICTION[update.confidentiality] > RESTRICTION[current.confidentiality]) {
+      out.record.confidentiality = update.confidentiality;
+      out.changed.push('confidentiality');
+    } else out.kept.push('confidentiality');
+  }
+  return out;
+}

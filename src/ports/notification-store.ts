@@ -1,5 +1,6 @@
 import type { BirthNotification } from '../domain/birth-notification.js';
 import type { DeliveryPlan } from '../pipeline/plan-delivery.js';
+import type { Route } from '../pipeline/route.js';
 import type { Decision, DisclosedRecord } from '../pipeline/consent/decide.js';
 import type { AuditActor, AuditEventInput } from './audit.js';
 import type { FamilyTransaction } from './family-store.js';
@@ -35,6 +36,7 @@ export interface ExistingNotification {
   messageId: string;
   subjectKey: string;
   birthKey?: string;
+  demographicKey?: string;
   babyNhsNumber?: string;
   status: 'routed' | 'delivered' | 'withheld' | 'withdrawn';
   inboxId?: string;
@@ -49,6 +51,22 @@ export interface MatchKeys {
   subjectKeys: string[];
   babyNhsNumbers: string[];
   birthKeys: string[];
+  demographicKeys: string[];
+}
+
+/**
+ * A notification re-decided and re-routed after its record changed (the family moved to another centre's
+ * catchment, or the record became restricted): its new decision, route, inbox and disclosed record. Its item in
+ * the old inbox (if delivered) is withdrawn; it is routed to the new inbox (delivered by the delivery job), or
+ * withheld when the new decision shares nothing.
+ */
+export interface Rerouting {
+  decision: Decision;
+  route: Route;
+  inboxId?: string;
+  disclosed?: DisclosedRecord;
+  /** The inbox whose item is withdrawn (the notification was delivered there). */
+  withdrawFrom?: string;
 }
 
 /** A notification enriched by a later message about the same baby. */
@@ -59,10 +77,17 @@ export interface NotificationUpdate {
   babyNhsNumber?: string;
   motherNhsNumber?: string;
   birthKey?: string;
+  demographicKey?: string;
   /** The new disclosed record, when it changed. */
   disclosed?: DisclosedRecord;
   /** It was already in its inbox: the inbox item is stamped updated. */
   inboxUpdated: boolean;
+  /** The new decision (same inbox, a smaller or other dataset), when it changed without a move. */
+  decision?: Decision;
+  /** It moves: re-decided and re-routed. */
+  reroute?: Rerouting;
+  /** The message that last changed it (a retried job finds the deliveries it left by this id too). */
+  lastMessageId?: string;
 }
 
 /**
@@ -77,6 +102,8 @@ export interface ProcessingTransaction {
   createNotifications(items: readonly ProcessedBirth[], at: Date): Promise<Set<string>>;
   /** Of these messages, those that already have a notification (processed before). */
   messagesWithNotification(messageIds: readonly string[]): Promise<Set<string>>;
+  /** Of these messages, those no longer queued (another worker processed them since this one loaded them). */
+  messagesNotQueued(messageIds: readonly string[]): Promise<Set<string>>;
   /** The live notifications of these subjects, locked until the transaction ends. */
   lockLiveNotifications(subjectKeys: readonly string[]): Promise<LiveNotification[]>;
   /** The notifications holding any of these keys, locked until the transaction ends, with their current record. */
@@ -86,7 +113,7 @@ export interface ProcessingTransaction {
   /** Marks these notifications withdrawn, and their inbox items (withdrawn at `at`). */
   withdrawNotifications(notificationIds: readonly string[], at: Date): Promise<void>;
   /** Sets the status (and reason) of those of these messages still queued. */
-  markMessages(messageIds: readonly string[], status: 'processed' | 'duplicate', at: Date, reason?: string): Promise<void>;
+  markMessages(messageIds: readonly string[], status: 'processed' | 'duplicate' | 'not-relevant', at: Date, reason?: string): Promise<void>;
   appendAudit(events: readonly AuditEventInput[]): Promise<void>;
   /** Family records, on the same transaction (issue 12): births are placed in families as they are notified. */
   readonly families: FamilyTransaction;
@@ -99,7 +126,11 @@ export type ProcessOutcome =
   /** Another message already brought this birth: the message is marked duplicate. */
   | { kind: 'duplicate-birth'; messageId: string }
   /** Another message already brought this baby: its notification was enriched (or not) and the two linked. */
-  | { kind: 'linked'; messageId: string; notificationId: string; inboxUpdated: boolean }
+  | { kind: 'linked'; messageId: string; notificationId: string; inboxUpdated: boolean; routedTo?: string }
+  /** An update about a baby already notified: its values replaced the notification's (routedTo: it moved there). */
+  | { kind: 'updated'; messageId: string; notificationId: string; inboxUpdated: boolean; routedTo?: string }
+  /** An update about a baby Stork has not notified: recorded, nothing else. */
+  | { kind: 'update-not-applied'; messageId: string }
   /** The message reports the death of a baby already notified: those notifications are withdrawn. */
   | { kind: 'withdrew'; messageId: string; notificationIds: string[] };
 

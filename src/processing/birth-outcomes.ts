@@ -62,6 +62,8 @@ export interface Settlement {
   processed: string[];
   /** Messages about a birth already notified. */
   duplicates: string[];
+  /** Updates about a baby Stork has not notified. */
+  notRelevant: string[];
   /** Notifications to withdraw. */
   withdraw: string[];
   /** Audit events: the withdrawals, then the duplicates. */
@@ -88,7 +90,7 @@ export function settleBatch(
   );
   const deathBySubject = new Map(deaths.map((b) => [b.plan.subjectKey, b]));
   const withdrawnBy = new Map<string, string[]>();
-  const s: Settlement = { outcomes: [], processed: [], duplicates: [], withdraw: [], audit: [] };
+  const s: Settlement = { outcomes: [], processed: [], duplicates: [], notRelevant: [], withdraw: [], audit: [] };
   for (const n of live) {
     const death = deathBySubject.get(n.subjectKey);
     if (death === undefined) continue;

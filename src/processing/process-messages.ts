@@ -13,10 +13,16 @@ import type {
 } from '../ports/notification-store.js';
 import type { BirthNotification } from '../domain/birth-notification.js';
 import { decisionAudit, deathReports, DUPLICATE_MESSAGE_REASON, quarantineAudit, settleBatch } from './birth-outcomes.js';
-import { matchKeys, settleLinks, withLinks } from './link-births.js';
+import { alreadyProcessedUpdates, matchKeys, settleLinks, withLinks } from './link-births.js';
 import type { BirthToPlace, FamilyMatcher } from '../pipeline/family-match.js';
 import type { MatchReviewJobs } from '../ports/match-review-jobs.js';
 import { placeInFamilies, refreshLinkedFamilies } from './match-families.js';
+
+/** An update about a baby (not a death report): it changes the baby's notification and never makes one. */
+const isUpdate = (b: ProcessedBirth): boolean => b.record.source.update === true && !b.record.baby.deceased;
+
+/** The reason an update about a baby Stork has not notified is kept with. */
+export const UPDATE_NOT_APPLIED_MESSAGE_REASON = 'update about a baby Stork has not notified';
 
 export interface ProcessDeps {
   store: NotificationStore;
@@ -74,14 +80,32 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
   if (births.length > 0) {
     const replan = (record: BirthNotification) => planDelivery(record, '', deps.rulebook, deps.catchments);
     const { outcomes, families } = await saveProcessed(deps.store, births, replan, deps.families);
-    const counts = { created: 0, duplicates: 0, linked: 0, retried: 0, withdrawn: 0, ...families.counts };
+    const counts = {
+      created: 0,
+      duplicates: 0,
+      linked: 0,
+      updated: 0,
+      moved: 0,
+      updatesNotApplied: 0,
+      retried: 0,
+      withdrawn: 0,
+      ...families.counts,
+    };
     if (families.reviewIds.length > 0 && deps.reviewJobs) await deps.reviewJobs.enqueue(families.reviewIds);
     for (const o of outcomes) {
       if (o.kind === 'created') {
         counts.created++;
         if (o.inboxId !== undefined) pending.push({ inboxId: o.inboxId, notificationId: o.notificationId });
       } else if (o.kind === 'duplicate-birth') counts.duplicates++;
-      else if (o.kind === 'linked') counts.linked++;
+      else if (o.kind === 'linked' || o.kind === 'updated') {
+        if (o.kind === 'linked') counts.linked++;
+        else counts.updated++;
+        // A notification that moved to another inbox (or was re-decided into review) is delivered there.
+        if (o.routedTo !== undefined) {
+          counts.moved++;
+          pending.push({ inboxId: o.routedTo, notificationId: o.notificationId });
+        }
+      } else if (o.kind === 'update-not-applied') counts.updatesNotApplied++;
       else if (o.kind === 'withdrew') counts.withdrawn += o.notificationIds.length;
       else {
         counts.retried++;
@@ -116,7 +140,11 @@ async function saveProcessed(
   const at = items[0]?.at ?? new Date();
   return store.processingTransaction(async (tx) => {
     const linkedUpdates: BirthToPlace[] = [];
-    const created = await tx.createNotifications(items, at);
+    // An update (A08, A31, a FHIR update) never makes a notification: it changes the one of its baby, if any.
+    const created = await tx.createNotifications(
+      items.filter((b) => !isUpdate(b)),
+      at,
+    );
     const rest = items.filter((b) => !created.has(b.notificationId));
     const alreadyProcessed = rest.length > 0 ? await tx.messagesWithNotification(rest.map((b) => b.messageId)) : new Set<string>();
     // A death reported for a baby already notified withdraws that notification, delivered or not.
@@ -127,16 +155,26 @@ async function saveProcessed(
     const others = rest.filter((b) => settled.duplicates.includes(b.messageId));
     if (others.length > 0) {
       // A second message about a baby already notified: one notification, enriched, both messages linked.
-      const links = settleLinks(others, await tx.lockMatchingNotifications(matchKeys(others)), replan, at);
+      const locked = await tx.lockMatchingNotifications(matchKeys(others));
+      // An update another worker applied while this one waited for the locks (a retried job running beside the
+      // first): already processed, not applied twice. Read after the locks, so that worker's commit is seen.
+      const done = await tx.messagesNotQueued(others.filter(isUpdate).map((b) => b.messageId));
+      const links = settleLinks(
+        others.filter((b) => !done.has(b.messageId)),
+        locked,
+        replan,
+        at,
+      );
       if (links.withdraw.length > 0) await tx.withdrawNotifications(links.withdraw, at);
       if (links.updates.length > 0) await tx.enrichNotifications(links.updates, at);
       // The enriched records, for their families to follow (a mother's NHS number newly known, another address).
       for (const u of links.updates) linkedUpdates.push({ notificationId: u.id, messageId: '', record: u.record, at });
       const again = links.unlinked.length > 0 ? await tx.createNotifications(links.unlinked, at) : new Set<string>();
-      settled = withLinks(settled, links, again);
+      settled = alreadyProcessedUpdates(withLinks(settled, links, again), done);
     }
-    const { processed, duplicates, audit } = settled;
+    const { processed, duplicates, notRelevant, audit } = settled;
     if (processed.length > 0) await tx.markMessages(processed, 'processed', at);
+    if (notRelevant.length > 0) await tx.markMessages(notRelevant, 'not-relevant', at, UPDATE_NOT_APPLIED_MESSAGE_REASON);
     if (duplicates.length > 0) await tx.markMessages(duplicates, 'duplicate', at, DUPLICATE_MESSAGE_REASON);
     if (audit.length > 0) await tx.appendAudit(audit);
     const families = matcher ? await placeCreated(tx.families, items, settled.outcomes, matcher) : noFamilies();

@@ -16,6 +16,8 @@ class PausingStore extends SqlNotificationStore {
   constructor(
     db: ConstructorParameters<typeof SqlNotificationStore>[0],
     private readonly afterInsert: () => Promise<void>,
+    /** Pause after locking the matching notifications instead (an update inserts nothing). */
+    private readonly afterLock?: () => Promise<void>,
   ) {
     super(db);
   }
@@ -29,8 +31,13 @@ class PausingStore extends SqlNotificationStore {
           return created;
         },
         messagesWithNotification: (ids) => tx.messagesWithNotification(ids),
+        messagesNotQueued: (ids) => tx.messagesNotQueued(ids),
         lockLiveNotifications: (keys) => tx.lockLiveNotifications(keys),
-        lockMatchingNotifications: (keys) => tx.lockMatchingNotifications(keys),
+        lockMatchingNotifications: async (keys) => {
+          const locked = await tx.lockMatchingNotifications(keys);
+          if (this.afterLock) await this.afterLock();
+          return locked;
+        },
         enrichNotifications: (updates, at) => tx.enrichNotifications(updates, at),
         withdrawNotifications: (ids, at) => tx.withdrawNotifications(ids, at),
         markMessages: (ids, status, at, reason) => tx.markMessages(ids, status, at, reason),
@@ -75,7 +82,7 @@ describe('One birth, one offer under concurrency', () => {
   });
 
   /** Receives the same baby by both routes; returns the two stored (queued) message ids and the mother's NHS number. */
-  async function receiveBoth(seed: number): Promise<{ adtId: string; nemsId: string; mother: string }> {
+  async function receiveBoth(seed: number, noSharedNhsNumber = false): Promise<{ adtId: string; nemsId: string; mother: string }> {
     const now = new Date();
     const born = new Date(Math.floor((now.getTime() - 3600_000) / 60_000) * 60_000);
     const local = londonHl7Time(born);
@@ -100,8 +107,11 @@ describe('One birth, one offer under concurrency', () => {
           birthDate: `${local.slice(0, 4)}-${local.slice(4, 6)}-${local.slice(6, 8)}`,
           birthTime: born.toISOString(),
           babyNhsNumber: v2.baby.nhsNumber,
-          motherNhsNumber: v2.mother?.nhsNumber ?? '',
           sex: v2.baby.sex,
+          // The gap case: the national notification without the mother's NHS number, named as the ADT names her.
+          ...(noSharedNhsNumber
+            ? { motherFamily: v2.mother?.family ?? '', motherGiven: v2.mother?.given ?? '', motherBirthDate: v2.mother?.birthDate ?? '' }
+            : { motherNhsNumber: v2.mother?.nhsNumber ?? '' }),
         }),
       ),
     });
@@ -135,12 +145,14 @@ describe('One birth, one offer under concurrency', () => {
     await oneNotification(mother, [adtId, nemsId]);
   });
 
-  for (const [seed, firstRoute] of [
-    [9202, 'the ADT'],
-    [9203, 'NEMS'],
+  for (const [seed, firstRoute, gap] of [
+    [9202, 'the ADT', false],
+    [9203, 'NEMS', false],
+    [9204, 'NEMS', true],
   ] as const) {
-    test(`two workers at once, ${firstRoute} inserting first: one notification`, async () => {
-      const { adtId, nemsId, mother } = await receiveBoth(seed);
+    const what = gap ? ' (no NHS number shared: the demographic key arbitrates)' : '';
+    test(`two workers at once, ${firstRoute} inserting first: one notification${what}`, async () => {
+      const { adtId, nemsId, mother } = await receiveBoth(seed, gap);
       const [first, second] = firstRoute === 'the ADT' ? [adtId, nemsId] : [nemsId, adtId];
       const postgres = t.database.kind === 'postgres';
       let inserted: () => void = () => undefined;
@@ -171,4 +183,82 @@ describe('One birth, one offer under concurrency', () => {
       expect(firstMade.rows[0]?.message_id).toBe(first);
     });
   }
+
+  test('the same A08 moving a delivered notification, processed by two workers at once: one move, audited once', async () => {
+    const now = new Date();
+    const born = new Date(Math.floor((now.getTime() - 3600_000) / 60_000) * 60_000);
+    const adt = (event: string, postcode: string) =>
+      describeNewborn({
+        seed: 9205,
+        sendingFacility: 'RX1',
+        sendingApplication: 'MATERNITY',
+        postcodes: [postcode],
+        messageTime: now,
+        birthTime: born,
+        event,
+        controlId: `RACE-9205-${event}`,
+      });
+    const idOf = async (controlId: string) =>
+      (await t.database.db.query<{ id: string }>(`SELECT id FROM messages WHERE control_id = $1`, [controlId])).rows[0]?.id ?? '';
+    const a28 = adt('A28', 'LS9 7AB');
+    expect((await client.send(a28.text)).split('\r')[1]?.split('|')[1]).toBe('CA');
+    const store = new SqlNotificationStore(t.database.db);
+    await processMessages(deps(store), [await idOf(a28.controlId)]);
+    const n = (await t.database.db.query<{ id: string }>(`SELECT id FROM notifications WHERE message_id = $1`, [await idOf(a28.controlId)]))
+      .rows[0]?.id;
+    expect(await store.deliver('osmondthorpe', [n ?? ''], new Date())).toEqual([n]);
+
+    const a08 = adt('A08', 'LS8 3DR');
+    expect((await client.send(a08.text)).split('\r')[1]?.split('|')[1]).toBe('CA');
+    const a08Id = await idOf(a08.controlId);
+    const postgres = t.database.kind === 'postgres';
+    let locked: () => void = () => undefined;
+    const firstLocked = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    const waiting = async () => {
+      const r = await t.database.db.query<{ n: string | number }>(
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      return Number(r.rows[0]?.n) > 0 ? true : undefined;
+    };
+    const pausing = new PausingStore(
+      t.database.db,
+      () => Promise.resolve(),
+      async () => {
+        locked();
+        if (postgres) await pollUntil(waiting, "the second worker's lock waiting on the first");
+      },
+    );
+    enqueued.length = 0;
+    const one = processMessages(deps(pausing), [a08Id]);
+    await firstLocked;
+    const two = processMessages(deps(new SqlNotificationStore(t.database.db)), [a08Id]);
+    await Promise.all([one, two]);
+
+    const row = await t.database.db.query<{ status: string; inbox_id: string }>(
+      `SELECT status, inbox_id FROM notifications WHERE id = $1`,
+      [n],
+    );
+    expect(row.rows).toEqual([{ status: 'routed', inbox_id: 'harehills' }]);
+    const audit = await t.database.db.query<{ action: string; recipient: string | null; outcome: string | null }>(
+      `SELECT action, recipient, outcome FROM audit_events WHERE message_id = $1 AND action IN ('updated', 'withdrawn', 'routed', 'duplicate-birth') ORDER BY seq`,
+      [a08Id],
+    );
+    expect(audit.rows).toEqual([
+      { action: 'updated', recipient: null, outcome: 'record-updated' },
+      { action: 'withdrawn', recipient: 'osmondthorpe', outcome: 'moved-away' },
+      { action: 'routed', recipient: 'harehills', outcome: 'centre' },
+    ]);
+    const items = await t.database.db.query<{ inbox_id: string; status: string }>(
+      `SELECT inbox_id, status FROM inbox_items WHERE notification_id = $1`,
+      [n],
+    );
+    expect(items.rows).toEqual([{ inbox_id: 'osmondthorpe', status: 'withdrawn' }]);
+    // Both workers hand the move's delivery to Harehills' delivery job (the second finds it by the update's id):
+    // delivering twice is harmless, delivering never would not be.
+    expect(new Set(enqueued)).toEqual(new Set([n]));
+    expect(await store.deliver('harehills', [n ?? ''], new Date())).toEqual([n]);
+    expect(await store.deliver('harehills', [n ?? ''], new Date())).toEqual([]);
+  });
 });

@@ -106,6 +106,13 @@ export function describeEvent(e: AuditEvent, names: AuditNames): TrailLine {
   if (e.action === 'delivered' && recipient !== undefined) what = `Disclosed to ${recipient}`;
   else if (e.action === 'withheld' && recipient !== undefined) what = `Withheld from ${recipient}`;
   else if (e.action === 'read' && detailString(e, 'query') !== undefined) what = 'Audit trail read';
+  // Updates and moves (issue 12): a later message's values replacing the record, a move between inboxes.
+  else if (e.action === 'updated' && recipient === undefined)
+    what = 'Updated by a later message about the baby (its values replace the old)';
+  else if (e.action === 'withdrawn' && e.outcome === 'moved-away')
+    what = `Withdrawn from ${recipient ?? 'its inbox'} because the notification moved (the family’s address or the sharing decision changed), its content removed there`;
+  else if (e.action === 'not-relevant' && e.outcome === 'update-not-applied')
+    what = 'An update about a baby Stork has not notified: recorded, no notification made';
   // A person's description names their centre already; an API client's does not.
   else if ((e.action === 'read' || e.action === 'acknowledged') && recipient !== undefined && !e.actor.startsWith('user:'))
     what = `${what} at ${recipient}`;

@@ -26,6 +26,11 @@ export interface FhirMappingFile {
   description: string;
   /** MessageHeader.eventCoding values accepted; any other event is refused (not-supported). */
   events: Coding[];
+  /**
+   * MessageHeader.eventCoding values (accepted too) that mark the message an update about a baby: its values
+   * replace those of the baby's notification; about a baby Stork has not notified it makes none.
+   */
+  updateEvents?: Coding[];
   births: {
     /** A baby older than this (days) at Bundle.timestamp, or at receipt, is not a newborn: not relevant. */
     maxAgeDays: number;
@@ -95,6 +100,7 @@ export const fhirMappingFileSchema = {
     $schema: { type: 'string' },
     description: { type: 'string', minLength: 1 },
     events: codings,
+    updateEvents: codings,
     births: {
       type: 'object',
       additionalProperties: false,
@@ -161,7 +167,9 @@ export const validateFhirMappingFile = compile<FhirMappingFile>(fhirMappingFileS
 export interface FhirMapping {
   name: string;
   file: FhirMappingFile;
+  /** Accepted events, update events included. */
   events: ReadonlySet<string>;
+  updateEvents: ReadonlySet<string>;
   motherRelationships: ReadonlySet<string>;
   birthWeight: ReadonlySet<string>;
   gestation: ReadonlySet<string>;
@@ -200,6 +208,11 @@ export function mappingProblems(data: FhirMappingFile): string[] {
   claim(data.observations.gestation.codes, '/observations/gestation/codes');
   if (data.observations.numberOfBirths) claim(data.observations.numberOfBirths.codes, '/observations/numberOfBirths/codes');
   if (data.nems) claim(data.nems.stillbirth.codes, '/nems/stillbirth/codes');
+  const births = new Set(data.events.map(codingKey));
+  (data.updateEvents ?? []).forEach((c, i) => {
+    if (births.has(codingKey(c)))
+      problems.push(`field /updateEvents/${i}: code ${c.code} of ${c.system} is already a birth event (/events)`);
+  });
   if (data.births.deathWindowDays < data.births.maxAgeDays)
     problems.push('field /births/deathWindowDays: must be at least maxAgeDays (a death is looked for at least as long as a birth)');
   return problems;
@@ -210,7 +223,8 @@ export function compileFhirMapping(name: string, data: FhirMappingFile): FhirMap
   return {
     name,
     file: data,
-    events: keys(data.events),
+    events: keys([...data.events, ...(data.updateEvents ?? [])]),
+    updateEvents: keys(data.updateEvents),
     motherRelationships: keys(data.motherRelationships),
     birthWeight: keys(data.observations.birthWeight.codes),
     gestation: keys(data.observations.gestation.codes),

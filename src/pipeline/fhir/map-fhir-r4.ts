@@ -87,12 +87,15 @@ export function mapFhirBirth(message: MessageBundle, mapping: FhirMapping, ctx: 
     if (c.value !== undefined && RANK[c.value] > RANK[confidentiality]) confidentiality = c.value;
   }
 
+  // An update event (the mapping's updateEvents) about a live baby: its values replace those of the baby's
+  // notification, if Stork has one; like a death, it is looked for up to deathWindowDays and is never late.
+  const update = !deceased && mapping.updateEvents.has(codingKey(message.event));
   // Newborn: at the message's own time (Bundle.timestamp, else receipt) and at receipt. A death is never late.
   const messageDay = message.timestamp !== undefined ? localDateOf(new Date(message.timestamp)) : localDateOf(ctx.receivedAt);
-  const window = deceased ? f.births.deathWindowDays : f.births.maxAgeDays;
+  const window = deceased || update ? f.births.deathWindowDays : f.births.maxAgeDays;
   if (daysBetweenDates(birthDate, messageDay) > window) return { kind: 'not-relevant', reason: 'subject is not a newborn', issues: [] };
   let backfill: BackfillAdmission | undefined;
-  if (!deceased) {
+  if (!deceased && !update) {
     const receiptDay = localDateOf(ctx.receivedAt);
     if (daysBetweenDates(birthDate, receiptDay) > window) {
       const lateDays = Math.max(0, daysBetweenDates(messageDay, receiptDay));
@@ -170,7 +173,13 @@ export function mapFhirBirth(message: MessageBundle, mapping: FhirMapping, ctx: 
   const notification: BirthNotification = {
     baby: babyRecord,
     confidentiality,
-    source: { format: 'fhir-r4', feedId: ctx.feedId, messageControlId: message.bundleId, event: eventName(message) },
+    source: {
+      format: 'fhir-r4',
+      feedId: ctx.feedId,
+      messageControlId: message.bundleId,
+      event: eventName(message),
+      ...(update ? { update: true } : {}),
+    },
   };
   const mother = motherOf(message, baby, mapping, issues, where);
   if (mother) notification.mother = mother;

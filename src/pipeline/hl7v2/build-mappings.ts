@@ -48,6 +48,8 @@ export interface Hl7v2Mapping {
     newbornIndicator?: CompiledCondition;
     deathEvents: ReadonlySet<string>;
     deathWindowDays: number;
+    /** Update events (not birth events): a death report, else an update of a baby already notified. */
+    updateEvents: ReadonlySet<string>;
   };
   fields: ReadonlyMap<TargetName, readonly CompiledRule[]>;
   /** Every segment type the mapping reads: the reader splits only these into fields. */
@@ -67,6 +69,7 @@ const DEFAULT_BIRTHS: BirthCriteria = {
   maxAgeDays: 28,
   deathEvents: ['A08', 'A31', 'A03'],
   deathWindowDays: 366,
+  updateEvents: ['A08', 'A31'],
 };
 /** Validates one parsed mapping file against the JSON Schema (the semantic checks come in the build). */
 export const validateHl7v2MappingFile = compile<Hl7v2MappingFile>(hl7v2MappingFileSchema);
@@ -156,8 +159,10 @@ function compileMapping(name: string, m: Hl7v2MappingFile, file: string): Hl7v2M
       events: new Set(births.events),
       maxAgeDays: births.maxAgeDays,
       // An event listed as both is a birth event: a birth message with a dead baby is handled as a birth.
-      deathEvents: new Set(births.deathEvents.filter((e) => !births.events.includes(e))),
+      deathEvents: new Set([...births.deathEvents, ...births.updateEvents].filter((e) => !births.events.includes(e))),
       deathWindowDays: Math.max(births.deathWindowDays, births.maxAgeDays),
+      // An update event is also a death event (a death is the most important update there is).
+      updateEvents: new Set(births.updateEvents.filter((e) => !births.events.includes(e))),
       ...(births.newbornIndicator ? { newbornIndicator: compileCondition(births.newbornIndicator, file, '/births/newbornIndicator') } : {}),
     },
     fields,

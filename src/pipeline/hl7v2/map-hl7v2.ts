@@ -102,10 +102,12 @@ function mapOrThrow(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOu
     }
   }
 
-  // An update or discharge matters only when it reports the baby's death: the worker then withdraws the
-  // notification already sent, or records the death so that none ever is. Any other update is not relevant,
-  // whatever else is wrong with it (it is not ours to reject).
-  if (deathReport && values['baby.deceased'] !== true && (values['baby.deceased'] === false || values['baby.deceasedAt'] === undefined)) {
+  // An update or discharge reporting the baby's death: the worker then withdraws the notification already sent,
+  // or records the death so that none ever is. Otherwise an update event (A08, A31) updates the notification of a
+  // baby already notified; any other event (a discharge) is not relevant, whatever else is wrong with it.
+  const reportsDeath = values['baby.deceased'] === true || (values['baby.deceased'] !== false && values['baby.deceasedAt'] !== undefined);
+  const update = deathReport && !reportsDeath && mapping.births.updateEvents.has(triggerEvent);
+  if (deathReport && !reportsDeath && !update) {
     return { kind: 'not-relevant', reason: 'update that reports no death' };
   }
 
@@ -152,6 +154,7 @@ function mapOrThrow(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOu
   }
 
   const notification = assemble(reader, values, birth, locations, issues, ctx, `${messageType.trim()}^${trigger.trim()}`);
+  if (update) notification.source.update = true;
   const locate = (p: string): Hl7Location | undefined => locateIn(locations, p);
   issues.push(...validateNotification(notification, ctx.receivedAt, locate));
   if (hasErrors(issues)) return { kind: 'invalid', issues };

@@ -101,6 +101,13 @@ export interface BirthCriteria {
    */
   deathEvents: string[];
   deathWindowDays: number;
+  /**
+   * Trigger events that update a baby already known (A08, A31): a death report as above; otherwise mapped like a
+   * birth (a baby up to `deathWindowDays` old) and marked an update, whose values replace those of the baby's
+   * notification. An update about a baby Stork never notified makes no notification (an event listed in `events`
+   * too is a birth). Default A08 and A31.
+   */
+  updateEvents: string[];
 }
 
 /** A mapping file as written (overrides leave out what they inherit). */
@@ -164,6 +171,7 @@ export const hl7v2MappingFileSchema = {
         newbornIndicator: condition,
         deathEvents: { type: 'array', items: { type: 'string', pattern: '^[A-Z][0-9A-Z]{2}$' } },
         deathWindowDays: { type: 'integer', minimum: 0, maximum: 3660 },
+        updateEvents: { type: 'array', items: { type: 'string', pattern: '^[A-Z][0-9A-Z]{2}$' } },
       },
     },
     segmentSelectors: {

@@ -22,6 +22,10 @@ export interface NemsBirthOptions {
   sex?: 'male' | 'female';
   /** Absent: the mother's Patient has no NHS number. */
   motherNhsNumber?: string;
+  /** The mother's name and date of birth (default OKONKWO-HART, ADAEZE, 1994-03-17). */
+  motherFamily?: string;
+  motherGiven?: string;
+  motherBirthDate?: string;
   /** The RelatedPerson's coding: PersonRelationshipType-1 code 12 (default) or v3 RoleCode NMTH. */
   relationship?: '12' | 'NMTH';
   birthOrder?: number;
@@ -89,8 +93,8 @@ export function nemsBirthBundle(o: NemsBirthOptions): JsonObject {
       entry(MOTHER, {
         resourceType: 'Patient',
         ...(o.motherNhsNumber !== undefined ? { identifier: [{ extension: [VERIFIED], system: NHS, value: o.motherNhsNumber }] } : {}),
-        name: [{ use: 'official', family: 'OKONKWO-HART', given: ['ADAEZE'] }],
-        birthDate: '1994-03-17',
+        name: [{ use: 'official', family: o.motherFamily ?? 'OKONKWO-HART', given: [o.motherGiven ?? 'ADAEZE'] }],
+        birthDate: o.motherBirthDate ?? '1994-03-17',
         generalPractitioner: [
           { reference: 'https://directory.spineservices.nhs.uk/STU3/Organization/Y99901', display: 'WYKEBECK MEDICAL PRACTICE' },
         ],

@@ -21,6 +21,22 @@ describe('FHIR configuration (mappings/fhir, FHIR feeds)', () => {
     expect(config.feeds.feeds.map((f) => f.id)).not.toContain('northgate-fhir');
   });
 
+  it('update events are accepted events; one that is also a birth event stops start-up naming the field', () => {
+    const config = loadHubConfig(copySampleConfig('stork-fhir-config-'));
+    const uk = config.fhirMappings.get('uk-core-birth');
+    const update = 'https://fhir.nhs.uk/CodeSystem/message-event|birth-notification-update';
+    expect(uk.updateEvents).toEqual(new Set([update]));
+    expect(uk.events.has(update)).toBe(true);
+    const dir = copySampleConfig('stork-fhir-config-');
+    const file = path.join(configFiles(dir).fhirMappings, 'uk-core-birth.json');
+    const data = readJson(file);
+    data.updateEvents = [{ system: 'https://fhir.nhs.uk/CodeSystem/message-event', code: 'patient' }];
+    writeJson(file, data);
+    expect(configError(() => loadHubConfig(dir)).problems).toEqual([
+      `${file}: field /updateEvents/0: code patient of https://fhir.nhs.uk/CodeSystem/message-event is already a birth event (/events)`,
+    ]);
+  });
+
   it('a bad mapping file stops start-up naming the file and the field', () => {
     const dir = copySampleConfig('stork-fhir-config-');
     const file = path.join(configFiles(dir).fhirMappings, 'uk-core-birth.json');

@@ -100,6 +100,7 @@ describe('settleLinks: a later message about a baby already notified enriches it
       subjectKeys: [`nhs:${BABY}`],
       babyNhsNumbers: [BABY],
       birthKeys: [`birth:${MOTHER}:2026-11-28:1`],
+      demographicKeys: [],
     });
     const s = settleLinks([later], [existing()], replan, at);
     expect(s.resolved).toEqual(new Set(['m-nems']));
@@ -146,12 +147,21 @@ describe('settleLinks: a later message about a baby already notified enriches it
       replan,
       at,
     );
-    expect(s.outcomes).toEqual([{ kind: 'linked', messageId: 'm-adt2', notificationId: 'n-adt', inboxUpdated: false }]);
+    // NEMS gave no address (routed to the unallocated inbox); the ADT's address routes it to Osmondthorpe: it moves.
+    expect(first.inboxId).toBe('unallocated');
+    expect(s.outcomes).toEqual([
+      { kind: 'linked', messageId: 'm-adt2', notificationId: 'n-adt', inboxUpdated: false, routedTo: 'osmondthorpe' },
+    ]);
     expect(s.audit[0]).toMatchObject({ details: { matchedBy: 'subject-key', conflicts: ['baby.nhsNumberStatus'] } });
-    // The verified status is kept; the notification was not yet delivered, so no `updated` event.
+    // The verified status is kept; the notification was not yet delivered, so nothing is withdrawn: it is routed anew.
     expect(s.updates[0]?.record.baby.nhsNumberStatus).toBe('01');
     expect(s.updates[0]?.record.baby.localIdentifiers).toHaveLength(1);
-    expect(s.audit.map((e) => e.action)).toEqual(['linked']);
+    expect(s.updates[0]?.reroute).toMatchObject({ inboxId: 'osmondthorpe', route: { kind: 'centre', centreId: 'osmondthorpe' } });
+    expect(s.updates[0]?.reroute?.withdrawFrom).toBeUndefined();
+    expect(s.audit.map((e) => [e.action, e.recipient])).toEqual([
+      ['linked', undefined],
+      ['routed', 'osmondthorpe'],
+    ]);
   });
 
   test('the ADT after NEMS without the NHS number: linked by birth key', () => {
@@ -201,13 +211,29 @@ describe('settleLinks: a later message about a baby already notified enriches it
     expect(s.audit).toEqual([expect.objectContaining({ action: 'linked', outcome: 'withdrawn' })]);
   });
 
-  test('a later record marked restricted: the record is restricted, nothing more is disclosed, the audit says the decision would change', () => {
+  test('a later record marked restricted: withdrawn from the centre (neutral reason), routed to safeguarding review with its dataset', () => {
     const s = settleLinks([birth('m-r', nemsRecord({}, { confidentiality: 'restricted' }))], [existing()], replan, at);
     expect(s.updates[0]?.record.confidentiality).toBe('restricted');
     expect(s.updates[0]?.disclosed).toBeUndefined();
-    expect(s.outcomes).toEqual([expect.objectContaining({ kind: 'linked', inboxUpdated: false })]);
-    expect(s.audit[0]?.details).toMatchObject({ decisionWouldChange: true, routeWouldChange: true });
+    const review = replan(s.updates[0]?.record ?? adtRecord());
+    expect(review.decision.effect).toBe('review');
+    expect(s.updates[0]?.reroute).toEqual({
+      decision: review.decision,
+      route: review.route,
+      inboxId: review.inboxId,
+      disclosed: review.disclosed,
+      withdrawFrom: 'osmondthorpe',
+    });
+    // The review inbox gets no more than the review decision's dataset: no address, no phone.
+    expect(review.disclosed).not.toHaveProperty('familyAddress');
+    expect(s.outcomes).toEqual([expect.objectContaining({ kind: 'linked', inboxUpdated: false, routedTo: review.inboxId })]);
     expect(s.audit[0]?.details?.conflicts).toContain('confidentiality');
+    expect(s.audit.slice(1).map((e) => [e.action, e.recipient, e.outcome])).toEqual([
+      ['decided', undefined, 'review'],
+      ['withdrawn', 'osmondthorpe', 'moved-away'],
+      ['routed', review.inboxId, 'centre'],
+    ]);
+    expect(JSON.stringify(s.audit.find((e) => e.action === 'withdrawn'))).not.toContain(review.inboxId ?? 'none');
   });
 
   test('two later messages in one batch enrich the same notification one after the other: one update', () => {
@@ -306,5 +332,80 @@ describe('withLinks: the batch settlement after the second look', () => {
     expect(s.processed).toEqual(['m-death']);
     expect(s.withdraw).toEqual(['n-adt']);
     expect(s.duplicates).toEqual([]);
+  });
+});
+
+describe('settleLinks: updates (A08/A31, FHIR updates) and moves between catchments', () => {
+  const a08 = (postcode: string, over: Partial<BirthNotification['baby']> = {}): BirthNotification => {
+    const r = adtRecord(over);
+    r.source = { ...r.source, event: 'ADT^A08', messageControlId: 'U1', update: true };
+    if (r.mother) r.mother.address = { lines: ['2 NEW STREET'], postcode };
+    return r;
+  };
+
+  test('an address in another centre’s catchment moves a delivered notification: withdrawn from the old, routed to the new', () => {
+    const s = settleLinks([birth('m-a08', a08('LS8 3DR'))], [existing()], replan, at);
+    expect(s.processed).toEqual(['m-a08']);
+    expect(s.linked).toEqual([]);
+    expect(s.outcomes).toEqual([
+      { kind: 'updated', messageId: 'm-a08', notificationId: 'n-adt', inboxUpdated: false, routedTo: 'harehills' },
+    ]);
+    expect(s.updates[0]?.record.mother?.address?.postcode).toBe('LS8 3DR');
+    expect(s.updates[0]?.reroute).toMatchObject({ inboxId: 'harehills', withdrawFrom: 'osmondthorpe', route: { centreId: 'harehills' } });
+    expect(s.updates[0]?.reroute?.disclosed).toMatchObject({ familyAddress: { postcode: 'LS8 3DR' } });
+    expect(s.audit.map((e) => [e.action, e.recipient, e.outcome])).toEqual([
+      ['updated', undefined, 'record-updated'],
+      ['withdrawn', 'osmondthorpe', 'moved-away'],
+      ['routed', 'harehills', 'centre'],
+    ]);
+    expect(s.audit[0]?.details).toMatchObject({ matchedBy: 'subject-key', fields: ['mother.address'] });
+    // The old centre's withdrawal names no new centre, no address.
+    const withdrawn = JSON.stringify(s.audit[1]);
+    expect(withdrawn).not.toMatch(/harehills|LS8|NEW STREET/);
+    expect(s.audit[2]).toMatchObject({ ruleId: 'offer-of-support' });
+    expect(s.audit[2]?.lawfulBasis).toMatch(/Art 6/);
+  });
+
+  test('an address in the same catchment updates the delivered record in place (the centre sees it updated)', () => {
+    const s = settleLinks([birth('m-a08', a08('LS9 7AD'))], [existing()], replan, at);
+    expect(s.updates[0]?.reroute).toBeUndefined();
+    expect(s.updates[0]?.disclosed).toMatchObject({ familyAddress: { postcode: 'LS9 7AD' } });
+    expect(s.outcomes).toEqual([{ kind: 'updated', messageId: 'm-a08', notificationId: 'n-adt', inboxUpdated: true }]);
+    expect(s.audit.map((e) => [e.action, e.recipient])).toEqual([
+      ['updated', undefined],
+      ['updated', 'osmondthorpe'],
+    ]);
+    expect(s.audit[1]?.details).toMatchObject({ fields: ['familyAddress'] });
+  });
+
+  test('an update about a baby Stork has not notified is recorded, not relevant, and makes no notification', () => {
+    const s = settleLinks([birth('m-a08', a08('LS8 3DR'))], [], replan, at);
+    expect(s.resolved).toEqual(new Set(['m-a08']));
+    expect(s.notRelevant).toEqual(['m-a08']);
+    expect(s.unlinked).toEqual([]);
+    expect(s.outcomes).toEqual([{ kind: 'update-not-applied', messageId: 'm-a08' }]);
+    expect(s.audit).toEqual([expect.objectContaining({ action: 'not-relevant', outcome: 'update-not-applied', messageId: 'm-a08' })]);
+    expect(s.audit[0]?.notificationId).toBeUndefined();
+  });
+
+  test('an update of a withdrawn notification changes nothing', () => {
+    const s = settleLinks([birth('m-a08', a08('LS8 3DR'))], [existing('withdrawn')], replan, at);
+    expect(s.updates).toEqual([]);
+    expect(s.audit).toEqual([expect.objectContaining({ action: 'updated', outcome: 'withdrawn' })]);
+  });
+
+  test('a routed (not yet delivered) notification moves without any withdrawal', () => {
+    const s = settleLinks([birth('m-a08', a08('LS8 3DR'))], [existing('routed')], replan, at);
+    expect(s.updates[0]?.reroute?.withdrawFrom).toBeUndefined();
+    expect(s.audit.map((e) => e.action)).toEqual(['updated', 'routed']);
+  });
+
+  test('two updates in one batch: moved away, then back: one write, ending where it started', () => {
+    const s = settleLinks([birth('m-1', a08('LS8 3DR')), birth('m-2', a08('LS9 7AB'))], [existing()], replan, at);
+    expect(s.updates).toHaveLength(1);
+    // Its first inbox's item is withdrawn, and it is delivered there again (the delivery job re-opens the item).
+    expect(s.updates[0]?.reroute).toMatchObject({ inboxId: 'osmondthorpe', withdrawFrom: 'osmondthorpe' });
+    expect(s.audit.filter((e) => e.action === 'withdrawn')).toHaveLength(1);
+    expect(s.outcomes.map((o) => (o.kind === 'updated' ? o.routedTo : undefined))).toEqual(['harehills', 'osmondthorpe']);
   });
 });

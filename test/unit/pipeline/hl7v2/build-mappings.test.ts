@@ -40,6 +40,15 @@ describe('loadHl7v2Mappings', () => {
     expect(load({ a: base })).toEqual({});
   });
 
+  it('defaults update events to A08/A31 (death events too); a birth event listed as an update stays a birth event', () => {
+    const itk = loadHl7v2Mappings(path.join(repo, 'mappings', 'hl7v2')).get('itk-adt');
+    expect([...itk.births.updateEvents]).toEqual(['A08', 'A31']);
+    expect([...itk.births.deathEvents].sort()).toEqual(['A03', 'A08', 'A31']);
+    expect(load({ a: { ...base, births: { updateEvents: ['A08', 'A28', 'Z01'] } } })).toEqual({});
+    expect(load({ a: { ...base, births: { updateEvents: ['a08'] } } }).error).toMatch(/a\.json: field \/births\/updateEvents\/0/);
+    expect(load({ a: { ...base, births: { updateEvents: 'A08' } } }).error).toMatch(/a\.json: field \/births\/updateEvents/);
+  });
+
   it.each([
     ['unknown top-level key', { ...base, colour: 'red' }, /a\.json: field \(top level\).*colour/],
     ['unknown target', { fields: { ...base.fields, 'baby.shoeSize': { path: 'PID-99' } } }, /a\.json: field \/fields/],

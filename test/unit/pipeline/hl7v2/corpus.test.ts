@@ -61,7 +61,8 @@ describe('mapHl7v2 over the whole shared HL7 v2 corpus', () => {
         receivedAt: new Date('2010-10-10T14:20:00Z'),
       });
     expect(map('A01_example.hl7')).toEqual({ kind: 'not-relevant', reason: 'subject is not a newborn' });
-    expect(map('A08_example.hl7')).toEqual({ kind: 'not-relevant', reason: 'update that reports no death' });
+    // An A08 is an update (of a baby already notified): this one is about an adult.
+    expect(map('A08_example.hl7')).toEqual({ kind: 'not-relevant', reason: 'subject is not a newborn' });
     // PID-7 196513121515 has month 13 in the published example.
     expect(map('A28_Example.hl7')).toMatchObject({ kind: 'invalid', issues: [{ code: '102', location: { segment: 'PID', field: 7 } }] });
   });

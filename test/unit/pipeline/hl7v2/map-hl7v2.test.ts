@@ -95,16 +95,27 @@ describe('mapHl7v2 with the ITK default mapping', () => {
       expect(mapHl7v2(adult, itk, ctx)).toEqual({ kind: 'not-relevant', reason: 'subject is not a newborn' });
     });
 
-    it('are not relevant when they report no death, whatever else is wrong with them', () => {
-      expect(mapHl7v2(newbornAdt({ seed: 42, event: 'A08' }), itk, ctx)).toEqual({
+    it('are updates (A08, A31) when they report no death: mapped like a birth, marked update, up to deathWindowDays old', () => {
+      for (const event of ['A08', 'A31']) {
+        const n = birth(mapHl7v2(newbornAdt({ seed: 42, event }), itk, ctx)).notification;
+        expect(n.source).toMatchObject({ event: `ADT^${event}`, update: true });
+        expect(n.baby.deceased).toBe(false);
+      }
+      const older = describeNewborn({ seed: 42, event: 'A08', ageMinutes: 200 * 24 * 60 }).text.replace(/\rPV2\|[^\r]*/, '');
+      expect(birth(mapHl7v2(older, itk, ctx)).notification.source.update).toBe(true);
+      // A birth event is never an update; a death report is a death report, not an update.
+      expect(birth(mapHl7v2(newbornAdt({ seed: 42 }), itk, ctx)).notification.source.update).toBeUndefined();
+      expect(birth(mapHl7v2(newbornAdt({ seed: 42, event: 'A08', deceased: true }), itk, ctx)).notification.source.update).toBeUndefined();
+      // An update is validated like a birth: a wrong NHS number is an error.
+      expect(mapHl7v2(newbornAdt({ seed: 42, event: 'A08', invalidNhsNumber: true }), itk, ctx).kind).toBe('invalid');
+    });
+
+    it('a discharge (A03) that reports no death is not relevant, whatever else is wrong with it', () => {
+      expect(mapHl7v2(newbornAdt({ seed: 42, event: 'A03' }), itk, ctx)).toEqual({
         kind: 'not-relevant',
         reason: 'update that reports no death',
       });
-      expect(mapHl7v2(newbornAdt({ seed: 42, event: 'A08', invalidNhsNumber: true }), itk, ctx)).toEqual({
-        kind: 'not-relevant',
-        reason: 'update that reports no death',
-      });
-      const noBirthDate = newbornAdt({ seed: 42, event: 'A31' }).replace(/(\rPID(\|[^|\r]*){6})\|[^|\r]*/, '$1|');
+      const noBirthDate = newbornAdt({ seed: 42, event: 'A03' }).replace(/(\rPID(\|[^|\r]*){6})\|[^|\r]*/, '$1|');
       expect(mapHl7v2(noBirthDate, itk, ctx)).toEqual({ kind: 'not-relevant', reason: 'update that reports no death' });
     });
 

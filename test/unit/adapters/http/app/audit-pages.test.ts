@@ -115,4 +115,15 @@ describe('The trail in sentences', () => {
     });
     expect(describeEvent(event({ action: 'decided', ruleId: 'retired-rule' }), names).rule).toBe('retired-rule');
   });
+
+  it('says what an update, a move and an update about a baby not notified did', () => {
+    const sentence = (e: Partial<AuditEvent>) => describeEvent(event({ actor: 'system:worker', ...e }), names).sentence;
+    expect(sentence({ action: 'updated', outcome: 'record-updated' })).toMatch(/^Updated by a later message about the baby/);
+    expect(sentence({ action: 'withdrawn', outcome: 'moved-away', recipient: 'osmondthorpe' })).toMatch(
+      /^Withdrawn from Osmondthorpe Family Hub because the notification moved/,
+    );
+    expect(sentence({ action: 'not-relevant', outcome: 'update-not-applied' })).toMatch(/^An update about a baby Stork has not notified/);
+    // A disclosure of an updated record to an inbox keeps its sentence.
+    expect(sentence({ action: 'updated', recipient: 'osmondthorpe' })).toMatch(/^The updated record disclosed to the centre/);
+  });
 });
