@@ -27,6 +27,7 @@ import { RequeueStranded } from './processing/requeue-stranded.js';
 import { openPurposePools, openStore } from '../adapters/store/open-store.js';
 import { SqlMessageStore } from '../adapters/store/sql-message-store.js';
 import { SqlNotificationStore } from '../adapters/store/sql-notification-store.js';
+import { SqlIdentityStore } from '../adapters/store/sql-identity-store.js';
 import { SqlAuditLog } from '../adapters/store/sql-audit-log.js';
 import { SqlFhirFetchStore } from '../adapters/store/sql-fhir-fetch-store.js';
 import { FhirKitServer } from '../adapters/fhir-server/fhir-kit-server.js';
@@ -202,6 +203,7 @@ async function startWorkerRole(core: Core, opened: ResourceStack): Promise<void>
     catchments: config.catchments,
     logger,
     clock,
+    identity: new SqlIdentityStore(core.db),
   };
   const workers = startWorkers({
     connection,

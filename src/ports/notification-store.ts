@@ -1,4 +1,5 @@
 import type { BirthNotification } from '../domain/birth-notification.js';
+import type { IdentityEvent } from '../domain/identity-event.js';
 import type { DeliveryPlan } from '../pipeline/plan-delivery.js';
 import type { Decision, DisclosedRecord } from '../pipeline/consent/decide.js';
 import type { AuditActor, AuditEventInput } from './audit.js';
@@ -6,6 +7,8 @@ import type { AuditActor, AuditEventInput } from './audit.js';
 export interface QueuedMessage {
   id: string;
   canonical: BirthNotification | undefined;
+  /** Set instead of `canonical` for an identity event (A40 merge, A24 link). */
+  identityEvent?: IdentityEvent;
 }
 
 export interface ProcessedBirth {
@@ -87,6 +90,8 @@ export interface ProcessingTransaction {
   /** Sets the status (and reason) of those of these messages still queued. */
   markMessages(messageIds: readonly string[], status: 'processed' | 'duplicate', at: Date, reason?: string): Promise<void>;
   appendAudit(events: readonly AuditEventInput[]): Promise<void>;
+  /** The subject keys these identity keys resolve to after A40 merges (migration 017); keys without one are absent. */
+  resolveIdentityKeys(keys: readonly string[]): Promise<Map<string, string>>;
 }
 
 export type ProcessOutcome =

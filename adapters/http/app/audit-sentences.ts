@@ -57,6 +57,11 @@ const WHAT: Record<AuditAction, string> = {
   linked: 'The same birth by another route: linked to this notification, which it added to',
   'not-linked': 'Looked like the same birth but differed, so kept apart',
   updated: 'The updated record disclosed to the centre',
+  merged: 'The trust merged two records of this person (HL7 v2 A40): applied to Stork’s records',
+  'merge-refused': 'A merge from the trust was refused: the records are different babies; an operator must check',
+  'patients-linked': 'The trust linked this person to another (HL7 v2 A24): applied to Stork’s family records',
+  'link-refused': 'A link from the trust was refused: it conflicts with the family Stork knows; an operator must check',
+  'patients-unlinked': 'The trust undid a link between two people (HL7 v2 A37): recorded',
   'event-received': 'Signal event received from the trust',
   'event-fetched': 'Record fetched from the trust’s FHIR server',
 };

@@ -1,0 +1,48 @@
+/**
+ * Identity events in SQL (migration 017): the identity keys A40 merges leave behind, and one transaction per
+ * identity event with the notification writes processing already has (SqlProcessingTransaction).
+ */
+import type { Database, SqlClient } from '../../src/ports/database.js';
+import type { IdentityStore, IdentityTransaction } from '../../src/ports/identity-store.js';
+import { resolveIdentityKeys } from './sql-identity-keys.js';
+import { SqlProcessingTransaction } from './sql-notification-store.js';
+
+class SqlIdentityTransaction extends SqlProcessingTransaction implements IdentityTransaction {
+  constructor(private readonly client: SqlClient) {
+    super(client);
+  }
+
+  async recordIdentityKeys(keys: readonly string[], subjectKey: string, messageId: string, at: Date): Promise<void> {
+    const others = [...new Set(keys)].filter((k) => k !== subjectKey);
+    // The target itself may have been merged before: resolve it first, so that every key points at the end of the chain.
+    const target = (await resolveIdentityKeys(this.client, [subjectKey])).get(subjectKey) ?? subjectKey;
+    const own = others.filter((k) => k !== target);
+    if (own.length > 0) {
+      await this.client.query(
+        `INSERT INTO identity_keys (key, subject_key, message_id, created_at)
+         SELECT k, $2, $3, $4 FROM unnest($1::text[]) AS k
+         ON CONFLICT (key) DO UPDATE SET subject_key = EXCLUDED.subject_key, message_id = EXCLUDED.message_id, created_at = EXCLUDED.created_at`,
+        [own, target, messageId, at],
+      );
+      // Keys that resolved to one of these now resolve to the target; and the target never resolves to anything else.
+      await this.client.query(`UPDATE identity_keys SET subject_key = $2 WHERE subject_key = ANY($1::text[])`, [own, target]);
+    }
+    await this.client.query(`DELETE FROM identity_keys WHERE key = $1 AND subject_key = $1`, [target]);
+  }
+
+  async settleMessage(messageId: string, status: 'processed' | 'quarantined', at: Date, reason?: string): Promise<void> {
+    await this.client.query(
+      `UPDATE messages SET status = $2, reason = COALESCE($3, reason), updated_at = $4 WHERE id = $1 AND status = 'queued'`,
+      [messageId, status, reason ?? null, at],
+    );
+  }
+}
+
+/** Identity event processing's store: one transaction per event, not waiting for the disk (it can be redone from the message). */
+export class SqlIdentityStore implements IdentityStore {
+  constructor(private readonly db: Database) {}
+
+  async identityTransaction<T>(work: (tx: IdentityTransaction) => Promise<T>): Promise<T> {
+    return this.db.transaction((tx) => work(new SqlIdentityTransaction(tx)), { asyncCommit: true });
+  }
+}
