@@ -51,6 +51,11 @@ import type { PageKit } from '../adapters/http/app/web-app.js';
 import type { WebPages } from '../adapters/http/app/navigation.js';
 import { igPages } from '../adapters/http/app/ig-pages.js';
 import { operatorPages } from '../adapters/http/app/operator-pages.js';
+import { reviewPages } from '../adapters/http/app/review-pages.js';
+import { SqlFamilyStore } from '../adapters/store/sql-family-store.js';
+import { loadMatchModel } from './config/matching.js';
+import { blockingKeys, rankCandidates, scorePair, type MatchModel } from './matching/index.js';
+import type { FamilyMatcher } from './pipeline/family-match.js';
 
 export interface Hub {
   config: HubConfig;
@@ -95,6 +100,20 @@ interface Core {
   fetchStore: SqlFhirFetchStore;
   /** Set by the worker role: look for due signal events now (intake calls it after storing one). */
   nudgeFetcher?: () => void;
+  /** Family matching (issue 12) with the model of `mappings/matching.json`. */
+  familyMatcher: FamilyMatcher;
+}
+
+/** Largest register import body (POST /v1/families/import): about 50,000 rows of a family register. */
+const MAX_IMPORT_BYTES = 16 * 1024 * 1024;
+
+/** The matcher with its model bound, as family matching calls it. */
+function familyMatcher(model: MatchModel): FamilyMatcher {
+  return {
+    blockingKeys: (p) => blockingKeys(model, p),
+    scorePair: (probe, candidate) => scorePair(model, probe, candidate),
+    rankCandidates: (probe, candidates) => rankCandidates(model, probe, candidates),
+  };
 }
 
 async function connectRedis(url: string, purpose: 'worker' | 'producer', name: string): Promise<Redis> {
@@ -126,6 +145,7 @@ const STORK_VERSION = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json
  */
 export async function startHub({ env, logger, db: givenDb }: StartOptions): Promise<Hub> {
   const config = loadHubConfig(env.configDir);
+  const matchModel = loadMatchModel(path.join(env.configDir, 'mappings', 'matching.json'));
   // MESH mailboxes are polled by intake: their secrets and certificates are read (or start-up stops) before anything opens.
   const mesh = env.roles.includes('intake') ? meshMailboxes(config.feeds.nemsFeeds, env, configFiles(env.configDir).feeds) : [];
   const opened = new ResourceStack();
@@ -160,6 +180,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       internalErrors: newInternalErrorCounts(),
       clock: () => new Date(),
       fetchStore: new SqlFhirFetchStore(db),
+      familyMatcher: familyMatcher(matchModel),
     };
 
     if (env.roles.includes('worker')) {
@@ -204,6 +225,8 @@ async function startWorkerRole(core: Core, opened: ResourceStack): Promise<void>
     logger,
     clock,
     identity: new SqlIdentityStore(core.db),
+    families: core.familyMatcher,
+    reviewJobs: { enqueue: (ids: readonly string[]) => core.queues.enqueueReviews(ids) },
   };
   const workers = startWorkers({
     connection,
@@ -358,6 +381,13 @@ async function startIntakeRole(
     eventIntake,
     fetchStore: new SqlFhirFetchStore(pools.api),
     fhirCapability,
+    families: {
+      families: new SqlFamilyStore(pools.api),
+      blockingKeys: (p) => core.familyMatcher.blockingKeys(p),
+      centreIds: new Set(config.catchments.centres.keys()),
+      maxImportBytes: MAX_IMPORT_BYTES,
+      reviewDecided: (id) => reviewDecided(core, id),
+    },
     messages: apiMessages,
     notifications: apiNotifications,
     audit: new SqlAuditLog(pools.api),
@@ -548,7 +578,17 @@ function auditAndOperationsPages(core: Core, kit: PageKit, apiDb: Database, repl
       queues: { depths: () => queues.depths(inboxes) },
       feeds,
     }),
+    reviewPages(kit, { families: new SqlFamilyStore(apiDb), audit, reviewDecided: (id) => reviewDecided(core, id) }),
   ];
+}
+
+/** A decided review's job leaves the match-review queue; the decision is already committed, so a failure is only logged. */
+async function reviewDecided(core: Core, reviewId: string): Promise<void> {
+  try {
+    await core.queues.reviewDecided(reviewId);
+  } catch (err) {
+    core.logger.warn({ reviewId, err: errorCode(err) }, 'decided review left in the match-review queue');
+  }
 }
 
 /** A worker-only process serves /healthz and /readyz alone, for its orchestrator's probes. */

@@ -23,6 +23,7 @@ import { centreRoutes } from './routes/centres.js';
 import { auditRoutes } from './routes/audit.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { eventRoutes } from './routes/events.js';
+import { familyRoutes, type FamilyRoutesDeps } from './routes/families.js';
 
 export interface HttpAppDeps {
   logger: Logger;
@@ -46,6 +47,8 @@ export interface HttpAppDeps {
   audit: AuditLog;
   replay: ReplayDeps;
   feedIdsForFacility: (ods: string) => string[];
+  /** Family records (issue 12): the register import and the match review queue. */
+  families?: FamilyRoutesDeps;
   /** The web app for people, served under `/app` (HTML pages, not part of the API this document's routes describe). */
   web?: express.Express;
 }
@@ -68,6 +71,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(messageRoutes(deps.messages, deps.audit, deps.replay, deps.feedIdsForFacility));
   app.use(centreRoutes(deps.notifications));
   app.use(auditRoutes(deps.audit));
+  if (deps.families) app.use(familyRoutes(deps.families));
   // A known path reached here was asked with a method it does not have: 405 with Allow. (OPTIONS is answered
   // by Express itself, with the same Allow, from the routes.) One middleware, not routes, so the router's
   // table holds only the real operations (the OpenAPI test compares it with the document).
@@ -122,6 +126,9 @@ export const KNOWN_PATHS: readonly (readonly [string, string])[] = [
   ['/v1/centres/:centreId/notifications/:id', 'GET, HEAD'],
   ['/v1/centres/:centreId/notifications/:id/ack', 'POST'],
   ['/v1/audit', 'GET, HEAD'],
+  ['/v1/families/import', 'POST'],
+  ['/v1/match-reviews', 'GET, HEAD'],
+  ['/v1/match-reviews/:id', 'POST'],
 ];
 
 /** 405 with Allow for a known path asked with another method; anything else goes on (to the 404). */

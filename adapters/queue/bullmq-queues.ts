@@ -17,6 +17,18 @@ export interface DeliverJobData {
 }
 
 export const PROCESS_QUEUE = 'process';
+/**
+ * Matches held for an operator (issue 12 item 3): one waiting job per pending review (job id = review id, data
+ * the review id only), removed when the review is decided. No worker takes them: the `match_reviews` table is
+ * the queue of record (durable, decided in one transaction with the merge); this queue makes the backlog visible
+ * beside the others (its depth on the operators' console) and lets other tools subscribe to new reviews.
+ */
+export const MATCH_REVIEW_QUEUE = 'match-review';
+
+/** Job data of the match-review queue: the review id only. */
+export interface MatchReviewJobData {
+  readonly reviewId: string;
+}
 /** One BullMQ delivery queue per inbox (a centre, an unallocated inbox, review): `deliver-<inboxId>`. */
 export const deliveryQueueName = (inboxId: string): string => `deliver-${inboxId}`;
 
@@ -47,12 +59,31 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 export class BullmqQueues implements ProcessingJobs {
   private readonly process: Queue<ProcessJobData>;
   private readonly delivery = new Map<string, Queue<DeliverJobData>>();
+  private readonly reviews: Queue<MatchReviewJobData>;
 
   constructor(
     private readonly connection: Redis,
     private readonly prefix: string,
   ) {
     this.process = new Queue<ProcessJobData>(PROCESS_QUEUE, { connection, prefix });
+    this.reviews = new Queue<MatchReviewJobData>(MATCH_REVIEW_QUEUE, { connection, prefix });
+  }
+
+  /** One job per review held (idempotent: the job id is the review id). */
+  async enqueueReviews(reviewIds: readonly string[]): Promise<void> {
+    await this.reviews.addBulk(
+      reviewIds.map((reviewId) => ({ name: 'review', data: { reviewId }, opts: { jobId: reviewId, removeOnComplete: true } })),
+    );
+  }
+
+  /** A decided review's job leaves the queue. */
+  async reviewDecided(reviewId: string): Promise<void> {
+    await this.reviews.remove(reviewId);
+  }
+
+  /** The match-review queue, for tests to inspect. */
+  get reviewQueue(): Queue<MatchReviewJobData> {
+    return this.reviews;
   }
 
   async enqueue(messageIds: readonly string[]): Promise<void> {
@@ -68,7 +99,7 @@ export class BullmqQueues implements ProcessingJobs {
 
   /** Jobs per state in the processing queue and in the delivery queue of each of these inboxes. */
   async depths(inboxIds: readonly string[]): Promise<QueueDepth[]> {
-    const queues = [this.process, ...inboxIds.map((id) => this.deliveryQueue(id))];
+    const queues = [this.process, this.reviews, ...inboxIds.map((id) => this.deliveryQueue(id))];
     return Promise.all(
       queues.map(async (q) => {
         const c = await q.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
@@ -103,7 +134,7 @@ export class BullmqQueues implements ProcessingJobs {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.process.close(), ...[...this.delivery.values()].map((q) => q.close())]);
+    await Promise.all([this.process.close(), this.reviews.close(), ...[...this.delivery.values()].map((q) => q.close())]);
   }
 }
 

@@ -20,6 +20,7 @@ import type {
 import type { DisclosedRecord } from '../../src/pipeline/consent/decide.js';
 import { isIdentityEvent } from '../../src/domain/identity-event.js';
 import { resolveIdentityKeys } from './sql-identity-keys.js';
+import { SqlFamilyTransaction } from './sql-family-store.js';
 import { auditInsertSql, auditRecordset, cursorOf, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
 
 /** Worker writes can be redone from the stored message (every one is idempotent), so they need not wait for the
@@ -253,7 +254,10 @@ export class SqlNotificationStore implements NotificationStore {
 
 /** One processing batch's writes, on one transaction's connection. Every statement is safe to repeat. */
 export class SqlProcessingTransaction implements ProcessingTransaction {
-  constructor(private readonly tx: SqlClient) {}
+  readonly families: SqlFamilyTransaction;
+  constructor(private readonly tx: SqlClient) {
+    this.families = new SqlFamilyTransaction(tx);
+  }
 
   async createNotifications(items: readonly ProcessedBirth[], at: Date): Promise<Set<string>> {
     if (items.length === 0) return new Set();

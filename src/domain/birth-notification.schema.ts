@@ -78,6 +78,7 @@ const baby = objectSchema<Baby>()(
 const mother = objectSchema<Mother>()(
   {
     nhsNumber,
+    nhsNumberStatus: { type: 'string', enum: ['01', '02', '03', '04', '05', '06', '07', '08'] },
     localIdentifiers: { type: 'array', items: localIdentifier },
     name: personName,
     birthDate: date,

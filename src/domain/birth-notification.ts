@@ -54,6 +54,12 @@ export interface Baby {
 
 export interface Mother {
   nhsNumber?: string;
+  /**
+   * The NHS Number Status Indicator (01 = present and verified), where the source carries it (HL7 v2 PID-32,
+   * FHIR's NHS Number Verification Status extension). Family matching treats a verified (or unstated) number as
+   * decisive and any other status as strong evidence only (src/pipeline/family-match.ts).
+   */
+  nhsNumberStatus?: NhsNumberStatus;
   localIdentifiers: LocalIdentifier[];
   name?: PersonName;
   /** YYYY-MM-DD */

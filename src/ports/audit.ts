@@ -31,7 +31,15 @@ export type AuditAction =
   /** A signal event (POST /v1/events) stored, accepted or refused. */
   | 'event-received'
   /** A signal event's record fetched and stored (messageId), or the fetch given up (outcome). */
-  | 'event-fetched';
+  | 'event-fetched'
+  /** A notification placed in a family (details: familyId, method, score and each field's level and weight). */
+  | 'family-linked'
+  /** A match in the review band held for an operator (details: review, families, score, contributions). */
+  | 'match-review-created'
+  /** An operator confirmed or rejected a held match. */
+  | 'match-reviewed'
+  /** A centre's register imported (details: counts only). */
+  | 'families-imported';
 
 /** One audit event to append. Personal data appears only in `subjectNhsNumber`, which IG leads query by. */
 export interface AuditEventInput {

@@ -3,6 +3,7 @@ import type { IdentityEvent } from '../domain/identity-event.js';
 import type { DeliveryPlan } from '../pipeline/plan-delivery.js';
 import type { Decision, DisclosedRecord } from '../pipeline/consent/decide.js';
 import type { AuditActor, AuditEventInput } from './audit.js';
+import type { FamilyTransaction } from './family-store.js';
 
 export interface QueuedMessage {
   id: string;
@@ -92,6 +93,8 @@ export interface ProcessingTransaction {
   appendAudit(events: readonly AuditEventInput[]): Promise<void>;
   /** The subject keys these identity keys resolve to after A40 merges (migration 017); keys without one are absent. */
   resolveIdentityKeys(keys: readonly string[]): Promise<Map<string, string>>;
+  /** Family records, on the same transaction (issue 12): births are placed in families as they are notified. */
+  readonly families: FamilyTransaction;
 }
 
 export type ProcessOutcome =

@@ -4,13 +4,22 @@ import type { Catchments } from '../pipeline/catchments.js';
 import type { Rulebook } from '../pipeline/consent/rulebook.js';
 import { planDelivery, type DeliveryPlan } from '../pipeline/plan-delivery.js';
 import type { DeliveryJobs } from '../ports/delivery-jobs.js';
-import type { NotificationStore, PendingDelivery, ProcessOutcome, ProcessedBirth } from '../ports/notification-store.js';
+import type {
+  NotificationStore,
+  PendingDelivery,
+  ProcessingTransaction,
+  ProcessOutcome,
+  ProcessedBirth,
+} from '../ports/notification-store.js';
 import type { BirthNotification } from '../domain/birth-notification.js';
 import { decisionAudit, deathReports, DUPLICATE_MESSAGE_REASON, quarantineAudit, settleBatch } from './birth-outcomes.js';
 import { matchKeys, settleLinks, withLinks } from './link-births.js';
 import type { IdentityStore } from '../ports/identity-store.js';
 import { followIdentityKeys } from './identity-decisions.js';
 import { processIdentityEvents, type QueuedIdentityEvent } from './identity-events.js';
+import type { BirthToPlace, FamilyMatcher } from '../pipeline/family-match.js';
+import type { MatchReviewJobs } from '../ports/match-review-jobs.js';
+import { placeInFamilies } from './match-families.js';
 
 export interface ProcessDeps {
   store: NotificationStore;
@@ -21,6 +30,10 @@ export interface ProcessDeps {
   clock?: () => Date;
   /** Where identity events (A40 merges, A24 links) are applied; without it they are quarantined for an operator. */
   identity?: IdentityStore;
+  /** Family matching (issue 12): each birth notified is placed in a family. Absent: no family records. */
+  families?: FamilyMatcher;
+  /** Where a match held for review is announced, after the batch commits. */
+  reviewJobs?: MatchReviewJobs;
 }
 
 /** Groups pending deliveries by inbox, so each inbox gets one delivery job per batch. */
@@ -70,8 +83,9 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
   const retried: string[] = [];
   if (births.length > 0) {
     const replan = (record: BirthNotification) => planDelivery(record, '', deps.rulebook, deps.catchments);
-    const outcomes = await saveProcessed(deps.store, births, replan);
-    const counts = { created: 0, duplicates: 0, linked: 0, retried: 0, withdrawn: 0 };
+    const { outcomes, families } = await saveProcessed(deps.store, births, replan, deps.families);
+    const counts = { created: 0, duplicates: 0, linked: 0, retried: 0, withdrawn: 0, ...families.counts };
+    if (families.reviewIds.length > 0 && deps.reviewJobs) await deps.reviewJobs.enqueue(families.reviewIds);
     for (const o of outcomes) {
       if (o.kind === 'created') {
         counts.created++;
@@ -108,7 +122,8 @@ async function saveProcessed(
   store: NotificationStore,
   items: readonly ProcessedBirth[],
   replan: (record: BirthNotification) => DeliveryPlan,
-): Promise<ProcessOutcome[]> {
+  matcher: FamilyMatcher | undefined,
+): Promise<{ outcomes: ProcessOutcome[]; families: FamilyOutcome }> {
   const at = items[0]?.at ?? new Date();
   return store.processingTransaction(async (tx) => {
     // A birth under an identifier an A40 merged takes the subject key of the person it was merged into.
@@ -134,7 +149,8 @@ async function saveProcessed(
     if (processed.length > 0) await tx.markMessages(processed, 'processed', at);
     if (duplicates.length > 0) await tx.markMessages(duplicates, 'duplicate', at, DUPLICATE_MESSAGE_REASON);
     if (audit.length > 0) await tx.appendAudit(audit);
-    return settled.outcomes;
+    const families = matcher ? await placeCreated(tx.families, items, settled.outcomes, matcher) : NO_FAMILIES;
+    return { outcomes: settled.outcomes, families };
   });
 }
 
@@ -147,6 +163,47 @@ async function processIdentity(deps: ProcessDeps, clock: () => Date, events: rea
   }
   const replan = (record: BirthNotification) => planDelivery(record, '', deps.rulebook, deps.catchments);
   await processIdentityEvents({ store: deps.identity, replan, logger: deps.logger, clock }, events);
+}
+
+interface FamilyOutcome {
+  counts: { families: number; familyMatches: number; reviews: number };
+  reviewIds: string[];
+}
+
+const NO_FAMILIES: FamilyOutcome = { counts: { families: 0, familyMatches: 0, reviews: 0 }, reviewIds: [] };
+
+/** The births whose notification this batch created, placed in their families in the same transaction. */
+async function placeCreated(
+  tx: ProcessingTransaction['families'],
+  items: readonly ProcessedBirth[],
+  outcomes: readonly ProcessOutcome[],
+  matcher: FamilyMatcher,
+): Promise<FamilyOutcome> {
+  const byMessage = new Map(items.map((b) => [b.messageId, b]));
+  const births: BirthToPlace[] = [];
+  for (const o of outcomes) {
+    if (o.kind !== 'created') continue;
+    const b = byMessage.get(o.messageId);
+    if (b === undefined) continue;
+    const route = b.plan.route;
+    births.push({
+      notificationId: o.notificationId,
+      messageId: b.messageId,
+      record: b.record,
+      ...(route.kind === 'centre' ? { centre: route.centreId } : {}),
+      at: b.at,
+    });
+  }
+  if (births.length === 0) return NO_FAMILIES;
+  const plan = await placeInFamilies(tx, births, matcher);
+  return {
+    counts: {
+      families: plan.newFamilies.length,
+      familyMatches: plan.placed.filter((p) => p.method === 'nhs-number' || p.method === 'probabilistic').length,
+      reviews: plan.reviews.length,
+    },
+    reviewIds: plan.reviews.map((r) => r.id),
+  };
 }
 
 /** The delivery job for one inbox: put its routed notifications in the inbox, audited as disclosures. */

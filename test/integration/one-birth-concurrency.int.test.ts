@@ -36,6 +36,7 @@ class PausingStore extends SqlNotificationStore {
         markMessages: (ids, status, at, reason) => tx.markMessages(ids, status, at, reason),
         appendAudit: (events) => tx.appendAudit(events),
         resolveIdentityKeys: (keys) => tx.resolveIdentityKeys(keys),
+        families: tx.families,
       }),
     );
   }

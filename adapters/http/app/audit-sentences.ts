@@ -64,6 +64,10 @@ const WHAT: Record<AuditAction, string> = {
   'patients-unlinked': 'The trust undid a link between two people (HL7 v2 A37): recorded',
   'event-received': 'Signal event received from the trust',
   'event-fetched': 'Record fetched from the trust’s FHIR server',
+  'family-linked': 'Placed in a family',
+  'match-review-created': 'A possible family match held for an operator to review',
+  'match-reviewed': 'A possible family match confirmed or rejected by an operator',
+  'families-imported': 'A centre’s family register imported',
 };
 
 const detailString = (e: AuditEvent, key: string): string | undefined => {
