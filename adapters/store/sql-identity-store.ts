@@ -2,6 +2,7 @@
  * Identity events in SQL (migration 017): the identity keys A40 merges leave behind, and one transaction per
  * identity event with the notification writes processing already has (SqlProcessingTransaction).
  */
+import type { LocalIdentifier } from '../../src/domain/birth-notification.js';
 import type { Database, SqlClient } from '../../src/ports/database.js';
 import type { IdentityStore, IdentityTransaction } from '../../src/ports/identity-store.js';
 import { resolveIdentityKeys } from './sql-identity-keys.js';
@@ -28,6 +29,40 @@ class SqlIdentityTransaction extends SqlProcessingTransaction implements Identit
       await this.client.query(`UPDATE identity_keys SET subject_key = $2 WHERE subject_key = ANY($1::text[])`, [own, target]);
     }
     await this.client.query(`DELETE FROM identity_keys WHERE key = $1 AND subject_key = $1`, [target]);
+  }
+
+  async notificationsOfMother(nhsNumber: string | undefined, local: readonly LocalIdentifier[]): Promise<string[]> {
+    const ids = new Set<string>();
+    if (nhsNumber !== undefined) {
+      const r = await this.client.query<{ id: string }>('SELECT id FROM notifications WHERE mother_nhs_number = $1', [nhsNumber]);
+      for (const x of r.rows) ids.add(x.id);
+    }
+    for (const l of local) {
+      const probe = JSON.stringify([{ value: l.value, ...(l.assigner !== undefined ? { assigner: l.assigner } : {}) }]);
+      const r = await this.client.query<{ id: string }>(
+        `SELECT n.id FROM notifications n LEFT JOIN message_bodies b ON b.message_id = n.message_id
+         WHERE COALESCE(n.record, b.canonical) -> 'mother' -> 'localIdentifiers' @> $1::jsonb`,
+        [probe],
+      );
+      for (const x of r.rows) ids.add(x.id);
+    }
+    return [...ids];
+  }
+
+  async retireChild(
+    mergedNotificationId: string,
+    survivor: { notificationId: string; childKey: string; record: Record<string, unknown> },
+    at: Date,
+  ): Promise<void> {
+    const families = await this.families.familyOfNotifications([mergedNotificationId, survivor.notificationId]);
+    await this.client.query('DELETE FROM family_children WHERE notification_id = $1', [mergedNotificationId]);
+    const theirs = families.get(mergedNotificationId);
+    if (theirs !== undefined && !families.has(survivor.notificationId)) {
+      await this.families.addChildren([
+        { familyId: theirs, childKey: survivor.childKey, notificationId: survivor.notificationId, record: survivor.record, at },
+      ]);
+      await this.families.linkNotifications([{ notificationId: survivor.notificationId, familyId: theirs, method: 'merge', at }]);
+    }
   }
 
   async settleMessage(messageId: string, status: 'processed' | 'quarantined', at: Date, reason?: string): Promise<void> {

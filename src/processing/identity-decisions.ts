@@ -82,6 +82,18 @@ function belongsTo(
   return keys.some((k) => n.subjectKey === k || resolved.get(k) === n.subjectKey);
 }
 
+/** The notifications (of those found) that are this patient's, live ones first. */
+export function notificationsOf(
+  ids: PatientIdentifiers,
+  feedId: string,
+  found: readonly ExistingNotification[],
+  resolved: ReadonlyMap<string, string>,
+): ExistingNotification[] {
+  const keys = identityKeys(ids, feedId);
+  const mine = found.filter((n) => belongsTo(n, ids, keys, resolved));
+  return [...mine.filter((n) => n.status !== 'withdrawn'), ...mine.filter((n) => n.status === 'withdrawn')];
+}
+
 /** What a merge pair means for notifications. */
 export type MergeDecision =
   | { kind: 'merge'; survivor: ExistingNotification; merged: ExistingNotification }

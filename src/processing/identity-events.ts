@@ -12,7 +12,8 @@ import type { DeliveryPlan } from '../pipeline/plan-delivery.js';
 import type { AuditEventInput } from '../ports/audit.js';
 import type { IdentityStore, IdentityTransaction } from '../ports/identity-store.js';
 import { WORKER_ACTOR } from './birth-outcomes.js';
-import { decideMerge, mergeEffects, type MergeEffects } from './identity-decisions.js';
+import { decideMerge, mergeEffects, type MergeDecision, type MergeEffects } from './identity-decisions.js';
+import { applyLink, mergeMothers, retireMergedChild } from './identity-families.js';
 
 export interface QueuedIdentityEvent {
   messageId: string;
@@ -38,7 +39,11 @@ export async function processIdentityEvents(deps: IdentityDeps, events: readonly
   for (const e of events) {
     const at = deps.clock();
     const outcome = await deps.store.identityTransaction((tx) =>
-      e.event.kind === 'merge' ? applyMerge(tx, deps, e.messageId, e.event, at) : recordLink(tx, e.messageId, e.event, at),
+      e.event.kind === 'merge'
+        ? applyMerge(tx, deps, e.messageId, e.event, at)
+        : e.event.kind === 'link'
+          ? link(tx, e.messageId, e.event, at)
+          : recordLink(tx, e.messageId, e.event, at),
     );
     deps.logger.info({ messageId: e.messageId, kind: e.event.kind, ...outcome }, 'identity event processed');
   }
@@ -53,12 +58,15 @@ async function applyMerge(
 ): Promise<EventOutcome> {
   const feedId = event.source.feedId;
   const effects: MergeEffects[] = [];
+  const decisions: MergeDecision[] = [];
   for (const pair of event.merges) {
     const keys = [...identityKeys(pair.surviving, feedId), ...identityKeys(pair.merged, feedId)];
     const resolved = await tx.resolveIdentityKeys(keys);
     const nhs = [pair.surviving.nhsNumber, pair.merged.nhsNumber].filter((x): x is string => x !== undefined);
     const found = await tx.lockMatchingNotifications({ subjectKeys: [...keys, ...resolved.values()], babyNhsNumbers: nhs, birthKeys: [] });
-    effects.push(mergeEffects(decideMerge(pair, feedId, found, resolved), pair, feedId, messageId, at, deps.replan));
+    const decision = decideMerge(pair, feedId, found, resolved);
+    decisions.push(decision);
+    effects.push(mergeEffects(decision, pair, feedId, messageId, at, deps.replan));
   }
   // A refusal stops the whole message: nothing of it is applied, and an operator sees it in the quarantine.
   const refused = effects.find((f) => f.refused !== undefined);
@@ -67,27 +75,52 @@ async function applyMerge(
     await tx.settleMessage(messageId, 'quarantined', at, refused.refused);
     return { status: 'quarantined', mergedNotifications: 0 };
   }
-  for (const f of effects) {
+  const audit: AuditEventInput[] = [];
+  for (const [i, f] of effects.entries()) {
+    const decision = decisions[i];
+    const pair = event.merges[i];
+    if (decision === undefined || pair === undefined) continue;
     if (f.withdraw.length > 0) await tx.withdrawNotifications(f.withdraw, at);
     if (f.updates.length > 0) await tx.enrichNotifications(f.updates, at);
     if (f.subjectKey !== undefined && f.keys.length > 0) await tx.recordIdentityKeys(f.keys, f.subjectKey, messageId, at);
+    if (decision.kind === 'merge') await retireMergedChild(tx, decision.survivor, decision.merged, at);
+    // Two mothers: their families become one. Then the notifications' "not known" says nothing more.
+    const families = await mergeMothers(tx, pair, messageId, at);
+    audit.push(...(families.length > 0 && decision.kind === 'not-known' ? [] : f.audit), ...families);
   }
-  await tx.appendAudit(effects.flatMap((f) => f.audit));
+  await tx.appendAudit(audit);
   await tx.settleMessage(messageId, 'processed', at);
   return { status: 'processed', mergedNotifications: effects.reduce((n, f) => n + f.mergedNotifications, 0) };
 }
 
-/** A24 and A37 (families not applied yet): recorded in the audit, with the identifier kinds, and processed. */
+/** An A24: applied to families (identity-families.ts); a refusal is quarantined for an operator. */
+async function link(
+  tx: IdentityTransaction,
+  messageId: string,
+  event: Extract<IdentityEvent, { kind: 'link' }>,
+  at: Date,
+): Promise<EventOutcome> {
+  const r = await applyLink(tx, event, messageId, at);
+  await tx.appendAudit(r.audit);
+  if (r.refused !== undefined) {
+    await tx.settleMessage(messageId, 'quarantined', at, r.refused);
+    return { status: 'quarantined', mergedNotifications: 0 };
+  }
+  await tx.settleMessage(messageId, 'processed', at);
+  return { status: 'processed', mergedNotifications: 0 };
+}
+
+/** An A37: recorded in the audit, with the identifier kinds, and processed (undoing a link is for an operator). */
 async function recordLink(
   tx: IdentityTransaction,
   messageId: string,
-  event: Extract<IdentityEvent, { kind: 'link' | 'unlink' }>,
+  event: Extract<IdentityEvent, { kind: 'unlink' }>,
   at: Date,
 ): Promise<EventOutcome> {
   const audit: AuditEventInput = {
     at,
     actor: WORKER_ACTOR,
-    action: event.kind === 'link' ? 'patients-linked' : 'patients-unlinked',
+    action: 'patients-unlinked',
     messageId,
     ...(event.first.nhsNumber !== undefined ? { subjectNhsNumber: event.first.nhsNumber } : {}),
     outcome: 'recorded',
