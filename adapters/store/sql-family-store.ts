@@ -263,7 +263,7 @@ export class SqlFamilyTransaction implements FamilyTransaction {
     ]);
     await this.tx.query(
       `INSERT INTO family_sources (family_id, kind, ref, at)
-       SELECT $2, kind, ref, at FROM family_sources WHERE family_id = $1
+       SELECT $2::uuid, kind, ref, at FROM family_sources WHERE family_id = $1
        UNION ALL SELECT $2, 'merge', $1::text, $3
        ON CONFLICT DO NOTHING`,
       [fromId, intoId, at],

@@ -85,6 +85,20 @@ describe('HL7 v2 identity events: A40 merges and A24 links', () => {
       async () => (await inbox()).find((i) => i.notificationId === notificationId && i.status === 'new'),
       'delivered to the centre',
     );
+  const familyOf = (notificationId: string) =>
+    pollUntil(async () => {
+      const r = await t.database.db.query<{ family_id: string }>(`SELECT family_id FROM family_links WHERE notification_id = $1`, [
+        notificationId,
+      ]);
+      return r.rows[0]?.family_id;
+    }, 'its family');
+  const childrenOf = async (familyId: string) =>
+    (
+      await t.database.db.query<{ notification_id: string | null }>(
+        `SELECT notification_id FROM family_children WHERE family_id = $1 ORDER BY added_at, child_key`,
+        [familyId],
+      )
+    ).rows.map((r) => r.notification_id);
   const audit = async (query: string): Promise<AuditItem[]> => {
     const res = await api(t.http, 'demo-ig-key', `/v1/audit?${query}&limit=500`);
     expect(res.status).toBe(200);
@@ -128,6 +142,10 @@ describe('HL7 v2 identity events: A40 merges and A24 links', () => {
       recipient: CENTRE.id,
       outcome: 'withdrawn-from-inbox',
     });
+
+    // The mother's family keeps one child: the survivor.
+    const family = await familyOf(n1.id);
+    expect(await childrenOf(family)).toEqual([n1.id]);
 
     // The trust's PAS sends the retired MRN again later: it reaches the survivor, never a second offer.
     await sendOk(secondText.replace('|ID-A28-2|', '|ID-A28-3|'));
@@ -198,6 +216,77 @@ describe('HL7 v2 identity events: A40 merges and A24 links', () => {
     const m = await message('ID-A24-UNKNOWN');
     expect(m.status).toBe('processed');
     expect((await audit(`message=${m.id}`)).find((e) => e.action === 'patients-linked')).toMatchObject({ outcome: 'recorded' });
+  });
+
+  test('an A40 merging two mothers (one woman under two NHS numbers) merges their families: children and links move', async () => {
+    const x = baby({ seed: 7401, controlId: 'ID-MUM-1' });
+    const y = baby({ seed: 7402, controlId: 'ID-MUM-2' });
+    await sendOk(x.text);
+    await sendOk(y.text);
+    const nx = await notificationOf((await message('ID-MUM-1')).id);
+    const ny = await notificationOf((await message('ID-MUM-2')).id);
+    const fx = await familyOf(nx.id);
+    const fy = await familyOf(ny.id);
+    expect(fx).not.toBe(fy);
+
+    await sendOk(
+      mergeAdt({
+        controlId: 'ID-A40-MUM',
+        pairs: [{ surviving: cx({ nhsNumber: x.mother?.nhsNumber ?? '' }), merged: cx({ nhsNumber: y.mother?.nhsNumber ?? '' }) }],
+      }),
+    );
+    const m = await message('ID-A40-MUM');
+    expect(m.status).toBe('processed');
+    const merged = await t.database.db.query<{ merged_into: string | null }>(`SELECT merged_into FROM families WHERE id = $1`, [fy]);
+    expect(merged.rows[0]?.merged_into).toBe(fx);
+    expect(await familyOf(ny.id)).toBe(fx);
+    expect((await childrenOf(fx)).sort()).toEqual([nx.id, ny.id].sort());
+    const event = (await audit(`message=${m.id}`)).find((e) => e.action === 'merged');
+    expect(event).toMatchObject({ outcome: 'families-merged', details: { familyId: fx, mergedFamilyId: fy } });
+    expect(event?.details?.identifiers).toEqual({ surviving: ['nhs-number'], merged: ['nhs-number'] });
+    // Both babies stay notified: a mothers' merge never touches the babies' notifications.
+    expect((await inbox('new')).filter((i) => i.notificationId === nx.id || i.notificationId === ny.id)).toHaveLength(2);
+  });
+
+  test('an A24 linking a notified baby (known only by its MRN, no mother in its message) to a mother puts the baby in her family', async () => {
+    const sibling = baby({ seed: 7501, controlId: 'ID-SIB-1' });
+    await sendOk(sibling.text);
+    const ns = await notificationOf((await message('ID-SIB-1')).id);
+    const family = await familyOf(ns.id);
+
+    const newborn = baby({ seed: 7502, controlId: 'ID-SIB-2' });
+    const noMother = newborn.text
+      .split('\r')
+      .filter((s) => !s.startsWith('NK1'))
+      .join('\r');
+    await sendOk(noMother);
+    const nb = await notificationOf((await message('ID-SIB-2')).id);
+    await delivered(nb.id);
+
+    await sendOk(
+      linkAdt({ controlId: 'ID-A24-1', first: cx({ nhsNumber: sibling.mother?.nhsNumber ?? '' }), second: cx({ mrn: newborn.baby.mrn }) }),
+    );
+    const m = await message('ID-A24-1');
+    expect(m.status).toBe('processed');
+    expect(await familyOf(nb.id)).toBe(family);
+    expect(await childrenOf(family)).toEqual(expect.arrayContaining([ns.id, nb.id]));
+    const event = (await audit(`notification=${nb.id}`)).find((e) => e.action === 'patients-linked');
+    expect(['baby-joined-family', 'families-joined']).toContain(event?.outcome);
+    expect(event?.details?.familyId).toBe(family);
+
+    // A baby already in a family led by another NHS number is not moved by an A24: refused, for an operator.
+    const other = baby({ seed: 7503, controlId: 'ID-SIB-3' });
+    await sendOk(other.text);
+    const no = await notificationOf((await message('ID-SIB-3')).id);
+    const itsFamily = await familyOf(no.id);
+    await sendOk(
+      linkAdt({ controlId: 'ID-A24-2', first: cx({ nhsNumber: sibling.mother?.nhsNumber ?? '' }), second: cx({ mrn: other.baby.mrn }) }),
+    );
+    const refused = await message('ID-A24-2');
+    expect(refused.status).toBe('quarantined');
+    expect(refused.reason).toMatch(/A24 link refused/);
+    expect(await familyOf(no.id)).toBe(itsFamily);
+    expect((await audit(`notification=${no.id}`)).find((e) => e.action === 'link-refused')).toMatchObject({ outcome: 'different-mother' });
   });
 
   test('no personal data in the logs of identity events', () => {
