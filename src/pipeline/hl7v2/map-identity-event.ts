@@ -38,7 +38,8 @@ function identifiersIn(reader: Hl7Reader, seg: SegmentRef, sources: Sources, iss
     for (const rep of reader.repetitions(seg, source.field)) {
       const value = rep.value(1)?.trim();
       if (value === undefined || value === '') continue;
-      const assigner = upper(rep.value(4)) || source.assigner || '';
+      const sent = upper(rep.value(4));
+      const assigner = sent !== '' ? sent : (source.assigner ?? '');
       const type = rep.value(5)?.trim();
       if (assigner === 'NHS') {
         const parsed = parseNhsNumber(value);
