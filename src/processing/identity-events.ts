@@ -84,8 +84,9 @@ async function applyMerge(
     if (f.updates.length > 0) await tx.enrichNotifications(f.updates, at);
     if (f.subjectKey !== undefined && f.keys.length > 0) await tx.recordIdentityKeys(f.keys, f.subjectKey, messageId, at);
     if (decision.kind === 'merge') await retireMergedChild(tx, decision.survivor, decision.merged, at);
-    // Two mothers: their families become one. Then the notifications' "not known" says nothing more.
-    const families = await mergeMothers(tx, pair, messageId, at);
+    // Two mothers: their families become one. Then the notifications' "not known" says nothing more. A patient
+    // who is a notified baby is not looked for as a mother (that lookup may scan the notifications' mothers).
+    const families = decision.kind === 'not-known' ? await mergeMothers(tx, pair, messageId, at) : [];
     audit.push(...(families.length > 0 && decision.kind === 'not-known' ? [] : f.audit), ...families);
   }
   await tx.appendAudit(audit);
