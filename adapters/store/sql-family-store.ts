@@ -263,10 +263,10 @@ export class SqlFamilyTransaction implements FamilyTransaction {
     ]);
     await this.tx.query(
       `INSERT INTO family_sources (family_id, kind, ref, at)
-       SELECT $2::uuid, kind, ref, at FROM family_sources WHERE family_id = $1
-       UNION ALL SELECT $2, 'merge', $1::text, $3
+       SELECT $2::uuid, kind, ref, at FROM family_sources WHERE family_id = $1::uuid
+       UNION ALL SELECT $2::uuid, 'merge', $4::text, $3::timestamptz
        ON CONFLICT DO NOTHING`,
-      [fromId, intoId, at],
+      [fromId, intoId, at, fromId],
     );
     await this.tx.query('DELETE FROM family_block_keys WHERE family_id = $1', [fromId]);
   }

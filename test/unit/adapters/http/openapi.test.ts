@@ -32,6 +32,7 @@ function appWithEveryRoute(): express.Express {
     audit: unused,
     replay: unused,
     feedIdsForFacility: () => [],
+    families: { families: unused, blockingKeys: () => [], centreIds: new Set(), maxImportBytes: 1024 },
   };
   return createHttpApp(deps);
 }
