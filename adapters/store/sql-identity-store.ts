@@ -15,20 +15,21 @@ class SqlIdentityTransaction extends SqlProcessingTransaction implements Identit
 
   async recordIdentityKeys(keys: readonly string[], subjectKey: string, messageId: string, at: Date): Promise<void> {
     const others = [...new Set(keys)].filter((k) => k !== subjectKey);
-    // The target itself may have been merged before: resolve it first, so that every key points at the end of the chain.
-    const target = (await resolveIdentityKeys(this.client, [subjectKey])).get(subjectKey) ?? subjectKey;
+    // The target may itself have been merged before: point at the end of that chain, unless the chain leads back to
+    // one of these keys (a later A40 reversing an earlier one), when the target stands for itself again.
+    const earlier = (await resolveIdentityKeys(this.client, [subjectKey])).get(subjectKey);
+    const target = earlier === undefined || others.includes(earlier) ? subjectKey : earlier;
+    if (target === subjectKey) await this.client.query('DELETE FROM identity_keys WHERE key = $1', [subjectKey]);
     const own = others.filter((k) => k !== target);
-    if (own.length > 0) {
-      await this.client.query(
-        `INSERT INTO identity_keys (key, subject_key, message_id, created_at)
-         SELECT k, $2, $3, $4 FROM unnest($1::text[]) AS k
-         ON CONFLICT (key) DO UPDATE SET subject_key = EXCLUDED.subject_key, message_id = EXCLUDED.message_id, created_at = EXCLUDED.created_at`,
-        [own, target, messageId, at],
-      );
-      // Keys that resolved to one of these now resolve to the target; and the target never resolves to anything else.
-      await this.client.query(`UPDATE identity_keys SET subject_key = $2 WHERE subject_key = ANY($1::text[])`, [own, target]);
-    }
-    await this.client.query(`DELETE FROM identity_keys WHERE key = $1 AND subject_key = $1`, [target]);
+    if (own.length === 0) return;
+    await this.client.query(
+      `INSERT INTO identity_keys (key, subject_key, message_id, created_at)
+       SELECT k, $2, $3, $4 FROM unnest($1::text[]) AS k
+       ON CONFLICT (key) DO UPDATE SET subject_key = EXCLUDED.subject_key, message_id = EXCLUDED.message_id, created_at = EXCLUDED.created_at`,
+      [own, target, messageId, at],
+    );
+    // Keys that resolved to one of these now resolve to the target, so a chain of merges resolves in one step.
+    await this.client.query('UPDATE identity_keys SET subject_key = $2 WHERE subject_key = ANY($1::text[])', [own, target]);
   }
 
   async notificationsOfMother(nhsNumber: string | undefined, local: readonly LocalIdentifier[]): Promise<string[]> {

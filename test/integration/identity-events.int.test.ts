@@ -184,7 +184,7 @@ describe('HL7 v2 identity events: A40 merges and A24 links', () => {
     expect(((await q.json()) as { items: { id: string }[] }).items.map((x) => x.id)).toContain(m.id);
   });
 
-  test('an A40 about patients Stork has never seen is recorded and acknowledged; a later birth under the merged MRN takes the surviving one', async () => {
+  test('A40s about patients Stork has never seen are recorded and acknowledged; a later birth under a merged MRN takes the surviving one, through a chain of merges', async () => {
     const later = baby({ seed: 7303, controlId: 'ID-LATE-1' });
     const survivingMrn = `${later.baby.mrn}7`;
     await sendOk(
@@ -194,9 +194,22 @@ describe('HL7 v2 identity events: A40 merges and A24 links', () => {
     expect(m.status).toBe('processed');
     expect((await audit(`message=${m.id}`)).find((e) => e.action === 'merged')).toMatchObject({ outcome: 'not-known' });
 
+    // A second merge, of the surviving MRN into a third: the first MRN now resolves to the third in one step.
+    const thirdMrn = `${later.baby.mrn}8`;
+    await sendOk(mergeAdt({ controlId: 'ID-A40-CHAIN', pairs: [{ surviving: cx({ mrn: thirdMrn }), merged: cx({ mrn: survivingMrn }) }] }));
+    expect((await message('ID-A40-CHAIN')).status).toBe('processed');
+    const keys = await t.database.db.query<{ key: string; subject_key: string }>(
+      `SELECT key, subject_key FROM identity_keys WHERE key LIKE $1 ORDER BY key`,
+      [`local:northgate-maternity:RX1:${later.baby.mrn}%`],
+    );
+    expect(keys.rows).toEqual([
+      { key: `local:northgate-maternity:RX1:${later.baby.mrn}`, subject_key: `local:northgate-maternity:RX1:${thirdMrn}` },
+      { key: `local:northgate-maternity:RX1:${survivingMrn}`, subject_key: `local:northgate-maternity:RX1:${thirdMrn}` },
+    ]);
+
     await sendOk(later.text);
     const n = await notificationOf((await message('ID-LATE-1')).id);
-    expect(n.subject_key).toBe(`local:northgate-maternity:RX1:${survivingMrn}`);
+    expect(n.subject_key).toBe(`local:northgate-maternity:RX1:${thirdMrn}`);
     await delivered(n.id);
   });
 
