@@ -28,6 +28,7 @@ import { openPurposePools, openStore } from '../adapters/store/open-store.js';
 import { SqlMessageStore } from '../adapters/store/sql-message-store.js';
 import { SqlNotificationStore } from '../adapters/store/sql-notification-store.js';
 import { SqlFamilyViewStore } from '../adapters/store/sql-family-view-store.js';
+import { SqlIdentityStore } from '../adapters/store/sql-identity-store.js';
 import { SqlAuditLog } from '../adapters/store/sql-audit-log.js';
 import { SqlFhirFetchStore } from '../adapters/store/sql-fhir-fetch-store.js';
 import { FhirKitServer } from '../adapters/fhir-server/fhir-kit-server.js';
@@ -215,6 +216,7 @@ async function startWorkerRole(core: Core, opened: ResourceStack): Promise<void>
     catchments: config.catchments,
     logger,
     clock,
+    identity: new SqlIdentityStore(core.db),
     families: core.familyMatcher,
     reviewJobs: { enqueue: (ids: readonly string[]) => core.queues.enqueueReviews(ids) },
   };

@@ -1,5 +1,6 @@
 import type { Database } from '../../src/ports/database.js';
 import type { Issue } from '../../src/domain/issue.js';
+import { isIdentityEvent } from '../../src/domain/identity-event.js';
 import type { BirthNotification } from '../../src/domain/birth-notification.js';
 import type {
   Channel,
@@ -110,7 +111,7 @@ export class SqlMessageStore implements MessageStore {
       issues: m.issues,
       ack_code: m.ackCode ?? null,
       ack: m.ack ? m.ack.toString('base64') : null,
-      canonical: m.canonical ?? null,
+      canonical: m.canonical ?? m.identityEvent ?? null,
     }));
     const audit = auditRecordset(
       messages.flatMap((m) => m.audit),
@@ -185,7 +186,11 @@ export class SqlMessageStore implements MessageStore {
     const row = r.rows[0];
     if (!row) return undefined;
     const m: StoredMessage = { ...summary(row), raw: Buffer.from(row.raw) };
-    if (row.canonical !== null) m.canonical = json(row.canonical) as BirthNotification;
+    if (row.canonical !== null) {
+      const canonical = json(row.canonical);
+      if (isIdentityEvent(canonical)) m.identityEvent = canonical;
+      else m.canonical = canonical as BirthNotification;
+    }
     if (row.sender_key !== null) m.senderKey = row.sender_key;
     if (row.api_client !== null) m.apiClient = row.api_client;
     return m;
@@ -258,7 +263,7 @@ export class SqlMessageStore implements MessageStore {
       );
       await tx.query('UPDATE message_bodies SET canonical = $2 WHERE message_id = $1', [
         u.id,
-        u.canonical ? JSON.stringify(u.canonical) : null,
+        u.canonical ? JSON.stringify(u.canonical) : u.identityEvent ? JSON.stringify(u.identityEvent) : null,
       ]);
       await insertAuditEvents(tx, u.audit);
     });

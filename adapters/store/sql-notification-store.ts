@@ -18,6 +18,8 @@ import type {
   QueuedMessage,
 } from '../../src/ports/notification-store.js';
 import type { DisclosedRecord } from '../../src/pipeline/consent/decide.js';
+import { isIdentityEvent } from '../../src/domain/identity-event.js';
+import { resolveIdentityKeys } from './sql-identity-keys.js';
 import { SqlFamilyTransaction } from './sql-family-store.js';
 import { auditInsertSql, auditRecordset, cursorOf, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
 
@@ -114,7 +116,12 @@ export class SqlNotificationStore implements NotificationStore {
     });
     return r.rows
       .filter((row) => row.status === 'queued')
-      .map((row) => ({ id: row.id, canonical: row.canonical === null ? undefined : (json(row.canonical) as BirthNotification) }));
+      .map((row) => {
+        const canonical = row.canonical === null ? undefined : json(row.canonical);
+        return isIdentityEvent(canonical)
+          ? { id: row.id, canonical: undefined, identityEvent: canonical }
+          : { id: row.id, canonical: canonical as BirthNotification | undefined };
+      });
   }
 
   async processingTransaction<T>(work: (tx: ProcessingTransaction) => Promise<T>): Promise<T> {
@@ -254,7 +261,7 @@ export class SqlNotificationStore implements NotificationStore {
 }
 
 /** One processing batch's writes, on one transaction's connection. Every statement is safe to repeat. */
-class SqlProcessingTransaction implements ProcessingTransaction {
+export class SqlProcessingTransaction implements ProcessingTransaction {
   readonly families: SqlFamilyTransaction;
   constructor(private readonly tx: SqlClient) {
     this.families = new SqlFamilyTransaction(tx);
@@ -449,5 +456,9 @@ class SqlProcessingTransaction implements ProcessingTransaction {
 
   async appendAudit(events: readonly AuditEventInput[]): Promise<void> {
     await insertAuditEvents(this.tx, events);
+  }
+
+  async resolveIdentityKeys(keys: readonly string[]): Promise<Map<string, string>> {
+    return resolveIdentityKeys(this.tx, keys);
   }
 }

@@ -10,6 +10,7 @@ import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
 import { readEnvelope } from '../pipeline/hl7v2/envelope.js';
 import type { Hl7v2Limits } from '../pipeline/hl7v2/limits.js';
 import { resendKey } from './resend-key.js';
+import { identitySubject } from '../domain/identity-event.js';
 import { reportMappingError, type InternalErrorCounts } from './internal-errors.js';
 import { ReceiptCommitter, receiptAudit } from './receipt-committer.js';
 
@@ -172,7 +173,7 @@ export class Hl7v2Intake {
     // A feed is the actor only once verified: a message naming RX9 sent with RX1's key is RX1's client's doing.
     const verified = a.feed !== undefined && a.senderVerified === true;
     const actor = verified && a.feed ? `feed:${a.feed.id}` : d.apiClientId !== undefined ? `client:${d.apiClientId}` : 'sender:unknown';
-    const subject = a.notification?.baby.nhsNumber;
+    const subject = a.notification?.baby.nhsNumber ?? identitySubject(a.identityEvent);
     const base = { at: receivedAt, actor, messageId: id, ...(subject ? { subjectNhsNumber: subject } : {}) };
     const audit = receiptAudit(
       base,
@@ -216,6 +217,7 @@ export class Hl7v2Intake {
     }
     if (a.reason !== undefined) row.reason = a.reason;
     if (a.notification) row.canonical = a.notification;
+    if (a.identityEvent) row.identityEvent = a.identityEvent;
     return row;
   }
 }

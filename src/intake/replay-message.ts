@@ -4,6 +4,7 @@ import type { MessageStatus, MessageStore, StoredMessage } from '../ports/messag
 import { actorFields, type AuditActor, type AuditEventInput } from '../ports/audit.js';
 import type { ApiClient } from '../config/api-clients.js';
 import type { BirthNotification } from '../domain/birth-notification.js';
+import type { IdentityEvent } from '../domain/identity-event.js';
 import type { Issue } from '../domain/issue.js';
 import { assessHl7v2, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
@@ -51,6 +52,7 @@ interface Reassessment {
   auditIssues: Record<string, unknown>[];
   feedId?: string;
   notification?: BirthNotification;
+  identityEvent?: IdentityEvent;
   backfill?: BackfillAdmission;
 }
 
@@ -106,6 +108,7 @@ export async function replayMessage(deps: ReplayDeps, id: string, actor: AuditAc
     ...(r.reason !== undefined ? { reason: r.reason } : {}),
     ...(r.feedId !== undefined ? { feedId: r.feedId } : {}),
     ...(r.notification ? { canonical: r.notification } : {}),
+    ...(r.identityEvent ? { identityEvent: r.identityEvent } : {}),
   });
   if (r.status === 'queued') await deps.processingJobs.enqueue([id]);
   return { kind: 'replayed', status: r.status, ...(r.reason !== undefined ? { reason: r.reason } : {}) };
@@ -148,6 +151,7 @@ function reassessHl7v2(deps: ReplayDeps, message: StoredMessage, at: Date): Reas
     ...(a.reason !== undefined ? { reason: a.reason } : {}),
     ...(a.feed ? { feedId: a.feed.id } : {}),
     ...(a.notification ? { notification: a.notification } : {}),
+    ...(a.identityEvent ? { identityEvent: a.identityEvent } : {}),
     ...(a.backfill ? { backfill: a.backfill } : {}),
   };
 }

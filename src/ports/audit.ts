@@ -18,6 +18,16 @@ export type AuditAction =
   | 'acknowledged'
   | 'replayed'
   | 'raw-read'
+  /** An A40 merge applied (notifications or families made one) or recorded (identity keys), issue 12. */
+  | 'merged'
+  /** An A40 merge refused: the two records are plainly different babies (twins); an operator must check. */
+  | 'merge-refused'
+  /** An A24 link applied (a baby joined a family, siblings joined) or recorded. */
+  | 'patients-linked'
+  /** An A24 link refused: the baby is already in a family led by someone else; an operator must check. */
+  | 'link-refused'
+  /** An A37 unlink recorded. */
+  | 'patients-unlinked'
   /** A signal event (POST /v1/events) stored, accepted or refused. */
   | 'event-received'
   /** A signal event's record fetched and stored (messageId), or the fetch given up (outcome). */

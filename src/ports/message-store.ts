@@ -1,4 +1,5 @@
 import type { BirthNotification } from '../domain/birth-notification.js';
+import type { IdentityEvent } from '../domain/identity-event.js';
 import type { Issue } from '../domain/issue.js';
 import type { AuditEventInput } from './audit.js';
 
@@ -33,6 +34,8 @@ export interface ReceivedMessage {
   ackCode?: string;
   ack?: Buffer;
   canonical?: BirthNotification;
+  /** An identity event (A40, A24): stored where a birth's canonical record is (one or the other). */
+  identityEvent?: IdentityEvent;
   /** Audit events appended in the same transaction as the message. */
   audit: AuditEventInput[];
 }
@@ -74,6 +77,7 @@ export interface MessageFilter {
 export interface StoredMessage extends MessageSummary {
   raw: Buffer;
   canonical?: BirthNotification;
+  identityEvent?: IdentityEvent;
   senderKey?: string;
   /** HTTP: the API client that sent it (replay re-checks what that client may send for). */
   apiClient?: string;
@@ -116,6 +120,7 @@ export interface MessageStore {
     issues: Issue[];
     feedId?: string;
     canonical?: BirthNotification;
+    identityEvent?: IdentityEvent;
     at: Date;
     audit: AuditEventInput[];
   }): Promise<void>;

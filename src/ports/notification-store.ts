@@ -1,4 +1,5 @@
 import type { BirthNotification } from '../domain/birth-notification.js';
+import type { IdentityEvent } from '../domain/identity-event.js';
 import type { DeliveryPlan } from '../pipeline/plan-delivery.js';
 import type { Route } from '../pipeline/route.js';
 import type { Decision, DisclosedRecord } from '../pipeline/consent/decide.js';
@@ -8,6 +9,8 @@ import type { FamilyTransaction } from './family-store.js';
 export interface QueuedMessage {
   id: string;
   canonical: BirthNotification | undefined;
+  /** Set instead of `canonical` for an identity event (A40 merge, A24 link). */
+  identityEvent?: IdentityEvent;
 }
 
 export interface ProcessedBirth {
@@ -115,6 +118,8 @@ export interface ProcessingTransaction {
   /** Sets the status (and reason) of those of these messages still queued. */
   markMessages(messageIds: readonly string[], status: 'processed' | 'duplicate' | 'not-relevant', at: Date, reason?: string): Promise<void>;
   appendAudit(events: readonly AuditEventInput[]): Promise<void>;
+  /** The subject keys these identity keys resolve to after A40 merges (migration 017); keys without one are absent. */
+  resolveIdentityKeys(keys: readonly string[]): Promise<Map<string, string>>;
   /** Family records, on the same transaction (issue 12): births are placed in families as they are notified. */
   readonly families: FamilyTransaction;
 }

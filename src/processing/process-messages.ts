@@ -14,6 +14,9 @@ import type {
 import type { BirthNotification } from '../domain/birth-notification.js';
 import { decisionAudit, deathReports, DUPLICATE_MESSAGE_REASON, quarantineAudit, settleBatch } from './birth-outcomes.js';
 import { alreadyProcessedUpdates, matchKeys, settleLinks, withLinks } from './link-births.js';
+import type { IdentityStore } from '../ports/identity-store.js';
+import { followIdentityKeys } from './identity-decisions.js';
+import { processIdentityEvents, type QueuedIdentityEvent } from './identity-events.js';
 import type { BirthToPlace, FamilyMatcher } from '../pipeline/family-match.js';
 import type { MatchReviewJobs } from '../ports/match-review-jobs.js';
 import { placeInFamilies, refreshLinkedFamilies } from './match-families.js';
@@ -31,6 +34,8 @@ export interface ProcessDeps {
   catchments: Catchments;
   logger: Logger;
   clock?: () => Date;
+  /** Where identity events (A40 merges, A24 links) are applied; without it they are quarantined for an operator. */
+  identity?: IdentityStore;
   /** Family matching (issue 12): each birth notified is placed in a family. Absent: no family records. */
   families?: FamilyMatcher;
   /** Where a match held for review is announced, after the batch commits. */
@@ -58,8 +63,13 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
   const clock = deps.clock ?? (() => new Date());
   const queued = await deps.store.loadQueued(messageIds);
   const births: ProcessedBirth[] = [];
+  const identity: QueuedIdentityEvent[] = [];
   for (const m of queued) {
     const at = clock();
+    if (m.identityEvent) {
+      identity.push({ messageId: m.id, event: m.identityEvent });
+      continue;
+    }
     if (!m.canonical) {
       const reason = 'Accepted message has no canonical record; replay it';
       await deps.store.quarantine(m.id, reason, at, quarantineAudit(m.id, reason, at));
@@ -114,8 +124,9 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
     }
     deps.logger.info({ messages: messageIds.length, ...counts }, 'births processed');
   }
+  if (identity.length > 0) await processIdentity(deps, clock, identity);
   // A retried job may have stopped between its commit and its deliveries: those still waiting go out now.
-  const born = new Set(births.map((b) => b.messageId));
+  const born = new Set([...births.map((b) => b.messageId), ...identity.map((e) => e.messageId)]);
   const notQueued = messageIds.filter((id) => !born.has(id));
   const recheck = [...retried, ...notQueued];
   if (recheck.length > 0) pending.push(...(await deps.store.undelivered(recheck)));
@@ -140,6 +151,8 @@ async function saveProcessed(
   const at = items[0]?.at ?? new Date();
   return store.processingTransaction(async (tx) => {
     const linkedUpdates: BirthToPlace[] = [];
+    // A birth under an identifier an A40 merged takes the subject key of the person it was merged into.
+    items = followIdentityKeys(items, await tx.resolveIdentityKeys(items.map((b) => b.plan.subjectKey)));
     // An update (A08, A31, a FHIR update) never makes a notification: it changes the one of its baby, if any.
     const created = await tx.createNotifications(
       items.filter((b) => !isUpdate(b)),
@@ -184,6 +197,17 @@ async function saveProcessed(
     }
     return { outcomes: settled.outcomes, families };
   });
+}
+
+/** Identity events (A40, A24) after the batch's births, each in its own transaction (src/processing/identity-events.ts). */
+async function processIdentity(deps: ProcessDeps, clock: () => Date, events: readonly QueuedIdentityEvent[]): Promise<void> {
+  if (deps.identity === undefined) {
+    const reason = 'Identity event (merge or link) received but identity processing is not configured; replay it';
+    for (const e of events) await deps.store.quarantine(e.messageId, reason, clock(), quarantineAudit(e.messageId, reason, clock()));
+    return;
+  }
+  const replan = (record: BirthNotification) => planDelivery(record, '', deps.rulebook, deps.catchments);
+  await processIdentityEvents({ store: deps.identity, replan, logger: deps.logger, clock }, events);
 }
 
 interface FamilyOutcome {

@@ -42,6 +42,7 @@ class PausingStore extends SqlNotificationStore {
         withdrawNotifications: (ids, at) => tx.withdrawNotifications(ids, at),
         markMessages: (ids, status, at, reason) => tx.markMessages(ids, status, at, reason),
         appendAudit: (events) => tx.appendAudit(events),
+        resolveIdentityKeys: (keys) => tx.resolveIdentityKeys(keys),
         families: tx.families,
       }),
     );

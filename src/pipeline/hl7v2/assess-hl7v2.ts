@@ -1,4 +1,5 @@
 import type { BirthNotification } from '../../domain/birth-notification.js';
+import type { IdentityEvent } from '../../domain/identity-event.js';
 import { InternalError } from '../../ports/errors.js';
 import { Hl7ErrorCode, issue, type Issue } from '../../domain/issue.js';
 import type { FeedConfig, FeedDirectory } from './feed-directory.js';
@@ -22,6 +23,8 @@ export interface Assessment {
   /** Why it was quarantined or not relevant: words for operators, never personal data. */
   reason?: string;
   notification?: BirthNotification;
+  /** An identity event (A40 merge, A24 link): queued and processed like a birth. */
+  identityEvent?: IdentityEvent;
   /** The HTTP client may not send for this sending facility. */
   forbidden?: boolean;
   /** Admitted only because the feed is in back-fill mode: recorded in the message's audit. */
@@ -161,6 +164,8 @@ function assessFromFeed(text: string, envelope: Envelope, feed: FeedConfig, ctx:
         notification: outcome.notification,
         ...(outcome.backfill ? { backfill: outcome.backfill } : {}),
       };
+    case 'identity':
+      return { envelope, feed, status: 'queued', ackCode: 'AA', issues: outcome.issues, identityEvent: outcome.event };
     case 'not-relevant':
       return { envelope, feed, status: 'not-relevant', ackCode: 'AA', issues: [], reason: outcome.reason };
     case 'invalid':

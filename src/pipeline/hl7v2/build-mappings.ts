@@ -18,6 +18,7 @@ import {
   TARGETS,
   type BirthCriteria,
   type Condition,
+  type IdentityEventCriteria,
   type Hl7v2MappingFile,
   type SourceRule,
   type TargetKind,
@@ -52,8 +53,18 @@ export interface Hl7v2Mapping {
     updateEvents: ReadonlySet<string>;
   };
   fields: ReadonlyMap<TargetName, readonly CompiledRule[]>;
+  /** Identity events (A40, A24, A37) and where their identifiers are. */
+  identity: CompiledIdentityCriteria;
   /** Every segment type the mapping reads: the reader splits only these into fields. */
   segments: ReadonlySet<string>;
+}
+
+/** Identity event criteria, ready to run: the events by kind, the identifier sources parsed. */
+export interface CompiledIdentityCriteria {
+  /** Trigger event → the kind of identity event it is. */
+  events: ReadonlyMap<string, 'merge' | 'link' | 'unlink'>;
+  patientIdentifiers: readonly { field: number; segment: string; assigner?: string }[];
+  priorIdentifiers: readonly { field: number; segment: string; assigner?: string }[];
 }
 
 /** All mappings of a directory, by name (file base name). */
@@ -71,6 +82,19 @@ const DEFAULT_BIRTHS: BirthCriteria = {
   deathWindowDays: 366,
   updateEvents: ['A08', 'A31'],
 };
+/**
+ * Identity events every mapping reads unless it says otherwise: A40 and the other patient-identifier merges (A34,
+ * A36, A39; A35 merges accounts only and is not one), A24 links and A37 unlinks; the patient's identifiers in PID-3,
+ * the prior patient's in MRG-1, else MRG-4 (prior patient id, older versions).
+ */
+const DEFAULT_IDENTITY: IdentityEventCriteria = {
+  mergeEvents: ['A40', 'A34', 'A36', 'A39'],
+  linkEvents: ['A24'],
+  unlinkEvents: ['A37'],
+  patientIdentifiers: [{ path: 'PID-3' }],
+  priorIdentifiers: [{ path: 'MRG-1' }, { path: 'MRG-4' }],
+};
+
 /** Validates one parsed mapping file against the JSON Schema (the semantic checks come in the build). */
 export const validateHl7v2MappingFile = compile<Hl7v2MappingFile>(hl7v2MappingFileSchema);
 
@@ -90,6 +114,7 @@ function merge(parent: Hl7v2MappingFile, child: Hl7v2MappingFile): Hl7v2MappingF
   for (const [k, v] of Object.entries(child.tables ?? {})) tables[k] = { ...tables[k], ...v };
   return {
     births: { ...parent.births, ...child.births },
+    identityEvents: { ...parent.identityEvents, ...child.identityEvents },
     segmentSelectors: { ...parent.segmentSelectors, ...child.segmentSelectors },
     tables,
     fields: { ...parent.fields, ...child.fields },
@@ -153,7 +178,9 @@ function compileMapping(name: string, m: Hl7v2MappingFile, file: string): Hl7v2M
     );
   }
   if (!fields.has('baby.birth')) fail(file, '/fields', 'baby.birth is required (directly or inherited)');
+  const identity = compileIdentity({ ...DEFAULT_IDENTITY, ...m.identityEvents }, births, file);
   return {
+    identity,
     name,
     births: {
       events: new Set(births.events),
@@ -167,6 +194,33 @@ function compileMapping(name: string, m: Hl7v2MappingFile, file: string): Hl7v2M
     },
     fields,
     segments: segmentsRead(fields, births.newbornIndicator?.path),
+  };
+}
+
+function compileIdentity(c: IdentityEventCriteria, births: BirthCriteria, file: string): CompiledIdentityCriteria {
+  const events = new Map<string, 'merge' | 'link' | 'unlink'>();
+  const birthEvents = new Set([...births.events, ...births.deathEvents]);
+  for (const [kind, list, key] of [
+    ['merge', c.mergeEvents, 'mergeEvents'],
+    ['link', c.linkEvents, 'linkEvents'],
+    ['unlink', c.unlinkEvents, 'unlinkEvents'],
+  ] as const) {
+    for (const e of list) {
+      if (events.has(e) || birthEvents.has(e))
+        fail(file, `/identityEvents/${key}`, `event ${e} is listed twice (or is also a birth event)`);
+      events.set(e, kind);
+    }
+  }
+  const sources = (list: IdentityEventCriteria['patientIdentifiers'], key: string) =>
+    list.map((s, i) => {
+      const p = parseFieldPath(s.path);
+      if (p === undefined) fail(file, `/identityEvents/${key}/${i}/path`, 'not a field path like PID-3');
+      return { segment: p.segment, field: p.field, ...(s.assigner !== undefined ? { assigner: s.assigner.trim().toUpperCase() } : {}) };
+    });
+  return {
+    events,
+    patientIdentifiers: sources(c.patientIdentifiers, 'patientIdentifiers'),
+    priorIdentifiers: sources(c.priorIdentifiers, 'priorIdentifiers'),
   };
 }
 

@@ -16,6 +16,7 @@ import { applyRules, conditionHolds, type RuleResult } from './apply-rules.js';
 import { Hl7Reader } from './hl7-reader.js';
 import type { Hl7v2Mapping } from './build-mappings.js';
 import { triggerEventOf } from './envelope.js';
+import { mapIdentityEvent } from './map-identity-event.js';
 import type { BackfillAdmission, BackfillMode, MapOutcome } from './map-outcome.js';
 import { TARGET_NAMES, type KindValue, type TARGETS, type TargetName } from './mapping-types.js';
 
@@ -67,7 +68,8 @@ function mapOrThrow(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOu
   // Most of a whole-hospital ADT feed is not births: say so from MSH-9 before paying for a full parse.
   const event = triggerEventOf(text);
   const isEventOfInterest = (e: string): boolean => mapping.births.events.has(e) || mapping.births.deathEvents.has(e);
-  if (event !== undefined && !isEventOfInterest(event.trim().toUpperCase())) {
+  // Identity events (A40 merges, A24 links) are mapped by their own module, whatever the patient's age.
+  if (event !== undefined && !isEventOfInterest(event.trim().toUpperCase()) && !mapping.identity.events.has(event.trim().toUpperCase())) {
     return { kind: 'not-relevant', reason: 'not a birth event' };
   }
   const read = Hl7Reader.read(text, mapping.segments);
@@ -83,6 +85,9 @@ function mapOrThrow(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOu
     };
   }
   const triggerEvent = trigger.trim().toUpperCase();
+  const identity = mapping.identity.events.get(triggerEvent);
+  if (identity !== undefined)
+    return mapIdentityEvent(text, identity, mapping.identity, { feedId: ctx.feedId, event: `${messageType.trim()}^${trigger.trim()}` });
   if (!isEventOfInterest(triggerEvent)) return { kind: 'not-relevant', reason: 'not a birth event' };
   const deathReport = !mapping.births.events.has(triggerEvent);
   if (reader.segments('PID').length === 0) {

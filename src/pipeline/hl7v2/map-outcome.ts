@@ -1,4 +1,5 @@
 import type { BirthNotification } from '../../domain/birth-notification.js';
+import type { IdentityEvent } from '../../domain/identity-event.js';
 import type { Issue } from '../../domain/issue.js';
 
 /**
@@ -26,6 +27,8 @@ export interface BackfillAdmission {
  */
 export type MapOutcome =
   | { kind: 'birth'; notification: BirthNotification; issues: Issue[]; backfill?: BackfillAdmission }
+  /** An identity event (A40 merge, A24 link, A37 unlink): stored and processed like a birth (map-identity-event.ts). */
+  | { kind: 'identity'; event: IdentityEvent; issues: Issue[] }
   | { kind: 'not-relevant'; reason: string }
   | { kind: 'invalid'; issues: Issue[] }
   | { kind: 'internal'; error: Error };

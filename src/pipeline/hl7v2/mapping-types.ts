@@ -110,12 +110,38 @@ export interface BirthCriteria {
   updateEvents: string[];
 }
 
+/** Where a patient's identifiers are, for identity events: a CX field of PID or MRG. */
+export interface IdentifierSource {
+  /** `PID-3`, `MRG-1`: a segment and field (repetitions are CX). */
+  path: string;
+  /** The assigning authority to assume when a repetition names none (e.g. `NHS` for a bare NHS number in PID-2). */
+  assigner?: string;
+}
+
+/**
+ * Which messages are identity events (src/domain/identity-event.ts) and where their identifiers are. Kept apart
+ * from `births`: an A40 or A24 is about who a patient is, not about a birth, and is mapped whatever the age.
+ */
+export interface IdentityEventCriteria {
+  /** Merges (A40 and kin): each PID's patient absorbs the one its MRG names. */
+  mergeEvents: string[];
+  /** Links (A24): the first and second PID's patients are related. */
+  linkEvents: string[];
+  /** Unlinks (A37): the link between the two PIDs' patients is undone. */
+  unlinkEvents: string[];
+  /** The patient's identifiers in PID (the surviving patient of a merge; each patient of a link). */
+  patientIdentifiers: IdentifierSource[];
+  /** The prior (merged) patient's identifiers in MRG (MRG-1; MRG-4 in older versions). */
+  priorIdentifiers: IdentifierSource[];
+}
+
 /** A mapping file as written (overrides leave out what they inherit). */
 export interface Hl7v2MappingFile {
   description?: string;
   /** Name (file base name) of the mapping this one refines. */
   extends?: string;
   births?: Partial<BirthCriteria>;
+  identityEvents?: Partial<IdentityEventCriteria>;
   /** Default occurrence selector per segment type, e.g. the NK1 whose NK1-3.1 is `MTH`. */
   segmentSelectors?: Record<string, Condition>;
   tables?: Record<string, Record<string, string | boolean>>;
@@ -154,6 +180,18 @@ const rule = {
   },
 } as const;
 
+function identifierSource(segment: 'PID' | 'MRG') {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['path'],
+    properties: {
+      path: { type: 'string', pattern: `^${segment}-[1-9][0-9]{0,2}$` },
+      assigner: { type: 'string', minLength: 1, maxLength: 20 },
+    },
+  } as const;
+}
+
 /** JSON Schema for a mapping file; semantic checks (tables, functions, kinds) follow in the loader. */
 export const hl7v2MappingFileSchema = {
   type: 'object',
@@ -172,6 +210,17 @@ export const hl7v2MappingFileSchema = {
         deathEvents: { type: 'array', items: { type: 'string', pattern: '^[A-Z][0-9A-Z]{2}$' } },
         deathWindowDays: { type: 'integer', minimum: 0, maximum: 3660 },
         updateEvents: { type: 'array', items: { type: 'string', pattern: '^[A-Z][0-9A-Z]{2}$' } },
+      },
+    },
+    identityEvents: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        mergeEvents: { type: 'array', items: { type: 'string', pattern: '^[A-Z][0-9A-Z]{2}$' } },
+        linkEvents: { type: 'array', items: { type: 'string', pattern: '^[A-Z][0-9A-Z]{2}$' } },
+        unlinkEvents: { type: 'array', items: { type: 'string', pattern: '^[A-Z][0-9A-Z]{2}$' } },
+        patientIdentifiers: { type: 'array', minItems: 1, items: identifierSource('PID') },
+        priorIdentifiers: { type: 'array', minItems: 1, items: identifierSource('MRG') },
       },
     },
     segmentSelectors: {
