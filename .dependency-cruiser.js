@@ -38,19 +38,20 @@ export default {
     {
       name: 'pure-layers-do-no-io',
       comment:
-        'src/domain and src/pipeline are pure: no file, network, process, database, queue, web-server or log I/O. ' +
+        'src/domain, src/pipeline and src/matching are pure: no file, network, process, database, queue, web-server or log I/O. ' +
         'Reading configuration files belongs in src/config, I/O in adapters behind src/ports.',
       severity: 'error',
-      from: { path: '^src/(domain|pipeline)/' },
+      from: { path: '^src/(domain|pipeline|matching)/' },
       to: {
         path: [`^(node:)?(${alternatives(IO_CORE_MODULES)})$`, `(^|/)node_modules/(${alternatives(IO_PACKAGES)})/`],
       },
     },
     {
       name: 'pure-layers-know-no-adapters-or-config',
-      comment: 'src/domain and src/pipeline import nothing from adapters/ or src/config (config builds on the pipeline, not the reverse).',
+      comment:
+        'src/domain, src/pipeline and src/matching import nothing from adapters/ or src/config (config builds on the pipeline, not the reverse).',
       severity: 'error',
-      from: { path: '^src/(domain|pipeline)/' },
+      from: { path: '^src/(domain|pipeline|matching)/' },
       to: { path: '^(adapters/|src/config/)' },
     },
     {

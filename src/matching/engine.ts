@@ -40,6 +40,14 @@ export interface CompiledModel {
   prior: number;
   /** Record field name → the comparator kind used to prepare it (blocking parts may use other fields). */
   kinds: Map<string, ComparatorKind>;
+  /** Blocking rules with their parts' field indexes resolved. */
+  rules: CompiledRule[];
+}
+
+interface CompiledRule {
+  prefix: string;
+  unordered: boolean;
+  parts: { index: number; transform: KeyTransform }[];
 }
 
 /** A record with each model field prepared (index-aligned with the model's fields). */
@@ -84,7 +92,12 @@ export function compileModel(model: LinkageModel): CompiledModel {
       if (!kinds.has(part.field)) throw new Error(`blocking/${i}/parts/${j}/field: '${part.field}' is not a field of the model`);
     }
   }
-  const compiled: CompiledModel = { model, fields, prior: priorWeight(model), kinds };
+  const rules = model.blocking.map((rule) => ({
+    prefix: `${rule.name}:`,
+    unordered: rule.unordered === true,
+    parts: rule.parts.map((p) => ({ index: model.fields.findIndex((f) => f.field === p.field), transform: p.transform })),
+  }));
+  const compiled: CompiledModel = { model, fields, prior: priorWeight(model), kinds, rules };
   compiledCache.set(model, compiled);
   return compiled;
 }
@@ -171,40 +184,33 @@ function keyPart(v: PreparedValue, t: KeyTransform): string {
   }
 }
 
-/**
- * The record's blocking keys: one per rule whose parts are all present, `rule:part|part`. Records
- * sharing at least one key are compared.
- */
-export function recordKeys(cm: CompiledModel, r: PreparedRecord): string[] {
-  const keys: string[] = [];
-  for (const rule of cm.model.blocking) {
-    const parts: string[] = [];
-    for (const part of rule.parts) {
-      const i = cm.fields.findIndex((f) => f.field === part.field);
-      const v = r.values[i];
-      const p = v === undefined ? '' : keyPart(v, part.transform);
-      if (p === '') break;
-      parts.push(p);
-    }
-    if (parts.length !== rule.parts.length) continue;
-    if (rule.unordered) parts.sort();
-    keys.push(`${rule.name}:${parts.join('|')}`);
-  }
-  return keys;
-}
-
-/** Keys of one rule only (for training on one blocking rule). */
-export function ruleKey(cm: CompiledModel, ruleIndex: number, r: PreparedRecord): string | undefined {
-  const rule = cm.model.blocking[ruleIndex];
-  if (!rule) return undefined;
+function ruleKeyOf(rule: CompiledRule, r: PreparedRecord): string | undefined {
   const parts: string[] = [];
   for (const part of rule.parts) {
-    const i = cm.fields.findIndex((f) => f.field === part.field);
-    const v = r.values[i];
+    const v = r.values[part.index];
     const p = v === undefined ? '' : keyPart(v, part.transform);
     if (p === '') return undefined;
     parts.push(p);
   }
   if (rule.unordered) parts.sort();
   return parts.join('|');
+}
+
+/**
+ * The record's blocking keys: one per rule whose parts are all present, `rule:part|part`. Records
+ * sharing at least one key are compared.
+ */
+export function recordKeys(cm: CompiledModel, r: PreparedRecord): string[] {
+  const keys: string[] = [];
+  for (const rule of cm.rules) {
+    const k = ruleKeyOf(rule, r);
+    if (k !== undefined) keys.push(rule.prefix + k);
+  }
+  return keys;
+}
+
+/** The key of one rule only, without its prefix (for training on one blocking rule). */
+export function ruleKey(cm: CompiledModel, ruleIndex: number, r: PreparedRecord): string | undefined {
+  const rule = cm.rules[ruleIndex];
+  return rule === undefined ? undefined : ruleKeyOf(rule, r);
 }

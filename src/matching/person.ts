@@ -35,6 +35,10 @@ export function personRecord(p: PersonForMatching): LinkRecord {
   };
 }
 
+/**
+ * Normalised forms per person object, so a register entry is cleaned and coded once however often it is
+ * compared. Persons are treated as immutable: pass a new object when a value changes.
+ */
 const prepared = new WeakMap<LinkageModel, WeakMap<PersonForMatching, PreparedRecord>>();
 
 function preparePerson(model: MatchModel, p: PersonForMatching): PreparedRecord {

@@ -36,9 +36,7 @@ function prepareName(raw: string): PreparedValue | undefined {
   const s = normaliseName(raw);
   if (s === '') return undefined;
   const tokens = s.split(' ');
-  const [primary, alternate] = doubleMetaphone(tokens.join(''));
-  const phon = primary === '' ? [] : primary === alternate ? [primary] : [primary, alternate];
-  return { s, tokens, phon };
+  return { s, tokens, phon: codes(tokens.join('')) };
 }
 
 function prepareDate(raw: string): PreparedValue | undefined {
@@ -66,9 +64,25 @@ function preparePhone(raw: string): PreparedValue | undefined {
   return { s, tokens: [s], phon: [] };
 }
 
+/** Names repeat a great deal in a register, and Double Metaphone costs ~10 µs: remember recent codes. */
+const codeCache = new Map<string, string[]>();
+const CODE_CACHE_LIMIT = 200_000;
+
+function codes(letters: string): string[] {
+  if (letters === '') return [];
+  const cached = codeCache.get(letters);
+  if (cached) return cached;
+  const [primary, alternate] = doubleMetaphone(letters);
+  const out = primary === '' ? [] : primary === alternate ? [primary] : [primary, alternate];
+  if (codeCache.size >= CODE_CACHE_LIMIT) codeCache.clear();
+  codeCache.set(letters, out);
+  return out;
+}
+
+/** Free text (addresses, places, identifiers): lower case, single spaces; Double Metaphone of its letters for blocking. */
 function prepareString(raw: string): PreparedValue | undefined {
   const s = raw.trim().toLowerCase().replace(/\s+/g, ' ');
-  return s === '' ? undefined : { s, tokens: [s], phon: [] };
+  return s === '' ? undefined : { s, tokens: [s], phon: codes(normaliseName(s).replace(/ /g, '')) };
 }
 
 export function prepareValue(kind: ComparatorKind, raw: string | undefined): PreparedValue | undefined {
