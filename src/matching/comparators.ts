@@ -22,7 +22,7 @@ export type LevelPredicate = (p: FieldPair) => boolean;
 
 const GENERIC = ['exact', 'else', 'jaro-winkler>=x', 'damerau-levenshtein<=k'];
 export const LEVELS_BY_KIND: Record<ComparatorKind, readonly string[]> = {
-  name: [...GENERIC, 'swapped', 'part', 'phonetic', 'initial'],
+  name: [...GENERIC, 'swapped', 'first-token', 'part', 'phonetic', 'initial'],
   date: [...GENERIC, 'day-month-swapped', 'off-by-one', 'same-year', 'same-year-month'],
   postcode: [...GENERIC, 'sector', 'district', 'area'],
   phone: [...GENERIC, 'last-6'],
@@ -86,6 +86,7 @@ export function compileLevel(kind: ComparatorKind, level: string): LevelPredicat
   switch (kind) {
     case 'name':
       if (level === 'swapped') return swapped;
+      if (level === 'first-token') return (p) => p.a.tokens[0] === p.b.tokens[0] && (p.a.tokens[0]?.length ?? 0) >= 2;
       if (level === 'part') return (p) => shareToken(p.a, p.b);
       if (level === 'phonetic') return (p) => p.a.phon.some((c) => p.b.phon.includes(c));
       if (level === 'initial') return (p) => p.a.s.startsWith(p.b.s.charAt(0));

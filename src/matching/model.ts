@@ -8,7 +8,7 @@
 export type ComparatorKind = 'name' | 'date' | 'postcode' | 'phone' | 'string';
 
 /**
- * One comparison level: `level` is a predicate the comparator understands (`exact`, `swapped`, `part`,
+ * One comparison level: `level` is a predicate the comparator understands (`exact`, `swapped`, `first-token`, `part`,
  * `phonetic`, `jaro-winkler>=0.92`, `damerau-levenshtein<=1`, `day-month-swapped`, `off-by-one`, `sector`,
  * `district`, `area`, `same-year`, `else`), m = P(level | same person), u = P(level | different people).
  */

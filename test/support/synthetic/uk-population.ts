@@ -242,6 +242,8 @@ export function realisticProbes(population: Population, count: number, seed = 99
     if (random() < 0.04) p.familyName = edit(p.familyName ?? '');
     if (random() < 0.04) p.givenNames = [edit(p.givenNames?.[0] ?? '')];
     if (random() < 0.1 && (p.givenNames?.length ?? 0) > 1) p.givenNames = p.givenNames?.slice(0, 1);
+    // known by her middle name
+    else if (random() < 0.05 && (p.givenNames?.length ?? 0) > 1) p.givenNames = p.givenNames?.slice(1);
     const variant = VARIANTS.find((v) => v[0] === p.givenNames?.[0]);
     if (variant && random() < 0.3) p.givenNames = [pick(variant.slice(1))];
     if ((p.familyName ?? '').includes('-') && random() < 0.3) p.familyName = (p.familyName ?? '').split('-')[0];

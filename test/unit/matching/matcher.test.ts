@@ -72,6 +72,8 @@ describe('The family matcher (Fellegi–Sunter)', () => {
     expect(level({ givenNames: ['Aleksandr'] }, { givenNames: ['Alexander'] }, 'givenName')).toMatch(/jaro-winkler|phonetic/);
     expect(level({ givenNames: ['Katarzyna'] }, { givenNames: ['Katarina'] }, 'givenName')).toMatch(/jaro-winkler|phonetic/);
     expect(level({ familyName: 'Smith' }, { familyName: 'Okonkwo' }, 'familyName')).toBe('else');
+    expect(level({ givenNames: ['Sophie', 'Louise'] }, { givenNames: ['Sophie'] }, 'givenName')).toBe('first-token');
+    expect(level({ givenNames: ['Sophie', 'Louise'] }, { givenNames: ['Louise'] }, 'givenName')).toBe('part');
   });
 
   it('date of birth: day and month transposed, one unit off, a digit typo', () => {

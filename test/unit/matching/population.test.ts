@@ -7,7 +7,7 @@ import { loadMatchModel } from '../../../src/config/matching.js';
 import { formatOutcome, matchPopulation, type PopulationOutcome } from '../../support/synthetic/population-matching.js';
 import { generateUkPopulation, MATCHING_KINDS, NON_MATCHING_KINDS, type ProbeKind } from '../../support/synthetic/uk-population.js';
 
-/** Measured on seed 2026 (match-band recall): clean 1.000, typo 1.000, swapped 0.998, hyphen 1.000, transliteration 0.998, moved 0.955, no phone 0.995, DOB transposed 0.998, moved + typo 0.935. */
+/** Measured on seed 2026 (match-band recall): clean 1.000, typo 1.000, swapped 0.998, hyphen 1.000, transliteration 0.995, moved 0.955, no phone 0.993, DOB transposed 0.998, moved + typo 0.935. */
 const RECALL_FLOOR: Partial<Record<ProbeKind, number>> = {
   clean: 0.99,
   typo: 0.98,
