@@ -208,7 +208,6 @@ export function planFamilies(
         record: childRecordOf(b.record),
         at: b.at,
       });
-      plan.sources.push({ familyId, kind: 'notification', ref: b.notificationId, at: b.at });
       audit(familyId, method, score);
       plan.placed.push({ notificationId: b.notificationId, familyId, method });
     };

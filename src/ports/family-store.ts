@@ -91,9 +91,13 @@ export interface FamilyRefresh {
   at: Date;
 }
 
+/**
+ * What built a family besides its notifications (those are its family_links, not repeated here, to keep a birth's
+ * writes few): a register import's rows, a review, a merge.
+ */
 export interface FamilySourceInput {
   familyId: string;
-  /** `notification`, `register-import`, `review`, `merge`, … */
+  /** `register-import` (ref `<importId>#<row>`), `review` (the review id), `merge` (the family merged in), … */
   kind: string;
   ref: string;
   at: Date;

@@ -59,7 +59,7 @@ describe('Operators: possible family matches (Chromium)', () => {
       body: 'familyRef,role,familyName,givenNames,birthDate,postcode\nB-1,lead,Pemberton,Jane,1990-03-12,LS9 7AB\n',
     });
     expect(await imported.json()).toMatchObject({ imported: 1, rejected: [] });
-    const birth = birthTo('PEMBERTON', 'JOAN', '19900312', 'WF1 2AB', 1301, 'REV-WEB-1');
+    const birth = birthTo('PEMBERTON', 'JANE', '19900312', 'WF1 2AB', 1301, 'REV-WEB-1');
     const client = await MllpClient.connect({ host: '127.0.0.1', port: t.mllpPort, timeoutMs: 10000 });
     try {
       expect(await client.send(birth.text)).toMatch(/MSA\|CA\|REV-WEB-1/);
@@ -81,7 +81,7 @@ describe('Operators: possible family matches (Chromium)', () => {
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Possible family match');
     const row = (field: string) => page.getByRole('row').filter({ has: page.getByRole('cell', { name: field, exact: true }) });
     await expect(row('Family name').textContent()).resolves.toContain('Pemberton');
-    await expect(row('Given names').textContent()).resolves.toMatch(/JOAN\s+Jane/);
+    await expect(row('Given names').textContent()).resolves.toMatch(/JANE\s+Jane/);
     await expect(row('Postcode').textContent()).resolves.toContain('Different');
     await axeAndScreenshot(page, 'match-review');
 

@@ -99,6 +99,8 @@ describe('Operators: feeds, queues, quarantine and replay (Chromium)', () => {
     await axeAndScreenshot(page, 'operator-feeds-and-queues');
 
     await page.getByRole('link', { name: 'Quarantined messages' }).first().click();
+    // count() does not wait: the quarantine page must have loaded first.
+    await page.waitForURL(/\/app\/operations\/quarantine$/);
     const row = page.getByRole('row').filter({ hasText: 'Unknown sender' });
     expect(await row.count()).toBe(1);
     await axeAndScreenshot(page, 'operator-quarantine');
