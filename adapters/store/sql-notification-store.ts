@@ -18,6 +18,7 @@ import type {
   QueuedMessage,
 } from '../../src/ports/notification-store.js';
 import type { DisclosedRecord } from '../../src/pipeline/consent/decide.js';
+import { SqlConsentTransaction } from './sql-consent-register.js';
 import { auditInsertSql, auditRecordset, cursorOf, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
 
 /** Worker writes can be redone from the stored message (every one is idempotent), so they need not wait for the
@@ -393,5 +394,9 @@ class SqlProcessingTransaction implements ProcessingTransaction {
 
   async appendAudit(events: readonly AuditEventInput[]): Promise<void> {
     await insertAuditEvents(this.tx, events);
+  }
+
+  consents(): SqlConsentTransaction {
+    return new SqlConsentTransaction(this.tx);
   }
 }

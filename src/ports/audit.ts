@@ -21,7 +21,11 @@ export type AuditAction =
   /** A signal event (POST /v1/events) stored, accepted or refused. */
   | 'event-received'
   /** A signal event's record fetched and stored (messageId), or the fetch given up (outcome). */
-  | 'event-fetched';
+  | 'event-fetched'
+  /** A parent's consent or objection recorded in the consent register (details: its id, kind, scope, source). */
+  | 'consent-recorded'
+  /** A consent record withdrawn (the record is kept; the withdrawal is appended). */
+  | 'consent-withdrawn';
 
 /** One audit event to append. Personal data appears only in `subjectNhsNumber`, which IG leads query by. */
 export interface AuditEventInput {

@@ -2,6 +2,7 @@ import type { BirthNotification } from '../domain/birth-notification.js';
 import type { DeliveryPlan } from '../pipeline/plan-delivery.js';
 import type { Decision, DisclosedRecord } from '../pipeline/consent/decide.js';
 import type { AuditActor, AuditEventInput } from './audit.js';
+import type { ConsentTransaction } from './consent-register.js';
 
 export interface QueuedMessage {
   id: string;
@@ -87,6 +88,8 @@ export interface ProcessingTransaction {
   /** Sets the status (and reason) of those of these messages still queued. */
   markMessages(messageIds: readonly string[], status: 'processed' | 'duplicate', at: Date, reason?: string): Promise<void>;
   appendAudit(events: readonly AuditEventInput[]): Promise<void>;
+  /** The consent register, in this transaction. */
+  consents(): ConsentTransaction;
 }
 
 export type ProcessOutcome =

@@ -4,10 +4,18 @@ import type { Catchments } from '../pipeline/catchments.js';
 import type { Rulebook } from '../pipeline/consent/rulebook.js';
 import { planDelivery, type DeliveryPlan } from '../pipeline/plan-delivery.js';
 import type { DeliveryJobs } from '../ports/delivery-jobs.js';
-import type { NotificationStore, PendingDelivery, ProcessOutcome, ProcessedBirth } from '../ports/notification-store.js';
+import type {
+  NotificationStore,
+  PendingDelivery,
+  ProcessOutcome,
+  ProcessedBirth,
+  ProcessingTransaction,
+} from '../ports/notification-store.js';
 import type { BirthNotification } from '../domain/birth-notification.js';
 import { decisionAudit, deathReports, DUPLICATE_MESSAGE_REASON, quarantineAudit, settleBatch } from './birth-outcomes.js';
 import { matchKeys, settleLinks, withLinks } from './link-births.js';
+import { readBatchConsents, reconsiderAfterBatch, splitConsents, type ReadyBirth } from './batch-consents.js';
+import type { Replan } from './reconsider-consent.js';
 
 export interface ProcessDeps {
   store: NotificationStore;
@@ -38,7 +46,7 @@ export function byInbox(pending: readonly PendingDelivery[]): Map<string, string
 export async function processMessages(deps: ProcessDeps, messageIds: readonly string[]): Promise<void> {
   const clock = deps.clock ?? (() => new Date());
   const queued = await deps.store.loadQueued(messageIds);
-  const births: ProcessedBirth[] = [];
+  const ready: (ReadyBirth & { at: Date })[] = [];
   for (const m of queued) {
     const at = clock();
     if (!m.canonical) {
@@ -47,20 +55,32 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
       deps.logger.error({ messageId: m.id }, 'queued message without canonical record quarantined');
       continue;
     }
-    const planned = {
-      messageId: m.id,
-      notificationId: randomUUID(),
-      record: m.canonical,
-      plan: planDelivery(m.canonical, m.id, deps.rulebook, deps.catchments),
-      at,
-    };
-    births.push({ ...planned, audit: decisionAudit(planned) });
+    ready.push({ ...splitConsents(m.id, m.canonical), at });
   }
+  const births: ProcessedBirth[] = [];
   const pending: PendingDelivery[] = [];
   const retried: string[] = [];
-  if (births.length > 0) {
-    const replan = (record: BirthNotification) => planDelivery(record, '', deps.rulebook, deps.catchments);
-    const outcomes = await saveProcessed(deps.store, births, replan);
+  if (ready.length > 0) {
+    // Decided inside the transaction, under the families' consent-register locks (batch-consents.ts).
+    const outcomes = await deps.store.processingTransaction(async (tx) => {
+      const at = ready[0]?.at ?? clock();
+      const consents = await readBatchConsents(tx, ready, at);
+      for (const r of ready) {
+        const planned = {
+          messageId: r.messageId,
+          notificationId: randomUUID(),
+          record: r.record,
+          plan: planDelivery(r.record, r.messageId, deps.rulebook, deps.catchments, { records: consents.records, at: r.at }),
+          at: r.at,
+        };
+        births.push({ ...planned, audit: decisionAudit(planned) });
+      }
+      const replan: Replan = (record, consent) => planDelivery(record, '', deps.rulebook, deps.catchments, consent);
+      const saved = await saveProcessed(tx, births, (record) => replan(record, { records: consents.records, at }));
+      const created = new Set(saved.flatMap((o) => (o.kind === 'created' ? [o.notificationId] : [])));
+      await reconsiderAfterBatch(tx, consents, created, replan, at);
+      return saved;
+    });
     const counts = { created: 0, duplicates: 0, linked: 0, retried: 0, withdrawn: 0 };
     for (const o of outcomes) {
       if (o.kind === 'created') {
@@ -85,7 +105,7 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
 }
 
 /**
- * Saves a batch in one transaction. The common case (every birth new) is one statement: the notifications,
+ * Saves a batch in its transaction. The common case (every birth new) is one statement: the notifications,
  * their messages marked processed and their decision audit. Only births whose notification was not created
  * (a retried job, a second message about a birth already notified, a death report) need a second look, with
  * a fresh snapshot: what that means is decided by settleBatch, then, for those about a baby already notified
@@ -94,35 +114,33 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
  * key) are the arbiter between two workers: the second insert waits for the first to commit, then conflicts.
  */
 async function saveProcessed(
-  store: NotificationStore,
+  tx: ProcessingTransaction,
   items: readonly ProcessedBirth[],
   replan: (record: BirthNotification) => DeliveryPlan,
 ): Promise<ProcessOutcome[]> {
   const at = items[0]?.at ?? new Date();
-  return store.processingTransaction(async (tx) => {
-    const created = await tx.createNotifications(items, at);
-    const rest = items.filter((b) => !created.has(b.notificationId));
-    const alreadyProcessed = rest.length > 0 ? await tx.messagesWithNotification(rest.map((b) => b.messageId)) : new Set<string>();
-    // A death reported for a baby already notified withdraws that notification, delivered or not.
-    const subjects = [...new Set(deathReports(rest, alreadyProcessed).map((b) => b.plan.subjectKey))];
-    const live = subjects.length > 0 ? await tx.lockLiveNotifications(subjects) : [];
-    let settled = settleBatch(items, created, alreadyProcessed, live, at);
-    if (settled.withdraw.length > 0) await tx.withdrawNotifications(settled.withdraw, at);
-    const others = rest.filter((b) => settled.duplicates.includes(b.messageId));
-    if (others.length > 0) {
-      // A second message about a baby already notified: one notification, enriched, both messages linked.
-      const links = settleLinks(others, await tx.lockMatchingNotifications(matchKeys(others)), replan, at);
-      if (links.withdraw.length > 0) await tx.withdrawNotifications(links.withdraw, at);
-      if (links.updates.length > 0) await tx.enrichNotifications(links.updates, at);
-      const again = links.unlinked.length > 0 ? await tx.createNotifications(links.unlinked, at) : new Set<string>();
-      settled = withLinks(settled, links, again);
-    }
-    const { processed, duplicates, audit } = settled;
-    if (processed.length > 0) await tx.markMessages(processed, 'processed', at);
-    if (duplicates.length > 0) await tx.markMessages(duplicates, 'duplicate', at, DUPLICATE_MESSAGE_REASON);
-    if (audit.length > 0) await tx.appendAudit(audit);
-    return settled.outcomes;
-  });
+  const created = await tx.createNotifications(items, at);
+  const rest = items.filter((b) => !created.has(b.notificationId));
+  const alreadyProcessed = rest.length > 0 ? await tx.messagesWithNotification(rest.map((b) => b.messageId)) : new Set<string>();
+  // A death reported for a baby already notified withdraws that notification, delivered or not.
+  const subjects = [...new Set(deathReports(rest, alreadyProcessed).map((b) => b.plan.subjectKey))];
+  const live = subjects.length > 0 ? await tx.lockLiveNotifications(subjects) : [];
+  let settled = settleBatch(items, created, alreadyProcessed, live, at);
+  if (settled.withdraw.length > 0) await tx.withdrawNotifications(settled.withdraw, at);
+  const others = rest.filter((b) => settled.duplicates.includes(b.messageId));
+  if (others.length > 0) {
+    // A second message about a baby already notified: one notification, enriched, both messages linked.
+    const links = settleLinks(others, await tx.lockMatchingNotifications(matchKeys(others)), replan, at);
+    if (links.withdraw.length > 0) await tx.withdrawNotifications(links.withdraw, at);
+    if (links.updates.length > 0) await tx.enrichNotifications(links.updates, at);
+    const again = links.unlinked.length > 0 ? await tx.createNotifications(links.unlinked, at) : new Set<string>();
+    settled = withLinks(settled, links, again);
+  }
+  const { processed, duplicates, audit } = settled;
+  if (processed.length > 0) await tx.markMessages(processed, 'processed', at);
+  if (duplicates.length > 0) await tx.markMessages(duplicates, 'duplicate', at, DUPLICATE_MESSAGE_REASON);
+  if (audit.length > 0) await tx.appendAudit(audit);
+  return settled.outcomes;
 }
 
 /** The delivery job for one inbox: put its routed notifications in the inbox, audited as disclosures. */

@@ -35,6 +35,7 @@ class PausingStore extends SqlNotificationStore {
         withdrawNotifications: (ids, at) => tx.withdrawNotifications(ids, at),
         markMessages: (ids, status, at, reason) => tx.markMessages(ids, status, at, reason),
         appendAudit: (events) => tx.appendAudit(events),
+        consents: () => tx.consents(),
       }),
     );
   }

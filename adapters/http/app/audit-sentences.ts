@@ -59,6 +59,8 @@ const WHAT: Record<AuditAction, string> = {
   updated: 'The updated record disclosed to the centre',
   'event-received': 'Signal event received from the trust',
   'event-fetched': 'Record fetched from the trust’s FHIR server',
+  'consent-recorded': 'A parent’s consent or objection recorded',
+  'consent-withdrawn': 'A consent record withdrawn',
 };
 
 const detailString = (e: AuditEvent, key: string): string | undefined => {
