@@ -29,6 +29,8 @@ import { SqlMessageStore } from '../adapters/store/sql-message-store.js';
 import { SqlNotificationStore } from '../adapters/store/sql-notification-store.js';
 import { SqlAuditLog } from '../adapters/store/sql-audit-log.js';
 import { SqlFhirFetchStore } from '../adapters/store/sql-fhir-fetch-store.js';
+import { SqlConsentRegister } from '../adapters/store/sql-consent-register.js';
+import { planDelivery } from './pipeline/plan-delivery.js';
 import { FhirKitServer } from '../adapters/fhir-server/fhir-kit-server.js';
 import { EventIntake } from './intake/event-intake.js';
 import { EventFetcher } from './fetch/event-fetcher.js';
@@ -360,6 +362,12 @@ async function startIntakeRole(
     notifications: apiNotifications,
     audit: new SqlAuditLog(pools.api),
     replay,
+    // The consent register on the API's pool; a consent re-decides the family's notifications as processing would.
+    consents: {
+      register: new SqlConsentRegister(pools.api),
+      replan: (record, consent) => planDelivery(record, '', config.rulebook, config.catchments, consent),
+      clock,
+    },
     // A feed client's scope: an HL7 v2 sending facility (its feeds), or a FHIR or NEMS feed's id (that feed).
     feedIdsForFacility: (scope) => [
       ...config.feeds.feeds.filter((f) => f.sendingFacility === scope).map((f) => f.id),

@@ -23,6 +23,8 @@ import { centreRoutes } from './routes/centres.js';
 import { auditRoutes } from './routes/audit.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { eventRoutes } from './routes/events.js';
+import { consentRoutes } from './routes/consents.js';
+import type { ConsentDeps } from '../../src/processing/record-consents.js';
 
 export interface HttpAppDeps {
   logger: Logger;
@@ -48,6 +50,8 @@ export interface HttpAppDeps {
   feedIdsForFacility: (ods: string) => string[];
   /** The web app for people, served under `/app` (HTML pages, not part of the API this document's routes describe). */
   web?: express.Express;
+  /** The consent register (POST/GET /v1/consents). */
+  consents: ConsentDeps;
 }
 
 /** Builds the HTTP API: health without a key, everything under `/v1` behind a bearer key and a role. */
@@ -68,6 +72,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(messageRoutes(deps.messages, deps.audit, deps.replay, deps.feedIdsForFacility));
   app.use(centreRoutes(deps.notifications));
   app.use(auditRoutes(deps.audit));
+  app.use(consentRoutes(deps.consents));
   // A known path reached here was asked with a method it does not have: 405 with Allow. (OPTIONS is answered
   // by Express itself, with the same Allow, from the routes.) One middleware, not routes, so the router's
   // table holds only the real operations (the OpenAPI test compares it with the document).
@@ -122,6 +127,8 @@ export const KNOWN_PATHS: readonly (readonly [string, string])[] = [
   ['/v1/centres/:centreId/notifications/:id', 'GET, HEAD'],
   ['/v1/centres/:centreId/notifications/:id/ack', 'POST'],
   ['/v1/audit', 'GET, HEAD'],
+  ['/v1/consents', 'GET, HEAD, POST'],
+  ['/v1/consents/:id/withdraw', 'POST'],
 ];
 
 /** 405 with Allow for a known path asked with another method; anything else goes on (to the 404). */

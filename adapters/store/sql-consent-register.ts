@@ -3,8 +3,13 @@ import type { BirthNotification } from '../../src/domain/birth-notification.js';
 import type { ConsentRecord, ConsentStatement } from '../../src/domain/consent.js';
 import type { AuditActor, AuditEventInput } from '../../src/ports/audit.js';
 import { actorFields } from '../../src/ports/audit.js';
-import type { ConsentRegister, ConsentTransaction, NewConsentRecord, Redecided } from '../../src/ports/consent-register.js';
-import type { ExistingNotification } from '../../src/ports/notification-store.js';
+import type {
+  ConsentRegister,
+  ConsentTransaction,
+  FamilyNotification,
+  NewConsentRecord,
+  Redecided,
+} from '../../src/ports/consent-register.js';
 import type { Decision, DisclosedRecord } from '../../src/pipeline/consent/decide.js';
 import { insertAuditEvents, iso, json } from './sql-helpers.js';
 
@@ -108,9 +113,7 @@ export class SqlConsentTransaction implements ConsentTransaction {
       [JSON.stringify(rows)],
     );
     const inserted = new Set(r.rows.map((x) => x.id));
-    return records
-      .filter((c) => inserted.has(c.id))
-      .map(({ messageId: _m, ordinal: _o, ...c }) => c);
+    return records.filter((c) => inserted.has(c.id)).map(({ messageId: _m, ordinal: _o, ...c }) => c);
   }
 
   async get(id: string): Promise<ConsentRecord | undefined> {
@@ -128,7 +131,7 @@ export class SqlConsentTransaction implements ConsentTransaction {
     return r.rows.length > 0;
   }
 
-  async lockLiveAbout(nhsNumbers: readonly string[]): Promise<ExistingNotification[]> {
+  async lockLiveAbout(nhsNumbers: readonly string[]): Promise<FamilyNotification[]> {
     if (nhsNumbers.length === 0) return [];
     const r = await this.tx.query<{
       id: string;
@@ -136,7 +139,7 @@ export class SqlConsentTransaction implements ConsentTransaction {
       subject_key: string;
       birth_key: string | null;
       baby_nhs_number: string | null;
-      status: ExistingNotification['status'];
+      status: FamilyNotification['status'];
       inbox_id: string | null;
       decision: unknown;
       disclosed: unknown;

@@ -1,12 +1,24 @@
 import type { ConsentRecord } from '../domain/consent.js';
 import type { Decision, DisclosedRecord } from '../pipeline/consent/decide.js';
 import type { AuditActor, AuditEventInput } from './audit.js';
-import type { ExistingNotification } from './notification-store.js';
+import type { BirthNotification } from '../domain/birth-notification.js';
 
 /** A record to insert; one that came with a message names it and its position in it (recorded once). */
 export interface NewConsentRecord extends ConsentRecord {
   messageId?: string;
   ordinal?: number;
+}
+
+/** A live notification about a family, as a consent change decides it again. */
+export interface FamilyNotification {
+  id: string;
+  status: 'routed' | 'delivered' | 'withheld' | 'withdrawn';
+  inboxId?: string;
+  babyNhsNumber?: string;
+  decision: Decision;
+  disclosed?: DisclosedRecord;
+  /** Its record as it stands (enriched by later messages, else its first message's). */
+  record: BirthNotification;
 }
 
 /** A live notification decided again under the consent records that now apply, still in the same inbox. */
@@ -34,7 +46,7 @@ export interface ConsentTransaction {
   /** Appends a withdrawal; false when it was already withdrawn (or does not exist). */
   withdraw(id: string, by: string, at: Date): Promise<boolean>;
   /** Live (routed or delivered) notifications whose baby's or mother's NHS number is one of these, locked. */
-  lockLiveAbout(nhsNumbers: readonly string[]): Promise<ExistingNotification[]>;
+  lockLiveAbout(nhsNumbers: readonly string[]): Promise<FamilyNotification[]>;
   /** Whether this inbox has (or had) a notification about any of these NHS numbers (a centre's own family). */
   inboxHasFamily(inboxId: string, nhsNumbers: readonly string[]): Promise<boolean>;
   /** Saves notifications decided again: decision, dataset, disclosed record; inbox items stamped updated at `at`. */

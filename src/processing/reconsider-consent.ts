@@ -15,8 +15,7 @@ import type { ConsentRecord } from '../domain/consent.js';
 import { minimise, type Decision } from '../pipeline/consent/decide.js';
 import type { ConsentInput, DeliveryPlan } from '../pipeline/plan-delivery.js';
 import type { AuditEventInput } from '../ports/audit.js';
-import type { Redecided } from '../ports/consent-register.js';
-import type { ExistingNotification } from '../ports/notification-store.js';
+import type { FamilyNotification, Redecided } from '../ports/consent-register.js';
 import { changedDisclosedFields } from './link-births.js';
 
 /** What the centre-facing audit says about a notification withdrawn after a consent change: nothing about the family. */
@@ -48,7 +47,7 @@ function sameKind(before: Decision, after: Decision): boolean {
  * id, and the message that carried it), for the audit; `actor` is who changed it.
  */
 export function reconsider(
-  live: readonly ExistingNotification[],
+  live: readonly FamilyNotification[],
   records: readonly ConsentRecord[],
   replan: Replan,
   at: Date,

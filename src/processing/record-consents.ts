@@ -12,8 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { BirthNotification } from '../domain/birth-notification.js';
 import type { ConsentRecord, ConsentStatement } from '../domain/consent.js';
 import type { AuditEventInput } from '../ports/audit.js';
-import type { ConsentRegister, ConsentTransaction, NewConsentRecord } from '../ports/consent-register.js';
-import type { ExistingNotification } from '../ports/notification-store.js';
+import type { ConsentRegister, ConsentTransaction, FamilyNotification, NewConsentRecord } from '../ports/consent-register.js';
 import { reconsider, type Replan } from './reconsider-consent.js';
 
 export interface ConsentDeps {
@@ -70,7 +69,7 @@ export async function applyToLive(
   cause: { consentId?: string; messageId?: string },
   skip: ReadonlySet<string> = new Set(),
 ): Promise<ConsentEffects> {
-  const live: ExistingNotification[] = (await tx.lockLiveAbout(subjects)).filter((n) => !skip.has(n.id));
+  const live: FamilyNotification[] = (await tx.lockLiveAbout(subjects)).filter((n) => !skip.has(n.id));
   if (live.length === 0) return { withdrawn: 0, updated: 0 };
   const family = new Set(subjects);
   for (const n of live) for (const s of subjectsOfRecord(n.record)) family.add(s);
@@ -150,7 +149,10 @@ export async function withdrawConsent(
  * The consents a batch's messages carried, as register records: recorded by `message:<id>`, numbered by their
  * place in the message so that processing the message again records none twice.
  */
-export function carriedConsents(births: readonly { messageId: string; consents: readonly ConsentStatement[] }[], at: Date): NewConsentRecord[] {
+export function carriedConsents(
+  births: readonly { messageId: string; consents: readonly ConsentStatement[] }[],
+  at: Date,
+): NewConsentRecord[] {
   return births.flatMap((b) =>
     b.consents.map((s, ordinal) => ({
       ...s,

@@ -62,7 +62,12 @@ export function winningRecords(
 }
 
 /** The ConsentContext decide() reads, from the register's records (any subjects: those not about this birth are skipped). */
-export function consentContext(records: readonly ConsentRecord[], n: BirthNotification, route: Route | undefined, at: Date): ConsentContext {
+export function consentContext(
+  records: readonly ConsentRecord[],
+  n: BirthNotification,
+  route: Route | undefined,
+  at: Date,
+): ConsentContext {
   const winners = winningRecords(records, n, route, at);
   const offer = winners.get('offer-of-support');
   const clinical = winners.get('clinical-details');

@@ -32,6 +32,7 @@ function appWithEveryRoute(): express.Express {
     audit: unused,
     replay: unused,
     feedIdsForFacility: () => [],
+    consents: unused,
   };
   return createHttpApp(deps);
 }
