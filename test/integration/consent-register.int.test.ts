@@ -141,10 +141,11 @@ describe('Consent register: objections, clinical consent, young parents and safe
     await notIn(OSMONDTHORPE, baby.baby.nhsNumber);
     const decided = (await auditOf(baby.baby.nhsNumber)).find((e) => e.action === 'decided');
     expect(decided).toMatchObject({ ruleId: 'parent-objected', outcome: 'deny' });
-    expect(decided?.details?.consentRecords).toBeUndefined(); // the reason is in the rule; the decision itself is stored
-    const stored = await t.database.db.query<{ decision: { consentRecords?: string[] } }>(`SELECT decision FROM notifications WHERE id = $1`, [
-      n.id,
-    ]);
+    expect(decided?.details?.consentRecords).toEqual([record.id]);
+    const stored = await t.database.db.query<{ decision: { consentRecords?: string[] } }>(
+      `SELECT decision FROM notifications WHERE id = $1`,
+      [n.id],
+    );
     expect(stored.rows[0]?.decision.consentRecords).toEqual([record.id]);
   });
 
@@ -198,7 +199,12 @@ describe('Consent register: objections, clinical consent, young parents and safe
   test('a FHIR Consent (deny) in a later message about a delivered baby withdraws the notification', async () => {
     const babyNhs = nhsNumber(41301);
     const motherNhs = nhsNumber(51301);
-    const birth = { timestamp: new Date().toISOString(), birthDate: localDateOf(new Date()), babyNhsNumber: babyNhs, motherNhsNumber: motherNhs };
+    const birth = {
+      timestamp: new Date().toISOString(),
+      birthDate: localDateOf(new Date()),
+      babyNhsNumber: babyNhs,
+      motherNhsNumber: motherNhs,
+    };
     const post = (body: JsonObject) =>
       api(t.http, NORTHGATE_FHIR_KEY, '/v1/fhir/$process-message', {
         method: 'POST',
@@ -207,9 +213,10 @@ describe('Consent register: objections, clinical consent, young parents and safe
       });
     expect((await post(fhirBirthBundle({ ...birth, bundleId: 'consent-fhir-1' }))).status).toBe(200);
     const n = await pollUntil(async () => {
-      const r = await t.database.db.query<{ id: string; status: string }>(`SELECT id, status FROM notifications WHERE baby_nhs_number = $1`, [
-        babyNhs,
-      ]);
+      const r = await t.database.db.query<{ id: string; status: string }>(
+        `SELECT id, status FROM notifications WHERE baby_nhs_number = $1`,
+        [babyNhs],
+      );
       return r.rows[0]?.status === 'delivered' ? r.rows[0] : undefined;
     }, 'the FHIR birth delivered');
     expect((await item(OSMONDTHORPE, n.id)).status).toBe('new');
@@ -296,7 +303,14 @@ describe('Consent register: objections, clinical consent, young parents and safe
   });
 
   test("a feed's ZCN objection: the birth is withheld; a restricted one goes to safeguarding", async () => {
-    const plain = describeNewborn({ seed: 1307, northvale: true, sendingFacility: 'RX9', controlId: 'CONSENT-7', messageTime: new Date(), postcodes: ['LS9 7AB'] });
+    const plain = describeNewborn({
+      seed: 1307,
+      northvale: true,
+      sendingFacility: 'RX9',
+      controlId: 'CONSENT-7',
+      messageTime: new Date(),
+      postcodes: ['LS9 7AB'],
+    });
     await send(`${plain.text}ZCN|objection|offer-of-support\r`);
     await notificationOf('CONSENT-7', 'withheld');
     await notIn(OSMONDTHORPE, plain.baby.nhsNumber);
@@ -315,7 +329,13 @@ describe('Consent register: objections, clinical consent, young parents and safe
     expect(n.inbox_id).toBe('safeguarding-review');
 
     // A code the mapping does not know is refused, not dropped.
-    const unknown = describeNewborn({ seed: 1309, northvale: true, sendingFacility: 'RX9', controlId: 'CONSENT-9', messageTime: new Date() });
+    const unknown = describeNewborn({
+      seed: 1309,
+      northvale: true,
+      sendingFacility: 'RX9',
+      controlId: 'CONSENT-9',
+      messageTime: new Date(),
+    });
     const ack = await client.send(`${unknown.text}ZCN|maybe|offer-of-support\r`);
     expect(ack.split('\r')[1]?.split('|')[1]).toBe('CE');
     expect(ack).toMatch(/ZCN/);
@@ -323,7 +343,12 @@ describe('Consent register: objections, clinical consent, young parents and safe
 
   test('who may record and read: problems name the field; a feed cannot read the history; reads are audited', async () => {
     const nhs = nhsNumber(61301);
-    const bad = await postConsent('demo-northgate-feed-key', { kind: 'maybe', scope: 'offer-of-support', recipient: 'any', source: 'midwife' });
+    const bad = await postConsent('demo-northgate-feed-key', {
+      kind: 'maybe',
+      scope: 'offer-of-support',
+      recipient: 'any',
+      source: 'midwife',
+    });
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toMatch(/application\/problem\+json/);
     const fields = ((await bad.json()) as { errors: { field: string }[] }).errors.map((e) => e.field);
