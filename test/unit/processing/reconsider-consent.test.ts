@@ -61,14 +61,9 @@ describe('reconsider: what a consent change does to a notification already made'
     expect(n.disclosed?.birthDetails).toBeDefined();
     const r = reconsider([n], [{ ...clinical, withdrawnAt: at.toISOString() }], replan, at, 'client:feed', { consentId: clinical.id });
     expect(r.withdraw).toEqual([]);
-    expect(r.redecided).toEqual([
-      {
-        id: n.id,
-        decision: expect.objectContaining({ ruleId: 'offer-of-support' }),
-        disclosed: minimise(record, 'offer-of-support'),
-        inboxUpdated: true,
-      },
-    ]);
+    expect(r.redecided).toHaveLength(1);
+    expect(r.redecided[0]).toMatchObject({ id: n.id, disclosed: minimise(record, 'offer-of-support'), inboxUpdated: true });
+    expect(r.redecided[0]?.decision.ruleId).toBe('offer-of-support');
     expect(r.audit.find((e) => e.action === 'updated')?.details).toMatchObject({ fields: ['birthDetails'] });
   });
 
