@@ -3,7 +3,8 @@
  * - `status`: only `active` states anything; `proposed`, `draft`, `inactive`, `rejected` and `entered-in-error`
  *   are skipped (a withdrawn consent is withdrawn in the register, by the API or a later statement);
  * - what it is about: `category` (or `scope`) coded in Stork's consent-scope system: `offer-of-support`,
- *   `clinical-details` or `antenatal`;
+ *   `clinical-details` or `antenatal`. A Consent without that system (research, treatment, genomics) is about
+ *   something else: ignored, with a warning; our system with an unknown code is an error;
  * - `provision.type`: `permit` is a consent, `deny` an objection;
  * - `provision.period` (start, end): its dates, the days it applies;
  * - `patient`: the baby (the statement names the baby's and the mother's NHS numbers) or the mother (only hers,
@@ -23,18 +24,21 @@ export const CONSENT_SCOPE_SYSTEM = 'https://stork.example/fhir/CodeSystem/conse
 
 const DATE = /^(\d{4}-\d{2}-\d{2})(T.*)?$/;
 
-function scopeOf(r: JsonObject): ConsentScope | undefined {
+/** The scope the Consent is coded with in Stork's system: a known scope, `unknown` (our system, another code), or none. */
+function scopeOf(r: JsonObject): ConsentScope | 'unknown' | undefined {
   const scope = obj(r.scope);
   const concepts = [...objs(r.category), ...(scope !== undefined ? [scope] : [])];
+  let ours = false;
   for (const c of concepts) {
     for (const coding of objs(c.coding)) {
       if (str(coding.system) !== CONSENT_SCOPE_SYSTEM) continue;
+      ours = true;
       const code = str(coding.code);
-      const scope = CONSENT_SCOPES.find((s) => s === code);
-      if (scope !== undefined) return scope;
+      const known = CONSENT_SCOPES.find((s) => s === code);
+      if (known !== undefined) return known;
     }
   }
-  return undefined;
+  return ours ? 'unknown' : undefined;
 }
 
 /** The statements of the message's active Consent resources, about `n`'s baby (the `baby` entry) or mother. */
@@ -52,9 +56,21 @@ export function consentsOf(
     if (str(r.status) !== 'active') continue;
     const scope = scopeOf(r);
     if (scope === undefined) {
+      // Another kind of consent (research, treatment, genomics…): not about sharing with a centre; noted, not read.
       issues.push(
-        fhirIssue('code-invalid', `A Consent must say what it is about: a category coded in ${CONSENT_SCOPE_SYSTEM}`, `${x}.category`),
+        fhirIssue(
+          'not-supported',
+          `A Consent without a category in ${CONSENT_SCOPE_SYSTEM} is not about this service: ignored`,
+          `${x}.category`,
+          {
+            severity: 'warning',
+          },
+        ),
       );
+      continue;
+    }
+    if (scope === 'unknown') {
+      issues.push(fhirIssue('code-invalid', `The Consent's category is not a known scope (${CONSENT_SCOPES.join(', ')})`, `${x}.category`));
       continue;
     }
     const provision = obj(r.provision);

@@ -92,6 +92,13 @@ describe('FHIR Consent resources in a birth message', () => {
       return out.issues.map((i) => i.expression);
     };
     expect(issues(({ baby }) => consent(baby, { scope: 'something-else' }))).toEqual(['Bundle.entry[4].resource.category']);
+    // A Consent about something else (no category in Stork's system) is ignored, with a warning.
+    const other = map(
+      bundle(({ baby }) => [{ ...consent(baby), category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }] }]),
+    );
+    if (other.kind !== 'birth') throw new Error(JSON.stringify(other));
+    expect(other.notification.consents).toBeUndefined();
+    expect(other.issues.map((i) => [i.severity, i.expression])).toContainEqual(['warning', 'Bundle.entry[4].resource.category']);
     expect(issues(({ baby }) => consent(baby, { type: '' }))).toEqual(['Bundle.entry[4].resource.provision.type']);
     expect(issues(({ baby }) => consent(baby, { start: 'soon' }))).toEqual(['Bundle.entry[4].resource.provision.period.start']);
     expect(issues(({ baby }) => consent(baby, { start: '2027-01-01', end: '2026-01-01' }))).toEqual([
