@@ -31,6 +31,8 @@ import { SqlFamilyViewStore } from '../adapters/store/sql-family-view-store.js';
 import { SqlIdentityStore } from '../adapters/store/sql-identity-store.js';
 import { SqlAuditLog } from '../adapters/store/sql-audit-log.js';
 import { SqlFhirFetchStore } from '../adapters/store/sql-fhir-fetch-store.js';
+import { SqlConsentRegister } from '../adapters/store/sql-consent-register.js';
+import { planDelivery } from './pipeline/plan-delivery.js';
 import { FhirKitServer } from '../adapters/fhir-server/fhir-kit-server.js';
 import { EventIntake } from './intake/event-intake.js';
 import { EventFetcher } from './fetch/event-fetcher.js';
@@ -386,6 +388,12 @@ async function startIntakeRole(
     familyView,
     audit: new SqlAuditLog(pools.api),
     replay,
+    // The consent register on the API's pool; a consent re-decides the family's notifications as processing would.
+    consents: {
+      register: new SqlConsentRegister(pools.api),
+      replan: (record, consent) => planDelivery(record, '', config.rulebook, config.catchments, consent),
+      clock,
+    },
     // A feed client's scope: an HL7 v2 sending facility (its feeds), or a FHIR or NEMS feed's id (that feed).
     feedIdsForFacility: (scope) => [
       ...config.feeds.feeds.filter((f) => f.sendingFacility === scope).map((f) => f.id),

@@ -26,6 +26,8 @@ import { auditRoutes } from './routes/audit.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { eventRoutes } from './routes/events.js';
 import { familyRoutes, type FamilyRoutesDeps } from './routes/families.js';
+import { consentRoutes } from './routes/consents.js';
+import type { ConsentDeps } from '../../src/processing/record-consents.js';
 
 export interface HttpAppDeps {
   logger: Logger;
@@ -55,6 +57,8 @@ export interface HttpAppDeps {
   families?: FamilyRoutesDeps;
   /** The web app for people, served under `/app` (HTML pages, not part of the API this document's routes describe). */
   web?: express.Express;
+  /** The consent register (POST/GET /v1/consents). */
+  consents: ConsentDeps;
 }
 
 /** Builds the HTTP API: health without a key, everything under `/v1` behind a bearer key and a role. */
@@ -77,6 +81,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(centreFamilyRoutes(deps.familyView));
   app.use(auditRoutes(deps.audit));
   if (deps.families) app.use(familyRoutes(deps.families));
+  app.use(consentRoutes(deps.consents));
   // A known path reached here was asked with a method it does not have: 405 with Allow. (OPTIONS is answered
   // by Express itself, with the same Allow, from the routes.) One middleware, not routes, so the router's
   // table holds only the real operations (the OpenAPI test compares it with the document).
@@ -136,6 +141,8 @@ export const KNOWN_PATHS: readonly (readonly [string, string])[] = [
   ['/v1/families/import', 'POST'],
   ['/v1/match-reviews', 'GET, HEAD'],
   ['/v1/match-reviews/:id', 'POST'],
+  ['/v1/consents', 'GET, HEAD, POST'],
+  ['/v1/consents/:id/withdraw', 'POST'],
 ];
 
 /** 405 with Allow for a known path asked with another method; anything else goes on (to the 404). */

@@ -21,6 +21,7 @@ import type { DisclosedRecord } from '../../src/pipeline/consent/decide.js';
 import { isIdentityEvent } from '../../src/domain/identity-event.js';
 import { resolveIdentityKeys } from './sql-identity-keys.js';
 import { SqlFamilyTransaction } from './sql-family-store.js';
+import { SqlConsentTransaction } from './sql-consent-register.js';
 import { auditInsertSql, auditRecordset, cursorOf, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
 
 /** Worker writes can be redone from the stored message (every one is idempotent), so they need not wait for the
@@ -460,5 +461,9 @@ export class SqlProcessingTransaction implements ProcessingTransaction {
 
   async resolveIdentityKeys(keys: readonly string[]): Promise<Map<string, string>> {
     return resolveIdentityKeys(this.tx, keys);
+  }
+
+  consents(): SqlConsentTransaction {
+    return new SqlConsentTransaction(this.tx);
   }
 }

@@ -6,7 +6,7 @@ import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
 import { loadApiClients, type ApiClientDirectory } from './api-clients.js';
 import type { Catchments } from '../pipeline/catchments.js';
 import { loadCatchments } from './catchments.js';
-import type { Rulebook } from '../pipeline/consent/rulebook.js';
+import { REVIEW_INBOXES, type Rulebook } from '../pipeline/consent/rulebook.js';
 import { loadRulebook } from './rulebook.js';
 import type { Hl7v2MappingSet } from '../pipeline/hl7v2/build-mappings.js';
 import { loadHl7v2Mappings } from './hl7v2-mappings.js';
@@ -119,6 +119,6 @@ export function inboxIds(catchments: Catchments): string[] {
     ...catchments.centres.keys(),
     ...catchments.localAuthorities.map((la) => unallocatedInbox(la.id)),
     HUB_UNALLOCATED_INBOX,
-    'safeguarding-review',
+    ...REVIEW_INBOXES,
   ];
 }

@@ -19,6 +19,7 @@ import type {
   PersonName,
 } from './birth-notification.js';
 import { NORMALISED_POSTCODE_PATTERN } from './postcode.js';
+import { consentStatementSchema } from './consent.schema.js';
 
 type RequiredKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K }[keyof T];
 type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -121,6 +122,7 @@ export const birthNotificationSchema = {
       birthDetails,
       confidentiality: { type: 'string', enum: ['normal', 'restricted', 'very-restricted'] },
       source,
+      consents: { type: 'array', maxItems: 20, items: consentStatementSchema },
     },
     ['baby', 'confidentiality', 'source'],
   ),

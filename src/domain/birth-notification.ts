@@ -4,6 +4,8 @@
  * The JSON Schema in `birth-notification.schema.ts` is the contract; this type is checked against it.
  */
 
+import type { ConsentStatement } from './consent.js';
+
 export type NhsNumberStatus = '01' | '02' | '03' | '04' | '05' | '06' | '07' | '08';
 export type AdministrativeSex = 'male' | 'female' | 'other' | 'unknown';
 export type Confidentiality = 'normal' | 'restricted' | 'very-restricted';
@@ -103,6 +105,11 @@ export interface BirthNotification {
   birthDetails?: BirthDetails;
   confidentiality: Confidentiality;
   source: NotificationSource;
+  /**
+   * Consents and objections the message carried (a FHIR Consent, an HL7 v2 CON or Z-segment), about this
+   * baby or mother. Processing records them in the consent register; they are never part of what is disclosed.
+   */
+  consents?: ConsentStatement[];
 }
 
 /** The family's home address: the mother's where known, else the baby's. */

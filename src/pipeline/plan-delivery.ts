@@ -1,5 +1,7 @@
 import { familyAddress, type BirthNotification } from '../domain/birth-notification.js';
 import type { Catchments } from './catchments.js';
+import type { ConsentRecord } from '../domain/consent.js';
+import { consentContext } from './consent/consent-context.js';
 import { decide, minimise, type Decision, type DisclosedRecord } from './consent/decide.js';
 import type { Rulebook } from './consent/rulebook.js';
 import { routeNotification, type Route } from './route.js';
@@ -35,13 +37,26 @@ export function routeInbox(route: Route): string {
   return route.kind === 'centre' ? route.centreId : route.inboxId;
 }
 
+/** The consent register's records about a birth's family, and the time the decision is made (their periods). */
+export interface ConsentInput {
+  records: readonly ConsentRecord[];
+  at: Date;
+}
+
 /**
- * Decide, then route: pure, so the same birth always gets the same plan. A denial withholds it; a review
- * sends the reduced dataset to the review inbox instead of a centre; a permit goes to the covering centre.
+ * Route, then decide with the consent context the register gives for that route: pure, so the same birth and
+ * records always get the same plan. A denial withholds it; a review sends the reduced dataset to the review
+ * inbox instead of a centre; a permit goes to the covering centre.
  */
-export function planDelivery(n: BirthNotification, messageId: string, rulebook: Rulebook, catchments: Catchments): DeliveryPlan {
-  const decision = decide(n, rulebook);
+export function planDelivery(
+  n: BirthNotification,
+  messageId: string,
+  rulebook: Rulebook,
+  catchments: Catchments,
+  consent?: ConsentInput,
+): DeliveryPlan {
   const route = routeNotification(familyAddress(n)?.postcode, catchments);
+  const decision = decide(n, rulebook, consent === undefined ? {} : consentContext(consent.records, n, route, consent.at));
   const key = birthKey(n);
   const demo = demographicKey(n);
   const plan: DeliveryPlan = {

@@ -41,7 +41,11 @@ export type AuditAction =
   /** An operator confirmed or rejected a held match. */
   | 'match-reviewed'
   /** A centre's register imported (details: counts only). */
-  | 'families-imported';
+  | 'families-imported'
+  /** A parent's consent or objection recorded in the consent register (details: its id, kind, scope, source). */
+  | 'consent-recorded'
+  /** A consent record withdrawn (the record is kept; the withdrawal is appended). */
+  | 'consent-withdrawn';
 
 /** One audit event to append. Personal data appears only in `subjectNhsNumber`, which IG leads query by. */
 export interface AuditEventInput {

@@ -5,6 +5,7 @@ import type { Route } from '../pipeline/route.js';
 import type { Decision, DisclosedRecord } from '../pipeline/consent/decide.js';
 import type { AuditActor, AuditEventInput } from './audit.js';
 import type { FamilyTransaction } from './family-store.js';
+import type { ConsentTransaction } from './consent-register.js';
 
 export interface QueuedMessage {
   id: string;
@@ -122,6 +123,8 @@ export interface ProcessingTransaction {
   resolveIdentityKeys(keys: readonly string[]): Promise<Map<string, string>>;
   /** Family records, on the same transaction (issue 12): births are placed in families as they are notified. */
   readonly families: FamilyTransaction;
+  /** The consent register, in this transaction. */
+  consents(): ConsentTransaction;
 }
 
 export type ProcessOutcome =

@@ -38,7 +38,17 @@ export function decisionAudit(b: Planned): AuditEventInput[] {
   };
   const rule = ruleOf(b);
   return [
-    { ...base, ...rule, action: 'decided', outcome: decision.effect, details: { reason: decision.reason, dataset: decision.dataset } },
+    {
+      ...base,
+      ...rule,
+      action: 'decided',
+      outcome: decision.effect,
+      details: {
+        reason: decision.reason,
+        dataset: decision.dataset,
+        ...(decision.consentRecords !== undefined ? { consentRecords: decision.consentRecords } : {}),
+      },
+    },
     inboxId === undefined
       ? { ...base, ...rule, action: 'withheld', outcome: 'withheld', details: { route } }
       : { ...base, action: 'routed', recipient: inboxId, outcome: route.kind, details: { route } },

@@ -20,6 +20,8 @@ import { processIdentityEvents, type QueuedIdentityEvent } from './identity-even
 import type { BirthToPlace, FamilyMatcher } from '../pipeline/family-match.js';
 import type { MatchReviewJobs } from '../ports/match-review-jobs.js';
 import { placeInFamilies, refreshLinkedFamilies } from './match-families.js';
+import { readBatchConsents, reconsiderAfterBatch, splitConsents, type ReadyBirth } from './batch-consents.js';
+import type { Replan } from './reconsider-consent.js';
 
 /** An update about a baby (not a death report): it changes the baby's notification and never makes one. */
 const isUpdate = (b: ProcessedBirth): boolean => b.record.source.update === true && !b.record.baby.deceased;
@@ -62,7 +64,7 @@ export function byInbox(pending: readonly PendingDelivery[]): Map<string, string
 export async function processMessages(deps: ProcessDeps, messageIds: readonly string[]): Promise<void> {
   const clock = deps.clock ?? (() => new Date());
   const queued = await deps.store.loadQueued(messageIds);
-  const births: ProcessedBirth[] = [];
+  const ready: (ReadyBirth & { at: Date })[] = [];
   const identity: QueuedIdentityEvent[] = [];
   for (const m of queued) {
     const at = clock();
@@ -76,20 +78,32 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
       deps.logger.error({ messageId: m.id }, 'queued message without canonical record quarantined');
       continue;
     }
-    const planned = {
-      messageId: m.id,
-      notificationId: randomUUID(),
-      record: m.canonical,
-      plan: planDelivery(m.canonical, m.id, deps.rulebook, deps.catchments),
-      at,
-    };
-    births.push({ ...planned, audit: decisionAudit(planned) });
+    ready.push({ ...splitConsents(m.id, m.canonical), at });
   }
+  const births: ProcessedBirth[] = [];
   const pending: PendingDelivery[] = [];
   const retried: string[] = [];
-  if (births.length > 0) {
-    const replan = (record: BirthNotification) => planDelivery(record, '', deps.rulebook, deps.catchments);
-    const { outcomes, families } = await saveProcessed(deps.store, births, replan, deps.families);
+  if (ready.length > 0) {
+    // Decided inside the transaction, under the families' consent-register locks (batch-consents.ts).
+    const { outcomes, families } = await deps.store.processingTransaction(async (tx) => {
+      const at = ready[0]?.at ?? clock();
+      const consents = await readBatchConsents(tx, ready, at);
+      for (const r of ready) {
+        const planned = {
+          messageId: r.messageId,
+          notificationId: randomUUID(),
+          record: r.record,
+          plan: planDelivery(r.record, r.messageId, deps.rulebook, deps.catchments, { records: consents.records, at: r.at }),
+          at: r.at,
+        };
+        births.push({ ...planned, audit: decisionAudit(planned) });
+      }
+      const replan: Replan = (record, consent) => planDelivery(record, '', deps.rulebook, deps.catchments, consent);
+      const saved = await saveProcessed(tx, births, (record) => replan(record, { records: consents.records, at }), deps.families);
+      const created = new Set(saved.outcomes.flatMap((o) => (o.kind === 'created' ? [o.notificationId] : [])));
+      await reconsiderAfterBatch(tx, consents, created, replan, at);
+      return saved;
+    });
     const counts = {
       created: 0,
       duplicates: 0,
@@ -134,7 +148,7 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
 }
 
 /**
- * Saves a batch in one transaction. The common case (every birth new) is one statement: the notifications,
+ * Saves a batch in its transaction. The common case (every birth new) is one statement: the notifications,
  * their messages marked processed and their decision audit. Only births whose notification was not created
  * (a retried job, a second message about a birth already notified, a death report) need a second look, with
  * a fresh snapshot: what that means is decided by settleBatch, then, for those about a baby already notified
@@ -143,60 +157,58 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
  * key) are the arbiter between two workers: the second insert waits for the first to commit, then conflicts.
  */
 async function saveProcessed(
-  store: NotificationStore,
+  tx: ProcessingTransaction,
   items: readonly ProcessedBirth[],
   replan: (record: BirthNotification) => DeliveryPlan,
   matcher: FamilyMatcher | undefined,
 ): Promise<{ outcomes: ProcessOutcome[]; families: FamilyOutcome }> {
   const at = items[0]?.at ?? new Date();
-  return store.processingTransaction(async (tx) => {
-    const linkedUpdates: BirthToPlace[] = [];
-    // A birth under an identifier an A40 merged takes the subject key of the person it was merged into.
-    items = followIdentityKeys(items, await tx.resolveIdentityKeys(items.map((b) => b.plan.subjectKey)));
-    // An update (A08, A31, a FHIR update) never makes a notification: it changes the one of its baby, if any.
-    const created = await tx.createNotifications(
-      items.filter((b) => !isUpdate(b)),
+  const linkedUpdates: BirthToPlace[] = [];
+  // A birth under an identifier an A40 merged takes the subject key of the person it was merged into.
+  items = followIdentityKeys(items, await tx.resolveIdentityKeys(items.map((b) => b.plan.subjectKey)));
+  // An update (A08, A31, a FHIR update) never makes a notification: it changes the one of its baby, if any.
+  const created = await tx.createNotifications(
+    items.filter((b) => !isUpdate(b)),
+    at,
+  );
+  const rest = items.filter((b) => !created.has(b.notificationId));
+  const alreadyProcessed = rest.length > 0 ? await tx.messagesWithNotification(rest.map((b) => b.messageId)) : new Set<string>();
+  // A death reported for a baby already notified withdraws that notification, delivered or not.
+  const subjects = [...new Set(deathReports(rest, alreadyProcessed).map((b) => b.plan.subjectKey))];
+  const live = subjects.length > 0 ? await tx.lockLiveNotifications(subjects) : [];
+  let settled = settleBatch(items, created, alreadyProcessed, live, at);
+  if (settled.withdraw.length > 0) await tx.withdrawNotifications(settled.withdraw, at);
+  const others = rest.filter((b) => settled.duplicates.includes(b.messageId));
+  if (others.length > 0) {
+    // A second message about a baby already notified: one notification, enriched, both messages linked.
+    const locked = await tx.lockMatchingNotifications(matchKeys(others));
+    // An update another worker applied while this one waited for the locks (a retried job running beside the
+    // first): already processed, not applied twice. Read after the locks, so that worker's commit is seen.
+    const done = await tx.messagesNotQueued(others.filter(isUpdate).map((b) => b.messageId));
+    const links = settleLinks(
+      others.filter((b) => !done.has(b.messageId)),
+      locked,
+      replan,
       at,
     );
-    const rest = items.filter((b) => !created.has(b.notificationId));
-    const alreadyProcessed = rest.length > 0 ? await tx.messagesWithNotification(rest.map((b) => b.messageId)) : new Set<string>();
-    // A death reported for a baby already notified withdraws that notification, delivered or not.
-    const subjects = [...new Set(deathReports(rest, alreadyProcessed).map((b) => b.plan.subjectKey))];
-    const live = subjects.length > 0 ? await tx.lockLiveNotifications(subjects) : [];
-    let settled = settleBatch(items, created, alreadyProcessed, live, at);
-    if (settled.withdraw.length > 0) await tx.withdrawNotifications(settled.withdraw, at);
-    const others = rest.filter((b) => settled.duplicates.includes(b.messageId));
-    if (others.length > 0) {
-      // A second message about a baby already notified: one notification, enriched, both messages linked.
-      const locked = await tx.lockMatchingNotifications(matchKeys(others));
-      // An update another worker applied while this one waited for the locks (a retried job running beside the
-      // first): already processed, not applied twice. Read after the locks, so that worker's commit is seen.
-      const done = await tx.messagesNotQueued(others.filter(isUpdate).map((b) => b.messageId));
-      const links = settleLinks(
-        others.filter((b) => !done.has(b.messageId)),
-        locked,
-        replan,
-        at,
-      );
-      if (links.withdraw.length > 0) await tx.withdrawNotifications(links.withdraw, at);
-      if (links.updates.length > 0) await tx.enrichNotifications(links.updates, at);
-      // The enriched records, for their families to follow (a mother's NHS number newly known, another address).
-      for (const u of links.updates) linkedUpdates.push({ notificationId: u.id, messageId: '', record: u.record, at });
-      const again = links.unlinked.length > 0 ? await tx.createNotifications(links.unlinked, at) : new Set<string>();
-      settled = alreadyProcessedUpdates(withLinks(settled, links, again), done);
-    }
-    const { processed, duplicates, notRelevant, audit } = settled;
-    if (processed.length > 0) await tx.markMessages(processed, 'processed', at);
-    if (notRelevant.length > 0) await tx.markMessages(notRelevant, 'not-relevant', at, UPDATE_NOT_APPLIED_MESSAGE_REASON);
-    if (duplicates.length > 0) await tx.markMessages(duplicates, 'duplicate', at, DUPLICATE_MESSAGE_REASON);
-    if (audit.length > 0) await tx.appendAudit(audit);
-    const families = matcher ? await placeCreated(tx.families, items, settled.outcomes, matcher) : noFamilies();
-    if (matcher && linkedUpdates.length > 0) {
-      const linked = linkedUpdates.map((u) => ({ ...u, ...centreOf(replan(u.record).route) }));
-      families.counts.familiesRefreshed = await refreshLinkedFamilies(tx.families, linked, matcher);
-    }
-    return { outcomes: settled.outcomes, families };
-  });
+    if (links.withdraw.length > 0) await tx.withdrawNotifications(links.withdraw, at);
+    if (links.updates.length > 0) await tx.enrichNotifications(links.updates, at);
+    // The enriched records, for their families to follow (a mother's NHS number newly known, another address).
+    for (const u of links.updates) linkedUpdates.push({ notificationId: u.id, messageId: '', record: u.record, at });
+    const again = links.unlinked.length > 0 ? await tx.createNotifications(links.unlinked, at) : new Set<string>();
+    settled = alreadyProcessedUpdates(withLinks(settled, links, again), done);
+  }
+  const { processed, duplicates, notRelevant, audit } = settled;
+  if (processed.length > 0) await tx.markMessages(processed, 'processed', at);
+  if (notRelevant.length > 0) await tx.markMessages(notRelevant, 'not-relevant', at, UPDATE_NOT_APPLIED_MESSAGE_REASON);
+  if (duplicates.length > 0) await tx.markMessages(duplicates, 'duplicate', at, DUPLICATE_MESSAGE_REASON);
+  if (audit.length > 0) await tx.appendAudit(audit);
+  const families = matcher ? await placeCreated(tx.families, items, settled.outcomes, matcher) : noFamilies();
+  if (matcher && linkedUpdates.length > 0) {
+    const linked = linkedUpdates.map((u) => ({ ...u, ...centreOf(replan(u.record).route) }));
+    families.counts.familiesRefreshed = await refreshLinkedFamilies(tx.families, linked, matcher);
+  }
+  return { outcomes: settled.outcomes, families };
 }
 
 /** Identity events (A40, A24) after the batch's births, each in its own transaction (src/processing/identity-events.ts). */

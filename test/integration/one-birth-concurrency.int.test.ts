@@ -44,6 +44,7 @@ class PausingStore extends SqlNotificationStore {
         appendAudit: (events) => tx.appendAudit(events),
         resolveIdentityKeys: (keys) => tx.resolveIdentityKeys(keys),
         families: tx.families,
+        consents: () => tx.consents(),
       }),
     );
   }

@@ -52,7 +52,11 @@ export const caseFileSchema = {
           context: {
             type: 'object',
             additionalProperties: false,
-            properties: { objection: { type: 'boolean' }, clinicalConsent: { type: 'boolean' } },
+            properties: {
+              objection: { type: 'boolean' },
+              clinicalConsent: { type: 'boolean' },
+              consentRecords: { type: 'array', items: { type: 'string' } },
+            },
           },
           expect: {
             type: 'object',

@@ -69,6 +69,8 @@ const WHAT: Record<AuditAction, string> = {
   'match-review-created': 'A possible family match held for an operator to review',
   'match-reviewed': 'A possible family match confirmed or rejected by an operator',
   'families-imported': 'A centre’s family register imported',
+  'consent-recorded': 'A parent’s consent or objection recorded',
+  'consent-withdrawn': 'A consent record withdrawn',
 };
 
 const detailString = (e: AuditEvent, key: string): string | undefined => {

@@ -7,14 +7,39 @@
 import type { BirthNotification } from '../../domain/birth-notification.js';
 
 /**
- * What the hub knows about consent beyond the notification itself. Both default to "not recorded":
- * an objection source (e.g. an antenatal conversation) and clinical-details consent are not wired yet.
+ * What the hub knows about consent beyond the notification itself, from the consent register (see
+ * consent-context.ts): the newest record in force per scope. Absent means "not recorded".
  */
 export interface ConsentContext {
-  /** A parent has objected to sharing for this purpose. */
+  /** A parent has objected to sharing for this purpose (the newest `offer-of-support` record is an objection). */
   objection?: boolean;
   /** A parent has consented to clinical details (birth weight, gestation) being shared. */
   clinicalConsent?: boolean;
+  /** The ids of the consent records these came from, so a decision can name them. */
+  consentRecords?: string[];
+}
+
+/**
+ * Whole years between two YYYY-MM-DD dates (`to` on or after `from`): the age on `to` of someone born on
+ * `from`. A person born on 29 February turns a year older on 1 March in a non-leap year.
+ */
+export function ageInYears(from: string, to: string): number {
+  const [fy, fm, fd] = from.split('-').map(Number) as [number, number, number];
+  const [ty, tm, td] = to.split('-').map(Number) as [number, number, number];
+  return ty - fy - (tm < fm || (tm === fm && td < fd) ? 1 : 0);
+}
+
+const FULL_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * The mother was under 18 on the baby's birth date. False when her date of birth is not known (or not a full
+ * date): the young-parents pathway is an extra offer, and an unknown age must not send a family to it.
+ */
+function motherUnder18(n: BirthNotification): boolean {
+  const mother = n.mother?.birthDate;
+  if (mother === undefined || !FULL_DATE.test(mother) || !FULL_DATE.test(n.baby.birthDate)) return false;
+  if (mother > n.baby.birthDate) return false; // not a real age: treated as unknown
+  return ageInYears(mother, n.baby.birthDate) < 18;
 }
 
 /** A named condition: pure, total, and never throws. */
@@ -26,10 +51,12 @@ export const CONDITIONS = {
   'baby-deceased': (n) => n.baby.deceased || n.baby.deceasedAt !== undefined,
   /** Restricted or very restricted (PDS sensitive, FHIR R/V, a feed's HL7 v2 marker); anything not `normal`. */
   'record-restricted': (n) => n.confidentiality !== 'normal',
-  /** A parent's recorded objection (no source yet: read from the consent context). */
+  /** A parent's objection, the newest `offer-of-support` record in the consent register. */
   'parent-objected': (_n, c) => c.objection === true,
-  /** Recorded consent to share clinical details. */
+  /** Recorded consent to share clinical details: the newest `clinical-details` record is a consent. */
   'clinical-consent-recorded': (_n, c) => c.clinicalConsent === true,
+  /** The mother was under 18 on the baby's birth date; false when her date of birth is unknown. */
+  'mother-under-18': (n) => motherUnder18(n),
   /** Always holds: for a rulebook's final, default rule. */
   always: () => true,
 } as const satisfies Record<string, Condition>;

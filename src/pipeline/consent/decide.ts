@@ -24,6 +24,8 @@ export interface Decision {
   inbox?: string;
   /** Plain words for IG leads and operators; the rule's description, never personal data. */
   reason: string;
+  /** The consent register records the decision read (ids), when any applied. */
+  consentRecords?: string[];
 }
 
 /** The rule id reported when no rule matches: nothing is shared. */
@@ -46,9 +48,11 @@ export function decide(n: BirthNotification, rulebook: Rulebook, context: Consen
     };
     if (rule.dataset !== undefined) decision.dataset = rule.dataset;
     if (rule.inbox !== undefined) decision.inbox = rule.inbox;
+    if (context.consentRecords !== undefined && context.consentRecords.length > 0) decision.consentRecords = [...context.consentRecords];
     return decision;
   }
   return {
+    ...(context.consentRecords !== undefined && context.consentRecords.length > 0 ? { consentRecords: [...context.consentRecords] } : {}),
     effect: 'deny',
     ruleId: NO_RULE_MATCHED,
     rulebookId: rulebook.id,

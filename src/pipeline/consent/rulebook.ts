@@ -12,8 +12,12 @@ import { CLINICAL_FIELDS, CONTACT_FIELDS, DATASETS, isDatasetName, type DatasetN
 /** What a rule decides: share, never share, or send to people for review. */
 export type Effect = 'permit' | 'deny' | 'review';
 
-/** Review inboxes a rule may send to (inbox ids). */
-export type ReviewInbox = 'safeguarding-review';
+/**
+ * Review inboxes a rule may send to (inbox ids): the safeguarding team's, and the young-parents pathway's (a
+ * named team, e.g. the family nurse partnership, that reviews births to mothers under 18).
+ */
+export const REVIEW_INBOXES = ['safeguarding-review', 'young-parents-review'] as const;
+export type ReviewInbox = (typeof REVIEW_INBOXES)[number];
 
 /** One rule as loaded: condition and dataset names are checked against the registries. */
 export interface Rule {
@@ -70,7 +74,7 @@ export const rulebookSchema = {
           when: { type: 'array', minItems: 1, uniqueItems: true, items: TEXT },
           effect: { enum: ['permit', 'deny', 'review'] },
           dataset: TEXT,
-          inbox: { enum: ['safeguarding-review'] },
+          inbox: { enum: REVIEW_INBOXES },
           lawfulBasis: { type: 'string', minLength: 10 },
         },
       },
@@ -111,7 +115,8 @@ function checkNames(file: RulebookFile, source: string): string[] {
  * Proves the product's safety rules for a name-checked rulebook by evaluating the first matching rule
  * under every combination of condition values (conditions are treated as independent, which is
  * conservative): a deceased baby is always denied; a restricted record is never permitted and never
- * discloses contact fields; an objection is never simply permitted; clinical fields need clinical consent.
+ * discloses contact fields; an objection is overridden only by a review in the safeguarding inbox (never a
+ * permit, nor another review pathway); clinical fields need clinical consent, except for safeguarding review.
  */
 export function checkSafety(rules: readonly Rule[], source: string): string[] {
   const free = CONDITION_NAMES.filter((c) => c !== 'always');
@@ -135,10 +140,11 @@ export function checkSafety(rules: readonly Rule[], source: string): string[] {
     if (holds.has('record-restricted') && fields.some((f) => CONTACT_FIELDS.some((c) => c === f))) {
       problems.add(`${at} would disclose the address or phone of a restricted record`);
     }
-    if (holds.has('parent-objected') && rule.effect === 'permit') {
-      problems.add(`${at} would permit despite a parent's objection; only a review (safeguarding) rule may override it`);
+    if (holds.has('parent-objected') && rule.effect !== 'deny' && rule.inbox !== 'safeguarding-review') {
+      problems.add(`${at} would ${rule.effect} despite a parent's objection; only a safeguarding review rule may override it`);
     }
-    if (!holds.has('clinical-consent-recorded') && rule.effect === 'permit' && fields.some((f) => CLINICAL_FIELDS.some((c) => c === f))) {
+    const clinical = fields.some((f) => CLINICAL_FIELDS.some((c) => c === f));
+    if (!holds.has('clinical-consent-recorded') && clinical && rule.effect !== 'deny' && rule.inbox !== 'safeguarding-review') {
       problems.add(`${at} would disclose clinical details without recorded consent for them`);
     }
   }

@@ -25,6 +25,7 @@ import { codingKey, type FhirMapping, type ObservationRule } from './fhir-mappin
 import type { JsonObject } from './fhir-xml.js';
 import { list, num, obj, objs, str } from './json-access.js';
 import { resolveReference, type BundleEntry, type MessageBundle } from './message-bundle.js';
+import { consentsOf } from './map-consent.js';
 import { birthTimeOf, confidentialityOf, genderOf, nhsNumberOf } from './uk-core-checks.js';
 
 export type FhirMapOutcome =
@@ -189,6 +190,9 @@ export function mapFhirBirth(message: MessageBundle, mapping: FhirMapping, ctx: 
     babyRecord.multipleBirth ??= multiple;
   });
   if (details) notification.birthDetails = details;
+  const carried = consentsOf(message, baby, notification);
+  issues.push(...carried.issues);
+  if (carried.consents.length > 0) notification.consents = carried.consents;
 
   issues.push(...validateNotification(notification, ctx.receivedAt).map((i) => fromCanonicalIssue(i, (p) => locate(where, p))));
   if (hasFhirErrors(issues)) return { kind: 'invalid', issues };

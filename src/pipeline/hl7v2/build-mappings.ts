@@ -13,6 +13,7 @@ import { ConfigError } from '../../domain/config-error.js';
 import { compile } from '../../domain/json-schema.js';
 import { parseFieldPath, type FieldPath } from './hl7-reader.js';
 import { MAPPING_FUNCTIONS, type MappingFunction } from './mapping-functions.js';
+import { compileConsentSpec, type CompiledConsentSpec } from './map-consents.js';
 import {
   hl7v2MappingFileSchema,
   TARGETS,
@@ -57,6 +58,8 @@ export interface Hl7v2Mapping {
   identity: CompiledIdentityCriteria;
   /** Every segment type the mapping reads: the reader splits only these into fields. */
   segments: ReadonlySet<string>;
+  /** Where the message carries consents, if the mapping says. */
+  consents?: CompiledConsentSpec;
 }
 
 /** Identity event criteria, ready to run: the events by kind, the identifier sources parsed. */
@@ -118,6 +121,7 @@ function merge(parent: Hl7v2MappingFile, child: Hl7v2MappingFile): Hl7v2MappingF
     segmentSelectors: { ...parent.segmentSelectors, ...child.segmentSelectors },
     tables,
     fields: { ...parent.fields, ...child.fields },
+    ...((child.consents ?? parent.consents) !== undefined ? { consents: child.consents ?? parent.consents } : {}),
   };
 }
 
@@ -179,6 +183,10 @@ function compileMapping(name: string, m: Hl7v2MappingFile, file: string): Hl7v2M
   }
   if (!fields.has('baby.birth')) fail(file, '/fields', 'baby.birth is required (directly or inherited)');
   const identity = compileIdentity({ ...DEFAULT_IDENTITY, ...m.identityEvents }, births, file);
+  const consents = m.consents === undefined ? undefined : compileConsentSpec(m.consents, m.tables ?? {});
+  if (consents !== undefined && 'problem' in consents) fail(file, consents.field, consents.problem);
+  const segments = segmentsRead(fields, births.newbornIndicator?.path);
+  if (consents !== undefined) segments.add(consents.segment);
   return {
     identity,
     name,
@@ -193,7 +201,8 @@ function compileMapping(name: string, m: Hl7v2MappingFile, file: string): Hl7v2M
       ...(births.newbornIndicator ? { newbornIndicator: compileCondition(births.newbornIndicator, file, '/births/newbornIndicator') } : {}),
     },
     fields,
-    segments: segmentsRead(fields, births.newbornIndicator?.path),
+    segments,
+    ...(consents !== undefined ? { consents } : {}),
   };
 }
 

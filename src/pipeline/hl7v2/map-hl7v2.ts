@@ -18,6 +18,7 @@ import type { Hl7v2Mapping } from './build-mappings.js';
 import { triggerEventOf } from './envelope.js';
 import { mapIdentityEvent } from './map-identity-event.js';
 import type { BackfillAdmission, BackfillMode, MapOutcome } from './map-outcome.js';
+import { mapConsentSegments } from './map-consents.js';
 import { TARGET_NAMES, type KindValue, type TARGETS, type TargetName } from './mapping-types.js';
 
 export type { MapOutcome };
@@ -160,6 +161,11 @@ function mapOrThrow(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOu
 
   const notification = assemble(reader, values, birth, locations, issues, ctx, `${messageType.trim()}^${trigger.trim()}`);
   if (update) notification.source.update = true;
+  if (mapping.consents !== undefined) {
+    const carried = mapConsentSegments(reader, mapping.consents, notification);
+    issues.push(...carried.issues);
+    if (carried.consents.length > 0) notification.consents = carried.consents;
+  }
   const locate = (p: string): Hl7Location | undefined => locateIn(locations, p);
   issues.push(...validateNotification(notification, ctx.receivedAt, locate));
   if (hasErrors(issues)) return { kind: 'invalid', issues };

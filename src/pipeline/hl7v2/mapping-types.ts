@@ -6,6 +6,7 @@
  */
 import type { Address, GpPractice, LocalIdentifier, PersonName } from '../../domain/birth-notification.js';
 import type { Hl7DateTime } from '../../domain/hl7-datetime.js';
+import { consentSpecSchema, type ConsentSegmentSpec } from './map-consents.js';
 
 /** What kind of value a canonical target takes; functions and tables are checked against it at load. */
 export type TargetKind = 'text' | 'code' | 'boolean' | 'integer' | 'number' | 'datetime' | 'name' | 'address' | 'identifiers' | 'gp';
@@ -147,6 +148,8 @@ export interface Hl7v2MappingFile {
   tables?: Record<string, Record<string, string | boolean>>;
   /** Per canonical field, one rule or fallbacks tried in order. */
   fields?: Partial<Record<TargetName, SourceRule | SourceRule[]>>;
+  /** The segment carrying a parent's consents or objections (CON, or the feed's Z-segment); see map-consents.ts. */
+  consents?: ConsentSegmentSpec;
 }
 
 const condition = {
@@ -237,5 +240,6 @@ export const hl7v2MappingFileSchema = {
       propertyNames: { enum: TARGET_NAMES },
       additionalProperties: { anyOf: [rule, { type: 'array', minItems: 1, items: rule }] },
     },
+    consents: consentSpecSchema,
   },
 } as const;

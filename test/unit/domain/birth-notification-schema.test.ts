@@ -31,6 +31,19 @@ export const full: Required<BirthNotification> = {
   birthDetails: { weightGrams: 3400, gestationWeeks: 39 },
   confidentiality: 'restricted',
   source: { format: 'hl7v2', feedId: 'leeds', messageControlId: 'C1', event: 'ADT^A28' },
+  consents: [
+    {
+      kind: 'objection',
+      scope: 'offer-of-support',
+      purpose: 'offer of early support',
+      recipient: 'any',
+      from: '2025-06-01',
+      to: '2026-06-01',
+      source: 'hl7v2',
+      motherNhsNumber: '9449307946',
+      babyNhsNumber: '9000000009',
+    },
+  ],
 };
 
 const minimal: BirthNotification = {

@@ -34,6 +34,7 @@ function appWithEveryRoute(): express.Express {
     replay: unused,
     feedIdsForFacility: () => [],
     families: { families: unused, blockingKeys: () => [], centreIds: new Set(), maxImportBytes: 1024 },
+    consents: unused,
   };
   return createHttpApp(deps);
 }

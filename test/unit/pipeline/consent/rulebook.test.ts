@@ -145,6 +145,16 @@ describe('safety analysis at load', () => {
     expect(loadError('no-objection.json', rb).message).toMatch(/despite a parent's objection/);
   });
 
+  it('lets only a safeguarding review override an objection: the young-parents pathway before the objection rule is refused', () => {
+    const rb = sample();
+    const young = rb.rules.splice(ruleIndex(rb, 'young-parent'), 1);
+    rb.rules.splice(ruleIndex(rb, 'parent-objected'), 0, ...young);
+    expect(loadError('young-before-objection.json', rb).message).toMatch(/rule "young-parent" would review despite a parent's objection/);
+    const rb2 = sample();
+    ruleAt(rb2, ruleIndex(rb2, 'young-parent')).dataset = 'offer-of-support-with-clinical';
+    expect(loadError('young-clinical.json', rb2).message).toMatch(/clinical details without recorded consent/);
+  });
+
   it('refuses clinical details without clinical consent', () => {
     const rb = sample();
     ruleAt(rb, ruleIndex(rb, 'offer-of-support')).dataset = 'offer-of-support-with-clinical';

@@ -1,0 +1,244 @@
+import type { Database, SqlClient } from '../../src/ports/database.js';
+import type { BirthNotification } from '../../src/domain/birth-notification.js';
+import type { ConsentRecord, ConsentStatement } from '../../src/domain/consent.js';
+import type { AuditActor, AuditEventInput } from '../../src/ports/audit.js';
+import { actorFields } from '../../src/ports/audit.js';
+import type {
+  ConsentRegister,
+  ConsentTransaction,
+  FamilyNotification,
+  NewConsentRecord,
+  Redecided,
+} from '../../src/ports/consent-register.js';
+import type { Decision, DisclosedRecord } from '../../src/pipeline/consent/decide.js';
+import { insertAuditEvents, iso, json } from './sql-helpers.js';
+
+interface ConsentRow {
+  id: string;
+  recorded_at: Date | string;
+  recorded_by: string;
+  kind: ConsentStatement['kind'];
+  scope: ConsentStatement['scope'];
+  purpose: string | null;
+  recipient: string;
+  period_from: Date | string | null;
+  period_to: Date | string | null;
+  source: ConsentStatement['source'];
+  mother_nhs_number: string | null;
+  baby_nhs_number: string | null;
+  withdrawn_at: Date | string | null;
+  withdrawn_by: string | null;
+}
+
+const SELECT_CONSENTS = `SELECT c.id, c.recorded_at, c.recorded_by, c.kind, c.scope, c.purpose, c.recipient,
+    to_char(c.period_from, 'YYYY-MM-DD') AS period_from, to_char(c.period_to, 'YYYY-MM-DD') AS period_to, c.source,
+    c.mother_nhs_number, c.baby_nhs_number, w.withdrawn_at, w.withdrawn_by
+  FROM consents c LEFT JOIN consent_withdrawals w ON w.consent_id = c.id`;
+
+function toRecord(r: ConsentRow): ConsentRecord {
+  const day = (d: Date | string | null): string | undefined => (d === null ? undefined : typeof d === 'string' ? d : iso(d)?.slice(0, 10));
+  const from = day(r.period_from);
+  const to = day(r.period_to);
+  const withdrawnAt = iso(r.withdrawn_at);
+  return {
+    id: r.id,
+    recordedAt: iso(r.recorded_at) ?? '',
+    recordedBy: r.recorded_by,
+    kind: r.kind,
+    scope: r.scope,
+    ...(r.purpose !== null ? { purpose: r.purpose } : {}),
+    recipient: r.recipient,
+    ...(from !== undefined ? { from } : {}),
+    ...(to !== undefined ? { to } : {}),
+    source: r.source,
+    ...(r.mother_nhs_number !== null ? { motherNhsNumber: r.mother_nhs_number } : {}),
+    ...(r.baby_nhs_number !== null ? { babyNhsNumber: r.baby_nhs_number } : {}),
+    ...(withdrawnAt !== undefined ? { withdrawnAt } : {}),
+    ...(r.withdrawn_by !== null ? { withdrawnBy: r.withdrawn_by } : {}),
+  };
+}
+
+/**
+ * One transaction-scoped advisory lock per NHS number, taken in key order (so two transactions locking
+ * overlapping families cannot deadlock). The key is the first 64 bits of an MD5 of the number: a collision only
+ * makes two families wait for each other.
+ */
+const LOCK_SUBJECTS_SQL = `SELECT count(pg_advisory_xact_lock(k)) AS locked FROM (
+    SELECT DISTINCT ('x' || substr(md5('stork-consent:' || n), 1, 16))::bit(64)::bigint AS k FROM unnest($1::text[]) AS n ORDER BY k
+  ) AS keys`;
+
+/** The consent register's statements, on one transaction's connection. */
+export class SqlConsentTransaction implements ConsentTransaction {
+  constructor(private readonly tx: SqlClient) {}
+
+  async lockSubjects(nhsNumbers: readonly string[]): Promise<void> {
+    if (nhsNumbers.length === 0) return;
+    await this.tx.query(LOCK_SUBJECTS_SQL, [[...new Set(nhsNumbers)]]);
+  }
+
+  async recordsAbout(nhsNumbers: readonly string[]): Promise<ConsentRecord[]> {
+    if (nhsNumbers.length === 0) return [];
+    const r = await this.tx.query<ConsentRow>(
+      `${SELECT_CONSENTS} WHERE c.mother_nhs_number = ANY($1::text[]) OR c.baby_nhs_number = ANY($1::text[]) ORDER BY c.recorded_at, c.id`,
+      [[...new Set(nhsNumbers)]],
+    );
+    return r.rows.map(toRecord);
+  }
+
+  async insert(records: readonly NewConsentRecord[]): Promise<ConsentRecord[]> {
+    if (records.length === 0) return [];
+    const rows = records.map((c) => ({
+      id: c.id,
+      recorded_at: c.recordedAt,
+      recorded_by: c.recordedBy,
+      kind: c.kind,
+      scope: c.scope,
+      purpose: c.purpose ?? null,
+      recipient: c.recipient,
+      period_from: c.from ?? null,
+      period_to: c.to ?? null,
+      source: c.source,
+      mother_nhs_number: c.motherNhsNumber ?? null,
+      baby_nhs_number: c.babyNhsNumber ?? null,
+      message_id: c.messageId ?? null,
+      ordinal: c.ordinal ?? null,
+    }));
+    const r = await this.tx.query<{ id: string }>(
+      `INSERT INTO consents (id, recorded_at, recorded_by, kind, scope, purpose, recipient, period_from, period_to, source,
+         mother_nhs_number, baby_nhs_number, message_id, ordinal)
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, recorded_at timestamptz, recorded_by text, kind text, scope text,
+         purpose text, recipient text, period_from date, period_to date, source text, mother_nhs_number text, baby_nhs_number text,
+         message_id uuid, ordinal integer)
+       ON CONFLICT DO NOTHING RETURNING id`,
+      [JSON.stringify(rows)],
+    );
+    const inserted = new Set(r.rows.map((x) => x.id));
+    return records.filter((c) => inserted.has(c.id)).map(({ messageId: _m, ordinal: _o, ...c }) => c);
+  }
+
+  async get(id: string): Promise<ConsentRecord | undefined> {
+    const r = await this.tx.query<ConsentRow>(`${SELECT_CONSENTS} WHERE c.id = $1`, [id]);
+    const row = r.rows[0];
+    return row ? toRecord(row) : undefined;
+  }
+
+  async withdraw(id: string, by: string, at: Date): Promise<boolean> {
+    const r = await this.tx.query<{ consent_id: string }>(
+      `INSERT INTO consent_withdrawals (consent_id, withdrawn_at, withdrawn_by) SELECT id, $2, $3 FROM consents WHERE id = $1
+       ON CONFLICT DO NOTHING RETURNING consent_id`,
+      [id, at, by],
+    );
+    return r.rows.length > 0;
+  }
+
+  async lockLiveAbout(nhsNumbers: readonly string[]): Promise<FamilyNotification[]> {
+    if (nhsNumbers.length === 0) return [];
+    const r = await this.tx.query<{
+      id: string;
+      message_id: string;
+      subject_key: string;
+      birth_key: string | null;
+      baby_nhs_number: string | null;
+      status: FamilyNotification['status'];
+      inbox_id: string | null;
+      decision: unknown;
+      disclosed: unknown;
+      record: unknown;
+    }>(
+      `SELECT n.id, n.message_id, n.subject_key, n.birth_key, n.baby_nhs_number, n.status, n.inbox_id, n.decision, n.disclosed,
+              COALESCE(n.record, b.canonical) AS record
+       FROM notifications n LEFT JOIN message_bodies b ON b.message_id = n.message_id
+       WHERE (n.baby_nhs_number = ANY($1::text[]) OR n.mother_nhs_number = ANY($1::text[])) AND n.status IN ('routed', 'delivered')
+       ORDER BY n.created_at, n.id FOR UPDATE OF n`,
+      [[...new Set(nhsNumbers)]],
+    );
+    return r.rows
+      .filter((row) => row.record !== null)
+      .map((row) => ({
+        id: row.id,
+        messageId: row.message_id,
+        subjectKey: row.subject_key,
+        ...(row.birth_key !== null ? { birthKey: row.birth_key } : {}),
+        ...(row.baby_nhs_number !== null ? { babyNhsNumber: row.baby_nhs_number } : {}),
+        status: row.status,
+        ...(row.inbox_id !== null ? { inboxId: row.inbox_id } : {}),
+        decision: json(row.decision) as Decision,
+        ...(row.disclosed !== null ? { disclosed: json(row.disclosed) as DisclosedRecord } : {}),
+        record: json(row.record) as BirthNotification,
+      }));
+  }
+
+  async inboxHasFamily(inboxId: string, nhsNumbers: readonly string[]): Promise<boolean> {
+    if (nhsNumbers.length === 0) return false;
+    const r = await this.tx.query<{ found: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM inbox_items i JOIN notifications n ON n.id = i.notification_id
+         WHERE i.inbox_id = $1 AND (n.baby_nhs_number = ANY($2::text[]) OR n.mother_nhs_number = ANY($2::text[]))) AS found`,
+      [inboxId, [...new Set(nhsNumbers)]],
+    );
+    return r.rows[0]?.found === true;
+  }
+
+  async saveRedecided(updates: readonly Redecided[], at: Date): Promise<void> {
+    if (updates.length === 0) return;
+    const rows = updates.map((u) => ({
+      id: u.id,
+      decision: u.decision,
+      dataset: u.decision.dataset ?? null,
+      disclosed: u.disclosed,
+      inbox_updated: u.inboxUpdated,
+    }));
+    await this.tx.query(
+      `WITH u AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, decision jsonb, dataset text, disclosed jsonb, inbox_updated boolean)
+       ), redecided AS (
+         UPDATE notifications n SET decision = u.decision, dataset = u.dataset, disclosed = u.disclosed, updated_at = $2
+         FROM u WHERE n.id = u.id AND n.status IN ('routed', 'delivered') RETURNING n.id
+       )
+       UPDATE inbox_items i SET updated_at = $2 FROM u
+       WHERE i.notification_id = u.id AND u.inbox_updated AND i.status <> 'withdrawn'`,
+      [JSON.stringify(rows), at],
+    );
+  }
+
+  async withdrawNotifications(notificationIds: readonly string[], at: Date): Promise<void> {
+    if (notificationIds.length === 0) return;
+    await this.tx.query(
+      `WITH withdrawn AS (
+         UPDATE notifications SET status = 'withdrawn' WHERE id = ANY($1::uuid[]) RETURNING id
+       )
+       UPDATE inbox_items i SET status = 'withdrawn', withdrawn_at = $2
+       FROM withdrawn w WHERE i.notification_id = w.id AND i.status <> 'withdrawn'`,
+      [notificationIds, at],
+    );
+  }
+
+  async appendAudit(events: readonly AuditEventInput[]): Promise<void> {
+    await insertAuditEvents(this.tx, events);
+  }
+}
+
+/** The register on a pool: its transactions commit durably (a recorded objection must survive a crash). */
+export class SqlConsentRegister implements ConsentRegister {
+  constructor(private readonly db: Database) {}
+
+  transaction<T>(work: (tx: ConsentTransaction) => Promise<T>): Promise<T> {
+    return this.db.transaction((tx) => work(new SqlConsentTransaction(tx)));
+  }
+
+  async history(nhsNumber: string, reader: AuditActor, at: Date): Promise<ConsentRecord[]> {
+    return this.db.transaction(async (tx) => {
+      const records = await new SqlConsentTransaction(tx).recordsAbout([nhsNumber]);
+      const who = actorFields(reader);
+      await insertAuditEvents(tx, [
+        {
+          at,
+          ...who,
+          action: 'read',
+          subjectNhsNumber: nhsNumber,
+          details: { ...who.details, query: 'consent-history', results: records.length },
+        },
+      ]);
+      return records;
+    });
+  }
+}

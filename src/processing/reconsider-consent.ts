@@ -1,0 +1,113 @@
+/**
+ * What a change in the consent register does to notifications already made (issue 13): each live notification
+ * (routed, or delivered to its inbox) about the family is decided again under the records that now apply. Pure.
+ * - The new decision denies, or changes its kind (a permit becoming a review, another review inbox): the
+ *   notification is withdrawn at once, as a death withdraws it. The centre keeps the item's id, status and
+ *   time only; nothing says why (the reason is neutral, and the audit names the rule and the consent records).
+ * - The same kind and inbox under another rule or dataset (clinical consent given or withdrawn): the disclosed
+ *   record is rebuilt with the dataset that now applies, in place; a delivered item is stamped updated. A
+ *   notification is never moved to another centre here.
+ * - The same rule and dataset: nothing.
+ * Deciding again with records already taken into account changes nothing, so it is safe to repeat.
+ */
+import type { BirthNotification } from '../domain/birth-notification.js';
+import type { ConsentRecord } from '../domain/consent.js';
+import { minimise, type Decision } from '../pipeline/consent/decide.js';
+import type { ConsentInput, DeliveryPlan } from '../pipeline/plan-delivery.js';
+import type { AuditEventInput } from '../ports/audit.js';
+import type { FamilyNotification, Redecided } from '../ports/consent-register.js';
+import { changedDisclosedFields } from './link-births.js';
+
+/** What the centre-facing audit says about a notification withdrawn after a consent change: nothing about the family. */
+export const CONSENT_WITHDRAWN_REASON =
+  'A consent record made after the decision changes it: the notification is withdrawn and its record no longer shown';
+
+/** Plans a record as processing does, with the consent records given. */
+export type Replan = (record: BirthNotification, consent: ConsentInput) => DeliveryPlan;
+
+export interface Reconsidered {
+  withdraw: string[];
+  redecided: Redecided[];
+  audit: AuditEventInput[];
+}
+
+const ruleOf = (d: Decision): Pick<AuditEventInput, 'ruleId' | 'rulebookVersion' | 'lawfulBasis'> => ({
+  ruleId: d.ruleId,
+  rulebookVersion: `${d.rulebookId}@${d.rulebookVersion}`,
+  lawfulBasis: d.lawfulBasis,
+});
+
+/** The same effect (and, for a review, the same inbox): the notification may stay where it is. */
+function sameKind(before: Decision, after: Decision): boolean {
+  return before.effect === after.effect && (after.effect !== 'review' || before.inbox === after.inbox);
+}
+
+/**
+ * Decides every live notification again under `records` at `at`. `cause` names what changed (a consent record
+ * id, and the message that carried it), for the audit; `actor` is who changed it.
+ */
+export function reconsider(
+  live: readonly FamilyNotification[],
+  records: readonly ConsentRecord[],
+  replan: Replan,
+  at: Date,
+  actor: string,
+  cause: { consentId?: string; messageId?: string },
+): Reconsidered {
+  const out: Reconsidered = { withdraw: [], redecided: [], audit: [] };
+  for (const n of live) {
+    if (n.status !== 'routed' && n.status !== 'delivered') continue;
+    const plan = replan(n.record, { records, at });
+    const after = plan.decision;
+    const before = n.decision;
+    const base = {
+      at,
+      actor,
+      notificationId: n.id,
+      ...(cause.messageId !== undefined ? { messageId: cause.messageId } : {}),
+      ...(n.babyNhsNumber !== undefined ? { subjectNhsNumber: n.babyNhsNumber } : {}),
+    };
+    const used = { consentRecords: after.consentRecords ?? [], ...(cause.consentId !== undefined ? { consentId: cause.consentId } : {}) };
+    if (after.effect === 'deny' || !sameKind(before, after) || after.dataset === undefined) {
+      out.withdraw.push(n.id);
+      out.audit.push({
+        ...base,
+        ...ruleOf(after),
+        action: 'decided',
+        outcome: after.effect,
+        details: { reason: after.reason, previousRuleId: before.ruleId, ...used },
+      });
+      out.audit.push({
+        ...base,
+        ...ruleOf(after),
+        action: 'withdrawn',
+        ...(n.inboxId !== undefined ? { recipient: n.inboxId } : {}),
+        outcome: n.status === 'delivered' ? 'withdrawn-from-inbox' : 'withdrawn-before-delivery',
+        details: { reason: CONSENT_WITHDRAWN_REASON, ...used },
+      });
+      continue;
+    }
+    if (after.ruleId === before.ruleId && after.dataset === before.dataset) continue;
+    const disclosed = minimise(n.record, after.dataset);
+    const fields = changedDisclosedFields(n.disclosed, disclosed);
+    const inboxUpdated = n.status === 'delivered' && fields.length > 0;
+    out.redecided.push({ id: n.id, decision: after, disclosed, inboxUpdated });
+    out.audit.push({
+      ...base,
+      ...ruleOf(after),
+      action: 'decided',
+      outcome: after.effect,
+      details: { reason: after.reason, dataset: after.dataset, previousRuleId: before.ruleId, ...used },
+    });
+    if (inboxUpdated && n.inboxId !== undefined) {
+      out.audit.push({
+        ...base,
+        ...ruleOf(after),
+        action: 'updated',
+        recipient: n.inboxId,
+        details: { dataset: after.dataset, fields, ...used },
+      });
+    }
+  }
+  return out;
+}
