@@ -50,6 +50,9 @@ import type { PageKit } from '../adapters/http/app/web-app.js';
 import type { WebPages } from '../adapters/http/app/navigation.js';
 import { igPages } from '../adapters/http/app/ig-pages.js';
 import { operatorPages } from '../adapters/http/app/operator-pages.js';
+import { SqlDecisionHistory } from '../adapters/store/sql-decision-history.js';
+import { explainNotification } from './processing/explain-notification.js';
+import { recordAgreementVersions } from './processing/agreement-versions.js';
 
 export interface Hub {
   config: HubConfig;
@@ -142,6 +145,8 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       opened.add('store', () => own.close());
       db = own;
     }
+    // Every agreement version not loaded before is recorded (who, when, content hash) in the audit (issue 13).
+    await recordAgreementVersions(new SqlDecisionHistory(db), config.agreements, logger, new Date());
     const queues = new BullmqQueues(producer, env.queuePrefix);
     opened.add('queues', () => queues.close());
     const core: Core = {
@@ -198,7 +203,7 @@ async function startWorkerRole(core: Core, opened: ResourceStack): Promise<void>
   const processDeps = {
     store: notifications,
     deliveryJobs: core.deliveryJobs,
-    rulebook: config.rulebook,
+    rulebook: config.agreements,
     catchments: config.catchments,
     logger,
     clock,
@@ -361,6 +366,7 @@ async function startIntakeRole(
     audit: new SqlAuditLog(pools.api),
     replay,
     // A feed client's scope: an HL7 v2 sending facility (its feeds), or a FHIR or NEMS feed's id (that feed).
+    explainDecision: explainer(core, pools.api),
     feedIdsForFacility: (scope) => [
       ...config.feeds.feeds.filter((f) => f.sendingFacility === scope).map((f) => f.id),
       ...config.feeds.fhirFeeds.filter((f) => f.id === scope).map((f) => f.id),
@@ -536,7 +542,7 @@ function auditAndOperationsPages(core: Core, kit: PageKit, apiDb: Database, repl
       names: {
         inboxName,
         feedName: (id) => feeds.find((f) => f.id === id)?.name,
-        ruleDescription: (id) => config.rulebook.rules.find((r) => r.id === id)?.description,
+        ruleDescription: (id) => ruleDescription(config, id),
       },
     }),
     operatorPages(kit, {
@@ -547,6 +553,22 @@ function auditAndOperationsPages(core: Core, kit: PageKit, apiDb: Database, repl
       feeds,
     }),
   ];
+}
+
+/** A rule's description: the default agreement's rule of that id, else the first agreement's that has one. */
+function ruleDescription(config: HubConfig, id: string): string | undefined {
+  const agreements = [config.agreements.default, ...config.agreements.byId.values()];
+  for (const a of agreements) {
+    const rule = a.rules.find((r) => r.id === id);
+    if (rule !== undefined) return rule.description;
+  }
+  return undefined;
+}
+
+/** Explains a notification's decision, on the API's pool (GET /v1/notifications/{id}/decision and the IG pages). */
+function explainer(core: Core, apiDb: Database) {
+  const history = new SqlDecisionHistory(apiDb);
+  return (id: string) => explainNotification({ history, versions: history, agreements: core.config.agreements }, id);
 }
 
 /** A worker-only process serves /healthz and /readyz alone, for its orchestrator's probes. */

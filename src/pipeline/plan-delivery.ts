@@ -1,7 +1,7 @@
 import { familyAddress, type BirthNotification } from '../domain/birth-notification.js';
 import type { Catchments } from './catchments.js';
 import { decide, minimise, type Decision, type DisclosedRecord } from './consent/decide.js';
-import type { Rulebook } from './consent/rulebook.js';
+import { agreementFor, type AgreementChoice } from './consent/agreements.js';
 import { routeNotification, type Route } from './route.js';
 import { birthKey } from './same-birth.js';
 
@@ -34,12 +34,13 @@ export function routeInbox(route: Route): string {
 }
 
 /**
- * Decide, then route: pure, so the same birth always gets the same plan. A denial withholds it; a review
- * sends the reduced dataset to the review inbox instead of a centre; a permit goes to the covering centre.
+ * Route, then decide under the receiving local authority's agreement (issue 13): pure, so the same birth always
+ * gets the same plan. A denial withholds it; a review sends the reduced dataset to the review inbox instead of a
+ * centre; a permit goes to the covering centre.
  */
-export function planDelivery(n: BirthNotification, messageId: string, rulebook: Rulebook, catchments: Catchments): DeliveryPlan {
-  const decision = decide(n, rulebook);
+export function planDelivery(n: BirthNotification, messageId: string, agreements: AgreementChoice, catchments: Catchments): DeliveryPlan {
   const route = routeNotification(familyAddress(n)?.postcode, catchments);
+  const decision = decide(n, agreementFor(route, agreements));
   const key = birthKey(n);
   const plan: DeliveryPlan = { subjectKey: subjectKey(n, messageId), ...(key !== undefined ? { birthKey: key } : {}), decision, route };
   if (decision.effect === 'deny' || decision.dataset === undefined) return plan;

@@ -21,7 +21,9 @@ export type AuditAction =
   /** A signal event (POST /v1/events) stored, accepted or refused. */
   | 'event-received'
   /** A signal event's record fetched and stored (messageId), or the fetch given up (outcome). */
-  | 'event-fetched';
+  | 'event-fetched'
+  /** An information-sharing agreement version (content hash) loaded for the first time (issue 13). */
+  | 'rulebook-loaded';
 
 /** One audit event to append. Personal data appears only in `subjectNhsNumber`, which IG leads query by. */
 export interface AuditEventInput {

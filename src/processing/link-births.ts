@@ -7,7 +7,7 @@
  * audits the link with both message ids and the names (never the values) of the fields enriched or in conflict.
  */
 import type { BirthNotification } from '../domain/birth-notification.js';
-import { minimise, type DisclosedRecord } from '../pipeline/consent/decide.js';
+import { decisionAgreement, minimise, type DisclosedRecord } from '../pipeline/consent/decide.js';
 import type { DeliveryPlan } from '../pipeline/plan-delivery.js';
 import { birthKey, compareBirths, mergeRecords } from '../pipeline/same-birth.js';
 import type { AuditEventInput } from '../ports/audit.js';
@@ -162,7 +162,7 @@ export function settleLinks(
         action: 'withdrawn',
         ...(n.inboxId ? { recipient: n.inboxId } : {}),
         ruleId: b.plan.decision.ruleId,
-        rulebookVersion: `${b.plan.decision.rulebookId}@${b.plan.decision.rulebookVersion}`,
+        rulebookVersion: decisionAgreement(b.plan.decision),
         lawfulBasis: b.plan.decision.lawfulBasis,
         outcome: n.status === 'delivered' ? 'withdrawn-from-inbox' : 'withdrawn-before-delivery',
         details: { reason: WITHDRAWN_REASON },
@@ -225,7 +225,7 @@ export function settleLinks(
         action: 'updated',
         recipient: n.inboxId,
         ruleId: n.decision.ruleId,
-        rulebookVersion: `${n.decision.rulebookId}@${n.decision.rulebookVersion}`,
+        rulebookVersion: decisionAgreement(n.decision),
         lawfulBasis: n.decision.lawfulBasis,
         details: { dataset, fields: disclosedFields },
       });

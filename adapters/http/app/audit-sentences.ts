@@ -59,6 +59,7 @@ const WHAT: Record<AuditAction, string> = {
   updated: 'The updated record disclosed to the centre',
   'event-received': 'Signal event received from the trust',
   'event-fetched': 'Record fetched from the trust’s FHIR server',
+  'rulebook-loaded': 'A new version of an information-sharing agreement loaded',
 };
 
 const detailString = (e: AuditEvent, key: string): string | undefined => {
