@@ -33,7 +33,8 @@ export interface CliOutput {
 
 export const EXIT = { ok: 0, unusable: 2 } as const;
 
-const USAGE = 'usage: npm run rules:simulate -- --rulebook proposed.json [--since YYYY-MM-DD] [--area <local authority id>] [--json] [--ids]\n';
+const USAGE =
+  'usage: npm run rules:simulate -- --rulebook proposed.json [--since YYYY-MM-DD] [--area <local authority id>] [--json] [--ids]\n';
 
 /** Runs the simulation; `env` gives DATABASE_URL / STORK_DATA_DIR / STORK_CONFIG_DIR. */
 export async function main(args: readonly string[], out: CliOutput, err: CliOutput, env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -77,15 +78,16 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
     if (values.area !== undefined) {
       const catchments = loadCatchments(path.join(configDir, 'mappings', 'catchments.json'));
       if (!catchments.localAuthorities.some((la) => la.id === values.area)) {
-        err.write(
-          `--area: no local authority "${values.area}" (known: ${catchments.localAuthorities.map((la) => la.id).join(', ')})\n`,
-        );
+        err.write(`--area: no local authority "${values.area}" (known: ${catchments.localAuthorities.map((la) => la.id).join(', ')})\n`);
         return EXIT.unusable;
       }
     }
     const url = env.DATABASE_URL;
     try {
-      db = url !== undefined ? await openPostgres({ connectionString: url, maxConnections: 1, applicationName: 'stork-rules-simulate' }) : await openPglite(path.join(env.STORK_DATA_DIR ?? './data', 'pglite'));
+      db =
+        url !== undefined
+          ? await openPostgres({ connectionString: url, maxConnections: 1, applicationName: 'stork-rules-simulate' })
+          : await openPglite(path.join(env.STORK_DATA_DIR ?? './data', 'pglite'));
     } catch (e) {
       err.write(`cannot open the store${url !== undefined ? ` at ${postgresAddress(url)}` : ''}: ${(e as Error).message}\n`);
       return EXIT.unusable;
@@ -95,7 +97,11 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
       { proposed, ...(values.area !== undefined ? { area: values.area } : {}) },
       since,
     );
-    out.write(values.json === true ? `${JSON.stringify({ ...report, elapsedMs }, null, 2)}\n` : `${reportText(report, values.ids === true)}\n(${elapsedMs} ms)\n`);
+    out.write(
+      values.json === true
+        ? `${JSON.stringify({ ...report, elapsedMs }, null, 2)}\n`
+        : `${reportText(report, values.ids === true)}\n(${elapsedMs} ms)\n`,
+    );
     return EXIT.ok;
   } catch (e) {
     if (e instanceof ConfigError) {

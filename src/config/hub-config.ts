@@ -42,7 +42,6 @@ export const configFiles = (dir: string) => ({
   catchments: path.join(dir, 'mappings', 'catchments.json'),
   apiClients: path.join(dir, 'mappings', 'api-clients.json'),
   webApp: path.join(dir, 'mappings', 'web-app.json'),
-  rulebook: path.join(dir, 'consent-rules', 'offer-of-support.json'),
   rulesDir: path.join(dir, 'consent-rules'),
   agreements: path.join(dir, 'mappings', 'agreements.json'),
 });

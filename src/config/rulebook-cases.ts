@@ -1,4 +1,3 @@
-
 import { existsSync } from 'node:fs';
 import { loadJsonFile } from './load-json-file.js';
 import { agreementFiles } from './rulebook.js';
@@ -27,4 +26,3 @@ export function findRulebooks(dir: string): RulebookWithCases[] {
     return { rulebookFile, casesFile: existsSync(cases) ? cases : undefined };
   });
 }
-

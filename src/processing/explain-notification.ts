@@ -29,9 +29,10 @@ async function versionByHash(deps: ExplainDeps, hash: string | undefined): Promi
  * the consent context it saw, with the agreement version that made it (by content hash), never another.
  * Undefined when there is no such notification.
  */
-export async function explainNotification(deps: ExplainDeps, notificationId: string): Promise<
-  { explanation: DecisionExplanation; babyNhsNumber?: string } | undefined
-> {
+export async function explainNotification(
+  deps: ExplainDeps,
+  notificationId: string,
+): Promise<{ explanation: DecisionExplanation; babyNhsNumber?: string } | undefined> {
   const stored = await deps.history.get(notificationId);
   if (stored === undefined) return undefined;
   const record = (await deps.history.decidedRecord(notificationId)) ?? stored.record;

@@ -6,7 +6,9 @@ import { sendProblem } from '../problem.js';
 import { UUID } from './paging.js';
 
 /** Explains a notification's decision (explain-notification.ts); undefined when there is no such notification. */
-export type ExplainNotification = (notificationId: string) => Promise<{ explanation: DecisionExplanation; babyNhsNumber?: string } | undefined>;
+export type ExplainNotification = (
+  notificationId: string,
+) => Promise<{ explanation: DecisionExplanation; babyNhsNumber?: string } | undefined>;
 
 /**
  * `GET /v1/notifications/{id}/decision` for information-governance leads (issue 13 item 4): why a notification was

@@ -74,14 +74,16 @@ export function buildAgreements(
   }
   const known = [...byId.keys()].sort().join(', ');
   const fallback = byId.get(file.default);
-  if (fallback === undefined) problems.push(`${source}: field /default: no agreement "${file.default}" in consent-rules (loaded: ${known})`);
+  if (fallback === undefined)
+    problems.push(`${source}: field /default: no agreement "${file.default}" in consent-rules (loaded: ${known})`);
   const byLocalAuthority = new Map<string, Rulebook>();
   for (const [la, id] of Object.entries(file.localAuthorities)) {
     if (!localAuthorityIds.has(la)) {
       problems.push(`${source}: field /localAuthorities/${la}: no local authority "${la}" in mappings/catchments.json`);
     }
     const agreement = byId.get(id);
-    if (agreement === undefined) problems.push(`${source}: field /localAuthorities/${la}: no agreement "${id}" in consent-rules (loaded: ${known})`);
+    if (agreement === undefined)
+      problems.push(`${source}: field /localAuthorities/${la}: no agreement "${id}" in consent-rules (loaded: ${known})`);
     else byLocalAuthority.set(la, agreement);
   }
   if (problems.length > 0 || fallback === undefined) throw new ConfigError(problems.join('\n'), problems);

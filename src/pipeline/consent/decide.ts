@@ -41,7 +41,11 @@ export const NO_RULE_MATCHED = 'no-rule-matched';
 
 /** `id@version#sha256:hash` of the agreement that made a decision: the audit's `rulebookVersion`. */
 export function decisionAgreement(d: Pick<Decision, 'rulebookId' | 'rulebookVersion' | 'rulebookHash'>): string {
-  return agreementLabel({ id: d.rulebookId, version: d.rulebookVersion, ...(d.rulebookHash !== undefined ? { hash: d.rulebookHash } : {}) });
+  return agreementLabel({
+    id: d.rulebookId,
+    version: d.rulebookVersion,
+    ...(d.rulebookHash !== undefined ? { hash: d.rulebookHash } : {}),
+  });
 }
 
 const hasAny = (context: ConsentContext): boolean => Object.keys(context).length > 0;

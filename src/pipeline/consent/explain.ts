@@ -216,7 +216,7 @@ export function explainDecision(
     `This notification was ${outcome.words} under the information-sharing agreement ${label}${
       rulebook.purpose ? ` (purpose: ${rulebook.purpose})` : ''
     }.`,
-    ...notApplied.map((r) => `Rule “${r.ruleId}” was tried first and did not apply: ${listWords(r.notHeld.map((c) => c.words))}.`),
+    ...notApplied.map((r) => `Rule “${r.ruleId}” was tried and did not apply: ${listWords(r.notHeld.map((c) => c.words))}.`),
     d.ruleId === NO_RULE_MATCHED
       ? `No rule applied, so nothing was shared. ${d.lawfulBasis}`
       : `Rule “${d.ruleId}” decided, because ${listWords(conditions.map((c) => c.words))}: ${d.reason} Lawful basis: ${d.lawfulBasis}`,

@@ -154,7 +154,9 @@ export function reportText(r: SimulationReport, withIds = false): string {
     ...r.byRule.map((x) => `  ${x.ruleId}: ${x.now} → ${x.proposed} (−${x.changedFrom} / +${x.changedTo})`),
     '',
     'Per centre (governed; would change):',
-    ...r.byCentre.map((c) => `  ${c.centre}: ${c.governed}; ${c.changed}${withIds && c.changed > 0 ? ` [${c.notificationIds.join(', ')}]` : ''}`),
+    ...r.byCentre.map(
+      (c) => `  ${c.centre}: ${c.governed}; ${c.changed}${withIds && c.changed > 0 ? ` [${c.notificationIds.join(', ')}]` : ''}`,
+    ),
     '',
     'Changes:',
     ...(r.changes.length === 0
