@@ -53,6 +53,8 @@ import { operatorPages } from '../adapters/http/app/operator-pages.js';
 import { SqlDecisionHistory } from '../adapters/store/sql-decision-history.js';
 import { explainNotification } from './processing/explain-notification.js';
 import { recordAgreementVersions } from './processing/agreement-versions.js';
+import { simulateAgreement } from './processing/simulate-agreement.js';
+import { agreementPages } from '../adapters/http/app/agreement-pages.js';
 
 export interface Hub {
   config: HubConfig;
@@ -544,6 +546,14 @@ function auditAndOperationsPages(core: Core, kit: PageKit, apiDb: Database, repl
         feedName: (id) => feeds.find((f) => f.id === id)?.name,
         ruleDescription: (id) => ruleDescription(config, id),
       },
+    }),
+    agreementPages(kit, {
+      audit,
+      explain: explainer(core, apiDb),
+      agreements: [...config.agreements.byId.values()],
+      localAuthorities: config.catchments.localAuthorities.map((la) => ({ id: la.id, name: la.name })),
+      simulate: (scope, since) => simulateAgreement(new SqlDecisionHistory(apiDb), scope, since),
+      inboxName,
     }),
     operatorPages(kit, {
       messages: new SqlMessageStore(apiDb),
