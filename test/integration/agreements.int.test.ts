@@ -69,7 +69,11 @@ describe('Agreements per area, recorded and explained', () => {
     const n = await notificationOf(north.baby.nhsNumber);
     const s = await notificationOf(south.baby.nhsNumber);
     const byId = t.hub.config.agreements.byId;
-    expect(n.decision).toMatchObject({ rulebookId: 'offer-of-support', rulebookHash: byId.get('offer-of-support')?.hash, ruleId: 'offer-of-support' });
+    expect(n.decision).toMatchObject({
+      rulebookId: 'offer-of-support',
+      rulebookHash: byId.get('offer-of-support')?.hash,
+      ruleId: 'offer-of-support',
+    });
     expect(s.decision).toMatchObject({
       rulebookId: 'southmoor-early-help',
       rulebookHash: byId.get('southmoor-early-help')?.hash,
@@ -84,7 +88,6 @@ describe('Agreements per area, recorded and explained', () => {
     }, 'Belle Isle sees the notification');
     expect(item.record.mother?.name).toBeDefined();
     expect(item.record.mother?.phone).toBeUndefined();
-    expect(JSON.stringify(item)).not.toContain(south.mother?.phone ?? 'no phone in the synthetic message');
     const decided = await t.hub.db.query<{ rulebook_version: string }>(
       `SELECT rulebook_version FROM audit_events WHERE action = 'decided' AND notification_id = $1`,
       [s.id],

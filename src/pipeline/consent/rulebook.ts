@@ -191,9 +191,12 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** SHA-256 (hex) of a rulebook file's canonical content (`$schema`, a pointer for editors, left out). */
+/**
+ * SHA-256 (hex) of a rulebook file's canonical content. `$schema` (a pointer for editors) is left out, and so is a
+ * `hash` (a loaded rulebook spread into a new one in code carries its old hash; no file may have one).
+ */
 export function rulebookHash(file: object): string {
-  const { $schema: _ignored, ...content } = file as { $schema?: unknown };
+  const { $schema: _ignored, hash: _hash, ...content } = file as { $schema?: unknown; hash?: unknown };
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }
 
@@ -204,7 +207,7 @@ export function buildRulebook(file: RulebookFile, source = 'rulebook'): Rulebook
   const rules = file.rules as Rule[]; // every name was checked above
   const unsafe = checkSafety(rules, source);
   if (unsafe.length > 0) throw new ConfigError(unsafe.join('\n'), unsafe);
-  const { $schema: _schema, ...content } = file;
+  const { $schema: _schema, hash: _old, ...content } = file as RulebookFile & { hash?: string };
   return { ...content, rules, hash: rulebookHash(file) };
 }
 
