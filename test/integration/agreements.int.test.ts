@@ -1,10 +1,23 @@
+import { readFileSync } from 'node:fs';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
+import { OPENAPI_FILE } from '../../adapters/http/routes/openapi.js';
+import { ResponseChecker, type OpenApiDocument } from '../support/openapi.js';
 import type { DecisionExplanation } from '../../src/pipeline/consent/explain.js';
 import { describeNewborn, type NewbornAdtOptions } from '../support/synthetic/newborn-adt.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
 import { pollUntil } from '../support/poll.js';
 
 const RX1 = { sendingFacility: 'RX1', sendingApplication: 'MATERNITY' } as const;
+const checker = new ResponseChecker(JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')) as OpenApiDocument);
+const PATH = '/v1/notifications/{id}/decision';
+
+/** The answer, checked against the OpenAPI description (status, content type, body schema). */
+async function conforming(res: Response): Promise<unknown> {
+  const text = await res.text();
+  const body: unknown = text === '' ? undefined : JSON.parse(text);
+  expect(checker.check('GET', PATH, res.status, res.headers.get('content-type'), body)).toEqual([]);
+  return body;
+}
 
 interface Row {
   id: string;
@@ -104,14 +117,17 @@ describe('Agreements per area, recorded and explained', () => {
     for (const key of ['demo-belle-isle-key', 'demo-osmondthorpe-key', 'demo-northgate-feed-key', 'demo-admin-key']) {
       const res = await api(t.http, key, `/v1/notifications/${n.id}/decision`);
       expect([key, res.status]).toEqual([key, 403]);
+      await conforming(res);
     }
     expect((await api(t.http, undefined, `/v1/notifications/${n.id}/decision`)).status).toBe(401);
-    expect((await api(t.http, 'demo-ig-key', `/v1/notifications/00000000-0000-4000-8000-000000000000/decision`)).status).toBe(404);
+    const missing = await api(t.http, 'demo-ig-key', `/v1/notifications/00000000-0000-4000-8000-000000000000/decision`);
+    expect(missing.status).toBe(404);
+    await conforming(missing);
     expect((await api(t.http, 'demo-ig-key', `/v1/notifications/not-a-uuid/decision`)).status).toBe(404);
 
     const res = await api(t.http, 'demo-ig-key', `/v1/notifications/${n.id}/decision`);
     expect(res.status).toBe(200);
-    const e = (await res.json()) as DecisionExplanation;
+    const e = (await conforming(res)) as DecisionExplanation;
     const southmoor = t.hub.config.agreements.byId.get('southmoor-early-help');
     expect(e).toMatchObject({
       notificationId: n.id,
@@ -136,6 +152,33 @@ describe('Agreements per area, recorded and explained', () => {
     ]);
   });
 
+  it('a decision made by an earlier version is explained with that version’s stored text, marked not in force', async () => {
+    const baby = newborn({ seed: 1305, controlId: 'AGR-5', postcodes: ['LS9 7AB'] });
+    expect(await client.send(baby.text)).toMatch(/MSA\|CA\|AGR-5/);
+    const n = await notificationOf(baby.baby.nhsNumber);
+    // Version 1.0.0 as it was loaded once (its text in agreement_versions), and a decision that names it.
+    const { rulebookHash } = await import('../../src/pipeline/consent/rulebook.js');
+    const { hash: _h, ...current } = t.hub.config.rulebook;
+    const older = { ...current, version: '1.0.0' };
+    const hash = rulebookHash(older);
+    await t.hub.db.query(
+      `INSERT INTO agreement_versions (content_sha256, agreement_id, version, content, first_loaded_at, loaded_by) VALUES ($1, $2, '1.0.0', $3, now(), 'test')`,
+      [hash, older.id, JSON.stringify(older)],
+    );
+    await t.hub.db.query(
+      `UPDATE notifications SET decision = decision || jsonb_build_object('rulebookHash', $2::text, 'rulebookVersion', '1.0.0') WHERE id = $1`,
+      [n.id, hash],
+    );
+    const e = (await conforming(await api(t.http, 'demo-ig-key', `/v1/notifications/${n.id}/decision`))) as DecisionExplanation;
+    expect(e).toMatchObject({ explained: true, agreement: { id: 'offer-of-support', version: '1.0.0', sha256: hash, inForce: false } });
+    expect(e.rulesNotApplied.map((r) => r.ruleId)).toEqual([
+      'baby-deceased',
+      'restricted-record',
+      'parent-objected',
+      'offer-of-support-with-clinical',
+    ]);
+  });
+
   it('a decision made by a version the hub no longer holds is not explained with another', async () => {
     const baby = newborn({ seed: 1304, controlId: 'AGR-4', postcodes: ['LS9 7AB'] });
     expect(await client.send(baby.text)).toMatch(/MSA\|CA\|AGR-4/);
@@ -145,7 +188,7 @@ describe('Agreements per area, recorded and explained', () => {
       n.id,
       'f'.repeat(64),
     ]);
-    const e = (await (await api(t.http, 'demo-ig-key', `/v1/notifications/${n.id}/decision`)).json()) as DecisionExplanation;
+    const e = (await conforming(await api(t.http, 'demo-ig-key', `/v1/notifications/${n.id}/decision`))) as DecisionExplanation;
     expect(e.explained).toBe(false);
     expect(e.agreement).toMatchObject({ id: 'offer-of-support', sha256: 'f'.repeat(64), inForce: false });
     expect(e.caveat).toContain('no longer holds');
