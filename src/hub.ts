@@ -59,6 +59,11 @@ import { reviewPages } from '../adapters/http/app/review-pages.js';
 import { SqlFamilyStore } from '../adapters/store/sql-family-store.js';
 import { loadMatchModel } from './config/matching.js';
 import { bindMatcher, type FamilyMatcher } from './pipeline/family-match.js';
+import { SqlDecisionHistory } from '../adapters/store/sql-decision-history.js';
+import { explainNotification } from './processing/explain-notification.js';
+import { recordAgreementVersions } from './processing/agreement-versions.js';
+import { simulateAgreement } from './processing/simulate-agreement.js';
+import { agreementPages } from '../adapters/http/app/agreement-pages.js';
 
 export interface Hub {
   config: HubConfig;
@@ -157,6 +162,8 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       opened.add('store', () => own.close());
       db = own;
     }
+    // Every agreement version not loaded before is recorded (who, when, content hash) in the audit (issue 13).
+    await recordAgreementVersions(new SqlDecisionHistory(db), config.agreements, logger, new Date());
     const queues = new BullmqQueues(producer, env.queuePrefix);
     opened.add('queues', () => queues.close());
     const core: Core = {
@@ -214,7 +221,7 @@ async function startWorkerRole(core: Core, opened: ResourceStack): Promise<void>
   const processDeps = {
     store: notifications,
     deliveryJobs: core.deliveryJobs,
-    rulebook: config.rulebook,
+    rulebook: config.agreements,
     catchments: config.catchments,
     logger,
     clock,
@@ -391,10 +398,11 @@ async function startIntakeRole(
     // The consent register on the API's pool; a consent re-decides the family's notifications as processing would.
     consents: {
       register: new SqlConsentRegister(pools.api),
-      replan: (record, consent) => planDelivery(record, '', config.rulebook, config.catchments, consent),
+      replan: (record, consent) => planDelivery(record, '', config.agreements, config.catchments, consent),
       clock,
     },
     // A feed client's scope: an HL7 v2 sending facility (its feeds), or a FHIR or NEMS feed's id (that feed).
+    explainDecision: explainer(core, pools.api),
     feedIdsForFacility: (scope) => [
       ...config.feeds.feeds.filter((f) => f.sendingFacility === scope).map((f) => f.id),
       ...config.feeds.fhirFeeds.filter((f) => f.id === scope).map((f) => f.id),
@@ -574,8 +582,16 @@ function auditAndOperationsPages(core: Core, kit: PageKit, apiDb: Database, repl
       names: {
         inboxName,
         feedName: (id) => feeds.find((f) => f.id === id)?.name,
-        ruleDescription: (id) => config.rulebook.rules.find((r) => r.id === id)?.description,
+        ruleDescription: (id) => ruleDescription(config, id),
       },
+    }),
+    agreementPages(kit, {
+      audit,
+      explain: explainer(core, apiDb),
+      agreements: [...config.agreements.byId.values()],
+      localAuthorities: config.catchments.localAuthorities.map((la) => ({ id: la.id, name: la.name })),
+      simulate: (scope, since) => simulateAgreement(new SqlDecisionHistory(apiDb), scope, since),
+      inboxName,
     }),
     operatorPages(kit, {
       messages: new SqlMessageStore(apiDb),
@@ -595,6 +611,22 @@ async function reviewDecided(core: Core, reviewId: string): Promise<void> {
   } catch (err) {
     core.logger.warn({ reviewId, err: errorCode(err) }, 'decided review left in the match-review queue');
   }
+}
+
+/** A rule's description: the default agreement's rule of that id, else the first agreement's that has one. */
+function ruleDescription(config: HubConfig, id: string): string | undefined {
+  const agreements = [config.agreements.default, ...config.agreements.byId.values()];
+  for (const a of agreements) {
+    const rule = a.rules.find((r) => r.id === id);
+    if (rule !== undefined) return rule.description;
+  }
+  return undefined;
+}
+
+/** Explains a notification's decision, on the API's pool (GET /v1/notifications/{id}/decision and the IG pages). */
+function explainer(core: Core, apiDb: Database) {
+  const history = new SqlDecisionHistory(apiDb);
+  return (id: string) => explainNotification({ history, versions: history, agreements: core.config.agreements }, id);
 }
 
 /** A worker-only process serves /healthz and /readyz alone, for its orchestrator's probes. */

@@ -28,6 +28,7 @@ import { eventRoutes } from './routes/events.js';
 import { familyRoutes, type FamilyRoutesDeps } from './routes/families.js';
 import { consentRoutes } from './routes/consents.js';
 import type { ConsentDeps } from '../../src/processing/record-consents.js';
+import { decisionRoutes, type ExplainNotification } from './routes/decisions.js';
 
 export interface HttpAppDeps {
   logger: Logger;
@@ -55,6 +56,8 @@ export interface HttpAppDeps {
   feedIdsForFacility: (ods: string) => string[];
   /** Family records (issue 12): the register import and the match review queue. */
   families?: FamilyRoutesDeps;
+  /** Explains a notification's consent decision (GET /v1/notifications/{id}/decision, role ig). */
+  explainDecision: ExplainNotification;
   /** The web app for people, served under `/app` (HTML pages, not part of the API this document's routes describe). */
   web?: express.Express;
   /** The consent register (POST/GET /v1/consents). */
@@ -82,6 +85,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(auditRoutes(deps.audit));
   if (deps.families) app.use(familyRoutes(deps.families));
   app.use(consentRoutes(deps.consents));
+  app.use(decisionRoutes(deps.explainDecision, deps.audit));
   // A known path reached here was asked with a method it does not have: 405 with Allow. (OPTIONS is answered
   // by Express itself, with the same Allow, from the routes.) One middleware, not routes, so the router's
   // table holds only the real operations (the OpenAPI test compares it with the document).
@@ -143,6 +147,7 @@ export const KNOWN_PATHS: readonly (readonly [string, string])[] = [
   ['/v1/match-reviews/:id', 'POST'],
   ['/v1/consents', 'GET, HEAD, POST'],
   ['/v1/consents/:id/withdraw', 'POST'],
+  ['/v1/notifications/:id/decision', 'GET, HEAD'],
 ];
 
 /** 405 with Allow for a known path asked with another method; anything else goes on (to the 404). */

@@ -7,7 +7,8 @@ import { loadApiClients, type ApiClientDirectory } from './api-clients.js';
 import type { Catchments } from '../pipeline/catchments.js';
 import { loadCatchments } from './catchments.js';
 import { REVIEW_INBOXES, type Rulebook } from '../pipeline/consent/rulebook.js';
-import { loadRulebook } from './rulebook.js';
+import type { Agreements } from '../pipeline/consent/agreements.js';
+import { loadAgreements } from './rulebook.js';
 import type { Hl7v2MappingSet } from '../pipeline/hl7v2/build-mappings.js';
 import { loadHl7v2Mappings } from './hl7v2-mappings.js';
 import type { FhirMappingSet } from '../pipeline/fhir/fhir-mapping.js';
@@ -24,7 +25,10 @@ export interface HubConfig {
   mappings: Hl7v2MappingSet;
   fhirMappings: FhirMappingSet;
   catchments: Catchments;
+  /** The default agreement (for births no local authority covers); see `agreements` for the one per area. */
   rulebook: Rulebook;
+  /** Every information-sharing agreement in `consent-rules/`, and which one each local authority uses. */
+  agreements: Agreements;
   apiClients: ApiClientDirectory;
   /** The web app's sign-in and sessions; absent when the folder has no `mappings/web-app.json` (no web app). */
   webApp?: WebAppConfig;
@@ -38,7 +42,8 @@ export const configFiles = (dir: string) => ({
   catchments: path.join(dir, 'mappings', 'catchments.json'),
   apiClients: path.join(dir, 'mappings', 'api-clients.json'),
   webApp: path.join(dir, 'mappings', 'web-app.json'),
-  rulebook: path.join(dir, 'consent-rules', 'offer-of-support.json'),
+  rulesDir: path.join(dir, 'consent-rules'),
+  agreements: path.join(dir, 'mappings', 'agreements.json'),
 });
 
 /**
@@ -67,7 +72,11 @@ export function loadHubConfig(configDir: string): HubConfig {
     loadFeeds(files.feeds, mappings ? new Set(mappings.names()) : undefined, fhirMappings ? new Set(fhirMappings.names()) : undefined),
   );
   const catchments = attempt(() => loadCatchments(files.catchments));
-  const rulebook = attempt(() => loadRulebook(files.rulebook));
+  // Agreements are checked against the local authorities only when the catchments loaded (else reported once, there).
+  const agreements = catchments
+    ? attempt(() => loadAgreements(files.rulesDir, files.agreements, new Set(catchments.localAuthorities.map((la) => la.id))))
+    : undefined;
+  const rulebook = agreements?.default;
   const apiClients = attempt(() =>
     loadApiClients(files.apiClients, {
       // A feed client's scope is an HL7 v2 sending facility or a FHIR feed's id.
@@ -104,7 +113,7 @@ export function loadHubConfig(configDir: string): HubConfig {
   if (problems.length > 0 || !mappings || !fhirMappings || !feeds || !catchments || !rulebook || !apiClients) {
     throw new ConfigError(`Invalid configuration in ${configDir}:\n  ${problems.join('\n  ')}`, problems);
   }
-  return { configDir, feeds, mappings, fhirMappings, catchments, rulebook, apiClients, ...(webApp ? { webApp } : {}) };
+  return { configDir, feeds, mappings, fhirMappings, catchments, rulebook, agreements, apiClients, ...(webApp ? { webApp } : {}) };
 }
 
 /** The mapper intake uses: each feed's own mapping. */

@@ -3,7 +3,7 @@ import type { Catchments } from './catchments.js';
 import type { ConsentRecord } from '../domain/consent.js';
 import { consentContext } from './consent/consent-context.js';
 import { decide, minimise, type Decision, type DisclosedRecord } from './consent/decide.js';
-import type { Rulebook } from './consent/rulebook.js';
+import { agreementFor, type AgreementChoice } from './consent/agreements.js';
 import { routeNotification, type Route } from './route.js';
 import { birthKey, demographicKey } from './same-birth.js';
 
@@ -44,19 +44,24 @@ export interface ConsentInput {
 }
 
 /**
- * Route, then decide with the consent context the register gives for that route: pure, so the same birth and
- * records always get the same plan. A denial withholds it; a review sends the reduced dataset to the review
- * inbox instead of a centre; a permit goes to the covering centre.
+ * Route, then decide under the receiving local authority's agreement (issue 13), with the consent context the
+ * register gives for that route: pure, so the same birth and records always get the same plan. A denial withholds
+ * it; a review sends the reduced dataset to the review inbox instead of a centre; a permit goes to the covering
+ * centre.
  */
 export function planDelivery(
   n: BirthNotification,
   messageId: string,
-  rulebook: Rulebook,
+  agreements: AgreementChoice,
   catchments: Catchments,
   consent?: ConsentInput,
 ): DeliveryPlan {
   const route = routeNotification(familyAddress(n)?.postcode, catchments);
-  const decision = decide(n, rulebook, consent === undefined ? {} : consentContext(consent.records, n, route, consent.at));
+  const decision = decide(
+    n,
+    agreementFor(route, agreements),
+    consent === undefined ? {} : consentContext(consent.records, n, route, consent.at),
+  );
   const key = birthKey(n);
   const demo = demographicKey(n);
   const plan: DeliveryPlan = {

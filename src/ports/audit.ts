@@ -45,7 +45,9 @@ export type AuditAction =
   /** A parent's consent or objection recorded in the consent register (details: its id, kind, scope, source). */
   | 'consent-recorded'
   /** A consent record withdrawn (the record is kept; the withdrawal is appended). */
-  | 'consent-withdrawn';
+  | 'consent-withdrawn'
+  /** An information-sharing agreement version (content hash) loaded for the first time (issue 13). */
+  | 'rulebook-loaded';
 
 /** One audit event to append. Personal data appears only in `subjectNhsNumber`, which IG leads query by. */
 export interface AuditEventInput {

@@ -3,6 +3,7 @@
  * and what a birth whose notification was not created means (a retried job, a second message about a
  * birth already notified, or a death report withdrawing a notification). The store only saves the result.
  */
+import { decisionAgreement } from '../pipeline/consent/decide.js';
 import type { AuditEventInput } from '../ports/audit.js';
 import type { LiveNotification, ProcessOutcome, ProcessedBirth } from '../ports/notification-store.js';
 
@@ -21,7 +22,7 @@ const ruleOf = (b: Planned): Pick<AuditEventInput, 'ruleId' | 'rulebookVersion' 
   const { decision } = b.plan;
   return {
     ruleId: decision.ruleId,
-    rulebookVersion: `${decision.rulebookId}@${decision.rulebookVersion}`,
+    rulebookVersion: decisionAgreement(decision),
     lawfulBasis: decision.lawfulBasis,
   };
 };

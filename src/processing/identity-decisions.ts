@@ -15,6 +15,7 @@
  * The audit carries identifier KINDS (NHS number; local identifiers' assigning authority and type), notification
  * and message ids, field names: never a value beyond the subject column.
  */
+import { decisionAgreement } from '../pipeline/consent/decide.js';
 import type { BirthNotification } from '../domain/birth-notification.js';
 import { identifierKinds, identityKeys, primaryIdentityKey, type MergePair, type PatientIdentifiers } from '../domain/identity-event.js';
 import { minimise } from '../pipeline/consent/decide.js';
@@ -174,7 +175,7 @@ function enrich(
 const subject = (nhs: string | undefined): { subjectNhsNumber?: string } => (nhs !== undefined ? { subjectNhsNumber: nhs } : {});
 const ruleOf = (n: ExistingNotification) => ({
   ruleId: n.decision.ruleId,
-  rulebookVersion: `${n.decision.rulebookId}@${n.decision.rulebookVersion}`,
+  rulebookVersion: decisionAgreement(n.decision),
   lawfulBasis: n.decision.lawfulBasis,
 });
 

@@ -3,6 +3,7 @@
  * disclosure, with the rule, rulebook version and lawful basis that allowed it), a person or system reading
  * it, and the centre taking it on. The notification store only saves what these return.
  */
+import { decisionAgreement } from '../pipeline/consent/decide.js';
 import { actorFields, type AuditActor, type AuditEventInput } from '../ports/audit.js';
 import { WORKER_ACTOR } from './birth-outcomes.js';
 
@@ -12,7 +13,7 @@ export interface DeliveredNotification {
   messageId: string;
   babyNhsNumber?: string;
   /** The stored consent decision that allowed the disclosure. */
-  decision: { ruleId: string; rulebookId: string; rulebookVersion: string; lawfulBasis: string };
+  decision: { ruleId: string; rulebookId: string; rulebookVersion: string; rulebookHash?: string; lawfulBasis: string };
   dataset?: string;
 }
 
@@ -29,7 +30,7 @@ export function deliveredEvent(n: DeliveredNotification, inboxId: string, at: Da
     ...subject(n.babyNhsNumber),
     recipient: inboxId,
     ruleId: n.decision.ruleId,
-    rulebookVersion: `${n.decision.rulebookId}@${n.decision.rulebookVersion}`,
+    rulebookVersion: decisionAgreement(n.decision),
     lawfulBasis: n.decision.lawfulBasis,
     details: { dataset: n.dataset ?? null },
   };

@@ -8,7 +8,7 @@
  * names (never the values) of the fields changed.
  */
 import type { BirthNotification } from '../domain/birth-notification.js';
-import type { DisclosedRecord } from '../pipeline/consent/decide.js';
+import { decisionAgreement, type DisclosedRecord } from '../pipeline/consent/decide.js';
 import type { DeliveryPlan } from '../pipeline/plan-delivery.js';
 import { applyUpdate, birthKey, compareBirths, compareByMotherDetails, demographicKey, mergeRecords } from '../pipeline/same-birth.js';
 import type { AuditEventInput } from '../ports/audit.js';
@@ -136,7 +136,7 @@ type EventPart = Omit<AuditEventInput, 'at' | 'actor'>;
 
 const ruleOf = (d: DeliveryPlan['decision']) => ({
   ruleId: d.ruleId,
-  rulebookVersion: `${d.rulebookId}@${d.rulebookVersion}`,
+  rulebookVersion: decisionAgreement(d),
   lawfulBasis: d.lawfulBasis,
 });
 
@@ -339,7 +339,7 @@ export function settleLinks(
         action: 'withdrawn',
         ...(n.inboxId ? { recipient: n.inboxId } : {}),
         ruleId: b.plan.decision.ruleId,
-        rulebookVersion: `${b.plan.decision.rulebookId}@${b.plan.decision.rulebookVersion}`,
+        rulebookVersion: decisionAgreement(b.plan.decision),
         lawfulBasis: b.plan.decision.lawfulBasis,
         outcome: n.status === 'delivered' ? 'withdrawn-from-inbox' : 'withdrawn-before-delivery',
         details: { reason: WITHDRAWN_REASON },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { Catchments } from '../pipeline/catchments.js';
-import type { Rulebook } from '../pipeline/consent/rulebook.js';
+import type { AgreementChoice } from '../pipeline/consent/agreements.js';
 import { planDelivery, type DeliveryPlan } from '../pipeline/plan-delivery.js';
 import type { DeliveryJobs } from '../ports/delivery-jobs.js';
 import type {
@@ -32,7 +32,8 @@ export const UPDATE_NOT_APPLIED_MESSAGE_REASON = 'update about a baby Stork has 
 export interface ProcessDeps {
   store: NotificationStore;
   deliveryJobs: DeliveryJobs;
-  rulebook: Rulebook;
+  /** The agreements per area (or one rulebook for every birth). */
+  rulebook: AgreementChoice;
   catchments: Catchments;
   logger: Logger;
   clock?: () => Date;

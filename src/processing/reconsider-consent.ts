@@ -10,6 +10,7 @@
  * - The same rule and dataset: nothing.
  * Deciding again with records already taken into account changes nothing, so it is safe to repeat.
  */
+import { decisionAgreement } from '../pipeline/consent/decide.js';
 import type { BirthNotification } from '../domain/birth-notification.js';
 import type { ConsentRecord } from '../domain/consent.js';
 import { minimise, type Decision } from '../pipeline/consent/decide.js';
@@ -33,7 +34,7 @@ export interface Reconsidered {
 
 const ruleOf = (d: Decision): Pick<AuditEventInput, 'ruleId' | 'rulebookVersion' | 'lawfulBasis'> => ({
   ruleId: d.ruleId,
-  rulebookVersion: `${d.rulebookId}@${d.rulebookVersion}`,
+  rulebookVersion: decisionAgreement(d),
   lawfulBasis: d.lawfulBasis,
 });
 

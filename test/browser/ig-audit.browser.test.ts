@@ -96,7 +96,7 @@ describe('IG lead: search the audit and read a notification’s trail (Chromium)
     const trail = (await page.locator('main').textContent()) ?? '';
     expect(trail).toContain('Disclosed to Osmondthorpe Family Hub by Stork (processing)');
     expect(trail).toContain('offer-of-support');
-    expect(trail).toContain('offer-of-support@1.1.0');
+    expect(trail).toContain(`offer-of-support@${t.hub.config.rulebook.version}#sha256:${t.hub.config.rulebook.hash}`);
     expect(trail).toContain('UK GDPR Art 6(1)(e)');
     expect(trail).toMatch(
       /Read by Olivia Demo \(children's centre worker, Osmondthorpe Family Hub\) on \d{1,2} \w+ \d{4} at \d\d:\d\d:\d\d\./,

@@ -75,7 +75,8 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
       expect.arrayContaining(['received', 'mapped', 'validated', 'decided', 'routed', 'delivered', 'read', 'acknowledged']),
     );
     const delivered = events.find((e) => e.action === 'delivered');
-    expect(delivered).toMatchObject({ recipient: 'osmondthorpe', ruleId: 'offer-of-support', rulebookVersion: 'offer-of-support@1.1.0' });
+    expect(delivered).toMatchObject({ recipient: 'osmondthorpe', ruleId: 'offer-of-support' });
+    expect(delivered?.rulebookVersion).toBe(`offer-of-support@${t.hub.config.rulebook.version}#sha256:${t.hub.config.rulebook.hash}`);
     expect(delivered?.lawfulBasis).toMatch(/Art 6\(1\)\(e\)/);
     expect((await api(t.http, 'demo-osmondthorpe-key', `/v1/audit?subject=${baby.baby.nhsNumber}`)).status).toBe(403);
   });

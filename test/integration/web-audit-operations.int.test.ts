@@ -99,6 +99,8 @@ describe('Web app: IG and operator pages, role checks and queries', () => {
       ['/app/audit', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
       [`/app/audit?search=1&nhsNumber=${baby.baby.nhsNumber}`, { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
       [`/app/audit/notifications/${notificationId}`, { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
+      [`/app/audit/notifications/${notificationId}/decision`, { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
+      ['/app/agreements/what-if', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
       ['/app/operations', { 'centre-worker': 403, 'ig-lead': 403, operator: 200, admin: 200 }],
       ['/app/operations/quarantine', { 'centre-worker': 403, 'ig-lead': 403, operator: 200, admin: 200 }],
       [`/app/operations/messages/${quarantinedId}`, { 'centre-worker': 403, 'ig-lead': 403, operator: 200, admin: 200 }],
@@ -121,6 +123,14 @@ describe('Web app: IG and operator pages, role checks and queries', () => {
     const asOperator = await (await get('operator', `/app/operations/messages/${quarantinedId}`)).text();
     expect(asOperator).not.toContain('View the raw message');
     expect(asOperator).not.toContain(baby.baby.nhsNumber);
+  });
+
+  test('the what-if run is a form post for the IG lead only; an empty proposal is a 400 naming the field', async () => {
+    for (const role of ['centre-worker', 'operator', 'admin'] as const)
+      expect((await post(role, '/app/agreements/what-if')).status).toBe(403);
+    const asIg = await post('ig-lead', '/app/agreements/what-if');
+    expect(asIg.status).toBe(400);
+    expect(await asIg.text()).toContain('The proposed agreement is not valid JSON');
   });
 
   test('replay is a form post for operators and admins only, with the session’s CSRF token', async () => {

@@ -71,6 +71,7 @@ const WHAT: Record<AuditAction, string> = {
   'families-imported': 'A centre’s family register imported',
   'consent-recorded': 'A parent’s consent or objection recorded',
   'consent-withdrawn': 'A consent record withdrawn',
+  'rulebook-loaded': 'A new version of an information-sharing agreement loaded',
 };
 
 const detailString = (e: AuditEvent, key: string): string | undefined => {

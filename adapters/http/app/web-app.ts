@@ -11,6 +11,9 @@ import { OidcSignIn, SignInRefused, type SignInEndpoint } from './oidc-sign-in.j
 import { PENDING_SIGN_IN_MS, PendingSignInSeal, safeReturnTo } from './pending-sign-in.js';
 import { ROLE_NAMES, type NavItem, type WebPages } from './navigation.js';
 
+/** The what-if page (agreement-pages.ts), whose form carries a whole proposed agreement. */
+const WHAT_IF_PATH = '/agreements/what-if';
+
 export interface WebAppDeps {
   logger: Logger;
   config: WebAppConfig;
@@ -114,6 +117,9 @@ export function createWebApp(deps: WebAppDeps): express.Express {
   app.use(securityHeaders);
   app.use('/assets', assetRoutes());
   app.use(sessions.middleware());
+  // Forms are small; the what-if page's pasted agreement (a few kB, escaped) is allowed more. A body read by the
+  // first parser is not read again by the second.
+  app.use(WHAT_IF_PATH, express.urlencoded({ extended: false, limit: '256kb', parameterLimit: 50 }));
   app.use(express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 50 }));
   // Every form post carries the session's synchroniser token; a post without it changes nothing.
   app.use((req: Request, res: Response, next: NextFunction) => {

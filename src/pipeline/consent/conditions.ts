@@ -61,6 +61,34 @@ export const CONDITIONS = {
   always: () => true,
 } as const satisfies Record<string, Condition>;
 
+/**
+ * Each condition in words, both ways, for the explanation of a decision (a Caldicott guardian reads these):
+ * what it means when it holds, and when it does not. A new condition needs its words here (the type says so).
+ */
+export const CONDITION_WORDS: Record<keyof typeof CONDITIONS, { holds: string; fails: string }> = {
+  'baby-deceased': {
+    holds: 'the baby was stillborn or has died',
+    fails: 'the record reports no stillbirth or death of the baby',
+  },
+  'record-restricted': {
+    holds: 'the record is marked restricted or very restricted',
+    fails: 'the record is not marked restricted (its confidentiality is normal)',
+  },
+  'parent-objected': {
+    holds: 'a parent has objected to sharing for this purpose',
+    fails: 'no objection from a parent is recorded',
+  },
+  'mother-under-18': {
+    holds: 'the mother was under 18 on the day the baby was born',
+    fails: 'the mother was 18 or over on the day the baby was born, or her date of birth is not known',
+  },
+  'clinical-consent-recorded': {
+    holds: 'a parent has consented to clinical details (birth weight, gestation) being shared',
+    fails: 'no consent to share clinical details (birth weight, gestation) is recorded',
+  },
+  always: { holds: 'this rule applies to every notification that reaches it', fails: 'never (this condition always holds)' },
+};
+
 /** A condition name a rulebook may use. */
 export type ConditionName = keyof typeof CONDITIONS;
 

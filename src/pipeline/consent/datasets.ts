@@ -93,6 +93,8 @@ export const DATASETS = {
   'safeguarding-review': SAFEGUARDING_REVIEW,
   /** The offer of support plus birth details, only where consent to share clinical details is recorded. */
   'offer-of-support-with-clinical': [...OFFER_OF_SUPPORT, 'birthDetails'],
+  /** The offer of support without the mother's phone number: for agreements where the centre writes to the family first. */
+  'offer-of-support-by-letter': OFFER_OF_SUPPORT.filter((f) => f !== 'mother.phone'),
 } as const satisfies Record<string, readonly DisclosedField[]>;
 
 /** A dataset name a rule may use. */

@@ -4,6 +4,7 @@
  * known condition and dataset names, unique rule ids) and then proves the product's safety rules
  * against every combination of conditions, so an unsafe edit stops start-up instead of reaching a family.
  */
+import { createHash } from 'node:crypto';
 import { ConfigError } from '../../domain/config-error.js';
 import { compile } from '../../domain/json-schema.js';
 import { CONDITION_NAMES, isConditionName, type ConditionName } from './conditions.js';
@@ -32,17 +33,39 @@ export interface Rule {
   lawfulBasis: string;
 }
 
-/** A loaded, checked rulebook for one purpose. */
+/** An organisation that signed an information-sharing agreement, and its part in it. */
+export interface Party {
+  name: string;
+  /** e.g. `data controller (discloser)`, `data controller (recipient)`. */
+  role: string;
+  /** Its ODS code, where it has one. */
+  odsCode?: string;
+}
+
+/**
+ * A loaded, checked rulebook for one purpose: an information-sharing agreement between the parties, in
+ * force for the local authorities configured to use it (mappings/agreements.json).
+ */
 export interface Rulebook {
   id: string;
   version: string;
   purpose: string;
   description: string;
+  /** The organisations party to the agreement (every file names them; rulebooks built in code may not). */
+  parties?: Party[];
+  /** When the agreement is next to be reviewed (YYYY-MM-DD); past it, start-up warns. */
+  reviewDate?: string;
   rules: Rule[];
+  /**
+   * SHA-256 (hex) of the file's canonical content (keys sorted, no whitespace): what every decision names, so
+   * an audit reader knows exactly which text decided, whatever the version number says.
+   */
+  hash: string;
 }
 
 /** The file as written, before names are checked. */
-interface RulebookFile extends Omit<Rulebook, 'rules'> {
+export interface RulebookFile extends Omit<Rulebook, 'rules' | 'hash'> {
+  $schema?: string;
   rules: (Omit<Rule, 'when' | 'dataset'> & { when: string[]; dataset?: string })[];
 }
 
@@ -54,13 +77,24 @@ export const rulebookSchema = {
   $id: 'https://stork.example/schemas/consent-rulebook.json',
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'version', 'purpose', 'description', 'rules'],
+  required: ['id', 'version', 'purpose', 'description', 'parties', 'reviewDate', 'rules'],
   properties: {
     $schema: { type: 'string' },
     id: ID,
     version: { type: 'string', pattern: '^[0-9]+\\.[0-9]+(\\.[0-9]+)?$' },
     purpose: TEXT,
     description: TEXT,
+    parties: {
+      type: 'array',
+      minItems: 2,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'role'],
+        properties: { name: TEXT, role: TEXT, odsCode: { type: 'string', pattern: '^[A-Z0-9]{3,10}$' } },
+      },
+    },
+    reviewDate: { type: 'string', format: 'date' },
     rules: {
       type: 'array',
       minItems: 1,
@@ -151,12 +185,39 @@ export function checkSafety(rules: readonly Rule[], source: string): string[] {
   return [...problems];
 }
 
+/** JSON with object keys sorted and no whitespace: the same content always gives the same text. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * SHA-256 (hex) of a rulebook file's canonical content. `$schema` (a pointer for editors) is left out, and so is a
+ * `hash` (a loaded rulebook spread into a new one in code carries its old hash; no file may have one).
+ */
+export function rulebookHash(file: object): string {
+  const { $schema: _ignored, hash: _hash, ...content } = file as { $schema?: unknown; hash?: unknown };
+  return createHash('sha256').update(canonicalJson(content)).digest('hex');
+}
+
 /** Checks a parsed rulebook (names, rule shapes, safety) and returns it typed. Pure; `source` names the file. */
 export function buildRulebook(file: RulebookFile, source = 'rulebook'): Rulebook {
   const problems = checkNames(file, source);
   if (problems.length > 0) throw new ConfigError(problems.join('\n'), problems);
-  const rulebook = file as Rulebook; // every name was checked above
-  const unsafe = checkSafety(rulebook.rules, source);
+  const rules = file.rules as Rule[]; // every name was checked above
+  const unsafe = checkSafety(rules, source);
   if (unsafe.length > 0) throw new ConfigError(unsafe.join('\n'), unsafe);
-  return rulebook;
+  const { $schema: _schema, hash: _old, ...content } = file as RulebookFile & { hash?: string };
+  return { ...content, rules, hash: rulebookHash(file) };
+}
+
+/** `id@version#sha256:hash`: how the audit and the API name the exact agreement text that decided. */
+export function agreementLabel(r: { id: string; version: string; hash?: string }): string {
+  return r.hash === undefined ? `${r.id}@${r.version}` : `${r.id}@${r.version}#sha256:${r.hash}`;
 }

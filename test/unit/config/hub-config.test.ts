@@ -59,7 +59,8 @@ describe('configFiles', () => {
       catchments: '/cfg/mappings/catchments.json',
       apiClients: '/cfg/mappings/api-clients.json',
       webApp: '/cfg/mappings/web-app.json',
-      rulebook: '/cfg/consent-rules/offer-of-support.json',
+      rulesDir: '/cfg/consent-rules',
+      agreements: '/cfg/mappings/agreements.json',
     });
   });
 });

@@ -26,6 +26,7 @@ function appWithEveryRoute(): express.Express {
     fhirIntake: unused,
     eventIntake: unused,
     fetchStore: unused,
+    explainDecision: unused,
     fhirCapability: { resourceType: 'CapabilityStatement' },
     messages: unused,
     notifications: unused,

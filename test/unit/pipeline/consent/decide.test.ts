@@ -61,6 +61,7 @@ describe('decide', () => {
       ruleId: 'offer-of-support',
       rulebookId: 'offer-of-support',
       rulebookVersion: rulebook.version,
+      rulebookHash: rulebook.hash,
       lawfulBasis: true,
       dataset: 'offer-of-support',
       reason: 'string',

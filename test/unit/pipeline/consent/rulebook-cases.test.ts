@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { loadRulebook } from '../../../../src/config/rulebook.js';
+import { buildRulebook } from '../../../../src/pipeline/consent/rulebook.js';
 import {
   applyFragment,
   CASE_BASE_NOTIFICATION,
+  caseCoverage,
   findRulebooks,
   loadRulebookCases,
   runRulebookCases,
@@ -40,8 +42,59 @@ describe.each(found.flatMap((f) => (f.casesFile !== undefined ? [[f.rulebookFile
       const fired = new Set(results.map((r) => r.actual.ruleId));
       expect(rulebook.rules.map((r) => r.id).filter((id) => !fired.has(id))).toEqual([]);
     });
+
+    it('reaches both sides of every condition where its rule is tried (what `npm run rules:test` checks)', () => {
+      expect(caseCoverage(rulebook, results).map((g) => g.message)).toEqual([]);
+    });
   },
 );
+
+describe('case coverage', () => {
+  const rulebook = loadRulebook(join(RULES_DIR, 'offer-of-support.json'));
+
+  it('names each rule no case makes decide and each condition side no case reaches where its rule is tried', () => {
+    const results = runRulebookCases(rulebook, {
+      cases: [
+        { name: 'plain', expect: { effect: 'permit', ruleId: 'offer-of-support' } },
+        { name: 'dead', notification: { baby: { deceased: true } }, expect: { effect: 'deny', ruleId: 'baby-deceased' } },
+      ],
+    });
+    const gaps = caseCoverage(rulebook, results);
+    expect(gaps.map((g) => g.message).sort()).toEqual(
+      [
+        'condition "record-restricted" of rule "restricted-record" (/rules/1) is never true in a case where that rule is tried',
+        'rule "restricted-record" (/rules/1) decides no case',
+        'rule "parent-objected" (/rules/2) decides no case',
+        'condition "parent-objected" of rule "parent-objected" (/rules/2) is never true in a case where that rule is tried',
+        'rule "offer-of-support-with-clinical" (/rules/3) decides no case',
+        'condition "clinical-consent-recorded" of rule "offer-of-support-with-clinical" (/rules/3) is never true in a case where that rule is tried',
+      ].sort(),
+    );
+    expect(gaps).toHaveLength(6);
+    // `always` needs no false side; baby-deceased was seen both ways where its rule is tried.
+    expect(gaps.some((g) => g.condition === 'always' || g.condition === 'baby-deceased')).toBe(false);
+  });
+
+  it('a condition that cannot be false where its rule is tried is reported (dead condition)', () => {
+    const [first, ...rest] = rulebook.rules;
+    if (first === undefined) throw new Error('no rules');
+    // A rule after baby-deceased that also asks baby-deceased: where it is tried, the baby is never deceased.
+    const odd = buildRulebook({
+      ...rulebook,
+      rules: [first, { ...rest[0], id: 'restricted-and-dead', when: ['record-restricted', 'baby-deceased'] } as typeof first, ...rest],
+    });
+    const all = [
+      ...runRulebookCases(odd, {
+        cases: [{ name: 'x', notification: { confidentiality: 'restricted' }, expect: { effect: 'review', ruleId: 'restricted-record' } }],
+      }),
+    ];
+    expect(caseCoverage(odd, all).map((g) => g.message)).toEqual(
+      expect.arrayContaining([
+        'condition "baby-deceased" of rule "restricted-and-dead" (/rules/1) is never true in a case where that rule is tried',
+      ]),
+    );
+  });
+});
 
 describe('case files', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stork-cases-'));

@@ -1,0 +1,43 @@
+import { Router } from 'express';
+import type { AuditLog } from '../../../src/ports/audit-log.js';
+import type { DecisionExplanation } from '../../../src/pipeline/consent/explain.js';
+import { clientOf, requireRole } from '../auth.js';
+import { sendProblem } from '../problem.js';
+import { UUID } from './paging.js';
+
+/** Explains a notification's decision (explain-notification.ts); undefined when there is no such notification. */
+export type ExplainNotification = (
+  notificationId: string,
+) => Promise<{ explanation: DecisionExplanation; babyNhsNumber?: string } | undefined>;
+
+/**
+ * `GET /v1/notifications/{id}/decision` for information-governance leads (issue 13 item 4): why a notification was
+ * shared, reviewed or withheld, in words. Audited as a read by the client, naming the notification and its subject.
+ */
+export function decisionRoutes(explain: ExplainNotification, audit: AuditLog): Router {
+  const router = Router();
+  router.get('/v1/notifications/:id/decision', requireRole('ig'), async (req, res) => {
+    const id = req.params.id;
+    if (typeof id !== 'string' || !UUID.test(id)) {
+      sendProblem(res, 404, 'Not found', 'No such notification');
+      return;
+    }
+    const found = await explain(id);
+    if (found === undefined) {
+      sendProblem(res, 404, 'Not found', 'No such notification');
+      return;
+    }
+    await audit.append([
+      {
+        at: new Date(),
+        actor: `client:${clientOf(res).id}`,
+        action: 'read',
+        notificationId: id,
+        ...(found.babyNhsNumber !== undefined ? { subjectNhsNumber: found.babyNhsNumber } : {}),
+        details: { query: 'decision-explanation', explained: found.explanation.explained },
+      },
+    ]);
+    res.json(found.explanation);
+  });
+  return router;
+}
