@@ -27,6 +27,7 @@ describe('explainDecision', () => {
       ['baby-deceased', ['baby-deceased']],
       ['restricted-record', ['record-restricted']],
       ['parent-objected', ['parent-objected']],
+      ['young-parent', ['mother-under-18']],
     ]);
     expect(e.rulesNotApplied[1]?.why).toBe('It did not apply because the record is not marked restricted (its confidentiality is normal).');
     expect(e.consent).toEqual({

@@ -66,11 +66,13 @@ describe('case coverage', () => {
         'rule "restricted-record" (/rules/1) decides no case',
         'rule "parent-objected" (/rules/2) decides no case',
         'condition "parent-objected" of rule "parent-objected" (/rules/2) is never true in a case where that rule is tried',
-        'rule "offer-of-support-with-clinical" (/rules/3) decides no case',
-        'condition "clinical-consent-recorded" of rule "offer-of-support-with-clinical" (/rules/3) is never true in a case where that rule is tried',
+        'rule "young-parent" (/rules/3) decides no case',
+        'condition "mother-under-18" of rule "young-parent" (/rules/3) is never true in a case where that rule is tried',
+        'rule "offer-of-support-with-clinical" (/rules/4) decides no case',
+        'condition "clinical-consent-recorded" of rule "offer-of-support-with-clinical" (/rules/4) is never true in a case where that rule is tried',
       ].sort(),
     );
-    expect(gaps).toHaveLength(6);
+    expect(gaps).toHaveLength(8);
     // `always` needs no false side; baby-deceased was seen both ways where its rule is tried.
     expect(gaps.some((g) => g.condition === 'always' || g.condition === 'baby-deceased')).toBe(false);
   });
