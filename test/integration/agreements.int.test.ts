@@ -175,6 +175,7 @@ describe('Agreements per area, recorded and explained', () => {
       'baby-deceased',
       'restricted-record',
       'parent-objected',
+      'young-parent',
       'offer-of-support-with-clinical',
     ]);
   });
