@@ -16,7 +16,7 @@ describe('npm run rules:test', () => {
   it('passes for every agreement of the repository: every case, every rule, both sides of every condition', () => {
     const r = run(['--dir', RULES]);
     expect(r.err).toBe('');
-    expect(r.out).toContain('offer-of-support@1.1.0#sha256:');
+    expect(r.out).toContain('offer-of-support@1.2.0#sha256:');
     expect(r.out).toContain('southmoor-early-help@1.0.0#sha256:');
     expect(r.out).toContain('every rule and both sides of every condition reached');
     expect(r.out).toMatch(/rules:test passed\n$/);
