@@ -45,6 +45,8 @@ import { MllpListener } from '../adapters/mllp/mllp-listener.js';
 import { MeshClient } from '../adapters/mesh/mesh-client.js';
 import express from 'express';
 import { createHttpApp, createHttpServer } from '../adapters/http/http-app.js';
+import { AuditCheckpointer, verifyAuditChain } from '../adapters/store/audit-chain.js';
+import { loadAuditKeys, type AuditKeys } from './config/audit-keys.js';
 import { healthRoutes } from '../adapters/http/routes/health.js';
 import { createWebApp } from '../adapters/http/app/web-app.js';
 import { centrePages } from '../adapters/http/app/centre-pages.js';
@@ -110,6 +112,8 @@ interface Core {
   nudgeFetcher?: () => void;
   /** Family matching (issue 12) with the model of `mappings/matching.json`. */
   familyMatcher: FamilyMatcher;
+  /** The audit checkpoints' signing key and the public keys that verify them (issue 14). */
+  auditKeys: AuditKeys;
 }
 
 /** Largest register import body (POST /v1/families/import): about 50,000 rows of a family register. */
@@ -145,6 +149,21 @@ const STORK_VERSION = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json
 export async function startHub({ env, logger, db: givenDb }: StartOptions): Promise<Hub> {
   const config = loadHubConfig(env.configDir);
   const matchModel = loadMatchModel(path.join(env.configDir, 'mappings', 'matching.json'));
+  // A key file that cannot be read, or is not Ed25519, stops start-up before anything opens.
+  const auditKeys = loadAuditKeys({
+    ...(env.auditSigningKeyFile !== undefined ? { signingKeyFile: env.auditSigningKeyFile } : {}),
+    publicKeyFiles: env.auditPublicKeyFiles,
+    configDir: env.configDir,
+  });
+  if (auditKeys.signing === undefined)
+    logger.warn(
+      'audit: no checkpoint signing key (STORK_AUDIT_SIGNING_KEY_FILE), so no signed checkpoints: a truncated audit tail would go unnoticed',
+    );
+  else if (auditKeys.signing.demo)
+    logger.warn(
+      { keyId: auditKeys.signing.keyId },
+      "audit: checkpoints are signed with the sample configuration's DEMO key, whose private half is public: set STORK_AUDIT_SIGNING_KEY_FILE to a key of your own",
+    );
   // MESH mailboxes are polled by intake: their secrets and certificates are read (or start-up stops) before anything opens.
   const mesh = env.roles.includes('intake') ? meshMailboxes(config.feeds.nemsFeeds, env, configFiles(env.configDir).feeds) : [];
   const opened = new ResourceStack();
@@ -182,6 +201,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       clock: () => new Date(),
       fetchStore: new SqlFhirFetchStore(db),
       familyMatcher: bindMatcher(matchModel),
+      auditKeys,
     };
 
     if (env.roles.includes('worker')) {
@@ -192,6 +212,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       sweep.start();
       opened.add('recovery sweep', () => sweep.stop());
       startFetching(core, opened);
+      startAuditCheckpoints(core, opened);
     }
     const ports = env.roles.includes('intake') ? await startIntakeRole(core, opened, mesh) : await startHealthOnly(core, opened);
     logger.info({ roles: env.roles, store: db.kind }, 'stork started');
@@ -214,6 +235,33 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
 }
 
 /** The worker part: its own blocking Redis connection, the processing worker and one delivery worker per inbox. */
+/**
+ * Signed checkpoints of the audit chain (issue 14): every few seconds the worker looks whether one is due (after
+ * STORK_AUDIT_CHECKPOINT_EVENTS events, or STORK_AUDIT_CHECKPOINT_SECONDS since the last) and writes it.
+ */
+function startAuditCheckpoints(core: Core, opened: ResourceStack): void {
+  const signing = core.auditKeys.signing;
+  if (signing === undefined) return;
+  const checkpointer = new AuditCheckpointer(core.db, signing.privateKey, core.logger, {
+    everyEvents: core.env.auditCheckpointEvents,
+    everyMs: core.env.auditCheckpointMs,
+  });
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(
+    () => {
+      running ??= checkpointer
+        .tick(core.clock())
+        .catch((err: unknown) => core.logger.warn({ err: errorCode(err) }, 'audit: checkpoint not written; tried again shortly'))
+        .finally(() => (running = undefined));
+    },
+    Math.min(5000, core.env.auditCheckpointMs),
+  );
+  opened.add('audit checkpoints', async () => {
+    clearInterval(timer);
+    await running;
+  });
+}
+
 async function startWorkerRole(core: Core, opened: ResourceStack): Promise<void> {
   const { env, config, logger, notifications, clock } = core;
   const connection = await connectRedis(env.redisUrl, 'worker', `${env.queuePrefix}:worker`);
@@ -394,6 +442,7 @@ async function startIntakeRole(
     notifications: apiNotifications,
     familyView,
     audit: new SqlAuditLog(pools.api),
+    verifyAudit: () => verifyAuditChain(pools.api, { publicKeys: core.auditKeys.publicKeys }),
     replay,
     // The consent register on the API's pool; a consent re-decides the family's notifications as processing would.
     consents: {

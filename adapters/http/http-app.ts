@@ -29,6 +29,7 @@ import { familyRoutes, type FamilyRoutesDeps } from './routes/families.js';
 import { consentRoutes } from './routes/consents.js';
 import type { ConsentDeps } from '../../src/processing/record-consents.js';
 import { decisionRoutes, type ExplainNotification } from './routes/decisions.js';
+import type { AuditVerifyResult } from '../../src/ports/audit-chain.js';
 
 export interface HttpAppDeps {
   logger: Logger;
@@ -52,6 +53,8 @@ export interface HttpAppDeps {
   /** A centre's whole families and its named workers. */
   familyView: FamilyViewStore;
   audit: AuditLog;
+  /** Verifies the audit chain and its checkpoints (GET /v1/audit/verify, role ig). */
+  verifyAudit: () => Promise<AuditVerifyResult>;
   replay: ReplayDeps;
   feedIdsForFacility: (ods: string) => string[];
   /** Family records (issue 12): the register import and the match review queue. */
@@ -82,7 +85,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(messageRoutes(deps.messages, deps.audit, deps.replay, deps.feedIdsForFacility));
   app.use(centreRoutes(deps.notifications));
   app.use(centreFamilyRoutes(deps.familyView));
-  app.use(auditRoutes(deps.audit));
+  app.use(auditRoutes(deps.audit, deps.verifyAudit));
   if (deps.families) app.use(familyRoutes(deps.families));
   app.use(consentRoutes(deps.consents));
   app.use(decisionRoutes(deps.explainDecision, deps.audit));
@@ -142,6 +145,7 @@ export const KNOWN_PATHS: readonly (readonly [string, string])[] = [
   ['/v1/centres/:centreId/families/:familyId', 'GET, HEAD'],
   ['/v1/centres/:centreId/families/:familyId/named-worker', 'PUT, DELETE'],
   ['/v1/audit', 'GET, HEAD'],
+  ['/v1/audit/verify', 'GET, HEAD'],
   ['/v1/families/import', 'POST'],
   ['/v1/match-reviews', 'GET, HEAD'],
   ['/v1/match-reviews/:id', 'POST'],

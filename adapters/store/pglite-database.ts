@@ -2,6 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { mkdirSync } from 'node:fs';
 import type { Database, QueryResult, SqlClient } from '../../src/ports/database.js';
 import { acquireDirectoryLock, type DirectoryLock } from './directory-lock.js';
+import { deferAudit, flushDeferredAudit } from './sql-helpers.js';
 
 interface PgliteQueryable {
   query(sql: string, params?: unknown[]): Promise<{ rows: unknown[]; affectedRows?: number }>;
@@ -49,7 +50,13 @@ export async function openPglite(dataDir?: string, options: { loadDataDir?: Blob
     ...wrap(pg),
     // PGlite never fsyncs, so an asynchronous commit (TransactionOptions) changes nothing here.
     async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
-      return pg.transaction((tx) => fn(wrap(tx)));
+      return pg.transaction(async (t) => {
+        const tx = wrap(t);
+        deferAudit(tx);
+        const result = await fn(tx);
+        await flushDeferredAudit(tx);
+        return result;
+      });
     },
     async dumpDataDir() {
       const dump = await pg.dumpDataDir('none');

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Database, QueryOptions, QueryResult, SqlClient, TransactionOptions } from '../../src/ports/database.js';
+import { deferAudit, flushDeferredAudit } from './sql-helpers.js';
 
 /** Options that keep a dead server from hanging intake: connecting fails fast and the sender is told to retry. */
 export interface PostgresOptions {
@@ -47,7 +48,10 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
       try {
         // One round trip: the simple-query protocol runs both statements.
         await client.query(options?.asyncCommit === true ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN');
-        const result = await fn(wrap(client));
+        const tx = wrap(client);
+        deferAudit(tx);
+        const result = await fn(tx);
+        await flushDeferredAudit(tx);
         await client.query('COMMIT');
         return result;
       } catch (err) {

@@ -24,7 +24,7 @@ import type {
   ReviewDecisionResult,
 } from '../../src/ports/family-store.js';
 import type { Address, GpPractice } from '../../src/domain/birth-notification.js';
-import { auditInsertSql, auditRecordset, insertAuditEvents, iso, json } from './sql-helpers.js';
+import { insertAuditEvents, iso, json } from './sql-helpers.js';
 
 interface FamilyRow {
   id: string;
@@ -130,11 +130,12 @@ const REVIEWS_SQL = (
   ON CONFLICT DO NOTHING`;
 
 /**
- * A matching plan's writes in one statement: children ($1), links ($2), sources ($3), reviews ($4) and audit
- * events ($5), each a JSON recordset (an empty array writes nothing). Fixed text, so prepared once.
+ * A matching plan's writes in one statement: children ($1), links ($2), sources ($3) and reviews ($4), each a JSON
+ * recordset (an empty array writes nothing). Fixed text, so prepared once. Its audit events are written at the end of
+ * the transaction (insertAuditEvents).
  */
 export const SAVE_FAMILY_PLAN_SQL = `WITH children AS (${CHILDREN_SQL(1)}), links AS (${LINKS_SQL(2)}), sources AS (${SOURCES_SQL(3)}),
-  reviews AS (${REVIEWS_SQL(4)}), audited AS (${auditInsertSql(5)}) SELECT 1`;
+  reviews AS (${REVIEWS_SQL(4)}) SELECT 1`;
 
 /**
  * Family writes on one transaction's connection: used by processing (inside its batch transaction), by the
@@ -342,10 +343,10 @@ export class SqlFamilyTransaction implements FamilyTransaction {
         JSON.stringify(linkRows(plan.links)),
         JSON.stringify(sourceRows(plan.sources)),
         JSON.stringify(reviewRows(plan.reviews)),
-        auditRecordset(plan.audit).param,
       ],
       { prepare: 'save-family-plan' },
     );
+    await insertAuditEvents(this.tx, plan.audit);
   }
 
   async appendAudit(events: readonly AuditEventInput[]): Promise<void> {

@@ -48,9 +48,38 @@ export function auditInsertSql(first = 1, where?: string): string {
     SELECT ${AUDIT_INSERT_COLUMNS} FROM (${auditRecordsetSql(first)}) a ${where ? `WHERE ${where}` : ''} ORDER BY a.ord`;
 }
 
-/** Appends audit events in one statement, inside the caller's transaction. */
+/**
+ * The audit events of each open transaction, written at its end. The first audit row a transaction inserts takes the
+ * audit chain's lock until COMMIT (migration 020): taken at the end, it is held for one INSERT and the COMMIT, and a
+ * transaction never waits for another lock (a family row, a consent subject) while holding it, so two transactions
+ * cannot deadlock through it. Keyed by the transaction's SqlClient (postgres-database.ts, pglite-database.ts).
+ */
+const deferredAudit = new WeakMap<SqlClient, AuditEventInput[]>();
+
+/** From now on insertAuditEvents(tx, …) keeps the events until flushDeferredAudit(tx). */
+export function deferAudit(tx: SqlClient): void {
+  deferredAudit.set(tx, []);
+}
+
+/** Writes the events kept for `tx` (one statement), right before its COMMIT. */
+export async function flushDeferredAudit(tx: SqlClient): Promise<void> {
+  const pending = deferredAudit.get(tx);
+  deferredAudit.delete(tx);
+  if (pending !== undefined && pending.length > 0) await insertAuditEventsNow(tx, pending);
+}
+
+/**
+ * Appends audit events inside the caller's transaction: at its end when it is one of the Database's transactions
+ * (see deferredAudit), else (a single statement on the pool) at once.
+ */
 export async function insertAuditEvents(tx: SqlClient, events: readonly AuditEventInput[]): Promise<void> {
   if (events.length === 0) return;
+  const pending = deferredAudit.get(tx);
+  if (pending !== undefined) pending.push(...events);
+  else await insertAuditEventsNow(tx, events);
+}
+
+async function insertAuditEventsNow(tx: SqlClient, events: readonly AuditEventInput[]): Promise<void> {
   const { param } = auditRecordset(events);
   await tx.query(auditInsertSql(), [param], { prepare: 'insert-audit-events' });
 }

@@ -22,7 +22,7 @@ import { isIdentityEvent } from '../../src/domain/identity-event.js';
 import { resolveIdentityKeys } from './sql-identity-keys.js';
 import { SqlFamilyTransaction } from './sql-family-store.js';
 import { SqlConsentTransaction } from './sql-consent-register.js';
-import { auditInsertSql, auditRecordset, cursorOf, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
+import { cursorOf, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
 
 /** Worker writes can be redone from the stored message (every one is idempotent), so they need not wait for the
  * disk: fsyncs are kept for intake, whose commits come before an ACK. */
@@ -86,8 +86,9 @@ export const LOAD_QUEUED_SQL = `SELECT m.id, m.status, b.canonical FROM messages
 const ifQueued = (column: string, value: string): string => `${column} = CASE WHEN status = 'queued' THEN ${value} ELSE ${column} END`;
 
 /**
- * Processing's one statement for a batch: the notifications ($1, JSON), their messages marked processed
- * ($3, the time) and the decided/routed audit events ($2, JSON). Returns the notifications created.
+ * Processing's one statement for a batch: the notifications ($1, JSON) and their messages marked processed
+ * ($2, the time). Returns the notifications created; their decided/routed audit events are written at the end of the
+ * transaction (insertAuditEvents).
  */
 export const SAVE_PROCESSED_SQL = `WITH created AS (
    INSERT INTO notifications (${NOTIFICATION_COLUMNS}, status)
@@ -95,10 +96,8 @@ export const SAVE_PROCESSED_SQL = `WITH created AS (
    FROM jsonb_to_recordset($1::jsonb) AS v(${NOTIFICATION_RECORD})
    ON CONFLICT DO NOTHING RETURNING id, message_id
  ), processed AS (
-   UPDATE messages SET ${ifQueued('status', "'processed'")}, ${ifQueued('updated_at', '$3')}
+   UPDATE messages SET ${ifQueued('status', "'processed'")}, ${ifQueued('updated_at', '$2')}
    WHERE id IN (SELECT message_id FROM created)
- ), audited AS (
-   ${auditInsertSql(2, 'a.notification_id IN (SELECT id FROM created)')}
  )
  SELECT id FROM created`;
 
@@ -285,14 +284,15 @@ export class SqlProcessingTransaction implements ProcessingTransaction {
       dataset: b.plan.decision.dataset ?? null,
       disclosed: b.plan.disclosed ?? null,
     }));
-    const audit = auditRecordset(
-      items.flatMap((b) => b.audit),
-      2,
-    );
-    const inserted = await this.tx.query<{ id: string }>(SAVE_PROCESSED_SQL, [JSON.stringify(rows), audit.param, at], {
+    const inserted = await this.tx.query<{ id: string }>(SAVE_PROCESSED_SQL, [JSON.stringify(rows), at], {
       prepare: 'save-processed',
     });
-    return new Set(inserted.rows.map((r) => r.id));
+    const created = new Set(inserted.rows.map((r) => r.id));
+    await insertAuditEvents(
+      this.tx,
+      items.flatMap((b) => b.audit).filter((e) => e.notificationId !== undefined && created.has(e.notificationId)),
+    );
+    return created;
   }
 
   async messagesWithNotification(messageIds: readonly string[]): Promise<Set<string>> {

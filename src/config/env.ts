@@ -57,6 +57,14 @@ export interface EnvConfig {
   publicUrl?: string;
   /** The web app's OpenID Connect client secret (never in a file). */
   oidcClientSecret?: string;
+  /** PEM file of the Ed25519 private key that signs audit checkpoints; absent = the sample configuration's demo key, if present. */
+  auditSigningKeyFile?: string;
+  /** PEM files of the public keys of earlier signing keys, so checkpoints they signed still verify (key rotation). */
+  auditPublicKeyFiles: string[];
+  /** A signed checkpoint of the audit chain after this many events … */
+  auditCheckpointEvents: number;
+  /** … or after this long (ms), whichever comes first (and at least this often, events or not). */
+  auditCheckpointMs: number;
   /** Run the local OpenID provider with the demo users of `web-app.json` (quick start and tests only). */
   localOidc: boolean;
   /** Its port on 127.0.0.1 (0 = any free port). */
@@ -106,6 +114,10 @@ interface RawEnv {
   STORK_PUBLIC_URL?: string;
   STORK_OIDC_CLIENT_SECRET?: string;
   STORK_LOCAL_OIDC: 'on' | 'off';
+  STORK_AUDIT_SIGNING_KEY_FILE?: string;
+  STORK_AUDIT_PUBLIC_KEY_FILES?: string;
+  STORK_AUDIT_CHECKPOINT_EVENTS: number;
+  STORK_AUDIT_CHECKPOINT_SECONDS: number;
   STORK_LOCAL_OIDC_PORT: number;
 }
 
@@ -142,6 +154,10 @@ const schema = {
     STORK_OIDC_CLIENT_SECRET: { type: 'string', minLength: 16 },
     STORK_LOCAL_OIDC: { enum: ['on', 'off'], default: 'off' },
     STORK_LOCAL_OIDC_PORT: { ...port, default: 8081 },
+    STORK_AUDIT_SIGNING_KEY_FILE: { type: 'string', minLength: 1 },
+    STORK_AUDIT_PUBLIC_KEY_FILES: { type: 'string', pattern: '^[^,]+(,[^,]+)*$' },
+    STORK_AUDIT_CHECKPOINT_EVENTS: { type: 'integer', minimum: 1, default: 1000 },
+    STORK_AUDIT_CHECKPOINT_SECONDS: { type: 'integer', minimum: 1, default: 300 },
   },
   required: [],
 } as const;
@@ -219,6 +235,12 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     recoverySweepMs: r.STORK_RECOVERY_SWEEP_MS,
     eventFetchIntervalMs: r.STORK_EVENT_FETCH_INTERVAL_MS,
     eventFetchMaxAttempts: r.STORK_EVENT_FETCH_MAX_ATTEMPTS,
+    auditPublicKeyFiles: (r.STORK_AUDIT_PUBLIC_KEY_FILES ?? '')
+      .split(',')
+      .filter((f) => f.trim() !== '')
+      .map((f) => path.resolve(f.trim())),
+    auditCheckpointEvents: r.STORK_AUDIT_CHECKPOINT_EVENTS,
+    auditCheckpointMs: r.STORK_AUDIT_CHECKPOINT_SECONDS * 1000,
     localOidc: r.STORK_LOCAL_OIDC === 'on',
     localOidcPort: r.STORK_LOCAL_OIDC_PORT,
     secret: (variable) => {
@@ -228,6 +250,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
   };
   if (r.STORK_PUBLIC_URL !== undefined) config.publicUrl = r.STORK_PUBLIC_URL;
   if (r.STORK_OIDC_CLIENT_SECRET !== undefined) config.oidcClientSecret = r.STORK_OIDC_CLIENT_SECRET;
+  if (r.STORK_AUDIT_SIGNING_KEY_FILE !== undefined) config.auditSigningKeyFile = path.resolve(r.STORK_AUDIT_SIGNING_KEY_FILE);
   if (r.DATABASE_URL !== undefined) config.databaseUrl = r.DATABASE_URL;
   if (r.STORK_MIGRATION_DATABASE_URL !== undefined) config.migrationDatabaseUrl = r.STORK_MIGRATION_DATABASE_URL;
   return config;

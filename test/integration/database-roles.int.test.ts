@@ -55,7 +55,8 @@ describe('The audit trail refuses TRUNCATE, whoever asks', () => {
     await new SqlAuditLog(t.db).append([auditEvent('one'), auditEvent('two')]);
     const err = await rejection(t.db.query('TRUNCATE audit_events'));
     expect(err.message).toMatch(/audit_events is append-only/);
-    expect(await auditCount(t.db)).toBe(2);
+    // The two, and the audit chain's genesis event (migration 020).
+    expect(await auditCount(t.db)).toBe(3);
   });
 
   it('gives every table, view and sequence an explicit entry in app_privileges, and the audit SELECT and INSERT only', async () => {
@@ -148,18 +149,32 @@ describe('On PostgreSQL, the hub runs as an application role that cannot alter t
     expect(found.some((e) => e.outcome === 'appended by the app role')).toBe(true);
   });
 
-  it('as the application role, UPDATE, DELETE and TRUNCATE of the audit trail are refused for want of the privilege', async () => {
+  it('as the application role, UPDATE, DELETE and TRUNCATE of the audit trail and its checkpoints are refused for want of the privilege', async () => {
     await new SqlAuditLog(appDb()).append([auditEvent('must stay')]);
+    await appDb().query(
+      `INSERT INTO audit_checkpoints (seq, at, chain_id, hash, key_id, signature) SELECT seq, now(), 'c', hash, 'k', 's' FROM audit_events ORDER BY seq DESC LIMIT 1`,
+    );
     const before = await auditCount(appDb());
-    for (const statement of [`UPDATE audit_events SET outcome = 'altered'`, 'DELETE FROM audit_events', 'TRUNCATE audit_events']) {
-      const err = await rejection(appDb().query(statement));
-      expect({ statement, code: err.code, message: err.message }).toEqual({
-        statement,
-        code: '42501',
-        message: 'permission denied for table audit_events',
-      });
+    const checkpoints = async (): Promise<number> =>
+      Number((await appDb().query<{ n: string }>('SELECT count(*) AS n FROM audit_checkpoints')).rows[0]?.n);
+    expect(await checkpoints()).toBe(1);
+    for (const table of ['audit_events', 'audit_checkpoints']) {
+      for (const statement of [`UPDATE ${table} SET hash = 'altered'`, `DELETE FROM ${table}`, `TRUNCATE ${table}`]) {
+        const err = await rejection(appDb().query(statement));
+        expect({ statement, code: err.code, message: err.message }).toEqual({
+          statement,
+          code: '42501',
+          message: `permission denied for table ${table}`,
+        });
+      }
     }
     expect(await auditCount(appDb())).toBe(before);
+    expect(await checkpoints()).toBe(1);
+    // The application role's events are chained all the same (the trigger runs with its privileges).
+    const last = await appDb().query<{ ok: boolean }>(
+      'SELECT hash = audit_event_hash(e) AND prev_hash IS NOT NULL AS ok FROM audit_events e ORDER BY seq DESC LIMIT 1',
+    );
+    expect(last.rows).toEqual([{ ok: true }]);
   });
 
   it('as the application role, disabling the triggers, replica mode, dropping or re-owning the audit trail are refused', async () => {
@@ -182,6 +197,7 @@ describe('On PostgreSQL, the hub runs as an application role that cannot alter t
       `SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'audit_events'::regclass AND NOT tgisinternal ORDER BY tgname`,
     );
     expect(triggers.rows).toEqual([
+      { tgname: 'audit_events_chain', tgenabled: 'O' },
       { tgname: 'audit_events_no_truncate', tgenabled: 'O' },
       { tgname: 'audit_events_no_update', tgenabled: 'O' },
     ]);
@@ -211,6 +227,7 @@ describe('On PostgreSQL, the hub runs as an application role that cannot alter t
     expect(has).toEqual(Object.fromEntries(r.rows.map((x) => [x.relname, x.wanted])));
     expect(has).toMatchObject({
       audit_events: ['INSERT', 'SELECT'],
+      audit_checkpoints: ['INSERT', 'SELECT'],
       audit_events_seq_seq: ['USAGE'],
       messages: ['INSERT', 'SELECT', 'UPDATE'],
       app_privileges: [],

@@ -76,7 +76,7 @@ describe('Processing reaches its messages by id, however long the backlog and ho
       dataset: 'offer-of-support',
       disclosed: {},
     }));
-    const all = await plan(SAVE_PROCESSED_SQL, [JSON.stringify(notifications), '[]', new Date()]);
+    const all = await plan(SAVE_PROCESSED_SQL, [JSON.stringify(notifications), new Date()]);
     const updates = all.filter((n) => n['Node Type'] === 'ModifyTable' && n['Relation Name'] === 'messages');
     expect(updates).toHaveLength(1);
     const underUpdate = nodes(defined(updates[0], 'the UPDATE plan node'));

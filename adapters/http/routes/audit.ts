@@ -4,13 +4,33 @@ import { isValidNhsNumber } from '../../../src/domain/nhs-number.js';
 import { clientOf, requireRole } from '../auth.js';
 import { sendProblem, type FieldProblem } from '../problem.js';
 import { pageLimit, UUID } from './paging.js';
+import type { AuditVerifyResult } from '../../../src/ports/audit-chain.js';
 
 /**
  * `GET /v1/audit` for information-governance leads: who received what about whom, when, under which rule
  * and lawful basis. Filter by notification, message or subject (an NHS number); the query itself is audited.
  */
-export function auditRoutes(audit: AuditLog): Router {
+export function auditRoutes(audit: AuditLog, verify: () => Promise<AuditVerifyResult>): Router {
   const router = Router();
+  // The audit chain and its signed checkpoints (README, "Tamper-evident audit"): 200 whatever the outcome, `ok` says.
+  router.get('/v1/audit/verify', requireRole('ig'), async (_req, res) => {
+    const started = Date.now();
+    const result = await verify();
+    await audit.append([
+      {
+        at: new Date(),
+        actor: `client:${clientOf(res).id}`,
+        action: 'read',
+        outcome: result.ok ? 'ok' : 'failed',
+        details: {
+          query: 'audit-verify',
+          eventsChecked: result.eventsChecked,
+          ...(result.firstProblem?.seq !== undefined ? { firstBadSeq: result.firstProblem.seq } : {}),
+        },
+      },
+    ]);
+    res.json({ ...result, elapsedMs: Date.now() - started });
+  });
   router.get('/v1/audit', requireRole('ig'), async (req, res) => {
     const q = req.query;
     const str = (k: string): string | undefined => (typeof q[k] === 'string' ? q[k] : undefined);

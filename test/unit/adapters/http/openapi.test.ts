@@ -27,6 +27,7 @@ function appWithEveryRoute(): express.Express {
     eventIntake: unused,
     fetchStore: unused,
     explainDecision: unused,
+    verifyAudit: unused,
     fhirCapability: { resourceType: 'CapabilityStatement' },
     messages: unused,
     notifications: unused,
