@@ -279,7 +279,7 @@ export class AuditCheckpointer {
       this.chainId = g.rows[0]?.chain_id;
       if (this.chainId === undefined) return undefined;
     }
-    const head = await this.db.query<{ seq: string; hash: string; last_seq: string | null; last_at: Date | string | null }>(
+    const head = await this.db.query<{ seq: string; hash: string | null; last_seq: string | null; last_at: Date | string | null }>(
       `SELECT e.seq, e.hash, c.seq AS last_seq, c.at AS last_at FROM (SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1) e
          LEFT JOIN LATERAL (SELECT seq, at FROM audit_checkpoints ORDER BY seq DESC, at DESC LIMIT 1) c ON true`,
     );

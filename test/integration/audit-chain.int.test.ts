@@ -15,6 +15,8 @@ import { main as auditVerifyCli } from '../../adapters/cli/audit-verify.js';
 import { LogSink } from '../support/log-sink.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { defined } from '../support/defined.js';
+import { pollUntil } from '../support/poll.js';
+import { api, startTestHub } from '../support/test-hub.js';
 
 function event(n: number, extra: Partial<AuditEventInput> = {}): AuditEventInput {
   return {
@@ -355,6 +357,27 @@ describe('Parallel writers on PostgreSQL: one chain, no fork, no deadlock', () =
     } finally {
       await Promise.all(writers.map((w) => w.close()));
       await t.drop();
+    }
+  });
+});
+
+describe('The hub signs checkpoints and serves GET /v1/audit/verify (role ig)', () => {
+  it('with the sample configuration’s demo key: warns, logs each checkpoint, and verification passes', async () => {
+    const t = await startTestHub({ env: { STORK_AUDIT_CHECKPOINT_SECONDS: '1' } });
+    try {
+      expect(t.sink.text).toMatch(/signed with the sample configuration's DEMO key/);
+      const logged = await pollUntil(() => checkpointsFromLog(t.sink.text)[0], 'a checkpoint in the log');
+      const res = await api(t.http, 'demo-ig-key', '/v1/audit/verify');
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as AuditVerifyResult & { elapsedMs: number };
+      expect(body).toMatchObject({ ok: true, problems: [] });
+      expect(body.checkpointsChecked).toBeGreaterThanOrEqual(1);
+      expect(body.lastCheckpoint?.keyId).toBe(logged.keyId);
+      expect(body.eventsChecked).toBeGreaterThanOrEqual(1);
+      expect((await api(t.http, 'demo-belle-isle-key', '/v1/audit/verify')).status).toBe(403);
+      expect((await api(t.http, undefined, '/v1/audit/verify')).status).toBe(401);
+    } finally {
+      await t.stop();
     }
   });
 });

@@ -72,6 +72,7 @@ const WHAT: Record<AuditAction, string> = {
   'consent-recorded': 'A parent’s consent or objection recorded',
   'consent-withdrawn': 'A consent record withdrawn',
   'rulebook-loaded': 'A new version of an information-sharing agreement loaded',
+  'audit-chain-started': 'The tamper-evident audit chain began; the events before it are sealed',
 };
 
 const detailString = (e: AuditEvent, key: string): string | undefined => {
