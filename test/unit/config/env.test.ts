@@ -46,6 +46,9 @@ describe('loadEnvConfig', () => {
       eventFetchMaxAttempts: 10,
       localOidc: false,
       localOidcPort: 8081,
+      auditPublicKeyFiles: [],
+      auditCheckpointEvents: 1000,
+      auditCheckpointMs: 300000,
     });
     expect('databaseUrl' in config).toBe(false);
     expect(path.isAbsolute(config.dataDir)).toBe(true);
@@ -93,6 +96,10 @@ describe('loadEnvConfig', () => {
       STORK_OIDC_CLIENT_SECRET: 'a-secret-of-some-length',
       STORK_LOCAL_OIDC: 'on',
       STORK_LOCAL_OIDC_PORT: '0',
+      STORK_AUDIT_SIGNING_KEY_FILE: '/etc/stork/audit.pem',
+      STORK_AUDIT_PUBLIC_KEY_FILES: '/etc/stork/old-1.pub.pem, /etc/stork/old-2.pub.pem',
+      STORK_AUDIT_CHECKPOINT_EVENTS: '50',
+      STORK_AUDIT_CHECKPOINT_SECONDS: '60',
     });
     expect(config.secret('STORK_FHIR_TOKEN_NORTHGATE')).toBe('token-from-the-environment');
     expect({ ...config, secret: undefined }).toEqual({
@@ -124,6 +131,10 @@ describe('loadEnvConfig', () => {
       oidcClientSecret: 'a-secret-of-some-length',
       localOidc: true,
       localOidcPort: 0,
+      auditSigningKeyFile: '/etc/stork/audit.pem',
+      auditPublicKeyFiles: ['/etc/stork/old-1.pub.pem', '/etc/stork/old-2.pub.pem'],
+      auditCheckpointEvents: 50,
+      auditCheckpointMs: 60000,
     });
   });
 
