@@ -95,7 +95,7 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
     try {
       db =
         url !== undefined
-          ? await openPostgres({ connectionString: url, maxConnections: 1, applicationName: 'stork-audit-verify' })
+          ? await openPostgres({ connectionString: url, maxConnections: 2, applicationName: 'stork-audit-verify' })
           : await openPglite(path.join(config.dataDir, 'pglite'));
     } catch (e) {
       err.write(`cannot open the store${url !== undefined ? ` at ${postgresAddress(url)}` : ''}: ${(e as Error).message}\n`);

@@ -28,8 +28,10 @@ export interface AuditVerifyOptions {
   /** Fail when the latest valid checkpoint is older than this (ms before `now`): checkpoints (and events) after it may have been deleted. */
   maxCheckpointAgeMs?: number;
   now?: Date;
-  /** Events read per query (keyset paging on seq). */
+  /** Events read per query (ranges, then keyset paging, on seq). */
   pageSize?: number;
+  /** Queries in flight at once (default 2; useful with a pool of as many connections). */
+  parallel?: number;
 }
 
 /** The body of audit_event_canonical as migration 020 defines it: verification refuses a database whose function differs. */
@@ -58,9 +60,54 @@ interface CheckpointRow {
 }
 
 /** Recomputes each event's hash from its canonical form in the database, and reads the links, in seq order. */
-const PAGE_SQL = `SELECT e.seq, e.prev_hash, e.hash, encode(sha256(convert_to(audit_event_canonical(e), 'UTF8')), 'hex') AS computed,
-    CASE WHEN e.action = '${GENESIS_ACTION}' THEN e.details::text END AS genesis
-  FROM audit_events e WHERE e.seq > $1 ORDER BY e.seq LIMIT $2`;
+const EVENT_COLUMNS = `e.seq, e.prev_hash, e.hash, encode(sha256(convert_to(audit_event_canonical(e), 'UTF8')), 'hex') AS computed,
+    CASE WHEN e.action = '${GENESIS_ACTION}' THEN e.details::text END AS genesis`;
+const PAGE_SQL = `SELECT ${EVENT_COLUMNS} FROM audit_events e WHERE e.seq > $1 ORDER BY e.seq LIMIT $2`;
+const RANGE_SQL = `SELECT ${EVENT_COLUMNS} FROM audit_events e WHERE e.seq > $1 AND e.seq <= $2 ORDER BY e.seq`;
+
+/**
+ * The events in seq order, a page at a time. The chain's seqs have no gaps, so the events there at the start are read
+ * by ranges of seq, `parallel` ranges in flight at once (the database hashes them on as many connections as the pool
+ * gives), handed over in order; then those written meanwhile, by keyset. Seqs far sparser than the rows (tampering)
+ * are read by keyset only.
+ */
+async function* eventPages(db: SqlClient, pageSize: number, parallel: number): AsyncGenerator<EventRow[]> {
+  const span = await db.query<{ low: string | null; high: string | null; n: string }>(
+    'SELECT min(seq) AS low, max(seq) AS high, count(*) AS n FROM audit_events',
+  );
+  const low = Number(span.rows[0]?.low ?? 0);
+  const high = Number(span.rows[0]?.high ?? 0);
+  const n = Number(span.rows[0]?.n ?? 0);
+  let after = 0;
+  if (n > 0 && high - low + 1 <= 2 * n + pageSize) {
+    const inFlight: Promise<EventRow[]>[] = [];
+    let next = low - 1;
+    const launch = (): void => {
+      if (next >= high) return;
+      const from = next;
+      next = Math.min(high, next + pageSize);
+      const rows = db.query<EventRow>(RANGE_SQL, [from, next], { prepare: 'audit-verify-range' }).then((r) => r.rows);
+      rows.catch(() => undefined); // awaited in order below; this only keeps a later page's failure from being unhandled meanwhile
+      inFlight.push(rows);
+    };
+    for (let i = 0; i < parallel; i++) launch();
+    for (let page = inFlight.shift(); page !== undefined; page = inFlight.shift()) {
+      const rows = await page;
+      launch();
+      yield rows;
+    }
+    after = high;
+  }
+  for (;;) {
+    const page = await db.query<EventRow>(PAGE_SQL, [after, pageSize], { prepare: 'audit-verify-page' });
+    const last = page.rows[page.rows.length - 1];
+    if (last !== undefined) {
+      after = Number(last.seq);
+      yield page.rows;
+    }
+    if (page.rows.length < pageSize) return;
+  }
+}
 
 const MAX_PROBLEMS = 100;
 
@@ -134,9 +181,8 @@ export async function verifyAuditChain(db: SqlClient, options: AuditVerifyOption
   let genesis: { seq: number; chainId: string } | undefined;
   let prev: { seq: number; hash: string } | undefined;
   let after = 0;
-  for (;;) {
-    const page = await db.query<EventRow>(PAGE_SQL, [after, pageSize], { prepare: 'audit-verify-page' });
-    for (const row of page.rows) {
+  for await (const page of eventPages(db, pageSize, options.parallel ?? 2)) {
+    for (const row of page) {
       const seq = Number(row.seq);
       if (genesis === undefined && row.hash === null && row.genesis === null) {
         result.legacyEvents++;
@@ -172,7 +218,6 @@ export async function verifyAuditChain(db: SqlClient, options: AuditVerifyOption
       prev = { seq, hash: row.hash ?? '' };
       after = seq;
     }
-    if (page.rows.length < pageSize) break;
   }
   if (genesis === undefined) report('no chained events: the genesis event of migration 020 is missing');
 
