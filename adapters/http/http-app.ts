@@ -11,7 +11,7 @@ import type { JsonObject } from '../../src/pipeline/fhir/fhir-xml.js';
 import type { MessageStore } from '../../src/ports/message-store.js';
 import type { NotificationStore } from '../../src/ports/notification-store.js';
 import type { FamilyViewStore } from '../../src/ports/family-view.js';
-import type { AuditLog } from '../../src/ports/audit-log.js';
+import type { AuditEventsLog, AuditLog } from '../../src/ports/audit-log.js';
 import type { ReplayDeps } from '../../src/intake/replay-message.js';
 import { InvalidCursorError } from '../../src/ports/paging.js';
 import { authenticate, clientOf } from './auth.js';
@@ -51,7 +51,7 @@ export interface HttpAppDeps {
   notifications: NotificationStore;
   /** A centre's whole families and its named workers. */
   familyView: FamilyViewStore;
-  audit: AuditLog;
+  audit: AuditLog & AuditEventsLog;
   replay: ReplayDeps;
   feedIdsForFacility: (ods: string) => string[];
   /** Family records (issue 12): the register import and the match review queue. */
@@ -142,6 +142,7 @@ export const KNOWN_PATHS: readonly (readonly [string, string])[] = [
   ['/v1/centres/:centreId/families/:familyId', 'GET, HEAD'],
   ['/v1/centres/:centreId/families/:familyId/named-worker', 'PUT, DELETE'],
   ['/v1/audit', 'GET, HEAD'],
+  ['/v1/audit/events', 'GET, HEAD'],
   ['/v1/families/import', 'POST'],
   ['/v1/match-reviews', 'GET, HEAD'],
   ['/v1/match-reviews/:id', 'POST'],
