@@ -30,6 +30,7 @@ import { SqlNotificationStore } from '../adapters/store/sql-notification-store.j
 import { SqlFamilyViewStore } from '../adapters/store/sql-family-view-store.js';
 import { SqlIdentityStore } from '../adapters/store/sql-identity-store.js';
 import { SqlAuditLog } from '../adapters/store/sql-audit-log.js';
+import { SignInFailureAudit } from '../adapters/http/sign-in-failures.js';
 import { SqlFhirFetchStore } from '../adapters/store/sql-fhir-fetch-store.js';
 import { SqlConsentRegister } from '../adapters/store/sql-consent-register.js';
 import { planDelivery } from './pipeline/plan-delivery.js';
@@ -62,6 +63,7 @@ import { bindMatcher, type FamilyMatcher } from './pipeline/family-match.js';
 import { SqlDecisionHistory } from '../adapters/store/sql-decision-history.js';
 import { explainNotification } from './processing/explain-notification.js';
 import { recordAgreementVersions } from './processing/agreement-versions.js';
+import { configFileDigests } from './config/config-digests.js';
 import { simulateAgreement } from './processing/simulate-agreement.js';
 import { agreementPages } from '../adapters/http/app/agreement-pages.js';
 
@@ -145,6 +147,8 @@ const STORK_VERSION = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json
 export async function startHub({ env, logger, db: givenDb }: StartOptions): Promise<Hub> {
   const config = loadHubConfig(env.configDir);
   const matchModel = loadMatchModel(path.join(env.configDir, 'mappings', 'matching.json'));
+  // The content hash of each configuration file, read as it was loaded: audited as `config-loaded` once the store is open.
+  const configDigests = configFileDigests(env.configDir);
   // MESH mailboxes are polled by intake: their secrets and certificates are read (or start-up stops) before anything opens.
   const mesh = env.roles.includes('intake') ? meshMailboxes(config.feeds.nemsFeeds, env, configFiles(env.configDir).feeds) : [];
   const opened = new ResourceStack();
@@ -164,6 +168,16 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
     }
     // Every agreement version not loaded before is recorded (who, when, content hash) in the audit (issue 13).
     await recordAgreementVersions(new SqlDecisionHistory(db), config.agreements, logger, new Date());
+    const loadedAt = new Date();
+    await new SqlAuditLog(db).append(
+      configDigests.map((f) => ({
+        at: loadedAt,
+        actor: 'system:start-up',
+        action: 'config-loaded' as const,
+        outcome: 'loaded',
+        details: { file: f.file, sha256: f.sha256, bytes: f.bytes, roles: env.roles, role: 'system', purpose: 'processing' },
+      })),
+    );
     const queues = new BullmqQueues(producer, env.queuePrefix);
     opened.add('queues', () => queues.close());
     const core: Core = {
@@ -370,8 +384,11 @@ async function startIntakeRole(
   };
   const apiNotifications = new SqlNotificationStore(pools.api);
   const familyView = new SqlFamilyViewStore(pools.api);
-  const web = webApp(core, pools.api, { notifications: apiNotifications, families: familyView }, replay);
+  // Requests refused for a missing or unknown key, and failed web sign-ins: audited, at most one event a minute per kind.
+  const signInFailures = new SignInFailureAudit(new SqlAuditLog(pools.api), logger, clock);
+  const web = webApp(core, pools.api, { notifications: apiNotifications, families: familyView }, replay, signInFailures);
   const app = createHttpApp({
+    signInFailures,
     ...(web ? { web: web.app } : {}),
     logger,
     apiClients: config.apiClients,
@@ -463,6 +480,7 @@ function webApp(
   apiDb: Database,
   centre: { notifications: SqlNotificationStore; families: SqlFamilyViewStore },
   replay: ReplayDeps,
+  signInFailures: SignInFailureAudit,
 ): { app: express.Express; ready: (httpPort: number, opened: ResourceStack) => Promise<void> } | undefined {
   const { env, config, logger } = core;
   const web = config.webApp;
@@ -490,6 +508,7 @@ function webApp(
       ...auditAndOperationsPages(core, kit, apiDb, replay),
     ],
     clock: core.clock,
+    signInFailures,
   });
   return {
     app,

@@ -16,6 +16,7 @@ import type { ReplayDeps } from '../../src/intake/replay-message.js';
 import { InvalidCursorError } from '../../src/ports/paging.js';
 import { authenticate, clientOf } from './auth.js';
 import { sendProblem } from './problem.js';
+import type { SignInFailureAudit } from './sign-in-failures.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { hl7v2IntakeRoutes } from './routes/hl7v2-intake.js';
 import { fhirIntakeRoutes, fhirMetadataRoutes } from './routes/fhir.js';
@@ -62,6 +63,8 @@ export interface HttpAppDeps {
   web?: express.Express;
   /** The consent register (POST/GET /v1/consents). */
   consents: ConsentDeps;
+  /** Audits requests refused for a missing or unknown key (rate-limited). */
+  signInFailures?: SignInFailureAudit;
 }
 
 /** Builds the HTTP API: health without a key, everything under `/v1` behind a bearer key and a role. */
@@ -73,17 +76,17 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(openApiRoutes()); // before authentication: the description needs no key
   if (deps.fhirCapability) app.use(fhirMetadataRoutes(deps.fhirCapability)); // likewise the CapabilityStatement
   if (deps.web) app.use('/app', deps.web); // signed in with OpenID Connect, not with an API key
-  app.use('/v1', authenticate(deps.apiClients));
+  app.use('/v1', authenticate(deps.apiClients, deps.signInFailures));
   app.use('/v1', perClientConcurrency(deps.clientConcurrency));
   app.use('/v1', refuseRepeatedParameters);
   if (deps.intake) app.use(hl7v2IntakeRoutes(deps.intake, deps.maxMessageBytes));
   if (deps.fhirIntake) app.use(fhirIntakeRoutes(deps.fhirIntake, deps.maxMessageBytes));
-  app.use(eventRoutes(deps.eventIntake, deps.fetchStore));
+  app.use(eventRoutes(deps.eventIntake, deps.fetchStore, deps.audit));
   app.use(messageRoutes(deps.messages, deps.audit, deps.replay, deps.feedIdsForFacility));
   app.use(centreRoutes(deps.notifications));
   app.use(centreFamilyRoutes(deps.familyView));
   app.use(auditRoutes(deps.audit));
-  if (deps.families) app.use(familyRoutes(deps.families));
+  if (deps.families) app.use(familyRoutes(deps.families, deps.audit));
   app.use(consentRoutes(deps.consents));
   app.use(decisionRoutes(deps.explainDecision, deps.audit));
   // A known path reached here was asked with a method it does not have: 405 with Allow. (OPTIONS is answered

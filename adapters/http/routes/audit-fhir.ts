@@ -57,11 +57,15 @@ function typeOf(e: AuditEvent): { type: Coding; subtype: Coding[]; action: 'C' |
     case 'acked':
     case 'event-received':
     case 'event-fetched':
-      return { type: { system: DCM, code: '110107', display: 'Import' }, subtype: [own], action: e.action === 'event-fetched' ? 'C' : 'C' };
+      return { type: { system: DCM, code: '110107', display: 'Import' }, subtype: [own], action: 'C' };
     case 'delivered':
       return { type: { system: DCM, code: '110106', display: 'Export' }, subtype: [own], action: 'C' };
     case 'sign-in-failed':
-      return { type: { system: DCM, code: '110114', display: 'User Authentication' }, subtype: [{ system: DCM, code: '110122', display: 'Login' }, own], action: 'E' };
+      return {
+        type: { system: DCM, code: '110114', display: 'User Authentication' },
+        subtype: [{ system: DCM, code: '110122', display: 'Login' }, own],
+        action: 'E',
+      };
     case 'rulebook-loaded':
     case 'config-loaded':
       return {
@@ -122,12 +126,13 @@ function agentOf(e: AuditEvent): Json {
       : kind === 'feed'
         ? { system: DCM, code: '110153', display: 'Source Role ID' }
         : { system: DCM, code: '110150', display: 'Application' };
-  const role = e.details?.role;
+  // The role recorded with the event; else the kind of actor (`system`, `feed`, `client`, `user`).
+  const role = typeof e.details?.role === 'string' ? e.details.role : kind;
   const name = e.details?.name;
   const purpose = purposeOf(e);
   return {
     type: { coding: [type] },
-    ...(typeof role === 'string' ? { role: [{ coding: [{ system: STORK_ROLE_SYSTEM, code: role }] }] } : {}),
+    ...(role !== '' ? { role: [{ coding: [{ system: STORK_ROLE_SYSTEM, code: role }] }] } : {}),
     who: { identifier: { system: STORK_ACTOR_SYSTEM, value: e.actor }, ...(typeof name === 'string' ? { display: name } : {}) },
     requestor,
     ...(purpose ? { purposeOfUse: purpose } : {}),

@@ -92,9 +92,9 @@ export function auditRoutes(audit: AuditLog & AuditEventsLog): Router {
     }
     const base = `${req.protocol}://${req.get('host') ?? 'localhost'}/v1`;
     const self = `${base}/audit/events?${new URLSearchParams(req.query as Record<string, string>).toString()}`;
-    res.type('application/fhir+json').send(
-      JSON.stringify(auditBundle(events, { self, ...(next ? { next: pageUrl(req, base, next) } : {}) }, base)),
-    );
+    res
+      .type('application/fhir+json')
+      .send(JSON.stringify(auditBundle(events, { self, ...(next ? { next: pageUrl(req, base, next) } : {}) }, base)));
   });
   return router;
 }
