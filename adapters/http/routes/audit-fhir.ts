@@ -201,6 +201,7 @@ export function toFhirAuditEvent(e: AuditEvent): Json {
       who: { identifier: { system: STORK_INBOX_SYSTEM, value: e.recipient } },
       requestor: false,
     });
+  const entity = entitiesOf(e);
   return {
     resourceType: 'AuditEvent',
     id: `audit-${e.seq}`,
@@ -217,7 +218,7 @@ export function toFhirAuditEvent(e: AuditEvent): Json {
       observer: { identifier: { system: STORK_ACTOR_SYSTEM, value: 'system:stork' }, display: 'Stork birth-notification hub' },
       type: [{ system: SOURCE_TYPE, code: '4', display: 'Application Server' }],
     },
-    entity: entitiesOf(e),
+    ...(entity.length > 0 ? { entity } : {}),
   };
 }
 
