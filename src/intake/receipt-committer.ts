@@ -78,6 +78,8 @@ export interface ReceiptDecision {
   reason?: string;
   mapping?: string;
   backfill?: unknown;
+  /** The code as sent when it differs from `outcome` (HL7 v2 enhanced mode: CA/CE/CR for AA/AE/AR). */
+  sent?: string;
   /** False when nobody is answered (a record Stork fetched itself): no `acked` event. */
   answered?: boolean;
   issues: readonly { code: string; location?: unknown; path?: string; message: string; expression?: string }[];
@@ -108,6 +110,7 @@ export function receiptAudit(
     audit.push({ ...base, action: 'validated', outcome: 'valid', details: { warnings: issueSummary } });
   }
   // The acknowledgement Stork commits to send (it is sent once these rows are committed): its code, whatever the status.
-  if (d.answered !== false) audit.push({ ...base, action: 'acked', outcome: d.outcome, details: { code: d.outcome, status: d.status } });
+  if (d.answered !== false)
+    audit.push({ ...base, action: 'acked', outcome: d.sent ?? d.outcome, details: { code: d.sent ?? d.outcome, status: d.status } });
   return audit;
 }
