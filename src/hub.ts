@@ -598,6 +598,8 @@ function auditAndOperationsPages(core: Core, kit: PageKit, apiDb: Database, repl
     igPages(kit, {
       audit,
       centres: inboxes.map((id) => ({ id, name: inboxName(id) ?? id })),
+      feeds,
+      rules: ruleChoices(config),
       names: {
         inboxName,
         feedName: (id) => feeds.find((f) => f.id === id)?.name,
@@ -630,6 +632,14 @@ async function reviewDecided(core: Core, reviewId: string): Promise<void> {
   } catch (err) {
     core.logger.warn({ reviewId, err: errorCode(err) }, 'decided review left in the match-review queue');
   }
+}
+
+/** Every rule of every agreement (one entry per rule id, the first description found), for the IG lead's search. */
+function ruleChoices(config: HubConfig): { id: string; description: string }[] {
+  const seen = new Map<string, string>();
+  for (const a of [config.agreements.default, ...config.agreements.byId.values()])
+    for (const r of a.rules) if (!seen.has(r.id)) seen.set(r.id, r.description);
+  return [...seen].map(([id, description]) => ({ id, description })).sort((a, b) => a.id.localeCompare(b.id));
 }
 
 /** A rule's description: the default agreement's rule of that id, else the first agreement's that has one. */
