@@ -98,9 +98,8 @@ export const AUDIT_ACTIONS = [
   'exported',
 ] as const satisfies readonly AuditAction[];
 
-/** AUDIT_ACTIONS lists every action (a compile error here names one it misses). */
-const everyAction: Record<Exclude<AuditAction, (typeof AUDIT_ACTIONS)[number]>, never> = {};
-void everyAction;
+/** True only while AUDIT_ACTIONS lists every action: one missing makes this a compile error. */
+export const AUDIT_ACTIONS_COMPLETE: [Exclude<AuditAction, (typeof AUDIT_ACTIONS)[number]>] extends [never] ? true : never = true;
 
 /**
  * Documented keys of `details` every event may carry (audit_events has no column for them: the hash chain covers

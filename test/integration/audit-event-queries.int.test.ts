@@ -1,5 +1,7 @@
 import { SqlAuditLog } from '../../adapters/store/sql-audit-log.js';
 import type { AuditEventSearch } from '../../src/ports/audit-log.js';
+import type { Database, QueryResult } from '../../src/ports/database.js';
+import { defined } from '../support/defined.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 /**
@@ -66,15 +68,18 @@ async function auditScans(q: AuditEventSearch): Promise<string[]> {
   const original = database.db.query.bind(database.db);
   let sql = '';
   let params: readonly unknown[] = [];
-  const spy = new SqlAuditLog({
-    ...database.db,
-    query: (async (text: string, values?: readonly unknown[]) => {
+  // The statement searchEvents runs, captured rather than run, then EXPLAINed on the real database.
+  const capture: Database = {
+    kind: database.db.kind,
+    transaction: (fn) => database.db.transaction(fn),
+    close: () => Promise.resolve(),
+    query: <R extends object>(text: string, values?: readonly unknown[]): Promise<QueryResult<R>> => {
       sql = text;
       params = values ?? [];
-      return { rows: [], rowCount: 0 };
-    }) as typeof database.db.query,
-  });
-  await spy.searchEvents(q);
+      return Promise.resolve({ rows: [], rowCount: 0 });
+    },
+  };
+  await new SqlAuditLog(capture).searchEvents(q);
   const plan = await original<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${sql}`, [...params]);
   const raw = plan.rows[0]?.['QUERY PLAN'];
   const tree = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan: PlanNode }[];
@@ -82,7 +87,9 @@ async function auditScans(q: AuditEventSearch): Promise<string[]> {
     if (n['Relation Name'] === 'audit_events') scans.push(n['Node Type']);
     for (const c of n.Plans ?? []) walk(c);
   };
-  walk(tree[0]!.Plan);
+  const root = tree[0];
+  if (root === undefined) throw new Error('EXPLAIN gave no plan');
+  walk(root.Plan);
   return scans;
 }
 interface PlanNode {
@@ -131,8 +138,9 @@ describe(`The IG lead's audit query by event, over ${BIRTHS * PER_BIRTH} events`
       if (q.centre) expect(events.every((e) => e.recipient === q.centre)).toBe(true);
       if (q.rule) expect(events.every((e) => e.ruleId === q.rule)).toBe(true);
       if (q.action) expect(events.every((e) => e.action === q.action)).toBe(true);
-      if (q.from) expect(events.every((e) => e.at.getTime() >= q.from!.getTime())).toBe(true);
-      if (q.before) expect(events.every((e) => e.at.getTime() < q.before!.getTime())).toBe(true);
+      const { from, before } = q;
+      if (from) expect(events.every((e) => e.at.getTime() >= from.getTime())).toBe(true);
+      if (before) expect(events.every((e) => e.at.getTime() < before.getTime())).toBe(true);
     }
     // The subject: all ten events of that birth (three name only the message), nothing of another.
     const mine = await log.searchEvents({ subject: baby(12_345), limit: 50 });
@@ -142,7 +150,7 @@ describe(`The IG lead's audit query by event, over ${BIRTHS * PER_BIRTH} events`
     // The feed: only events of that feed's messages (birth i is from feed i % 4).
     const fed = await log.searchEvents({ feed: 'feed-2', limit: 500 });
     expect(fed).toHaveLength(500);
-    expect(fed.every((e) => Number.parseInt(e.messageId!.slice(-12), 16) % 4 === 2)).toBe(true);
+    expect(fed.every((e) => Number.parseInt(defined(e.messageId, 'messageId').slice(-12), 16) % 4 === 2)).toBe(true);
     console.log(`audit query times over ${BIRTHS * PER_BIRTH} events (${database.kind}):`, times);
   });
 
@@ -154,7 +162,7 @@ describe(`The IG lead's audit query by event, over ${BIRTHS * PER_BIRTH} events`
       const page = await log.searchEvents({ ...q, ...(afterSeq !== undefined ? { afterSeq } : {}) });
       seen.push(...page.map((e) => e.seq));
       if (page.length < q.limit) break;
-      afterSeq = page[page.length - 1]!.seq;
+      afterSeq = defined(page[page.length - 1], 'the last event').seq;
     }
     const all = await database.db.query<{ seq: string | number }>(
       "SELECT seq FROM audit_events WHERE recipient = 'centre-11' ORDER BY at, seq",

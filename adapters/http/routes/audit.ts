@@ -59,7 +59,7 @@ export function auditRoutes(audit: AuditLog & AuditEventsLog): Router {
     res.json({ items: events, ...(events.length === limit && last ? { next: String(last.seq) } : {}) });
   });
   router.get('/v1/audit/events', requireRole('ig'), async (req, res) => {
-    const read = readEventQuery(req.query as Record<string, unknown>);
+    const read = readEventQuery(req.query);
     if ('problems' in read) {
       sendProblem(res, 400, 'Invalid query', undefined, read.problems);
       return;

@@ -35,12 +35,11 @@ describe('The audit as FHIR R4 AuditEvent (after IHE BALP)', () => {
     expect(r.outcome).toBe('0');
     expect(r.recorded).toBe('2026-11-18T09:00:00.123Z');
     expect(r.agent[1]).toMatchObject({ who: { identifier: { value: 'osmondthorpe' } }, requestor: false });
-    expect(r.entity).toContainEqual(
-      expect.objectContaining({
-        what: { identifier: { system: NHS_NUMBER_SYSTEM, value: NHS } },
-        role: expect.objectContaining({ code: '1' }),
-      }),
-    );
+    expect(r.entity).toContainEqual({
+      what: { identifier: { system: NHS_NUMBER_SYSTEM, value: NHS } },
+      type: { system: 'http://terminology.hl7.org/CodeSystem/audit-entity-type', code: '1', display: 'Person' },
+      role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1', display: 'Patient' },
+    });
     expect(JSON.stringify(r.entity)).toContain('UK GDPR Art 6(1)(e)');
     expect(r.source).toMatchObject({ observer: { display: 'Stork birth-notification hub' } });
   });
