@@ -30,6 +30,7 @@ import { SqlNotificationStore } from '../adapters/store/sql-notification-store.j
 import { SqlFamilyViewStore } from '../adapters/store/sql-family-view-store.js';
 import { SqlIdentityStore } from '../adapters/store/sql-identity-store.js';
 import { SqlAuditLog } from '../adapters/store/sql-audit-log.js';
+import { SignInFailureAudit } from '../adapters/http/sign-in-failures.js';
 import { SqlFhirFetchStore } from '../adapters/store/sql-fhir-fetch-store.js';
 import { SqlConsentRegister } from '../adapters/store/sql-consent-register.js';
 import { planDelivery } from './pipeline/plan-delivery.js';
@@ -64,6 +65,7 @@ import { bindMatcher, type FamilyMatcher } from './pipeline/family-match.js';
 import { SqlDecisionHistory } from '../adapters/store/sql-decision-history.js';
 import { explainNotification } from './processing/explain-notification.js';
 import { recordAgreementVersions } from './processing/agreement-versions.js';
+import { configFileDigests } from './config/config-digests.js';
 import { simulateAgreement } from './processing/simulate-agreement.js';
 import { agreementPages } from '../adapters/http/app/agreement-pages.js';
 
@@ -164,6 +166,8 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       { keyId: auditKeys.signing.keyId },
       "audit: checkpoints are signed with the sample configuration's DEMO key, whose private half is public: set STORK_AUDIT_SIGNING_KEY_FILE to a key of your own",
     );
+  // The content hash of each configuration file, read as it was loaded: audited as `config-loaded` once the store is open.
+  const configDigests = configFileDigests(env.configDir);
   // MESH mailboxes are polled by intake: their secrets and certificates are read (or start-up stops) before anything opens.
   const mesh = env.roles.includes('intake') ? meshMailboxes(config.feeds.nemsFeeds, env, configFiles(env.configDir).feeds) : [];
   const opened = new ResourceStack();
@@ -183,6 +187,16 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
     }
     // Every agreement version not loaded before is recorded (who, when, content hash) in the audit (issue 13).
     await recordAgreementVersions(new SqlDecisionHistory(db), config.agreements, logger, new Date());
+    const loadedAt = new Date();
+    await new SqlAuditLog(db).append(
+      configDigests.map((f) => ({
+        at: loadedAt,
+        actor: 'system:start-up',
+        action: 'config-loaded' as const,
+        outcome: 'loaded',
+        details: { file: f.file, sha256: f.sha256, bytes: f.bytes, roles: env.roles, role: 'system', purpose: 'processing' },
+      })),
+    );
     const queues = new BullmqQueues(producer, env.queuePrefix);
     opened.add('queues', () => queues.close());
     const core: Core = {
@@ -418,8 +432,11 @@ async function startIntakeRole(
   };
   const apiNotifications = new SqlNotificationStore(pools.api);
   const familyView = new SqlFamilyViewStore(pools.api);
-  const web = webApp(core, pools.api, { notifications: apiNotifications, families: familyView }, replay);
+  // Requests refused for a missing or unknown key, and failed web sign-ins: audited, at most one event a minute per kind.
+  const signInFailures = new SignInFailureAudit(new SqlAuditLog(pools.api), logger, clock);
+  const web = webApp(core, pools.api, { notifications: apiNotifications, families: familyView }, replay, signInFailures);
   const app = createHttpApp({
+    signInFailures,
     ...(web ? { web: web.app } : {}),
     logger,
     apiClients: config.apiClients,
@@ -512,6 +529,7 @@ function webApp(
   apiDb: Database,
   centre: { notifications: SqlNotificationStore; families: SqlFamilyViewStore },
   replay: ReplayDeps,
+  signInFailures: SignInFailureAudit,
 ): { app: express.Express; ready: (httpPort: number, opened: ResourceStack) => Promise<void> } | undefined {
   const { env, config, logger } = core;
   const web = config.webApp;
@@ -539,6 +557,7 @@ function webApp(
       ...auditAndOperationsPages(core, kit, apiDb, replay),
     ],
     clock: core.clock,
+    signInFailures,
   });
   return {
     app,
@@ -628,6 +647,8 @@ function auditAndOperationsPages(core: Core, kit: PageKit, apiDb: Database, repl
     igPages(kit, {
       audit,
       centres: inboxes.map((id) => ({ id, name: inboxName(id) ?? id })),
+      feeds,
+      rules: ruleChoices(config),
       names: {
         inboxName,
         feedName: (id) => feeds.find((f) => f.id === id)?.name,
@@ -660,6 +681,14 @@ async function reviewDecided(core: Core, reviewId: string): Promise<void> {
   } catch (err) {
     core.logger.warn({ reviewId, err: errorCode(err) }, 'decided review left in the match-review queue');
   }
+}
+
+/** Every rule of every agreement (one entry per rule id, the first description found), for the IG lead's search. */
+function ruleChoices(config: HubConfig): { id: string; description: string }[] {
+  const seen = new Map<string, string>();
+  for (const a of [config.agreements.default, ...config.agreements.byId.values()])
+    for (const r of a.rules) if (!seen.has(r.id)) seen.set(r.id, r.description);
+  return [...seen].map(([id, description]) => ({ id, description })).sort((a, b) => a.id.localeCompare(b.id));
 }
 
 /** A rule's description: the default agreement's rule of that id, else the first agreement's that has one. */

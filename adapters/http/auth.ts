@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { ApiClient, ApiClientDirectory, ClientRole } from '../../src/config/api-clients.js';
 import { sendProblem } from './problem.js';
+import type { SignInFailureAudit } from './sign-in-failures.js';
 
 /** The authenticated client of a request, set by `authenticate`. */
 export function clientOf(res: Response): ApiClient {
@@ -9,13 +10,17 @@ export function clientOf(res: Response): ApiClient {
   return client;
 }
 
-/** Every `/v1` call carries `Authorization: Bearer <key>`; a missing or unknown key is 401. */
-export function authenticate(clients: ApiClientDirectory) {
+/** Every `/v1` call carries `Authorization: Bearer <key>`; a missing or unknown key is 401 (and audited, rate-limited). */
+export function authenticate(clients: ApiClientDirectory, failures?: SignInFailureAudit) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     const client = match?.[1] ? clients.authenticate(match[1]) : undefined;
     if (!client) {
+      failures?.record(
+        match ? 'api-unknown-key' : 'api-no-key',
+        req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {},
+      );
       res.set('WWW-Authenticate', 'Bearer realm="stork"');
       sendProblem(res, 401, 'Unauthorised', match ? 'The API key is not recognised' : 'Send the API key as Authorization: Bearer <key>');
       return;

@@ -11,11 +11,12 @@ import type { JsonObject } from '../../src/pipeline/fhir/fhir-xml.js';
 import type { MessageStore } from '../../src/ports/message-store.js';
 import type { NotificationStore } from '../../src/ports/notification-store.js';
 import type { FamilyViewStore } from '../../src/ports/family-view.js';
-import type { AuditLog } from '../../src/ports/audit-log.js';
+import type { AuditEventsLog, AuditLog } from '../../src/ports/audit-log.js';
 import type { ReplayDeps } from '../../src/intake/replay-message.js';
 import { InvalidCursorError } from '../../src/ports/paging.js';
 import { authenticate, clientOf } from './auth.js';
 import { sendProblem } from './problem.js';
+import type { SignInFailureAudit } from './sign-in-failures.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { hl7v2IntakeRoutes } from './routes/hl7v2-intake.js';
 import { fhirIntakeRoutes, fhirMetadataRoutes } from './routes/fhir.js';
@@ -52,9 +53,9 @@ export interface HttpAppDeps {
   notifications: NotificationStore;
   /** A centre's whole families and its named workers. */
   familyView: FamilyViewStore;
-  audit: AuditLog;
   /** Verifies the audit chain and its checkpoints (GET /v1/audit/verify, role ig). */
   verifyAudit: () => Promise<AuditVerifyResult>;
+  audit: AuditLog & AuditEventsLog;
   replay: ReplayDeps;
   feedIdsForFacility: (ods: string) => string[];
   /** Family records (issue 12): the register import and the match review queue. */
@@ -65,6 +66,8 @@ export interface HttpAppDeps {
   web?: express.Express;
   /** The consent register (POST/GET /v1/consents). */
   consents: ConsentDeps;
+  /** Audits requests refused for a missing or unknown key (rate-limited). */
+  signInFailures?: SignInFailureAudit;
 }
 
 /** Builds the HTTP API: health without a key, everything under `/v1` behind a bearer key and a role. */
@@ -76,17 +79,17 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(openApiRoutes()); // before authentication: the description needs no key
   if (deps.fhirCapability) app.use(fhirMetadataRoutes(deps.fhirCapability)); // likewise the CapabilityStatement
   if (deps.web) app.use('/app', deps.web); // signed in with OpenID Connect, not with an API key
-  app.use('/v1', authenticate(deps.apiClients));
+  app.use('/v1', authenticate(deps.apiClients, deps.signInFailures));
   app.use('/v1', perClientConcurrency(deps.clientConcurrency));
   app.use('/v1', refuseRepeatedParameters);
   if (deps.intake) app.use(hl7v2IntakeRoutes(deps.intake, deps.maxMessageBytes));
   if (deps.fhirIntake) app.use(fhirIntakeRoutes(deps.fhirIntake, deps.maxMessageBytes));
-  app.use(eventRoutes(deps.eventIntake, deps.fetchStore));
+  app.use(eventRoutes(deps.eventIntake, deps.fetchStore, deps.audit));
   app.use(messageRoutes(deps.messages, deps.audit, deps.replay, deps.feedIdsForFacility));
   app.use(centreRoutes(deps.notifications));
   app.use(centreFamilyRoutes(deps.familyView));
   app.use(auditRoutes(deps.audit, deps.verifyAudit));
-  if (deps.families) app.use(familyRoutes(deps.families));
+  if (deps.families) app.use(familyRoutes(deps.families, deps.audit));
   app.use(consentRoutes(deps.consents));
   app.use(decisionRoutes(deps.explainDecision, deps.audit));
   // A known path reached here was asked with a method it does not have: 405 with Allow. (OPTIONS is answered
@@ -146,6 +149,7 @@ export const KNOWN_PATHS: readonly (readonly [string, string])[] = [
   ['/v1/centres/:centreId/families/:familyId/named-worker', 'PUT, DELETE'],
   ['/v1/audit', 'GET, HEAD'],
   ['/v1/audit/verify', 'GET, HEAD'],
+  ['/v1/audit/events', 'GET, HEAD'],
   ['/v1/families/import', 'POST'],
   ['/v1/match-reviews', 'GET, HEAD'],
   ['/v1/match-reviews/:id', 'POST'],

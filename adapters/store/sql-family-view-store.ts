@@ -1,5 +1,6 @@
 import type { Database, SqlClient } from '../../src/ports/database.js';
-import { actorFields, type AuditActor, type AuditEventInput } from '../../src/ports/audit.js';
+import type { AuditActor, AuditEventInput } from '../../src/ports/audit.js';
+import { centreActor } from '../../src/processing/inbox-events.js';
 import type { FamilyViewStore, NamedWorkerResult } from '../../src/ports/family-view.js';
 import {
   centreFamilyView,
@@ -66,7 +67,7 @@ export class SqlFamilyViewStore implements FamilyViewStore {
       const view = centreFamilyView(inboxId, found.facts);
       if (view === undefined) return undefined;
       const events: AuditEventInput[] = view.shownNotificationIds.map((id) => {
-        const who = actorFields(reader);
+        const who = centreActor(reader);
         const subject = found.subjects.get(id);
         return {
           at,
@@ -108,7 +109,7 @@ export class SqlFamilyViewStore implements FamilyViewStore {
           [id, inboxId, worker, at],
         );
       }
-      const who = actorFields(by);
+      const who = centreActor(by);
       const newest = view.shownNotificationIds[0];
       await insertAuditEvents(tx, [
         {

@@ -84,6 +84,7 @@ export async function storeFetchedRecord(
       {
         status: a.status,
         outcome: a.status === 'quarantined' ? 'fatal-error' : 'ok',
+        answered: false,
         issues,
         ...(a.reason !== undefined ? { reason: a.reason } : {}),
         mapping: feed.mapping,

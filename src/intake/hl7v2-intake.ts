@@ -181,6 +181,7 @@ export class Hl7v2Intake {
       {
         status: a.status,
         outcome: a.ackCode,
+        sent: sentCode(env, a.ackCode),
         issues: a.issues,
         ...(a.reason !== undefined ? { reason: a.reason } : {}),
         ...(a.feed ? { mapping: a.feed.mapping } : {}),

@@ -78,12 +78,16 @@ export interface ReceiptDecision {
   reason?: string;
   mapping?: string;
   backfill?: unknown;
+  /** The code as sent when it differs from `outcome` (HL7 v2 enhanced mode: CA/CE/CR for AA/AE/AR). */
+  sent?: string;
+  /** False when nobody is answered (a record Stork fetched itself): no `acked` event. */
+  answered?: boolean;
   issues: readonly { code: string; location?: unknown; path?: string; message: string; expression?: string }[];
 }
 
 /**
  * The audit rows committed with a received message: `received`, then `rejected`, `not-relevant`, or `mapped`
- * and `validated` (with the warnings). The same for every intake, so the trail reads alike whatever the format.
+ * and `validated` (with the warnings), then `acked` with the answer's code (ACK code, FHIR response code). The same for every intake, so the trail reads alike whatever the format.
  */
 export function receiptAudit(
   base: Omit<AuditEventInput, 'action'>,
@@ -105,5 +109,8 @@ export function receiptAudit(
     audit.push({ ...base, action: 'mapped', details: { mapping: d.mapping, ...(d.backfill ? { backfill: d.backfill } : {}) } });
     audit.push({ ...base, action: 'validated', outcome: 'valid', details: { warnings: issueSummary } });
   }
+  // The acknowledgement Stork commits to send (it is sent once these rows are committed): its code, whatever the status.
+  if (d.answered !== false)
+    audit.push({ ...base, action: 'acked', outcome: d.sent ?? d.outcome, details: { code: d.sent ?? d.outcome, status: d.status } });
   return audit;
 }

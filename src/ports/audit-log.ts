@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditEventInput } from './audit.js';
+import type { AuditAction, AuditEvent, AuditEventInput } from './audit.js';
 
 export interface AuditQuery {
   notificationId?: string;
@@ -55,4 +55,34 @@ export interface AuditSearchLog {
    * from (received, mapped, …) that name no other notification.
    */
   trail(notificationId: string, limit: number): Promise<AuditEvent[]>;
+}
+
+/**
+ * The IG lead's audit query (GET /v1/audit/events, issue 14 item 3): every filter given must hold. Events come in
+ * (at, seq) order, oldest first, a page at a time.
+ */
+export interface AuditEventSearch {
+  /** An NHS number: events naming it, and every event about a notification or message concerning that baby or mother. */
+  subject?: string;
+  /** An inbox id (a centre): events naming it as the recipient. */
+  centre?: string;
+  /** A feed id: events about a message received from that feed (messages.feed_id through message_id). */
+  feed?: string;
+  /** A rule id of the information-sharing agreement: events naming it (decisions, deliveries, withholdings). */
+  rule?: string;
+  /** An event type (the audit action). */
+  action?: AuditAction;
+  /** Events at or after this instant. */
+  from?: Date;
+  /** Events before this instant. */
+  before?: Date;
+  /** The seq of the last event of the previous page: this page starts after it, in (at, seq) order. */
+  afterSeq?: number;
+  limit: number;
+}
+
+/** The IG lead's paged query of the audit trail by event. */
+export interface AuditEventsLog {
+  /** At most `limit` events matching, after the cursor's event, in (at, seq) order. */
+  searchEvents(q: AuditEventSearch): Promise<AuditEvent[]>;
 }

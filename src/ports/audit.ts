@@ -49,7 +49,72 @@ export type AuditAction =
   /** An information-sharing agreement version (content hash) loaded for the first time (issue 13). */
   | 'rulebook-loaded'
   /** The tamper-evident audit chain's genesis event (migration 020): it seals the events before it (issue 14). */
-  | 'audit-chain-started';
+  | 'audit-chain-started'
+  /** The acknowledgement committed with a receipt (outcome: the HL7 v2 ACK code or FHIR response code). */
+  | 'acked'
+  /** A configuration file loaded at start-up (details: file, sha256). */
+  | 'config-loaded'
+  /** A failed sign-in: an unknown API key (aggregated per minute) or an OpenID Connect callback error. */
+  | 'sign-in-failed'
+  /** Data exported from Stork (a CSV or JSON download, details: what, format, rows). */
+  | 'exported';
+
+/** Every audit action, for validating a query's `action` filter. */
+export const AUDIT_ACTIONS = [
+  'received',
+  'acked',
+  'rejected',
+  'mapped',
+  'validated',
+  'not-relevant',
+  'duplicate-birth',
+  'linked',
+  'not-linked',
+  'updated',
+  'decided',
+  'routed',
+  'delivered',
+  'withheld',
+  'withdrawn',
+  'read',
+  'acknowledged',
+  'replayed',
+  'raw-read',
+  'merged',
+  'merge-refused',
+  'patients-linked',
+  'link-refused',
+  'patients-unlinked',
+  'event-received',
+  'event-fetched',
+  'named-worker',
+  'family-linked',
+  'match-review-created',
+  'match-reviewed',
+  'families-imported',
+  'consent-recorded',
+  'consent-withdrawn',
+  'rulebook-loaded',
+  'config-loaded',
+  'sign-in-failed',
+  'exported',
+  'audit-chain-started',
+] as const satisfies readonly AuditAction[];
+
+/** True only while AUDIT_ACTIONS lists every action: one missing makes this a compile error. */
+export const AUDIT_ACTIONS_COMPLETE: [Exclude<AuditAction, (typeof AUDIT_ACTIONS)[number]>] extends [never] ? true : never = true;
+
+/**
+ * Documented keys of `details` every event may carry (audit_events has no column for them: the hash chain covers
+ * every column): `role`, the actor's role (an API client's role, a person's web role, `system`); `purpose`, what a
+ * person stated or the route's purpose (`care`, `operations`, `processing`, `compliance`, `subject-access`); `name`,
+ * a signed-in person's name.
+ */
+export interface AuditDetailKeys {
+  role?: string;
+  purpose?: string;
+  name?: string;
+}
 
 /** One audit event to append. Personal data appears only in `subjectNhsNumber`, which IG leads query by. */
 export interface AuditEventInput {

@@ -36,6 +36,15 @@ export function deliveredEvent(n: DeliveredNotification, inboxId: string, at: Da
   };
 }
 
+/**
+ * Who acts at an inbox, with their role (an API client of role `centre`, or a person signed in as a
+ * `centre-worker`) and the purpose of every read or take-on there: `care` (offering the family support).
+ */
+export function centreActor(who: AuditActor): Pick<AuditEventInput, 'actor' | 'details'> {
+  const f = actorFields(who);
+  return { actor: f.actor, details: { ...f.details, role: typeof who === 'string' ? 'centre' : 'centre-worker', purpose: 'care' } };
+}
+
 /** `read`: every read of a disclosed record, by whom, from which inbox. */
 export function readEvent(
   notificationId: string,
@@ -44,7 +53,7 @@ export function readEvent(
   reader: AuditActor,
   at: Date,
 ): AuditEventInput {
-  return { at, ...actorFields(reader), action: 'read', notificationId, recipient: inboxId, ...subject(babyNhsNumber) };
+  return { at, ...centreActor(reader), action: 'read', notificationId, recipient: inboxId, ...subject(babyNhsNumber) };
 }
 
 /** `acknowledged`: the centre has taken the family on. */
@@ -55,5 +64,5 @@ export function acknowledgedEvent(
   by: AuditActor,
   at: Date,
 ): AuditEventInput {
-  return { at, ...actorFields(by), action: 'acknowledged', notificationId, recipient: inboxId, ...subject(babyNhsNumber) };
+  return { at, ...centreActor(by), action: 'acknowledged', notificationId, recipient: inboxId, ...subject(babyNhsNumber) };
 }

@@ -142,4 +142,50 @@ describe('IG lead: search the audit and read a notification’s trail (Chromium)
     expect((await igPage.goto(`${t.http}/app/audit/notifications/not-a-uuid`))?.status()).toBe(404);
     await ig.close();
   });
+
+  it('filters by feed, rule and event type: the events themselves, paged, each linking to its trail; the search is audited', async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await signInAs(page, t.http, 'iris');
+    await page.goto(`${t.http}/app/audit`);
+    await page.getByLabel('Feed').selectOption({ label: 'Northgate Teaching Hospitals NHS Trust (fictional): maternity ADT' });
+    await page.getByLabel('Rule').selectOption('offer-of-support');
+    await page.getByLabel('Event type').selectOption({ label: 'Disclosed' });
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(/eventType=delivered/);
+    expect(await page.getByRole('heading', { name: 'Events found' }).count()).toBe(1);
+    const rows = page.getByRole('row').filter({ hasText: 'Disclosed to Osmondthorpe Family Hub' });
+    expect(await rows.count()).toBeGreaterThanOrEqual(1);
+    expect(await rows.first().textContent()).toContain('offer-of-support');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'ig-search-events');
+    await rows
+      .first()
+      .getByRole('link', { name: /View the trail/ })
+      .click();
+    await page.waitForURL(/\/app\/audit\/notifications\//);
+    expect(await page.locator('main').textContent()).toContain('Message received');
+
+    // Another event type finds nothing of this feed's disclosures; the selected values stay in the form.
+    await page.goto(`${t.http}/app/audit?search=1&feed=northvale-adt&eventType=delivered`);
+    expect(await page.locator('main').textContent()).toContain('No event in the audit matches this search.');
+    expect(await page.getByLabel('Event type').inputValue()).toBe('delivered');
+    // A value not in a list (typed into the address) is a GOV.UK error linked to its field.
+    const bad = await page.goto(`${t.http}/app/audit?search=1&feed=atlantis&eventType=eaten`);
+    expect(bad?.status()).toBe(400);
+    const summary = page.locator('.govuk-error-summary');
+    expect(await summary.textContent()).toContain('Select a feed from the list');
+    expect(await summary.textContent()).toContain('Select an event type from the list');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+
+    const own = await t.hub.db.query<{ details: { query?: string; purpose?: string; filters?: Record<string, string> } }>(
+      `SELECT details FROM audit_events WHERE action = 'read' AND details->>'query' = 'audit-events' AND details->>'name' = 'Iris Demo' ORDER BY seq`,
+    );
+    expect(own.rows[0]?.details).toMatchObject({
+      purpose: 'compliance',
+      filters: { feed: 'northgate-maternity', rule: 'offer-of-support', action: 'delivered' },
+    });
+    await context.close();
+  });
 });

@@ -143,6 +143,18 @@ describe('Responses of the running hub match the OpenAPI description', () => {
     expect((await call('GET', '/v1/audit', { key: ig, query: `?subject=${baby.baby.nhsNumber}&limit=2` })).status).toBe(200);
     expect((await call('GET', '/v1/audit', { key: ig })).status).toBe(400);
     expect((await call('GET', '/v1/audit', { key: admin, query: `?message=${messageId}` })).status).toBe(403);
+    const events = await call('GET', '/v1/audit/events', { key: ig, query: `?subject=${baby.baby.nhsNumber}&limit=2` });
+    expect(events.status).toBe(200);
+    const next = (events.body as { next?: string }).next ?? '';
+    expect((await call('GET', '/v1/audit/events', { key: ig, query: `?cursor=${next}&subject=${baby.baby.nhsNumber}` })).status).toBe(200);
+    const auditFhir = await call('GET', '/v1/audit/events', {
+      key: ig,
+      query: '?action=received&limit=3',
+      headers: { accept: 'application/fhir+json' },
+    });
+    expect(auditFhir.headers.get('content-type')).toMatch(/application\/fhir\+json/);
+    expect((await call('GET', '/v1/audit/events', { key: ig, query: '?action=nope' })).status).toBe(400);
+    expect((await call('GET', '/v1/audit/events', { key: centre })).status).toBe(403);
     expect(problems).toEqual([]);
   });
 

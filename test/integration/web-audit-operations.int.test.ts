@@ -179,7 +179,11 @@ describe('Web app: IG and operator pages, role checks and queries', () => {
     const actions = trail.map((e) => e.action);
     expect(actions[0]).toBe('received');
     expect(actions).toEqual(expect.arrayContaining(['decided', 'delivered', 'read']));
-    expect(trail.find((e) => e.action === 'read' && e.actor === 'user:w1')?.details).toEqual({ name: 'Wendy Worker' });
+    expect(trail.find((e) => e.action === 'read' && e.actor === 'user:w1')?.details).toEqual({
+      name: 'Wendy Worker',
+      role: 'centre-worker',
+      purpose: 'care',
+    });
     expect(trail.map((e) => e.seq)).toEqual([...trail.map((e) => e.seq)].sort((a, b) => a - b));
     expect(await audit.trail('00000000-0000-4000-8000-000000000000', 100)).toEqual([]);
 

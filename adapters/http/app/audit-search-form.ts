@@ -1,10 +1,14 @@
 import { isValidNhsNumber } from '../../../src/domain/nhs-number.js';
 import { localOffsetMinutes } from '../../../src/domain/hl7-datetime.js';
+import { AUDIT_ACTIONS, type AuditAction } from '../../../src/ports/audit.js';
 
 /** The IG lead's search form as typed (query string values), given back to the page to fill the fields again. */
 export interface AuditSearchValues {
   nhsNumber: string;
   centre: string;
+  feed: string;
+  rule: string;
+  eventType: string;
   from: { day: string; month: string; year: string };
   to: { day: string; month: string; year: string };
 }
@@ -19,6 +23,10 @@ export interface FieldError {
 export interface AuditSearchCriteria {
   subject?: string;
   centre?: string;
+  /** A feed, a rule, an event type: any of them makes the search list events rather than notifications. */
+  feed?: string;
+  rule?: string;
+  action?: AuditAction;
   /** Start of the first day (London), inclusive. */
   from?: Date;
   /** Start of the day after the last day (London), exclusive. */
@@ -68,13 +76,21 @@ function checkDate(label: string, d: AuditSearchValues['from']): DateCheck {
 }
 
 /**
- * Reads and checks the IG lead's search (a GET form): an NHS number (baby or mother), a centre, a date range;
- * at least one of them. Errors follow the GOV.UK error summary pattern, each linking to its field.
+ * Reads and checks the IG lead's search (a GET form): an NHS number (baby or mother), a centre, a feed, a rule,
+ * an event type, a date range; at least one of them. Feed, rule and event type come from drop-downs of known values. Errors follow the GOV.UK error summary pattern, each linking to its field.
  */
-export function readAuditSearch(query: Record<string, unknown>, centreIds: ReadonlySet<string>, now: Date): AuditSearchForm {
+export function readAuditSearch(
+  query: Record<string, unknown>,
+  centreIds: ReadonlySet<string>,
+  now: Date,
+  choices: { feedIds?: ReadonlySet<string>; ruleIds?: ReadonlySet<string> } = {},
+): AuditSearchForm {
   const values: AuditSearchValues = {
     nhsNumber: text(query, 'nhsNumber'),
     centre: text(query, 'centre'),
+    feed: text(query, 'feed'),
+    rule: text(query, 'rule'),
+    eventType: text(query, 'eventType'),
     from: { day: text(query, 'from-day'), month: text(query, 'from-month'), year: text(query, 'from-year') },
     to: { day: text(query, 'to-day'), month: text(query, 'to-month'), year: text(query, 'to-year') },
   };
@@ -97,6 +113,19 @@ export function readAuditSearch(query: Record<string, unknown>, centreIds: Reado
     if (!centreIds.has(values.centre)) fail('centre', 'centre', 'Select a centre from the list');
     else criteria.centre = values.centre;
   }
+  if (values.feed !== '') {
+    if (!choices.feedIds?.has(values.feed)) fail('feed', 'feed', 'Select a feed from the list');
+    else criteria.feed = values.feed;
+  }
+  if (values.rule !== '') {
+    if (!choices.ruleIds?.has(values.rule)) fail('rule', 'rule', 'Select a rule from the list');
+    else criteria.rule = values.rule;
+  }
+  if (values.eventType !== '') {
+    if (!(AUDIT_ACTIONS as readonly string[]).includes(values.eventType))
+      fail('eventType', 'eventType', 'Select an event type from the list');
+    else criteria.action = values.eventType as AuditAction;
+  }
   const from = checkDate('Date from', values.from);
   const to = checkDate('Date to', values.to);
   if (!from.ok) fail('from', `from-${from.part}`, from.message);
@@ -107,6 +136,6 @@ export function readAuditSearch(query: Record<string, unknown>, centreIds: Reado
   if (criteria.from && criteria.before && criteria.before.getTime() <= criteria.from.getTime())
     fail('to', 'to-day', 'Date to must be the same as or after date from');
   if (errors.length === 0 && Object.keys(criteria).length === 0)
-    fail('nhsNumber', 'nhsNumber', 'Enter an NHS number, select a centre or enter a date to search by');
+    fail('nhsNumber', 'nhsNumber', 'Enter an NHS number, select a centre, feed, rule or event type, or enter a date to search by');
   return errors.length > 0 ? { kind: 'invalid', values, errors, fieldErrors } : { kind: 'valid', values, criteria };
 }

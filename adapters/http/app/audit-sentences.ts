@@ -73,7 +73,16 @@ const WHAT: Record<AuditAction, string> = {
   'consent-withdrawn': 'A consent record withdrawn',
   'rulebook-loaded': 'A new version of an information-sharing agreement loaded',
   'audit-chain-started': 'The tamper-evident audit chain began; the events before it are sealed',
+  acked: 'Acknowledgement returned to the sender',
+  'config-loaded': 'A configuration file loaded at start-up',
+  'sign-in-failed': 'A sign-in failed',
+  exported: 'Data exported',
 };
+
+/** Each event type and its description, for the IG lead's search by event type. */
+export const EVENT_TYPES: readonly { action: AuditAction; text: string }[] = Object.entries(WHAT)
+  .map(([action, text]) => ({ action: action as AuditAction, text }))
+  .sort((a, b) => a.text.localeCompare(b.text));
 
 const detailString = (e: AuditEvent, key: string): string | undefined => {
   const v = e.details?.[key];

@@ -94,6 +94,16 @@ export function operatorPages(kit: PageKit, deps: OperatorPagesDeps): WebPages {
       kit.notFound(res);
       return;
     }
+    const reader = signedIn(res);
+    if (reader)
+      await deps.audit.append([
+        {
+          at: kit.clock(),
+          actor: `user:${reader.sub}`,
+          action: 'read',
+          details: { name: reader.name, role: reader.role, purpose: 'operations', query: 'quarantine', results: page.items.length },
+        },
+      ]);
     kit.render(res, 'operator/quarantine.njk', {
       title: 'Quarantined messages',
       current: '/app/operations/quarantine',
@@ -115,6 +125,16 @@ export function operatorPages(kit: PageKit, deps: OperatorPagesDeps): WebPages {
       return;
     }
     const person = signedIn(res);
+    if (person)
+      await deps.audit.append([
+        {
+          at: kit.clock(),
+          actor: `user:${person.sub}`,
+          action: 'read',
+          messageId: message.id,
+          details: { name: person.name, role: person.role, purpose: 'operations' },
+        },
+      ]);
     kit.render(
       res,
       'operator/message.njk',
@@ -181,7 +201,7 @@ export function operatorPages(kit: PageKit, deps: OperatorPagesDeps): WebPages {
         actor: `user:${person.sub}`,
         action: 'raw-read',
         messageId: id,
-        details: { name: person.name, role: person.role },
+        details: { name: person.name, role: person.role, purpose: 'operations' },
       },
     ]);
     kit.render(res, 'operator/raw.njk', {

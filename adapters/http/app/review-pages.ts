@@ -65,6 +65,16 @@ export function reviewPages(kit: PageKit, deps: ReviewPagesDeps): WebPages {
 
   router.get('/operations/reviews', operators, async (req, res) => {
     const items = await deps.families.listReviews('pending', REVIEW_PAGE);
+    const person = signedIn(res);
+    if (person)
+      await deps.audit.append([
+        {
+          at: kit.clock(),
+          actor: `user:${person.sub}`,
+          action: 'read',
+          details: { name: person.name, role: person.role, purpose: 'operations', query: 'match-reviews', results: items.length },
+        },
+      ]);
     const decided = typeof req.query.decided === 'string' ? req.query.decided : undefined;
     kit.render(res, 'operator/reviews.njk', {
       title: 'Possible family matches',
@@ -88,7 +98,13 @@ export function reviewPages(kit: PageKit, deps: ReviewPagesDeps): WebPages {
         action: 'read',
         notificationId: review.notificationId,
         outcome: 'match-review',
-        details: { name: person.name, role: person.role, reviewId: id, fields: review.contributions.map((c) => c.field) },
+        details: {
+          name: person.name,
+          role: person.role,
+          purpose: 'operations',
+          reviewId: id,
+          fields: review.contributions.map((c) => c.field),
+        },
       },
     ]);
     kit.render(

@@ -10,6 +10,7 @@ import { allowed, csrfTokenMatches, csrfTokenOf, readCookies, Sessions, signedIn
 import { OidcSignIn, SignInRefused, type SignInEndpoint } from './oidc-sign-in.js';
 import { PENDING_SIGN_IN_MS, PendingSignInSeal, safeReturnTo } from './pending-sign-in.js';
 import { ROLE_NAMES, type NavItem, type WebPages } from './navigation.js';
+import type { SignInFailureAudit } from '../sign-in-failures.js';
 
 /** The what-if page (agreement-pages.ts), whose form carries a whole proposed agreement. */
 const WHAT_IF_PATH = '/agreements/what-if';
@@ -28,6 +29,8 @@ export interface WebAppDeps {
   /** The page groups built on this foundation (worklist, audit, operations). */
   pages: (page: PageKit) => WebPages[];
   clock?: () => Date;
+  /** Audits sign-ins whose callback failed (rate-limited). */
+  signInFailures?: SignInFailureAudit;
 }
 
 /** What a page group needs to render pages and check people: given to each group's router. */
@@ -186,6 +189,7 @@ export function createWebApp(deps: WebAppDeps): express.Express {
       pending = undefined;
     }
     if (!pending) {
+      deps.signInFailures?.record('web-expired', req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {});
       renderPage(
         res,
         'sign-in.njk',
@@ -206,6 +210,10 @@ export function createWebApp(deps: WebAppDeps): express.Express {
       const refused = err instanceof SignInRefused;
       // Never log the claims or the tokens: only what kind of failure it was.
       deps.logger.warn({ err: refused ? undefined : err, refused }, 'web sign-in refused');
+      deps.signInFailures?.record(refused ? 'web-refused' : 'web-failed', {
+        ...(req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {}),
+        ...(refused ? { reason: err.message } : {}),
+      });
       renderPage(
         res,
         'sign-in.njk',

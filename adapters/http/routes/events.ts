@@ -1,6 +1,7 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { EventIntake, EventIntakeResult } from '../../../src/intake/event-intake.js';
 import type { FhirEventSummary, FhirFetchStore } from '../../../src/ports/fhir-fetch.js';
+import type { AuditLog } from '../../../src/ports/audit-log.js';
 import { clientOf, requireRole } from '../auth.js';
 import { sendProblem } from '../problem.js';
 import { routeParam, UUID } from './paging.js';
@@ -60,7 +61,7 @@ function answer(req: Request, res: Response, r: EventIntakeResult): void {
  * client, stored before it is answered 202 with where to look (`Location: /v1/events/{id}`); Stork then fetches
  * the record from the feed's FHIR server. `GET /v1/events/{id}`: what became of it (the feed's client, or admin).
  */
-export function eventRoutes(intake: EventIntake | undefined, store: FhirFetchStore): Router {
+export function eventRoutes(intake: EventIntake | undefined, store: FhirFetchStore, audit: AuditLog): Router {
   const router = Router();
   if (intake)
     router.post(
@@ -89,6 +90,15 @@ export function eventRoutes(intake: EventIntake | undefined, store: FhirFetchSto
       sendProblem(res, 404, 'Not found', 'No event with this id');
       return;
     }
+    await audit.append([
+      {
+        at: new Date(),
+        actor: `client:${client.id}`,
+        action: 'read',
+        ...(event.messageId ? { messageId: event.messageId } : {}),
+        details: { eventId: id, role: client.role, purpose: 'operations' },
+      },
+    ]);
     res.json({
       ...body(event, false),
       form: event.form,

@@ -5,6 +5,7 @@ import type { FamilyStore, MatchReviewStatus } from '../../../src/ports/family-s
 import type { PersonForMatching } from '../../../src/matching/index.js';
 import { readRegister, REGISTER_COLUMNS, type RegisterRow } from '../../../src/pipeline/family-register.js';
 import { localDateOf } from '../../../src/domain/hl7-datetime.js';
+import type { AuditLog } from '../../../src/ports/audit-log.js';
 import { clientOf, requireRole } from '../auth.js';
 import { sendProblem } from '../problem.js';
 import { pageLimit, routeParam, UUID } from './paging.js';
@@ -52,7 +53,7 @@ function registerRows(req: Request): RegisterRow[] | string {
  * The family register import (admin) and the match review queue (admin; operators in the web app). Centre and
  * feed clients get 403.
  */
-export function familyRoutes(deps: FamilyRoutesDeps): Router {
+export function familyRoutes(deps: FamilyRoutesDeps, audit: AuditLog): Router {
   const router = Router();
   const clock = deps.clock ?? (() => new Date());
   const limit = { limit: deps.maxImportBytes };
@@ -106,7 +107,17 @@ export function familyRoutes(deps: FamilyRoutesDeps): Router {
       sendProblem(res, 400, 'Invalid query', undefined, [{ field: 'limit', message: 'must be an integer from 1 to 500' }]);
       return;
     }
-    res.json({ items: await deps.families.listReviews(status as MatchReviewStatus, n) });
+    const items = await deps.families.listReviews(status as MatchReviewStatus, n);
+    const client = clientOf(res);
+    await audit.append([
+      {
+        at: clock(),
+        actor: `client:${client.id}`,
+        action: 'read',
+        details: { query: 'match-reviews', role: client.role, purpose: 'operations', status, results: items.length },
+      },
+    ]);
+    res.json({ items });
   });
 
   router.post('/v1/match-reviews/:id', requireRole('admin'), express.json({ limit: 4096 }), async (req, res) => {

@@ -32,7 +32,23 @@ export function messageRoutes(
       }
       feedId = feedId ?? own[0] ?? '-';
     }
-    res.json(await store.list({ ...page, ...(feedId ? { feedId } : {}) }));
+    const listed = await store.list({ ...page, ...(feedId ? { feedId } : {}) });
+    await audit.append([
+      {
+        at: new Date(),
+        actor: `client:${client.id}`,
+        action: 'read',
+        details: {
+          query: 'messages',
+          role: client.role,
+          purpose: 'operations',
+          ...(page.status ? { status: page.status } : {}),
+          ...(feedId ? { feed: feedId } : {}),
+          results: listed.items.length,
+        },
+      },
+    ]);
+    res.json(listed);
   });
 
   router.get('/v1/messages/:id', requireRole('admin', 'feed'), async (req, res) => {
@@ -45,10 +61,27 @@ export function messageRoutes(
     }
     const { raw, canonical, senderKey, apiClient, ...metadata } = message;
     if (client.role !== 'admin') {
+      await audit.append([
+        {
+          at: new Date(),
+          actor: `client:${client.id}`,
+          action: 'read',
+          messageId: id,
+          details: { role: client.role, purpose: 'operations' },
+        },
+      ]);
       res.json(metadata);
       return;
     }
-    await audit.append([{ at: new Date(), actor: `client:${client.id}`, action: 'raw-read', messageId: id }]);
+    await audit.append([
+      {
+        at: new Date(),
+        actor: `client:${client.id}`,
+        action: 'raw-read',
+        messageId: id,
+        details: { role: client.role, purpose: 'operations' },
+      },
+    ]);
     res.json({ ...metadata, raw: raw.toString('utf8') });
   });
 

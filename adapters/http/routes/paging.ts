@@ -46,3 +46,33 @@ export function readStatusPage<S extends string>(
   const after = typeof query.after === 'string' ? query.after : undefined;
   return { limit, ...(status !== undefined ? { status: status as S } : {}), ...(after !== undefined ? { after } : {}) };
 }
+
+/** The audit query's cursor: opaque to clients, base64url of `audit:<seq of the page's last event>`. */
+export function encodeAuditCursor(seq: number): string {
+  return Buffer.from(`audit:${seq}`).toString('base64url');
+}
+
+/** The seq an encodeAuditCursor cursor names, or undefined for anything else (never a value the store could choke on). */
+export function decodeAuditCursor(cursor: string): number | undefined {
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(cursor)) return undefined;
+  const m = /^audit:(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const seq = m?.[1] !== undefined ? Number(m[1]) : undefined;
+  return seq !== undefined && seq <= Number.MAX_SAFE_INTEGER && encodeAuditCursor(seq) === cursor ? seq : undefined;
+}
+
+/**
+ * An instant of a query: an RFC 3339 date-time with its offset (`2026-11-18T09:00:00Z`), or a date
+ * (`2026-11-18`, midnight UTC; as an exclusive end, `endOfDay` moves it to the next midnight, so the day is in).
+ */
+export function readInstant(value: string, endOfDay = false): Date | undefined {
+  const date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (date) {
+    const [y, m, d] = [Number(date[1]), Number(date[2]), Number(date[3])];
+    const t = new Date(Date.UTC(y, m - 1, d + (endOfDay ? 1 : 0)));
+    const check = new Date(Date.UTC(y, m - 1, d));
+    return check.getUTCFullYear() === y && check.getUTCMonth() === m - 1 && check.getUTCDate() === d && y >= 1900 ? t : undefined;
+  }
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/.test(value)) return undefined;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? undefined : new Date(t);
+}

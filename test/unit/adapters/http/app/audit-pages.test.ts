@@ -11,7 +11,7 @@ describe('The IG lead’s search form', () => {
     expect(readAuditSearch({}, centres, now).kind).toBe('empty');
     const none = search({});
     expect(none.kind === 'invalid' && none.errors).toEqual([
-      { text: 'Enter an NHS number, select a centre or enter a date to search by', href: '#nhsNumber' },
+      { text: 'Enter an NHS number, select a centre, feed, rule or event type, or enter a date to search by', href: '#nhsNumber' },
     ]);
   });
 
@@ -33,6 +33,23 @@ describe('The IG lead’s search form', () => {
       before: new Date('2026-11-29T00:00:00Z'), // the day after the last, midnight GMT
     });
     expect(londonMidnight(2026, 12, 32)).toEqual(new Date('2027-01-01T00:00:00Z'));
+  });
+
+  it('reads a feed, a rule and an event type from their lists; anything else is an error linked to its field', () => {
+    const choices = { feedIds: new Set(['northgate-maternity']), ruleIds: new Set(['offer-of-support']) };
+    const ok = readAuditSearch(
+      { search: '1', feed: 'northgate-maternity', rule: 'offer-of-support', eventType: 'delivered' },
+      centres,
+      now,
+      choices,
+    );
+    expect(ok.kind === 'valid' && ok.criteria).toEqual({ feed: 'northgate-maternity', rule: 'offer-of-support', action: 'delivered' });
+    const bad = readAuditSearch({ search: '1', feed: 'elsewhere', rule: 'made-up', eventType: 'eaten' }, centres, now, choices);
+    expect(bad.kind === 'invalid' && bad.errors).toEqual([
+      { text: 'Select a feed from the list', href: '#feed' },
+      { text: 'Select a rule from the list', href: '#rule' },
+      { text: 'Select an event type from the list', href: '#eventType' },
+    ]);
   });
 
   it('gives GOV.UK errors linked to the field at fault', () => {
