@@ -63,7 +63,7 @@ export class SqlIgReports implements SubjectEventSource, ReportCounts {
            FROM subject s JOIN audit_events e ON e.notification_id = s.id
           WHERE e.action IN ('delivered', 'updated', 'withdrawn', 'read', 'acknowledged')
             ${range.map((c) => `AND ${c}`).join(' ')}
-          ORDER BY e.seq`,
+          ORDER BY e.at, e.seq`,
         params,
       );
       const events = r.rows.map((row): SubjectEvent => {

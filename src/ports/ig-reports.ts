@@ -35,7 +35,7 @@ export interface TimeWindow {
 export interface SubjectEventSource {
   /**
    * The disclosure events (delivered, updated, withdrawn, read by an inbox, acknowledged) of every notification
-   * whose baby or mother has this NHS number, oldest first; and how many such notifications there are.
+   * whose baby or mother has this NHS number; and how many such notifications there are.
    */
   subjectEvents(nhsNumber: string, window: TimeWindow): Promise<{ notifications: number; events: SubjectEvent[] }>;
 }

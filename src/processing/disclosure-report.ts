@@ -30,7 +30,14 @@ export interface DisclosureReportRequest extends TimeWindow {
 export async function generateDisclosureReport(deps: DisclosureReportDeps, req: DisclosureReportRequest): Promise<DisclosureReport> {
   const window: TimeWindow = { ...(req.since ? { since: req.since } : {}), ...(req.until ? { until: req.until } : {}) };
   const { notifications, events } = await deps.source.subjectEvents(req.nhsNumber, window);
-  const report = buildDisclosureReport({ nhsNumber: req.nhsNumber, generatedAt: req.at, ...window, notifications, events, catchments: deps.catchments });
+  const report = buildDisclosureReport({
+    nhsNumber: req.nhsNumber,
+    generatedAt: req.at,
+    ...window,
+    notifications,
+    events,
+    catchments: deps.catchments,
+  });
   const who = actorFields(req.by);
   await deps.audit.append([
     {

@@ -52,7 +52,10 @@ export function barChartSvg(id: string, title: string, series: readonly ChartSer
         .map((s) => {
           const v = r.values[s.key] ?? 0;
           const w = (v / max) * BAR_AREA;
-          const rect = v > 0 ? `<rect x="${x.toFixed(1)}" y="${y}" width="${Math.max(w, 1).toFixed(1)}" height="${BAR_HEIGHT}" fill="${s.colour}"/>` : '';
+          const rect =
+            v > 0
+              ? `<rect x="${x.toFixed(1)}" y="${y}" width="${Math.max(w, 1).toFixed(1)}" height="${BAR_HEIGHT}" fill="${s.colour}"/>`
+              : '';
           x += w;
           return rect;
         })

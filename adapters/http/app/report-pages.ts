@@ -38,7 +38,9 @@ interface FieldError {
 }
 
 /** The disclosure form's fields, read from a POST body: the NHS number (spaced or not) and the reason. */
-function readDisclosureForm(body: unknown):
+function readDisclosureForm(
+  body: unknown,
+):
   | { ok: true; nhsNumber: string; reason: string; values: Record<string, string> }
   | { ok: false; values: Record<string, string>; errors: FieldError[]; fieldErrors: Record<string, string> } {
   const b = (body ?? {}) as Record<string, unknown>;
@@ -152,7 +154,12 @@ export function reportPages(kit: PageKit, deps: ReportPagesDeps): WebPages {
     if (!person) return;
     const form = readDisclosureForm(req.body);
     if (!form.ok) {
-      kit.render(res, 'ig/disclosures.njk', { ...formContext, values: form.values, errors: form.errors, fieldErrors: form.fieldErrors }, 400);
+      kit.render(
+        res,
+        'ig/disclosures.njk',
+        { ...formContext, values: form.values, errors: form.errors, fieldErrors: form.fieldErrors },
+        400,
+      );
       return;
     }
     const report = await generate(person, form.nhsNumber, form.reason, 'html');
@@ -169,7 +176,12 @@ export function reportPages(kit: PageKit, deps: ReportPagesDeps): WebPages {
     if (!person) return;
     const form = readDisclosureForm(req.body);
     if (!form.ok) {
-      kit.render(res, 'ig/disclosures.njk', { ...formContext, values: form.values, errors: form.errors, fieldErrors: form.fieldErrors }, 400);
+      kit.render(
+        res,
+        'ig/disclosures.njk',
+        { ...formContext, values: form.values, errors: form.errors, fieldErrors: form.fieldErrors },
+        400,
+      );
       return;
     }
     const report = await generate(person, form.nhsNumber, form.reason, 'csv');
@@ -187,8 +199,13 @@ export function reportPages(kit: PageKit, deps: ReportPagesDeps): WebPages {
     };
     const read = readDayRange(q('from'), q('to'), kit.clock());
     if (read.ok) return read.range;
-    const errors = read.problems.map((p) => ({ text: `${p.field === 'from' ? 'Date from' : 'Date to'} ${p.message}`, href: `#${p.field}` }));
-    const fieldErrors = Object.fromEntries(read.problems.map((p) => [p.field, `${p.field === 'from' ? 'Date from' : 'Date to'} ${p.message}`]));
+    const errors = read.problems.map((p) => ({
+      text: `${p.field === 'from' ? 'Date from' : 'Date to'} ${p.message}`,
+      href: `#${p.field}`,
+    }));
+    const fieldErrors = Object.fromEntries(
+      read.problems.map((p) => [p.field, `${p.field === 'from' ? 'Date from' : 'Date to'} ${p.message}`]),
+    );
     kit.render(res, view, { ...context, values: { from: q('from') ?? '', to: q('to') ?? '' }, errors, fieldErrors }, 400);
     return undefined;
   };
@@ -201,7 +218,10 @@ export function reportPages(kit: PageKit, deps: ReportPagesDeps): WebPages {
     const context = { title: 'Reports: feeds', current: '/app/reports', tabs: tabs('/app/reports/feeds'), action: '/app/reports/feeds' };
     const range = rangeOf(req, res, 'ig/report.njk', context);
     if (!range) return;
-    const [days, rejections] = await Promise.all([deps.counts.feedDays(range.start, range.end), deps.counts.feedRejections(range.start, range.end)]);
+    const [days, rejections] = await Promise.all([
+      deps.counts.feedDays(range.start, range.end),
+      deps.counts.feedRejections(range.start, range.end),
+    ]);
     const feedLabel = (id: string) => (id === '' ? 'Unrecognised sender' : (deps.feedName(id) ?? id));
     const feeds = [...new Set(days.map((d) => d.feedId))];
     const sections = feeds.map((feedId, i) => {
@@ -212,7 +232,10 @@ export function reportPages(kit: PageKit, deps: ReportPagesDeps): WebPages {
           `feed-${i}`,
           `${feedLabel(feedId)}: messages per day`,
           FEED_SERIES,
-          rows.map((d) => ({ label: d.day, values: { accepted: d.accepted, rejected: d.rejected, quarantined: d.quarantined, notRelevant: d.notRelevant } })),
+          rows.map((d) => ({
+            label: d.day,
+            values: { accepted: d.accepted, rejected: d.rejected, quarantined: d.quarantined, notRelevant: d.notRelevant },
+          })),
         ),
         caption: `${feedLabel(feedId)}: messages per London day`,
         head: ['Day', 'Received', 'Accepted', 'Rejected', 'Quarantined', 'Not relevant'],
@@ -220,11 +243,22 @@ export function reportPages(kit: PageKit, deps: ReportPagesDeps): WebPages {
         reasons: rejections.filter((r) => r.feedId === feedId).map((r) => [r.reason, r.count]),
       };
     });
-    kit.render(res, 'ig/report.njk', { ...context, values: { from: range.from, to: range.to }, rangeText: rangeText(range), sections, empty: sections.length === 0 });
+    kit.render(res, 'ig/report.njk', {
+      ...context,
+      values: { from: range.from, to: range.to },
+      rangeText: rangeText(range),
+      sections,
+      empty: sections.length === 0,
+    });
   });
 
   router.get('/reports/centres', igLead, async (req, res) => {
-    const context = { title: 'Reports: centres', current: '/app/reports', tabs: tabs('/app/reports/centres'), action: '/app/reports/centres' };
+    const context = {
+      title: 'Reports: centres',
+      current: '/app/reports',
+      tabs: tabs('/app/reports/centres'),
+      action: '/app/reports/centres',
+    };
     const range = rangeOf(req, res, 'ig/report.njk', context);
     if (!range) return;
     const centres = await deps.counts.centres(range.start, range.end);
@@ -246,7 +280,13 @@ export function reportPages(kit: PageKit, deps: ReportPagesDeps): WebPages {
               rows: named.map((c) => [c.name, c.delivered, c.reads, c.notificationsRead, c.takenOn, c.withdrawn]),
             },
           ];
-    kit.render(res, 'ig/report.njk', { ...context, values: { from: range.from, to: range.to }, rangeText: rangeText(range), sections, empty: sections.length === 0 });
+    kit.render(res, 'ig/report.njk', {
+      ...context,
+      values: { from: range.from, to: range.to },
+      rangeText: rangeText(range),
+      sections,
+      empty: sections.length === 0,
+    });
   });
 
   router.get('/reports/rules', igLead, async (req, res) => {
@@ -261,13 +301,29 @@ export function reportPages(kit: PageKit, deps: ReportPagesDeps): WebPages {
         : [
             {
               heading: 'Decisions per rule',
-              chart: barChartSvg('rules', 'Decisions per rule', RULE_SERIES, rules.map((r) => ({ label: label(r), values: { decisions: r.decisions } }))),
+              chart: barChartSvg(
+                'rules',
+                'Decisions per rule',
+                RULE_SERIES,
+                rules.map((r) => ({ label: label(r), values: { decisions: r.decisions } })),
+              ),
               caption: 'Decisions per rule and agreement version',
               head: ['Rule', 'Effect', 'Agreement', 'Decisions'],
-              rows: rules.map((r) => [deps.ruleDescription(r.ruleId) ? `${r.ruleId}: ${deps.ruleDescription(r.ruleId) ?? ''}` : r.ruleId, r.effect, r.agreement, r.decisions]),
+              rows: rules.map((r) => [
+                deps.ruleDescription(r.ruleId) ? `${r.ruleId}: ${deps.ruleDescription(r.ruleId) ?? ''}` : r.ruleId,
+                r.effect,
+                r.agreement,
+                r.decisions,
+              ]),
             },
           ];
-    kit.render(res, 'ig/report.njk', { ...context, values: { from: range.from, to: range.to }, rangeText: rangeText(range), sections, empty: sections.length === 0 });
+    kit.render(res, 'ig/report.njk', {
+      ...context,
+      values: { from: range.from, to: range.to },
+      rangeText: rangeText(range),
+      sections,
+      empty: sections.length === 0,
+    });
   });
 
   return {

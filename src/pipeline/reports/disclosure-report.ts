@@ -77,7 +77,8 @@ export function describeRecipient(catchments: Catchments, inboxId: string): Reci
     return { inboxId, name: centre.name, kind: 'centre', ...(la ? { localAuthority: la.name } : {}) };
   }
   const la = catchments.localAuthorities.find((l) => `${l.id}-unallocated` === inboxId);
-  if (la !== undefined) return { inboxId, name: `${la.name}: unallocated inbox`, kind: 'local-authority-unallocated', localAuthority: la.name };
+  if (la !== undefined)
+    return { inboxId, name: `${la.name}: unallocated inbox`, kind: 'local-authority-unallocated', localAuthority: la.name };
   if (inboxId === HUB_UNALLOCATED_INBOX) return { inboxId, name: 'Hub unallocated inbox (no local authority)', kind: 'unallocated' };
   const review = REVIEW_NAMES[inboxId];
   if (review !== undefined) return { inboxId, name: review, kind: 'review' };
