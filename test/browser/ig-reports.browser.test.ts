@@ -93,6 +93,7 @@ describe('IG lead: disclosure report and reports (Chromium)', () => {
     await page.emulateMedia({ media: 'print' });
     expect(await page.getByRole('button', { name: 'Download as CSV' }).isVisible()).toBe(false);
     expect(await page.locator('main table').isVisible()).toBe(true);
+    expect(await page.getByRole('link', { name: 'Search the audit' }).first().isVisible()).toBe(false);
     expect(await seriousAxeViolations(page)).toEqual([]);
     await screenshot(page, 'ig-disclosure-report-print');
     await page.emulateMedia({ media: 'screen' });

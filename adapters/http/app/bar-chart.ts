@@ -80,7 +80,7 @@ export function barChartSvg(id: string, title: string, series: readonly ChartSer
     .join('');
   const desc = `Bar chart of ${rows.length} row${rows.length === 1 ? '' : 's'}: ${series.map((s) => s.label).join(', ')}. The table after the chart gives the figures.`;
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="${id}-title ${id}-desc" width="100%" viewBox="0 0 ${width} ${height}" focusable="false">` +
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-labelledby="${id}-title ${id}-desc" width="100%" viewBox="0 0 ${width} ${height}" focusable="false" font-family="GDS Transport, arial, sans-serif">` +
     `<title id="${id}-title">${escapeXml(title)}</title><desc id="${id}-desc">${escapeXml(desc)}</desc>` +
     bars +
     legend +

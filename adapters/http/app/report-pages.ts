@@ -167,6 +167,8 @@ export function reportPages(kit: PageKit, deps: ReportPagesDeps): WebPages {
       title: 'Disclosure report',
       current: '/app/disclosures',
       nhsNumber: form.nhsNumber,
+      // Printed without the header, its navigation and the footer: the report alone, to attach to a reply.
+      printable: true,
       report: reportContext(report, form.reason),
     });
   });
