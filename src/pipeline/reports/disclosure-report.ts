@@ -94,8 +94,11 @@ export function withdrawalCategory(e: Pick<SubjectEvent, 'outcome' | 'details'>)
   return 'record-changed';
 }
 
-const strings = (v: unknown): string[] | undefined =>
-  Array.isArray(v) && v.every((x) => typeof x === 'string') ? [...(v as string[])] : undefined;
+const strings = (v: unknown): string[] | undefined => {
+  if (!Array.isArray(v)) return undefined;
+  const out = v.filter((x): x is string => typeof x === 'string');
+  return out.length === v.length ? out : undefined;
+};
 
 function datasetFields(dataset: unknown): string[] | undefined {
   return typeof dataset === 'string' && isDatasetName(dataset) ? [...DATASETS[dataset]] : undefined;
