@@ -236,6 +236,11 @@ describe('IG reports: subject-access disclosures and counts', () => {
     expect(((await badRange.json()) as { errors: { field: string }[] }).errors.map((e) => e.field).sort()).toEqual(['format', 'since']);
     const centre = await api(t.http, 'demo-osmondthorpe-key', `/v1/subjects/${mother}/disclosures`);
     expect(centre.status).toBe(403);
+    // A HEAD discloses nothing, so it generates and exports nothing.
+    const head = await api(t.http, 'demo-ig-key', `/v1/subjects/${otherMother}/disclosures`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    const exported = await db.query(`SELECT 1 FROM audit_events WHERE action = 'exported' AND subject_nhs_number = $1`, [otherMother]);
+    expect(exported.rows).toHaveLength(0);
   });
 
   it('limits the report to a time window', async () => {

@@ -67,6 +67,12 @@ export function igReportRoutes(deps: IgReportDeps): Router {
       sendProblem(res, 400, 'Invalid query', undefined, problems);
       return;
     }
+    res.set('Cache-Control', 'no-store');
+    if (req.method === 'HEAD') {
+      // Nothing leaves the hub on a HEAD: the report is neither generated nor exported (so nothing is audited).
+      res.type(format === 'csv' ? 'text/csv; charset=utf-8; header=present' : 'application/json').end();
+      return;
+    }
     const report = await generateDisclosureReport(deps, {
       nhsNumber,
       by: `client:${clientOf(res).id}`,
@@ -77,7 +83,6 @@ export function igReportRoutes(deps: IgReportDeps): Router {
       via: 'api',
       at: deps.clock(),
     });
-    res.set('Cache-Control', 'no-store');
     if (format === 'csv') {
       res
         .type('text/csv; charset=utf-8; header=present')
