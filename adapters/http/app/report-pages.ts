@@ -66,6 +66,10 @@ function readDisclosureForm(
 
 const spaced = (n: string): string => `${n.slice(0, 3)} ${n.slice(3, 6)} ${n.slice(6)}`;
 
+/** An agreement label with its hash in groups of 16, so it wraps on the page and in print (JSON and CSV keep it whole). */
+export const readableAgreement = (label: string): string =>
+  label.replace(/#sha256:([0-9a-f]{64})$/, (_m, h: string) => ` sha256: ${(h.match(/.{16}/g) ?? [h]).join(' ')}`);
+
 const ROLE_TEXT = { baby: 'As the baby', mother: 'As the mother', 'baby and mother': 'As the baby and the mother' } as const;
 
 /** One row of the report's table, as text cells (nunjucks escapes them). */
@@ -80,7 +84,7 @@ function entryRow(e: DisclosureEntry) {
   if (e.by) what.push(`By: ${e.by.name ? `${e.by.name} (${e.by.actor})` : e.by.actor}`);
   const under: string[] = [];
   if (e.ruleId) under.push(`Rule: ${e.ruleId}`);
-  if (e.agreement) under.push(`Agreement: ${e.agreement}`);
+  if (e.agreement) under.push(`Agreement: ${readableAgreement(e.agreement)}`);
   if (e.lawfulBasis) under.push(`Lawful basis: ${e.lawfulBasis}`);
   return {
     at: londonDateTime(new Date(e.at)),
@@ -211,6 +215,12 @@ export function reportPages(kit: PageKit, deps: ReportPagesDeps): WebPages {
     kit.render(res, view, { ...context, values: { from: q('from') ?? '', to: q('to') ?? '' }, errors, fieldErrors }, 400);
     return undefined;
   };
+  /** The report page; each section's columns whose first row holds a number are right-aligned (GOV.UK numeric). */
+  const renderReport = (res: Response, context: { sections: { head: string[]; rows: unknown[][] }[] } & Record<string, unknown>): void =>
+    kit.render(res, 'ig/report.njk', {
+      ...context,
+      sections: context.sections.map((s) => ({ ...s, numeric: s.head.map((_h, i) => typeof s.rows[0]?.[i] === 'number') })),
+    });
   const tabs = (current: string) => REPORT_TABS.map((t) => ({ ...t, current: t.href === current }));
   const rangeText = (r: DayRange) => `${r.from} to ${r.to} (${r.days} London day${r.days === 1 ? '' : 's'})`;
 
@@ -245,7 +255,7 @@ export function reportPages(kit: PageKit, deps: ReportPagesDeps): WebPages {
         reasons: rejections.filter((r) => r.feedId === feedId).map((r) => [r.reason, r.count]),
       };
     });
-    kit.render(res, 'ig/report.njk', {
+    renderReport(res, {
       ...context,
       values: { from: range.from, to: range.to },
       rangeText: rangeText(range),
@@ -282,7 +292,7 @@ export function reportPages(kit: PageKit, deps: ReportPagesDeps): WebPages {
               rows: named.map((c) => [c.name, c.delivered, c.reads, c.notificationsRead, c.takenOn, c.withdrawn]),
             },
           ];
-    kit.render(res, 'ig/report.njk', {
+    renderReport(res, {
       ...context,
       values: { from: range.from, to: range.to },
       rangeText: rangeText(range),
@@ -310,16 +320,17 @@ export function reportPages(kit: PageKit, deps: ReportPagesDeps): WebPages {
                 rules.map((r) => ({ label: label(r), values: { decisions: r.decisions } })),
               ),
               caption: 'Decisions per rule and agreement version',
-              head: ['Rule', 'Effect', 'Agreement', 'Decisions'],
+              head: ['Rule', 'Description', 'Effect', 'Agreement', 'Decisions'],
               rows: rules.map((r) => [
-                deps.ruleDescription(r.ruleId) ? `${r.ruleId}: ${deps.ruleDescription(r.ruleId) ?? ''}` : r.ruleId,
+                r.ruleId,
+                deps.ruleDescription(r.ruleId) ?? '',
                 r.effect,
-                r.agreement,
+                readableAgreement(r.agreement),
                 r.decisions,
               ]),
             },
           ];
-    kit.render(res, 'ig/report.njk', {
+    renderReport(res, {
       ...context,
       values: { from: range.from, to: range.to },
       rangeText: rangeText(range),
