@@ -57,12 +57,14 @@ import { SqlWebSessionStore } from '../adapters/store/sql-web-session-store.js';
 import type { PageKit } from '../adapters/http/app/web-app.js';
 import type { WebPages } from '../adapters/http/app/navigation.js';
 import { igPages } from '../adapters/http/app/ig-pages.js';
+import { reportPages } from '../adapters/http/app/report-pages.js';
 import { operatorPages } from '../adapters/http/app/operator-pages.js';
 import { reviewPages } from '../adapters/http/app/review-pages.js';
 import { SqlFamilyStore } from '../adapters/store/sql-family-store.js';
 import { loadMatchModel } from './config/matching.js';
 import { bindMatcher, type FamilyMatcher } from './pipeline/family-match.js';
 import { SqlDecisionHistory } from '../adapters/store/sql-decision-history.js';
+import { SqlIgReports } from '../adapters/store/sql-ig-reports.js';
 import { explainNotification } from './processing/explain-notification.js';
 import { recordAgreementVersions } from './processing/agreement-versions.js';
 import { configFileDigests } from './config/config-digests.js';
@@ -469,6 +471,13 @@ async function startIntakeRole(
     },
     // A feed client's scope: an HL7 v2 sending facility (its feeds), or a FHIR or NEMS feed's id (that feed).
     explainDecision: explainer(core, pools.api),
+    igReports: {
+      source: new SqlIgReports(pools.api),
+      counts: new SqlIgReports(pools.api),
+      audit: new SqlAuditLog(pools.api),
+      catchments: config.catchments,
+      clock,
+    },
     feedIdsForFacility: (scope) => [
       ...config.feeds.feeds.filter((f) => f.sendingFacility === scope).map((f) => f.id),
       ...config.feeds.fhirFeeds.filter((f) => f.id === scope).map((f) => f.id),
@@ -671,6 +680,14 @@ function auditAndOperationsPages(core: Core, kit: PageKit, apiDb: Database, repl
       feeds,
     }),
     reviewPages(kit, { families: new SqlFamilyStore(apiDb), audit, reviewDecided: (id) => reviewDecided(core, id) }),
+    reportPages(kit, {
+      source: new SqlIgReports(apiDb),
+      counts: new SqlIgReports(apiDb),
+      audit,
+      catchments: config.catchments,
+      feedName: (id) => feeds.find((f) => f.id === id)?.name,
+      ruleDescription: (id) => ruleDescription(config, id),
+    }),
   ];
 }
 

@@ -31,6 +31,7 @@ import { consentRoutes } from './routes/consents.js';
 import type { ConsentDeps } from '../../src/processing/record-consents.js';
 import { decisionRoutes, type ExplainNotification } from './routes/decisions.js';
 import type { AuditVerifyResult } from '../../src/ports/audit-chain.js';
+import { igReportRoutes, type IgReportDeps } from './routes/ig-reports.js';
 
 export interface HttpAppDeps {
   logger: Logger;
@@ -68,6 +69,8 @@ export interface HttpAppDeps {
   consents: ConsentDeps;
   /** Audits requests refused for a missing or unknown key (rate-limited). */
   signInFailures?: SignInFailureAudit;
+  /** A person's disclosure report and the counts reports (role ig, issue 14 items 4 and 5). */
+  igReports: IgReportDeps;
 }
 
 /** Builds the HTTP API: health without a key, everything under `/v1` behind a bearer key and a role. */
@@ -92,6 +95,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   if (deps.families) app.use(familyRoutes(deps.families, deps.audit));
   app.use(consentRoutes(deps.consents));
   app.use(decisionRoutes(deps.explainDecision, deps.audit));
+  app.use(igReportRoutes(deps.igReports));
   // A known path reached here was asked with a method it does not have: 405 with Allow. (OPTIONS is answered
   // by Express itself, with the same Allow, from the routes.) One middleware, not routes, so the router's
   // table holds only the real operations (the OpenAPI test compares it with the document).
@@ -156,6 +160,10 @@ export const KNOWN_PATHS: readonly (readonly [string, string])[] = [
   ['/v1/consents', 'GET, HEAD, POST'],
   ['/v1/consents/:id/withdraw', 'POST'],
   ['/v1/notifications/:id/decision', 'GET, HEAD'],
+  ['/v1/subjects/:nhsNumber/disclosures', 'GET, HEAD'],
+  ['/v1/reports/feeds', 'GET, HEAD'],
+  ['/v1/reports/centres', 'GET, HEAD'],
+  ['/v1/reports/rules', 'GET, HEAD'],
 ];
 
 /** 405 with Allow for a known path asked with another method; anything else goes on (to the 404). */

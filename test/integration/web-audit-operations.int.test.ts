@@ -101,6 +101,10 @@ describe('Web app: IG and operator pages, role checks and queries', () => {
       [`/app/audit/notifications/${notificationId}`, { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
       [`/app/audit/notifications/${notificationId}/decision`, { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
       ['/app/agreements/what-if', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
+      ['/app/disclosures', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
+      ['/app/reports/feeds', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
+      ['/app/reports/centres', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
+      ['/app/reports/rules', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
       ['/app/operations', { 'centre-worker': 403, 'ig-lead': 403, operator: 200, admin: 200 }],
       ['/app/operations/quarantine', { 'centre-worker': 403, 'ig-lead': 403, operator: 200, admin: 200 }],
       [`/app/operations/messages/${quarantinedId}`, { 'centre-worker': 403, 'ig-lead': 403, operator: 200, admin: 200 }],
@@ -131,6 +135,20 @@ describe('Web app: IG and operator pages, role checks and queries', () => {
     const asIg = await post('ig-lead', '/app/agreements/what-if');
     expect(asIg.status).toBe(400);
     expect(await asIg.text()).toContain('The proposed agreement is not valid JSON');
+  });
+
+  test('the disclosure report is a form post for the IG lead only, with an NHS number and a reason; refusals export nothing', async () => {
+    for (const role of ['centre-worker', 'operator', 'admin'] as const) {
+      expect((await post(role, '/app/disclosures')).status).toBe(403);
+      expect((await post(role, '/app/disclosures/csv')).status).toBe(403);
+    }
+    const asIg = await post('ig-lead', '/app/disclosures');
+    expect(asIg.status).toBe(400);
+    const page = await asIg.text();
+    expect(page).toContain('Enter the NHS number of the person');
+    expect(page).toContain('Enter the reason for this report');
+    const exported = await t.hub.db.query(`SELECT 1 FROM audit_events WHERE action = 'exported'`);
+    expect(exported.rows).toHaveLength(0);
   });
 
   test('replay is a form post for operators and admins only, with the session’s CSRF token', async () => {

@@ -37,6 +37,7 @@ function appWithEveryRoute(): express.Express {
     feedIdsForFacility: () => [],
     families: { families: unused, blockingKeys: () => [], centreIds: new Set(), maxImportBytes: 1024 },
     consents: unused,
+    igReports: unused,
   };
   return createHttpApp(deps);
 }
