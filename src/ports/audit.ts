@@ -47,7 +47,9 @@ export type AuditAction =
   /** A consent record withdrawn (the record is kept; the withdrawal is appended). */
   | 'consent-withdrawn'
   /** An information-sharing agreement version (content hash) loaded for the first time (issue 13). */
-  | 'rulebook-loaded';
+  | 'rulebook-loaded'
+  /** A retention run purged one table's expired personal data (details: counts, cut-off, the retention file's hash). */
+  | 'purged';
 
 /** One audit event to append. Personal data appears only in `subjectNhsNumber`, which IG leads query by. */
 export interface AuditEventInput {

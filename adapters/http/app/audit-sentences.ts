@@ -72,6 +72,7 @@ const WHAT: Record<AuditAction, string> = {
   'consent-recorded': 'A parent’s consent or objection recorded',
   'consent-withdrawn': 'A consent record withdrawn',
   'rulebook-loaded': 'A new version of an information-sharing agreement loaded',
+  purged: 'Personal data past its retention period purged (counts only; ids, hashes and times kept)',
 };
 
 const detailString = (e: AuditEvent, key: string): string | undefined => {

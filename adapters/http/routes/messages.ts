@@ -44,7 +44,8 @@ export function messageRoutes(
       return;
     }
     const { raw, canonical, senderKey, apiClient, ...metadata } = message;
-    if (client.role !== 'admin') {
+    // Purged under retention: its metadata and hash remain, its bytes do not (and there is no read to audit).
+    if (client.role !== 'admin' || metadata.purgedAt !== undefined) {
       res.json(metadata);
       return;
     }
