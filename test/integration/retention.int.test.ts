@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { configFiles } from '../../src/config/hub-config.js';
+import { copySampleConfig } from '../support/sample-config.js';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { SqlRetentionStore } from '../../adapters/store/sql-retention-store.js';
 import { RETENTION_SCHEDULER_ID } from '../../adapters/queue/bullmq-queues.js';
@@ -185,7 +188,7 @@ describe('Retention: the daily purge of personal data past its period (issue 14 
     expect(JSON.stringify(await fhir.json())).toContain('no longer held');
     expect((await inboxItem(waiting.notificationId)).record?.baby.nhsNumber).toBe(waiting.record?.baby.nhsNumber);
     // The row keeps its ids, status and times; its identifiable columns are empty.
-    const row = await db.query<Record<string, unknown>>(
+    const row = await db.query(
       `SELECT n.subject_key, n.baby_nhs_number, n.mother_nhs_number, n.record, n.disclosed, n.birth_key, n.status, n.created_at, b.canonical
          FROM notifications n JOIN message_bodies b ON b.message_id = n.message_id WHERE n.id = $1`,
       [taken.notificationId],
@@ -226,6 +229,21 @@ describe('Retention: the daily purge of personal data past its period (issue 14 
     const was = await count();
     await queue.add('purge', {});
     await pollUntil(async () => ((await count()) >= was + 5 ? true : undefined), 'purge audited by the job');
+  });
+});
+
+describe('Retention configuration at start-up', () => {
+  test('a hub whose retention.json has a zero period does not start, naming the file and the field', async () => {
+    const dir = copySampleConfig('stork-retention-');
+    const file = configFiles(dir).retention;
+    const sample = JSON.parse(readFileSync(file, 'utf8')) as { periods: Record<string, unknown> };
+    writeFileSync(file, JSON.stringify({ ...sample, periods: { ...sample.periods, notificationContent: { months: 0 } } }));
+    const database = await createTestDatabase();
+    try {
+      await expect(startTestHub({ configDir: dir, database })).rejects.toThrow(/retention\.json: field \/periods\/notificationContent/);
+    } finally {
+      await database.drop();
+    }
   });
 });
 
