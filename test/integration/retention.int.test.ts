@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { SqlWebSessionStore } from '../../adapters/store/sql-web-session-store.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { configFiles } from '../../src/config/hub-config.js';
 import { copySampleConfig } from '../support/sample-config.js';
@@ -60,6 +61,11 @@ describe('Retention: the daily purge of personal data past its period (issue 14 
   let takenMessageId = '';
   let quarantinedId = '';
   let auditOfTaken = 0;
+  const cookies = new Map<string, string>();
+  const page = async (role: string, path: string): Promise<{ status: number; html: string }> => {
+    const res = await fetch(`${t.http}${path}`, { headers: { cookie: cookies.get(role) ?? '' } });
+    return { status: res.status, html: await res.text() };
+  };
 
   const inboxItem = async (id: string): Promise<InboxItem> => {
     const res = await api(t.http, 'demo-osmondthorpe-key', `/v1/centres/osmondthorpe/notifications/${id}`);
@@ -78,6 +84,25 @@ describe('Retention: the daily purge of personal data past its period (issue 14 
     db = t.database.db;
     store = new SqlRetentionStore(db);
     client = await MllpClient.connect({ host: '127.0.0.1', port: t.mllpPort, timeoutMs: 10000 });
+    // Web sessions as a sign-in leaves them (no identity provider needed): a centre worker and an admin.
+    const now = new Date();
+    // Sessions that outlive the runs below (clocks years ahead), and one that ends in an hour (purged 30 days later).
+    const later = new Date(now.getTime() + 5 * 365 * DAY);
+    for (const role of ['centre-worker', 'admin', 'ig-lead'] as const) {
+      const id = randomBytes(32).toString('base64url');
+      await new SqlWebSessionStore(db).create(
+        createHash('sha256').update(id).digest('hex'),
+        {
+          person: { sub: `sub-${role}`, name: `Test ${role}`, role, ...(role === 'centre-worker' ? { scope: 'osmondthorpe' } : {}) },
+          csrfToken: randomBytes(32).toString('base64url'),
+          lastSeenAt: now,
+          expiresAt: role === 'ig-lead' ? new Date(now.getTime() + 3_600_000) : later,
+          absoluteExpiresAt: later,
+        },
+        now,
+      );
+      cookies.set(role, `stork_session=${id}`);
+    }
     const a = newborn({ seed: 9101, controlId: 'RET-1', postcodes: ['LS9 7AB'] });
     const b = newborn({ seed: 9102, controlId: 'RET-2', postcodes: ['LS9 7AB'] });
     const bad = newborn({ seed: 9103, controlId: 'RET-3', invalidNhsNumber: true });
@@ -131,6 +156,7 @@ describe('Retention: the daily purge of personal data past its period (issue 14 
     const r = await run(40);
     expect(targetOf(r, 'quarantined-messages').purged).toBe(1);
     expect(targetOf(r, 'messages').purged).toBe(0);
+    expect(targetOf(r, 'web-sessions').purged).toBe(1);
     const replay = await api(t.http, 'demo-admin-key', `/v1/messages/${quarantinedId}/replay`, { method: 'POST' });
     expect(replay.status).toBe(409);
     const problem = (await replay.json()) as { detail: string };
@@ -141,6 +167,10 @@ describe('Retention: the daily purge of personal data past its period (issue 14 
     expect(body.raw).toBeUndefined();
     expect(body.purgedAt?.slice(0, 10)).toBe(on);
     expect(body.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const raw = await page('admin', `/app/operations/messages/${quarantinedId}/raw`);
+    expect(raw.status).toBe(200);
+    expect(raw.html).toContain('This message is no longer held');
+    expect(raw.html).not.toContain('<textarea');
     // Each table's purge is audited once per run, with counts and the cut-off, never ids or personal data.
     const events = await purgedEvents();
     expect(events.map((e) => e.target).sort()).toEqual([
@@ -187,6 +217,11 @@ describe('Retention: the daily purge of personal data past its period (issue 14 
     });
     expect(JSON.stringify(await fhir.json())).toContain('no longer held');
     expect((await inboxItem(waiting.notificationId)).record?.baby.nhsNumber).toBe(waiting.record?.baby.nhsNumber);
+    const web = await page('centre-worker', `/app/families/${taken.notificationId}`);
+    expect(web.status).toBe(200);
+    expect(web.html).toContain('The details of this notification are no longer held');
+    const nhs = defined(taken.record?.baby.nhsNumber, 'NHS number');
+    expect(web.html).not.toContain(`${nhs.slice(0, 3)} ${nhs.slice(3, 6)} ${nhs.slice(6)}`);
     // The row keeps its ids, status and times; its identifiable columns are empty.
     const row = await db.query(
       `SELECT n.subject_key, n.baby_nhs_number, n.mother_nhs_number, n.record, n.disclosed, n.birth_key, n.status, n.created_at, b.canonical
