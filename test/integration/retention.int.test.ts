@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { SqlWebSessionStore } from '../../adapters/store/sql-web-session-store.js';
+import { main as retentionCli } from '../../adapters/cli/retention-run.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { configFiles } from '../../src/config/hub-config.js';
 import { copySampleConfig } from '../support/sample-config.js';
@@ -296,7 +297,7 @@ describe('Retention store: batches, idempotence and concurrent runs', () => {
       webSessions: { days: 30 },
     },
   };
-  const now = new Date('2029-06-01T02:30:00Z');
+  const now = new Date('2025-06-01T02:30:00Z');
   const runAt = (owner: string) =>
     runRetention({ store: new SqlRetentionStore(t.db), config, configSha256: 'x', owner, clock: () => now, logger: silent });
 
@@ -355,6 +356,27 @@ describe('Retention store: batches, idempotence and concurrent runs', () => {
     };
     const counts = await Promise.all([drain(), drain(), drain()]);
     expect(counts.reduce((x, y) => x + y, 0)).toBe(N / 2);
+  });
+
+  test('npm run retention:run -- --dry-run reports counts only and changes nothing; a bad flag is refused', async () => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const write = (to: string[]) => ({ write: (x: string) => to.push(x) });
+    expect(await retentionCli(['--dry-runn'], write(out), write(err))).toBe(2);
+    expect(err.join('')).toContain('usage: npm run retention:run');
+    if (t.url === undefined) return; // PGlite here is in memory: the command opens a folder store
+    await t.db.query('UPDATE messages SET purged_at = NULL');
+    await t.db.query('UPDATE message_bodies SET raw = $1', [Buffer.from('abc')]);
+    out.length = 0;
+    expect(await retentionCli(['--dry-run', '--json'], write(out), write(err), { DATABASE_URL: t.url })).toBe(0);
+    const report = JSON.parse(out.join('')) as RetentionReport;
+    // Every message here is years old by the real clock, so all are due; none is purged by a dry run.
+    expect(targetOf(report, 'messages').purged).toBe(N);
+    const held = await t.db.query<{ n: string }>('SELECT count(*) AS n FROM message_bodies WHERE raw IS NOT NULL');
+    expect(Number(held.rows[0]?.n)).toBe(N);
+    out.length = 0;
+    expect(await retentionCli([], write(out), write(err), { DATABASE_URL: t.url })).toBe(0);
+    expect(out.join('')).toMatch(/messages\s+1200 purged/);
   });
 
   test('a run that finds the lease held by another is skipped', async () => {
