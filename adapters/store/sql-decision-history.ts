@@ -53,6 +53,14 @@ export class SqlDecisionHistory implements DecisionHistory, AgreementVersionLog 
     return row === undefined ? undefined : toStored(row);
   }
 
+  async purgedAt(notificationId: string): Promise<Date | undefined> {
+    const r = await this.db.query<{ purged_at: Date | string | null }>('SELECT purged_at FROM notifications WHERE id = $1', [
+      notificationId,
+    ]);
+    const at = iso(r.rows[0]?.purged_at ?? null);
+    return at === undefined ? undefined : new Date(at);
+  }
+
   /** The record a decision was made on: its first message's canonical record (later enrichment left aside). */
   async decidedRecord(notificationId: string): Promise<BirthNotification | undefined> {
     const r = await this.db.query<{ canonical: unknown }>(

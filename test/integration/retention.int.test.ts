@@ -218,6 +218,11 @@ describe('Retention: the daily purge of personal data past its period (issue 14 
     });
     expect(JSON.stringify(await fhir.json())).toContain('no longer held');
     expect((await inboxItem(waiting.notificationId)).record?.baby.nhsNumber).toBe(waiting.record?.baby.nhsNumber);
+    // "Why was this shared?" can no longer re-derive it, and says so; the one still held is explained as before.
+    const why = await api(t.http, 'demo-ig-key', `/v1/notifications/${taken.notificationId}/decision`);
+    expect(why.status).toBe(410);
+    expect(((await why.json()) as { detail: string }).detail).toContain('purged under retention on');
+    expect((await api(t.http, 'demo-ig-key', `/v1/notifications/${waiting.notificationId}/decision`)).status).toBe(200);
     const web = await page('centre-worker', `/app/families/${taken.notificationId}`);
     expect(web.status).toBe(200);
     expect(web.html).toContain('The details of this notification are no longer held');
