@@ -263,6 +263,21 @@ describe('Retention: the daily purge of personal data past its period (issue 14 
     expect(last.rows.map((x) => x.outcome)).toEqual(Array(5).fill('nothing-due'));
   });
 
+  test('a message about a purged baby, received later, is processed afresh: a new notification, nothing stuck', async () => {
+    const again = newborn({ seed: 9101, controlId: 'RET-1-AGAIN', postcodes: ['LS9 7AB'] });
+    await client.send(again.text);
+    const status = await pollUntil(async () => {
+      const r = await db.query<{ status: string }>(`SELECT status FROM messages WHERE control_id = 'RET-1-AGAIN'`);
+      return r.rows[0]?.status === 'queued' ? undefined : r.rows[0]?.status;
+    }, 'the later message processed');
+    expect(status).toBe('processed');
+    const fresh = await pollUntil(async () => {
+      const res = await api(t.http, 'demo-osmondthorpe-key', '/v1/centres/osmondthorpe/notifications?status=new');
+      return ((await res.json()) as { items: InboxItem[] }).items.find((i) => i.record?.baby.nhsNumber === taken.record?.baby.nhsNumber);
+    }, 'the baby in the inbox again');
+    expect(fresh.notificationId).not.toBe(taken.notificationId);
+  });
+
   test('the BullMQ job runs the purge: a job on the retention queue is audited', async () => {
     const queue = defined(t.hub.retention, 'retention job').queue;
     const count = async () =>
