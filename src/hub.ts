@@ -40,7 +40,10 @@ import { EventFetcher } from './fetch/event-fetcher.js';
 import { FeedPoller } from './fetch/feed-poller.js';
 import type { FhirServer } from './ports/fhir-server.js';
 import type { FhirFeedConfig, FhirFetchSettings } from './pipeline/fhir/fhir-feed.js';
-import { BullmqQueues, deliveryJobs, startWorkers } from '../adapters/queue/bullmq-queues.js';
+import { BullmqQueues, deliveryJobs, startRetentionJob, startWorkers, type RetentionJob } from '../adapters/queue/bullmq-queues.js';
+import { SqlRetentionStore } from '../adapters/store/sql-retention-store.js';
+import { runRetention } from './processing/run-retention.js';
+import { dailyCron } from './domain/retention-policy.js';
 import { redisAddress, redisConnection } from '../adapters/queue/redis-connection.js';
 import { MllpListener } from '../adapters/mllp/mllp-listener.js';
 import { MeshClient } from '../adapters/mesh/mesh-client.js';
@@ -80,6 +83,8 @@ export interface Hub {
   mllpPort?: number;
   /** Bugs met while handling messages, counted in this process (to be exposed as metrics). */
   internalErrors: InternalErrorCounts;
+  /** The daily retention purge's queue and worker (worker role, with `mappings/retention.json`). */
+  retention?: RetentionJob;
   /**
    * NHS national birth notifications (NEMS, FHIR STU3) for a NEMS feed, without HTTP: bytes and the feed id
    * (what a MESH mailbox poller hands over). Present when this process has the intake role.
@@ -220,8 +225,9 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       auditKeys,
     };
 
+    let retention: RetentionJob | undefined;
     if (env.roles.includes('worker')) {
-      await startWorkerRole(core, opened);
+      retention = await startWorkerRole(core, opened);
       await recoverUnfinished({ ...core, processingJobs: queues });
       // Intake adds a message's job after its ACK: one that never reached Redis is queued again without waiting for a restart.
       const sweep = new RequeueStranded({ store: core.messages, processingJobs: queues, logger, clock: core.clock }, env.recoverySweepMs);
@@ -240,6 +246,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       queues,
       ...ports,
       internalErrors: core.internalErrors,
+      ...(retention ? { retention } : {}),
       async stop() {
         if (stopped) return;
         stopped = true;
@@ -250,7 +257,6 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
   });
 }
 
-/** The worker part: its own blocking Redis connection, the processing worker and one delivery worker per inbox. */
 /**
  * Signed checkpoints of the audit chain (issue 14): every few seconds the worker looks whether one is due (after
  * STORK_AUDIT_CHECKPOINT_EVENTS events, or STORK_AUDIT_CHECKPOINT_SECONDS since the last) and writes it.
@@ -278,7 +284,11 @@ function startAuditCheckpoints(core: Core, opened: ResourceStack): void {
   });
 }
 
-async function startWorkerRole(core: Core, opened: ResourceStack): Promise<void> {
+/**
+ * The worker part: its own blocking Redis connection, the processing worker and one delivery worker per inbox, and the
+ * daily retention purge (when the configuration has `mappings/retention.json`).
+ */
+async function startWorkerRole(core: Core, opened: ResourceStack): Promise<RetentionJob | undefined> {
   const { env, config, logger, notifications, clock } = core;
   const connection = await connectRedis(env.redisUrl, 'worker', `${env.queuePrefix}:worker`);
   opened.add('Redis worker connection', () => quit(connection));
@@ -307,6 +317,40 @@ async function startWorkerRole(core: Core, opened: ResourceStack): Promise<void>
     logger,
   });
   opened.add('workers', () => workers.close());
+  return startRetention(core, connection, opened);
+}
+
+/** The retention purge (issue 14 item 6): a BullMQ job scheduled daily at the configured local time. */
+async function startRetention(core: Core, connection: Redis, opened: ResourceStack): Promise<RetentionJob | undefined> {
+  const { env, config, logger } = core;
+  const retention = config.retention;
+  if (retention === undefined) {
+    logger.warn('no mappings/retention.json in the configuration: personal data is not purged');
+    return undefined;
+  }
+  const store = new SqlRetentionStore(core.db);
+  const job = await startRetentionJob({
+    producer: core.producer,
+    connection,
+    prefix: env.queuePrefix,
+    pattern: dailyCron(retention.config.schedule.dailyAt),
+    timeZone: retention.config.schedule.timeZone,
+    lockMs: env.jobLockMs,
+    logger,
+    run: async () => {
+      await runRetention({
+        store,
+        config: retention.config,
+        configSha256: retention.sha256,
+        owner: `${env.queuePrefix}:${process.pid}:${randomUUID()}`,
+        clock: core.clock,
+        logger,
+      });
+    },
+  });
+  opened.add('retention job', () => job.close());
+  logger.info({ dailyAt: retention.config.schedule.dailyAt, timeZone: retention.config.schedule.timeZone }, 'retention purge scheduled');
+  return job;
 }
 
 /**

@@ -224,3 +224,63 @@ export function startWorkers(options: {
     },
   };
 }
+
+/**
+ * Retention (issue 14 item 6): one repeatable job, `purge`, on the `retention` queue, from a job scheduler of a fixed
+ * id, so however many hubs start (each upserts the same scheduler) BullMQ makes one job per scheduled time and one
+ * worker takes it. Its data is empty: the run reads its settings from the hub's configuration. A run that meets
+ * another in progress (a second hub, an operator's `npm run retention:run`) is skipped by the store's lease.
+ */
+export const RETENTION_QUEUE = 'retention';
+export const RETENTION_SCHEDULER_ID = 'retention-daily';
+
+export interface RetentionJob {
+  /** The retention queue (tests add a `purge` job to run it at once, and read the scheduler). */
+  readonly queue: Queue;
+  close(): Promise<void>;
+}
+
+/** Schedules the daily purge (cron `pattern` in `timeZone`) and starts its worker, one job at a time. */
+export async function startRetentionJob(options: {
+  producer: Redis;
+  connection: Redis;
+  prefix: string;
+  pattern: string;
+  timeZone: string;
+  lockMs: number;
+  run: () => Promise<void>;
+  logger: Logger;
+}): Promise<RetentionJob> {
+  const { producer, connection, prefix } = options;
+  const queue = new Queue(RETENTION_QUEUE, { connection: producer, prefix });
+  await queue.upsertJobScheduler(
+    RETENTION_SCHEDULER_ID,
+    { pattern: options.pattern, tz: options.timeZone },
+    {
+      name: 'purge',
+      data: {},
+      opts: {
+        attempts: 3,
+        backoff: { type: 'exponential', delay: 60_000 },
+        removeOnComplete: { count: 100 },
+        removeOnFail: { age: 14 * 24 * 3600 },
+      },
+    },
+  );
+  const worker = new Worker(RETENTION_QUEUE, () => runJob(options.run), {
+    connection,
+    prefix,
+    concurrency: 1,
+    lockDuration: options.lockMs,
+    stalledInterval: options.lockMs,
+  });
+  worker.on('error', (err) => options.logger.error({ queue: RETENTION_QUEUE, err }, 'worker error'));
+  worker.on('failed', (job, err) => options.logger.error({ queue: RETENTION_QUEUE, jobId: job?.id, err }, 'retention run failed'));
+  return {
+    queue,
+    async close() {
+      await worker.close();
+      await queue.close();
+    },
+  };
+}

@@ -22,6 +22,8 @@ interface DecisionRow {
 const SELECT = `SELECT n.id, n.created_at, n.status, COALESCE(n.record, b.canonical) AS record, n.record IS NOT NULL AS enriched,
                        n.decision, n.route, n.inbox_id, n.baby_nhs_number
                   FROM notifications n JOIN message_bodies b ON b.message_id = n.message_id`;
+/** A notification whose content retention purged has no record to explain or re-decide: explanations and what-if skip it. */
+const HELD = 'n.purged_at IS NULL';
 
 function toStored(r: DecisionRow): StoredDecision {
   const s: StoredDecision = {
@@ -46,15 +48,23 @@ export class SqlDecisionHistory implements DecisionHistory, AgreementVersionLog 
   constructor(private readonly db: Database) {}
 
   async get(notificationId: string): Promise<StoredDecision | undefined> {
-    const r = await this.db.query<DecisionRow>(`${SELECT} WHERE n.id = $1`, [notificationId]);
+    const r = await this.db.query<DecisionRow>(`${SELECT} WHERE n.id = $1 AND ${HELD}`, [notificationId]);
     const row = r.rows[0];
     return row === undefined ? undefined : toStored(row);
+  }
+
+  async purgedAt(notificationId: string): Promise<Date | undefined> {
+    const r = await this.db.query<{ purged_at: Date | string | null }>('SELECT purged_at FROM notifications WHERE id = $1', [
+      notificationId,
+    ]);
+    const at = iso(r.rows[0]?.purged_at ?? null);
+    return at === undefined ? undefined : new Date(at);
   }
 
   /** The record a decision was made on: its first message's canonical record (later enrichment left aside). */
   async decidedRecord(notificationId: string): Promise<BirthNotification | undefined> {
     const r = await this.db.query<{ canonical: unknown }>(
-      `SELECT b.canonical FROM notifications n JOIN message_bodies b ON b.message_id = n.message_id WHERE n.id = $1`,
+      `SELECT b.canonical FROM notifications n JOIN message_bodies b ON b.message_id = n.message_id WHERE n.id = $1 AND ${HELD}`,
       [notificationId],
     );
     const c = r.rows[0]?.canonical;
@@ -70,7 +80,7 @@ export class SqlDecisionHistory implements DecisionHistory, AgreementVersionLog 
       for (;;) {
         const params: unknown[] = [after, SCAN_PAGE];
         const since = filter.since === undefined ? '' : ` AND n.created_at >= $${params.push(filter.since)}`;
-        const r = await tx.query<DecisionRow>(`${SELECT} WHERE n.id > $1${since} ORDER BY n.id LIMIT $2`, params);
+        const r = await tx.query<DecisionRow>(`${SELECT} WHERE n.id > $1 AND ${HELD}${since} ORDER BY n.id LIMIT $2`, params);
         if (r.rows.length === 0) return seen;
         visit(r.rows.map(toStored));
         seen += r.rows.length;

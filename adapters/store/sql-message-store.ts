@@ -36,16 +36,17 @@ interface MessageRow {
   ack_code: string | null;
   replay_count: number;
   updated_at: Date | string;
+  purged_at: Date | string | null;
 }
 
-/** A message's bytes and what intake made of it (table message_bodies, one row per message). */
+/** A message's bytes and what intake made of it (table message_bodies, one row per message); NULL once purged. */
 interface BodyRow {
-  raw: Uint8Array;
+  raw: Uint8Array | null;
   canonical: unknown;
 }
 
 const SUMMARY_COLUMNS =
-  'id, received_at, channel, format, remote_address, feed_id, control_id, message_type, size_bytes, sha256, raw_truncated, status, reason, issues, ack_code, replay_count, updated_at';
+  'id, received_at, channel, format, remote_address, feed_id, control_id, message_type, size_bytes, sha256, raw_truncated, status, reason, issues, ack_code, replay_count, updated_at, purged_at';
 
 function summary(r: MessageRow): MessageSummary {
   const s: MessageSummary = {
@@ -67,6 +68,8 @@ function summary(r: MessageRow): MessageSummary {
   if (r.message_type !== null) s.messageType = r.message_type;
   if (r.reason !== null) s.reason = r.reason;
   if (r.ack_code !== null) s.ackCode = r.ack_code;
+  const purged = iso(r.purged_at);
+  if (purged) s.purgedAt = purged;
   return s;
 }
 
@@ -185,7 +188,7 @@ export class SqlMessageStore implements MessageStore {
     );
     const row = r.rows[0];
     if (!row) return undefined;
-    const m: StoredMessage = { ...summary(row), raw: Buffer.from(row.raw) };
+    const m: StoredMessage = { ...summary(row), raw: row.raw === null ? Buffer.alloc(0) : Buffer.from(row.raw) };
     if (row.canonical !== null) {
       const canonical = json(row.canonical);
       if (isIdentityEvent(canonical)) m.identityEvent = canonical;

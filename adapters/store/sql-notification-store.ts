@@ -42,6 +42,7 @@ interface InboxRow {
   first_read_at: Date | string | null;
   acknowledged_at: Date | string | null;
   withdrawn_at: Date | string | null;
+  purged_at: Date | string | null;
   disclosed: unknown;
   subject_nhs_number: string | null;
   decision: unknown;
@@ -63,8 +64,11 @@ function toItem(r: InboxRow): InboxItem {
   if (read) item.firstReadAt = read;
   if (acked) item.acknowledgedAt = acked;
   if (withdrawn) item.withdrawnAt = withdrawn;
+  // Purged under retention: its content is no longer held; the centre keeps its id, status and times.
+  const purged = iso(r.purged_at);
+  if (purged) item.purgedAt = purged;
   // A withdrawn notification is not disclosed again: the centre keeps its id, status and time only.
-  if (r.status !== 'withdrawn') {
+  else if (r.status !== 'withdrawn') {
     if (r.family_id !== null) item.familyId = r.family_id;
     item.record = json(r.disclosed) as DisclosedRecord;
   }
@@ -101,7 +105,7 @@ export const SAVE_PROCESSED_SQL = `WITH created AS (
  )
  SELECT id FROM created`;
 
-const INBOX_SELECT = `SELECT i.notification_id, i.inbox_id, i.status, i.delivered_at, i.updated_at, i.first_read_at, i.acknowledged_at, i.withdrawn_at, n.disclosed,
+const INBOX_SELECT = `SELECT i.notification_id, i.inbox_id, i.status, i.delivered_at, i.updated_at, i.first_read_at, i.acknowledged_at, i.withdrawn_at, n.purged_at, n.disclosed,
   n.baby_nhs_number AS subject_nhs_number, n.decision, fl.family_id
   FROM inbox_items i JOIN notifications n ON n.id = i.notification_id LEFT JOIN family_links fl ON fl.notification_id = i.notification_id`;
 

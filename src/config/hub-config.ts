@@ -14,6 +14,7 @@ import { loadHl7v2Mappings } from './hl7v2-mappings.js';
 import type { FhirMappingSet } from '../pipeline/fhir/fhir-mapping.js';
 import { loadFhirMappings } from './fhir-mappings.js';
 import { loadWebAppConfig, type WebAppConfig } from './web-app.js';
+import { loadRetention, type LoadedRetention } from './retention.js';
 import { mapHl7v2 } from '../pipeline/hl7v2/map-hl7v2.js';
 import type { FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { HUB_UNALLOCATED_INBOX, unallocatedInbox } from '../pipeline/route.js';
@@ -32,6 +33,8 @@ export interface HubConfig {
   apiClients: ApiClientDirectory;
   /** The web app's sign-in and sessions; absent when the folder has no `mappings/web-app.json` (no web app). */
   webApp?: WebAppConfig;
+  /** How long personal data is kept (`mappings/retention.json`, issue 14); absent when the folder has none (no purge runs). */
+  retention?: LoadedRetention;
 }
 
 /** The layout of a configuration folder (the repository root holds the sample one). */
@@ -44,6 +47,7 @@ export const configFiles = (dir: string) => ({
   webApp: path.join(dir, 'mappings', 'web-app.json'),
   rulesDir: path.join(dir, 'consent-rules'),
   agreements: path.join(dir, 'mappings', 'agreements.json'),
+  retention: path.join(dir, 'mappings', 'retention.json'),
 });
 
 /**
@@ -93,6 +97,7 @@ export function loadHubConfig(configDir: string): HubConfig {
     }),
   );
   const webApp = attempt(() => loadWebAppConfig(files.webApp, catchments ? new Set(inboxIds(catchments)) : undefined));
+  const retention = attempt(() => loadRetention(files.retention));
   if (feeds && apiClients) {
     // Each FHIR feed names the one API client that may send for it: a feed client whose scope is the feed.
     for (const feed of [...feeds.fhirFeeds, ...feeds.nemsFeeds]) {
@@ -113,7 +118,18 @@ export function loadHubConfig(configDir: string): HubConfig {
   if (problems.length > 0 || !mappings || !fhirMappings || !feeds || !catchments || !rulebook || !apiClients) {
     throw new ConfigError(`Invalid configuration in ${configDir}:\n  ${problems.join('\n  ')}`, problems);
   }
-  return { configDir, feeds, mappings, fhirMappings, catchments, rulebook, agreements, apiClients, ...(webApp ? { webApp } : {}) };
+  return {
+    configDir,
+    feeds,
+    mappings,
+    fhirMappings,
+    catchments,
+    rulebook,
+    agreements,
+    apiClients,
+    ...(webApp ? { webApp } : {}),
+    ...(retention ? { retention } : {}),
+  };
 }
 
 /** The mapper intake uses: each feed's own mapping. */

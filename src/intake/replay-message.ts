@@ -74,6 +74,10 @@ const conflict = (detail: string): Conflict => ({ kind: 'conflict', detail });
 export async function replayMessage(deps: ReplayDeps, id: string, actor: AuditActor): Promise<ReplayResult> {
   const message = await deps.store.get(id);
   if (!message) return { kind: 'not-found' };
+  if (message.purgedAt !== undefined)
+    return conflict(
+      `This message was purged under retention on ${message.purgedAt.slice(0, 10)}: its bytes are no longer held; ask the sender to resend it`,
+    );
   if (message.status !== 'quarantined') return conflict(`Only quarantined messages can be replayed; this one is ${message.status}`);
   if (message.rawTruncated) return conflict('Only the head of this oversize message was kept; ask the sender to resend it');
   const at = deps.clock();

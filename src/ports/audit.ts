@@ -57,7 +57,9 @@ export type AuditAction =
   /** A failed sign-in: an unknown API key (aggregated per minute) or an OpenID Connect callback error. */
   | 'sign-in-failed'
   /** Data exported from Stork (a CSV or JSON download, details: what, format, rows). */
-  | 'exported';
+  | 'exported'
+  /** A retention run purged one table's expired personal data (details: counts, cut-off, the retention file's hash). */
+  | 'purged';
 
 /** Every audit action, for validating a query's `action` filter. */
 export const AUDIT_ACTIONS = [
@@ -99,6 +101,7 @@ export const AUDIT_ACTIONS = [
   'sign-in-failed',
   'exported',
   'audit-chain-started',
+  'purged',
 ] as const satisfies readonly AuditAction[];
 
 /** True only while AUDIT_ACTIONS lists every action: one missing makes this a compile error. */

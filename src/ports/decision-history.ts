@@ -40,8 +40,10 @@ export interface StoredDecision {
 }
 
 export interface DecisionHistory {
-  /** One notification's stored decision, or undefined. */
+  /** One notification's stored decision, or undefined (none, or its content purged under retention). */
   get(notificationId: string): Promise<StoredDecision | undefined>;
+  /** When retention purged the notification's content (issue 14), if it did. */
+  purgedAt(notificationId: string): Promise<Date | undefined>;
   /** The record the decision was made on: the notification's first message's canonical record. */
   decidedRecord(notificationId: string): Promise<BirthNotification | undefined>;
   /**

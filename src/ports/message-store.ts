@@ -64,6 +64,8 @@ export interface MessageSummary {
   ackCode?: string;
   replayCount: number;
   updatedAt: string;
+  /** When retention purged its bytes, ACK and (unless a notification still used it) canonical record (issue 14). */
+  purgedAt?: string;
 }
 
 export interface MessageFilter {
@@ -75,6 +77,7 @@ export interface MessageFilter {
 }
 
 export interface StoredMessage extends MessageSummary {
+  /** Empty once purged (`purgedAt`). */
   raw: Buffer;
   canonical?: BirthNotification;
   identityEvent?: IdentityEvent;

@@ -164,6 +164,8 @@ export interface InboxItem {
   firstReadAt?: string;
   acknowledgedAt?: string;
   withdrawnAt?: string;
+  /** When retention purged its content (issue 14): `record` is then absent, "no longer held". */
+  purgedAt?: string;
   /** The family the baby belongs to (GET …/families/{familyId}); not shown once withdrawn. */
   familyId?: string;
   record?: DisclosedRecord;

@@ -24,17 +24,21 @@ async function versionByHash(deps: ExplainDeps, hash: string | undefined): Promi
   }
 }
 
+/** A notification's explanation, or when retention purged the record it would be re-derived from. */
+export type ExplainResult = { explanation: DecisionExplanation; babyNhsNumber?: string } | { purgedAt: Date };
+
 /**
  * Explains a notification's decision (issue 13 item 4): re-derived from the record the decision was made on and
  * the consent context it saw, with the agreement version that made it (by content hash), never another.
- * Undefined when there is no such notification.
+ * `purgedAt` when retention purged its record (its rule, lawful basis and agreement stay in the audit trail);
+ * undefined when there is no such notification.
  */
-export async function explainNotification(
-  deps: ExplainDeps,
-  notificationId: string,
-): Promise<{ explanation: DecisionExplanation; babyNhsNumber?: string } | undefined> {
+export async function explainNotification(deps: ExplainDeps, notificationId: string): Promise<ExplainResult | undefined> {
   const stored = await deps.history.get(notificationId);
-  if (stored === undefined) return undefined;
+  if (stored === undefined) {
+    const purgedAt = await deps.history.purgedAt(notificationId);
+    return purgedAt === undefined ? undefined : { purgedAt };
+  }
   const record = (await deps.history.decidedRecord(notificationId)) ?? stored.record;
   const version = await versionByHash(deps, stored.decision.rulebookHash);
   const explanation = explainDecision({ notificationId, record, decision: stored.decision }, version?.rulebook, version?.inForce ?? false);

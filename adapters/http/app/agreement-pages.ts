@@ -2,7 +2,7 @@ import { Router } from 'express';
 import type { AuditLog } from '../../../src/ports/audit-log.js';
 import { ConfigError } from '../../../src/domain/config-error.js';
 import { describeErrors } from '../../../src/domain/json-schema.js';
-import type { ExplainNotification } from '../routes/decisions.js';
+import { purgedDetail, type ExplainNotification } from '../routes/decisions.js';
 import { buildRulebook, validateRulebookFile, type Rulebook } from '../../../src/pipeline/consent/rulebook.js';
 import type { SimulationReport, SimulationScope } from '../../../src/pipeline/consent/simulate.js';
 import type { PageKit } from './web-app.js';
@@ -52,6 +52,10 @@ export function agreementPages(kit: PageKit, deps: AgreementPagesDeps): WebPages
     const found = person && UUID.test(id) ? await deps.explain(id) : undefined;
     if (!person || found === undefined) {
       kit.notFound(res);
+      return;
+    }
+    if ('purgedAt' in found) {
+      kit.render(res, 'error.njk', { title: 'No longer held', lines: [purgedDetail(found.purgedAt)] }, 410);
       return;
     }
     const e = found.explanation;

@@ -77,6 +77,7 @@ const WHAT: Record<AuditAction, string> = {
   'config-loaded': 'A configuration file loaded at start-up',
   'sign-in-failed': 'A sign-in failed',
   exported: 'Data exported',
+  purged: 'Personal data past its retention period purged (counts only; ids, hashes and times kept)',
 };
 
 /** Each event type and its description, for the IG lead's search by event type. */

@@ -19,6 +19,8 @@ export interface FamilyView {
   delivered: string;
   withdrawn?: string;
   takenOn?: string;
+  /** When retention purged its content (issue 14): the page says it is no longer held. */
+  purged?: string;
   /** The whole family's page (issue 12), while the notification is in effect. */
   familyId?: string;
 }
@@ -77,6 +79,7 @@ export function familyView(item: InboxItem): FamilyView {
     ...(item.withdrawnAt !== undefined ? { withdrawn: longDateTime(item.withdrawnAt) } : {}),
     ...(item.acknowledgedAt !== undefined ? { takenOn: longDateTime(item.acknowledgedAt) } : {}),
   };
+  if (item.purgedAt !== undefined) return { ...base, purged: longDate(item.purgedAt) ?? item.purgedAt, babyName: 'Details no longer held' };
   const r = item.status === 'withdrawn' ? undefined : item.record;
   if (!r) return { ...base, babyName: 'Withdrawn notification' };
   const gp = r.gpPractice ? [r.gpPractice.name, r.gpPractice.odsCode].filter(Boolean).join(', ') : undefined;

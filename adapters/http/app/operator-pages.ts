@@ -155,6 +155,9 @@ export function operatorPages(kit: PageKit, deps: OperatorPagesDeps): WebPages {
           ['Control ID', message.controlId ?? 'None'],
           ['ACK code', message.ackCode ?? 'None'],
           ['Size', `${message.sizeBytes} bytes${message.rawTruncated ? ' (only the head was kept)' : ''}`],
+          ...(message.purgedAt !== undefined
+            ? [['Message body', `No longer held: purged under retention on ${londonDateTime(new Date(message.purgedAt))}`]]
+            : []),
           ['Replayed', message.replayCount === 0 ? 'Not yet' : message.replayCount === 1 ? 'Once' : `${message.replayCount} times`],
         ].map(([k, v]) => ({ key: { text: k }, value: { text: v } })),
         issues: message.issues.map((i) => ({
@@ -193,6 +196,15 @@ export function operatorPages(kit: PageKit, deps: OperatorPagesDeps): WebPages {
     const message = person && UUID.test(id) ? await deps.messages.get(id) : undefined;
     if (!person || !message) {
       kit.notFound(res);
+      return;
+    }
+    if (message.purgedAt !== undefined) {
+      kit.render(res, 'operator/raw.njk', {
+        title: 'Raw message',
+        current: '/app/operations/quarantine',
+        id,
+        purged: londonDateTime(new Date(message.purgedAt)),
+      });
       return;
     }
     await deps.audit.append([

@@ -1,14 +1,16 @@
 import { Router } from 'express';
 import type { AuditLog } from '../../../src/ports/audit-log.js';
-import type { DecisionExplanation } from '../../../src/pipeline/consent/explain.js';
+import type { ExplainResult } from '../../../src/processing/explain-notification.js';
 import { clientOf, requireRole } from '../auth.js';
 import { sendProblem } from '../problem.js';
 import { UUID } from './paging.js';
 
 /** Explains a notification's decision (explain-notification.ts); undefined when there is no such notification. */
-export type ExplainNotification = (
-  notificationId: string,
-) => Promise<{ explanation: DecisionExplanation; babyNhsNumber?: string } | undefined>;
+export type ExplainNotification = (notificationId: string) => Promise<ExplainResult | undefined>;
+
+/** The problem detail for a notification whose record retention purged. */
+export const purgedDetail = (at: Date): string =>
+  `This notification's record was purged under retention on ${at.toISOString().slice(0, 10)}, so its decision can no longer be re-derived; its rule, lawful basis and agreement version remain in the audit trail`;
 
 /**
  * `GET /v1/notifications/{id}/decision` for information-governance leads (issue 13 item 4): why a notification was
@@ -25,6 +27,10 @@ export function decisionRoutes(explain: ExplainNotification, audit: AuditLog): R
     const found = await explain(id);
     if (found === undefined) {
       sendProblem(res, 404, 'Not found', 'No such notification');
+      return;
+    }
+    if ('purgedAt' in found) {
+      sendProblem(res, 410, 'No longer held', purgedDetail(found.purgedAt));
       return;
     }
     await audit.append([

@@ -60,7 +60,8 @@ export function messageRoutes(
       return;
     }
     const { raw, canonical, senderKey, apiClient, ...metadata } = message;
-    if (client.role !== 'admin') {
+    // Purged under retention: its metadata and hash remain, its bytes do not; reading the metadata is a read.
+    if (client.role !== 'admin' || metadata.purgedAt !== undefined) {
       await audit.append([
         {
           at: new Date(),

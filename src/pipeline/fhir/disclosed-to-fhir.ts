@@ -52,6 +52,8 @@ export interface InboxEntryInput {
   firstReadAt?: string;
   acknowledgedAt?: string;
   withdrawnAt?: string;
+  /** When retention purged its content (issue 14). */
+  purgedAt?: string;
   record?: DisclosedRecord;
 }
 
@@ -252,7 +254,11 @@ function entriesFor(item: InboxEntryInput): { mode: Mode; entry: JsonObject }[] 
           severity: 'warning',
           code: 'deleted',
           diagnostics:
-            item.status === 'withdrawn' ? 'This notification was withdrawn: do not act on it' : 'This notification holds no record',
+            item.status === 'withdrawn'
+              ? 'This notification was withdrawn: do not act on it'
+              : item.purgedAt !== undefined
+                ? `This notification's record is no longer held: purged under retention on ${item.purgedAt.slice(0, 10)}`
+                : 'This notification holds no record',
         },
       ],
     };

@@ -61,6 +61,7 @@ describe('configFiles', () => {
       webApp: '/cfg/mappings/web-app.json',
       rulesDir: '/cfg/consent-rules',
       agreements: '/cfg/mappings/agreements.json',
+      retention: '/cfg/mappings/retention.json',
     });
   });
 });
