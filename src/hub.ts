@@ -49,6 +49,11 @@ import { healthRoutes } from '../adapters/http/routes/health.js';
 import { createWebApp } from '../adapters/http/app/web-app.js';
 import { centrePages } from '../adapters/http/app/centre-pages.js';
 import { householdPages } from '../adapters/http/app/household-pages.js';
+import type { Catchments } from './pipeline/catchments.js';
+import { unallocatedInbox } from './pipeline/route.js';
+import type { ConsentDeps } from './processing/record-consents.js';
+import { householdConsentPages } from '../adapters/http/app/household-consents.js';
+import { consentHistoryPages } from '../adapters/http/app/consent-history-pages.js';
 import type { SignInEndpoint } from '../adapters/http/app/oidc-sign-in.js';
 import { SqlWebSessionStore } from '../adapters/store/sql-web-session-store.js';
 import type { PageKit } from '../adapters/http/app/web-app.js';
@@ -370,7 +375,13 @@ async function startIntakeRole(
   };
   const apiNotifications = new SqlNotificationStore(pools.api);
   const familyView = new SqlFamilyViewStore(pools.api);
-  const web = webApp(core, pools.api, { notifications: apiNotifications, families: familyView }, replay);
+  // The consent register on the API's pool; a consent re-decides the family's notifications as processing would.
+  const consents: ConsentDeps = {
+    register: new SqlConsentRegister(pools.api),
+    replan: (record, consent) => planDelivery(record, '', config.agreements, config.catchments, consent),
+    clock,
+  };
+  const web = webApp(core, pools.api, { notifications: apiNotifications, families: familyView, consents }, replay);
   const app = createHttpApp({
     ...(web ? { web: web.app } : {}),
     logger,
@@ -395,12 +406,7 @@ async function startIntakeRole(
     familyView,
     audit: new SqlAuditLog(pools.api),
     replay,
-    // The consent register on the API's pool; a consent re-decides the family's notifications as processing would.
-    consents: {
-      register: new SqlConsentRegister(pools.api),
-      replan: (record, consent) => planDelivery(record, '', config.agreements, config.catchments, consent),
-      clock,
-    },
+    consents,
     // A feed client's scope: an HL7 v2 sending facility (its feeds), or a FHIR or NEMS feed's id (that feed).
     explainDecision: explainer(core, pools.api),
     feedIdsForFacility: (scope) => [
@@ -461,7 +467,7 @@ async function startIntakeRole(
 function webApp(
   core: Core,
   apiDb: Database,
-  centre: { notifications: SqlNotificationStore; families: SqlFamilyViewStore },
+  centre: { notifications: SqlNotificationStore; families: SqlFamilyViewStore; consents: ConsentDeps },
   replay: ReplayDeps,
 ): { app: express.Express; ready: (httpPort: number, opened: ResourceStack) => Promise<void> } | undefined {
   const { env, config, logger } = core;
@@ -484,11 +490,21 @@ function webApp(
     secure: env.publicUrl?.startsWith('https:') === true,
     inboxIds: inboxes,
     inboxName: (id) => config.catchments.centres.get(id)?.name,
-    pages: (kit) => [
-      centrePages(kit, centre.notifications),
-      householdPages(kit, centre.families),
-      ...auditAndOperationsPages(core, kit, apiDb, replay),
-    ],
+    pages: (kit) => {
+      const consentPages = householdConsentPages(kit, {
+        families: centre.families,
+        consents: centre.consents,
+        localAuthorities: (id) => centreLocalAuthorities(config.catchments, id),
+        laName: (id) => localAuthorityName(config.catchments, id),
+      });
+      return [
+        centrePages(kit, centre.notifications),
+        householdPages(kit, centre.families, consentPages.section),
+        consentPages,
+        consentHistoryPages(kit, { consents: centre.consents, laName: (id) => localAuthorityName(config.catchments, id) }),
+        ...auditAndOperationsPages(core, kit, apiDb, replay),
+      ];
+    },
     clock: core.clock,
   });
   return {
@@ -718,4 +734,16 @@ async function closeServer(server: http.Server): Promise<void> {
 
 async function quit(redis: Redis): Promise<void> {
   await redis.quit().catch(() => redis.disconnect());
+}
+
+/** The local authorities a centre's records may name as recipient: its own (an unallocated inbox's, by its id). */
+function centreLocalAuthorities(catchments: Catchments, inboxId: string): string[] {
+  const centre = catchments.centres.get(inboxId);
+  if (centre) return [centre.localAuthorityId];
+  const la = catchments.localAuthorities.find((l) => unallocatedInbox(l.id) === inboxId);
+  return la ? [la.id] : [];
+}
+
+function localAuthorityName(catchments: Catchments, id: string): string | undefined {
+  return catchments.localAuthorities.find((l) => l.id === id)?.name;
 }
