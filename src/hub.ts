@@ -501,8 +501,8 @@ function webApp(
         centrePages(kit, centre.notifications),
         householdPages(kit, centre.families, consentPages.section),
         consentPages,
-        consentHistoryPages(kit, { consents: centre.consents, laName: (id) => localAuthorityName(config.catchments, id) }),
         ...auditAndOperationsPages(core, kit, apiDb, replay),
+        consentHistoryPages(kit, { consents: centre.consents, laName: (id) => localAuthorityName(config.catchments, id) }),
       ];
     },
     clock: core.clock,

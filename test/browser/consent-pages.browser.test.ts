@@ -99,6 +99,10 @@ describe('Consent register pages (Chromium, local OpenID provider)', () => {
     expect(await olivia.getByLabel('They agree').isChecked()).toBe(true);
     await olivia.locator('#from-day').fill('');
 
+    // A post without the form's CSRF token changes nothing.
+    const forged = await olivia.request.post(consentsUrl, { form: { kind: 'objection', scope: 'offer-of-support' }, maxRedirects: 0 });
+    expect(forged.status()).toBe(403);
+
     // A consent to clinical details: recorded; the family stays in the inbox.
     await olivia.getByRole('button', { name: 'Record what the parent said' }).click();
     await olivia.waitForURL(/\/consents\?recorded=consent&removed=0$/);
@@ -152,6 +156,14 @@ describe('Consent register pages (Chromium, local OpenID provider)', () => {
     expect((await harry.goto(consentsUrl))?.status()).toBe(404);
     expect(await harry.locator('main').textContent()).not.toContain('Objection');
     await axeClean(harry, 'household-consents-not-found');
+    // Nor can he record on it with a valid token of his own session: "not found", nothing recorded.
+    await harry.goto(`${t.http}/app/families`);
+    const harryToken = await harry.locator('input[name="_csrf"]').first().inputValue();
+    const probe = await harry.request.post(consentsUrl, {
+      form: { _csrf: harryToken, kind: 'consent', scope: 'offer-of-support' },
+      maxRedirects: 0,
+    });
+    expect(probe.status()).toBe(404);
 
     // Olivia withdraws the objection, after confirming.
     await olivia.goto(consentsUrl);
@@ -189,7 +201,7 @@ describe('Consent register pages (Chromium, local OpenID provider)', () => {
     await iris.getByRole('button', { name: 'Show consent history' }).click();
     expect(iris.url()).toBe(`${t.http}/app/consents`);
     const history = await mainText(iris);
-    expect(history).toContain('2 records, newest first');
+    expect(history).toContain('2 records, newest first'); // neither the forged post nor Harry's recorded anything
     expect(history).toContain('Objection to being offered support');
     expect(history).toContain('Consent to sharing clinical details');
     expect(history).toMatch(/Withdrawn on \d+ \w+ \d{4} at \d\d:\d\d by Olivia Demo\./);
