@@ -142,11 +142,10 @@ describe('Consent register pages (Chromium, local OpenID provider)', () => {
     expect((await olivia.goto(familyUrl))?.status()).toBe(404);
     await olivia.goto(`${t.http}/app/families?status=all`);
     expect(await olivia.getByRole('link', { name: babyName }).count()).toBe(0);
-    const events = [...(await auditOf(motherNhs)), ...(await auditOf(born.baby.nhsNumber ?? ''))];
-    expect(events.find((e) => e.action === 'consent-recorded' && e.outcome === 'objection')).toMatchObject({
-      actor: expect.stringMatching(/^user:/) as unknown as string,
-      details: expect.objectContaining({ name: 'Olivia Demo', source: 'parent-by-phone', recipient: 'centre:osmondthorpe' }) as unknown,
-    });
+    const events = [...(await auditOf(motherNhs)), ...(await auditOf(born.baby.nhsNumber))];
+    const recorded = events.find((e) => e.action === 'consent-recorded' && e.outcome === 'objection');
+    expect(recorded?.actor).toMatch(/^user:/);
+    expect(recorded?.details).toMatchObject({ name: 'Olivia Demo', source: 'parent-by-phone', recipient: 'centre:osmondthorpe' });
     expect(events.find((e) => e.action === 'withdrawn')).toMatchObject({ recipient: 'osmondthorpe', ruleId: 'parent-objected' });
 
     // Harry (Harehills) never had this family: its pages are "not found" to him.
@@ -209,7 +208,8 @@ describe('Consent register pages (Chromium, local OpenID provider)', () => {
     expect(history).toContain('Osmondthorpe');
     await axeClean(iris, 'ig-consent-history-results');
     const reads = (await auditOf(motherNhs)).filter((e) => e.action === 'read' && e.details?.query === 'consent-history');
-    expect(reads).toEqual([expect.objectContaining({ actor: expect.stringMatching(/^user:/) as unknown as string })]);
+    expect(reads).toHaveLength(1);
+    expect(reads[0]?.actor).toMatch(/^user:/);
     expect(reads[0]?.details).toMatchObject({ name: 'Iris Demo', results: 2 });
 
     // Iris withdraws the consent, after confirming.

@@ -144,7 +144,7 @@ describe('Web app: IG and operator pages, role checks and queries', () => {
     const wrong = await post('ig-lead', '/app/consents', { nhsNumber: '1234567890' });
     expect(wrong.status).toBe(400);
     expect(await wrong.text()).toContain('check digit is wrong');
-    const nhs = baby.baby.nhsNumber ?? '';
+    const nhs = baby.baby.nhsNumber;
     const found = await post('ig-lead', '/app/consents', { nhsNumber: nhs });
     expect(found.status).toBe(200);
     expect(await found.text()).toContain('No consent or objection has been recorded about this NHS number');
