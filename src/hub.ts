@@ -55,6 +55,11 @@ import { healthRoutes } from '../adapters/http/routes/health.js';
 import { createWebApp } from '../adapters/http/app/web-app.js';
 import { centrePages } from '../adapters/http/app/centre-pages.js';
 import { householdPages } from '../adapters/http/app/household-pages.js';
+import type { Catchments } from './pipeline/catchments.js';
+import { unallocatedInbox } from './pipeline/route.js';
+import type { ConsentDeps } from './processing/record-consents.js';
+import { householdConsentPages } from '../adapters/http/app/household-consents.js';
+import { consentHistoryPages } from '../adapters/http/app/consent-history-pages.js';
 import type { SignInEndpoint } from '../adapters/http/app/oidc-sign-in.js';
 import { SqlWebSessionStore } from '../adapters/store/sql-web-session-store.js';
 import type { PageKit } from '../adapters/http/app/web-app.js';
@@ -480,7 +485,13 @@ async function startIntakeRole(
   const familyView = new SqlFamilyViewStore(pools.api);
   // Requests refused for a missing or unknown key, and failed web sign-ins: audited, at most one event a minute per kind.
   const signInFailures = new SignInFailureAudit(new SqlAuditLog(pools.api), logger, clock);
-  const web = webApp(core, pools.api, { notifications: apiNotifications, families: familyView }, replay, signInFailures);
+  // The consent register on the API's pool; a consent re-decides the family's notifications as processing would.
+  const consents: ConsentDeps = {
+    register: new SqlConsentRegister(pools.api),
+    replan: (record, consent) => planDelivery(record, '', config.agreements, config.catchments, consent),
+    clock,
+  };
+  const web = webApp(core, pools.api, { notifications: apiNotifications, families: familyView, consents }, replay, signInFailures);
   const app = createHttpApp({
     signInFailures,
     ...(web ? { web: web.app } : {}),
@@ -507,12 +518,7 @@ async function startIntakeRole(
     audit: new SqlAuditLog(pools.api),
     verifyAudit: () => verifyAuditChain(pools.api, { publicKeys: core.auditKeys.publicKeys }),
     replay,
-    // The consent register on the API's pool; a consent re-decides the family's notifications as processing would.
-    consents: {
-      register: new SqlConsentRegister(pools.api),
-      replan: (record, consent) => planDelivery(record, '', config.agreements, config.catchments, consent),
-      clock,
-    },
+    consents,
     // A feed client's scope: an HL7 v2 sending facility (its feeds), or a FHIR or NEMS feed's id (that feed).
     explainDecision: explainer(core, pools.api),
     igReports: {
@@ -580,7 +586,7 @@ async function startIntakeRole(
 function webApp(
   core: Core,
   apiDb: Database,
-  centre: { notifications: SqlNotificationStore; families: SqlFamilyViewStore },
+  centre: { notifications: SqlNotificationStore; families: SqlFamilyViewStore; consents: ConsentDeps },
   replay: ReplayDeps,
   signInFailures: SignInFailureAudit,
 ): { app: express.Express; ready: (httpPort: number, opened: ResourceStack) => Promise<void> } | undefined {
@@ -604,11 +610,21 @@ function webApp(
     secure: env.publicUrl?.startsWith('https:') === true,
     inboxIds: inboxes,
     inboxName: (id) => config.catchments.centres.get(id)?.name,
-    pages: (kit) => [
-      centrePages(kit, centre.notifications),
-      householdPages(kit, centre.families),
-      ...auditAndOperationsPages(core, kit, apiDb, replay),
-    ],
+    pages: (kit) => {
+      const consentPages = householdConsentPages(kit, {
+        families: centre.families,
+        consents: centre.consents,
+        localAuthorities: (id) => centreLocalAuthorities(config.catchments, id),
+        laName: (id) => localAuthorityName(config.catchments, id),
+      });
+      return [
+        centrePages(kit, centre.notifications),
+        householdPages(kit, centre.families, consentPages.section),
+        consentPages,
+        ...auditAndOperationsPages(core, kit, apiDb, replay),
+        consentHistoryPages(kit, { consents: centre.consents, laName: (id) => localAuthorityName(config.catchments, id) }),
+      ];
+    },
     clock: core.clock,
     signInFailures,
   });
@@ -857,4 +873,16 @@ async function closeServer(server: http.Server): Promise<void> {
 
 async function quit(redis: Redis): Promise<void> {
   await redis.quit().catch(() => redis.disconnect());
+}
+
+/** The local authorities a centre's records may name as recipient: its own (an unallocated inbox's, by its id). */
+function centreLocalAuthorities(catchments: Catchments, inboxId: string): string[] {
+  const centre = catchments.centres.get(inboxId);
+  if (centre) return [centre.localAuthorityId];
+  const la = catchments.localAuthorities.find((l) => unallocatedInbox(l.id) === inboxId);
+  return la ? [la.id] : [];
+}
+
+function localAuthorityName(catchments: Catchments, id: string): string | undefined {
+  return catchments.localAuthorities.find((l) => l.id === id)?.name;
 }

@@ -17,6 +17,7 @@ interface ConsentRow {
   id: string;
   recorded_at: Date | string;
   recorded_by: string;
+  recorded_by_name: string | null;
   kind: ConsentStatement['kind'];
   scope: ConsentStatement['scope'];
   purpose: string | null;
@@ -28,11 +29,12 @@ interface ConsentRow {
   baby_nhs_number: string | null;
   withdrawn_at: Date | string | null;
   withdrawn_by: string | null;
+  withdrawn_by_name: string | null;
 }
 
-const SELECT_CONSENTS = `SELECT c.id, c.recorded_at, c.recorded_by, c.kind, c.scope, c.purpose, c.recipient,
+const SELECT_CONSENTS = `SELECT c.id, c.recorded_at, c.recorded_by, c.recorded_by_name, c.kind, c.scope, c.purpose, c.recipient,
     to_char(c.period_from, 'YYYY-MM-DD') AS period_from, to_char(c.period_to, 'YYYY-MM-DD') AS period_to, c.source,
-    c.mother_nhs_number, c.baby_nhs_number, w.withdrawn_at, w.withdrawn_by
+    c.mother_nhs_number, c.baby_nhs_number, w.withdrawn_at, w.withdrawn_by, w.withdrawn_by_name
   FROM consents c LEFT JOIN consent_withdrawals w ON w.consent_id = c.id`;
 
 function toRecord(r: ConsentRow): ConsentRecord {
@@ -44,6 +46,7 @@ function toRecord(r: ConsentRow): ConsentRecord {
     id: r.id,
     recordedAt: iso(r.recorded_at) ?? '',
     recordedBy: r.recorded_by,
+    ...(r.recorded_by_name !== null ? { recordedByName: r.recorded_by_name } : {}),
     kind: r.kind,
     scope: r.scope,
     ...(r.purpose !== null ? { purpose: r.purpose } : {}),
@@ -55,6 +58,7 @@ function toRecord(r: ConsentRow): ConsentRecord {
     ...(r.baby_nhs_number !== null ? { babyNhsNumber: r.baby_nhs_number } : {}),
     ...(withdrawnAt !== undefined ? { withdrawnAt } : {}),
     ...(r.withdrawn_by !== null ? { withdrawnBy: r.withdrawn_by } : {}),
+    ...(r.withdrawn_by_name !== null ? { withdrawnByName: r.withdrawn_by_name } : {}),
   };
 }
 
@@ -91,6 +95,7 @@ export class SqlConsentTransaction implements ConsentTransaction {
       id: c.id,
       recorded_at: c.recordedAt,
       recorded_by: c.recordedBy,
+      recorded_by_name: c.recordedByName ?? null,
       kind: c.kind,
       scope: c.scope,
       purpose: c.purpose ?? null,
@@ -104,9 +109,10 @@ export class SqlConsentTransaction implements ConsentTransaction {
       ordinal: c.ordinal ?? null,
     }));
     const r = await this.tx.query<{ id: string }>(
-      `INSERT INTO consents (id, recorded_at, recorded_by, kind, scope, purpose, recipient, period_from, period_to, source,
-         mother_nhs_number, baby_nhs_number, message_id, ordinal)
-       SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, recorded_at timestamptz, recorded_by text, kind text, scope text,
+      `INSERT INTO consents (id, recorded_at, recorded_by, recorded_by_name, kind, scope, purpose, recipient, period_from, period_to,
+         source, mother_nhs_number, baby_nhs_number, message_id, ordinal)
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, recorded_at timestamptz, recorded_by text, recorded_by_name text,
+         kind text, scope text,
          purpose text, recipient text, period_from date, period_to date, source text, mother_nhs_number text, baby_nhs_number text,
          message_id uuid, ordinal integer)
        ON CONFLICT DO NOTHING RETURNING id`,
@@ -122,11 +128,11 @@ export class SqlConsentTransaction implements ConsentTransaction {
     return row ? toRecord(row) : undefined;
   }
 
-  async withdraw(id: string, by: string, at: Date): Promise<boolean> {
+  async withdraw(id: string, by: string, at: Date, byName?: string): Promise<boolean> {
     const r = await this.tx.query<{ consent_id: string }>(
-      `INSERT INTO consent_withdrawals (consent_id, withdrawn_at, withdrawn_by) SELECT id, $2, $3 FROM consents WHERE id = $1
-       ON CONFLICT DO NOTHING RETURNING consent_id`,
-      [id, at, by],
+      `INSERT INTO consent_withdrawals (consent_id, withdrawn_at, withdrawn_by, withdrawn_by_name) SELECT id, $2, $3, $4 FROM consents
+       WHERE id = $1 ON CONFLICT DO NOTHING RETURNING consent_id`,
+      [id, at, by, byName ?? null],
     );
     return r.rows.length > 0;
   }
@@ -236,6 +242,47 @@ export class SqlConsentRegister implements ConsentRegister {
           action: 'read',
           subjectNhsNumber: nhsNumber,
           details: { ...who.details, query: 'consent-history', results: records.length },
+        },
+      ]);
+      return records;
+    });
+  }
+
+  async record(id: string, reader: AuditActor, at: Date): Promise<ConsentRecord | undefined> {
+    return this.db.transaction(async (tx) => {
+      const record = await new SqlConsentTransaction(tx).get(id);
+      if (record === undefined) return undefined;
+      const who = actorFields(reader);
+      const subject = record.babyNhsNumber ?? record.motherNhsNumber;
+      await insertAuditEvents(tx, [
+        {
+          at,
+          ...who,
+          action: 'read',
+          ...(subject !== undefined ? { subjectNhsNumber: subject } : {}),
+          details: { ...who.details, query: 'consent-record', consentId: id },
+        },
+      ]);
+      return record;
+    });
+  }
+
+  async familyRecords(
+    nhsNumbers: readonly string[],
+    read: { reader: AuditActor; inboxId: string; familyId: string },
+    at: Date,
+  ): Promise<ConsentRecord[]> {
+    return this.db.transaction(async (tx) => {
+      const records = await new SqlConsentTransaction(tx).recordsAbout(nhsNumbers);
+      const who = actorFields(read.reader);
+      await insertAuditEvents(tx, [
+        {
+          at,
+          ...who,
+          action: 'read',
+          recipient: read.inboxId,
+          ...(nhsNumbers[0] !== undefined ? { subjectNhsNumber: nhsNumbers[0] } : {}),
+          details: { ...who.details, query: 'consent-records', familyId: read.familyId, results: records.length },
         },
       ]);
       return records;

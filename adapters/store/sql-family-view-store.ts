@@ -1,7 +1,7 @@
 import type { Database, SqlClient } from '../../src/ports/database.js';
-import type { AuditActor, AuditEventInput } from '../../src/ports/audit.js';
+import { actorFields, type AuditActor, type AuditEventInput } from '../../src/ports/audit.js';
 import { centreActor } from '../../src/processing/inbox-events.js';
-import type { FamilyViewStore, NamedWorkerResult } from '../../src/ports/family-view.js';
+import type { FamilySubjects, FamilyViewStore, NamedWorkerResult } from '../../src/ports/family-view.js';
 import {
   centreFamilyView,
   type CentreFamily,
@@ -127,13 +127,32 @@ export class SqlFamilyViewStore implements FamilyViewStore {
     });
   }
 
-  /** The family (following merges to the surviving family) and this centre's facts about it, optionally locked. */
-  private async facts(
-    tx: SqlClient,
-    inboxId: string,
-    familyId: string,
-    lock: boolean,
-  ): Promise<{ facts: FamilyFacts; subjects: Map<string, string> } | undefined> {
+  async familySubjects(inboxId: string, familyId: string): Promise<FamilySubjects | undefined> {
+    return this.db.transaction(async (tx) => {
+      const family = await this.resolve(tx, familyId, false);
+      if (family === undefined) return undefined;
+      const r = await tx.query<{ mother: string | null; baby: string | null; live: boolean }>(
+        `SELECT n.mother_nhs_number AS mother, n.baby_nhs_number AS baby, i.status <> 'withdrawn' AS live
+           FROM family_links fl
+           JOIN inbox_items i ON i.notification_id = fl.notification_id AND i.inbox_id = $2
+           JOIN notifications n ON n.id = fl.notification_id
+          WHERE fl.family_id = $1
+          ORDER BY i.delivered_at DESC, n.id`,
+        [family.id, inboxId],
+      );
+      if (r.rows.length === 0) return undefined;
+      const distinct = (xs: (string | null)[]): string[] => [...new Set(xs.filter((x): x is string => x !== null))];
+      return {
+        familyId: family.id,
+        motherNhsNumbers: distinct(r.rows.map((x) => x.mother)),
+        babyNhsNumbers: distinct(r.rows.map((x) => x.baby)),
+        live: r.rows.some((x) => x.live),
+      };
+    });
+  }
+
+  /** The family, following merges to the surviving one; undefined when not found or still merged after the last hop. */
+  private async resolve(tx: SqlClient, familyId: string, lock: boolean): Promise<FamilyRow | undefined> {
     let family: FamilyRow | undefined;
     let id = familyId;
     for (let hop = 0; hop < MAX_MERGE_HOPS; hop++) {
@@ -145,8 +164,18 @@ export class SqlFamilyViewStore implements FamilyViewStore {
       if (family?.merged_into == null) break;
       id = family.merged_into;
     }
-    // Not found, or still merged after the last hop.
-    if (family?.merged_into !== null) return undefined;
+    return family?.merged_into === null ? family : undefined;
+  }
+
+  /** The family (following merges to the surviving family) and this centre's facts about it, optionally locked. */
+  private async facts(
+    tx: SqlClient,
+    inboxId: string,
+    familyId: string,
+    lock: boolean,
+  ): Promise<{ facts: FamilyFacts; subjects: Map<string, string> } | undefined> {
+    const family = await this.resolve(tx, familyId, lock);
+    if (family === undefined) return undefined;
     const items = await tx.query<ItemRow>(
       `SELECT i.notification_id, i.status, i.delivered_at, n.disclosed, n.baby_nhs_number AS subject
          FROM family_links fl

@@ -45,8 +45,12 @@ export interface ConsentStatement {
 export interface ConsentRecord extends ConsentStatement {
   id: string;
   recordedAt: string;
-  /** `client:<api client id>` or `message:<message id>`. */
+  /** `client:<api client id>`, `message:<message id>`, or `user:<sub>` for a person in the web app. */
   recordedBy: string;
+  /** The person's name when a person in the web app recorded it. */
+  recordedByName?: string;
   withdrawnAt?: string;
   withdrawnBy?: string;
+  /** The person's name when a person in the web app withdrew it. */
+  withdrawnByName?: string;
 }

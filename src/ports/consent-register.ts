@@ -43,8 +43,8 @@ export interface ConsentTransaction {
   insert(records: readonly NewConsentRecord[]): Promise<ConsentRecord[]>;
   /** The record with this id, if any. */
   get(id: string): Promise<ConsentRecord | undefined>;
-  /** Appends a withdrawal; false when it was already withdrawn (or does not exist). */
-  withdraw(id: string, by: string, at: Date): Promise<boolean>;
+  /** Appends a withdrawal (by an actor id, with a person's name); false when it was already withdrawn (or does not exist). */
+  withdraw(id: string, by: string, at: Date, byName?: string): Promise<boolean>;
   /** Live (routed or delivered) notifications whose baby's or mother's NHS number is one of these, locked. */
   lockLiveAbout(nhsNumbers: readonly string[]): Promise<FamilyNotification[]>;
   /** Whether this inbox has (or had) a notification about any of these NHS numbers (a centre's own family). */
@@ -61,4 +61,15 @@ export interface ConsentRegister {
   transaction<T>(work: (tx: ConsentTransaction) => Promise<T>): Promise<T>;
   /** Every record about this NHS number (as mother or baby), oldest first; the read is audited. */
   history(nhsNumber: string, reader: AuditActor, at: Date): Promise<ConsentRecord[]>;
+  /** One record by its id, if any; the read is audited (`read`, details.query `consent-record`). */
+  record(id: string, reader: AuditActor, at: Date): Promise<ConsentRecord | undefined>;
+  /**
+   * The records about a family a centre has had notifications about (any of these NHS numbers), oldest first; the
+   * read is audited as the centre's (`read`, recipient the inbox, details.query `consent-records`, the family id).
+   */
+  familyRecords(
+    nhsNumbers: readonly string[],
+    read: { reader: AuditActor; inboxId: string; familyId: string },
+    at: Date,
+  ): Promise<ConsentRecord[]>;
 }

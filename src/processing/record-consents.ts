@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BirthNotification } from '../domain/birth-notification.js';
 import type { ConsentRecord, ConsentStatement } from '../domain/consent.js';
-import type { AuditEventInput } from '../ports/audit.js';
+import { actorFields, type AuditActor, type AuditEventInput } from '../ports/audit.js';
 import type { ConsentRegister, ConsentTransaction, FamilyNotification, NewConsentRecord } from '../ports/consent-register.js';
 import { reconsider, type Replan } from './reconsider-consent.js';
 
@@ -43,17 +43,31 @@ function givenFields(s: ConsentStatement): string[] {
 }
 
 /** `consent-recorded`: the record's id, kind, scope, source and recipient; the subject in the subject column only. */
-export function consentRecordedEvent(r: ConsentRecord, at: Date, actor: string, messageId?: string): AuditEventInput {
+export function consentRecordedEvent(r: ConsentRecord, at: Date, by: AuditActor, messageId?: string): AuditEventInput {
   const subject = r.babyNhsNumber ?? r.motherNhsNumber;
+  const who = actorFields(by);
   return {
     at,
-    actor,
+    actor: who.actor,
     action: 'consent-recorded',
     ...(messageId !== undefined ? { messageId } : {}),
     ...(subject !== undefined ? { subjectNhsNumber: subject } : {}),
     outcome: r.kind,
-    details: { consentId: r.id, kind: r.kind, scope: r.scope, source: r.source, recipient: r.recipient, fields: givenFields(r) },
+    details: {
+      ...who.details,
+      consentId: r.id,
+      kind: r.kind,
+      scope: r.scope,
+      source: r.source,
+      recipient: r.recipient,
+      fields: givenFields(r),
+    },
   };
+}
+
+/** A person's name beside their actor id (a web app user), for the record itself. */
+function nameOf(by: AuditActor): { name?: string } {
+  return typeof by === 'string' ? {} : { name: by.name };
 }
 
 /**
@@ -84,23 +98,32 @@ export async function applyToLive(
 export type RecordOutcome = { kind: 'recorded'; record: ConsentRecord; effects: ConsentEffects } | { kind: 'not-own-family' };
 
 /**
- * Records one statement for `actor` (`client:<id>`). With `ownInbox` (a centre), only for a family that inbox has
- * had a notification about; otherwise nothing is recorded and the answer says so.
+ * Records one statement for `by`: an API client (`client:<id>`) or a person in the web app (`user:<sub>` with their
+ * name, kept on the record and in the audit). With `ownInbox` (a centre), only for a family that inbox has had a
+ * notification about; otherwise nothing is recorded and the answer says so.
  */
 export async function recordConsent(
   deps: ConsentDeps,
   statement: ConsentStatement,
-  actor: string,
+  by: AuditActor,
   ownInbox?: string,
 ): Promise<RecordOutcome> {
   const at = deps.clock();
   const subjects = subjectsOf(statement);
+  const actor = actorFields(by).actor;
+  const name = nameOf(by).name;
   return deps.register.transaction(async (tx) => {
     await tx.lockSubjects(subjects);
     if (ownInbox !== undefined && !(await tx.inboxHasFamily(ownInbox, subjects))) return { kind: 'not-own-family' };
-    const record: ConsentRecord = { ...statement, id: randomUUID(), recordedAt: at.toISOString(), recordedBy: actor };
+    const record: ConsentRecord = {
+      ...statement,
+      id: randomUUID(),
+      recordedAt: at.toISOString(),
+      recordedBy: actor,
+      ...(name !== undefined ? { recordedByName: name } : {}),
+    };
     await tx.insert([record]);
-    await tx.appendAudit([consentRecordedEvent(record, at, actor)]);
+    await tx.appendAudit([consentRecordedEvent(record, at, by)]);
     const effects = await applyToLive(tx, subjects, deps.replan, at, actor, { consentId: record.id });
     return { kind: 'recorded', record, effects };
   });
@@ -118,17 +141,25 @@ export type WithdrawOutcome =
 export async function withdrawConsent(
   deps: ConsentDeps,
   id: string,
-  actor: string,
+  by: AuditActor,
   may: (r: ConsentRecord) => boolean,
 ): Promise<WithdrawOutcome> {
   const at = deps.clock();
+  const who = actorFields(by);
+  const actor = who.actor;
+  const name = nameOf(by).name;
   return deps.register.transaction(async (tx) => {
     const found = await tx.get(id);
     if (found === undefined || !may(found)) return { kind: 'not-found' };
     const subjects = subjectsOf(found);
     await tx.lockSubjects(subjects);
-    if (!(await tx.withdraw(id, actor, at))) return { kind: 'already-withdrawn', record: found };
-    const record: ConsentRecord = { ...found, withdrawnAt: at.toISOString(), withdrawnBy: actor };
+    if (!(await tx.withdraw(id, actor, at, name))) return { kind: 'already-withdrawn', record: found };
+    const record: ConsentRecord = {
+      ...found,
+      withdrawnAt: at.toISOString(),
+      withdrawnBy: actor,
+      ...(name !== undefined ? { withdrawnByName: name } : {}),
+    };
     const subject = found.babyNhsNumber ?? found.motherNhsNumber;
     await tx.appendAudit([
       {
@@ -137,7 +168,7 @@ export async function withdrawConsent(
         action: 'consent-withdrawn',
         ...(subject !== undefined ? { subjectNhsNumber: subject } : {}),
         outcome: found.kind,
-        details: { consentId: id, kind: found.kind, scope: found.scope },
+        details: { ...who.details, consentId: id, kind: found.kind, scope: found.scope },
       },
     ]);
     const effects = await applyToLive(tx, subjects, deps.replan, at, actor, { consentId: id });

@@ -86,12 +86,12 @@ describe('Web app: IG and operator pages, role checks and queries', () => {
 
   const get = (role: WebRole | undefined, path: string): Promise<Response> =>
     fetch(`${t.http}${path}`, { redirect: 'manual', headers: role ? { cookie: cookies.get(role)?.cookie ?? '' } : {} });
-  const post = (role: WebRole, path: string): Promise<Response> =>
+  const post = (role: WebRole, path: string, form: Record<string, string> = {}): Promise<Response> =>
     fetch(`${t.http}${path}`, {
       method: 'POST',
       redirect: 'manual',
       headers: { cookie: cookies.get(role)?.cookie ?? '', 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ _csrf: cookies.get(role)?.csrf ?? '' }).toString(),
+      body: new URLSearchParams({ _csrf: cookies.get(role)?.csrf ?? '', ...form }).toString(),
     });
 
   test('each role gets only its own pages; only an admin gets the raw message; signed out is sent to sign in', async () => {
@@ -105,6 +105,12 @@ describe('Web app: IG and operator pages, role checks and queries', () => {
       ['/app/reports/feeds', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
       ['/app/reports/centres', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
       ['/app/reports/rules', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
+      ['/app/consents', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
+      ['/app/consents/records/00000000-0000-4000-8000-000000000000', { 'centre-worker': 403, 'ig-lead': 404, operator: 403, admin: 403 }],
+      [
+        '/app/households/00000000-0000-4000-8000-000000000000/consents',
+        { 'centre-worker': 404, 'ig-lead': 403, operator: 403, admin: 403 },
+      ],
       ['/app/operations', { 'centre-worker': 403, 'ig-lead': 403, operator: 200, admin: 200 }],
       ['/app/operations/quarantine', { 'centre-worker': 403, 'ig-lead': 403, operator: 200, admin: 200 }],
       [`/app/operations/messages/${quarantinedId}`, { 'centre-worker': 403, 'ig-lead': 403, operator: 200, admin: 200 }],
@@ -149,6 +155,24 @@ describe('Web app: IG and operator pages, role checks and queries', () => {
     expect(page).toContain('Enter the reason for this report');
     const exported = await t.hub.db.query(`SELECT 1 FROM audit_events WHERE action = 'exported'`);
     expect(exported.rows).toHaveLength(0);
+  });
+
+  test('the consent history is a form post for the IG lead only: a wrong NHS number is a 400, a look-up is audited as the API’s', async () => {
+    for (const role of ['centre-worker', 'operator', 'admin'] as const) expect((await post(role, '/app/consents')).status).toBe(403);
+    const wrong = await post('ig-lead', '/app/consents', { nhsNumber: '1234567890' });
+    expect(wrong.status).toBe(400);
+    expect(await wrong.text()).toContain('check digit is wrong');
+    const nhs = baby.baby.nhsNumber;
+    const found = await post('ig-lead', '/app/consents', { nhsNumber: nhs });
+    expect(found.status).toBe(200);
+    expect(await found.text()).toContain('No consent or objection has been recorded about this NHS number');
+    const reads = await t.hub.db.query<{ actor: string; query: string; results: string }>(
+      `SELECT actor, details ->> 'query' AS query, details ->> 'results' AS results FROM audit_events
+        WHERE action = 'read' AND subject_nhs_number = $1 AND details ->> 'query' = 'consent-history'`,
+      [nhs],
+    );
+    expect(reads.rows).toEqual([{ actor: 'user:sub-ig-lead', query: 'consent-history', results: '0' }]);
+    expect(t.sink.text).not.toContain(nhs);
   });
 
   test('replay is a form post for operators and admins only, with the session’s CSRF token', async () => {

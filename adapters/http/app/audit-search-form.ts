@@ -51,10 +51,13 @@ export function londonMidnight(year: number, month: number, day: number): Date {
   return new Date(wall - localOffsetMinutes(wall) * 60_000);
 }
 
-type DateCheck = { ok: true; date?: { year: number; month: number; day: number } } | { ok: false; message: string; part: string };
+export type DateCheck = { ok: true; date?: { year: number; month: number; day: number } } | { ok: false; message: string; part: string };
+
+/** A GOV.UK date input's three fields as typed. */
+export type DateFields = AuditSearchValues['from'];
 
 /** A GOV.UK date input's three fields: all empty (no date), or a real date; the messages are GOV.UK's own. */
-function checkDate(label: string, d: AuditSearchValues['from']): DateCheck {
+export function checkDate(label: string, d: DateFields): DateCheck {
   const parts = [
     ['day', d.day],
     ['month', d.month],

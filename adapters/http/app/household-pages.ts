@@ -8,6 +8,7 @@ import type { PageKit } from './web-app.js';
 import type { WebPages } from './navigation.js';
 import { addressLines, longDate, longDateTime, personName, spacedNhsNumber } from './family-view.js';
 import { signedIn } from './sessions.js';
+import type { SectionReader } from './household-consents.js';
 
 const SEX: Record<string, string> = { male: 'Boy', female: 'Girl', other: 'Other', unknown: 'Not known' };
 const STATUS: Record<string, string> = { new: 'New', acknowledged: 'Taken on', withdrawn: 'Withdrawn' };
@@ -63,10 +64,11 @@ function householdContext(f: CentreFamily): Record<string, unknown> {
 /**
  * The whole family (issue 12 item 6) for a centre worker: the mother, the new babies this centre was sent, the
  * older siblings Stork knows that the centre may see, the GP and language, and the centre's named worker, whom the
- * worker can assign (themselves or a colleague) or clear. The family must be the worker's own centre's (a
+ * worker can assign (themselves or a colleague) or clear, and (with `consents`) the family's consent and objection
+ * records with the form to record a parent's call (household-consents.ts). The family must be the worker's own centre's (a
  * notification about it in effect in their inbox); any other id is the "not found" page. Every view is audited.
  */
-export function householdPages(kit: PageKit, families: FamilyViewStore): WebPages {
+export function householdPages(kit: PageKit, families: FamilyViewStore, consents?: SectionReader): WebPages {
   const router = Router();
   const worker = kit.requireRole('centre-worker');
 
@@ -81,6 +83,7 @@ export function householdPages(kit: PageKit, families: FamilyViewStore): WebPage
       return;
     }
     const context = householdContext(view);
+    const consentSection = consents ? await consents(res, view.familyId) : undefined;
     kit.render(
       res,
       'household.njk',
@@ -89,6 +92,8 @@ export function householdPages(kit: PageKit, families: FamilyViewStore): WebPage
         current: '/app/families',
         centreName: kit.inboxName(inbox) ?? inbox,
         ...context,
+        ...(consentSection ?? {}),
+        consentsHref: `/app/households/${view.familyId}/consents`,
         assigned: req.query.assigned === '1',
         cleared: req.query.cleared === '1',
         workerValue: form?.value ?? person.name,
