@@ -1,5 +1,4 @@
 import type { Database, SqlClient } from '../../src/ports/database.js';
-import type { BirthNotification } from '../../src/domain/birth-notification.js';
 import type { ConsentRecord, ConsentStatement } from '../../src/domain/consent.js';
 import type { AuditActor, AuditEventInput } from '../../src/ports/audit.js';
 import { actorFields } from '../../src/ports/audit.js';
@@ -10,8 +9,13 @@ import type {
   NewConsentRecord,
   Redecided,
 } from '../../src/ports/consent-register.js';
-import type { Decision, DisclosedRecord } from '../../src/pipeline/consent/decide.js';
-import { insertAuditEvents, iso, json } from './sql-helpers.js';
+import { insertAuditEvents, iso } from './sql-helpers.js';
+import {
+  LOCKED_NOTIFICATION_COLUMNS,
+  LOCKED_NOTIFICATION_FROM,
+  toLockedNotifications,
+  type LockedNotificationRow,
+} from './sql-notification-rows.js';
 
 interface ConsentRow {
   id: string;
@@ -133,39 +137,13 @@ export class SqlConsentTransaction implements ConsentTransaction {
 
   async lockLiveAbout(nhsNumbers: readonly string[]): Promise<FamilyNotification[]> {
     if (nhsNumbers.length === 0) return [];
-    const r = await this.tx.query<{
-      id: string;
-      message_id: string;
-      subject_key: string;
-      birth_key: string | null;
-      baby_nhs_number: string | null;
-      status: FamilyNotification['status'];
-      inbox_id: string | null;
-      decision: unknown;
-      disclosed: unknown;
-      record: unknown;
-    }>(
-      `SELECT n.id, n.message_id, n.subject_key, n.birth_key, n.baby_nhs_number, n.status, n.inbox_id, n.decision, n.disclosed,
-              COALESCE(n.record, b.canonical) AS record
-       FROM notifications n LEFT JOIN message_bodies b ON b.message_id = n.message_id
+    const r = await this.tx.query<LockedNotificationRow>(
+      `SELECT ${LOCKED_NOTIFICATION_COLUMNS} FROM ${LOCKED_NOTIFICATION_FROM}
        WHERE (n.baby_nhs_number = ANY($1::text[]) OR n.mother_nhs_number = ANY($1::text[])) AND n.status IN ('routed', 'delivered')
        ORDER BY n.created_at, n.id FOR UPDATE OF n`,
       [[...new Set(nhsNumbers)]],
     );
-    return r.rows
-      .filter((row) => row.record !== null)
-      .map((row) => ({
-        id: row.id,
-        messageId: row.message_id,
-        subjectKey: row.subject_key,
-        ...(row.birth_key !== null ? { birthKey: row.birth_key } : {}),
-        ...(row.baby_nhs_number !== null ? { babyNhsNumber: row.baby_nhs_number } : {}),
-        status: row.status,
-        ...(row.inbox_id !== null ? { inboxId: row.inbox_id } : {}),
-        decision: json(row.decision) as Decision,
-        ...(row.disclosed !== null ? { disclosed: json(row.disclosed) as DisclosedRecord } : {}),
-        record: json(row.record) as BirthNotification,
-      }));
+    return toLockedNotifications(r.rows);
   }
 
   async inboxHasFamily(inboxId: string, nhsNumbers: readonly string[]): Promise<boolean> {
