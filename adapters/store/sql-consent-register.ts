@@ -5,9 +5,12 @@ import { actorFields } from '../../src/ports/audit.js';
 import type {
   ConsentRegister,
   ConsentTransaction,
+  ConsentWithdrawal,
   FamilyNotification,
   NewConsentRecord,
+  PeriodBoundary,
   Redecided,
+  Redelivery,
 } from '../../src/ports/consent-register.js';
 import { insertAuditEvents, iso } from './sql-helpers.js';
 import {
@@ -139,7 +142,8 @@ export class SqlConsentTransaction implements ConsentTransaction {
     if (nhsNumbers.length === 0) return [];
     const r = await this.tx.query<LockedNotificationRow>(
       `SELECT ${LOCKED_NOTIFICATION_COLUMNS} FROM ${LOCKED_NOTIFICATION_FROM}
-       WHERE (n.baby_nhs_number = ANY($1::text[]) OR n.mother_nhs_number = ANY($1::text[])) AND n.status IN ('routed', 'delivered')
+       WHERE (n.baby_nhs_number = ANY($1::text[]) OR n.mother_nhs_number = ANY($1::text[]))
+         AND (n.status IN ('routed', 'delivered') OR (n.status IN ('withheld', 'withdrawn') AND n.consent_hold IS NOT NULL))
        ORDER BY n.created_at, n.id FOR UPDATE OF n`,
       [[...new Set(nhsNumbers)]],
     );
@@ -178,16 +182,50 @@ export class SqlConsentTransaction implements ConsentTransaction {
     );
   }
 
-  async withdrawNotifications(notificationIds: readonly string[], at: Date): Promise<void> {
-    if (notificationIds.length === 0) return;
+  async withdrawNotifications(withdrawals: readonly ConsentWithdrawal[], at: Date): Promise<void> {
+    if (withdrawals.length === 0) return;
+    const rows = withdrawals.map((w) => ({ id: w.id, hold: w.hold ?? null }));
     await this.tx.query(
-      `WITH withdrawn AS (
-         UPDATE notifications SET status = 'withdrawn' WHERE id = ANY($1::uuid[]) RETURNING id
+      `WITH w AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, hold jsonb)
+       ), withdrawn AS (
+         UPDATE notifications n SET status = 'withdrawn', consent_hold = w.hold FROM w WHERE n.id = w.id RETURNING n.id
        )
        UPDATE inbox_items i SET status = 'withdrawn', withdrawn_at = $2
        FROM withdrawn w WHERE i.notification_id = w.id AND i.status <> 'withdrawn'`,
-      [notificationIds, at],
+      [JSON.stringify(rows), at],
     );
+  }
+
+  async redeliver(items: readonly Redelivery[], at: Date): Promise<string[]> {
+    if (items.length === 0) return [];
+    const rows = items.map((d) => ({
+      id: d.id,
+      decision: d.decision,
+      route: d.route,
+      inbox_id: d.inboxId,
+      dataset: d.decision.dataset ?? null,
+      disclosed: d.disclosed,
+    }));
+    // A new delivery of the same notification: the centre's item is new again (as a moved notification's is).
+    const r = await this.tx.query<{ id: string }>(
+      `WITH d AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, decision jsonb, route jsonb, inbox_id text, dataset text, disclosed jsonb)
+       ), delivered AS (
+         UPDATE notifications n SET status = 'delivered', decision = d.decision, route = d.route, inbox_id = d.inbox_id,
+           dataset = d.dataset, disclosed = d.disclosed, consent_hold = NULL, updated_at = $2
+         FROM d WHERE n.id = d.id AND n.status IN ('withheld', 'withdrawn') AND n.consent_hold IS NOT NULL
+         RETURNING n.id, n.inbox_id
+       ), inboxed AS (
+         INSERT INTO inbox_items (inbox_id, notification_id, status, delivered_at)
+         SELECT inbox_id, id, 'new', $2 FROM delivered
+         ON CONFLICT (inbox_id, notification_id) DO UPDATE SET status = 'new', delivered_at = EXCLUDED.delivered_at,
+           updated_at = NULL, first_read_at = NULL, acknowledged_at = NULL, acknowledged_by = NULL, withdrawn_at = NULL
+       )
+       SELECT id FROM delivered`,
+      [JSON.stringify(rows), at],
+    );
+    return r.rows.map((x) => x.id);
   }
 
   async appendAudit(events: readonly AuditEventInput[]): Promise<void> {
@@ -218,5 +256,38 @@ export class SqlConsentRegister implements ConsentRegister {
       ]);
       return records;
     });
+  }
+
+  async periodBoundaries(after: string | undefined, upTo: string): Promise<PeriodBoundary[]> {
+    // The first run looks back to the day before each record was recorded (the UTC day: a day early at most,
+    // which only decides a family again to no effect).
+    const r = await this.db.query<{ id: string; mother_nhs_number: string | null; baby_nhs_number: string | null }>(
+      `SELECT c.id, c.mother_nhs_number, c.baby_nhs_number FROM consents c
+       WHERE NOT EXISTS (SELECT 1 FROM consent_withdrawals w WHERE w.consent_id = c.id)
+         AND ((c.period_from > COALESCE($1::date, (c.recorded_at AT TIME ZONE 'UTC')::date - 1) AND c.period_from <= $2::date)
+           OR (c.period_to >= COALESCE($1::date, (c.recorded_at AT TIME ZONE 'UTC')::date - 1) AND c.period_to < $2::date))
+       ORDER BY c.recorded_at, c.id`,
+      [after ?? null, upTo],
+    );
+    return r.rows.map((x) => ({
+      consentId: x.id,
+      nhsNumbers: [x.baby_nhs_number, x.mother_nhs_number].filter((n): n is string => n !== null),
+    }));
+  }
+
+  async lastRun(job: string): Promise<string | undefined> {
+    const r = await this.db.query<{ last_day: string }>(
+      `SELECT to_char(last_day, 'YYYY-MM-DD') AS last_day FROM scheduled_runs WHERE job = $1`,
+      [job],
+    );
+    return r.rows[0]?.last_day;
+  }
+
+  async saveRun(job: string, day: string, at: Date): Promise<void> {
+    await this.db.query(
+      `INSERT INTO scheduled_runs (job, last_day, ran_at) VALUES ($1, $2, $3)
+       ON CONFLICT (job) DO UPDATE SET last_day = EXCLUDED.last_day, ran_at = EXCLUDED.ran_at WHERE scheduled_runs.last_day < EXCLUDED.last_day`,
+      [job, day, at],
+    );
   }
 }

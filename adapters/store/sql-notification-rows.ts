@@ -1,5 +1,6 @@
 import type { BirthNotification } from '../../src/domain/birth-notification.js';
 import type { Decision, DisclosedRecord } from '../../src/pipeline/consent/decide.js';
+import type { ConsentHold } from '../../src/ports/consent-register.js';
 import type { ExistingNotification } from '../../src/ports/notification-store.js';
 import { json } from './sql-helpers.js';
 
@@ -9,7 +10,7 @@ import { json } from './sql-helpers.js';
  * list and one row mapper for both, so neither forgets a column. Alias `n` for notifications, `b` for message_bodies.
  */
 export const LOCKED_NOTIFICATION_COLUMNS = `n.id, n.message_id, n.subject_key, n.birth_key, n.demographic_key, n.baby_nhs_number, n.status,
-  n.inbox_id, n.decision, n.disclosed, COALESCE(n.record, b.canonical) AS record`;
+  n.inbox_id, n.decision, n.disclosed, n.consent_hold, COALESCE(n.record, b.canonical) AS record`;
 
 /** The FROM clause that goes with LOCKED_NOTIFICATION_COLUMNS. */
 export const LOCKED_NOTIFICATION_FROM = 'notifications n LEFT JOIN message_bodies b ON b.message_id = n.message_id';
@@ -25,6 +26,7 @@ export interface LockedNotificationRow {
   inbox_id: string | null;
   decision: unknown;
   disclosed: unknown;
+  consent_hold: unknown;
   record: unknown;
 }
 
@@ -47,5 +49,6 @@ export function toLockedNotifications(rows: readonly LockedNotificationRow[]): E
       decision: json(row.decision) as Decision,
       ...(row.disclosed !== null ? { disclosed: json(row.disclosed) as DisclosedRecord } : {}),
       record: json(row.record) as BirthNotification,
+      ...(row.consent_hold !== null ? { consentHold: json(row.consent_hold) as ConsentHold } : {}),
     }));
 }

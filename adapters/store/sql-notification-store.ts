@@ -33,10 +33,10 @@ import { auditInsertSql, auditRecordset, cursorOf, encodeCursor, insertAuditEven
  * disk: fsyncs are kept for intake, whose commits come before an ACK. */
 const ASYNC_COMMIT = { asyncCommit: true } as const;
 const NOTIFICATION_COLUMNS =
-  'id, message_id, subject_key, birth_key, demographic_key, created_at, baby_nhs_number, mother_nhs_number, decision, route, inbox_id, dataset, disclosed';
+  'id, message_id, subject_key, birth_key, demographic_key, created_at, baby_nhs_number, mother_nhs_number, decision, route, inbox_id, dataset, disclosed, consent_hold';
 const NOTIFICATION_RECORD =
   'id uuid, message_id uuid, subject_key text, birth_key text, demographic_key text, created_at timestamptz, baby_nhs_number text, mother_nhs_number text, ' +
-  'decision jsonb, route jsonb, inbox_id text, dataset text, disclosed jsonb';
+  'decision jsonb, route jsonb, inbox_id text, dataset text, disclosed jsonb, consent_hold jsonb';
 
 interface InboxRow {
   notification_id: string;
@@ -289,6 +289,7 @@ export class SqlProcessingTransaction implements ProcessingTransaction {
       inbox_id: b.plan.inboxId ?? null,
       dataset: b.plan.decision.dataset ?? null,
       disclosed: b.plan.disclosed ?? null,
+      consent_hold: b.consentHold ?? null,
     }));
     const audit = auditRecordset(
       items.flatMap((b) => b.audit),
@@ -396,7 +397,8 @@ export class SqlProcessingTransaction implements ProcessingTransaction {
            AS v(id uuid, decision jsonb, route jsonb, "inboxId" text, disclosed jsonb, "withdrawFrom" text)
        ), moved AS (
          UPDATE notifications n SET decision = m.decision, route = m.route, inbox_id = m."inboxId", dataset = m.decision ->> 'dataset',
-           disclosed = m.disclosed, status = CASE WHEN m."inboxId" IS NULL THEN 'withheld' ELSE 'routed' END, updated_at = $2
+           disclosed = m.disclosed, status = CASE WHEN m."inboxId" IS NULL THEN 'withheld' ELSE 'routed' END, updated_at = $2,
+           consent_hold = CASE WHEN m."inboxId" IS NULL THEN n.consent_hold END
          FROM m WHERE n.id = m.id RETURNING n.id
        )
        UPDATE inbox_items i SET status = 'withdrawn', withdrawn_at = $2 FROM m
@@ -409,7 +411,7 @@ export class SqlProcessingTransaction implements ProcessingTransaction {
     if (notificationIds.length === 0) return;
     await this.tx.query(
       `WITH withdrawn AS (
-         UPDATE notifications SET status = 'withdrawn' WHERE id = ANY($1::uuid[]) RETURNING id
+         UPDATE notifications SET status = 'withdrawn', consent_hold = NULL WHERE id = ANY($1::uuid[]) RETURNING id
        )
        UPDATE inbox_items i SET status = 'withdrawn', withdrawn_at = $2
        FROM withdrawn w WHERE i.notification_id = w.id AND i.status <> 'withdrawn'`,
