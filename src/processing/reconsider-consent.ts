@@ -62,6 +62,31 @@ const ruleOf = (d: Decision): Pick<AuditEventInput, 'ruleId' | 'rulebookVersion'
   lawfulBasis: d.lawfulBasis,
 });
 
+/** What a consent change's audit events about one notification share: when, who, which notification and message. */
+interface Change {
+  at: Date;
+  actor: string;
+  cause: { consentId?: string; messageId?: string };
+}
+
+function eventBase(
+  n: FamilyNotification,
+  c: Change,
+): Pick<AuditEventInput, 'at' | 'actor' | 'notificationId' | 'messageId' | 'subjectNhsNumber'> {
+  return {
+    at: c.at,
+    actor: c.actor,
+    notificationId: n.id,
+    ...(c.cause.messageId !== undefined ? { messageId: c.cause.messageId } : {}),
+    ...(n.babyNhsNumber !== undefined ? { subjectNhsNumber: n.babyNhsNumber } : {}),
+  };
+}
+
+/** The consent records the new decision used, and the record whose change caused it. */
+function usedRecords(after: Decision, c: Change): { consentRecords: string[]; consentId?: string } {
+  return { consentRecords: after.consentRecords ?? [], ...(c.cause.consentId !== undefined ? { consentId: c.cause.consentId } : {}) };
+}
+
 /** The same effect (and, for a review, the same inbox): the notification may stay where it is. */
 function sameKind(before: Decision, after: Decision): boolean {
   return before.effect === after.effect && (after.effect !== 'review' || before.inbox === after.inbox);
@@ -80,22 +105,17 @@ export function reconsider(
   cause: { consentId?: string; messageId?: string },
 ): Reconsidered {
   const out: Reconsidered = { withdraw: [], redecided: [], redeliver: [], audit: [] };
+  const change: Change = { at, actor, cause };
   for (const n of live) {
     if (n.status === 'withheld' || n.status === 'withdrawn') {
-      redeliverHeld(n, records, replan, at, actor, cause, out);
+      redeliverHeld(n, records, replan, change, out);
       continue;
     }
     const plan = replan(n.record, { records, at });
     const after = plan.decision;
     const before = n.decision;
-    const base = {
-      at,
-      actor,
-      notificationId: n.id,
-      ...(cause.messageId !== undefined ? { messageId: cause.messageId } : {}),
-      ...(n.babyNhsNumber !== undefined ? { subjectNhsNumber: n.babyNhsNumber } : {}),
-    };
-    const used = { consentRecords: after.consentRecords ?? [], ...(cause.consentId !== undefined ? { consentId: cause.consentId } : {}) };
+    const base = eventBase(n, change);
+    const used = usedRecords(after, change);
     if (after.effect === 'deny' || !sameKind(before, after) || after.dataset === undefined) {
       const outcome = n.status === 'delivered' ? 'withdrawn-from-inbox' : 'withdrawn-before-delivery';
       const hold = objectionHold(after, n.record, at, outcome);
@@ -146,32 +166,17 @@ export function reconsider(
  * A notification held back by an objection: delivered again when the decision now permits it to the same inbox
  * (a withdrawn one) or to any inbox (one withheld at its decision, never delivered); otherwise left as it is.
  */
-function redeliverHeld(
-  n: FamilyNotification,
-  records: readonly ConsentRecord[],
-  replan: Replan,
-  at: Date,
-  actor: string,
-  cause: { consentId?: string; messageId?: string },
-  out: Reconsidered,
-): void {
+function redeliverHeld(n: FamilyNotification, records: readonly ConsentRecord[], replan: Replan, change: Change, out: Reconsidered): void {
   const hold = n.consentHold;
   if (hold === undefined || n.record.baby.deceased) return;
-  const plan = replan(n.record, { records, at });
+  const plan = replan(n.record, { records, at: change.at });
   const after = plan.decision;
   if (after.effect === 'deny' || plan.inboxId === undefined || plan.disclosed === undefined || after.dataset === undefined) return;
   // Withdrawn from an inbox: back to that inbox only, as the same kind (a move or a restriction is not undone here).
   if (n.status === 'withdrawn' && (plan.inboxId !== n.inboxId || !sameKind(n.decision, after))) return;
   out.redeliver.push({ id: n.id, decision: after, route: plan.route, inboxId: plan.inboxId, disclosed: plan.disclosed });
-  const base = {
-    at,
-    actor,
-    notificationId: n.id,
-    ...(cause.messageId !== undefined ? { messageId: cause.messageId } : {}),
-    ...(n.babyNhsNumber !== undefined ? { subjectNhsNumber: n.babyNhsNumber } : {}),
-    ...ruleOf(after),
-  };
-  const used = { consentRecords: after.consentRecords ?? [], ...(cause.consentId !== undefined ? { consentId: cause.consentId } : {}) };
+  const base = { ...eventBase(n, change), ...ruleOf(after) };
+  const used = usedRecords(after, change);
   // The earlier withdrawal (or withholding) this delivery ends: when, how and under which consent records.
   const ends = { heldAt: hold.at, heldOutcome: hold.outcome, heldBy: hold.consentRecords };
   out.audit.push({
