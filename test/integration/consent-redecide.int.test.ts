@@ -4,30 +4,17 @@ import { localDateOf } from '../../src/domain/hl7-datetime.js';
 import { createLogger } from '../../src/logger.js';
 import { planDelivery } from '../../src/pipeline/plan-delivery.js';
 import { CONSENT_PERIODS_ACTOR, runConsentPeriods, type ConsentPeriodDeps } from '../../src/processing/consent-periods.js';
+import {
+  auditOf as auditEvents,
+  centreItem,
+  notificationOf as settled,
+  sendAccepted,
+  type AuditItem,
+  type CentreItem,
+} from '../support/consent-helpers.js';
 import { pollUntil } from '../support/poll.js';
 import { describeNewborn, type NewbornAdtOptions } from '../support/synthetic/newborn-adt.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
-
-interface Item {
-  notificationId: string;
-  status: string;
-  deliveredAt: string;
-  updatedAt?: string;
-  acknowledgedAt?: string;
-  withdrawnAt?: string;
-  record?: { dataset: string; baby: { nhsNumber?: string }; birthDetails?: { weightGrams?: number; gestationWeeks?: number } };
-}
-
-interface AuditItem {
-  action: string;
-  actor: string;
-  notificationId?: string;
-  recipient?: string;
-  ruleId?: string;
-  lawfulBasis?: string;
-  outcome?: string;
-  details?: Record<string, unknown>;
-}
 
 const RX1 = { sendingFacility: 'RX1', sendingApplication: 'MATERNITY' } as const;
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -55,10 +42,7 @@ describe('Consent register: lifting an objection delivers again; periods that en
     await t.stop();
   });
 
-  const send = async (text: string): Promise<void> => {
-    const ack = await client.send(text);
-    expect(ack.split('\r')[1]?.split('|')[1]).toBe('CA');
-  };
+  const send = (text: string): Promise<void> => sendAccepted(client, text);
   const postConsent = async (body: Record<string, unknown>): Promise<{ id: string }> => {
     const res = await api(t.http, FEED, '/v1/consents', {
       method: 'POST',
@@ -73,32 +57,16 @@ describe('Consent register: lifting an objection delivers again; periods that en
     expect(res.status).toBe(200);
     return (await res.json()) as { changed: boolean };
   };
-  const item = async (id: string): Promise<Item> => {
-    const res = await api(t.http, OSMONDTHORPE[1], `/v1/centres/${OSMONDTHORPE[0]}/notifications/${id}`);
-    expect(res.status).toBe(200);
-    return (await res.json()) as Item;
-  };
-  const listed = async (id: string, status: string): Promise<Item | undefined> => {
+  const item = (id: string): Promise<CentreItem> => centreItem(t, OSMONDTHORPE, id);
+  const listed = async (id: string, status: string): Promise<CentreItem | undefined> => {
     const res = await api(t.http, OSMONDTHORPE[1], `/v1/centres/${OSMONDTHORPE[0]}/notifications?status=${status}&limit=500`);
     expect(res.status).toBe(200);
-    return ((await res.json()) as { items: Item[] }).items.find((i) => i.notificationId === id);
+    return ((await res.json()) as { items: CentreItem[] }).items.find((i) => i.notificationId === id);
   };
-  const notificationOf = (controlId: string, status: string) =>
-    pollUntil(async () => {
-      const r = await t.database.db.query<{ id: string; status: string; inbox_id: string | null }>(
-        `SELECT n.id, n.status, n.inbox_id FROM notifications n JOIN messages m ON m.id = n.message_id WHERE m.control_id = $1`,
-        [controlId],
-      );
-      const row = r.rows[0];
-      return row?.status === status ? row : undefined;
-    }, `the notification of ${controlId} ${status}`);
+  const notificationOf = (controlId: string, status: string) => settled(t, controlId, status);
   const statusOf = async (id: string): Promise<string | undefined> =>
     (await t.database.db.query<{ status: string }>(`SELECT status FROM notifications WHERE id = $1`, [id])).rows[0]?.status;
-  const auditOf = async (nhs: string): Promise<AuditItem[]> => {
-    const res = await api(t.http, 'demo-ig-key', `/v1/audit?subject=${nhs}&limit=500`);
-    expect(res.status).toBe(200);
-    return ((await res.json()) as { items: AuditItem[] }).items;
-  };
+  const auditOf = (nhs: string): Promise<AuditItem[]> => auditEvents(t, nhs);
   const periodJob = (at: Date): ConsentPeriodDeps => ({
     register: new SqlConsentRegister(t.database.db),
     replan: (record, consent) => planDelivery(record, '', t.hub.config.agreements, t.hub.config.catchments, consent),
