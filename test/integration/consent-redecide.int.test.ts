@@ -189,6 +189,16 @@ describe('Consent register: lifting an objection delivers again; periods that en
     expect(events.filter((e) => e.action === 'delivered')).toHaveLength(1);
   });
 
+  test('a worker covers today with the consent-period job as it starts, and saves the day in the store', async () => {
+    const saved = await pollUntil(async () => {
+      const r = await t.database.db.query<{ last_day: string }>(
+        `SELECT to_char(last_day, 'YYYY-MM-DD') AS last_day FROM scheduled_runs WHERE job = 'consent-periods'`,
+      );
+      return r.rows[0]?.last_day;
+    }, 'the consent-period job run by the worker');
+    expect(saved >= localDateOf(new Date(Date.now() - DAY_MS))).toBe(true);
+  });
+
   test('the consent-period job: an objection whose period ended yesterday delivers again; once a day, and not again after a restart', async () => {
     const now = new Date();
     const today = localDateOf(now);
