@@ -33,7 +33,10 @@ import { SqlAuditLog } from '../adapters/store/sql-audit-log.js';
 import { SignInFailureAudit } from '../adapters/http/sign-in-failures.js';
 import { SqlFhirFetchStore } from '../adapters/store/sql-fhir-fetch-store.js';
 import { SqlConsentRegister } from '../adapters/store/sql-consent-register.js';
-import { planDelivery } from './pipeline/plan-delivery.js';
+import { planDelivery, type ConsentInput } from './pipeline/plan-delivery.js';
+import type { BirthNotification } from './domain/birth-notification.js';
+import { Periodic } from './fetch/periodic.js';
+import { runConsentPeriods } from './processing/consent-periods.js';
 import { FhirKitServer } from '../adapters/fhir-server/fhir-kit-server.js';
 import { EventIntake } from './intake/event-intake.js';
 import { EventFetcher } from './fetch/event-fetcher.js';
@@ -238,6 +241,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       const sweep = new RequeueStranded({ store: core.messages, processingJobs: queues, logger, clock: core.clock }, env.recoverySweepMs);
       sweep.start();
       opened.add('recovery sweep', () => sweep.stop());
+      startConsentPeriods(core, opened);
       startFetching(core, opened);
       startAuditCheckpoints(core, opened);
     }
@@ -356,6 +360,32 @@ async function startRetention(core: Core, connection: Redis, opened: ResourceSta
   opened.add('retention job', () => job.close());
   logger.info({ dailyAt: retention.config.schedule.dailyAt, timeZone: retention.config.schedule.timeZone }, 'retention purge scheduled');
   return job;
+}
+
+/**
+ * The consent-period job (src/processing/consent-periods.ts), in the worker role: every STORK_CONSENT_PERIODS_MS it
+ * looks whether the London date changed since the day it last covered (saved in the store), and if so decides again
+ * the families whose consent records' periods started or ended since. Several workers may run it at once: each
+ * family is decided under its register locks and deciding again is idempotent.
+ */
+function startConsentPeriods(core: Core, opened: ResourceStack): void {
+  const { config, logger, clock } = core;
+  const deps = {
+    register: new SqlConsentRegister(core.db),
+    replan: (record: BirthNotification, consent: ConsentInput) => planDelivery(record, '', config.agreements, config.catchments, consent),
+    clock,
+    logger,
+  };
+  const job = new Periodic(
+    core.env.consentPeriodsMs,
+    async () => {
+      await runConsentPeriods(deps);
+    },
+    (err) =>
+      logger.error({ err: errorCode(err) ?? (err instanceof Error ? err.name : 'error') }, 'consent-period job failed; it runs again'),
+  );
+  job.start();
+  opened.add('consent-period job', () => job.stop());
 }
 
 /**

@@ -11,14 +11,9 @@
  * Without `--area` the proposal governs the notifications decided under an agreement of its id; with it, every
  * notification routed to that local authority.
  */
-import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
-import { repoRoot } from '../../src/config/env.js';
 import { loadCatchments } from '../../src/config/catchments.js';
 import { loadRulebook } from '../../src/config/rulebook.js';
-import { ConfigError } from '../../src/domain/config-error.js';
 import { reportText } from '../../src/pipeline/consent/simulate.js';
 import type { Database } from '../../src/ports/database.js';
 import { simulateAgreement } from '../../src/processing/simulate-agreement.js';
@@ -26,39 +21,32 @@ import { openPostgres } from '../store/postgres-database.js';
 import { openPglite } from '../store/pglite-database.js';
 import { postgresAddress } from '../store/open-store.js';
 import { SqlDecisionHistory } from '../store/sql-decision-history.js';
+import { configDir as configDirOf, EXIT_UNUSABLE, isEntryPoint, readArguments, unusableConfig, type CliOutput } from './cli-common.js';
 
-export interface CliOutput {
-  write(text: string): unknown;
-}
+export type { CliOutput } from './cli-common.js';
 
-export const EXIT = { ok: 0, unusable: 2 } as const;
+export const EXIT = { ok: 0, unusable: EXIT_UNUSABLE } as const;
 
 const USAGE =
   'usage: npm run rules:simulate -- --rulebook proposed.json [--since YYYY-MM-DD] [--area <local authority id>] [--json] [--ids]\n';
 
 /** Runs the simulation; `env` gives DATABASE_URL / STORK_DATA_DIR / STORK_CONFIG_DIR. */
 export async function main(args: readonly string[], out: CliOutput, err: CliOutput, env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  let values: { rulebook?: string; since?: string; area?: string; json?: boolean; ids?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: {
-        rulebook: { type: 'string' },
-        since: { type: 'string' },
-        area: { type: 'string' },
-        json: { type: 'boolean' },
-        ids: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    err.write(`${(e as Error).message}\n${USAGE}`);
-    return EXIT.unusable;
-  }
-  if (values.help === true) {
-    out.write(USAGE);
-    return EXIT.ok;
-  }
+  const read = readArguments(
+    args,
+    {
+      rulebook: { type: 'string' },
+      since: { type: 'string' },
+      area: { type: 'string' },
+      json: { type: 'boolean' },
+      ids: { type: 'boolean' },
+    },
+    USAGE,
+    out,
+    err,
+  );
+  if ('exit' in read) return read.exit;
+  const { values } = read;
   if (values.rulebook === undefined) {
     err.write(`--rulebook is required\n${USAGE}`);
     return EXIT.unusable;
@@ -71,7 +59,7 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
       return EXIT.unusable;
     }
   }
-  const configDir = env.STORK_CONFIG_DIR ?? repoRoot;
+  const configDir = configDirOf(env);
   let db: Database | undefined;
   try {
     const proposed = loadRulebook(values.rulebook);
@@ -104,26 +92,12 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
     );
     return EXIT.ok;
   } catch (e) {
-    if (e instanceof ConfigError) {
-      err.write(`${e.message}\n`);
-      return EXIT.unusable;
-    }
-    throw e;
+    return unusableConfig(e, err);
   } finally {
     await db?.close();
   }
 }
 
-async function isEntryPoint(): Promise<boolean> {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return import.meta.url === pathToFileURL(await realpath(path.resolve(script))).href;
-  } catch {
-    return false;
-  }
-}
-
-if (await isEntryPoint()) {
+if (await isEntryPoint(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2), process.stdout, process.stderr);
 }

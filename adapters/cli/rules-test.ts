@@ -10,22 +10,16 @@
  * Exit 0 when every case passes and nothing is unreached; 1 when a case fails or something is unreached; 2 when a
  * file cannot be loaded (the message names the file and the field).
  */
-import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
-import { repoRoot } from '../../src/config/env.js';
 import { loadRulebook } from '../../src/config/rulebook.js';
 import { casesFileOf, findRulebooks, loadRulebookCases } from '../../src/config/rulebook-cases.js';
-import { ConfigError } from '../../src/domain/config-error.js';
 import { caseCoverage, runRulebookCases } from '../../src/pipeline/consent/cases.js';
 import { agreementLabel } from '../../src/pipeline/consent/rulebook.js';
+import { configDir, EXIT_UNUSABLE, isEntryPoint, readArguments, unusableConfig, type CliOutput } from './cli-common.js';
 
-export interface CliOutput {
-  write(text: string): unknown;
-}
+export type { CliOutput } from './cli-common.js';
 
-export const EXIT = { ok: 0, failed: 1, unusable: 2 } as const;
+export const EXIT = { ok: 0, failed: 1, unusable: EXIT_UNUSABLE } as const;
 
 const USAGE = 'usage: npm run rules:test -- [--dir consent-rules] [--rulebook agreement.json [--cases agreement.cases.json]]\n';
 
@@ -63,25 +57,14 @@ function testOne(rulebookFile: string, casesFile: string | undefined, out: CliOu
 }
 
 export function main(args: readonly string[], out: CliOutput, err: CliOutput): number {
-  let values: { dir?: string; rulebook?: string; cases?: string; help?: boolean };
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: { dir: { type: 'string' }, rulebook: { type: 'string' }, cases: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    }));
-  } catch (e) {
-    err.write(`${(e as Error).message}\n${USAGE}`);
-    return EXIT.unusable;
-  }
-  if (values.help === true) {
-    out.write(USAGE);
-    return EXIT.ok;
-  }
+  const read = readArguments(args, { dir: { type: 'string' }, rulebook: { type: 'string' }, cases: { type: 'string' } }, USAGE, out, err);
+  if ('exit' in read) return read.exit;
+  const { values } = read;
   if (values.cases !== undefined && values.rulebook === undefined) {
     err.write(`--cases needs --rulebook\n${USAGE}`);
     return EXIT.unusable;
   }
-  const dir = values.dir ?? path.join(process.env.STORK_CONFIG_DIR ?? repoRoot, 'consent-rules');
+  const dir = values.dir ?? path.join(configDir(process.env), 'consent-rules');
   try {
     const targets =
       values.rulebook !== undefined
@@ -96,24 +79,10 @@ export function main(args: readonly string[], out: CliOutput, err: CliOutput): n
     out.write(ok ? 'rules:test passed\n' : 'rules:test FAILED\n');
     return ok ? EXIT.ok : EXIT.failed;
   } catch (e) {
-    if (e instanceof ConfigError) {
-      err.write(`${e.message}\n`);
-      return EXIT.unusable;
-    }
-    throw e;
+    return unusableConfig(e, err);
   }
 }
 
-async function isEntryPoint(): Promise<boolean> {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return import.meta.url === pathToFileURL(await realpath(path.resolve(script))).href;
-  } catch {
-    return false;
-  }
-}
-
-if (await isEntryPoint()) {
+if (await isEntryPoint(import.meta.url)) {
   process.exitCode = main(process.argv.slice(2), process.stdout, process.stderr);
 }

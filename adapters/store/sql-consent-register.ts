@@ -1,17 +1,24 @@
 import type { Database, SqlClient } from '../../src/ports/database.js';
-import type { BirthNotification } from '../../src/domain/birth-notification.js';
 import type { ConsentRecord, ConsentStatement } from '../../src/domain/consent.js';
 import type { AuditActor, AuditEventInput } from '../../src/ports/audit.js';
 import { actorFields } from '../../src/ports/audit.js';
 import type {
   ConsentRegister,
   ConsentTransaction,
+  ConsentWithdrawal,
   FamilyNotification,
   NewConsentRecord,
+  PeriodBoundary,
   Redecided,
+  Redelivery,
 } from '../../src/ports/consent-register.js';
-import type { Decision, DisclosedRecord } from '../../src/pipeline/consent/decide.js';
-import { insertAuditEvents, iso, json } from './sql-helpers.js';
+import { insertAuditEvents, iso } from './sql-helpers.js';
+import {
+  LOCKED_NOTIFICATION_COLUMNS,
+  LOCKED_NOTIFICATION_FROM,
+  toLockedNotifications,
+  type LockedNotificationRow,
+} from './sql-notification-rows.js';
 
 interface ConsentRow {
   id: string;
@@ -139,39 +146,14 @@ export class SqlConsentTransaction implements ConsentTransaction {
 
   async lockLiveAbout(nhsNumbers: readonly string[]): Promise<FamilyNotification[]> {
     if (nhsNumbers.length === 0) return [];
-    const r = await this.tx.query<{
-      id: string;
-      message_id: string;
-      subject_key: string;
-      birth_key: string | null;
-      baby_nhs_number: string | null;
-      status: FamilyNotification['status'];
-      inbox_id: string | null;
-      decision: unknown;
-      disclosed: unknown;
-      record: unknown;
-    }>(
-      `SELECT n.id, n.message_id, n.subject_key, n.birth_key, n.baby_nhs_number, n.status, n.inbox_id, n.decision, n.disclosed,
-              COALESCE(n.record, b.canonical) AS record
-       FROM notifications n LEFT JOIN message_bodies b ON b.message_id = n.message_id
-       WHERE (n.baby_nhs_number = ANY($1::text[]) OR n.mother_nhs_number = ANY($1::text[])) AND n.status IN ('routed', 'delivered')
+    const r = await this.tx.query<LockedNotificationRow>(
+      `SELECT ${LOCKED_NOTIFICATION_COLUMNS} FROM ${LOCKED_NOTIFICATION_FROM}
+       WHERE (n.baby_nhs_number = ANY($1::text[]) OR n.mother_nhs_number = ANY($1::text[]))
+         AND (n.status IN ('routed', 'delivered') OR (n.status IN ('withheld', 'withdrawn') AND n.consent_hold IS NOT NULL))
        ORDER BY n.created_at, n.id FOR UPDATE OF n`,
       [[...new Set(nhsNumbers)]],
     );
-    return r.rows
-      .filter((row) => row.record !== null)
-      .map((row) => ({
-        id: row.id,
-        messageId: row.message_id,
-        subjectKey: row.subject_key,
-        ...(row.birth_key !== null ? { birthKey: row.birth_key } : {}),
-        ...(row.baby_nhs_number !== null ? { babyNhsNumber: row.baby_nhs_number } : {}),
-        status: row.status,
-        ...(row.inbox_id !== null ? { inboxId: row.inbox_id } : {}),
-        decision: json(row.decision) as Decision,
-        ...(row.disclosed !== null ? { disclosed: json(row.disclosed) as DisclosedRecord } : {}),
-        record: json(row.record) as BirthNotification,
-      }));
+    return toLockedNotifications(r.rows);
   }
 
   async inboxHasFamily(inboxId: string, nhsNumbers: readonly string[]): Promise<boolean> {
@@ -206,16 +188,50 @@ export class SqlConsentTransaction implements ConsentTransaction {
     );
   }
 
-  async withdrawNotifications(notificationIds: readonly string[], at: Date): Promise<void> {
-    if (notificationIds.length === 0) return;
+  async withdrawNotifications(withdrawals: readonly ConsentWithdrawal[], at: Date): Promise<void> {
+    if (withdrawals.length === 0) return;
+    const rows = withdrawals.map((w) => ({ id: w.id, hold: w.hold ?? null }));
     await this.tx.query(
-      `WITH withdrawn AS (
-         UPDATE notifications SET status = 'withdrawn' WHERE id = ANY($1::uuid[]) RETURNING id
+      `WITH w AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, hold jsonb)
+       ), withdrawn AS (
+         UPDATE notifications n SET status = 'withdrawn', consent_hold = w.hold FROM w WHERE n.id = w.id RETURNING n.id
        )
        UPDATE inbox_items i SET status = 'withdrawn', withdrawn_at = $2
        FROM withdrawn w WHERE i.notification_id = w.id AND i.status <> 'withdrawn'`,
-      [notificationIds, at],
+      [JSON.stringify(rows), at],
     );
+  }
+
+  async redeliver(items: readonly Redelivery[], at: Date): Promise<string[]> {
+    if (items.length === 0) return [];
+    const rows = items.map((d) => ({
+      id: d.id,
+      decision: d.decision,
+      route: d.route,
+      inbox_id: d.inboxId,
+      dataset: d.decision.dataset ?? null,
+      disclosed: d.disclosed,
+    }));
+    // A new delivery of the same notification: the centre's item is new again (as a moved notification's is).
+    const r = await this.tx.query<{ id: string }>(
+      `WITH d AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, decision jsonb, route jsonb, inbox_id text, dataset text, disclosed jsonb)
+       ), delivered AS (
+         UPDATE notifications n SET status = 'delivered', decision = d.decision, route = d.route, inbox_id = d.inbox_id,
+           dataset = d.dataset, disclosed = d.disclosed, consent_hold = NULL, updated_at = $2
+         FROM d WHERE n.id = d.id AND n.status IN ('withheld', 'withdrawn') AND n.consent_hold IS NOT NULL
+         RETURNING n.id, n.inbox_id
+       ), inboxed AS (
+         INSERT INTO inbox_items (inbox_id, notification_id, status, delivered_at)
+         SELECT inbox_id, id, 'new', $2 FROM delivered
+         ON CONFLICT (inbox_id, notification_id) DO UPDATE SET status = 'new', delivered_at = EXCLUDED.delivered_at,
+           updated_at = NULL, first_read_at = NULL, acknowledged_at = NULL, acknowledged_by = NULL, withdrawn_at = NULL
+       )
+       SELECT id FROM delivered`,
+      [JSON.stringify(rows), at],
+    );
+    return r.rows.map((x) => x.id);
   }
 
   async appendAudit(events: readonly AuditEventInput[]): Promise<void> {
@@ -287,5 +303,38 @@ export class SqlConsentRegister implements ConsentRegister {
       ]);
       return records;
     });
+  }
+
+  async periodBoundaries(after: string | undefined, upTo: string): Promise<PeriodBoundary[]> {
+    // The first run looks back to the day before each record was recorded (the UTC day: a day early at most,
+    // which only decides a family again to no effect).
+    const r = await this.db.query<{ id: string; mother_nhs_number: string | null; baby_nhs_number: string | null }>(
+      `SELECT c.id, c.mother_nhs_number, c.baby_nhs_number FROM consents c
+       WHERE NOT EXISTS (SELECT 1 FROM consent_withdrawals w WHERE w.consent_id = c.id)
+         AND ((c.period_from > COALESCE($1::date, (c.recorded_at AT TIME ZONE 'UTC')::date - 1) AND c.period_from <= $2::date)
+           OR (c.period_to >= COALESCE($1::date, (c.recorded_at AT TIME ZONE 'UTC')::date - 1) AND c.period_to < $2::date))
+       ORDER BY c.recorded_at, c.id`,
+      [after ?? null, upTo],
+    );
+    return r.rows.map((x) => ({
+      consentId: x.id,
+      nhsNumbers: [x.baby_nhs_number, x.mother_nhs_number].filter((n): n is string => n !== null),
+    }));
+  }
+
+  async lastRun(job: string): Promise<string | undefined> {
+    const r = await this.db.query<{ last_day: string }>(
+      `SELECT to_char(last_day, 'YYYY-MM-DD') AS last_day FROM scheduled_runs WHERE job = $1`,
+      [job],
+    );
+    return r.rows[0]?.last_day;
+  }
+
+  async saveRun(job: string, day: string, at: Date): Promise<void> {
+    await this.db.query(
+      `INSERT INTO scheduled_runs (job, last_day, ran_at) VALUES ($1, $2, $3)
+       ON CONFLICT (job) DO UPDATE SET last_day = EXCLUDED.last_day, ran_at = EXCLUDED.ran_at WHERE scheduled_runs.last_day < EXCLUDED.last_day`,
+      [job, day, at],
+    );
   }
 }

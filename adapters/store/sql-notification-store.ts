@@ -2,7 +2,6 @@ import type { Database, SqlClient } from '../../src/ports/database.js';
 import type { BirthNotification } from '../../src/domain/birth-notification.js';
 import type { AuditActor, AuditEventInput } from '../../src/ports/audit.js';
 import { acknowledgedEvent, deliveredEvent, readEvent, type DeliveredNotification } from '../../src/processing/inbox-events.js';
-import type { Decision } from '../../src/pipeline/consent/decide.js';
 import type {
   ExistingNotification,
   MatchKeys,
@@ -20,6 +19,12 @@ import type {
 import type { DisclosedRecord } from '../../src/pipeline/consent/decide.js';
 import { isIdentityEvent } from '../../src/domain/identity-event.js';
 import { resolveIdentityKeys } from './sql-identity-keys.js';
+import {
+  LOCKED_NOTIFICATION_COLUMNS,
+  LOCKED_NOTIFICATION_FROM,
+  toLockedNotifications,
+  type LockedNotificationRow,
+} from './sql-notification-rows.js';
 import { SqlFamilyTransaction } from './sql-family-store.js';
 import { SqlConsentTransaction } from './sql-consent-register.js';
 import { cursorOf, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
@@ -28,10 +33,10 @@ import { cursorOf, encodeCursor, insertAuditEvents, iso, json } from './sql-help
  * disk: fsyncs are kept for intake, whose commits come before an ACK. */
 const ASYNC_COMMIT = { asyncCommit: true } as const;
 const NOTIFICATION_COLUMNS =
-  'id, message_id, subject_key, birth_key, demographic_key, created_at, baby_nhs_number, mother_nhs_number, decision, route, inbox_id, dataset, disclosed';
+  'id, message_id, subject_key, birth_key, demographic_key, created_at, baby_nhs_number, mother_nhs_number, decision, route, inbox_id, dataset, disclosed, consent_hold';
 const NOTIFICATION_RECORD =
   'id uuid, message_id uuid, subject_key text, birth_key text, demographic_key text, created_at timestamptz, baby_nhs_number text, mother_nhs_number text, ' +
-  'decision jsonb, route jsonb, inbox_id text, dataset text, disclosed jsonb';
+  'decision jsonb, route jsonb, inbox_id text, dataset text, disclosed jsonb, consent_hold jsonb';
 
 interface InboxRow {
   notification_id: string;
@@ -287,6 +292,7 @@ export class SqlProcessingTransaction implements ProcessingTransaction {
       inbox_id: b.plan.inboxId ?? null,
       dataset: b.plan.decision.dataset ?? null,
       disclosed: b.plan.disclosed ?? null,
+      consent_hold: b.consentHold ?? null,
     }));
     const inserted = await this.tx.query<{ id: string }>(SAVE_PROCESSED_SQL, [JSON.stringify(rows), at], {
       prepare: 'save-processed',
@@ -339,43 +345,14 @@ export class SqlProcessingTransaction implements ProcessingTransaction {
 
   async lockMatchingNotifications(keys: MatchKeys): Promise<ExistingNotification[]> {
     if (keys.subjectKeys.length + keys.babyNhsNumbers.length + keys.birthKeys.length + keys.demographicKeys.length === 0) return [];
-    const r = await this.tx.query<{
-      id: string;
-      message_id: string;
-      subject_key: string;
-      birth_key: string | null;
-      demographic_key: string | null;
-      baby_nhs_number: string | null;
-      status: ExistingNotification['status'];
-      inbox_id: string | null;
-      decision: unknown;
-      disclosed: unknown;
-      record: unknown;
-    }>(
-      `SELECT n.id, n.message_id, n.subject_key, n.birth_key, n.demographic_key, n.baby_nhs_number, n.status, n.inbox_id, n.decision, n.disclosed,
-              COALESCE(n.record, b.canonical) AS record
-       FROM notifications n LEFT JOIN message_bodies b ON b.message_id = n.message_id
+    const r = await this.tx.query<LockedNotificationRow>(
+      `SELECT ${LOCKED_NOTIFICATION_COLUMNS} FROM ${LOCKED_NOTIFICATION_FROM}
        WHERE n.subject_key = ANY($1::text[]) OR n.baby_nhs_number = ANY($2::text[]) OR n.birth_key = ANY($3::text[])
          OR n.demographic_key = ANY($4::text[])
        ORDER BY n.created_at, n.id FOR UPDATE OF n`,
       [keys.subjectKeys, keys.babyNhsNumbers, keys.birthKeys, keys.demographicKeys],
     );
-    // A notification whose first message has lost its canonical record cannot be compared or enriched.
-    return r.rows
-      .filter((row) => row.record !== null)
-      .map((row) => ({
-        id: row.id,
-        messageId: row.message_id,
-        subjectKey: row.subject_key,
-        ...(row.birth_key !== null ? { birthKey: row.birth_key } : {}),
-        ...(row.demographic_key !== null ? { demographicKey: row.demographic_key } : {}),
-        ...(row.baby_nhs_number !== null ? { babyNhsNumber: row.baby_nhs_number } : {}),
-        status: row.status,
-        ...(row.inbox_id !== null ? { inboxId: row.inbox_id } : {}),
-        decision: json(row.decision) as Decision,
-        ...(row.disclosed !== null ? { disclosed: json(row.disclosed) as DisclosedRecord } : {}),
-        record: json(row.record) as BirthNotification,
-      }));
+    return toLockedNotifications(r.rows);
   }
 
   async enrichNotifications(updates: readonly NotificationUpdate[], at: Date): Promise<void> {
@@ -424,7 +401,8 @@ export class SqlProcessingTransaction implements ProcessingTransaction {
            AS v(id uuid, decision jsonb, route jsonb, "inboxId" text, disclosed jsonb, "withdrawFrom" text)
        ), moved AS (
          UPDATE notifications n SET decision = m.decision, route = m.route, inbox_id = m."inboxId", dataset = m.decision ->> 'dataset',
-           disclosed = m.disclosed, status = CASE WHEN m."inboxId" IS NULL THEN 'withheld' ELSE 'routed' END, updated_at = $2
+           disclosed = m.disclosed, status = CASE WHEN m."inboxId" IS NULL THEN 'withheld' ELSE 'routed' END, updated_at = $2,
+           consent_hold = CASE WHEN m."inboxId" IS NULL THEN n.consent_hold END
          FROM m WHERE n.id = m.id RETURNING n.id
        )
        UPDATE inbox_items i SET status = 'withdrawn', withdrawn_at = $2 FROM m
@@ -437,7 +415,7 @@ export class SqlProcessingTransaction implements ProcessingTransaction {
     if (notificationIds.length === 0) return;
     await this.tx.query(
       `WITH withdrawn AS (
-         UPDATE notifications SET status = 'withdrawn' WHERE id = ANY($1::uuid[]) RETURNING id
+         UPDATE notifications SET status = 'withdrawn', consent_hold = NULL WHERE id = ANY($1::uuid[]) RETURNING id
        )
        UPDATE inbox_items i SET status = 'withdrawn', withdrawn_at = $2
        FROM withdrawn w WHERE i.notification_id = w.id AND i.status <> 'withdrawn'`,

@@ -51,6 +51,8 @@ export interface EnvConfig {
   recoverySweepMs: number;
   /** How often a worker looks for stored signal events whose record is due to be fetched (it also looks at once when one arrives in its process). */
   eventFetchIntervalMs: number;
+  /** How often a worker looks whether the London date changed, to decide again what consent periods starting or ending change. */
+  consentPeriodsMs: number;
   /** Attempts to fetch an event's record from a failing (or not yet knowing) FHIR server before the event is given up. */
   eventFetchMaxAttempts: number;
   /** Where people reach Stork (the web app's sign-in redirect is `<publicUrl>/app/auth/callback`); absent = `http://127.0.0.1:<HTTP port>`. */
@@ -110,6 +112,7 @@ interface RawEnv {
   STORK_API_CLIENT_CONCURRENCY: number;
   STORK_RECOVERY_SWEEP_MS: number;
   STORK_EVENT_FETCH_INTERVAL_MS: number;
+  STORK_CONSENT_PERIODS_MS: number;
   STORK_EVENT_FETCH_MAX_ATTEMPTS: number;
   STORK_PUBLIC_URL?: string;
   STORK_OIDC_CLIENT_SECRET?: string;
@@ -149,6 +152,7 @@ const schema = {
     STORK_API_CLIENT_CONCURRENCY: { type: 'integer', minimum: 1, maximum: 1000, default: 4 },
     STORK_RECOVERY_SWEEP_MS: { type: 'integer', minimum: 100, default: 30000 },
     STORK_EVENT_FETCH_INTERVAL_MS: { type: 'integer', minimum: 10, default: 1000 },
+    STORK_CONSENT_PERIODS_MS: { type: 'integer', minimum: 1000, default: 600000 },
     STORK_EVENT_FETCH_MAX_ATTEMPTS: { type: 'integer', minimum: 1, maximum: 100, default: 10 },
     STORK_PUBLIC_URL: { type: 'string', pattern: '^https?://[^/?#\\s]+$' },
     STORK_OIDC_CLIENT_SECRET: { type: 'string', minLength: 16 },
@@ -234,6 +238,7 @@ export function loadEnvConfig(env: NodeJS.ProcessEnv = process.env): EnvConfig {
     apiClientConcurrency: r.STORK_API_CLIENT_CONCURRENCY,
     recoverySweepMs: r.STORK_RECOVERY_SWEEP_MS,
     eventFetchIntervalMs: r.STORK_EVENT_FETCH_INTERVAL_MS,
+    consentPeriodsMs: r.STORK_CONSENT_PERIODS_MS,
     eventFetchMaxAttempts: r.STORK_EVENT_FETCH_MAX_ATTEMPTS,
     auditPublicKeyFiles: (r.STORK_AUDIT_PUBLIC_KEY_FILES ?? '')
       .split(',')

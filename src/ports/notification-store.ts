@@ -5,7 +5,7 @@ import type { Route } from '../pipeline/route.js';
 import type { Decision, DisclosedRecord } from '../pipeline/consent/decide.js';
 import type { AuditActor, AuditEventInput } from './audit.js';
 import type { FamilyTransaction } from './family-store.js';
-import type { ConsentTransaction } from './consent-register.js';
+import type { ConsentHold, ConsentTransaction } from './consent-register.js';
 
 export interface QueuedMessage {
   id: string;
@@ -22,6 +22,8 @@ export interface ProcessedBirth {
   at: Date;
   /** The decision's audit events (decided, then routed or withheld), saved if the notification is created. */
   audit: AuditEventInput[];
+  /** Withheld only because a parent objected: what a later consent change may lift (consent-hold.ts). */
+  consentHold?: ConsentHold;
 }
 
 /** A notification still in effect (routed, or delivered to an inbox), as a death report may withdraw it. */
@@ -48,6 +50,8 @@ export interface ExistingNotification {
   disclosed?: DisclosedRecord;
   /** Its record as it stands: enriched by later messages, else its first message's. */
   record: BirthNotification;
+  /** Set while only a parent's objection holds it back (withheld or withdrawn). */
+  consentHold?: ConsentHold;
 }
 
 /** The keys to look existing notifications up by. */
@@ -114,7 +118,10 @@ export interface ProcessingTransaction {
   lockMatchingNotifications(keys: MatchKeys): Promise<ExistingNotification[]>;
   /** Saves enriched records (and keys newly known, disclosed records, inbox items updated) at `at`. */
   enrichNotifications(updates: readonly NotificationUpdate[], at: Date): Promise<void>;
-  /** Marks these notifications withdrawn, and their inbox items (withdrawn at `at`). */
+  /**
+   * Marks these notifications withdrawn, and their inbox items (withdrawn at `at`). A withdrawal here (a death, a
+   * merge, a later message about one held by consent) is for good: any consent hold is cleared.
+   */
   withdrawNotifications(notificationIds: readonly string[], at: Date): Promise<void>;
   /** Sets the status (and reason) of those of these messages still queued. */
   markMessages(messageIds: readonly string[], status: 'processed' | 'duplicate' | 'not-relevant', at: Date, reason?: string): Promise<void>;

@@ -248,14 +248,18 @@ export function reconcile(
  *   notifications that are not clearly the same baby is NOT merged: it is inserted as its own notification
  *   without the keys they hold, and the audit says why (field names); an update in that case is not applied;
  * - an update about no notification is recorded (not relevant), never inserted;
- * - a linked birth reporting a death withdraws the notification if it is still live;
+ * - a linked birth reporting a death withdraws the notification if it is still live, or held back by an objection
+ *   (withheld or withdrawn with a consent hold): that withdrawal is for good, so lifting the objection later never
+ *   delivers it (reconsider-consent.ts);
  * - otherwise the notification's record is enriched (mergeRecords: the first value is kept on a conflict) or,
  *   for an update, updated (applyUpdate: the update's values replace the notification's), and keys newly known
  *   (baby NHS number, birth key, demographic key) are set where no other notification holds them;
  * - the changed record is decided and routed again (reconcile): same decision and inbox, the disclosed record
  *   is rebuilt and a delivered one audited `updated` to its inbox; another inbox or decision, the notification
  *   moves (withdrawn from the old inbox with a neutral reason, routed to the new with the new dataset);
- * - one withdrawn is only linked (or, for an update, left as it is).
+ * - one withdrawn is only linked (or, for an update, left as it is); if only an objection held it back, it no
+ *   longer is: the message was not applied to its record, so delivering that record again later could send an
+ *   old address, or miss a restriction. It stays withdrawn, for good (withdrawn again, clearing the hold).
  */
 export function settleLinks(
   births: readonly ProcessedBirth[],
@@ -329,7 +333,8 @@ export function settleLinks(
     };
     const linkDetails = { firstMessageId: n.messageId, matchedBy: found.matchedBy };
 
-    if (b.record.baby.deceased && (n.status === 'routed' || n.status === 'delivered')) {
+    const held = n.consentHold !== undefined && (n.status === 'withheld' || n.status === 'withdrawn');
+    if (b.record.baby.deceased && (n.status === 'routed' || n.status === 'delivered' || held)) {
       s.withdraw.push(n.id);
       s.processed.push(b.messageId);
       s.outcomes.push({ kind: 'withdrew', messageId: b.messageId, notificationIds: [n.id] });
@@ -342,9 +347,10 @@ export function settleLinks(
         rulebookVersion: decisionAgreement(b.plan.decision),
         lawfulBasis: b.plan.decision.lawfulBasis,
         outcome: n.status === 'delivered' ? 'withdrawn-from-inbox' : 'withdrawn-before-delivery',
-        details: { reason: WITHDRAWN_REASON },
+        details: { reason: WITHDRAWN_REASON, ...(held ? { consentHoldEnded: true } : {}) },
       });
       n.status = 'withdrawn';
+      delete n.consentHold;
       continue;
     }
 
@@ -352,11 +358,17 @@ export function settleLinks(
     if (isUpdate) s.processed.push(b.messageId);
     else s.linked.push(b.messageId);
     if (n.status === 'withdrawn') {
+      // Not applied to a withdrawn notification: one an objection held back is now withdrawn for good.
+      const ended = held ? { consentHoldEnded: true } : {};
+      if (held) {
+        s.withdraw.push(n.id);
+        delete n.consentHold;
+      }
       s.outcomes.push({ kind: isUpdate ? 'updated' : 'linked', messageId: b.messageId, notificationId: n.id, inboxUpdated: false });
       s.audit.push(
         isUpdate
-          ? { ...base, action: 'updated', outcome: 'withdrawn', details: { ...linkDetails, fields: [], kept: [] } }
-          : { ...base, action: 'linked', outcome: 'withdrawn', details: { ...linkDetails, enriched: [], conflicts: [] } },
+          ? { ...base, action: 'updated', outcome: 'withdrawn', details: { ...linkDetails, fields: [], kept: [], ...ended } }
+          : { ...base, action: 'linked', outcome: 'withdrawn', details: { ...linkDetails, enriched: [], conflicts: [], ...ended } },
       );
       continue;
     }

@@ -21,7 +21,7 @@ import type { BirthToPlace, FamilyMatcher } from '../pipeline/family-match.js';
 import type { MatchReviewJobs } from '../ports/match-review-jobs.js';
 import { placeInFamilies, refreshLinkedFamilies } from './match-families.js';
 import { readBatchConsents, reconsiderAfterBatch, splitConsents, type ReadyBirth } from './batch-consents.js';
-import type { Replan } from './reconsider-consent.js';
+import { objectionHold, type Replan } from './reconsider-consent.js';
 
 /** An update about a baby (not a death report): it changes the baby's notification and never makes one. */
 const isUpdate = (b: ProcessedBirth): boolean => b.record.source.update === true && !b.record.baby.deceased;
@@ -97,7 +97,9 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
           plan: planDelivery(r.record, r.messageId, deps.rulebook, deps.catchments, { records: consents.records, at: r.at }),
           at: r.at,
         };
-        births.push({ ...planned, audit: decisionAudit(planned) });
+        // Withheld only because a parent objected: held, so lifting the objection may deliver it (reconsider-consent.ts).
+        const hold = planned.plan.inboxId === undefined ? objectionHold(planned.plan.decision, r.record, r.at, 'withheld') : undefined;
+        births.push({ ...planned, audit: decisionAudit(planned), ...(hold !== undefined ? { consentHold: hold } : {}) });
       }
       const replan: Replan = (record, consent) => planDelivery(record, '', deps.rulebook, deps.catchments, consent);
       const saved = await saveProcessed(tx, births, (record) => replan(record, { records: consents.records, at }), deps.families);

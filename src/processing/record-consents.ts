@@ -25,6 +25,8 @@ export interface ConsentDeps {
 export interface ConsentEffects {
   withdrawn: number;
   updated: number;
+  /** Held back by an objection now lifted: delivered to their inbox again. */
+  redelivered: number;
 }
 
 /** The NHS numbers a statement is about. */
@@ -71,8 +73,8 @@ function nameOf(by: AuditActor): { name?: string } {
 }
 
 /**
- * Decides again the live notifications about these NHS numbers (locked here), under every record about their
- * families as the register now stands, and saves what changed with its audit.
+ * Decides again the live notifications about these NHS numbers (locked here), and those an objection holds back,
+ * under every record about their families as the register now stands, and saves what changed with its audit.
  */
 export async function applyToLive(
   tx: ConsentTransaction,
@@ -84,15 +86,17 @@ export async function applyToLive(
   skip: ReadonlySet<string> = new Set(),
 ): Promise<ConsentEffects> {
   const live: FamilyNotification[] = (await tx.lockLiveAbout(subjects)).filter((n) => !skip.has(n.id));
-  if (live.length === 0) return { withdrawn: 0, updated: 0 };
+  if (live.length === 0) return { withdrawn: 0, updated: 0, redelivered: 0 };
   const family = new Set(subjects);
   for (const n of live) for (const s of subjectsOfRecord(n.record)) family.add(s);
   const records = await tx.recordsAbout([...family]);
   const result = reconsider(live, records, replan, at, actor, cause);
   await tx.withdrawNotifications(result.withdraw, at);
   await tx.saveRedecided(result.redecided, at);
+  // The rows are locked (above) and still held, so every redelivery planned is made.
+  const redelivered = await tx.redeliver(result.redeliver, at);
   await tx.appendAudit(result.audit);
-  return { withdrawn: result.withdraw.length, updated: result.redecided.length };
+  return { withdrawn: result.withdraw.length, updated: result.redecided.length, redelivered: redelivered.length };
 }
 
 export type RecordOutcome = { kind: 'recorded'; record: ConsentRecord; effects: ConsentEffects } | { kind: 'not-own-family' };

@@ -1,44 +1,10 @@
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
-import { SqlNotificationStore } from '../../adapters/store/sql-notification-store.js';
 import { createLogger } from '../../src/logger.js';
-import type { ProcessingTransaction } from '../../src/ports/notification-store.js';
 import { processMessages, type ProcessDeps } from '../../src/processing/process-messages.js';
+import { PausingStore } from '../support/pausing-store.js';
 import { pollUntil } from '../support/poll.js';
 import { describeNewborn } from '../support/synthetic/newborn-adt.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
-
-/** A store whose processing transactions stop after their insert (holding the family's locks) until released. */
-class PausingStore extends SqlNotificationStore {
-  constructor(
-    db: ConstructorParameters<typeof SqlNotificationStore>[0],
-    private readonly afterInsert: () => Promise<void>,
-  ) {
-    super(db);
-  }
-
-  override processingTransaction<T>(work: (tx: ProcessingTransaction) => Promise<T>): Promise<T> {
-    return super.processingTransaction((tx) =>
-      work({
-        createNotifications: async (items, at) => {
-          const created = await tx.createNotifications(items, at);
-          await this.afterInsert();
-          return created;
-        },
-        messagesWithNotification: (ids) => tx.messagesWithNotification(ids),
-        lockLiveNotifications: (keys) => tx.lockLiveNotifications(keys),
-        lockMatchingNotifications: (keys) => tx.lockMatchingNotifications(keys),
-        enrichNotifications: (updates, at) => tx.enrichNotifications(updates, at),
-        withdrawNotifications: (ids, at) => tx.withdrawNotifications(ids, at),
-        markMessages: (ids, status, at, reason) => tx.markMessages(ids, status, at, reason),
-        appendAudit: (events) => tx.appendAudit(events),
-        messagesNotQueued: (ids) => tx.messagesNotQueued(ids),
-        resolveIdentityKeys: (keys) => tx.resolveIdentityKeys(keys),
-        families: tx.families,
-        consents: () => tx.consents(),
-      }),
-    );
-  }
-}
 
 /**
  * An objection recorded while a worker is deciding a birth of the same family: the worker has read the register
@@ -75,9 +41,11 @@ describe('Consent recorded while a birth of the family is being processed', () =
     const pausedAt = new Promise<void>((resolve) => (paused = resolve));
     const enqueued: string[] = [];
     const deps: ProcessDeps = {
-      store: new PausingStore(t.database.db, async () => {
-        paused();
-        await released;
+      store: new PausingStore(t.database.db, {
+        afterInsert: async () => {
+          paused();
+          await released;
+        },
       }),
       deliveryJobs: {
         enqueue: (_inbox, ids) => {

@@ -3,29 +3,21 @@ import { localDateOf } from '../../src/domain/hl7-datetime.js';
 import { nhsCheckDigit } from '../../src/domain/nhs-number.js';
 import type { JsonObject } from '../../src/pipeline/fhir/fhir-xml.js';
 import { CONSENT_SCOPE_SYSTEM } from '../../src/pipeline/fhir/map-consent.js';
+import {
+  auditOf as auditEvents,
+  centreItem,
+  notificationOf as settled,
+  sendAccepted,
+  type AuditItem,
+  type Centre,
+  type CentreItem,
+} from '../support/consent-helpers.js';
 import { pollUntil } from '../support/poll.js';
 import { asJson, fhirBirthBundle, NORTHGATE_FHIR_KEY } from '../support/synthetic/fhir-birth.js';
 import { describeNewborn, type NewbornAdtOptions } from '../support/synthetic/newborn-adt.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
 
-interface Item {
-  notificationId: string;
-  status: string;
-  updatedAt?: string;
-  withdrawnAt?: string;
-  record?: { dataset: string; baby: { nhsNumber?: string }; birthDetails?: { weightGrams?: number } };
-}
-
-interface AuditItem {
-  action: string;
-  actor: string;
-  notificationId?: string;
-  recipient?: string;
-  ruleId?: string;
-  lawfulBasis?: string;
-  outcome?: string;
-  details?: Record<string, unknown>;
-}
+type Item = CentreItem;
 
 const RX1 = { sendingFacility: 'RX1', sendingApplication: 'MATERNITY' } as const;
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -86,10 +78,7 @@ describe('Consent register: objections, clinical consent, young parents and safe
     await t.stop();
   });
 
-  const send = async (text: string): Promise<void> => {
-    const ack = await client.send(text);
-    expect(ack.split('\r')[1]?.split('|')[1]).toBe('CA');
-  };
+  const send = (text: string): Promise<void> => sendAccepted(client, text);
   const postConsent = (key: string, body: unknown) =>
     api(t.http, key, '/v1/consents', { method: 'POST', headers: JSON_HEADERS, body: JSON.stringify(body) });
   const inbox = async ([centre, key]: readonly [string, string]): Promise<Item[]> => {
@@ -97,26 +86,10 @@ describe('Consent register: objections, clinical consent, young parents and safe
     expect(res.status).toBe(200);
     return ((await res.json()) as { items: Item[] }).items;
   };
-  const item = async ([centre, key]: readonly [string, string], id: string): Promise<Item> => {
-    const res = await api(t.http, key, `/v1/centres/${centre}/notifications/${id}`);
-    expect(res.status).toBe(200);
-    return (await res.json()) as Item;
-  };
+  const item = (box: Centre, id: string): Promise<Item> => centreItem(t, box, id);
   /** The notification of a message once processing has settled it, with its status. */
-  const notificationOf = (controlId: string, status: string) =>
-    pollUntil(async () => {
-      const r = await t.database.db.query<{ id: string; status: string; inbox_id: string | null }>(
-        `SELECT n.id, n.status, n.inbox_id FROM notifications n JOIN messages m ON m.id = n.message_id WHERE m.control_id = $1`,
-        [controlId],
-      );
-      const row = r.rows[0];
-      return row?.status === status ? row : undefined;
-    }, `the notification of ${controlId} ${status}`);
-  const auditOf = async (nhs: string): Promise<AuditItem[]> => {
-    const res = await api(t.http, 'demo-ig-key', `/v1/audit?subject=${nhs}&limit=500`);
-    expect(res.status).toBe(200);
-    return ((await res.json()) as { items: AuditItem[] }).items;
-  };
+  const notificationOf = (controlId: string, status: string) => settled(t, controlId, status);
+  const auditOf = (nhs: string): Promise<AuditItem[]> => auditEvents(t, nhs);
   const notIn = async (box: readonly [string, string], nhs: string): Promise<void> => {
     expect((await inbox(box)).some((i) => i.record?.baby.nhsNumber === nhs)).toBe(false);
   };

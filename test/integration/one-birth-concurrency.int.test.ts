@@ -1,54 +1,12 @@
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { SqlNotificationStore } from '../../adapters/store/sql-notification-store.js';
 import { createLogger } from '../../src/logger.js';
-import type { ProcessingTransaction } from '../../src/ports/notification-store.js';
 import { processMessages, type ProcessDeps } from '../../src/processing/process-messages.js';
+import { PausingStore } from '../support/pausing-store.js';
 import { pollUntil } from '../support/poll.js';
 import { describeNewborn, londonHl7Time } from '../support/synthetic/newborn-adt.js';
 import { nemsAsXml, nemsBirthBundle } from '../support/synthetic/nems-birth.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
-
-/**
- * A store whose processing transactions stop after their insert until `afterInsert` resolves: with it, one worker
- * holds its new (uncommitted) notification while the other worker's insert of the same baby runs into it.
- */
-class PausingStore extends SqlNotificationStore {
-  constructor(
-    db: ConstructorParameters<typeof SqlNotificationStore>[0],
-    private readonly afterInsert: () => Promise<void>,
-    /** Pause after locking the matching notifications instead (an update inserts nothing). */
-    private readonly afterLock?: () => Promise<void>,
-  ) {
-    super(db);
-  }
-
-  override processingTransaction<T>(work: (tx: ProcessingTransaction) => Promise<T>): Promise<T> {
-    return super.processingTransaction((tx) =>
-      work({
-        createNotifications: async (items, at) => {
-          const created = await tx.createNotifications(items, at);
-          await this.afterInsert();
-          return created;
-        },
-        messagesWithNotification: (ids) => tx.messagesWithNotification(ids),
-        messagesNotQueued: (ids) => tx.messagesNotQueued(ids),
-        lockLiveNotifications: (keys) => tx.lockLiveNotifications(keys),
-        lockMatchingNotifications: async (keys) => {
-          const locked = await tx.lockMatchingNotifications(keys);
-          if (this.afterLock) await this.afterLock();
-          return locked;
-        },
-        enrichNotifications: (updates, at) => tx.enrichNotifications(updates, at),
-        withdrawNotifications: (ids, at) => tx.withdrawNotifications(ids, at),
-        markMessages: (ids, status, at, reason) => tx.markMessages(ids, status, at, reason),
-        appendAudit: (events) => tx.appendAudit(events),
-        resolveIdentityKeys: (keys) => tx.resolveIdentityKeys(keys),
-        families: tx.families,
-        consents: () => tx.consents(),
-      }),
-    );
-  }
-}
 
 /**
  * Two messages about one baby (the trust's ADT without the NHS number, the national notification with it),
@@ -167,11 +125,13 @@ describe('One birth, one offer under concurrency', () => {
         );
         return Number(r.rows[0]?.n) > 0 ? true : undefined;
       };
-      const pausing = new PausingStore(t.database.db, async () => {
-        inserted();
-        // PostgreSQL: hold the uncommitted notification until the other worker's insert waits on it. PGlite has
-        // one connection, so its transactions take turns: the second worker simply runs after the first.
-        if (postgres) await pollUntil(waiting, "the second worker's insert waiting on the first");
+      const pausing = new PausingStore(t.database.db, {
+        afterInsert: async () => {
+          inserted();
+          // PostgreSQL: hold the uncommitted notification until the other worker's insert waits on it. PGlite has
+          // one connection, so its transactions take turns: the second worker simply runs after the first.
+          if (postgres) await pollUntil(waiting, "the second worker's insert waiting on the first");
+        },
       });
       const one = processMessages(deps(pausing), [first]);
       await firstInserted;
@@ -224,14 +184,12 @@ describe('One birth, one offer under concurrency', () => {
       );
       return Number(r.rows[0]?.n) > 0 ? true : undefined;
     };
-    const pausing = new PausingStore(
-      t.database.db,
-      () => Promise.resolve(),
-      async () => {
+    const pausing = new PausingStore(t.database.db, {
+      afterLock: async () => {
         locked();
         if (postgres) await pollUntil(waiting, "the second worker's lock waiting on the first");
       },
-    );
+    });
     enqueued.length = 0;
     const one = processMessages(deps(pausing), [a08Id]);
     await firstLocked;

@@ -211,6 +211,30 @@ describe('settleLinks: a later message about a baby already notified enriches it
     expect(s.audit).toEqual([expect.objectContaining({ action: 'linked', outcome: 'withdrawn' })]);
   });
 
+  const hold = { at: '2026-11-28T09:00:00.000Z', outcome: 'withdrawn-from-inbox' as const, consentRecords: ['c-1'] };
+
+  test('one an objection withdrew: a later message is not applied, and the hold ends (withdrawn for good)', () => {
+    const s = settleLinks([birth('m-late', nemsRecord())], [{ ...existing('withdrawn'), consentHold: hold }], replan, at);
+    expect(s.updates).toEqual([]);
+    expect(s.withdraw).toEqual(['n-adt']);
+    expect(s.audit).toEqual([expect.objectContaining({ action: 'linked', outcome: 'withdrawn' })]);
+    expect(s.audit[0]?.details).toMatchObject({ consentHoldEnded: true });
+  });
+
+  test('one an objection withheld: a death reported withdraws it for good, so lifting the objection never delivers it', () => {
+    const s = settleLinks(
+      [birth('m-death', nemsRecord({ deceased: true }))],
+      [{ ...existing('withheld'), consentHold: { ...hold, outcome: 'withheld' } }],
+      replan,
+      at,
+    );
+    expect(s.withdraw).toEqual(['n-adt']);
+    expect(s.outcomes).toEqual([{ kind: 'withdrew', messageId: 'm-death', notificationIds: ['n-adt'] }]);
+    // Withheld without a hold (denied for another reason), a death is only linked as before.
+    const unheld = settleLinks([birth('m-death', nemsRecord({ deceased: true }))], [existing('withheld')], replan, at);
+    expect(unheld.withdraw).toEqual([]);
+  });
+
   test('a later record marked restricted: withdrawn from the centre (neutral reason), routed to safeguarding review with its dataset', () => {
     const s = settleLinks([birth('m-r', nemsRecord({}, { confidentiality: 'restricted' }))], [existing()], replan, at);
     expect(s.updates[0]?.record.confidentiality).toBe('restricted');
