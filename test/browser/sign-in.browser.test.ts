@@ -2,6 +2,7 @@ import type { Browser } from 'playwright-core';
 import { startTestHub, type TestHub } from '../support/test-hub.js';
 import { launchBrowser, newContext, screenshot, seriousAxeViolations } from '../support/browser.js';
 import { signInAs } from '../support/web-app.js';
+import { pollUntil } from '../support/poll.js';
 
 /**
  * The web app's foundation in a real browser: a person signs in through the local OpenID provider (authorization
@@ -79,6 +80,16 @@ describe('Web app sign-in (Chromium, local OpenID provider)', () => {
     const forged = await page.goto(`${t.http}/app/auth/callback?code=stolen&state=whatever`);
     expect(forged?.status()).toBe(400);
     expect((await context.cookies()).some((c) => c.name === 'stork_session')).toBe(false);
+    // Audited as a failed web sign-in (two in the same minute: one event, counting the first).
+    const failed = await pollUntil(async () => {
+      const r = await t.hub.db.query<{ actor: string; outcome: string; details: { channel?: string; failures?: number } }>(
+        `SELECT actor, outcome, details FROM audit_events WHERE action = 'sign-in-failed' AND outcome = 'web-expired'`,
+      );
+      return r.rows.length > 0 ? r.rows : undefined;
+    }, 'the sign-in-failed event');
+    expect(failed.map((f) => [f.actor, f.outcome, f.details.channel, f.details.failures])).toEqual([
+      ['user:unknown', 'web-expired', 'web', 1],
+    ]);
     await context.close();
   });
 });

@@ -85,7 +85,9 @@ export function auditRoutes(audit: AuditLog & AuditEventsLog, verify: () => Prom
       return;
     }
     const { search, fhir } = read;
-    const wantsFhir = fhir || /application\/fhir\+json/i.test(req.get('accept') ?? '');
+    // `_format` wins; else the Accept header (any mention of application/fhir+json).
+    res.vary('Accept');
+    const wantsFhir = fhir ?? /application\/fhir\+json/i.test(req.get('accept') ?? '');
     const events = await audit.searchEvents(search);
     const client = clientOf(res);
     await audit.append([
@@ -146,7 +148,9 @@ const KNOWN = new Set(['subject', 'centre', 'feed', 'rule', 'action', 'from', 't
  * Reads `GET /v1/audit/events?subject=&centre=&feed=&rule=&action=&from=&to=&cursor=&limit=&_format=`: every value
  * is checked, and every bad one named (an unknown parameter too, so a misspelt filter is never silently ignored).
  */
-export function readEventQuery(q: Record<string, unknown>): { search: AuditEventSearch; fhir: boolean } | { problems: FieldProblem[] } {
+export function readEventQuery(
+  q: Record<string, unknown>,
+): { search: AuditEventSearch; fhir: boolean | undefined } | { problems: FieldProblem[] } {
   const str = (k: string): string | undefined => (typeof q[k] === 'string' ? q[k] : undefined);
   const problems: FieldProblem[] = [];
   for (const k of Object.keys(q))
@@ -198,5 +202,5 @@ export function readEventQuery(q: Record<string, unknown>): { search: AuditEvent
   const format = str('_format');
   if (format !== undefined && !['json', 'fhir', 'application/fhir+json'].includes(format))
     problems.push({ field: '_format', message: 'must be json, fhir or application/fhir+json' });
-  return problems.length > 0 ? { problems } : { search, fhir: format === 'fhir' || format === 'application/fhir+json' };
+  return problems.length > 0 ? { problems } : { search, fhir: format === undefined ? undefined : format !== 'json' };
 }
