@@ -1,5 +1,5 @@
 import type { Database, SqlClient } from '../../src/ports/database.js';
-import { actorFields, type AuditActor, type AuditEventInput } from '../../src/ports/audit.js';
+import type { AuditActor, AuditEventInput } from '../../src/ports/audit.js';
 import { centreActor } from '../../src/processing/inbox-events.js';
 import type { FamilySubjects, FamilyViewStore, NamedWorkerResult } from '../../src/ports/family-view.js';
 import {
