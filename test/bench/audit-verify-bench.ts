@@ -23,18 +23,21 @@ const { values } = parseArgs({
     events: { type: 'string', default: '1000000' },
     page: { type: 'string', default: '10000' },
     every: { type: 'string', default: '1000' },
+    // Queries in flight, one verification per value, each twice in turn: 1,2 compares reading on one and two connections.
+    parallel: { type: 'string', default: '1,2' },
   },
 });
 const events = Number(values.events);
 const pageSize = Number(values.page);
 const every = Number(values.every);
+const parallels = values.parallel.split(',').map(Number);
 const adminUrl = process.env.STORK_BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const name = `stork_bench_audit_${randomBytes(4).toString('hex')}`;
 
 const log = (s: string): void => void process.stdout.write(`${s}\n`);
 
 await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
-const db = await openPostgres({ connectionString: databaseUrl(adminUrl, name), maxConnections: 2 });
+const db = await openPostgres({ connectionString: databaseUrl(adminUrl, name), maxConnections: 4 });
 try {
   await migrate(db);
   const BATCH = 50_000;
@@ -74,14 +77,16 @@ try {
   log(
     `bench: ${events} events written through the chain trigger in ${writeSeconds.toFixed(1)} s (${Math.round(events / writeSeconds)}/s); ${heads.rows.length} checkpoints`,
   );
-  t = Date.now();
-  const result = await verifyAuditChain(db, { publicKeys: new Map([[keyIdOf(key), createPublicKey(key)]]), pageSize });
-  const seconds = (Date.now() - t) / 1000;
-  log(
-    `bench: audit:verify over ${result.eventsChecked} events and ${result.checkpointsChecked} checkpoints: ${seconds.toFixed(2)} s ` +
-      `(${Math.round(result.eventsChecked / seconds)} events/s, page ${pageSize}); ok=${String(result.ok)}${result.firstProblem ? ` first problem: ${result.firstProblem.problem}` : ''}`,
-  );
-  if (!result.ok) process.exitCode = 1;
+  for (const parallel of [...parallels, ...parallels]) {
+    t = Date.now();
+    const result = await verifyAuditChain(db, { publicKeys: new Map([[keyIdOf(key), createPublicKey(key)]]), pageSize, parallel });
+    const seconds = (Date.now() - t) / 1000;
+    log(
+      `bench: audit:verify over ${result.eventsChecked} events and ${result.checkpointsChecked} checkpoints: ${seconds.toFixed(2)} s ` +
+        `(${Math.round(result.eventsChecked / seconds)} events/s, page ${pageSize}, ${parallel} in flight); ok=${String(result.ok)}${result.firstProblem ? ` first problem: ${result.firstProblem.problem}` : ''}`,
+    );
+    if (!result.ok) process.exitCode = 1;
+  }
 } finally {
   await db.close();
   await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
