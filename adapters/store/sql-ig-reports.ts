@@ -36,18 +36,10 @@ const count = (v: string | number | null | undefined): number => Number(v ?? 0);
 const LONDON_DAY = `(e.at AT TIME ZONE 'Europe/London')::date`;
 
 /**
- * The feed of a receipt event: a verified feed is its actor (`feed:<id>`, the same id intake stores as the message's
- * feed), so most events need no join; the others (an unverified sender, the worker's quarantine, a replay) look up
- * their message's feed by its primary key. '' when the message has none.
- */
-const FEED_OF_EVENT = `COALESCE(CASE WHEN e.actor LIKE 'feed:%' THEN substr(e.actor, 6) END,
-                               (SELECT m.feed_id FROM messages m WHERE m.id = e.message_id), '')`;
-
-/**
  * The IG lead's reports in SQL. A person's events are found through their notifications (baby's or mother's NHS
  * number, both indexed), then those notifications' events (indexed by notification): never through the events'
  * own subject column, which names the baby only. The counts are GROUP BYs over the audit trail's (action, at)
- * index (migration 022), with the feed from the event's actor or its message.
+ * index (migration 022), joined to messages for the feed.
  */
 export class SqlIgReports implements SubjectEventSource, ReportCounts {
   constructor(private readonly db: Database) {}
@@ -114,13 +106,13 @@ export class SqlIgReports implements SubjectEventSource, ReportCounts {
       not_relevant: string | number;
     }>(
       `SELECT feed_id, day::text AS day, received, accepted, rejected, quarantined, not_relevant FROM (
-         SELECT ${FEED_OF_EVENT} AS feed_id, ${LONDON_DAY} AS day,
+         SELECT COALESCE(m.feed_id, '') AS feed_id, ${LONDON_DAY} AS day,
                 count(*) FILTER (WHERE e.action = 'received') AS received,
                 count(*) FILTER (WHERE e.action = 'validated') AS accepted,
                 count(*) FILTER (WHERE e.action = 'rejected' AND e.actor <> 'system:worker') AS rejected,
                 count(*) FILTER (WHERE e.action = 'rejected' AND e.actor = 'system:worker') AS quarantined,
                 count(*) FILTER (WHERE e.action = 'not-relevant') AS not_relevant
-           FROM audit_events e
+           FROM audit_events e LEFT JOIN messages m ON m.id = e.message_id
           WHERE e.action IN ('received', 'validated', 'rejected', 'not-relevant') AND e.at >= $1 AND e.at < $2
           GROUP BY 1, 2
        ) AS counts ORDER BY 1, 2`,
@@ -140,8 +132,8 @@ export class SqlIgReports implements SubjectEventSource, ReportCounts {
   /** Rejections at receipt per feed and reason (the first problem found; reasons never hold personal data). */
   async feedRejections(start: Date, end: Date): Promise<FeedRejectionReason[]> {
     const r = await this.db.query<{ feed_id: string; reason: string; n: string | number }>(
-      `SELECT ${FEED_OF_EVENT} AS feed_id, left(COALESCE(e.details->>'reason', 'not given'), 200) AS reason, count(*) AS n
-         FROM audit_events e
+      `SELECT COALESCE(m.feed_id, '') AS feed_id, left(COALESCE(e.details->>'reason', 'not given'), 200) AS reason, count(*) AS n
+         FROM audit_events e LEFT JOIN messages m ON m.id = e.message_id
         WHERE e.action = 'rejected' AND e.at >= $1 AND e.at < $2 AND e.actor <> 'system:worker'
         GROUP BY 1, 2 ORDER BY 1, 3 DESC, 2`,
       [start, end],
