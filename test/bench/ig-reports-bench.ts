@@ -54,6 +54,14 @@ async function main(): Promise<void> {
          CROSS JOIN generate_series(0, 3) AS k`,
       [messages],
     );
+    // A notification per message (three births per mother), so a person's disclosure report can be timed too.
+    await db.query(
+      `INSERT INTO notifications (id, message_id, subject_key, created_at, baby_nhs_number, mother_nhs_number, decision, route, inbox_id, status)
+       SELECT md5('n' || i)::uuid, md5('m' || i)::uuid, 'k' || i, now(), 'B' || i, 'M' || (i / 3), '{}', '{}', 'centre-' || (i % 10), 'delivered'
+         FROM generate_series(1, $1) AS i`,
+      [messages],
+    );
+    await db.query('ANALYZE notifications');
     await db.query('ANALYZE audit_events');
     await db.query('ANALYZE messages');
     const count = await db.query<{ n: string }>('SELECT count(*) AS n FROM audit_events');
@@ -77,6 +85,8 @@ async function main(): Promise<void> {
       runs.sort((a, b) => a - b);
       console.log(`${label.padEnd(48)} median ${runs[1]?.toFixed(1)} ms (min ${runs[0]?.toFixed(1)}, max ${runs[2]?.toFixed(1)})`);
     };
+    await time('disclosure report of a mother (3 notifications)', () => reports.subjectEvents('M100', {}));
+    await time('disclosure report of a baby', () => reports.subjectEvents('B301', {}));
     for (const indexed of [true, false]) {
       if (!indexed) await db.query('DROP INDEX audit_events_action_at');
       for (const span of [30, 366]) {
