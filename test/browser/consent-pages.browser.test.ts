@@ -49,7 +49,16 @@ describe('Consent register pages (Chromium, local OpenID provider)', () => {
   };
   const mainText = async (page: Page): Promise<string> => (await page.locator('main').textContent()) ?? '';
 
-  it('a worker records a consent and an objection by phone, the objection withdraws the notification, she withdraws it; the IG lead sees it all', async () => {
+  // Shared by the steps below, in order: the family Olivia's centre was sent, and the two workers' pages.
+  let motherNhs = '';
+  let babyNhs = '';
+  let babyName = '';
+  let familyUrl = '';
+  let consentsUrl = '';
+  let olivia: Page;
+  let harry: Page;
+
+  it('a worker records a parent’s consent by phone on the family’s page, after the form names what is missing', async () => {
     const born = describeNewborn({
       ...RX1,
       seed: 9313,
@@ -59,12 +68,13 @@ describe('Consent register pages (Chromium, local OpenID provider)', () => {
       controlId: 'CP-1',
     });
     expect((await mllp.send(born.text)).split('\r')[1]?.split('|')[1]).toBe('CA');
-    const babyName = `${born.baby.given} ${born.baby.family}`;
-    const motherNhs = born.mother?.nhsNumber ?? '';
+    babyName = `${born.baby.given} ${born.baby.family}`;
+    babyNhs = born.baby.nhsNumber;
+    motherNhs = born.mother?.nhsNumber ?? '';
     expect(motherNhs).toMatch(/^\d{10}$/);
 
     // Olivia opens the new baby, then the whole family.
-    const olivia = await (await newContext(browser)).newPage();
+    olivia = await (await newContext(browser)).newPage();
     await signInAs(olivia, t.http, 'olivia');
     const href = await pollUntil(async () => {
       await olivia.goto(`${t.http}/app/families?status=all`);
@@ -77,8 +87,8 @@ describe('Consent register pages (Chromium, local OpenID provider)', () => {
     }, 'the family link');
     await olivia.getByRole('link', { name: 'See the whole family' }).click();
     await olivia.waitForURL(/\/app\/households\/[0-9a-f-]{36}$/);
-    const familyUrl = olivia.url();
-    const consentsUrl = `${familyUrl}/consents`;
+    familyUrl = olivia.url();
+    consentsUrl = `${familyUrl}/consents`;
     expect(await mainText(olivia)).toContain('No consent or objection has been recorded for this family');
     await axeClean(olivia, 'household-consents-none');
 
@@ -111,8 +121,10 @@ describe('Consent register pages (Chromium, local OpenID provider)', () => {
       /Consent to sharing clinical details \(birth weight and gestation\), recorded by phone on \d+ \w+ \d{4} by Olivia Demo\./,
     );
     expect((await olivia.goto(familyUrl))?.status()).toBe(200);
+  });
 
-    // The objection, from the household page itself, with a period and a note.
+  it('an objection by phone, from the family’s page, withdraws the notification at once', async () => {
+    await olivia.goto(familyUrl);
     expect(await mainText(olivia)).toContain('Consent to sharing clinical details');
     await olivia.getByLabel('They object').check();
     await olivia.getByLabel('Being offered support by this centre').check();
@@ -142,14 +154,15 @@ describe('Consent register pages (Chromium, local OpenID provider)', () => {
     expect((await olivia.goto(familyUrl))?.status()).toBe(404);
     await olivia.goto(`${t.http}/app/families?status=all`);
     expect(await olivia.getByRole('link', { name: babyName }).count()).toBe(0);
-    const events = [...(await auditOf(motherNhs)), ...(await auditOf(born.baby.nhsNumber))];
+    const events = [...(await auditOf(motherNhs)), ...(await auditOf(babyNhs))];
     const recorded = events.find((e) => e.action === 'consent-recorded' && e.outcome === 'objection');
     expect(recorded?.actor).toMatch(/^user:/);
     expect(recorded?.details).toMatchObject({ name: 'Olivia Demo', source: 'parent-by-phone', recipient: 'centre:osmondthorpe' });
     expect(events.find((e) => e.action === 'withdrawn')).toMatchObject({ recipient: 'osmondthorpe', ruleId: 'parent-objected' });
+  });
 
-    // Harry (Harehills) never had this family: its pages are "not found" to him.
-    const harry = await (await newContext(browser)).newPage();
+  it('another centre’s worker gets "not found" for the family, its consent page and a post to it', async () => {
+    harry = await (await newContext(browser)).newPage();
     await signInAs(harry, t.http, 'harry');
     expect((await harry.goto(familyUrl))?.status()).toBe(404);
     expect((await harry.goto(consentsUrl))?.status()).toBe(404);
@@ -163,8 +176,9 @@ describe('Consent register pages (Chromium, local OpenID provider)', () => {
       maxRedirects: 0,
     });
     expect(probe.status()).toBe(404);
+  });
 
-    // Olivia withdraws the objection, after confirming.
+  it('the worker withdraws the objection she recorded, after a confirmation step', async () => {
     await olivia.goto(consentsUrl);
     await olivia.getByRole('link', { name: /Withdraw this record: Objection/ }).click();
     await olivia.waitForURL(/\/consents\/[0-9a-f-]{36}\/withdraw$/);
@@ -179,8 +193,9 @@ describe('Consent register pages (Chromium, local OpenID provider)', () => {
     expect(await olivia.getByRole('link', { name: /Withdraw this record: Objection/ }).count()).toBe(0);
     await axeClean(olivia, 'household-consents-withdrawn');
     expect((await auditOf(motherNhs)).some((e) => e.action === 'consent-withdrawn' && e.details?.name === 'Olivia Demo')).toBe(true);
+  });
 
-    // Iris (IG lead): the consent history, from the navigation.
+  it('the IG lead looks up the history by NHS number, is told of a wrong check digit, and withdraws a record', async () => {
     const iris = await (await newContext(browser)).newPage();
     await signInAs(iris, t.http, 'iris');
     await iris.getByRole('link', { name: 'Consent history' }).first().click();
@@ -205,6 +220,7 @@ describe('Consent register pages (Chromium, local OpenID provider)', () => {
     expect(history).toContain('Consent to sharing clinical details');
     expect(history).toMatch(/Withdrawn on \d+ \w+ \d{4} at \d\d:\d\d by Olivia Demo\./);
     expect(history).toContain('The parent, by phone');
+    expect(history).toContain('Being offered support by the children’s centre');
     expect(history).toContain('Osmondthorpe');
     await axeClean(iris, 'ig-consent-history-results');
     const reads = (await auditOf(motherNhs)).filter((e) => e.action === 'read' && e.details?.query === 'consent-history');

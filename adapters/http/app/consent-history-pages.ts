@@ -35,6 +35,7 @@ function recordRows(line: ConsentLine): { key: { text: string }; value: { text: 
   const row = (key: string, text: string): { key: { text: string }; value: { text: string } } => ({ key: { text: key }, value: { text } });
   return [
     row('Status', line.active ? 'Current' : 'Withdrawn'),
+    row('Scope', line.scope.charAt(0).toUpperCase() + line.scope.slice(1)),
     ...(line.mother !== undefined ? [row('Mother’s NHS number', line.mother)] : []),
     ...(line.baby !== undefined ? [row('Baby’s NHS number', line.baby)] : []),
     row('Recorded', `${line.recordedAt} by ${line.recordedBy}`),

@@ -78,6 +78,8 @@ export interface ConsentLine {
   /** "Objection to being offered support …, recorded by phone on 3 December 2026 by Olivia Demo." */
   sentence: string;
   what: string;
+  /** The scope in words: "being offered support by the children’s centre". */
+  scope: string;
   active: boolean;
   period: string;
   recordedAt: string;
@@ -102,6 +104,7 @@ export function consentLine(
     id: r.id,
     sentence: `${what}, recorded ${HOW[r.source]} on ${longDate(r.recordedAt) ?? r.recordedAt} by ${recordedBy}.`,
     what,
+    scope: WHAT[r.scope],
     active: r.withdrawnAt === undefined,
     period: periodInWords(r),
     recordedAt: longDateTime(r.recordedAt) ?? r.recordedAt,
