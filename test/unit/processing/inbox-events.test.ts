@@ -48,6 +48,7 @@ describe('the audit events of an inbox (the store only saves them)', () => {
       notificationId: 'n-1',
       recipient: 'osmondthorpe',
       subjectNhsNumber: '9434765919',
+      details: { role: 'centre', purpose: 'care' },
     });
     expect(acknowledgedEvent('n-1', undefined, 'osmondthorpe', 'client:osmondthorpe', at)).toEqual({
       at,
@@ -55,6 +56,7 @@ describe('the audit events of an inbox (the store only saves them)', () => {
       action: 'acknowledged',
       notificationId: 'n-1',
       recipient: 'osmondthorpe',
+      details: { role: 'centre', purpose: 'care' },
     });
   });
 });
