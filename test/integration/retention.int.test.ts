@@ -8,6 +8,8 @@ import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { SqlRetentionStore } from '../../adapters/store/sql-retention-store.js';
 import { RETENTION_SCHEDULER_ID } from '../../adapters/queue/bullmq-queues.js';
 import { createLogger } from '../../src/logger.js';
+import { SqlDecisionHistory } from '../../adapters/store/sql-decision-history.js';
+import { simulateAgreement } from '../../src/processing/simulate-agreement.js';
 import { runRetention, type RetentionReport, type TargetReport } from '../../src/processing/run-retention.js';
 import type { RetentionConfig } from '../../src/domain/retention-policy.js';
 import type { Database } from '../../src/ports/database.js';
@@ -223,6 +225,10 @@ describe('Retention: the daily purge of personal data past its period (issue 14 
     expect(why.status).toBe(410);
     expect(((await why.json()) as { detail: string }).detail).toContain('purged under retention on');
     expect((await api(t.http, 'demo-ig-key', `/v1/notifications/${waiting.notificationId}/decision`)).status).toBe(200);
+    // What-if runs skip it, and say how many they left out.
+    const whatIf = await simulateAgreement(new SqlDecisionHistory(db), { proposed: t.hub.config.agreements.default });
+    expect(whatIf.report.purged).toBe(1);
+    expect(whatIf.report.read).toBe(1);
     const web = await page('centre-worker', `/app/families/${taken.notificationId}`);
     expect(web.status).toBe(200);
     expect(web.html).toContain('The details of this notification are no longer held');
