@@ -13,6 +13,7 @@ import { simulateAgreement } from '../../src/processing/simulate-agreement.js';
 import { runRetention, type RetentionReport, type TargetReport } from '../../src/processing/run-retention.js';
 import type { RetentionConfig } from '../../src/domain/retention-policy.js';
 import type { Database } from '../../src/ports/database.js';
+import type { RetentionStore } from '../../src/ports/retention-store.js';
 import { describeNewborn, type NewbornAdtOptions } from '../support/synthetic/newborn-adt.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
@@ -403,6 +404,31 @@ describe('Retention store: batches, idempotence and concurrent runs', () => {
     out.length = 0;
     expect(await retentionCli([], write(out), write(err), { DATABASE_URL: t.url })).toBe(0);
     expect(out.join('')).toMatch(/messages\s+1200 purged/);
+  });
+
+  test('a run failing part-way audits what its committed batches purged, leaves the lease, and the next run finishes', async () => {
+    await t.db.query('UPDATE messages SET purged_at = NULL');
+    const real = new SqlRetentionStore(t.db);
+    let calls = 0;
+    const failing: RetentionStore = {
+      acquireLease: (...a) => real.acquireLease(...a),
+      releaseLease: (...a) => real.releaseLease(...a),
+      count: (...a) => real.count(...a),
+      appendAudit: (...a) => real.appendAudit(...a),
+      purgeBatch: async (...a) => {
+        if (a[0] === 'messages' && ++calls === 3) throw new Error('the store went away');
+        return real.purgeBatch(...a);
+      },
+    };
+    const deps = { store: failing, config, configSha256: 'x', owner: 'hub-x', clock: () => now, logger: silent };
+    await expect(runRetention(deps)).rejects.toThrow('the store went away');
+    const failed = await t.db.query<{ details: unknown }>(
+      `SELECT details FROM audit_events WHERE action = 'purged' AND outcome = 'failed' ORDER BY seq DESC LIMIT 1`,
+    );
+    const details = failed.rows[0]?.details;
+    expect(typeof details === 'string' ? JSON.parse(details) : details).toMatchObject({ target: 'messages', purged: 200, batches: 2 });
+    const next = await runAt('hub-y');
+    expect(targetOf(next, 'messages').purged).toBe(N / 2 - 200);
   });
 
   test('a run that finds the lease held by another is skipped', async () => {
