@@ -61,6 +61,16 @@ export class SqlDecisionHistory implements DecisionHistory, AgreementVersionLog 
     return at === undefined ? undefined : new Date(at);
   }
 
+  async countPurged(filter: { since?: Date }): Promise<number> {
+    const params: unknown[] = [];
+    const since = filter.since === undefined ? '' : ` AND created_at >= $${params.push(filter.since)}`;
+    const r = await this.db.query<{ n: number | string }>(
+      `SELECT count(*) AS n FROM notifications WHERE purged_at IS NOT NULL${since}`,
+      params,
+    );
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
   /** The record a decision was made on: its first message's canonical record (later enrichment left aside). */
   async decidedRecord(notificationId: string): Promise<BirthNotification | undefined> {
     const r = await this.db.query<{ canonical: unknown }>(

@@ -44,6 +44,8 @@ export interface DecisionHistory {
   get(notificationId: string): Promise<StoredDecision | undefined>;
   /** When retention purged the notification's content (issue 14), if it did. */
   purgedAt(notificationId: string): Promise<Date | undefined>;
+  /** Notifications (created at or after `since`) whose content retention purged: scan skips them. */
+  countPurged(filter: { since?: Date }): Promise<number>;
   /** The record the decision was made on: the notification's first message's canonical record. */
   decidedRecord(notificationId: string): Promise<BirthNotification | undefined>;
   /**

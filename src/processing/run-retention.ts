@@ -71,13 +71,22 @@ export async function runRetention(deps: RetentionDeps, options: { dryRun?: bool
       let purged = 0;
       let batches = 0;
       let after: string | undefined;
-      for (;;) {
-        const b = await store.purgeBatch(target, cut[target], startedAt, after, config.batchSize);
-        purged += b.purged;
-        if (b.purged > 0) batches += 1;
-        if (b.purged < config.batchSize || b.lastKey === undefined) break;
-        after = b.lastKey;
-        if (!(await renew())) throw new Error('retention: the lease was lost to another process mid-run');
+      try {
+        for (;;) {
+          const b = await store.purgeBatch(target, cut[target], startedAt, after, config.batchSize);
+          purged += b.purged;
+          if (b.purged > 0) batches += 1;
+          if (b.purged < config.batchSize || b.lastKey === undefined) break;
+          after = b.lastKey;
+          if (!(await renew())) throw new Error('retention: the lease was lost to another process mid-run');
+        }
+      } catch (err) {
+        // What the committed batches purged is audited even when a later batch fails (the job is then retried).
+        const partial: TargetReport = { target, cutoff: cut[target].toISOString(), purged, heldBack: 0, batches };
+        await store
+          .appendAudit([{ ...purgeAudit(partial, deps.configSha256, TARGET_PERIOD[target], config, clock()), outcome: 'failed' }])
+          .catch(() => undefined);
+        throw err;
       }
       const { heldBack } = await store.count(target, cut[target]);
       const report: TargetReport = { target, cutoff: cut[target].toISOString(), purged, heldBack, batches };

@@ -8,9 +8,12 @@ import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { SqlRetentionStore } from '../../adapters/store/sql-retention-store.js';
 import { RETENTION_SCHEDULER_ID } from '../../adapters/queue/bullmq-queues.js';
 import { createLogger } from '../../src/logger.js';
+import { SqlDecisionHistory } from '../../adapters/store/sql-decision-history.js';
+import { simulateAgreement } from '../../src/processing/simulate-agreement.js';
 import { runRetention, type RetentionReport, type TargetReport } from '../../src/processing/run-retention.js';
 import type { RetentionConfig } from '../../src/domain/retention-policy.js';
 import type { Database } from '../../src/ports/database.js';
+import type { RetentionStore } from '../../src/ports/retention-store.js';
 import { describeNewborn, type NewbornAdtOptions } from '../support/synthetic/newborn-adt.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
@@ -223,6 +226,10 @@ describe('Retention: the daily purge of personal data past its period (issue 14 
     expect(why.status).toBe(410);
     expect(((await why.json()) as { detail: string }).detail).toContain('purged under retention on');
     expect((await api(t.http, 'demo-ig-key', `/v1/notifications/${waiting.notificationId}/decision`)).status).toBe(200);
+    // What-if runs skip it, and say how many they left out.
+    const whatIf = await simulateAgreement(new SqlDecisionHistory(db), { proposed: t.hub.config.agreements.default });
+    expect(whatIf.report.purged).toBe(1);
+    expect(whatIf.report.read).toBe(1);
     const web = await page('centre-worker', `/app/families/${taken.notificationId}`);
     expect(web.status).toBe(200);
     expect(web.html).toContain('The details of this notification are no longer held');
@@ -397,6 +404,31 @@ describe('Retention store: batches, idempotence and concurrent runs', () => {
     out.length = 0;
     expect(await retentionCli([], write(out), write(err), { DATABASE_URL: t.url })).toBe(0);
     expect(out.join('')).toMatch(/messages\s+1200 purged/);
+  });
+
+  test('a run failing part-way audits what its committed batches purged, leaves the lease, and the next run finishes', async () => {
+    await t.db.query('UPDATE messages SET purged_at = NULL');
+    const real = new SqlRetentionStore(t.db);
+    let calls = 0;
+    const failing: RetentionStore = {
+      acquireLease: (...a) => real.acquireLease(...a),
+      releaseLease: (...a) => real.releaseLease(...a),
+      count: (...a) => real.count(...a),
+      appendAudit: (...a) => real.appendAudit(...a),
+      purgeBatch: async (...a) => {
+        if (a[0] === 'messages' && ++calls === 3) throw new Error('the store went away');
+        return real.purgeBatch(...a);
+      },
+    };
+    const deps = { store: failing, config, configSha256: 'x', owner: 'hub-x', clock: () => now, logger: silent };
+    await expect(runRetention(deps)).rejects.toThrow('the store went away');
+    const failed = await t.db.query<{ details: unknown }>(
+      `SELECT details FROM audit_events WHERE action = 'purged' AND outcome = 'failed' ORDER BY seq DESC LIMIT 1`,
+    );
+    const details = failed.rows[0]?.details;
+    expect(typeof details === 'string' ? JSON.parse(details) : details).toMatchObject({ target: 'messages', purged: 200, batches: 2 });
+    const next = await runAt('hub-y');
+    expect(targetOf(next, 'messages').purged).toBe(N / 2 - 200);
   });
 
   test('a run that finds the lease held by another is skipped', async () => {

@@ -52,6 +52,8 @@ export interface SimulationReport {
   byCentre: { centre: string; governed: number; changed: number; notificationIds: string[] }[];
   /** Each kind of change (from → to) with its notifications. */
   changes: { from: DecisionOutcome; to: DecisionOutcome; count: number; notificationIds: string[] }[];
+  /** Notifications skipped because retention purged their records (issue 14): present when there are any. */
+  purged?: number;
 }
 
 const outcome = (d: Decision): DecisionOutcome => ({
@@ -149,6 +151,7 @@ export function reportText(r: SimulationReport, withIds = false): string {
       r.since ? ` since ${r.since}` : ''
     }`,
     `Read ${r.read} stored notifications; the proposal governs ${r.governed}; ${r.changed} decisions would change.`,
+    ...(r.purged !== undefined ? [`Skipped ${r.purged} notifications whose records were purged under retention.`] : []),
     '',
     'Per rule (decided now → would decide; changed away / changed to):',
     ...r.byRule.map((x) => `  ${x.ruleId}: ${x.now} → ${x.proposed} (−${x.changedFrom} / +${x.changedTo})`),
