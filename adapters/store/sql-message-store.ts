@@ -206,7 +206,6 @@ export class SqlMessageStore implements MessageStore {
     receivedBefore: Date,
     limit: number,
     fn: (ids: readonly string[]) => Promise<void>,
-    andThen?: () => Promise<void>,
   ): Promise<number | undefined> {
     return this.db.transaction(async (tx) => {
       const lock = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [SWEEP_LOCK]);
@@ -218,7 +217,6 @@ export class SqlMessageStore implements MessageStore {
       );
       const ids = r.rows.map((x) => x.id);
       if (ids.length > 0) await fn(ids);
-      if (andThen) await andThen();
       return ids.length;
     });
   }

@@ -102,15 +102,13 @@ export interface MessageStore {
   /**
    * The recovery sweep: with the sweep lock held (one process at a time, however many workers sweep), hands `fn`
    * the ids of messages still queued that were received in [`receivedFrom`, `receivedBefore`), oldest first.
-   * Resolves to how many there were, or undefined when another process holds the lock. `andThen`, if given, runs
-   * afterwards with the lock still held (the sweep's deliveries).
+   * Resolves to how many there were, or undefined when another process holds the lock.
    */
   withStrandedIds(
     receivedFrom: Date,
     receivedBefore: Date,
     limit: number,
     fn: (ids: readonly string[]) => Promise<void>,
-    andThen?: () => Promise<void>,
   ): Promise<number | undefined>;
   /** The last message and the messages since `since` by ACK code, of each of these feeds and of unknown senders (last). */
   feedActivity(feedIds: readonly string[], since: Date): Promise<FeedActivity[]>;

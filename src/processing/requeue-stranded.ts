@@ -77,22 +77,17 @@ export class RequeueStranded {
     if (this.deps.processingJobs.backlog && (await this.deps.processingJobs.backlog()) > 0) return undefined;
     const cutoff = new Date(this.clock().getTime() - this.intervalMs);
     if (cutoff <= this.from) return 0;
-    let deliveries = 0;
-    const count = await this.deps.store.withStrandedIds(
-      this.from,
-      cutoff,
-      SWEEP_LIMIT,
-      (ids) => this.deps.processingJobs.enqueue(ids),
-      async () => {
-        // Under the same sweep lock, so one process at a time queues deliveries again too.
-        const { notifications, deliveryJobs } = this.deps;
-        if (!notifications || !deliveryJobs) return;
-        const pending = await notifications.undeliveredCreated(this.from, cutoff, SWEEP_LIMIT);
-        for (const [inboxId, ids] of byInbox(pending)) await deliveryJobs.enqueue(inboxId, ids);
-        deliveries = pending.length;
-      },
-    );
+    const count = await this.deps.store.withStrandedIds(this.from, cutoff, SWEEP_LIMIT, (ids) => this.deps.processingJobs.enqueue(ids));
     if (count === undefined) return undefined;
+    // After the messages' transaction (PGlite has one connection: no query beside an open transaction). Only the
+    // process that held the sweep lock gets here; queueing a delivery twice does no harm either way.
+    let deliveries = 0;
+    const { notifications, deliveryJobs } = this.deps;
+    if (notifications && deliveryJobs) {
+      const pending = await notifications.undeliveredCreated(this.from, cutoff, SWEEP_LIMIT);
+      for (const [inboxId, ids] of byInbox(pending)) await deliveryJobs.enqueue(inboxId, ids);
+      deliveries = pending.length;
+    }
     if (count < SWEEP_LIMIT && deliveries < SWEEP_LIMIT) this.from = cutoff;
     if (count > 0) this.deps.logger.warn({ messages: count }, 'recovery sweep: stranded messages queued again');
     if (deliveries > 0) this.deps.logger.warn({ deliveries }, 'recovery sweep: stranded deliveries queued again');
