@@ -41,9 +41,11 @@ describe('Resilience: Redis restarted during a stream', () => {
   let redis: OwnRedis | undefined;
   let t: TestHub | undefined;
   afterAll(async () => {
-    await t?.stop().catch(() => undefined);
+    // Bounded, so the test's redis-server is killed even if the hub's stop hangs.
+    const hubStopped = t?.stop().catch(() => undefined);
+    await Promise.race([hubStopped, new Promise((r) => setTimeout(r, 20000).unref())]);
     await redis?.stop();
-  });
+  }, 30000);
 
   test(`${MESSAGES} births over ${CONNECTIONS} MLLP connections; Redis killed and restarted mid-stream; all delivered once`, async () => {
     redis = await OwnRedis.start();
