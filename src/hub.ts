@@ -238,7 +238,17 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       retention = await startWorkerRole(core, opened);
       await recoverUnfinished({ ...core, processingJobs: queues });
       // Intake adds a message's job after its ACK: one that never reached Redis is queued again without waiting for a restart.
-      const sweep = new RequeueStranded({ store: core.messages, processingJobs: queues, logger, clock: core.clock }, env.recoverySweepMs);
+      const sweep = new RequeueStranded(
+        {
+          store: core.messages,
+          processingJobs: queues,
+          notifications: core.notifications,
+          deliveryJobs: core.deliveryJobs,
+          logger,
+          clock: core.clock,
+        },
+        env.recoverySweepMs,
+      );
       sweep.start();
       opened.add('recovery sweep', () => sweep.stop());
       startConsentPeriods(core, opened);

@@ -55,6 +55,16 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
+/**
+ * A queue with no `error` listener has BullMQ print every connection error with console.error, outside the logs
+ * (seen while Redis was away in test/integration/redis-restart.int.test.ts: one raw stderr line per reconnect).
+ * The failure that matters reaches the caller of add/addBulk, which logs it; the connection's own errors are the
+ * connection's business (adapters/queue/redis-connection.ts).
+ */
+function quiet(queue: { on(event: 'error', listener: (err: Error) => void): unknown }): void {
+  queue.on('error', () => undefined);
+}
+
 /** Producer side of the processing and delivery queues. */
 export class BullmqQueues implements ProcessingJobs {
   private readonly process: Queue<ProcessJobData>;
@@ -67,6 +77,8 @@ export class BullmqQueues implements ProcessingJobs {
   ) {
     this.process = new Queue<ProcessJobData>(PROCESS_QUEUE, { connection, prefix });
     this.reviews = new Queue<MatchReviewJobData>(MATCH_REVIEW_QUEUE, { connection, prefix });
+    quiet(this.process);
+    quiet(this.reviews);
   }
 
   /** One job per review held (idempotent: the job id is the review id). */
@@ -118,6 +130,7 @@ export class BullmqQueues implements ProcessingJobs {
     let q = this.delivery.get(inboxId);
     if (!q) {
       q = new Queue<DeliverJobData>(deliveryQueueName(inboxId), { connection: this.connection, prefix: this.prefix });
+      quiet(q);
       this.delivery.set(inboxId, q);
     }
     return q;

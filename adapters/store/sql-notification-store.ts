@@ -153,6 +153,15 @@ export class SqlNotificationStore implements NotificationStore {
     return r.rows.map((x) => ({ inboxId: x.inbox_id, notificationId: x.id }));
   }
 
+  async undeliveredCreated(createdFrom: Date, createdBefore: Date, limit: number): Promise<PendingDelivery[]> {
+    const r = await this.db.query<{ id: string; inbox_id: string }>(
+      `SELECT id, inbox_id FROM notifications WHERE status = 'routed' AND created_at >= $1 AND created_at < $2
+        ORDER BY created_at LIMIT $3`,
+      [createdFrom, createdBefore, limit],
+    );
+    return r.rows.map((x) => ({ inboxId: x.inbox_id, notificationId: x.id }));
+  }
+
   /**
    * Marks delivered and puts in the inbox (one statement), then appends the disclosure events that
    * processing's deliveredEvent makes of the rows actually moved, in the same transaction.

@@ -202,6 +202,11 @@ export interface NotificationStore {
   quarantine(messageId: string, reason: string, at: Date, audit: AuditEventInput): Promise<void>;
   /** Notifications routed to an inbox but not yet delivered to it (for these messages, or all when omitted). */
   undelivered(messageIds?: readonly string[]): Promise<PendingDelivery[]>;
+  /**
+   * For the recovery sweep: notifications still routed (not delivered) that were created in [createdFrom,
+   * createdBefore), oldest first, at most `limit`.
+   */
+  undeliveredCreated(createdFrom: Date, createdBefore: Date, limit: number): Promise<PendingDelivery[]>;
   /** Puts routed notifications into their inbox; returns the ids newly delivered. */
   deliver(inboxId: string, notificationIds: readonly string[], at: Date): Promise<string[]>;
   listInbox(inboxId: string, filter: InboxFilter, reader: AuditActor, at: Date): Promise<{ items: InboxItem[]; next?: string }>;

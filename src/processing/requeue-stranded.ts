@@ -1,10 +1,19 @@
 import type { Logger } from '../logger.js';
 import type { ProcessingJobs } from '../ports/processing-jobs.js';
 import type { MessageStore } from '../ports/message-store.js';
+import type { DeliveryJobs } from '../ports/delivery-jobs.js';
+import type { NotificationStore } from '../ports/notification-store.js';
+import { byInbox } from './process-messages.js';
 
 export interface RequeueStrandedDeps {
   store: MessageStore;
   processingJobs: ProcessingJobs;
+  /**
+   * With these, deliveries too: a notification committed as routed whose delivery job never reached Redis (or
+   * was lost with it) is handed to its inbox's delivery job again.
+   */
+  notifications?: Pick<NotificationStore, 'undeliveredCreated'>;
+  deliveryJobs?: DeliveryJobs;
   logger: Logger;
   clock?: () => Date;
 }
@@ -26,6 +35,10 @@ const SWEEP_LIMIT = 100_000;
  * - While the processing queue has a backlog (waiting or delayed jobs) the sweep holds back: a message still
  *   waiting behind it is not stranded, and queueing it again would only add work when there is most of it. The
  *   range is kept, and swept once the backlog has drained.
+ * - The same for deliveries: notifications still `routed` that were created in the sweep's range are handed to
+ *   their inboxes' delivery jobs again (delivering is idempotent: only a routed notification moves). Found by
+ *   killing Redis during a stream (test/integration/redis-restart.int.test.ts): a delivery job added after the
+ *   processing commit was lost with Redis, and only a restart's boot recovery would have delivered it.
  */
 export class RequeueStranded {
   private timer: NodeJS.Timeout | undefined;
@@ -66,8 +79,18 @@ export class RequeueStranded {
     if (cutoff <= this.from) return 0;
     const count = await this.deps.store.withStrandedIds(this.from, cutoff, SWEEP_LIMIT, (ids) => this.deps.processingJobs.enqueue(ids));
     if (count === undefined) return undefined;
-    if (count < SWEEP_LIMIT) this.from = cutoff;
+    // After the messages' transaction (PGlite has one connection: no query beside an open transaction). Only the
+    // process that held the sweep lock gets here; queueing a delivery twice does no harm either way.
+    let deliveries = 0;
+    const { notifications, deliveryJobs } = this.deps;
+    if (notifications && deliveryJobs) {
+      const pending = await notifications.undeliveredCreated(this.from, cutoff, SWEEP_LIMIT);
+      for (const [inboxId, ids] of byInbox(pending)) await deliveryJobs.enqueue(inboxId, ids);
+      deliveries = pending.length;
+    }
+    if (count < SWEEP_LIMIT && deliveries < SWEEP_LIMIT) this.from = cutoff;
     if (count > 0) this.deps.logger.warn({ messages: count }, 'recovery sweep: stranded messages queued again');
+    if (deliveries > 0) this.deps.logger.warn({ deliveries }, 'recovery sweep: stranded deliveries queued again');
     return count;
   }
 }
