@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../../src/config/env.js';
+import { buildHub } from '../support/build-hub.js';
 import { api, deleteKeys, REDIS_URL } from '../support/test-hub.js';
 import { pollUntil } from '../support/poll.js';
 
@@ -31,8 +32,7 @@ const onPglite = process.env.STORK_TEST_STORE === 'pglite';
 
   beforeAll(async () => {
     if (!existsSync(LIBFAKETIME)) throw new Error(`libfaketime is not installed (${LIBFAKETIME}): apt-get install -y faketime`);
-    const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: repoRoot, encoding: 'utf8' });
-    if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
+    await buildHub();
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'stork-quickstart-'));
     const env: NodeJS.ProcessEnv = {
       ...process.env,

@@ -1,7 +1,8 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { repoRoot } from '../../src/config/env.js';
+import { buildHub } from '../support/build-hub.js';
 import { describeNewborn } from '../support/synthetic/newborn-adt.js';
 import { freePort } from '../support/own-redis.js';
 import { pollUntil } from '../support/poll.js';
@@ -61,9 +62,8 @@ function killGroup(child: ChildProcess | undefined): void {
   let database: TestDatabase | undefined;
   const children: ChildProcess[] = [];
   const prefix = `stork-test-${randomUUID().slice(0, 8)}`;
-  beforeAll(() => {
-    const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: repoRoot, encoding: 'utf8' });
-    if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
+  beforeAll(async () => {
+    await buildHub();
   }, 300000);
   afterAll(async () => {
     for (const c of children) killGroup(c);
