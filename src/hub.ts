@@ -64,6 +64,9 @@ import { explainNotification } from './processing/explain-notification.js';
 import { recordAgreementVersions } from './processing/agreement-versions.js';
 import { simulateAgreement } from './processing/simulate-agreement.js';
 import { agreementPages } from '../adapters/http/app/agreement-pages.js';
+import { PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
+import { metricsRoutes } from '../adapters/http/routes/metrics.js';
+import type { Metrics, MetricsExposition } from './ports/metrics.js';
 
 export interface Hub {
   config: HubConfig;
@@ -74,6 +77,8 @@ export interface Hub {
   mllpPort?: number;
   /** Bugs met while handling messages, counted in this process (to be exposed as metrics). */
   internalErrors: InternalErrorCounts;
+  /** This process's metrics (served at GET /metrics); tests read them too. */
+  metrics: Metrics & MetricsExposition;
   /**
    * NHS national birth notifications (NEMS, FHIR STU3) for a NEMS feed, without HTTP: bytes and the feed id
    * (what a MESH mailbox poller hands over). Present when this process has the intake role.
@@ -110,6 +115,7 @@ interface Core {
   nudgeFetcher?: () => void;
   /** Family matching (issue 12) with the model of `mappings/matching.json`. */
   familyMatcher: FamilyMatcher;
+  metrics: PrometheusMetrics;
 }
 
 /** Largest register import body (POST /v1/families/import): about 50,000 rows of a family register. */
@@ -182,6 +188,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       clock: () => new Date(),
       fetchStore: new SqlFhirFetchStore(db),
       familyMatcher: bindMatcher(matchModel),
+      metrics: processMetrics(config, queues),
     };
 
     if (env.roles.includes('worker')) {
@@ -203,6 +210,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       queues,
       ...ports,
       internalErrors: core.internalErrors,
+      metrics: core.metrics,
       async stop() {
         if (stopped) return;
         stopped = true;
@@ -228,6 +236,7 @@ async function startWorkerRole(core: Core, opened: ResourceStack): Promise<void>
     identity: new SqlIdentityStore(core.db),
     families: core.familyMatcher,
     reviewJobs: { enqueue: (ids: readonly string[]) => core.queues.enqueueReviews(ids) },
+    metrics: core.metrics,
   };
   const workers = startWorkers({
     connection,
@@ -239,7 +248,10 @@ async function startWorkerRole(core: Core, opened: ResourceStack): Promise<void>
       maxJobsPerBatch: env.workerConcurrency,
       maxConcurrentBatches: 1,
     }),
-    deliver: deliverByInbox((inboxId, ids) => deliverNotifications(notifications, logger, inboxId, ids, clock), env.workerConcurrency),
+    deliver: deliverByInbox(
+      (inboxId, ids) => deliverNotifications(notifications, logger, inboxId, ids, clock, core.metrics),
+      env.workerConcurrency,
+    ),
     logger,
   });
   opened.add('workers', () => workers.close());
@@ -333,6 +345,7 @@ async function startIntakeRole(
     counts,
     limits,
     committer,
+    metrics: core.metrics,
   });
   const fhirIntake = new FhirIntake({
     feeds: config.feeds,
@@ -342,6 +355,7 @@ async function startIntakeRole(
     clock,
     counts,
     maxBytes: env.mllpMaxMessageBytes,
+    metrics: core.metrics,
   });
   const eventIntake = new EventIntake({
     feeds: config.feeds,
@@ -375,6 +389,7 @@ async function startIntakeRole(
     ...(web ? { web: web.app } : {}),
     logger,
     apiClients: config.apiClients,
+    metrics: core.metrics,
     readiness: readiness(core),
     maxMessageBytes: env.mllpMaxMessageBytes,
     clientConcurrency: env.apiClientConcurrency,
@@ -635,13 +650,32 @@ async function startHealthOnly(core: Core, opened: ResourceStack): Promise<{ htt
   const server = createHttpServer(
     express()
       .disable('x-powered-by')
-      .use(healthRoutes(readiness(core))),
+      .use(healthRoutes(readiness(core)))
+      .use(metricsRoutes(core.metrics, core.config.apiClients)),
     core.logger,
   );
   opened.add('HTTP server', () => closeServer(server));
   const httpPort = await bound('HTTP', 'STORK_HTTP_PORT', env.host, env.httpPort, () => listen(server, env.httpPort, env.host));
   core.logger.info({ httpPort }, 'health endpoints listening');
   return { httpPort };
+}
+
+/**
+ * This process's metrics: label values bounded by the configuration's feed, rule and inbox ids; queue depths read
+ * at scrape time from Redis (at most 1 s, so a slow Redis cannot hang a scrape).
+ */
+function processMetrics(config: HubConfig, queues: BullmqQueues): PrometheusMetrics {
+  const inboxes = inboxIds(config.catchments);
+  const agreements = [config.agreements.default, ...config.agreements.byId.values()];
+  return new PrometheusMetrics({
+    ids: {
+      feeds: new Set([...config.feeds.feeds, ...config.feeds.fhirFeeds, ...config.feeds.nemsFeeds].map((f) => f.id)),
+      rules: new Set(agreements.flatMap((a) => a.rules.map((r) => r.id))),
+      deadLetterSources: new Set(inboxes),
+    },
+    queueDepths: () => queues.depths(inboxes),
+    queueDepthTimeoutMs: 1000,
+  });
 }
 
 function readiness(core: Core): { name: string; check: () => Promise<void> }[] {
