@@ -64,6 +64,8 @@ import { explainNotification } from './processing/explain-notification.js';
 import { recordAgreementVersions } from './processing/agreement-versions.js';
 import { simulateAgreement } from './processing/simulate-agreement.js';
 import { agreementPages } from '../adapters/http/app/agreement-pages.js';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { queueDashboard } from '../adapters/http/app/queue-dashboard.js';
 import { PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
 import { metricsRoutes } from '../adapters/http/routes/metrics.js';
 import type { Metrics, MetricsExposition } from './ports/metrics.js';
@@ -616,6 +618,11 @@ function auditAndOperationsPages(core: Core, kit: PageKit, apiDb: Database, repl
       feeds,
     }),
     reviewPages(kit, { families: new SqlFamilyStore(apiDb), audit, reviewDecided: (id) => reviewDecided(core, id) }),
+    // Read-only: administrators look at jobs (ids only) but retry, clean or remove nothing there.
+    queueDashboard(
+      kit,
+      queues.all(inboxes).map((q) => new BullMQAdapter(q, { readOnlyMode: true })),
+    ),
   ];
 }
 
