@@ -81,6 +81,11 @@ import { recordAgreementVersions } from './processing/agreement-versions.js';
 import { configFileDigests } from './config/config-digests.js';
 import { simulateAgreement } from './processing/simulate-agreement.js';
 import { agreementPages } from '../adapters/http/app/agreement-pages.js';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { queueDashboard } from '../adapters/http/app/queue-dashboard.js';
+import { PrometheusMetrics } from '../adapters/metrics/prometheus-metrics.js';
+import { metricsRoutes } from '../adapters/http/routes/metrics.js';
+import type { Metrics, MetricsExposition } from './ports/metrics.js';
 
 export interface Hub {
   config: HubConfig;
@@ -93,6 +98,8 @@ export interface Hub {
   internalErrors: InternalErrorCounts;
   /** The daily retention purge's queue and worker (worker role, with `mappings/retention.json`). */
   retention?: RetentionJob;
+  /** This process's metrics (served at GET /metrics); tests read them too. */
+  metrics: Metrics & MetricsExposition;
   /**
    * NHS national birth notifications (NEMS, FHIR STU3) for a NEMS feed, without HTTP: bytes and the feed id
    * (what a MESH mailbox poller hands over). Present when this process has the intake role.
@@ -131,6 +138,7 @@ interface Core {
   familyMatcher: FamilyMatcher;
   /** The audit checkpoints' signing key and the public keys that verify them (issue 14). */
   auditKeys: AuditKeys;
+  metrics: PrometheusMetrics;
 }
 
 /** Largest register import body (POST /v1/families/import): about 50,000 rows of a family register. */
@@ -231,6 +239,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       fetchStore: new SqlFhirFetchStore(db),
       familyMatcher: bindMatcher(matchModel),
       auditKeys,
+      metrics: processMetrics(config, queues),
     };
 
     let retention: RetentionJob | undefined;
@@ -266,6 +275,7 @@ export async function startHub({ env, logger, db: givenDb }: StartOptions): Prom
       ...ports,
       internalErrors: core.internalErrors,
       ...(retention ? { retention } : {}),
+      metrics: core.metrics,
       async stop() {
         if (stopped) return;
         stopped = true;
@@ -321,6 +331,7 @@ async function startWorkerRole(core: Core, opened: ResourceStack): Promise<Reten
     identity: new SqlIdentityStore(core.db),
     families: core.familyMatcher,
     reviewJobs: { enqueue: (ids: readonly string[]) => core.queues.enqueueReviews(ids) },
+    metrics: core.metrics,
   };
   const workers = startWorkers({
     connection,
@@ -332,7 +343,10 @@ async function startWorkerRole(core: Core, opened: ResourceStack): Promise<Reten
       maxJobsPerBatch: env.workerConcurrency,
       maxConcurrentBatches: 1,
     }),
-    deliver: deliverByInbox((inboxId, ids) => deliverNotifications(notifications, logger, inboxId, ids, clock), env.workerConcurrency),
+    deliver: deliverByInbox(
+      (inboxId, ids) => deliverNotifications(notifications, logger, inboxId, ids, clock, core.metrics),
+      env.workerConcurrency,
+    ),
     logger,
   });
   opened.add('workers', () => workers.close());
@@ -486,6 +500,7 @@ async function startIntakeRole(
     counts,
     limits,
     committer,
+    metrics: core.metrics,
   });
   const fhirIntake = new FhirIntake({
     feeds: config.feeds,
@@ -495,6 +510,7 @@ async function startIntakeRole(
     clock,
     counts,
     maxBytes: env.mllpMaxMessageBytes,
+    metrics: core.metrics,
   });
   const eventIntake = new EventIntake({
     feeds: config.feeds,
@@ -537,6 +553,7 @@ async function startIntakeRole(
     ...(web ? { web: web.app } : {}),
     logger,
     apiClients: config.apiClients,
+    metrics: core.metrics,
     readiness: readiness(core),
     maxMessageBytes: env.mllpMaxMessageBytes,
     clientConcurrency: env.apiClientConcurrency,
@@ -788,6 +805,11 @@ function auditAndOperationsPages(core: Core, kit: PageKit, apiDb: Database, repl
       feedName: (id) => feeds.find((f) => f.id === id)?.name,
       ruleDescription: (id) => ruleDescription(config, id),
     }),
+    // Read-only: administrators look at jobs (ids only) but retry, clean or remove nothing there.
+    queueDashboard(
+      kit,
+      queues.all(inboxes).map((q) => new BullMQAdapter(q, { readOnlyMode: true })),
+    ),
   ];
 }
 
@@ -830,13 +852,32 @@ async function startHealthOnly(core: Core, opened: ResourceStack): Promise<{ htt
   const server = createHttpServer(
     express()
       .disable('x-powered-by')
-      .use(healthRoutes(readiness(core))),
+      .use(healthRoutes(readiness(core)))
+      .use(metricsRoutes(core.metrics, core.config.apiClients)),
     core.logger,
   );
   opened.add('HTTP server', () => closeServer(server));
   const httpPort = await bound('HTTP', 'STORK_HTTP_PORT', env.host, env.httpPort, () => listen(server, env.httpPort, env.host));
   core.logger.info({ httpPort }, 'health endpoints listening');
   return { httpPort };
+}
+
+/**
+ * This process's metrics: label values bounded by the configuration's feed, rule and inbox ids; queue depths read
+ * at scrape time from Redis (at most 1 s, so a slow Redis cannot hang a scrape).
+ */
+function processMetrics(config: HubConfig, queues: BullmqQueues): PrometheusMetrics {
+  const inboxes = inboxIds(config.catchments);
+  const agreements = [config.agreements.default, ...config.agreements.byId.values()];
+  return new PrometheusMetrics({
+    ids: {
+      feeds: new Set([...config.feeds.feeds, ...config.feeds.fhirFeeds, ...config.feeds.nemsFeeds].map((f) => f.id)),
+      rules: new Set(agreements.flatMap((a) => a.rules.map((r) => r.id))),
+      deadLetterSources: new Set(inboxes),
+    },
+    queueDepths: () => queues.depths(inboxes),
+    queueDepthTimeoutMs: 1000,
+  });
 }
 
 function readiness(core: Core): { name: string; check: () => Promise<void> }[] {

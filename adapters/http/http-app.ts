@@ -29,6 +29,8 @@ import { eventRoutes } from './routes/events.js';
 import { familyRoutes, type FamilyRoutesDeps } from './routes/families.js';
 import { consentRoutes } from './routes/consents.js';
 import type { ConsentDeps } from '../../src/processing/record-consents.js';
+import { metricsRoutes } from './routes/metrics.js';
+import type { MetricsExposition } from '../../src/ports/metrics.js';
 import { decisionRoutes, type ExplainNotification } from './routes/decisions.js';
 import type { AuditVerifyResult } from '../../src/ports/audit-chain.js';
 import { igReportRoutes, type IgReportDeps } from './routes/ig-reports.js';
@@ -71,6 +73,8 @@ export interface HttpAppDeps {
   signInFailures?: SignInFailureAudit;
   /** A person's disclosure report and the counts reports (role ig, issue 14 items 4 and 5). */
   igReports: IgReportDeps;
+  /** This process's Prometheus metrics (GET /metrics, API key with role admin). */
+  metrics?: MetricsExposition;
 }
 
 /** Builds the HTTP API: health without a key, everything under `/v1` behind a bearer key and a role. */
@@ -82,6 +86,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(openApiRoutes()); // before authentication: the description needs no key
   if (deps.fhirCapability) app.use(fhirMetadataRoutes(deps.fhirCapability)); // likewise the CapabilityStatement
   if (deps.web) app.use('/app', deps.web); // signed in with OpenID Connect, not with an API key
+  if (deps.metrics) app.use(metricsRoutes(deps.metrics, deps.apiClients)); // an admin API key
   app.use('/v1', authenticate(deps.apiClients, deps.signInFailures));
   app.use('/v1', perClientConcurrency(deps.clientConcurrency));
   app.use('/v1', refuseRepeatedParameters);
@@ -137,6 +142,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
 export const KNOWN_PATHS: readonly (readonly [string, string])[] = [
   ['/healthz', 'GET, HEAD'],
   ['/readyz', 'GET, HEAD'],
+  ['/metrics', 'GET, HEAD'],
   ['/v1/openapi.json', 'GET, HEAD'],
   ['/v1/hl7v2', 'POST'],
   ['/v1/fhir/$process-message', 'POST'],

@@ -126,6 +126,11 @@ export class BullmqQueues implements ProcessingJobs {
     );
   }
 
+  /** Every queue (processing, match review, each of these inboxes' delivery), for the administrators' dashboard. */
+  all(inboxIds: readonly string[]): Queue[] {
+    return [this.process, this.reviews, ...inboxIds.map((id) => this.deliveryQueue(id))];
+  }
+
   private deliveryQueue(inboxId: string): Queue<DeliverJobData> {
     let q = this.delivery.get(inboxId);
     if (!q) {

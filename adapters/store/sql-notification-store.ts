@@ -167,6 +167,10 @@ export class SqlNotificationStore implements NotificationStore {
    * processing's deliveredEvent makes of the rows actually moved, in the same transaction.
    */
   async deliver(inboxId: string, notificationIds: readonly string[], at: Date): Promise<string[]> {
+    return (await this.deliverReceipts(inboxId, notificationIds, at)).map((d) => d.id);
+  }
+
+  async deliverReceipts(inboxId: string, notificationIds: readonly string[], at: Date): Promise<{ id: string; receivedAt: Date }[]> {
     if (notificationIds.length === 0) return [];
     return this.db.transaction(async (tx) => {
       const r = await tx.query<{
@@ -175,6 +179,7 @@ export class SqlNotificationStore implements NotificationStore {
         baby_nhs_number: string | null;
         decision: unknown;
         dataset: string | null;
+        received_at: Date | string;
       }>(
         `WITH delivered AS (
            UPDATE notifications SET status = 'delivered' WHERE id = ANY($1::uuid[]) AND inbox_id = $2 AND status = 'routed'
@@ -186,9 +191,10 @@ export class SqlNotificationStore implements NotificationStore {
              updated_at = NULL, first_read_at = NULL, acknowledged_at = NULL, acknowledged_by = NULL, withdrawn_at = NULL
            WHERE inbox_items.status = 'withdrawn'
          )
-         SELECT id, message_id, baby_nhs_number, decision, dataset FROM delivered`,
+         SELECT d.id, d.message_id, d.baby_nhs_number, d.decision, d.dataset, m.received_at
+           FROM delivered d JOIN messages m ON m.id = d.message_id`,
         [notificationIds, inboxId, at],
-        { prepare: 'deliver' },
+        { prepare: 'deliver-receipts' },
       );
       const events = r.rows.map((x) =>
         deliveredEvent(
@@ -204,7 +210,7 @@ export class SqlNotificationStore implements NotificationStore {
         ),
       );
       await insertAuditEvents(tx, events);
-      return r.rows.map((x) => x.id);
+      return r.rows.map((x) => ({ id: x.id, receivedAt: new Date(x.received_at) }));
     }, ASYNC_COMMIT);
   }
 

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
+import { noMetrics, secondsSince, type Metrics } from '../ports/metrics.js';
 import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
 import type { Channel, MessageStatus, ReceiptOutcome, ReceivedMessage } from '../ports/message-store.js';
 import type { NemsFeedConfig } from '../pipeline/fhir/fhir-feed.js';
@@ -78,6 +79,8 @@ export interface FhirIntakeDeps {
   clock?: () => Date;
   /** Where bugs met while mapping are counted (the hub's counts). */
   counts?: InternalErrorCounts;
+  /** Outcomes and latencies (the hub's metrics; none in some tests). */
+  metrics?: Metrics;
 }
 
 /**
@@ -108,6 +111,7 @@ export class FhirIntake {
         apiClientId: d.apiClientId,
         ...(d.remoteAddress !== undefined ? { remoteAddress: d.remoteAddress } : {}),
       });
+    const started = process.hrtime.bigint();
     const receivedAt = this.clock();
     const a = assessFhirMessage(d.bytes, d.encoding, {
       feeds: this.deps.feeds,
@@ -117,7 +121,7 @@ export class FhirIntake {
       maxBytes: this.deps.maxBytes,
     });
     const format = d.encoding === 'xml' ? ('fhir-r4+xml' as const) : ('fhir-r4+json' as const);
-    return this.commit({ ...d, channel: 'http', format }, a, receivedAt);
+    return this.commit({ ...d, channel: 'http', format }, a, receivedAt, started);
   }
 
   /**
@@ -126,6 +130,7 @@ export class FhirIntake {
    * feed's FHIR key space, then processed as any birth. The answer is what an HTTP sender gets back.
    */
   async receiveNems(n: InboundNems): Promise<FhirIntakeResult> {
+    const started = process.hrtime.bigint();
     const receivedAt = this.clock();
     const encoding = n.encoding ?? sniffEncoding(n.bytes);
     const a = n.oversize
@@ -165,10 +170,24 @@ export class FhirIntake {
       },
       a,
       receivedAt,
+      started,
     );
   }
 
-  private async commit(d: Receipt, a: FhirAssessment, receivedAt: Date): Promise<FhirIntakeResult> {
+  /** Commits and answers; the outcome and its latencies (from `started`, the receipt) are recorded in the metrics. */
+  private async commit(d: Receipt, a: FhirAssessment, receivedAt: Date, started: bigint): Promise<FhirIntakeResult> {
+    const metrics = this.deps.metrics ?? noMetrics;
+    metrics.stage('parse_map_validate', secondsSince(started));
+    const result = await this.commitOne(d, a, receivedAt);
+    metrics.stage('receipt_to_ack', secondsSince(started));
+    metrics.fhirIntake({
+      feed: a.senderVerified ? a.feed?.id : undefined,
+      outcome: !result.stored ? 'unavailable' : result.duplicate ? 'duplicate' : (result.status ?? 'unknown'),
+    });
+    return result;
+  }
+
+  private async commitOne(d: Receipt, a: FhirAssessment, receivedAt: Date): Promise<FhirIntakeResult> {
     const id = randomUUID();
     const answer = (d.stu3 ? answerForNems : answerFor)(a, { bundle: id, header: randomUUID(), outcome: randomUUID() }, receivedAt);
     const body = serialise(answer, d.answerEncoding);

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
+import { noMetrics, secondsSince, type Metrics } from '../ports/metrics.js';
 import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
 import { Hl7ErrorCode, issue, type Issue } from '../domain/issue.js';
 import type { ProcessingJobs } from '../ports/processing-jobs.js';
@@ -53,6 +54,8 @@ export interface Hl7v2IntakeDeps {
   limits?: Hl7v2Limits;
   /** The receipt path shared with the other intakes (FHIR); one of its own over `store` and `processingJobs` when absent. */
   committer?: ReceiptCommitter;
+  /** Messages by feed, type and ACK code, and latencies (the hub's metrics; none in some tests). */
+  metrics?: Metrics;
 }
 
 /**
@@ -71,7 +74,24 @@ export class Hl7v2Intake {
     this.commit = deps.committer ?? new ReceiptCommitter({ store: deps.store, processingJobs: deps.processingJobs, logger: deps.logger });
   }
 
+  /** Receives one message; its feed, type and ACK code and its latencies are recorded in the metrics. */
   async receive(inbound: InboundHl7v2): Promise<IntakeResult> {
+    const metrics = this.deps.metrics ?? noMetrics;
+    const started = process.hrtime.bigint();
+    const seen: { assessment?: Assessment } = {};
+    const result = await this.receiveOne(inbound, seen, started);
+    metrics.stage('receipt_to_ack', secondsSince(started));
+    const a = seen.assessment;
+    const env = a?.envelope;
+    metrics.messageReceived({
+      feed: a?.senderVerified ? a.feed?.id : undefined,
+      messageType: env ? `${env.messageType}^${env.triggerEvent}` : undefined,
+      ack: result.code,
+    });
+    return result;
+  }
+
+  private async receiveOne(inbound: InboundHl7v2, seen: { assessment?: Assessment }, started: bigint): Promise<IntakeResult> {
     const receivedAt = this.clock();
     const text = decodeHl7v2(inbound.bytes);
     const assessment = inbound.oversize
@@ -84,6 +104,8 @@ export class Hl7v2Intake {
           ...(inbound.authorisedFacility !== undefined ? { authorisedFacility: inbound.authorisedFacility } : {}),
           ...(this.deps.limits ? { limits: this.deps.limits } : {}),
         });
+    seen.assessment = assessment;
+    (this.deps.metrics ?? noMetrics).stage('parse_map_validate', secondsSince(started));
     const id = randomUUID();
     const ack = buildAck(assessment.envelope, assessment.ackCode, assessment.issues, {
       ackControlId: id.replaceAll('-', '').slice(0, 20),

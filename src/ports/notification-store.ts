@@ -209,6 +209,8 @@ export interface NotificationStore {
   undeliveredCreated(createdFrom: Date, createdBefore: Date, limit: number): Promise<PendingDelivery[]>;
   /** Puts routed notifications into their inbox; returns the ids newly delivered. */
   deliver(inboxId: string, notificationIds: readonly string[], at: Date): Promise<string[]>;
+  /** As `deliver`, with the time each delivered notification's message was received (end-to-end latency). */
+  deliverReceipts(inboxId: string, notificationIds: readonly string[], at: Date): Promise<{ id: string; receivedAt: Date }[]>;
   listInbox(inboxId: string, filter: InboxFilter, reader: AuditActor, at: Date): Promise<{ items: InboxItem[]; next?: string }>;
   getInboxItem(inboxId: string, notificationId: string, reader: AuditActor, at: Date): Promise<InboxItem | undefined>;
   acknowledge(

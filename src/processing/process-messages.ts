@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
+import { noMetrics, secondsSince, type Metrics } from '../ports/metrics.js';
 import type { Catchments } from '../pipeline/catchments.js';
 import type { AgreementChoice } from '../pipeline/consent/agreements.js';
 import { planDelivery, type DeliveryPlan } from '../pipeline/plan-delivery.js';
@@ -43,6 +44,8 @@ export interface ProcessDeps {
   families?: FamilyMatcher;
   /** Where a match held for review is announced, after the batch commits. */
   reviewJobs?: MatchReviewJobs;
+  /** Decisions, outcomes and stage latencies (the hub's metrics; none in some tests). */
+  metrics?: Metrics;
 }
 
 /** Groups pending deliveries by inbox, so each inbox gets one delivery job per batch. */
@@ -64,6 +67,7 @@ export function byInbox(pending: readonly PendingDelivery[]): Map<string, string
  */
 export async function processMessages(deps: ProcessDeps, messageIds: readonly string[]): Promise<void> {
   const clock = deps.clock ?? (() => new Date());
+  const metrics = deps.metrics ?? noMetrics;
   const queued = await deps.store.loadQueued(messageIds);
   const ready: (ReadyBirth & { at: Date })[] = [];
   const identity: QueuedIdentityEvent[] = [];
@@ -90,6 +94,7 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
       const at = ready[0]?.at ?? clock();
       const consents = await readBatchConsents(tx, ready, at);
       for (const r of ready) {
+        const started = process.hrtime.bigint();
         const planned = {
           messageId: r.messageId,
           notificationId: randomUUID(),
@@ -97,12 +102,13 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
           plan: planDelivery(r.record, r.messageId, deps.rulebook, deps.catchments, { records: consents.records, at: r.at }),
           at: r.at,
         };
+        metrics.stage('decide', secondsSince(started));
         // Withheld only because a parent objected: held, so lifting the objection may deliver it (reconsider-consent.ts).
         const hold = planned.plan.inboxId === undefined ? objectionHold(planned.plan.decision, r.record, r.at, 'withheld') : undefined;
         births.push({ ...planned, audit: decisionAudit(planned), ...(hold !== undefined ? { consentHold: hold } : {}) });
       }
       const replan: Replan = (record, consent) => planDelivery(record, '', deps.rulebook, deps.catchments, consent);
-      const saved = await saveProcessed(tx, births, (record) => replan(record, { records: consents.records, at }), deps.families);
+      const saved = await saveProcessed(tx, births, (record) => replan(record, { records: consents.records, at }), deps.families, metrics);
       const created = new Set(saved.outcomes.flatMap((o) => (o.kind === 'created' ? [o.notificationId] : [])));
       await reconsiderAfterBatch(tx, consents, created, replan, at);
       return saved;
@@ -119,10 +125,15 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
       ...families.counts,
     };
     if (families.reviewIds.length > 0 && deps.reviewJobs) await deps.reviewJobs.enqueue(families.reviewIds);
+    const plans = new Map(births.map((b) => [b.messageId, b.plan]));
     for (const o of outcomes) {
       if (o.kind === 'created') {
         counts.created++;
+        // Counted once per notification made (a retried job's births are not decided twice).
+        const decision = plans.get(o.messageId)?.decision;
+        if (decision !== undefined) metrics.decision({ ruleId: decision.ruleId, effect: decision.effect });
         if (o.inboxId !== undefined) pending.push({ inboxId: o.inboxId, notificationId: o.notificationId });
+        else metrics.deliveries('withheld', 1);
       } else if (o.kind === 'duplicate-birth') counts.duplicates++;
       else if (o.kind === 'linked' || o.kind === 'updated') {
         if (o.kind === 'linked') counts.linked++;
@@ -139,6 +150,7 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
         retried.push(o.messageId);
       }
     }
+    metrics.deliveries('withdrawn', counts.withdrawn);
     deps.logger.info({ messages: messageIds.length, ...counts }, 'births processed');
   }
   if (identity.length > 0) await processIdentity(deps, clock, identity);
@@ -147,7 +159,10 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
   const notQueued = messageIds.filter((id) => !born.has(id));
   const recheck = [...retried, ...notQueued];
   if (recheck.length > 0) pending.push(...(await deps.store.undelivered(recheck)));
+  if (pending.length === 0) return;
+  const routing = process.hrtime.bigint();
   for (const [inboxId, ids] of byInbox(pending)) await deps.deliveryJobs.enqueue(inboxId, ids);
+  metrics.stage('route', secondsSince(routing));
 }
 
 /**
@@ -164,6 +179,7 @@ async function saveProcessed(
   items: readonly ProcessedBirth[],
   replan: (record: BirthNotification) => DeliveryPlan,
   matcher: FamilyMatcher | undefined,
+  metrics: Metrics,
 ): Promise<{ outcomes: ProcessOutcome[]; families: FamilyOutcome }> {
   const at = items[0]?.at ?? new Date();
   const linkedUpdates: BirthToPlace[] = [];
@@ -206,11 +222,13 @@ async function saveProcessed(
   if (notRelevant.length > 0) await tx.markMessages(notRelevant, 'not-relevant', at, UPDATE_NOT_APPLIED_MESSAGE_REASON);
   if (duplicates.length > 0) await tx.markMessages(duplicates, 'duplicate', at, DUPLICATE_MESSAGE_REASON);
   if (audit.length > 0) await tx.appendAudit(audit);
+  const matching = process.hrtime.bigint();
   const families = matcher ? await placeCreated(tx.families, items, settled.outcomes, matcher) : noFamilies();
   if (matcher && linkedUpdates.length > 0) {
     const linked = linkedUpdates.map((u) => ({ ...u, ...centreOf(replan(u.record).route) }));
     families.counts.familiesRefreshed = await refreshLinkedFamilies(tx.families, linked, matcher);
   }
+  if (matcher) metrics.stage('match', secondsSince(matching));
   return { outcomes: settled.outcomes, families };
 }
 
@@ -270,7 +288,19 @@ export async function deliverNotifications(
   inboxId: string,
   notificationIds: readonly string[],
   clock: () => Date = () => new Date(),
+  metrics: Metrics = noMetrics,
 ): Promise<void> {
-  const delivered = await store.deliver(inboxId, notificationIds, clock());
+  const started = process.hrtime.bigint();
+  let delivered: { id: string; receivedAt: Date }[];
+  try {
+    delivered = await store.deliverReceipts(inboxId, notificationIds, clock());
+  } catch (err) {
+    metrics.deliveries('failed', notificationIds.length); // an attempt; the job is retried
+    throw err;
+  }
+  metrics.stage('deliver', secondsSince(started));
+  metrics.deliveries('delivered', delivered.length);
+  const now = Date.now();
+  for (const d of delivered) metrics.stage('end_to_end', Math.max(0, now - d.receivedAt.getTime()) / 1000);
   logger.info({ inboxId, requested: notificationIds.length, delivered: delivered.length }, 'notifications delivered');
 }
