@@ -117,8 +117,10 @@ const FILTERS: [string, AuditEventSearch][] = [
 ];
 
 describe(`The IG lead's audit query by event, over ${BIRTHS * PER_BIRTH} events`, () => {
-  test('the table holds the events', async () => {
-    const n = await database.db.query<{ n: string | number }>('SELECT count(*) AS n FROM audit_events');
+  test('the table holds the events (and the audit chain’s genesis event, migration 020)', async () => {
+    const n = await database.db.query<{ n: string | number }>(
+      `SELECT count(*) AS n FROM audit_events WHERE action <> 'audit-chain-started'`,
+    );
     expect(Number(n.rows[0]?.n)).toBe(BIRTHS * PER_BIRTH);
   });
 
