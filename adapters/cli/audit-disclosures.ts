@@ -9,18 +9,16 @@
  * London dates (`--until` includes that day) or ISO date-times. The report goes to standard output; its generation
  * is audited as an export by `cli:<operating-system user>`, with the purpose given.
  */
-import { realpath } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../../src/config/env.js';
 import { loadCatchments } from '../../src/config/catchments.js';
-import { ConfigError } from '../../src/domain/config-error.js';
 import { isValidNhsNumber } from '../../src/domain/nhs-number.js';
 import { disclosureCsv } from '../../src/pipeline/reports/disclosure-report.js';
 import { readWindowBound } from '../../src/pipeline/reports/london-days.js';
 import type { Database } from '../../src/ports/database.js';
+import { isEntryPoint, unusableConfig } from './cli-common.js';
 import { generateDisclosureReport } from '../../src/processing/disclosure-report.js';
 import { openPostgres } from '../store/postgres-database.js';
 import { openPglite } from '../store/pglite-database.js';
@@ -118,26 +116,12 @@ export async function main(
     out.write(format === 'csv' ? disclosureCsv(report) : `${JSON.stringify(report, null, 2)}\n`);
     return EXIT.ok;
   } catch (e) {
-    if (e instanceof ConfigError) {
-      err.write(`${e.message}\n`);
-      return EXIT.unusable;
-    }
-    throw e;
+    return unusableConfig(e, err);
   } finally {
     await db?.close();
   }
 }
 
-async function isEntryPoint(): Promise<boolean> {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return import.meta.url === pathToFileURL(await realpath(path.resolve(script))).href;
-  } catch {
-    return false;
-  }
-}
-
-if (await isEntryPoint()) {
+if (await isEntryPoint(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2), process.stdout, process.stderr);
 }

@@ -14,14 +14,12 @@
  * its seq and what is wrong); 2 when the store or a key cannot be read.
  */
 import { readFileSync } from 'node:fs';
-import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadEnvConfig } from '../../src/config/env.js';
 import { loadAuditKeys } from '../../src/config/audit-keys.js';
-import { ConfigError } from '../../src/domain/config-error.js';
 import type { Database } from '../../src/ports/database.js';
+import { isEntryPoint, unusableConfig } from './cli-common.js';
 import { openPostgres } from '../store/postgres-database.js';
 import { openPglite } from '../store/pglite-database.js';
 import { postgresAddress } from '../store/open-store.js';
@@ -111,26 +109,12 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
     out.write(values.json === true ? `${JSON.stringify({ ...result, elapsedMs }, null, 2)}\n` : resultText(result, elapsedMs));
     return result.ok ? EXIT.ok : EXIT.failed;
   } catch (e) {
-    if (e instanceof ConfigError) {
-      err.write(`${e.message}\n`);
-      return EXIT.unusable;
-    }
-    throw e;
+    return unusableConfig(e, err);
   } finally {
     await db?.close();
   }
 }
 
-async function isEntryPoint(): Promise<boolean> {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return import.meta.url === pathToFileURL(await realpath(path.resolve(script))).href;
-  } catch {
-    return false;
-  }
-}
-
-if (await isEntryPoint()) {
+if (await isEntryPoint(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2), process.stdout, process.stderr);
 }

@@ -11,16 +11,14 @@
  * operator starts it), purges in batches and audits each table's purge. The report gives counts only.
  */
 import { randomUUID } from 'node:crypto';
-import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../../src/config/env.js';
 import { configFiles } from '../../src/config/hub-config.js';
 import { loadRetention } from '../../src/config/retention.js';
-import { ConfigError } from '../../src/domain/config-error.js';
 import { createLogger } from '../../src/logger.js';
 import type { Database } from '../../src/ports/database.js';
+import { isEntryPoint, unusableConfig } from './cli-common.js';
 import { runRetention, type RetentionReport } from '../../src/processing/run-retention.js';
 import { openPostgres } from '../store/postgres-database.js';
 import { openPglite } from '../store/pglite-database.js';
@@ -95,26 +93,12 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
     out.write(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : `${reportText(report)}\n`);
     return report.kind === 'skipped' ? EXIT.failed : EXIT.ok;
   } catch (e) {
-    if (e instanceof ConfigError) {
-      err.write(`${e.message}\n`);
-      return EXIT.unusable;
-    }
-    throw e;
+    return unusableConfig(e, err);
   } finally {
     await db?.close();
   }
 }
 
-async function isEntryPoint(): Promise<boolean> {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  try {
-    return import.meta.url === pathToFileURL(await realpath(path.resolve(script))).href;
-  } catch {
-    return false;
-  }
-}
-
-if (await isEntryPoint()) {
+if (await isEntryPoint(import.meta.url)) {
   process.exitCode = await main(process.argv.slice(2), process.stdout, process.stderr);
 }
