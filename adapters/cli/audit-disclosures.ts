@@ -18,11 +18,8 @@ import { isValidNhsNumber } from '../../src/domain/nhs-number.js';
 import { disclosureCsv } from '../../src/pipeline/reports/disclosure-report.js';
 import { readWindowBound } from '../../src/pipeline/reports/london-days.js';
 import type { Database } from '../../src/ports/database.js';
-import { isEntryPoint, unusableConfig } from './cli-common.js';
+import { isEntryPoint, unusableConfig, openCliStore, cliStoreCipher } from './cli-common.js';
 import { generateDisclosureReport } from '../../src/processing/disclosure-report.js';
-import { openPostgres } from '../store/postgres-database.js';
-import { openPglite } from '../store/pglite-database.js';
-import { postgresAddress } from '../store/open-store.js';
 import { SqlAuditLog } from '../store/sql-audit-log.js';
 import { SqlIgReports } from '../store/sql-ig-reports.js';
 
@@ -90,18 +87,12 @@ export async function main(
   let db: Database | undefined;
   try {
     const catchments = loadCatchments(path.join(configDir, 'mappings', 'catchments.json'));
-    const url = env.DATABASE_URL;
-    try {
-      db =
-        url !== undefined
-          ? await openPostgres({ connectionString: url, maxConnections: 1, applicationName: 'stork-audit-disclosures' })
-          : await openPglite(path.join(env.STORK_DATA_DIR ?? './data', 'pglite'));
-    } catch (e) {
-      err.write(`cannot open the store${url !== undefined ? ` at ${postgresAddress(url)}` : ''}: ${(e as Error).message}\n`);
-      return EXIT.unusable;
-    }
+    db = await openCliStore(env, 'stork-audit-disclosures', err);
+    if (db === undefined) return EXIT.unusable;
+    // NHS numbers are stored as pseudonyms (migration 038): the report looks them up under the hub's key.
+    const cipher = await cliStoreCipher(env, db);
     const report = await generateDisclosureReport(
-      { source: new SqlIgReports(db), audit: new SqlAuditLog(db), catchments },
+      { source: new SqlIgReports(db, cipher), audit: new SqlAuditLog(db, cipher), catchments },
       {
         nhsNumber,
         by: `cli:${userInfo().username}`,

@@ -1,5 +1,5 @@
 /**
- * What the rules commands (`rules:test`, `rules:simulate`) share: where they write, how they read their arguments
+ * What the command-line tools share: where they write, how they read their arguments
  * (a usage line on a mistake, `--help`), the configuration folder, a bad data file as exit 2 naming file and field,
  * and whether the module is the script Node was started with.
  */
@@ -7,8 +7,15 @@ import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { repoRoot } from '../../src/config/env.js';
+import { fileList, repoRoot } from '../../src/config/env.js';
+import { loadDataKeys } from '../../src/config/data-keys.js';
+import { DataCipher } from '../store/data-cipher.js';
+import { fixPseudonymKey } from '../store/pseudonym-key.js';
 import { ConfigError } from '../../src/domain/config-error.js';
+import type { Database, SqlClient } from '../../src/ports/database.js';
+import { openPostgres } from '../store/postgres-database.js';
+import { openPglite } from '../store/pglite-database.js';
+import { postgresAddress } from '../store/open-store.js';
 
 export interface CliOutput {
   write(text: string): unknown;
@@ -52,6 +59,24 @@ export function configDir(env: NodeJS.ProcessEnv): string {
   return env.STORK_CONFIG_DIR ?? repoRoot;
 }
 
+/**
+ * The data keys the hub reads records with (STORK_DATA_KEY_FILES, else the configuration's demo key): a tool reading
+ * encrypted columns needs the same ones. A bad key file throws a ConfigError naming the setting and file.
+ */
+export function cliCipher(env: NodeJS.ProcessEnv): DataCipher {
+  return new DataCipher(loadDataKeys({ keyFiles: fileList(env.STORK_DATA_KEY_FILES), configDir: configDir(env) }));
+}
+
+/**
+ * cliCipher with the pseudonymisation key the store holds fixed (migration 038): a tool that looks up or writes NHS
+ * numbers and lookup keys needs it. A held key that is not configured throws a ConfigError naming its id.
+ */
+export async function cliStoreCipher(env: NodeJS.ProcessEnv, db: SqlClient): Promise<DataCipher> {
+  const cipher = cliCipher(env);
+  await fixPseudonymKey(db, cipher);
+  return cipher;
+}
+
 /** A data file that cannot be loaded: its message (naming file and field) to `err`, exit 2; anything else is thrown. */
 export function unusableConfig(e: unknown, err: CliOutput): number {
   if (e instanceof ConfigError) {
@@ -69,5 +94,21 @@ export async function isEntryPoint(moduleUrl: string): Promise<boolean> {
     return moduleUrl === pathToFileURL(await realpath(path.resolve(script))).href;
   } catch {
     return false;
+  }
+}
+
+/**
+ * The store the hub uses, opened without migrating (the hub migrates): DATABASE_URL (PostgreSQL, one connection named
+ * `name`), else the embedded store under STORK_DATA_DIR (./data). On failure, writes why to `err` and returns undefined.
+ */
+export async function openCliStore(env: NodeJS.ProcessEnv, name: string, err: CliOutput): Promise<Database | undefined> {
+  const url = env.DATABASE_URL;
+  try {
+    return url !== undefined
+      ? await openPostgres({ connectionString: url, maxConnections: 1, applicationName: name })
+      : await openPglite(path.join(env.STORK_DATA_DIR ?? './data', 'pglite'));
+  } catch (e) {
+    err.write(`cannot open the store${url !== undefined ? ` at ${postgresAddress(url)}` : ''}: ${(e as Error).message}\n`);
+    return undefined;
   }
 }

@@ -11,18 +11,14 @@
  * operator starts it), purges in batches and audits each table's purge. The report gives counts only.
  */
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../../src/config/env.js';
 import { configFiles } from '../../src/config/hub-config.js';
 import { loadRetention } from '../../src/config/retention.js';
 import { createLogger } from '../../src/logger.js';
 import type { Database } from '../../src/ports/database.js';
-import { isEntryPoint, unusableConfig } from './cli-common.js';
+import { isEntryPoint, unusableConfig, openCliStore } from './cli-common.js';
 import { runRetention, type RetentionReport } from '../../src/processing/run-retention.js';
-import { openPostgres } from '../store/postgres-database.js';
-import { openPglite } from '../store/pglite-database.js';
-import { postgresAddress } from '../store/open-store.js';
 import { SqlRetentionStore } from '../store/sql-retention-store.js';
 
 export interface CliOutput {
@@ -69,16 +65,8 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
       err.write(`${file}: not found; without it nothing is purged\n`);
       return EXIT.unusable;
     }
-    const url = env.DATABASE_URL;
-    try {
-      db =
-        url !== undefined
-          ? await openPostgres({ connectionString: url, maxConnections: 1, applicationName: 'stork-retention-run' })
-          : await openPglite(path.join(env.STORK_DATA_DIR ?? './data', 'pglite'));
-    } catch (e) {
-      err.write(`cannot open the store${url !== undefined ? ` at ${postgresAddress(url)}` : ''}: ${(e as Error).message}\n`);
-      return EXIT.unusable;
-    }
+    db = await openCliStore(env, 'stork-retention-run', err);
+    if (db === undefined) return EXIT.unusable;
     const report = await runRetention(
       {
         store: new SqlRetentionStore(db),

@@ -17,11 +17,17 @@ import { loadRulebook } from '../../src/config/rulebook.js';
 import { reportText } from '../../src/pipeline/consent/simulate.js';
 import type { Database } from '../../src/ports/database.js';
 import { simulateAgreement } from '../../src/processing/simulate-agreement.js';
-import { openPostgres } from '../store/postgres-database.js';
-import { openPglite } from '../store/pglite-database.js';
-import { postgresAddress } from '../store/open-store.js';
 import { SqlDecisionHistory } from '../store/sql-decision-history.js';
-import { configDir as configDirOf, EXIT_UNUSABLE, isEntryPoint, readArguments, unusableConfig, type CliOutput } from './cli-common.js';
+import {
+  configDir as configDirOf,
+  cliStoreCipher,
+  EXIT_UNUSABLE,
+  isEntryPoint,
+  readArguments,
+  unusableConfig,
+  type CliOutput,
+  openCliStore,
+} from './cli-common.js';
 
 export type { CliOutput } from './cli-common.js';
 
@@ -70,18 +76,10 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
         return EXIT.unusable;
       }
     }
-    const url = env.DATABASE_URL;
-    try {
-      db =
-        url !== undefined
-          ? await openPostgres({ connectionString: url, maxConnections: 1, applicationName: 'stork-rules-simulate' })
-          : await openPglite(path.join(env.STORK_DATA_DIR ?? './data', 'pglite'));
-    } catch (e) {
-      err.write(`cannot open the store${url !== undefined ? ` at ${postgresAddress(url)}` : ''}: ${(e as Error).message}\n`);
-      return EXIT.unusable;
-    }
+    db = await openCliStore(env, 'stork-rules-simulate', err);
+    if (db === undefined) return EXIT.unusable;
     const { report, elapsedMs } = await simulateAgreement(
-      new SqlDecisionHistory(db),
+      new SqlDecisionHistory(db, await cliStoreCipher(env, db)),
       { proposed, ...(values.area !== undefined ? { area: values.area } : {}) },
       since,
     );

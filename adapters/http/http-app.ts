@@ -1,4 +1,9 @@
+import { webhookRoutes, type WebhookRoutesDeps } from './routes/webhooks.js';
 import http from 'node:http';
+import https from 'node:https';
+
+/** The HTTP listener: plain, or HTTPS with the configured certificate. */
+export type HttpServer = http.Server | https.Server;
 import type { Duplex } from 'node:stream';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../src/logger.js';
@@ -15,13 +20,17 @@ import type { AuditEventsLog, AuditLog } from '../../src/ports/audit-log.js';
 import type { ReplayDeps } from '../../src/intake/replay-message.js';
 import { InvalidCursorError } from '../../src/ports/paging.js';
 import { authenticate, clientOf } from './auth.js';
+import type { JwtVerifier } from './jwt-verifier.js';
 import { sendProblem } from './problem.js';
+import { rateLimits, type RateLimitSettings } from './rate-limits.js';
 import type { SignInFailureAudit } from './sign-in-failures.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { hl7v2IntakeRoutes } from './routes/hl7v2-intake.js';
 import { fhirIntakeRoutes, fhirMetadataRoutes } from './routes/fhir.js';
 import { messageRoutes } from './routes/messages.js';
 import { centreRoutes } from './routes/centres.js';
+import { centreAntenatalRoutes } from './routes/centre-antenatal.js';
+import type { AntenatalInbox } from '../../src/ports/antenatal-store.js';
 import { centreFamilyRoutes } from './routes/centre-families.js';
 import { auditRoutes } from './routes/audit.js';
 import { openApiRoutes } from './routes/openapi.js';
@@ -34,14 +43,19 @@ import type { MetricsExposition } from '../../src/ports/metrics.js';
 import { decisionRoutes, type ExplainNotification } from './routes/decisions.js';
 import type { AuditVerifyResult } from '../../src/ports/audit-chain.js';
 import { igReportRoutes, type IgReportDeps } from './routes/ig-reports.js';
+import { offerOutcomeRoutes, type OfferOutcomeDeps } from './routes/offer-outcomes.js';
 
 export interface HttpAppDeps {
   logger: Logger;
   apiClients: ApiClientDirectory;
+  /** Verifies OAuth 2.0 bearer JWTs of the issuers in `apiClients` (absent: API keys only). */
+  tokens?: JwtVerifier;
   readiness: readonly ReadinessCheck[];
   maxMessageBytes: number;
   /** Requests one API client may have in progress at once; more are answered 429 with Retry-After. */
   clientConcurrency: number;
+  /** Requests a second per client (API key, verified JWT client, else source address) on every door; more are answered 429 with Retry-After. */
+  rateLimit: RateLimitSettings;
   /** Present when this process runs the intake role. */
   intake?: Hl7v2Intake;
   /** FHIR R4 messaging intake; present with `intake`. */
@@ -54,6 +68,8 @@ export interface HttpAppDeps {
   fhirCapability?: JsonObject;
   messages: MessageStore;
   notifications: NotificationStore;
+  /** A centre's antenatal items (GET /v1/centres/{centreId}/antenatal, issue 17). */
+  antenatal: AntenatalInbox;
   /** A centre's whole families and its named workers. */
   familyView: FamilyViewStore;
   /** Verifies the audit chain and its checkpoints (GET /v1/audit/verify, role ig). */
@@ -73,8 +89,12 @@ export interface HttpAppDeps {
   signInFailures?: SignInFailureAudit;
   /** A person's disclosure report and the counts reports (role ig, issue 14 items 4 and 5). */
   igReports: IgReportDeps;
-  /** This process's Prometheus metrics (GET /metrics, API key with role admin). */
+  /** The offer-of-support loop: outcomes a centre records, and the reach report (issue 15 item 3). */
+  offerOutcomes: OfferOutcomeDeps;
+  /** This process's Prometheus metrics (GET /metrics, an API key or JWT with role admin). */
   metrics?: MetricsExposition;
+  /** Webhook dead letters: list and replay (issue 15 item 2, role admin). */
+  webhooks?: WebhookRoutesDeps;
 }
 
 /** Builds the HTTP API: health without a key, everything under `/v1` behind a bearer key and a role. */
@@ -82,12 +102,14 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use(rateLimits(deps.apiClients, deps.rateLimit, deps.tokens)); // every door, before anything else is done for a request
   app.use(healthRoutes(deps.readiness));
   app.use(openApiRoutes()); // before authentication: the description needs no key
   if (deps.fhirCapability) app.use(fhirMetadataRoutes(deps.fhirCapability)); // likewise the CapabilityStatement
   if (deps.web) app.use('/app', deps.web); // signed in with OpenID Connect, not with an API key
-  if (deps.metrics) app.use(metricsRoutes(deps.metrics, deps.apiClients)); // an admin API key
-  app.use('/v1', authenticate(deps.apiClients, deps.signInFailures));
+  if (deps.metrics)
+    app.use(metricsRoutes(deps.metrics, deps.apiClients, { tokens: deps.tokens, failures: deps.signInFailures, logger: deps.logger })); // role admin
+  app.use('/v1', authenticate(deps.apiClients, deps.signInFailures, deps.tokens, deps.logger));
   app.use('/v1', perClientConcurrency(deps.clientConcurrency));
   app.use('/v1', refuseRepeatedParameters);
   if (deps.intake) app.use(hl7v2IntakeRoutes(deps.intake, deps.maxMessageBytes));
@@ -95,12 +117,15 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(eventRoutes(deps.eventIntake, deps.fetchStore, deps.audit));
   app.use(messageRoutes(deps.messages, deps.audit, deps.replay, deps.feedIdsForFacility));
   app.use(centreRoutes(deps.notifications));
+  app.use(centreAntenatalRoutes(deps.antenatal));
   app.use(centreFamilyRoutes(deps.familyView));
   app.use(auditRoutes(deps.audit, deps.verifyAudit));
   if (deps.families) app.use(familyRoutes(deps.families, deps.audit));
   app.use(consentRoutes(deps.consents));
   app.use(decisionRoutes(deps.explainDecision, deps.audit));
   app.use(igReportRoutes(deps.igReports));
+  app.use(offerOutcomeRoutes(deps.offerOutcomes));
+  if (deps.webhooks) app.use(webhookRoutes(deps.webhooks));
   // A known path reached here was asked with a method it does not have: 405 with Allow. (OPTIONS is answered
   // by Express itself, with the same Allow, from the routes.) One middleware, not routes, so the router's
   // table holds only the real operations (the OpenAPI test compares it with the document).
@@ -151,10 +176,14 @@ export const KNOWN_PATHS: readonly (readonly [string, string])[] = [
   ['/v1/events/:id', 'GET, HEAD'],
   ['/v1/messages', 'GET, HEAD'],
   ['/v1/messages/:id', 'GET, HEAD'],
+  ['/v1/messages/:id/raw', 'GET, HEAD'],
   ['/v1/messages/:id/replay', 'POST'],
   ['/v1/centres/:centreId/notifications', 'GET, HEAD'],
   ['/v1/centres/:centreId/notifications/:id', 'GET, HEAD'],
   ['/v1/centres/:centreId/notifications/:id/ack', 'POST'],
+  ['/v1/centres/:centreId/antenatal', 'GET, HEAD'],
+  ['/v1/centres/:centreId/antenatal/:id', 'GET, HEAD'],
+  ['/v1/centres/:centreId/antenatal/:id/ack', 'POST'],
   ['/v1/centres/:centreId/families/:familyId', 'GET, HEAD'],
   ['/v1/centres/:centreId/families/:familyId/named-worker', 'PUT, DELETE'],
   ['/v1/audit', 'GET, HEAD'],
@@ -170,6 +199,12 @@ export const KNOWN_PATHS: readonly (readonly [string, string])[] = [
   ['/v1/reports/feeds', 'GET, HEAD'],
   ['/v1/reports/centres', 'GET, HEAD'],
   ['/v1/reports/rules', 'GET, HEAD'],
+  ['/v1/centres/:centreId/notifications/:id/outcomes', 'GET, HEAD, POST'],
+  ['/v1/centres/:centreId/reach', 'GET, HEAD'],
+  ['/v1/reports/reach', 'GET, HEAD'],
+  ['/v1/webhooks/dead-letters', 'GET, HEAD'],
+  ['/v1/webhooks/dead-letters/:id/replay', 'POST'],
+  ['/v1/webhooks/centres/:centreId/replay', 'POST'],
 ];
 
 /** 405 with Allow for a known path asked with another method; anything else goes on (to the 404). */
@@ -281,13 +316,38 @@ function clientErrorAnswer(code: string | undefined): [number, string, string, s
   return [400, 'Bad Request', 'Bad request', 'The request is not valid HTTP/1.1'];
 }
 
+/** Slow-client resistance: how long a request's headers, a whole request and an idle keep-alive connection may take. */
+export interface HttpTimeouts {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { headersTimeoutMs: 20_000, requestTimeoutMs: 120_000, keepAliveTimeoutMs: 5_000 };
+
 /**
- * The HTTP server for an app. Requests Node refuses before the app sees them (oversized headers, a request
+ * The HTTP server for an app. A client that sends its headers or its request slowly (slowloris) is answered 408
+ * and cut off once past `timeouts`; others are not held up meanwhile. Requests Node refuses before the app sees them (oversized headers, a request
  * that is not HTTP) still get an application/problem+json answer, and the connection is closed. Logged at
  * debug with the parser's code only: a flood of bad requests must not become a flood of log lines.
  */
-export function createHttpServer(app: express.Express, logger: Logger): http.Server {
-  const server = http.createServer(app);
+export function createHttpServer(
+  app: express.Express,
+  logger: Logger,
+  tls?: { cert: Buffer; key: Buffer },
+  timeouts: HttpTimeouts = DEFAULT_HTTP_TIMEOUTS,
+): HttpServer {
+  const options: http.ServerOptions = {
+    headersTimeout: Math.min(timeouts.headersTimeoutMs, timeouts.requestTimeoutMs), // Node wants it no longer
+    requestTimeout: timeouts.requestTimeoutMs,
+    keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+    // Node looks for requests past their deadline this often (default 30 s): a quarter of the shorter deadline.
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeouts.headersTimeoutMs / 4))),
+  };
+  // HTTPS when a certificate is configured (STORK_HTTP_TLS_*); plain HTTP is the default for the quick start.
+  const server: HttpServer = tls
+    ? https.createServer({ ...options, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, app)
+    : http.createServer(options, app);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     logger.debug({ code: err.code }, 'http request refused by the parser');
     if (err.code === 'ECONNRESET' || !socket.writable) {

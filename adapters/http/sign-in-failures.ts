@@ -2,7 +2,7 @@ import type { Logger } from '../../src/logger.js';
 import type { AuditLog } from '../../src/ports/audit-log.js';
 
 /** The kinds of failed sign-in the audit counts, each rate-limited on its own. */
-export type SignInFailureKind = 'api-no-key' | 'api-unknown-key' | 'web-expired' | 'web-refused' | 'web-failed';
+export type SignInFailureKind = 'api-no-key' | 'api-unknown-key' | 'api-invalid-token' | 'web-expired' | 'web-refused' | 'web-failed';
 
 /** At most one `sign-in-failed` event per kind in this window. */
 export const SIGN_IN_FAILURE_WINDOW_MS = 60_000;

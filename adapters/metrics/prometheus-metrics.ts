@@ -79,7 +79,7 @@ export class PrometheusMetrics implements Metrics, MetricsExposition {
     });
     this.delivered = new Counter({
       name: 'stork_deliveries_total',
-      help: 'Notifications by delivery outcome (delivered, withheld, withdrawn, failed)',
+      help: 'Notifications by delivery outcome (delivered, withheld, withdrawn, failed; webhook-delivered, webhook-failed, webhook-dead-lettered, webhook-superseded)',
       labelNames: ['outcome'],
       registers,
     });

@@ -8,20 +8,26 @@ export type MllpFault =
   | 'bytes-outside-frames'
   /** The connection closed in the middle of a frame. */
   | 'unfinished-frame'
+  /** Connections closed by the hub: a frame did not end within the frame deadline (a sender trickling bytes). */
+  | 'frame-timeout'
   /** Connections closed by the hub: unfinished frames passed the buffered-bytes budget, and they held a partial frame longest. */
   | 'shed'
   /** Connections refused: over the total connection limit. */
   | 'refused-total'
   /** Connections refused: over the limit per source address. */
-  | 'refused-per-address';
+  | 'refused-per-address'
+  /** TLS handshakes that failed (no client certificate, one the CA did not issue, a protocol error, a timeout). */
+  | 'tls-refused';
 
 const MESSAGES: Readonly<Record<MllpFault, string>> = {
   'abandoned-frame': 'mllp frames abandoned: a new frame started before they ended',
   'bytes-outside-frames': 'mllp bytes outside frames were ignored',
   'unfinished-frame': 'mllp connection closed in the middle of a frame',
+  'frame-timeout': 'mllp connection closed: a frame did not end within the frame deadline',
   shed: 'mllp connections closed: unfinished frames passed the buffered-bytes budget, and they held a partial frame longest',
   'refused-total': 'mllp connections refused: over the connection limit',
   'refused-per-address': 'mllp connections refused: over the connection limit per source address',
+  'tls-refused': 'mllp tls handshakes refused (no client certificate, an untrusted one, or a protocol error)',
 };
 
 export interface FaultLogOptions {

@@ -133,6 +133,11 @@ export class MllpClient {
     });
   }
 
+  /** Whether messages can still be sent on this connection (the peer has not closed it, e.g. for being idle). */
+  get isOpen(): boolean {
+    return this.failure === undefined && !this.socket.destroyed && !this.socket.writableEnded;
+  }
+
   /** Waits until every message sent has its ACK (or has failed), then closes the connection. */
   async close(): Promise<void> {
     if (this.inFlight > 0 && !this.socket.destroyed) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));

@@ -1,4 +1,6 @@
 import net from 'node:net';
+import tls from 'node:tls';
+import type { PeerCertificate } from '../../src/pipeline/hl7v2/feed-directory.js';
 import type { Logger } from '../../src/logger.js';
 import type { Hl7v2Intake } from '../../src/intake/hl7v2-intake.js';
 import { frame, MllpFramer, type FrameEvent } from './mllp-framer.js';
@@ -9,6 +11,11 @@ export interface MllpListenerOptions {
   port: number;
   maxMessageBytes: number;
   idleTimeoutMs: number;
+  /**
+   * A frame begun (VT received) must end within this long; otherwise the connection is closed (a slowloris
+   * sender keeps the idle timeout from firing by trickling bytes). Default: no deadline.
+   */
+  frameTimeoutMs?: number;
   /** Messages in flight on one connection before reading pauses (backpressure). */
   maxInFlight?: number;
   /** Connections open at once; more are closed as soon as they are accepted (default: unlimited). */
@@ -21,6 +28,12 @@ export interface MllpListenerOptions {
    * bounds the bytes of received messages not yet answered: past it, reading pauses until they are.
    */
   maxBufferedBytes?: number;
+  /**
+   * MLLP over TLS: the server's certificate and key (PEM). With `ca`, every client must present a certificate
+   * that CA issued (`requestCert` and `rejectUnauthorized`): its subject CN and fingerprint are the connection's
+   * identity, checked against the feed each message names. Absent: plain TCP.
+   */
+  tls?: { cert: Buffer; key: Buffer; ca?: Buffer; handshakeTimeoutMs?: number };
   /** Fault log rate limit: one line per connection and kind per interval (default 60 s)… */
   faultLogIntervalMs?: number;
   /** …and at most this many fault lines in all per interval (default 100). */
@@ -47,6 +60,19 @@ interface Connection {
   tail: Promise<void>;
   /** Closed by the hub over the buffered-bytes budget. */
   shed?: boolean;
+  /** The deadline of the frame in progress (frameTimeoutMs). */
+  frameDeadline?: NodeJS.Timeout;
+  seenAbandonedForDeadline: number;
+}
+
+/** The verified client certificate of a TLS connection, if it presented one. */
+function peerCertificate(socket: tls.TLSSocket): { certificate?: PeerCertificate } {
+  if (!socket.authorized) return {};
+  const cert = socket.getPeerCertificate();
+  if (!cert.fingerprint256) return {};
+  const cn = cert.subject.CN;
+  const subjectCN = Array.isArray(cn) ? cn[0] : cn;
+  return { certificate: { sha256Fingerprint: cert.fingerprint256, ...(subjectCN !== undefined ? { subjectCN } : {}) } };
 }
 
 const plainAddress = (a: string | undefined): string => (a === undefined ? '' : a.startsWith('::ffff:') ? a.slice(7) : a);
@@ -85,7 +111,26 @@ export class MllpListener {
   }
 
   async start(): Promise<number> {
-    const server = net.createServer((socket) => this.accept(socket));
+    const t = this.options.tls;
+    const server = t
+      ? tls.createServer(
+          {
+            cert: t.cert,
+            key: t.key,
+            minVersion: 'TLSv1.2',
+            handshakeTimeout: t.handshakeTimeoutMs ?? 10_000,
+            ...(t.ca ? { ca: t.ca, requestCert: true, rejectUnauthorized: true } : {}),
+          },
+          (socket) => this.accept(socket),
+        )
+      : net.createServer((socket) => this.accept(socket));
+    if (t) {
+      // Handshakes count against the connection limit too (a flood of half-open handshakes is capped).
+      if (this.options.maxConnections !== undefined) server.maxConnections = this.options.maxConnections;
+      server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+        this.faultLog.listener.note('tls-refused', 1, 0, { remoteAddress: plainAddress(socket.remoteAddress), code: err.code });
+      });
+    }
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -111,6 +156,7 @@ export class MllpListener {
 
   private accept(socket: net.Socket): void {
     const address = plainAddress(socket.remoteAddress);
+    const connection = { ...(socket instanceof tls.TLSSocket ? peerCertificate(socket) : {}) };
     if (this.openConnections >= (this.options.maxConnections ?? Number.POSITIVE_INFINITY)) {
       this.refuse(socket, 'refused-total', this.options.maxConnections);
       return;
@@ -135,6 +181,7 @@ export class MllpListener {
       inFlight: 0,
       inFlightBytes: 0,
       tail: Promise.resolve(),
+      seenAbandonedForDeadline: 0,
     };
     this.connections.set(socket, conn);
     const remoteAddress = socket.remoteAddress;
@@ -170,10 +217,11 @@ export class MllpListener {
       }
       const inbound =
         event.kind === 'message'
-          ? { bytes: event.bytes, channel: 'mllp' as const, ...(remoteAddress ? { remoteAddress } : {}) }
+          ? { bytes: event.bytes, channel: 'mllp' as const, connection, ...(remoteAddress ? { remoteAddress } : {}) }
           : {
               bytes: event.head,
               channel: 'mllp' as const,
+              connection,
               oversize: { sizeBytes: event.sizeBytes, limitBytes: this.options.maxMessageBytes },
               ...(remoteAddress ? { remoteAddress } : {}),
             };
@@ -192,14 +240,35 @@ export class MllpListener {
         }
       });
     };
+    const frameTimeoutMs = this.options.frameTimeoutMs;
+    const frameDeadline = (framesEnded: boolean): void => {
+      if (frameTimeoutMs === undefined) return;
+      // A frame ended: the next one (if it began in this chunk) gets a deadline of its own.
+      if (framesEnded || !conn.framer.inPartialFrame) {
+        clearTimeout(conn.frameDeadline);
+        conn.frameDeadline = undefined;
+      }
+      if (!conn.framer.inPartialFrame || conn.frameDeadline !== undefined) return;
+      conn.frameDeadline = setTimeout(() => {
+        conn.frameDeadline = undefined;
+        if (socket.destroyed || !conn.framer.inPartialFrame) return;
+        conn.faults.note('frame-timeout', 1, conn.framer.partialFrameBytes, { frameTimeoutMs });
+        conn.shed = true; // its unfinished frame is this fault, not also an 'unfinished-frame'
+        socket.destroy();
+      }, frameTimeoutMs);
+      conn.frameDeadline.unref();
+    };
     socket.on('data', (chunk: Buffer) => {
       const events = conn.framer.push(chunk);
       this.account(conn, events.length > 0);
+      frameDeadline(events.length > 0 || conn.framer.abandonedFrames !== conn.seenAbandonedForDeadline);
+      conn.seenAbandonedForDeadline = conn.framer.abandonedFrames;
       for (const event of events) handle(event);
       if (this.bufferedBytes > this.budget) this.shed();
     });
     socket.on('error', (err: NodeJS.ErrnoException) => this.logger.debug({ ...context, code: err.code }, 'mllp socket error'));
     socket.on('close', () => {
+      clearTimeout(conn.frameDeadline);
       const left = conn.framer.partialFrameBytes;
       if (conn.framer.inPartialFrame && !conn.shed) conn.faults.note('unfinished-frame', 1, left);
       conn.faults.close();

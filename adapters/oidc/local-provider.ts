@@ -81,7 +81,33 @@ export async function startLocalProvider(o: LocalProviderOptions): Promise<Local
       await grant.save();
       return grant;
     },
-    features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
+    features: {
+      devInteractions: { enabled: true },
+      // Stork's sign-out sends the browser here having already ended its own session: the provider's session ends
+      // at once (the form posts itself, `logout=yes`), with no "do you want to sign out?" question to confuse.
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: (ctx, form) => {
+          const nonce = randomBytes(16).toString('base64');
+          ctx.set('Content-Security-Policy', logoutPagePolicy(nonce, o.postLogoutRedirectUri));
+          const withLogout = form.replace('</form>', '<input type="hidden" name="logout" value="yes"/></form>');
+          ctx.type = 'html';
+          ctx.body = simplePage(
+            nonce,
+            'Signing you out',
+            `<p>The demo identity provider is signing you out.</p>${withLogout}
+            <noscript><button type="submit" form="op.logoutForm">Continue signing out</button></noscript>
+            <script nonce="${nonce}">document.getElementById('op.logoutForm').submit();</script>`,
+          );
+        },
+        postLogoutSuccessSource: (ctx) => {
+          const nonce = randomBytes(16).toString('base64');
+          ctx.set('Content-Security-Policy', logoutPagePolicy(nonce, o.postLogoutRedirectUri));
+          ctx.type = 'html';
+          ctx.body = simplePage(nonce, 'You have signed out', '<p>You have signed out of the demo identity provider.</p>');
+        },
+      },
+    },
     cookies: {
       keys: [randomBytes(32).toString('base64url')],
       names: { session: 'oidc_session', interaction: 'oidc_interaction', resume: 'oidc_resume' },
@@ -105,6 +131,25 @@ export async function startLocalProvider(o: LocalProviderOptions): Promise<Local
         server.closeAllConnections();
       }),
   };
+}
+
+/** The logout pages' policy: only their own nonce'd script and style; the form may post here and be sent on to Stork. */
+function logoutPagePolicy(nonce: string, postLogoutRedirectUri: string): string {
+  return [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    `style-src 'nonce-${nonce}'`,
+    `form-action 'self' ${new URL(postLogoutRedirectUri).origin}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
+
+/** A plain page of the demo provider (GOV.UK's typeface and colours, no assets from anywhere). */
+function simplePage(nonce: string, title: string, body: string): string {
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)} – demo identity provider</title>
+<style nonce="${nonce}">body{font-family:Arial,sans-serif;color:#0b0c0c;margin:0 auto;max-width:640px;padding:30px 15px;line-height:1.3}h1{font-size:2rem}button{background:#00703c;color:#fff;border:0;padding:8px 10px;font-size:1.1875rem;box-shadow:0 2px 0 #002d18;cursor:pointer}</style>
+</head><body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`;
 }
 
 function escapeHtml(text: string): string {

@@ -1,5 +1,5 @@
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { queueKeyPrefix, type RedisClient } from './redis-connection.js';
 import type { ProcessingJobs } from '../../src/ports/processing-jobs.js';
 import type { DeliveryJobs } from '../../src/ports/delivery-jobs.js';
 import type { QueueDepth } from '../../src/ports/queue-depths.js';
@@ -31,6 +31,26 @@ export interface MatchReviewJobData {
 }
 /** One BullMQ delivery queue per inbox (a centre, an unallocated inbox, review): `deliver-<inboxId>`. */
 export const deliveryQueueName = (inboxId: string): string => `deliver-${inboxId}`;
+
+/** One BullMQ webhook queue per centre with a webhook (issue 15): `webhook-<centreId>`, so one receiver never delays another. */
+export const webhookQueueName = (centreId: string): string => `webhook-${centreId}`;
+
+/** Job data of a webhook queue: the delivery id only (the record is read from the store when sent). */
+export interface WebhookJobData {
+  readonly deliveryId: string;
+}
+
+/**
+ * Webhook jobs retry until the handler settles them: it dead-letters a delivery once its next retry would pass the
+ * horizon, so BullMQ's attempt count is only a backstop; the wait between tries is the worker's backoff strategy
+ * (exponential with jitter, src/domain/webhook-signature.ts).
+ */
+export const WEBHOOK_JOB_OPTIONS: JobsOptions = {
+  attempts: 100_000,
+  backoff: { type: 'webhook' },
+  removeOnComplete: { count: 1000 },
+  removeOnFail: { age: 14 * 24 * 3600 },
+};
 
 /** Ids per job: a group commit's worth of messages is processed in one job and one transaction. */
 export const MAX_IDS_PER_JOB = 200;
@@ -70,13 +90,21 @@ export class BullmqQueues implements ProcessingJobs {
   private readonly process: Queue<ProcessJobData>;
   private readonly delivery = new Map<string, Queue<DeliverJobData>>();
   private readonly reviews: Queue<MatchReviewJobData>;
+  private readonly webhooks = new Map<string, Queue<WebhookJobData>>();
 
+  /** `hashTagged`: on a Redis Cluster, each queue's keys carry a hash tag of their own (`queueKeyPrefix`). */
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     private readonly prefix: string,
+    private readonly hashTagged = false,
+    /** Centres with a webhook: their webhook queues are counted with the others (depths, dashboard). */
+    private readonly webhookCentreIds: readonly string[] = [],
   ) {
-    this.process = new Queue<ProcessJobData>(PROCESS_QUEUE, { connection, prefix });
-    this.reviews = new Queue<MatchReviewJobData>(MATCH_REVIEW_QUEUE, { connection, prefix });
+    this.process = new Queue<ProcessJobData>(PROCESS_QUEUE, { connection, prefix: queueKeyPrefix(prefix, PROCESS_QUEUE, hashTagged) });
+    this.reviews = new Queue<MatchReviewJobData>(MATCH_REVIEW_QUEUE, {
+      connection,
+      prefix: queueKeyPrefix(prefix, MATCH_REVIEW_QUEUE, hashTagged),
+    });
     quiet(this.process);
     quiet(this.reviews);
   }
@@ -111,7 +139,7 @@ export class BullmqQueues implements ProcessingJobs {
 
   /** Jobs per state in the processing queue and in the delivery queue of each of these inboxes. */
   async depths(inboxIds: readonly string[]): Promise<QueueDepth[]> {
-    const queues = [this.process, this.reviews, ...inboxIds.map((id) => this.deliveryQueue(id))];
+    const queues = this.all(inboxIds);
     return Promise.all(
       queues.map(async (q) => {
         const c = await q.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
@@ -128,13 +156,44 @@ export class BullmqQueues implements ProcessingJobs {
 
   /** Every queue (processing, match review, each of these inboxes' delivery), for the administrators' dashboard. */
   all(inboxIds: readonly string[]): Queue[] {
-    return [this.process, this.reviews, ...inboxIds.map((id) => this.deliveryQueue(id))];
+    return [
+      this.process,
+      this.reviews,
+      ...inboxIds.map((id) => this.deliveryQueue(id)),
+      ...this.webhookCentreIds.map((id) => this.webhookQueue(id)),
+    ];
+  }
+
+  /** A centre's webhook queue (made on first use). */
+  webhookQueue(centreId: string): Queue<WebhookJobData> {
+    let q = this.webhooks.get(centreId);
+    if (!q) {
+      const name = webhookQueueName(centreId);
+      q = new Queue<WebhookJobData>(name, { connection: this.connection, prefix: queueKeyPrefix(this.prefix, name, this.hashTagged) });
+      quiet(q);
+      this.webhooks.set(centreId, q);
+    }
+    return q;
+  }
+
+  /** One job per delivery; the job id (delivery id and replay count) makes adding it twice a no-op. */
+  async enqueueWebhooks(centreId: string, deliveries: readonly { id: string; replays: number }[]): Promise<void> {
+    const q = this.webhookQueue(centreId);
+    for (const batch of chunks(deliveries, MAX_IDS_PER_JOB))
+      await q.addBulk(
+        batch.map((d) => ({
+          name: 'webhook',
+          data: { deliveryId: d.id },
+          opts: { ...WEBHOOK_JOB_OPTIONS, jobId: `${d.id}-r${d.replays}` },
+        })),
+      );
   }
 
   private deliveryQueue(inboxId: string): Queue<DeliverJobData> {
     let q = this.delivery.get(inboxId);
     if (!q) {
-      q = new Queue<DeliverJobData>(deliveryQueueName(inboxId), { connection: this.connection, prefix: this.prefix });
+      const name = deliveryQueueName(inboxId);
+      q = new Queue<DeliverJobData>(name, { connection: this.connection, prefix: queueKeyPrefix(this.prefix, name, this.hashTagged) });
       quiet(q);
       this.delivery.set(inboxId, q);
     }
@@ -152,7 +211,12 @@ export class BullmqQueues implements ProcessingJobs {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.process.close(), this.reviews.close(), ...[...this.delivery.values()].map((q) => q.close())]);
+    await Promise.all([
+      this.process.close(),
+      this.reviews.close(),
+      ...[...this.delivery.values()].map((q) => q.close()),
+      ...[...this.webhooks.values()].map((q) => q.close()),
+    ]);
   }
 }
 
@@ -197,8 +261,10 @@ export interface WorkerSet {
  * ioredis connection; BullMQ duplicates it for each worker's blocking reads.
  */
 export function startWorkers(options: {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
+  /** On a Redis Cluster: hash-tagged key prefixes (`queueKeyPrefix`), as the queues of BullmqQueues have. */
+  hashTagged?: boolean;
   concurrency: number;
   /** Lock duration and stalled-job check interval: a job held by a dead worker is retried after about this long. */
   lockMs: number;
@@ -207,11 +273,13 @@ export function startWorkers(options: {
   deliver: (inboxId: string, notificationIds: readonly string[]) => Promise<void>;
   logger: Logger;
 }): WorkerSet {
-  const { connection, prefix } = options;
-  const common = { connection, prefix, lockDuration: options.lockMs, stalledInterval: options.lockMs };
+  const { connection } = options;
+  const prefix = (queue: string): string => queueKeyPrefix(options.prefix, queue, options.hashTagged ?? false);
+  const common = { connection, lockDuration: options.lockMs, stalledInterval: options.lockMs };
   const workers: Worker[] = [
     new Worker<ProcessJobData>(PROCESS_QUEUE, (job: Job<ProcessJobData>) => runJob(() => options.process(jobIds(job.data, 'messageIds'))), {
       ...common,
+      prefix: prefix(PROCESS_QUEUE),
       concurrency: options.concurrency,
     }),
     ...options.inboxIds.map(
@@ -221,6 +289,7 @@ export function startWorkers(options: {
           (job: Job<DeliverJobData>) => runJob(() => options.deliver(inboxId, jobIds(job.data, 'notificationIds'))),
           {
             ...common,
+            prefix: prefix(deliveryQueueName(inboxId)),
             concurrency: options.concurrency,
           },
         ),
@@ -234,6 +303,58 @@ export function startWorkers(options: {
       const fields = { queue: w.name, jobId: job?.id, attempt: job?.attemptsMade, err };
       if (final) options.logger.error(fields, 'job failed for good; kept in the failed set for an operator');
       else options.logger.warn(fields, 'job failed; BullMQ retries it with backoff');
+    });
+  }
+  return {
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  };
+}
+
+/**
+ * One webhook worker per centre with a webhook, on its own queue, each with its own concurrency: a receiver that
+ * hangs holds only its centre's slots (until the request timeout), never another centre's. A failed try is retried
+ * after the backoff strategy's wait (exponential with jitter).
+ */
+export function startWebhookWorkers(options: {
+  connection: RedisClient;
+  prefix: string;
+  centreIds: readonly string[];
+  concurrency: number;
+  lockMs: number;
+  /** The wait before retry `attemptsMade` (1 = the first retry). */
+  backoff: (attemptsMade: number) => number;
+  send: (deliveryId: string) => Promise<void>;
+  logger: Logger;
+  /** On a Redis Cluster: hash-tagged key prefixes (`queueKeyPrefix`), as the queues of BullmqQueues have. */
+  hashTagged?: boolean;
+}): WorkerSet {
+  const workers = options.centreIds.map(
+    (centreId) =>
+      new Worker<WebhookJobData>(
+        webhookQueueName(centreId),
+        (job: Job<WebhookJobData>) =>
+          runJob(() => {
+            const data: unknown = job.data;
+            const id = typeof data === 'object' && data !== null ? (data as Record<string, unknown>).deliveryId : undefined;
+            if (typeof id !== 'string' || !UUID.test(id)) throw new PermanentError('job data has no valid deliveryId');
+            return options.send(id);
+          }),
+        {
+          connection: options.connection,
+          prefix: queueKeyPrefix(options.prefix, webhookQueueName(centreId), options.hashTagged ?? false),
+          concurrency: options.concurrency,
+          lockDuration: options.lockMs,
+          stalledInterval: options.lockMs,
+          settings: { backoffStrategy: (attemptsMade: number) => options.backoff(attemptsMade) },
+        },
+      ),
+  );
+  for (const w of workers) {
+    w.on('error', (err) => options.logger.error({ queue: w.name, err }, 'worker error'));
+    w.on('failed', (job, err) => {
+      if (err instanceof UnrecoverableError) options.logger.error({ queue: w.name, jobId: job?.id, err }, 'webhook job failed for good');
     });
   }
   return {
@@ -260,16 +381,19 @@ export interface RetentionJob {
 
 /** Schedules the daily purge (cron `pattern` in `timeZone`) and starts its worker, one job at a time. */
 export async function startRetentionJob(options: {
-  producer: Redis;
-  connection: Redis;
+  producer: RedisClient;
+  connection: RedisClient;
   prefix: string;
+  /** On a Redis Cluster: a hash-tagged key prefix (`queueKeyPrefix`). */
+  hashTagged?: boolean;
   pattern: string;
   timeZone: string;
   lockMs: number;
   run: () => Promise<void>;
   logger: Logger;
 }): Promise<RetentionJob> {
-  const { producer, connection, prefix } = options;
+  const { producer, connection } = options;
+  const prefix = queueKeyPrefix(options.prefix, RETENTION_QUEUE, options.hashTagged ?? false);
   const queue = new Queue(RETENTION_QUEUE, { connection: producer, prefix });
   await queue.upsertJobScheduler(
     RETENTION_SCHEDULER_ID,

@@ -10,6 +10,8 @@ import type {
   AuditSearchLog,
 } from '../../src/ports/audit-log.js';
 import { insertAuditEvents, iso, json } from './sql-helpers.js';
+import { isPseudonym, NO_DATA_KEYS, type DataCipher } from './data-cipher.js';
+import { currentRecord } from './sql-notification-rows.js';
 
 interface AuditRow {
   seq: string | number;
@@ -27,7 +29,11 @@ interface AuditRow {
   details: unknown;
 }
 
-function toEvent(r: AuditRow): AuditEvent {
+/**
+ * An event as read. Its subject is a pseudonym when written with a data key (migration 038): it is shown as the NHS
+ * number searched for when it is that number's pseudonym, else left out (the number is not known here).
+ */
+function toEvent(r: AuditRow, cipher: DataCipher = NO_DATA_KEYS, known: readonly string[] = []): AuditEvent {
   const e: AuditEvent = {
     seq: Number(r.seq),
     at: new Date(iso(r.at) ?? 0),
@@ -37,7 +43,10 @@ function toEvent(r: AuditRow): AuditEvent {
   };
   if (r.message_id) e.messageId = r.message_id;
   if (r.notification_id) e.notificationId = r.notification_id;
-  if (r.subject_nhs_number) e.subjectNhsNumber = r.subject_nhs_number;
+  if (r.subject_nhs_number) {
+    const subject = cipher.reveal(r.subject_nhs_number, known);
+    if (!isPseudonym(subject)) e.subjectNhsNumber = subject;
+  }
   if (r.recipient) e.recipient = r.recipient;
   if (r.rule_id) e.ruleId = r.rule_id;
   if (r.rulebook_version) e.rulebookVersion = r.rulebook_version;
@@ -48,10 +57,45 @@ function toEvent(r: AuditRow): AuditEvent {
 
 /** The audit trail in SQL: appends only (a trigger refuses UPDATE and DELETE), queried by IG leads. */
 export class SqlAuditLog implements AuditLog, AuditSearchLog, AuditEventsLog {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly cipher: DataCipher = NO_DATA_KEYS,
+  ) {}
+
+  /**
+   * The events as read, their subjects shown from what is known: the NHS number searched for, else the decrypted
+   * records of the notifications the events are about (the column holds pseudonyms, migration 038).
+   */
+  private async toEvents(rows: readonly AuditRow[], subject: string | undefined): Promise<AuditEvent[]> {
+    const known = new Map<string, string[]>();
+    const unknown = rows.filter(
+      (r) =>
+        r.subject_nhs_number !== null &&
+        r.notification_id !== null &&
+        isPseudonym(r.subject_nhs_number) &&
+        (subject === undefined || this.cipher.pseudonym(subject) !== r.subject_nhs_number),
+    );
+    if (unknown.length > 0) {
+      const n = await this.db.query<{ id: string; message_id: string; record: unknown; canonical: unknown }>(
+        `SELECT n.id, n.message_id, n.record, b.canonical FROM notifications n LEFT JOIN message_bodies b ON b.message_id = n.message_id
+          WHERE n.id = ANY($1::uuid[])`,
+        [[...new Set(unknown.map((r) => r.notification_id))]],
+      );
+      for (const row of n.rows) {
+        const record = row.record === null && row.canonical === null ? null : currentRecord(this.cipher, row);
+        known.set(
+          row.id,
+          [record?.baby.nhsNumber, record?.mother?.nhsNumber].filter((x): x is string => x !== undefined),
+        );
+      }
+    }
+    return rows.map((row) =>
+      toEvent(row, this.cipher, [...(subject !== undefined ? [subject] : []), ...(known.get(row.notification_id ?? '') ?? [])]),
+    );
+  }
 
   async append(events: readonly AuditEventInput[]): Promise<void> {
-    await insertAuditEvents(this.db, events);
+    await insertAuditEvents(this.db, events, this.cipher);
   }
 
   /**
@@ -65,10 +109,11 @@ export class SqlAuditLog implements AuditLog, AuditSearchLog, AuditEventsLog {
     if (q.notificationId) where.push(`notification_id = $${params.push(q.notificationId)}`);
     if (q.messageId) where.push(`message_id = $${params.push(q.messageId)}`);
     if (q.subject) {
-      const p = params.push(q.subject);
-      where.push(`(subject_nhs_number = $${p}
-        OR notification_id IN (SELECT id FROM notifications WHERE baby_nhs_number = $${p} OR mother_nhs_number = $${p})
-        OR message_id IN (SELECT message_id FROM notifications WHERE baby_nhs_number = $${p} OR mother_nhs_number = $${p}))`);
+      // Both forms: the subject's pseudonym (migration 038) and, for rows written before a data key, the number.
+      const p = params.push(this.cipher.pseudonymForms([q.subject]));
+      where.push(`(subject_nhs_number = ANY($${p}::text[])
+        OR notification_id IN (SELECT id FROM notifications WHERE baby_nhs_number = ANY($${p}::text[]) OR mother_nhs_number = ANY($${p}::text[]))
+        OR message_id IN (SELECT message_id FROM notifications WHERE baby_nhs_number = ANY($${p}::text[]) OR mother_nhs_number = ANY($${p}::text[])))`);
     }
     if (q.recipient) where.push(`recipient = $${params.push(q.recipient)}`);
     if (q.from) where.push(`at >= $${params.push(q.from)}`);
@@ -79,7 +124,7 @@ export class SqlAuditLog implements AuditLog, AuditSearchLog, AuditEventsLog {
       `SELECT * FROM audit_events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY seq LIMIT $${limit}`,
       params,
     );
-    return r.rows.map(toEvent);
+    return this.toEvents(r.rows, q.subject);
   }
 
   /**
@@ -93,13 +138,13 @@ export class SqlAuditLog implements AuditLog, AuditSearchLog, AuditEventsLog {
     const where: string[] = [];
     const params: unknown[] = [];
     if (q.subject) {
-      const p = params.push(q.subject);
+      const p = params.push(this.cipher.pseudonymForms([q.subject]));
       where.push(`a.seq IN (
-        SELECT seq FROM audit_events WHERE subject_nhs_number = $${p}
+        SELECT seq FROM audit_events WHERE subject_nhs_number = ANY($${p}::text[])
         UNION SELECT e.seq FROM notifications n JOIN audit_events e ON e.notification_id = n.id
-          WHERE n.baby_nhs_number = $${p} OR n.mother_nhs_number = $${p}
+          WHERE n.baby_nhs_number = ANY($${p}::text[]) OR n.mother_nhs_number = ANY($${p}::text[])
         UNION SELECT e.seq FROM notifications n JOIN audit_events e ON e.message_id = n.message_id
-          WHERE n.baby_nhs_number = $${p} OR n.mother_nhs_number = $${p})`);
+          WHERE n.baby_nhs_number = ANY($${p}::text[]) OR n.mother_nhs_number = ANY($${p}::text[]))`);
     }
     if (q.centre) where.push(`a.recipient = $${params.push(q.centre)}`);
     if (q.rule) where.push(`a.rule_id = $${params.push(q.rule)}`);
@@ -116,7 +161,7 @@ export class SqlAuditLog implements AuditLog, AuditSearchLog, AuditEventsLog {
       `SELECT a.* FROM audit_events a ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY a.at, a.seq LIMIT $${limit}`,
       params,
     );
-    return r.rows.map(toEvent);
+    return this.toEvents(r.rows, q.subject);
   }
 
   /**
@@ -128,9 +173,9 @@ export class SqlAuditLog implements AuditLog, AuditSearchLog, AuditEventsLog {
     const where = ['notification_id IS NOT NULL'];
     const params: unknown[] = [];
     if (q.subject) {
-      const p = params.push(q.subject);
-      where.push(`(subject_nhs_number = $${p}
-        OR notification_id IN (SELECT id FROM notifications WHERE baby_nhs_number = $${p} OR mother_nhs_number = $${p}))`);
+      const p = params.push(this.cipher.pseudonymForms([q.subject]));
+      where.push(`(subject_nhs_number = ANY($${p}::text[])
+        OR notification_id IN (SELECT id FROM notifications WHERE baby_nhs_number = ANY($${p}::text[]) OR mother_nhs_number = ANY($${p}::text[])))`);
     }
     if (q.recipient)
       where.push(`notification_id IN (SELECT notification_id FROM audit_events WHERE recipient = $${params.push(q.recipient)})`);
@@ -167,6 +212,6 @@ export class SqlAuditLog implements AuditLog, AuditSearchLog, AuditEventsLog {
        ORDER BY seq LIMIT $2`,
       [notificationId, limit],
     );
-    return r.rows.map(toEvent);
+    return this.toEvents(r.rows, undefined);
   }
 }

@@ -13,6 +13,8 @@ import type {
   Redelivery,
 } from '../../src/ports/consent-register.js';
 import { insertAuditEvents, iso } from './sql-helpers.js';
+import { NO_DATA_KEYS, type DataCipher } from './data-cipher.js';
+import { sealedPlace } from './sealed-columns.js';
 import {
   LOCKED_NOTIFICATION_COLUMNS,
   LOCKED_NOTIFICATION_FROM,
@@ -34,6 +36,7 @@ interface ConsentRow {
   source: ConsentStatement['source'];
   mother_nhs_number: string | null;
   baby_nhs_number: string | null;
+  subjects: unknown;
   withdrawn_at: Date | string | null;
   withdrawn_by: string | null;
   withdrawn_by_name: string | null;
@@ -41,10 +44,28 @@ interface ConsentRow {
 
 const SELECT_CONSENTS = `SELECT c.id, c.recorded_at, c.recorded_by, c.recorded_by_name, c.kind, c.scope, c.purpose, c.recipient,
     to_char(c.period_from, 'YYYY-MM-DD') AS period_from, to_char(c.period_to, 'YYYY-MM-DD') AS period_to, c.source,
-    c.mother_nhs_number, c.baby_nhs_number, w.withdrawn_at, w.withdrawn_by, w.withdrawn_by_name
+    c.mother_nhs_number, c.baby_nhs_number, c.subjects, w.withdrawn_at, w.withdrawn_by, w.withdrawn_by_name
   FROM consents c LEFT JOIN consent_withdrawals w ON w.consent_id = c.id`;
 
-function toRecord(r: ConsentRow): ConsentRecord {
+/** A consent's NHS numbers as its encrypted `subjects` holds them (migration 038). */
+interface ConsentSubjects {
+  mother?: string;
+  baby?: string;
+}
+
+/**
+ * The consent's NHS numbers: from its encrypted `subjects` (the columns hold pseudonyms, migration 038), else from
+ * the columns of a row stored in clear.
+ */
+function subjectsOfRow(r: ConsentRow, cipher: DataCipher): { mother: string | null; baby: string | null } {
+  const s = cipher.openJson(r.subjects, sealedPlace.consent(r.id)) as ConsentSubjects | null;
+  if (s === null) return { mother: r.mother_nhs_number, baby: r.baby_nhs_number };
+  return { mother: s.mother ?? null, baby: s.baby ?? null };
+}
+
+function toRecord(row: ConsentRow, cipher: DataCipher): ConsentRecord {
+  const subjects = subjectsOfRow(row, cipher);
+  const r = { ...row, mother_nhs_number: subjects.mother, baby_nhs_number: subjects.baby };
   const day = (d: Date | string | null): string | undefined => (d === null ? undefined : typeof d === 'string' ? d : iso(d)?.slice(0, 10));
   const from = day(r.period_from);
   const to = day(r.period_to);
@@ -80,20 +101,24 @@ const LOCK_SUBJECTS_SQL = `SELECT count(pg_advisory_xact_lock(k)) AS locked FROM
 
 /** The consent register's statements, on one transaction's connection. */
 export class SqlConsentTransaction implements ConsentTransaction {
-  constructor(private readonly tx: SqlClient) {}
+  constructor(
+    private readonly tx: SqlClient,
+    private readonly cipher: DataCipher = NO_DATA_KEYS,
+  ) {}
 
   async lockSubjects(nhsNumbers: readonly string[]): Promise<void> {
     if (nhsNumbers.length === 0) return;
-    await this.tx.query(LOCK_SUBJECTS_SQL, [[...new Set(nhsNumbers)]]);
+    // Locked by pseudonym, whichever form a caller holds: the same number always takes the same lock.
+    await this.tx.query(LOCK_SUBJECTS_SQL, [[...new Set(nhsNumbers.map((n) => this.cipher.pseudonym(n)))]]);
   }
 
   async recordsAbout(nhsNumbers: readonly string[]): Promise<ConsentRecord[]> {
     if (nhsNumbers.length === 0) return [];
     const r = await this.tx.query<ConsentRow>(
       `${SELECT_CONSENTS} WHERE c.mother_nhs_number = ANY($1::text[]) OR c.baby_nhs_number = ANY($1::text[]) ORDER BY c.recorded_at, c.id`,
-      [[...new Set(nhsNumbers)]],
+      [this.cipher.pseudonymForms(nhsNumbers)],
     );
-    return r.rows.map(toRecord);
+    return r.rows.map((row) => toRecord(row, this.cipher));
   }
 
   async insert(records: readonly NewConsentRecord[]): Promise<ConsentRecord[]> {
@@ -110,18 +135,28 @@ export class SqlConsentTransaction implements ConsentTransaction {
       period_from: c.from ?? null,
       period_to: c.to ?? null,
       source: c.source,
-      mother_nhs_number: c.motherNhsNumber ?? null,
-      baby_nhs_number: c.babyNhsNumber ?? null,
+      mother_nhs_number: this.cipher.pseudonymOrNull(c.motherNhsNumber),
+      baby_nhs_number: this.cipher.pseudonymOrNull(c.babyNhsNumber),
+      subjects:
+        this.cipher.pseudonymKeyId === undefined
+          ? null
+          : this.cipher.sealJson<ConsentSubjects>(
+              {
+                ...(c.motherNhsNumber !== undefined ? { mother: c.motherNhsNumber } : {}),
+                ...(c.babyNhsNumber !== undefined ? { baby: c.babyNhsNumber } : {}),
+              },
+              sealedPlace.consent(c.id),
+            ),
       message_id: c.messageId ?? null,
       ordinal: c.ordinal ?? null,
     }));
     const r = await this.tx.query<{ id: string }>(
       `INSERT INTO consents (id, recorded_at, recorded_by, recorded_by_name, kind, scope, purpose, recipient, period_from, period_to,
-         source, mother_nhs_number, baby_nhs_number, message_id, ordinal)
+         source, mother_nhs_number, baby_nhs_number, subjects, message_id, ordinal)
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, recorded_at timestamptz, recorded_by text, recorded_by_name text,
          kind text, scope text,
          purpose text, recipient text, period_from date, period_to date, source text, mother_nhs_number text, baby_nhs_number text,
-         message_id uuid, ordinal integer)
+         subjects jsonb, message_id uuid, ordinal integer)
        ON CONFLICT DO NOTHING RETURNING id`,
       [JSON.stringify(rows)],
     );
@@ -132,7 +167,7 @@ export class SqlConsentTransaction implements ConsentTransaction {
   async get(id: string): Promise<ConsentRecord | undefined> {
     const r = await this.tx.query<ConsentRow>(`${SELECT_CONSENTS} WHERE c.id = $1`, [id]);
     const row = r.rows[0];
-    return row ? toRecord(row) : undefined;
+    return row ? toRecord(row, this.cipher) : undefined;
   }
 
   async withdraw(id: string, by: string, at: Date, byName?: string): Promise<boolean> {
@@ -151,9 +186,9 @@ export class SqlConsentTransaction implements ConsentTransaction {
        WHERE (n.baby_nhs_number = ANY($1::text[]) OR n.mother_nhs_number = ANY($1::text[]))
          AND (n.status IN ('routed', 'delivered') OR (n.status IN ('withheld', 'withdrawn') AND n.consent_hold IS NOT NULL))
        ORDER BY n.created_at, n.id FOR UPDATE OF n`,
-      [[...new Set(nhsNumbers)]],
+      [this.cipher.pseudonymForms(nhsNumbers)],
     );
-    return toLockedNotifications(r.rows);
+    return toLockedNotifications(r.rows, this.cipher, nhsNumbers);
   }
 
   async inboxHasFamily(inboxId: string, nhsNumbers: readonly string[]): Promise<boolean> {
@@ -161,7 +196,7 @@ export class SqlConsentTransaction implements ConsentTransaction {
     const r = await this.tx.query<{ found: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM inbox_items i JOIN notifications n ON n.id = i.notification_id
          WHERE i.inbox_id = $1 AND (n.baby_nhs_number = ANY($2::text[]) OR n.mother_nhs_number = ANY($2::text[]))) AS found`,
-      [inboxId, [...new Set(nhsNumbers)]],
+      [inboxId, this.cipher.pseudonymForms(nhsNumbers)],
     );
     return r.rows[0]?.found === true;
   }
@@ -172,7 +207,7 @@ export class SqlConsentTransaction implements ConsentTransaction {
       id: u.id,
       decision: u.decision,
       dataset: u.decision.dataset ?? null,
-      disclosed: u.disclosed,
+      disclosed: this.cipher.sealJson(u.disclosed, sealedPlace.disclosed(u.id)),
       inbox_updated: u.inboxUpdated,
     }));
     await this.tx.query(
@@ -211,7 +246,7 @@ export class SqlConsentTransaction implements ConsentTransaction {
       route: d.route,
       inbox_id: d.inboxId,
       dataset: d.decision.dataset ?? null,
-      disclosed: d.disclosed,
+      disclosed: this.cipher.sealJson(d.disclosed, sealedPlace.disclosed(d.id)),
     }));
     // A new delivery of the same notification: the centre's item is new again (as a moved notification's is).
     const r = await this.tx.query<{ id: string }>(
@@ -235,50 +270,61 @@ export class SqlConsentTransaction implements ConsentTransaction {
   }
 
   async appendAudit(events: readonly AuditEventInput[]): Promise<void> {
-    await insertAuditEvents(this.tx, events);
+    await insertAuditEvents(this.tx, events, this.cipher);
   }
 }
 
 /** The register on a pool: its transactions commit durably (a recorded objection must survive a crash). */
 export class SqlConsentRegister implements ConsentRegister {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly cipher: DataCipher = NO_DATA_KEYS,
+  ) {}
 
   transaction<T>(work: (tx: ConsentTransaction) => Promise<T>): Promise<T> {
-    return this.db.transaction((tx) => work(new SqlConsentTransaction(tx)));
+    return this.db.transaction((tx) => work(new SqlConsentTransaction(tx, this.cipher)));
   }
 
   async history(nhsNumber: string, reader: AuditActor, at: Date): Promise<ConsentRecord[]> {
     return this.db.transaction(async (tx) => {
-      const records = await new SqlConsentTransaction(tx).recordsAbout([nhsNumber]);
+      const records = await new SqlConsentTransaction(tx, this.cipher).recordsAbout([nhsNumber]);
       const who = actorFields(reader);
-      await insertAuditEvents(tx, [
-        {
-          at,
-          ...who,
-          action: 'read',
-          subjectNhsNumber: nhsNumber,
-          details: { ...who.details, query: 'consent-history', results: records.length },
-        },
-      ]);
+      await insertAuditEvents(
+        tx,
+        [
+          {
+            at,
+            ...who,
+            action: 'read',
+            subjectNhsNumber: nhsNumber,
+            details: { ...who.details, query: 'consent-history', results: records.length },
+          },
+        ],
+        this.cipher,
+      );
       return records;
     });
   }
 
   async record(id: string, reader: AuditActor, at: Date): Promise<ConsentRecord | undefined> {
     return this.db.transaction(async (tx) => {
-      const record = await new SqlConsentTransaction(tx).get(id);
+      const record = await new SqlConsentTransaction(tx, this.cipher).get(id);
       if (record === undefined) return undefined;
       const who = actorFields(reader);
       const subject = record.babyNhsNumber ?? record.motherNhsNumber;
-      await insertAuditEvents(tx, [
-        {
-          at,
-          ...who,
-          action: 'read',
-          ...(subject !== undefined ? { subjectNhsNumber: subject } : {}),
-          details: { ...who.details, query: 'consent-record', consentId: id },
-        },
-      ]);
+      await insertAuditEvents(
+        tx,
+        [
+          {
+            at,
+            ...who,
+            action: 'read',
+            ...(subject !== undefined ? { subjectNhsNumber: subject } : {}),
+            details: { ...who.details, query: 'consent-record', consentId: id },
+          },
+        ],
+        this.cipher,
+      );
       return record;
     });
   }
@@ -289,18 +335,22 @@ export class SqlConsentRegister implements ConsentRegister {
     at: Date,
   ): Promise<ConsentRecord[]> {
     return this.db.transaction(async (tx) => {
-      const records = await new SqlConsentTransaction(tx).recordsAbout(nhsNumbers);
+      const records = await new SqlConsentTransaction(tx, this.cipher).recordsAbout(nhsNumbers);
       const who = actorFields(read.reader);
-      await insertAuditEvents(tx, [
-        {
-          at,
-          ...who,
-          action: 'read',
-          recipient: read.inboxId,
-          ...(nhsNumbers[0] !== undefined ? { subjectNhsNumber: nhsNumbers[0] } : {}),
-          details: { ...who.details, query: 'consent-records', familyId: read.familyId, results: records.length },
-        },
-      ]);
+      await insertAuditEvents(
+        tx,
+        [
+          {
+            at,
+            ...who,
+            action: 'read',
+            recipient: read.inboxId,
+            ...(nhsNumbers[0] !== undefined ? { subjectNhsNumber: nhsNumbers[0] } : {}),
+            details: { ...who.details, query: 'consent-records', familyId: read.familyId, results: records.length },
+          },
+        ],
+        this.cipher,
+      );
       return records;
     });
   }
@@ -308,18 +358,24 @@ export class SqlConsentRegister implements ConsentRegister {
   async periodBoundaries(after: string | undefined, upTo: string): Promise<PeriodBoundary[]> {
     // The first run looks back to the day before each record was recorded (the UTC day: a day early at most,
     // which only decides a family again to no effect).
-    const r = await this.db.query<{ id: string; mother_nhs_number: string | null; baby_nhs_number: string | null }>(
-      `SELECT c.id, c.mother_nhs_number, c.baby_nhs_number FROM consents c
+    const r = await this.db.query<ConsentRow>(
+      `SELECT c.id, c.scope, c.mother_nhs_number, c.baby_nhs_number, c.subjects FROM consents c
        WHERE NOT EXISTS (SELECT 1 FROM consent_withdrawals w WHERE w.consent_id = c.id)
          AND ((c.period_from > COALESCE($1::date, (c.recorded_at AT TIME ZONE 'UTC')::date - 1) AND c.period_from <= $2::date)
            OR (c.period_to >= COALESCE($1::date, (c.recorded_at AT TIME ZONE 'UTC')::date - 1) AND c.period_to < $2::date))
        ORDER BY c.recorded_at, c.id`,
       [after ?? null, upTo],
     );
-    return r.rows.map((x) => ({
-      consentId: x.id,
-      nhsNumbers: [x.baby_nhs_number, x.mother_nhs_number].filter((n): n is string => n !== null),
-    }));
+    return r.rows.map((x) => {
+      const subjects = subjectsOfRow(x, this.cipher);
+      return {
+        consentId: x.id,
+        nhsNumbers: [subjects.baby, subjects.mother].filter((n): n is string => n !== null),
+        scope: x.scope,
+        ...(subjects.mother !== null ? { motherNhsNumber: subjects.mother } : {}),
+        ...(subjects.baby !== null ? { babyNhsNumber: subjects.baby } : {}),
+      };
+    });
   }
 
   async lastRun(job: string): Promise<string | undefined> {

@@ -5,9 +5,14 @@ import { agreementLabel } from '../../src/pipeline/consent/rulebook.js';
 import type { Route } from '../../src/pipeline/route.js';
 import type { AgreementVersion, AgreementVersionLog, DecisionHistory, StoredDecision } from '../../src/ports/decision-history.js';
 import { insertAuditEvents, iso, json } from './sql-helpers.js';
+import { NO_DATA_KEYS, type DataCipher } from './data-cipher.js';
+import { sealedPlace } from './sealed-columns.js';
+import { currentRecord } from './sql-notification-rows.js';
 
 interface DecisionRow {
   id: string;
+  message_id: string;
+  canonical: unknown;
   created_at: Date | string;
   status: string;
   record: unknown;
@@ -19,24 +24,28 @@ interface DecisionRow {
 }
 
 /** The current record: the enriched one where later messages changed it, else the first message's canonical record. */
-const SELECT = `SELECT n.id, n.created_at, n.status, COALESCE(n.record, b.canonical) AS record, n.record IS NOT NULL AS enriched,
+const SELECT = `SELECT n.id, n.message_id, n.created_at, n.status, n.record, b.canonical, n.record IS NOT NULL AS enriched,
                        n.decision, n.route, n.inbox_id, n.baby_nhs_number
                   FROM notifications n JOIN message_bodies b ON b.message_id = n.message_id`;
 /** A notification whose content retention purged has no record to explain or re-decide: explanations and what-if skip it. */
 const HELD = 'n.purged_at IS NULL';
 
-function toStored(r: DecisionRow): StoredDecision {
+/** The stored decision; undefined when neither the notification nor its first message holds a record any more. */
+function toStored(r: DecisionRow, cipher: DataCipher): StoredDecision | undefined {
+  const record = currentRecord(cipher, r);
+  if (record === null) return undefined;
   const s: StoredDecision = {
     notificationId: r.id,
     createdAt: new Date(iso(r.created_at) ?? 0),
     status: r.status,
-    record: json(r.record) as BirthNotification,
+    record,
     enriched: r.enriched,
     decision: json(r.decision) as Decision,
     route: json(r.route) as Route,
   };
   if (r.inbox_id !== null) s.inboxId = r.inbox_id;
-  if (r.baby_nhs_number !== null) s.babyNhsNumber = r.baby_nhs_number;
+  // A pseudonym (migration 038): the number itself is the decrypted record's.
+  if (r.baby_nhs_number !== null) s.babyNhsNumber = cipher.reveal(r.baby_nhs_number, [record.baby.nhsNumber]);
   return s;
 }
 
@@ -45,12 +54,15 @@ export const SCAN_PAGE = 2000;
 
 /** Stored decisions (notifications with their records) and the agreement versions loaded, in SQL. */
 export class SqlDecisionHistory implements DecisionHistory, AgreementVersionLog {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly cipher: DataCipher = NO_DATA_KEYS,
+  ) {}
 
   async get(notificationId: string): Promise<StoredDecision | undefined> {
     const r = await this.db.query<DecisionRow>(`${SELECT} WHERE n.id = $1 AND ${HELD}`, [notificationId]);
     const row = r.rows[0];
-    return row === undefined ? undefined : toStored(row);
+    return row === undefined ? undefined : toStored(row, this.cipher);
   }
 
   async purgedAt(notificationId: string): Promise<Date | undefined> {
@@ -73,12 +85,13 @@ export class SqlDecisionHistory implements DecisionHistory, AgreementVersionLog 
 
   /** The record a decision was made on: its first message's canonical record (later enrichment left aside). */
   async decidedRecord(notificationId: string): Promise<BirthNotification | undefined> {
-    const r = await this.db.query<{ canonical: unknown }>(
-      `SELECT b.canonical FROM notifications n JOIN message_bodies b ON b.message_id = n.message_id WHERE n.id = $1 AND ${HELD}`,
+    const r = await this.db.query<{ canonical: unknown; message_id: string }>(
+      `SELECT b.canonical, b.message_id FROM notifications n JOIN message_bodies b ON b.message_id = n.message_id WHERE n.id = $1 AND ${HELD}`,
       [notificationId],
     );
-    const c = r.rows[0]?.canonical;
-    return c === undefined || c === null ? undefined : (json(c) as BirthNotification);
+    const row = r.rows[0];
+    if (row === undefined || row.canonical === null) return undefined;
+    return this.cipher.openJson(row.canonical, sealedPlace.canonical(row.message_id)) as BirthNotification;
   }
 
   async scan(filter: { since?: Date }, visit: (page: readonly StoredDecision[]) => void): Promise<number> {
@@ -92,7 +105,7 @@ export class SqlDecisionHistory implements DecisionHistory, AgreementVersionLog 
         const since = filter.since === undefined ? '' : ` AND n.created_at >= $${params.push(filter.since)}`;
         const r = await tx.query<DecisionRow>(`${SELECT} WHERE n.id > $1 AND ${HELD}${since} ORDER BY n.id LIMIT $2`, params);
         if (r.rows.length === 0) return seen;
-        visit(r.rows.map(toStored));
+        visit(r.rows.flatMap((row) => toStored(row, this.cipher) ?? []));
         seen += r.rows.length;
         after = r.rows[r.rows.length - 1]?.id ?? after;
         if (r.rows.length < SCAN_PAGE) return seen;
@@ -123,6 +136,7 @@ export class SqlDecisionHistory implements DecisionHistory, AgreementVersionLog 
           outcome: 'new-version',
           details: { agreement: v.id, version: v.version, sha256: v.hash },
         })),
+        this.cipher,
       );
       return loaded.map((v) => v.hash);
     });

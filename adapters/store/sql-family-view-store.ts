@@ -10,7 +10,10 @@ import {
   type FamilyFacts,
 } from '../../src/pipeline/family-disclosure.js';
 import type { DisclosedRecord } from '../../src/pipeline/consent/decide.js';
-import { insertAuditEvents, iso, json } from './sql-helpers.js';
+import { insertAuditEvents, iso } from './sql-helpers.js';
+import { NO_DATA_KEYS, type DataCipher } from './data-cipher.js';
+import { sealedPlace } from './sealed-columns.js';
+import { currentRecord } from './sql-notification-rows.js';
 
 /** How many `merged_into` steps a stale family id is followed (A40 and review merges chain rarely, never in loops). */
 const MAX_MERGE_HOPS = 8;
@@ -44,8 +47,9 @@ interface ChildRow {
 const EFFECTS = new Set(['permit', 'deny', 'review']);
 const STATUSES = new Set(['routed', 'delivered', 'withheld', 'withdrawn']);
 
-function toChild(r: ChildRow): FamilyChild {
-  const child: FamilyChild = { childKey: r.child_key, record: json(r.record) ?? {} };
+function toChild(r: ChildRow, familyId: string, cipher: DataCipher): FamilyChild {
+  const record = (cipher.openJson(r.record, sealedPlace.child(familyId, r.child_key)) ?? {}) as FamilyChild['record'];
+  const child: FamilyChild = { childKey: r.child_key, record };
   if (r.notification_id !== null) child.notificationId = r.notification_id;
   if (r.effect !== null && r.status !== null && EFFECTS.has(r.effect) && STATUSES.has(r.status)) {
     child.notification = {
@@ -58,7 +62,10 @@ function toChild(r: ChildRow): FamilyChild {
 
 /** The centre's reads of whole families, over the family tables of migration 014 and the centre's inbox. */
 export class SqlFamilyViewStore implements FamilyViewStore {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly cipher: DataCipher = NO_DATA_KEYS,
+  ) {}
 
   async familyForCentre(inboxId: string, familyId: string, reader: AuditActor, at: Date): Promise<CentreFamily | undefined> {
     return this.db.transaction(async (tx) => {
@@ -79,7 +86,7 @@ export class SqlFamilyViewStore implements FamilyViewStore {
           details: { ...who.details, familyId: view.familyId, view: 'family' },
         };
       });
-      await insertAuditEvents(tx, events);
+      await insertAuditEvents(tx, events, this.cipher);
       return view;
     });
   }
@@ -111,18 +118,22 @@ export class SqlFamilyViewStore implements FamilyViewStore {
       }
       const who = centreActor(by);
       const newest = view.shownNotificationIds[0];
-      await insertAuditEvents(tx, [
-        {
-          at,
-          ...who,
-          action: 'named-worker',
-          recipient: inboxId,
-          ...(newest !== undefined ? { notificationId: newest } : {}),
-          outcome: worker === undefined ? 'cleared' : 'assigned',
-          // The worker is a member of the centre's staff, not a family member: their name is what an IG lead needs.
-          details: { ...who.details, familyId: id, ...(worker !== undefined ? { namedWorker: worker } : {}) },
-        },
-      ]);
+      await insertAuditEvents(
+        tx,
+        [
+          {
+            at,
+            ...who,
+            action: 'named-worker',
+            recipient: inboxId,
+            ...(newest !== undefined ? { notificationId: newest } : {}),
+            outcome: worker === undefined ? 'cleared' : 'assigned',
+            // The worker is a member of the centre's staff, not a family member: their name is what an IG lead needs.
+            details: { ...who.details, familyId: id, ...(worker !== undefined ? { namedWorker: worker } : {}) },
+          },
+        ],
+        this.cipher,
+      );
       return worker === undefined ? 'cleared' : 'assigned';
     });
   }
@@ -131,21 +142,39 @@ export class SqlFamilyViewStore implements FamilyViewStore {
     return this.db.transaction(async (tx) => {
       const family = await this.resolve(tx, familyId, false);
       if (family === undefined) return undefined;
-      const r = await tx.query<{ mother: string | null; baby: string | null; live: boolean }>(
-        `SELECT n.mother_nhs_number AS mother, n.baby_nhs_number AS baby, i.status <> 'withdrawn' AS live
+      const r = await tx.query<{
+        id: string;
+        message_id: string;
+        record: unknown;
+        canonical: unknown;
+        mother: string | null;
+        baby: string | null;
+        live: boolean;
+      }>(
+        `SELECT n.id, n.message_id, n.record, b.canonical, n.mother_nhs_number AS mother, n.baby_nhs_number AS baby,
+                i.status <> 'withdrawn' AS live
            FROM family_links fl
            JOIN inbox_items i ON i.notification_id = fl.notification_id AND i.inbox_id = $2
            JOIN notifications n ON n.id = fl.notification_id
+           LEFT JOIN message_bodies b ON b.message_id = n.message_id
           WHERE fl.family_id = $1
           ORDER BY i.delivered_at DESC, n.id`,
         [family.id, inboxId],
       );
       if (r.rows.length === 0) return undefined;
+      // The columns hold pseudonyms (migration 038): the numbers are the decrypted records'.
+      const numbers = r.rows.map((x) => {
+        const record = x.record === null && x.canonical === null ? null : currentRecord(this.cipher, x);
+        return {
+          mother: x.mother === null ? null : this.cipher.reveal(x.mother, [record?.mother?.nhsNumber]),
+          baby: x.baby === null ? null : this.cipher.reveal(x.baby, [record?.baby.nhsNumber]),
+        };
+      });
       const distinct = (xs: (string | null)[]): string[] => [...new Set(xs.filter((x): x is string => x !== null))];
       return {
         familyId: family.id,
-        motherNhsNumbers: distinct(r.rows.map((x) => x.mother)),
-        babyNhsNumbers: distinct(r.rows.map((x) => x.baby)),
+        motherNhsNumbers: distinct(numbers.map((x) => x.mother)),
+        babyNhsNumbers: distinct(numbers.map((x) => x.baby)),
         live: r.rows.some((x) => x.live),
       };
     });
@@ -201,9 +230,11 @@ export class SqlFamilyViewStore implements FamilyViewStore {
         notificationId: r.notification_id,
         status: r.status,
         deliveredAt: iso(r.delivered_at) ?? '',
-        ...(r.status !== 'withdrawn' && r.disclosed !== null ? { disclosed: json(r.disclosed) as DisclosedRecord } : {}),
+        ...(r.status !== 'withdrawn' && r.disclosed !== null
+          ? { disclosed: this.cipher.openJson(r.disclosed, sealedPlace.disclosed(r.notification_id)) as DisclosedRecord }
+          : {}),
       })),
-      children: children.rows.map(toChild),
+      children: children.rows.map((c) => toChild(c, family.id, this.cipher)),
     };
     if (family.named_worker !== null && family.named_worker_centre !== null) {
       facts.namedWorker = { name: family.named_worker, centre: family.named_worker_centre, at: iso(family.named_worker_at) ?? '' };

@@ -10,6 +10,19 @@ import type {
   ReceivedFhirEvent,
 } from '../../src/ports/fhir-fetch.js';
 import { insertAuditEvents, iso } from './sql-helpers.js';
+import { storedKeyPart } from './sql-message-store.js';
+import { NO_DATA_KEYS, type DataCipher, type DataPlace } from './data-cipher.js';
+
+/** Where a FHIR event's sealed values live (migration 038): bound to the event's row. */
+export function fhirEventPlace(id: string, column: 'raw' | 'subject'): DataPlace {
+  return { table: 'fhir_events', column, row: id };
+}
+
+/** What `fhir_events.subject` holds, sealed: the subject the fetch asks the feed's server for. */
+interface EventSubject {
+  reference?: string;
+  nhsNumber?: string;
+}
 
 interface EventRow {
   id: string;
@@ -45,40 +58,59 @@ function summary(r: EventRow): FhirEventSummary {
 
 /** Signal events and poll cursors in PostgreSQL / PGlite (migration 011). */
 export class SqlFhirFetchStore implements FhirFetchStore {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly cipher: DataCipher = NO_DATA_KEYS,
+  ) {}
 
+  /**
+   * The event id is stored as `storedKeyPart` stores a message's control id: as sent up to 512 bytes, else as
+   * `sha256:<hex>` of it, so that a very long random id cannot overflow the `fhir_events_resend` btree row
+   * (SQLSTATE 54000) and a re-send of it is still recognised. The event's bytes (`raw`) keep the id as sent.
+   */
   async recordEvent(e: ReceivedFhirEvent): Promise<EventReceipt> {
+    const eventId = storedKeyPart(e.eventId);
+    const senderKey = storedKeyPart(e.senderKey) ?? e.senderKey;
+    // The body encrypted like a message's bytes; the subject sealed beside its number's pseudonym (migration 038).
+    const raw = this.cipher.encrypt(e.raw, fhirEventPlace(e.id, 'raw'));
+    const sealed = raw.keyId !== null;
+    const subject: EventSubject = {
+      ...(e.subjectReference !== undefined ? { reference: e.subjectReference } : {}),
+      ...(e.subjectNhsNumber !== undefined ? { nhsNumber: e.subjectNhsNumber } : {}),
+    };
     return this.db.transaction(async (tx) => {
       const inserted = await tx.query(
         `INSERT INTO fhir_events (id, received_at, api_client, feed_id, sender_key, event_id, form, raw, subject_reference,
-           subject_nhs_number, status, reason, next_attempt_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, CASE WHEN $11 = 'pending' THEN $2::timestamptz END, $2)
+           subject_nhs_number, status, reason, next_attempt_at, updated_at, key_id, subject)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, CASE WHEN $11 = 'pending' THEN $2::timestamptz END, $2, $13, $14::jsonb)
          ON CONFLICT (sender_key, event_id) WHERE event_id IS NOT NULL DO NOTHING`,
         [
           e.id,
           e.receivedAt,
           e.apiClient,
           e.feedId ?? null,
-          e.senderKey,
-          e.eventId ?? null,
+          senderKey,
+          eventId,
           e.form,
-          e.raw,
-          e.subjectReference ?? null,
-          e.subjectNhsNumber ?? null,
+          raw.stored,
+          sealed ? null : (e.subjectReference ?? null),
+          this.cipher.pseudonymOrNull(e.subjectNhsNumber),
           e.status,
           e.reason ?? null,
+          raw.keyId,
+          sealed ? JSON.stringify(this.cipher.sealJson(subject, fhirEventPlace(e.id, 'subject'))) : null,
         ],
       );
       if (inserted.rowCount === 0) {
         const original = await tx.query<EventRow>(`SELECT ${SUMMARY} FROM fhir_events WHERE sender_key = $1 AND event_id = $2`, [
-          e.senderKey,
-          e.eventId ?? null,
+          senderKey,
+          eventId,
         ]);
         const row = original.rows[0];
         if (!row) throw new Error('re-sent event vanished');
         return { kind: 'duplicate', original: summary(row) };
       }
-      await insertAuditEvents(tx, e.audit);
+      await insertAuditEvents(tx, e.audit, this.cipher);
       return { kind: 'stored' };
     });
   }
@@ -97,23 +129,30 @@ export class SqlFhirFetchStore implements FhirFetchStore {
       event_id: string | null;
       subject_reference: string | null;
       subject_nhs_number: string | null;
+      subject: unknown;
       attempts: number;
     }>(
       `UPDATE fhir_events SET claimed_until = $2, attempts = attempts + 1
         WHERE id IN (SELECT id FROM fhir_events
                       WHERE status = 'pending' AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
                       ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-        RETURNING id, feed_id, event_id, subject_reference, subject_nhs_number, attempts`,
+        RETURNING id, feed_id, event_id, subject_reference, subject_nhs_number, subject, attempts`,
       [now, new Date(now.getTime() + leaseMs), limit],
     );
-    return r.rows.map((x) => ({
-      id: x.id,
-      feedId: x.feed_id,
-      attempts: x.attempts,
-      ...(x.event_id !== null ? { eventId: x.event_id } : {}),
-      ...(x.subject_reference !== null ? { subjectReference: x.subject_reference } : {}),
-      ...(x.subject_nhs_number !== null ? { subjectNhsNumber: x.subject_nhs_number } : {}),
-    }));
+    return r.rows.map((x) => {
+      // A sealed subject (migration 038), else the columns of a row stored in clear.
+      const sealed = this.cipher.openJson(x.subject, fhirEventPlace(x.id, 'subject')) as EventSubject | null;
+      const reference = sealed === null ? x.subject_reference : (sealed.reference ?? null);
+      const nhsNumber = sealed === null ? x.subject_nhs_number : (sealed.nhsNumber ?? null);
+      return {
+        id: x.id,
+        feedId: x.feed_id,
+        attempts: x.attempts,
+        ...(x.event_id !== null ? { eventId: x.event_id } : {}),
+        ...(reference !== null ? { subjectReference: reference } : {}),
+        ...(nhsNumber !== null ? { subjectNhsNumber: nhsNumber } : {}),
+      };
+    });
   }
 
   async markFetched(id: string, messageId: string, at: Date, audit: AuditEventInput[]): Promise<void> {
@@ -123,7 +162,7 @@ export class SqlFhirFetchStore implements FhirFetchStore {
           WHERE id = $1`,
         [id, messageId, at],
       );
-      await insertAuditEvents(tx, audit);
+      await insertAuditEvents(tx, audit, this.cipher);
     });
   }
 
@@ -135,7 +174,7 @@ export class SqlFhirFetchStore implements FhirFetchStore {
           WHERE id = $1 AND status = 'pending'`,
         [id, reason, at, retryAt ?? null],
       );
-      await insertAuditEvents(tx, audit);
+      await insertAuditEvents(tx, audit, this.cipher);
     });
   }
 

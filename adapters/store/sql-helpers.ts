@@ -1,12 +1,17 @@
 import type { SqlClient } from '../../src/ports/database.js';
 import type { AuditEventInput } from '../../src/ports/audit.js';
 import { InvalidCursorError } from '../../src/ports/paging.js';
+import { NO_DATA_KEYS, type DataCipher } from './data-cipher.js';
 
 /**
  * The audit rows as `jsonb_to_recordset($first)`: one JSON parameter for the whole batch. Fixed SQL text
  * whatever the number of rows, and no per-element array escaping (JSON.stringify is native and fast).
  */
-export function auditRecordset(events: readonly AuditEventInput[], first = 1): { sql: string; param: string } {
+export function auditRecordset(
+  events: readonly AuditEventInput[],
+  first = 1,
+  cipher: DataCipher = NO_DATA_KEYS,
+): { sql: string; param: string } {
   const rows = events.map((e, ord) => ({
     ord,
     at: e.at,
@@ -14,7 +19,8 @@ export function auditRecordset(events: readonly AuditEventInput[], first = 1): {
     action: e.action,
     message_id: e.messageId ?? null,
     notification_id: e.notificationId ?? null,
-    subject_nhs_number: e.subjectNhsNumber ?? null,
+    // A pseudonym (migration 038): searches by NHS number hash the number; older events keep what they hold.
+    subject_nhs_number: cipher.pseudonymOrNull(e.subjectNhsNumber),
     recipient: e.recipient ?? null,
     rule_id: e.ruleId ?? null,
     rulebook_version: e.rulebookVersion ?? null,
@@ -72,11 +78,19 @@ export async function flushDeferredAudit(tx: SqlClient): Promise<void> {
  * Appends audit events inside the caller's transaction: at its end when it is one of the Database's transactions
  * (see deferredAudit), else (a single statement on the pool) at once.
  */
-export async function insertAuditEvents(tx: SqlClient, events: readonly AuditEventInput[]): Promise<void> {
+export async function insertAuditEvents(
+  tx: SqlClient,
+  events: readonly AuditEventInput[],
+  cipher: DataCipher = NO_DATA_KEYS,
+): Promise<void> {
   if (events.length === 0) return;
+  // Pseudonymised here, so events kept for the end of the transaction need no cipher of their own.
+  const sealed = events.map((e) =>
+    e.subjectNhsNumber === undefined ? e : { ...e, subjectNhsNumber: cipher.pseudonym(e.subjectNhsNumber) },
+  );
   const pending = deferredAudit.get(tx);
-  if (pending !== undefined) pending.push(...events);
-  else await insertAuditEventsNow(tx, events);
+  if (pending !== undefined) pending.push(...sealed);
+  else await insertAuditEventsNow(tx, sealed);
 }
 
 async function insertAuditEventsNow(tx: SqlClient, events: readonly AuditEventInput[]): Promise<void> {

@@ -10,6 +10,7 @@ import type {
   TimeWindow,
 } from '../../src/ports/ig-reports.js';
 import { iso, json } from './sql-helpers.js';
+import { NO_DATA_KEYS, type DataCipher } from './data-cipher.js';
 
 interface SubjectRow {
   seq: string | number;
@@ -42,10 +43,14 @@ const LONDON_DAY = `(e.at AT TIME ZONE 'Europe/London')::date`;
  * index (migration 022), joined to messages for the feed.
  */
 export class SqlIgReports implements SubjectEventSource, ReportCounts {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly cipher: DataCipher = NO_DATA_KEYS,
+  ) {}
 
   async subjectEvents(nhsNumber: string, window: TimeWindow): Promise<{ notifications: number; events: SubjectEvent[] }> {
-    const params: unknown[] = [nhsNumber];
+    // The NHS number columns hold pseudonyms (migration 038), or the number in rows written before a data key.
+    const params: unknown[] = [this.cipher.pseudonymForms([nhsNumber])];
     const range = [
       ...(window.since ? [`e.at >= $${params.push(window.since)}`] : []),
       ...(window.until ? [`e.at < $${params.push(window.until)}`] : []),
@@ -53,13 +58,14 @@ export class SqlIgReports implements SubjectEventSource, ReportCounts {
     return this.db.transaction(async (tx) => {
       await tx.query('SET TRANSACTION READ ONLY');
       const n = await tx.query<{ n: string | number }>(
-        'SELECT count(*) AS n FROM notifications WHERE baby_nhs_number = $1 OR mother_nhs_number = $1',
-        [nhsNumber],
+        'SELECT count(*) AS n FROM notifications WHERE baby_nhs_number = ANY($1::text[]) OR mother_nhs_number = ANY($1::text[])',
+        [params[0]],
       );
       const r = await tx.query<SubjectRow>(
         `WITH subject AS (
-           SELECT id, baby_nhs_number IS NOT DISTINCT FROM $1 AS as_baby, mother_nhs_number IS NOT DISTINCT FROM $1 AS as_mother
-             FROM notifications WHERE baby_nhs_number = $1 OR mother_nhs_number = $1
+           SELECT id, COALESCE(baby_nhs_number = ANY($1::text[]), false) AS as_baby,
+                  COALESCE(mother_nhs_number = ANY($1::text[]), false) AS as_mother
+             FROM notifications WHERE baby_nhs_number = ANY($1::text[]) OR mother_nhs_number = ANY($1::text[])
          )
          SELECT e.seq, e.at, e.actor, e.action, e.notification_id, e.recipient, e.rule_id, e.rulebook_version, e.lawful_basis,
                 e.outcome, e.details, s.as_baby, s.as_mother

@@ -1,8 +1,12 @@
+import { boundedKey, KEY_MAX_BYTES } from '../../src/domain/bounded-key.js';
 import type { Database } from '../../src/ports/database.js';
 import type { Issue } from '../../src/domain/issue.js';
 import { isIdentityEvent } from '../../src/domain/identity-event.js';
+import { isAntenatalEvent } from '../../src/domain/antenatal-notification.js';
+import { isAttendance } from '../../src/domain/trigger.js';
 import type { BirthNotification } from '../../src/domain/birth-notification.js';
 import type {
+  ApiClientGrant,
   Channel,
   FeedActivity,
   MessageFilter,
@@ -15,6 +19,8 @@ import type {
   StoredMessage,
 } from '../../src/ports/message-store.js';
 import { auditInsertSql, auditRecordset, cursorOf, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
+import { NO_DATA_KEYS, type DataCipher } from './data-cipher.js';
+import { sealedPlace } from './sealed-columns.js';
 
 interface MessageRow {
   id: string;
@@ -25,6 +31,7 @@ interface MessageRow {
   feed_id: string | null;
   sender_key: string | null;
   api_client: string | null;
+  api_client_grant?: unknown;
   control_id: string | null;
   message_type: string | null;
   raw_truncated: boolean;
@@ -39,10 +46,19 @@ interface MessageRow {
   purged_at: Date | string | null;
 }
 
-/** A message's bytes and what intake made of it (table message_bodies, one row per message); NULL once purged. */
+/**
+ * A message's bytes and what intake made of it (table message_bodies, one row per message); NULL once purged. The
+ * bytes (and the ACK) are encrypted under the data key `key_id` (migration 028), or in clear when it is NULL.
+ */
 interface BodyRow {
   raw: Uint8Array | null;
+  key_id: string | null;
   canonical: unknown;
+}
+
+/** Where a message's bytes (`raw`) or ACK (`ack`) live, for the cipher's associated data. */
+export function bodyPlace(messageId: string, column: 'raw' | 'ack'): { table: string; column: string; row: string } {
+  return { table: 'message_bodies', column, row: messageId };
 }
 
 const SUMMARY_COLUMNS =
@@ -74,18 +90,43 @@ function summary(r: MessageRow): MessageSummary {
 }
 
 const MESSAGE_COLUMNS =
-  'id, received_at, channel, format, remote_address, api_client, feed_id, sender_key, control_id, message_type, raw_truncated, size_bytes, sha256, status, reason, issues, ack_code';
+  'id, received_at, channel, format, remote_address, api_client, api_client_grant, feed_id, sender_key, control_id, message_type, raw_truncated, size_bytes, sha256, status, reason, issues, ack_code';
 const MESSAGE_RECORD =
-  'id uuid, received_at timestamptz, channel text, format text, remote_address text, api_client text, feed_id text, sender_key text, control_id text, ' +
+  'id uuid, received_at timestamptz, channel text, format text, remote_address text, api_client text, api_client_grant jsonb, feed_id text, sender_key text, control_id text, ' +
   'message_type text, raw text, raw_truncated boolean, size_bytes integer, sha256 text, status text, reason text, issues jsonb, ' +
-  'ack_code text, ack text, canonical jsonb';
+  'ack_code text, ack text, canonical jsonb, key_id text';
+
+/**
+ * The most bytes of a re-send key part (sender_key, control_id) stored as sent. Both columns make up the unique
+ * btree index `messages_sender_control_id`, whose rows PostgreSQL caps at 2704 bytes (after compression): a
+ * message with a long, incompressible MSH-10 or MSH-3/4 failed its whole group commit (SQLSTATE 54000). A longer
+ * part is stored as `sha256:<hex>` of its text instead, so two such parts still match exactly when equal (re-sends
+ * are still recognised) and the index row stays under 1.2 KB. The message's bytes are stored untouched.
+ */
+export const KEY_PART_MAX_BYTES = KEY_MAX_BYTES;
+
+/** A re-send key part as stored: itself, or its SHA-256 when over KEY_PART_MAX_BYTES (see there; src/domain/bounded-key.ts). */
+export function storedKeyPart(part: string | undefined): string | null {
+  return part === undefined ? null : boundedKey(part);
+}
+
+/** A stored JWT client grant, read back (migration 032). */
+function isGrant(v: unknown): v is ApiClientGrant {
+  if (typeof v !== 'object' || v === null) return false;
+  const g = v as Record<string, unknown>;
+  return (g.role === 'feed' || g.role === 'admin') && (g.scope === undefined || typeof g.scope === 'string');
+}
 
 /** An arbitrary constant: the advisory lock that lets one process at a time run the recovery sweep. */
 const SWEEP_LOCK = 7_462_019_301;
 
 /** Messages in PostgreSQL or PGlite: one multi-row INSERT … ON CONFLICT DO NOTHING per group commit. */
 export class SqlMessageStore implements MessageStore {
-  constructor(private readonly db: Database) {}
+  /** `cipher`: the data keys that encrypt bytes and ACKs at rest; without keys they are written in clear. */
+  constructor(
+    private readonly db: Database,
+    private readonly cipher: DataCipher = NO_DATA_KEYS,
+  ) {}
 
   /**
    * One statement per batch, so one round trip and one commit: the messages (skipping re-sends by the
@@ -94,31 +135,41 @@ export class SqlMessageStore implements MessageStore {
    */
   async recordReceipts(messages: readonly ReceivedMessage[]): Promise<ReceiptOutcome[]> {
     if (messages.length === 0) return [];
-    const rows = messages.map((m) => ({
-      id: m.id,
-      received_at: m.receivedAt,
-      channel: m.channel,
-      format: m.format ?? 'hl7v2',
-      remote_address: m.remoteAddress ?? null,
-      api_client: m.apiClient ?? null,
-      feed_id: m.feedId ?? null,
-      sender_key: m.senderKey ?? null,
-      control_id: m.controlId ?? null,
-      message_type: m.messageType ?? null,
-      raw: m.raw.toString('base64'),
-      raw_truncated: m.rawTruncated,
-      size_bytes: m.sizeBytes,
-      sha256: m.sha256,
-      status: m.status,
-      reason: m.reason ?? null,
-      issues: m.issues,
-      ack_code: m.ackCode ?? null,
-      ack: m.ack ? m.ack.toString('base64') : null,
-      canonical: m.canonical ?? m.identityEvent ?? null,
-    }));
+    const rows = messages.map((m) => {
+      const raw = this.cipher.encrypt(m.raw, bodyPlace(m.id, 'raw'));
+      const ack = m.ack ? this.cipher.encrypt(m.ack, bodyPlace(m.id, 'ack')) : undefined;
+      return {
+        id: m.id,
+        received_at: m.receivedAt,
+        channel: m.channel,
+        format: m.format ?? 'hl7v2',
+        remote_address: m.remoteAddress ?? null,
+        api_client: m.apiClient ?? null,
+        api_client_grant: m.apiClientGrant ?? null,
+        feed_id: m.feedId ?? null,
+        sender_key: storedKeyPart(m.senderKey),
+        control_id: storedKeyPart(m.controlId),
+        message_type: m.messageType ?? null,
+        raw: raw.stored.toString('base64'),
+        raw_truncated: m.rawTruncated,
+        size_bytes: m.sizeBytes,
+        sha256: m.sha256,
+        status: m.status,
+        reason: m.reason ?? null,
+        issues: m.issues,
+        ack_code: m.ackCode ?? null,
+        ack: ack ? ack.stored.toString('base64') : null,
+        canonical: this.cipher.sealJson(
+          m.canonical ?? m.identityEvent ?? m.antenatalEvent ?? m.attendance ?? null,
+          sealedPlace.canonical(m.id),
+        ),
+        key_id: raw.keyId,
+      };
+    });
     const audit = auditRecordset(
       messages.flatMap((m) => m.audit),
       2,
+      this.cipher,
     );
     // The bytes travel base64-encoded inside the JSON and are decoded by PostgreSQL into bytea.
     const inserted = await this.db.query<{ id: string }>(
@@ -129,8 +180,8 @@ export class SqlMessageStore implements MessageStore {
          SELECT ${MESSAGE_COLUMNS}, received_at FROM input
          ON CONFLICT (sender_key, control_id) DO NOTHING RETURNING id
        ), bodies AS (
-         INSERT INTO message_bodies (message_id, raw, ack, canonical)
-         SELECT id, decode(raw, 'base64'), decode(ack, 'base64'), canonical FROM input WHERE id IN (SELECT id FROM stored)
+         INSERT INTO message_bodies (message_id, raw, ack, canonical, key_id)
+         SELECT id, decode(raw, 'base64'), decode(ack, 'base64'), canonical, key_id FROM input WHERE id IN (SELECT id FROM stored)
        ), audited AS (
          ${auditInsertSql(2, 'a.message_id IN (SELECT id FROM stored)')}
        )
@@ -140,26 +191,28 @@ export class SqlMessageStore implements MessageStore {
     );
     const stored = new Set(inserted.rows.map((r) => r.id));
     const duplicates = messages.filter((m) => !stored.has(m.id));
-    const originals = new Map<string, { id: string; status: MessageStatus; ack: Uint8Array | null }>();
+    const originals = new Map<string, { id: string; status: MessageStatus; ack: Uint8Array | null; key_id: string | null }>();
     if (duplicates.length > 0) {
       const found = await this.db.query<{
         id: string;
         status: MessageStatus;
         ack: Uint8Array | null;
+        key_id: string | null;
         sender_key: string;
         control_id: string;
       }>(
-        `SELECT m.id, m.status, b.ack, m.sender_key, m.control_id FROM messages m LEFT JOIN message_bodies b ON b.message_id = m.id
+        `SELECT m.id, m.status, b.ack, b.key_id, m.sender_key, m.control_id FROM messages m LEFT JOIN message_bodies b ON b.message_id = m.id
          WHERE (m.sender_key, m.control_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-        [duplicates.map((d) => d.senderKey ?? ''), duplicates.map((d) => d.controlId ?? '')],
+        [duplicates.map((d) => storedKeyPart(d.senderKey) ?? ''), duplicates.map((d) => storedKeyPart(d.controlId) ?? '')],
       );
       for (const r of found.rows) originals.set(`${r.sender_key}\u0000${r.control_id}`, r);
     }
     return messages.map((m): ReceiptOutcome => {
       if (stored.has(m.id)) return { kind: 'stored' };
-      const o = originals.get(`${m.senderKey ?? ''}\u0000${m.controlId ?? ''}`);
+      const o = originals.get(`${storedKeyPart(m.senderKey) ?? ''}\u0000${storedKeyPart(m.controlId) ?? ''}`);
       if (!o) throw new Error('a message conflicting on (re-send key, MSH-10) was not found');
-      return { kind: 'duplicate', originalId: o.id, status: o.status, ...(o.ack ? { ack: Buffer.from(o.ack) } : {}) };
+      const ack = o.ack ? this.cipher.decrypt(o.key_id, Buffer.from(o.ack), bodyPlace(o.id, 'ack')) : undefined;
+      return { kind: 'duplicate', originalId: o.id, status: o.status, ...(ack ? { ack } : {}) };
     });
   }
 
@@ -183,19 +236,24 @@ export class SqlMessageStore implements MessageStore {
 
   async get(id: string): Promise<StoredMessage | undefined> {
     const r = await this.db.query<MessageRow & BodyRow>(
-      `SELECT ${SUMMARY_COLUMNS}, sender_key, api_client, b.raw, b.canonical FROM messages m JOIN message_bodies b ON b.message_id = m.id WHERE m.id = $1`,
+      `SELECT ${SUMMARY_COLUMNS}, sender_key, api_client, api_client_grant, b.raw, b.key_id, b.canonical FROM messages m JOIN message_bodies b ON b.message_id = m.id WHERE m.id = $1`,
       [id],
     );
     const row = r.rows[0];
     if (!row) return undefined;
-    const m: StoredMessage = { ...summary(row), raw: row.raw === null ? Buffer.alloc(0) : Buffer.from(row.raw) };
+    const raw = row.raw === null ? Buffer.alloc(0) : this.cipher.decrypt(row.key_id, Buffer.from(row.raw), bodyPlace(row.id, 'raw'));
+    const m: StoredMessage = { ...summary(row), raw };
     if (row.canonical !== null) {
-      const canonical = json(row.canonical);
+      const canonical = this.cipher.openJson(row.canonical, sealedPlace.canonical(row.id));
       if (isIdentityEvent(canonical)) m.identityEvent = canonical;
-      else m.canonical = canonical as BirthNotification;
+      else if (isAttendance(canonical)) m.attendance = canonical;
+      // A maternity booking or loss (issue 17) is not a birth: operators see its message, not a birth record.
+      else if (!isAntenatalEvent(canonical)) m.canonical = canonical as BirthNotification;
     }
     if (row.sender_key !== null) m.senderKey = row.sender_key;
     if (row.api_client !== null) m.apiClient = row.api_client;
+    const grant = row.api_client_grant === undefined || row.api_client_grant === null ? undefined : json(row.api_client_grant);
+    if (isGrant(grant)) m.apiClientGrant = grant;
     return m;
   }
 
@@ -264,11 +322,15 @@ export class SqlMessageStore implements MessageStore {
            replay_count = replay_count + 1, updated_at = $6 WHERE id = $1`,
         [u.id, u.status, u.reason ?? null, JSON.stringify(u.issues), u.feedId ?? null, u.at],
       );
+      const canonical = this.cipher.sealJson(
+        u.canonical ?? u.identityEvent ?? u.antenatalEvent ?? u.attendance ?? null,
+        sealedPlace.canonical(u.id),
+      );
       await tx.query('UPDATE message_bodies SET canonical = $2 WHERE message_id = $1', [
         u.id,
-        u.canonical ? JSON.stringify(u.canonical) : u.identityEvent ? JSON.stringify(u.identityEvent) : null,
+        canonical === null ? null : JSON.stringify(canonical),
       ]);
-      await insertAuditEvents(tx, u.audit);
+      await insertAuditEvents(tx, u.audit, this.cipher);
     });
   }
 }

@@ -1,3 +1,4 @@
+import { CLOSING_OUTCOMES } from '../../src/domain/offer-outcome.js';
 import type { Database, SqlClient } from '../../src/ports/database.js';
 import type { BirthNotification } from '../../src/domain/birth-notification.js';
 import type { AuditActor, AuditEventInput } from '../../src/ports/audit.js';
@@ -18,6 +19,8 @@ import type {
 } from '../../src/ports/notification-store.js';
 import type { DisclosedRecord } from '../../src/pipeline/consent/decide.js';
 import { isIdentityEvent } from '../../src/domain/identity-event.js';
+import { isAntenatalEvent } from '../../src/domain/antenatal-notification.js';
+import { isAttendance } from '../../src/domain/trigger.js';
 import { resolveIdentityKeys } from './sql-identity-keys.js';
 import {
   LOCKED_NOTIFICATION_COLUMNS,
@@ -28,6 +31,8 @@ import {
 import { SqlFamilyTransaction } from './sql-family-store.js';
 import { SqlConsentTransaction } from './sql-consent-register.js';
 import { cursorOf, encodeCursor, insertAuditEvents, iso, json } from './sql-helpers.js';
+import { NO_DATA_KEYS, type DataCipher } from './data-cipher.js';
+import { indexMotherIdentifiers, sealedPlace } from './sealed-columns.js';
 
 /** Worker writes can be redone from the stored message (every one is idempotent), so they need not wait for the
  * disk: fsyncs are kept for intake, whose commits come before an ACK. */
@@ -38,7 +43,7 @@ const NOTIFICATION_RECORD =
   'id uuid, message_id uuid, subject_key text, birth_key text, demographic_key text, created_at timestamptz, baby_nhs_number text, mother_nhs_number text, ' +
   'decision jsonb, route jsonb, inbox_id text, dataset text, disclosed jsonb, consent_hold jsonb';
 
-interface InboxRow {
+export interface InboxRow {
   notification_id: string;
   inbox_id: string;
   status: InboxStatus;
@@ -54,7 +59,12 @@ interface InboxRow {
   family_id: string | null;
 }
 
-function toItem(r: InboxRow): InboxItem {
+/** The disclosed record of an inbox row, decrypted (null when none is held). */
+function disclosedOf(r: InboxRow, cipher: DataCipher): DisclosedRecord | null {
+  return cipher.openJson(r.disclosed, sealedPlace.disclosed(r.notification_id)) as DisclosedRecord | null;
+}
+
+export function toItem(r: InboxRow, cipher: DataCipher): InboxItem {
   const item: InboxItem = {
     notificationId: r.notification_id,
     inbox: r.inbox_id,
@@ -75,7 +85,8 @@ function toItem(r: InboxRow): InboxItem {
   // A withdrawn notification is not disclosed again: the centre keeps its id, status and time only.
   else if (r.status !== 'withdrawn') {
     if (r.family_id !== null) item.familyId = r.family_id;
-    item.record = json(r.disclosed) as DisclosedRecord;
+    const disclosed = disclosedOf(r, cipher);
+    if (disclosed !== null) item.record = disclosed;
   }
   return item;
 }
@@ -110,13 +121,16 @@ export const SAVE_PROCESSED_SQL = `WITH created AS (
  )
  SELECT id FROM created`;
 
-const INBOX_SELECT = `SELECT i.notification_id, i.inbox_id, i.status, i.delivered_at, i.updated_at, i.first_read_at, i.acknowledged_at, i.withdrawn_at, n.purged_at, n.disclosed,
+export const INBOX_SELECT = `SELECT i.notification_id, i.inbox_id, i.status, i.delivered_at, i.updated_at, i.first_read_at, i.acknowledged_at, i.withdrawn_at, n.purged_at, n.disclosed,
   n.baby_nhs_number AS subject_nhs_number, n.decision, fl.family_id
   FROM inbox_items i JOIN notifications n ON n.id = i.notification_id LEFT JOIN family_links fl ON fl.notification_id = i.notification_id`;
 
 /** Notifications and inboxes in SQL. Unique keys (message, subject) make every write safe to repeat. */
 export class SqlNotificationStore implements NotificationStore {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly cipher: DataCipher = NO_DATA_KEYS,
+  ) {}
 
   async loadQueued(messageIds: readonly string[]): Promise<QueuedMessage[]> {
     if (messageIds.length === 0) return [];
@@ -126,7 +140,9 @@ export class SqlNotificationStore implements NotificationStore {
     return r.rows
       .filter((row) => row.status === 'queued')
       .map((row) => {
-        const canonical = row.canonical === null ? undefined : json(row.canonical);
+        const canonical = row.canonical === null ? undefined : this.cipher.openJson(row.canonical, sealedPlace.canonical(row.id));
+        if (isAntenatalEvent(canonical)) return { id: row.id, canonical: undefined, antenatalEvent: canonical };
+        if (isAttendance(canonical)) return { id: row.id, canonical: undefined, attendance: canonical };
         return isIdentityEvent(canonical)
           ? { id: row.id, canonical: undefined, identityEvent: canonical }
           : { id: row.id, canonical: canonical as BirthNotification | undefined };
@@ -134,13 +150,13 @@ export class SqlNotificationStore implements NotificationStore {
   }
 
   async processingTransaction<T>(work: (tx: ProcessingTransaction) => Promise<T>): Promise<T> {
-    return this.db.transaction((tx) => work(new SqlProcessingTransaction(tx)), ASYNC_COMMIT);
+    return this.db.transaction((tx) => work(new SqlProcessingTransaction(tx, this.cipher)), ASYNC_COMMIT);
   }
 
   async quarantine(messageId: string, reason: string, at: Date, audit: AuditEventInput): Promise<void> {
     await this.db.transaction(async (tx) => {
       await tx.query(`UPDATE messages SET status = 'quarantined', reason = $2, updated_at = $3 WHERE id = $1`, [messageId, reason, at]);
-      await insertAuditEvents(tx, [audit]);
+      await insertAuditEvents(tx, [audit], this.cipher);
     });
   }
 
@@ -209,7 +225,7 @@ export class SqlNotificationStore implements NotificationStore {
           at,
         ),
       );
-      await insertAuditEvents(tx, events);
+      await insertAuditEvents(tx, events, this.cipher);
       return r.rows.map((x) => ({ id: x.id, receivedAt: new Date(x.received_at) }));
     }, ASYNC_COMMIT);
   }
@@ -219,28 +235,55 @@ export class SqlNotificationStore implements NotificationStore {
     const where = ['i.inbox_id = $1'];
     const newest = filter.order === 'newest-first';
     if (filter.status) where.push(`i.status = $${params.push(filter.status)}`);
-    // An ISO date compares as text; a record without a birth date is not "born since".
-    if (filter.bornOnOrAfter) where.push(`n.disclosed #>> '{baby,birthDate}' >= $${params.push(filter.bornOnOrAfter)}`);
-    const cursor = cursorOf(filter.after);
-    if (cursor)
+    if (filter.openDeliveredBefore)
       where.push(
-        `(i.delivered_at, i.notification_id) ${newest ? '<' : '>'} ($${params.push(cursor.at)}::timestamptz, $${params.push(cursor.id)}::uuid)`,
+        `i.status <> 'withdrawn' AND i.delivered_at < $${params.push(filter.openDeliveredBefore)} AND NOT EXISTS (
+           SELECT 1 FROM offer_outcomes o WHERE o.inbox_id = i.inbox_id AND o.notification_id = i.notification_id
+              AND o.outcome IN (${CLOSING_OUTCOMES.map((o) => `'${o}'`).join(', ')})
+              AND NOT EXISTS (SELECT 1 FROM offer_outcomes c WHERE c.corrects = o.id))`,
       );
-    const limit = params.push(filter.limit + 1);
     const order = newest ? 'i.delivered_at DESC, i.notification_id DESC' : 'i.delivered_at, i.notification_id';
-    const r = await this.db.query<InboxRow>(`${INBOX_SELECT} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT $${limit}`, params);
-    const rows = r.rows.slice(0, filter.limit);
+    const page = async (after: { at: string; id: string } | undefined, limit: number): Promise<InboxRow[]> => {
+      const p = [...params];
+      const w = [...where];
+      if (after)
+        w.push(`(i.delivered_at, i.notification_id) ${newest ? '<' : '>'} ($${p.push(after.at)}::timestamptz, $${p.push(after.id)}::uuid)`);
+      const l = p.push(limit);
+      return (await this.db.query<InboxRow>(`${INBOX_SELECT} WHERE ${w.join(' AND ')} ORDER BY ${order} LIMIT $${l}`, p)).rows;
+    };
+    let found: InboxRow[];
+    const born = filter.bornOnOrAfter;
+    if (born === undefined) found = await page(cursorOf(filter.after), filter.limit + 1);
+    else {
+      // The disclosed record is encrypted, so SQL cannot compare its birth date: pages are read in order and filtered
+      // here until one more match than asked for is found (an ISO date compares as text; a record without a birth
+      // date is not "born since"; a withdrawn or purged item, which shows no record, never matches).
+      found = [];
+      let after = cursorOf(filter.after);
+      const chunk = Math.max(50, filter.limit + 1);
+      for (;;) {
+        const rows = await page(after, chunk);
+        for (const row of rows) {
+          const date = row.status === 'withdrawn' || row.purged_at !== null ? undefined : disclosedOf(row, this.cipher)?.baby.birthDate;
+          if (typeof date === 'string' && date >= born) found.push(row);
+        }
+        const last = rows[rows.length - 1];
+        if (found.length > filter.limit || rows.length < chunk || last === undefined) break;
+        after = { at: iso(last.delivered_at) ?? '', id: last.notification_id };
+      }
+    }
+    const rows = found.slice(0, filter.limit);
     await this.recordReads(inboxId, rows, reader, at);
-    const items = rows.map(toItem);
+    const items = rows.map((row) => toItem(row, this.cipher));
     const last = items[items.length - 1];
-    return r.rows.length > filter.limit && last ? { items, next: encodeCursor(last.deliveredAt, last.notificationId) } : { items };
+    return found.length > filter.limit && last ? { items, next: encodeCursor(last.deliveredAt, last.notificationId) } : { items };
   }
 
   async getInboxItem(inboxId: string, notificationId: string, reader: AuditActor, at: Date): Promise<InboxItem | undefined> {
     const r = await this.db.query<InboxRow>(`${INBOX_SELECT} WHERE i.inbox_id = $1 AND i.notification_id = $2`, [inboxId, notificationId]);
     await this.recordReads(inboxId, r.rows, reader, at);
     const row = r.rows[0];
-    return row ? toItem(row) : undefined;
+    return row ? toItem(row, this.cipher) : undefined;
   }
 
   /** Every read of a disclosed record is audited; the first read is also stamped on the inbox item. */
@@ -254,6 +297,7 @@ export class SqlNotificationStore implements NotificationStore {
       await insertAuditEvents(
         tx,
         rows.map((x) => readEvent(x.notification_id, x.subject_nhs_number ?? undefined, inboxId, reader, at)),
+        this.cipher,
       );
     });
   }
@@ -278,7 +322,7 @@ export class SqlNotificationStore implements NotificationStore {
         `UPDATE inbox_items SET status = 'acknowledged', acknowledged_at = $3, acknowledged_by = $4 WHERE inbox_id = $1 AND notification_id = $2`,
         [inboxId, notificationId, at, typeof by === 'string' ? by : by.actor],
       );
-      await insertAuditEvents(tx, [acknowledgedEvent(notificationId, row.subject ?? undefined, inboxId, by, at)]);
+      await insertAuditEvents(tx, [acknowledgedEvent(notificationId, row.subject ?? undefined, inboxId, by, at)], this.cipher);
       return 'acknowledged';
     });
   }
@@ -287,8 +331,11 @@ export class SqlNotificationStore implements NotificationStore {
 /** One processing batch's writes, on one transaction's connection. Every statement is safe to repeat. */
 export class SqlProcessingTransaction implements ProcessingTransaction {
   readonly families: SqlFamilyTransaction;
-  constructor(private readonly tx: SqlClient) {
-    this.families = new SqlFamilyTransaction(tx);
+  constructor(
+    private readonly tx: SqlClient,
+    protected readonly cipher: DataCipher = NO_DATA_KEYS,
+  ) {
+    this.families = new SqlFamilyTransaction(tx, cipher);
   }
 
   async createNotifications(items: readonly ProcessedBirth[], at: Date): Promise<Set<string>> {
@@ -296,26 +343,35 @@ export class SqlProcessingTransaction implements ProcessingTransaction {
     const rows = items.map((b) => ({
       id: b.notificationId,
       message_id: b.messageId,
-      subject_key: b.plan.subjectKey,
-      birth_key: b.plan.birthKey ?? null,
-      demographic_key: b.plan.demographicKey ?? null,
+      // Lookup keys as pseudonyms (migration 038): the values themselves are in the encrypted record.
+      subject_key: this.cipher.pseudonym(b.plan.subjectKey),
+      birth_key: this.cipher.pseudonymOrNull(b.plan.birthKey),
+      demographic_key: this.cipher.pseudonymOrNull(b.plan.demographicKey),
       created_at: b.at,
-      baby_nhs_number: b.record.baby.nhsNumber ?? null,
-      mother_nhs_number: b.record.mother?.nhsNumber ?? null,
+      baby_nhs_number: this.cipher.pseudonymOrNull(b.record.baby.nhsNumber),
+      mother_nhs_number: this.cipher.pseudonymOrNull(b.record.mother?.nhsNumber),
       decision: b.plan.decision,
       route: b.plan.route,
       inbox_id: b.plan.inboxId ?? null,
       dataset: b.plan.decision.dataset ?? null,
-      disclosed: b.plan.disclosed ?? null,
+      disclosed: this.cipher.sealJson(b.plan.disclosed ?? null, sealedPlace.disclosed(b.notificationId)),
       consent_hold: b.consentHold ?? null,
     }));
     const inserted = await this.tx.query<{ id: string }>(SAVE_PROCESSED_SQL, [JSON.stringify(rows), at], {
       prepare: 'save-processed',
     });
     const created = new Set(inserted.rows.map((r) => r.id));
+    // The mother's local identifiers, for the A40/A24 search SQL can no longer make inside her encrypted record.
+    await indexMotherIdentifiers(
+      this.tx,
+      this.cipher,
+      items.filter((b) => created.has(b.notificationId)).map((b) => ({ notificationId: b.notificationId, record: b.record })),
+      { replace: false },
+    );
     await insertAuditEvents(
       this.tx,
       items.flatMap((b) => b.audit).filter((e) => e.notificationId !== undefined && created.has(e.notificationId)),
+      this.cipher,
     );
     return created;
   }
@@ -347,11 +403,11 @@ export class SqlProcessingTransaction implements ProcessingTransaction {
     }>(
       `SELECT id, subject_key, status, inbox_id, baby_nhs_number FROM notifications
        WHERE subject_key = ANY($1::text[]) AND status IN ('routed', 'delivered') ORDER BY created_at, id FOR UPDATE`,
-      [subjectKeys],
+      [this.cipher.pseudonymForms(subjectKeys)],
     );
     return r.rows.map((row) => ({
       id: row.id,
-      subjectKey: row.subject_key,
+      subjectKey: this.cipher.reveal(row.subject_key, subjectKeys),
       status: row.status,
       ...(row.inbox_id !== null ? { inboxId: row.inbox_id } : {}),
       ...(row.baby_nhs_number !== null ? { babyNhsNumber: row.baby_nhs_number } : {}),
@@ -365,9 +421,19 @@ export class SqlProcessingTransaction implements ProcessingTransaction {
        WHERE n.subject_key = ANY($1::text[]) OR n.baby_nhs_number = ANY($2::text[]) OR n.birth_key = ANY($3::text[])
          OR n.demographic_key = ANY($4::text[])
        ORDER BY n.created_at, n.id FOR UPDATE OF n`,
-      [keys.subjectKeys, keys.babyNhsNumbers, keys.birthKeys, keys.demographicKeys],
+      [
+        this.cipher.pseudonymForms(keys.subjectKeys),
+        this.cipher.pseudonymForms(keys.babyNhsNumbers),
+        this.cipher.pseudonymForms(keys.birthKeys),
+        this.cipher.pseudonymForms(keys.demographicKeys),
+      ],
     );
-    return toLockedNotifications(r.rows);
+    return toLockedNotifications(r.rows, this.cipher, [
+      ...keys.subjectKeys,
+      ...keys.babyNhsNumbers,
+      ...keys.birthKeys,
+      ...keys.demographicKeys,
+    ]);
   }
 
   async enrichNotifications(updates: readonly NotificationUpdate[], at: Date): Promise<void> {
@@ -376,12 +442,12 @@ export class SqlProcessingTransaction implements ProcessingTransaction {
     // locked; one it did not lock, about another baby, may hold it too): the key is a shortcut, never required.
     const rows = updates.map((u) => ({
       id: u.id,
-      record: u.record,
-      baby_nhs_number: u.babyNhsNumber ?? null,
-      mother_nhs_number: u.motherNhsNumber ?? null,
-      birth_key: u.birthKey ?? null,
-      demographic_key: u.demographicKey ?? null,
-      disclosed: u.disclosed ?? null,
+      record: this.cipher.sealJson(u.record, sealedPlace.record(u.id)),
+      baby_nhs_number: this.cipher.pseudonymOrNull(u.babyNhsNumber),
+      mother_nhs_number: this.cipher.pseudonymOrNull(u.motherNhsNumber),
+      birth_key: this.cipher.pseudonymOrNull(u.birthKey),
+      demographic_key: this.cipher.pseudonymOrNull(u.demographicKey),
+      disclosed: this.cipher.sealJson(u.disclosed ?? null, sealedPlace.disclosed(u.id)),
       decision: u.decision ?? null,
       inbox_updated: u.inboxUpdated,
       last_message_id: u.lastMessageId ?? null,
@@ -406,7 +472,17 @@ export class SqlProcessingTransaction implements ProcessingTransaction {
        WHERE i.notification_id = u.id AND u.inbox_updated AND i.status <> 'withdrawn'`,
       [JSON.stringify(rows), at],
     );
-    const moves = updates.flatMap((u) => (u.reroute === undefined ? [] : [{ id: u.id, ...u.reroute }]));
+    await indexMotherIdentifiers(
+      this.tx,
+      this.cipher,
+      updates.map((u) => ({ notificationId: u.id, record: u.record })),
+      { replace: true },
+    );
+    const moves = updates.flatMap((u) =>
+      u.reroute === undefined
+        ? []
+        : [{ id: u.id, ...u.reroute, disclosed: this.cipher.sealJson(u.reroute.disclosed ?? null, sealedPlace.disclosed(u.id)) }],
+    );
     if (moves.length === 0) return;
     // A move: re-decided and re-routed (routed again, for the delivery job, or withheld), and its item in the old
     // inbox withdrawn. The old inbox item keeps no record: the centre sees only that it was withdrawn, and when.
@@ -453,14 +529,14 @@ export class SqlProcessingTransaction implements ProcessingTransaction {
   }
 
   async appendAudit(events: readonly AuditEventInput[]): Promise<void> {
-    await insertAuditEvents(this.tx, events);
+    await insertAuditEvents(this.tx, events, this.cipher);
   }
 
   async resolveIdentityKeys(keys: readonly string[]): Promise<Map<string, string>> {
-    return resolveIdentityKeys(this.tx, keys);
+    return resolveIdentityKeys(this.tx, keys, this.cipher);
   }
 
   consents(): SqlConsentTransaction {
-    return new SqlConsentTransaction(this.tx);
+    return new SqlConsentTransaction(this.tx, this.cipher);
   }
 }

@@ -53,6 +53,28 @@ const TARGETS: Record<RetentionTarget, TargetSql> = {
           FROM picked p WHERE n.id = p.key RETURNING n.id, n.message_id
       ), bodies AS (
         UPDATE message_bodies b SET canonical = NULL FROM done WHERE b.message_id = done.message_id
+      ), unindexed AS (
+        DELETE FROM mother_identifier_index x USING done WHERE x.notification_id = done.id
+      )
+      SELECT id AS key FROM done`,
+  },
+  // Antenatal notifications (migration 030): by the same logic as notifications' content, after the last change. No
+  // inbox item or review holds one back (a withheld one is never shown; a year after the last change the pregnancy has
+  // ended, in a birth or a loss). The pregnancy key
+  // is built from her NHS number: a purged row keeps a key of its own (unique, as the column must be).
+  'antenatal-notifications': {
+    table: 'antenatal_notifications',
+    alias: 'a',
+    key: 'id',
+    keyType: 'uuid',
+    old: 'a.purged_at IS NULL AND a.updated_at < $1',
+    purgeable: 'true',
+    purge: `done AS (
+        UPDATE antenatal_notifications a SET record = NULL, disclosed = NULL, mother_nhs_number = NULL, pregnancy_id = NULL,
+          pregnancy_key = 'purged:' || a.id, purged_at = $2
+          FROM picked p WHERE a.id = p.key RETURNING a.id, a.message_id
+      ), bodies AS (
+        UPDATE message_bodies b SET canonical = NULL FROM done WHERE b.message_id = done.message_id
       )
       SELECT id AS key FROM done`,
   },
@@ -84,7 +106,7 @@ const TARGETS: Record<RetentionTarget, TargetSql> = {
     // A pending event is still to be fetched: its subject is what the fetch asks for.
     purgeable: "e.status <> 'pending'",
     purge: `done AS (
-        UPDATE fhir_events e SET raw = NULL, subject_reference = NULL, subject_nhs_number = NULL, purged_at = $2
+        UPDATE fhir_events e SET raw = NULL, key_id = NULL, subject = NULL, subject_reference = NULL, subject_nhs_number = NULL, purged_at = $2
           FROM picked p WHERE e.id = p.key RETURNING e.id
       )
       SELECT id AS key FROM done`,
@@ -101,6 +123,21 @@ const TARGETS: Record<RetentionTarget, TargetSql> = {
         DELETE FROM web_sessions s USING picked p WHERE s.id_sha256 = p.key AND $2::timestamptz IS NOT NULL RETURNING s.id_sha256
       )
       SELECT id_sha256 AS key FROM done`,
+  },
+  'trigger-firings': {
+    table: 'trigger_firings',
+    alias: 'f',
+    key: 'id',
+    keyType: 'uuid',
+    // Aged from when it fired, or from its release when a held firing was released later.
+    old: 'f.purged_at IS NULL AND COALESCE(f.reviewed_at, f.created_at) < $1',
+    // Held for safeguarding review, or delivered and never opened: someone is still to act on it.
+    purgeable: "(f.status = 'closed' OR (f.status = 'delivered' AND f.first_read_at IS NOT NULL))",
+    purge: `done AS (
+        UPDATE trigger_firings f SET dataset = NULL, subject_nhs_number = NULL, purged_at = $2
+          FROM picked p WHERE f.id = p.key RETURNING f.id
+      )
+      SELECT id AS key FROM done`,
   },
 };
 

@@ -23,6 +23,12 @@ export class GroupCommit<I, O> {
     private readonly maxConcurrent = 1,
     /** Intake passes true: see schedule(). Workers' jobs keep waiting a turn, so a burst of jobs still becomes one batch. */
     private readonly startAtOnceWhenIdle = false,
+    /**
+     * True for an error one item's data could cause (not the store being down): the failed batch is then split
+     * in halves and each flushed on its own, down to single items, so only the offending items fail and the
+     * others get their normal results. A poison message must not fail the messages committed with it.
+     */
+    private readonly splitOnError: (err: unknown) => boolean = () => false,
   ) {}
 
   submit(item: I): Promise<O> {
@@ -64,18 +70,27 @@ export class GroupCommit<I, O> {
     while (this.pending.length > 0 && this.inFlight < this.maxConcurrent) {
       const batch = this.pending.splice(0, this.maxBatch);
       this.inFlight++;
+      // flushSplitting never rejects: it settles every item of its batch itself.
+      void this.flushSplitting(batch).finally(() => {
+        this.inFlight--;
+        if (this.pending.length > 0) this.schedule();
+        else if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
+      });
+    }
+  }
+
+  /** Flushes a batch and settles its items; on a data error (splitOnError) flushes each half on its own instead. */
+  private async flushSplitting(batch: Pending<I, O>[]): Promise<void> {
+    try {
       // Promise.resolve().then(...) turns a flush that throws synchronously into a rejection of its batch.
-      Promise.resolve()
-        .then(() => this.flush(batch.map((p) => p.item)))
-        .then(
-          (results) => batch.forEach((p, i) => p.resolve(results[i] as O)),
-          (err: unknown) => batch.forEach((p) => p.reject(err)),
-        )
-        .finally(() => {
-          this.inFlight--;
-          if (this.pending.length > 0) this.schedule();
-          else if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w();
-        });
+      const results = await Promise.resolve().then(() => this.flush(batch.map((p) => p.item)));
+      batch.forEach((p, i) => p.resolve(results[i] as O));
+    } catch (err: unknown) {
+      if (batch.length > 1 && this.splitOnError(err)) {
+        const half = Math.ceil(batch.length / 2);
+        await this.flushSplitting(batch.slice(0, half));
+        await this.flushSplitting(batch.slice(half));
+      } else batch.forEach((p) => p.reject(err));
     }
   }
 }

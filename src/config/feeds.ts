@@ -3,6 +3,7 @@ import { compile } from '../domain/json-schema.js';
 import { FeedDirectory, isFhirFeed, isNemsFeed, type FeedConfig } from '../pipeline/hl7v2/feed-directory.js';
 import type { FhirFeedConfig, FhirFetchSettings, FhirPollSettings, MeshMailboxConfig, NemsFeedConfig } from '../pipeline/fhir/fhir-feed.js';
 import { loadJsonFile } from './load-json-file.js';
+import { parseRange } from '../domain/address-allow-list.js';
 
 /** A FHIR feed's `fetch` block as written: every limit may be left out and takes its default. */
 type FetchBlockInFile = Pick<FhirFetchSettings, 'baseUrl' | 'tokenEnv'> &
@@ -68,6 +69,14 @@ const fetchSchema = {
   },
 };
 
+/** Addresses or CIDR ranges (checked further at load: each must parse). */
+const sourceAddressesSchema = {
+  type: 'array',
+  minItems: 1,
+  maxItems: 1000,
+  items: { type: 'string', pattern: '^[0-9A-Fa-f:.]{2,45}(/[0-9]{1,3})?$' },
+};
+
 const fhirFeedSchema = {
   type: 'object',
   additionalProperties: false,
@@ -81,6 +90,7 @@ const fhirFeedSchema = {
     mapping: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
     backfill: backfillSchema,
     fetch: fetchSchema,
+    sourceAddresses: sourceAddressesSchema,
   },
 };
 
@@ -127,6 +137,7 @@ const nemsFeedSchema = {
     mapping: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
     backfill: backfillSchema,
     mesh: meshSchema,
+    sourceAddresses: sourceAddressesSchema,
   },
 };
 
@@ -163,9 +174,32 @@ const schema = {
               },
               versions: { type: 'array', items: { type: 'string', pattern: '^2\\.[0-9](\\.[0-9])?$' }, minItems: 1 },
               processingIds: { type: 'array', items: { enum: ['P', 'T', 'D'] }, minItems: 1 },
-              sourceAddresses: { type: 'array', items: { type: 'string', minLength: 2 } },
+              sourceAddresses: sourceAddressesSchema,
+              clientCertificates: {
+                type: 'array',
+                minItems: 1,
+                items: {
+                  type: 'object',
+                  additionalProperties: false,
+                  minProperties: 1,
+                  maxProperties: 1,
+                  properties: {
+                    subjectCN: { type: 'string', minLength: 1, maxLength: 200 },
+                    sha256Fingerprint: { type: 'string', pattern: '^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$' },
+                  },
+                },
+              },
               mapping: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' },
               backfill: backfillSchema,
+              attendances: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['events', 'patientClasses'],
+                properties: {
+                  events: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[A-Z0-9]{3}$' } },
+                  patientClasses: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[A-Z]$' } },
+                },
+              },
             },
           },
         },
@@ -215,6 +249,10 @@ export function loadFeeds(file: string, knownMappings?: ReadonlySet<string>, kno
       endpoints.add(feed.sourceEndpoint);
     }
     if (isNemsFeed(feed) && feed.mesh) problems.push(...meshProblems(file, i, feed.mesh, mailboxes));
+    (feed.sourceAddresses ?? []).forEach((a, k) => {
+      if (parseRange(a) === undefined)
+        problems.push(`${file}: field /feeds/${i}/sourceAddresses/${k}: "${a}" is not an IPv4 or IPv6 address or CIDR range`);
+    });
   });
   if (problems.length > 0) throw new ConfigError(problems.join('\n'), problems);
   return new FeedDirectory(

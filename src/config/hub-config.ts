@@ -15,6 +15,9 @@ import type { FhirMappingSet } from '../pipeline/fhir/fhir-mapping.js';
 import { loadFhirMappings } from './fhir-mappings.js';
 import { loadWebAppConfig, type WebAppConfig } from './web-app.js';
 import { loadRetention, type LoadedRetention } from './retention.js';
+import { loadAntenatalAgreement } from './antenatal-agreement.js';
+import type { AntenatalAgreement } from '../pipeline/antenatal/antenatal-agreement.js';
+import { loadTriggers, NO_TRIGGERS, type TriggerConfig } from './triggers.js';
 import { mapHl7v2 } from '../pipeline/hl7v2/map-hl7v2.js';
 import type { FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { HUB_UNALLOCATED_INBOX, unallocatedInbox } from '../pipeline/route.js';
@@ -35,6 +38,10 @@ export interface HubConfig {
   webApp?: WebAppConfig;
   /** How long personal data is kept (`mappings/retention.json`, issue 14); absent when the folder has none (no purge runs). */
   retention?: LoadedRetention;
+  /** The antenatal agreement (`consent-rules/antenatal/`, issue 17); absent: maternity bookings are quarantined. */
+  antenatal?: AntenatalAgreement;
+  /** Trigger agreements (`consent-rules/triggers/`, issue 17) and the one each local authority uses; none when absent. */
+  triggers: TriggerConfig;
 }
 
 /** The layout of a configuration folder (the repository root holds the sample one). */
@@ -81,6 +88,16 @@ export function loadHubConfig(configDir: string): HubConfig {
     ? attempt(() => loadAgreements(files.rulesDir, files.agreements, new Set(catchments.localAuthorities.map((la) => la.id))))
     : undefined;
   const rulebook = agreements?.default;
+  const triggers = catchments
+    ? attempt(() =>
+        loadTriggers(
+          files.rulesDir,
+          files.agreements,
+          new Set(catchments.localAuthorities.map((la) => la.id)),
+          new Set(inboxIds(catchments)),
+        ),
+      )
+    : undefined;
   const apiClients = attempt(() =>
     loadApiClients(files.apiClients, {
       // A feed client's scope is an HL7 v2 sending facility or a FHIR feed's id.
@@ -96,8 +113,11 @@ export function loadHubConfig(configDir: string): HubConfig {
       ...(catchments ? { centreIds: new Set(inboxIds(catchments)) } : {}),
     }),
   );
-  const webApp = attempt(() => loadWebAppConfig(files.webApp, catchments ? new Set(inboxIds(catchments)) : undefined));
+  const webApp = attempt(() =>
+    loadWebAppConfig(files.webApp, catchments ? new Set([...inboxIds(catchments), ...(triggers?.inboxes.keys() ?? [])]) : undefined),
+  );
   const retention = attempt(() => loadRetention(files.retention));
+  const antenatal = attempt(() => loadAntenatalAgreement(configDir));
   if (feeds && apiClients) {
     // Each FHIR feed names the one API client that may send for it: a feed client whose scope is the feed.
     for (const feed of [...feeds.fhirFeeds, ...feeds.nemsFeeds]) {
@@ -129,6 +149,8 @@ export function loadHubConfig(configDir: string): HubConfig {
     apiClients,
     ...(webApp ? { webApp } : {}),
     ...(retention ? { retention } : {}),
+    ...(antenatal ? { antenatal } : {}),
+    triggers: triggers ?? NO_TRIGGERS,
   };
 }
 

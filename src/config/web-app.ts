@@ -112,6 +112,10 @@ export function loadWebAppConfig(file: string, inboxIds: ReadonlySet<string> | u
     logins.add(u.login);
     if (u.role === 'centre-worker' && u.scope === undefined)
       problems.push(`${file}: field /localProvider/users/${i}/scope: a centre worker needs the inbox id of their centre`);
+    if (u.role === 'early-help-worker' && u.scope === undefined)
+      problems.push(
+        `${file}: field /localProvider/users/${i}/scope: an early-help worker needs the inbox id of their team's queue (a trigger's recipient)`,
+      );
     if (u.scope !== undefined && inboxIds && !inboxIds.has(u.scope))
       problems.push(`${file}: field /localProvider/users/${i}/scope: no centre or inbox has id "${u.scope}"`);
   });

@@ -7,6 +7,7 @@
  * families. Pure types and functions, no I/O.
  */
 import type { LocalIdentifier } from './birth-notification.js';
+import { boundedKey } from './bounded-key.js';
 
 /** The identifiers of one patient as a message gives them: the NHS number (if any) and the local ones. */
 export interface PatientIdentifiers {
@@ -52,11 +53,12 @@ export function isIdentityEvent(value: unknown): value is IdentityEvent {
 /**
  * The identity keys of a patient, in the form notifications' subject keys take (src/pipeline/plan-delivery.ts):
  * `nhs:<NHS number>`, and `local:<feed>:<assigner>:<value>` for each local identifier. Local identifiers are
- * scoped by the feed that sent them, as subject keys are: an A40 from one trust never touches another's ids.
+ * scoped by the feed that sent them, as subject keys are: an A40 from one trust never touches another's ids. A key
+ * over 512 bytes is its SHA-256 (boundedKey), as subjectKey makes it.
  */
 export function identityKeys(ids: PatientIdentifiers, feedId: string): string[] {
   const keys = ids.nhsNumber !== undefined ? [`nhs:${ids.nhsNumber}`] : [];
-  for (const l of ids.local) keys.push(`local:${feedId}:${l.assigner ?? ''}:${l.value}`);
+  for (const l of ids.local) keys.push(boundedKey(`local:${feedId}:${l.assigner ?? ''}:${l.value}`));
   return [...new Set(keys)];
 }
 

@@ -14,10 +14,17 @@ export interface RetentionPeriods {
   readonly quarantinedMessages: RetentionPeriod;
   /** A notification's identifiable content (record, disclosed record, NHS numbers) after its last change. */
   readonly notificationContent: RetentionPeriod;
+  /**
+   * An antenatal notification's identifiable content (the booking, what its centre saw, the mother's NHS number)
+   * after its last change. Optional: without it `notificationContent` governs antenatal notifications too.
+   */
+  readonly antenatalContent?: RetentionPeriod;
   /** The bytes and subject of signal events (POST /v1/events) once fetched, failed or refused. */
   readonly signalEvents: RetentionPeriod;
   /** Web app sessions (who signed in) after they ended. */
   readonly webSessions: RetentionPeriod;
+  /** A trigger firing's dataset (parent, children, address) and the parent's NHS number, after it fired or was released. */
+  readonly triggerFirings: RetentionPeriod;
 }
 
 export interface RetentionConfig {
@@ -33,16 +40,26 @@ export interface RetentionConfig {
 }
 
 /** The tables (or table parts) a run purges, in the order it purges them. */
-export const RETENTION_TARGETS = ['notifications', 'messages', 'quarantined-messages', 'fhir-events', 'web-sessions'] as const;
+export const RETENTION_TARGETS = [
+  'notifications',
+  'antenatal-notifications',
+  'messages',
+  'quarantined-messages',
+  'fhir-events',
+  'web-sessions',
+  'trigger-firings',
+] as const;
 export type RetentionTarget = (typeof RETENTION_TARGETS)[number];
 
-/** Which period governs each target. */
+/** Which period governs each target (see `targetPeriod` for the one that may fall back). */
 export const TARGET_PERIOD: Readonly<Record<RetentionTarget, keyof RetentionPeriods>> = {
   notifications: 'notificationContent',
+  'antenatal-notifications': 'antenatalContent',
   messages: 'rawMessages',
   'quarantined-messages': 'quarantinedMessages',
   'fhir-events': 'signalEvents',
   'web-sessions': 'webSessions',
+  'trigger-firings': 'triggerFirings',
 };
 
 /**
@@ -88,13 +105,15 @@ export const retentionSchema = {
     periods: {
       type: 'object',
       additionalProperties: false,
-      required: ['rawMessages', 'quarantinedMessages', 'notificationContent', 'signalEvents', 'webSessions'],
+      required: ['rawMessages', 'quarantinedMessages', 'notificationContent', 'signalEvents', 'webSessions', 'triggerFirings'],
       properties: {
         rawMessages: period,
         quarantinedMessages: period,
         notificationContent: period,
+        antenatalContent: period,
         signalEvents: period,
         webSessions: period,
+        triggerFirings: period,
       },
     },
   },
@@ -135,10 +154,21 @@ export function cutoff(at: Date, p: RetentionPeriod): Date {
   return d;
 }
 
+/** The period that governs a target, and its name: `antenatalContent` when the file sets it, else `notificationContent`. */
+export function targetPeriod(
+  periods: RetentionPeriods,
+  target: RetentionTarget,
+): { name: keyof RetentionPeriods; period: RetentionPeriod } {
+  const name = TARGET_PERIOD[target];
+  const period = periods[name];
+  if (period !== undefined) return { name, period };
+  return { name: 'notificationContent', period: periods.notificationContent };
+}
+
 /** Each target's cut-off at `at`: rows older than it (as each target measures age) are purged. */
 export function cutoffs(at: Date, periods: RetentionPeriods): Record<RetentionTarget, Date> {
   const out = {} as Record<RetentionTarget, Date>;
-  for (const t of RETENTION_TARGETS) out[t] = cutoff(at, periods[TARGET_PERIOD[t]]);
+  for (const t of RETENTION_TARGETS) out[t] = cutoff(at, targetPeriod(periods, t).period);
   return out;
 }
 

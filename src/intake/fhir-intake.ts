@@ -2,18 +2,28 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import { noMetrics, secondsSince, type Metrics } from '../ports/metrics.js';
 import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
-import type { Channel, MessageStatus, ReceiptOutcome, ReceivedMessage } from '../ports/message-store.js';
+import type { ApiClientGrant, Channel, MessageStatus, ReceiptOutcome, ReceivedMessage } from '../ports/message-store.js';
 import type { NemsFeedConfig } from '../pipeline/fhir/fhir-feed.js';
 import { answerForNems, assessNemsMessage } from '../pipeline/fhir/nems-stu3.js';
-import { answerFor, assessFhirMessage, readFhirResource, refused, type FhirAssessment } from '../pipeline/fhir/assess-fhir.js';
+import {
+  answerFor,
+  assessFhirMessage,
+  fhirAddressAllowed,
+  FHIR_ADDRESS_REFUSED,
+  readFhirResource,
+  refused,
+  type FhirAssessment,
+} from '../pipeline/fhir/assess-fhir.js';
 import { fhirIssue, toStoredIssue, type FhirIssue, type FhirIssueCode } from '../pipeline/fhir/fhir-issue.js';
 import type { FhirMappingSet } from '../pipeline/fhir/fhir-mapping.js';
 import { fhirControlId } from '../pipeline/fhir/message-bundle.js';
 import { objs, str } from '../pipeline/fhir/json-access.js';
 import { FHIR_MEDIA_TYPES, httpStatusFor, operationOutcome, serialise, type FhirEncoding } from '../pipeline/fhir/fhir-response.js';
 import { resendKey } from './resend-key.js';
+import type { DeclaredTrigger } from '../pipeline/triggers/evaluate-trigger.js';
 import type { InternalErrorCounts } from './internal-errors.js';
 import { receiptAudit, type ReceiptCommitter } from './receipt-committer.js';
+import { antenatalSubject } from '../domain/antenatal-notification.js';
 
 /** One inbound FHIR message as the HTTP route received it, before its receipt is stored. */
 export interface InboundFhir {
@@ -24,6 +34,10 @@ export interface InboundFhir {
   answerEncoding: FhirEncoding;
   /** The authenticated API client. */
   apiClientId: string;
+  /** A bearer-JWT client with role feed: the FHIR or NEMS feed id its scope names. */
+  authorisedFeedId?: string;
+  /** A bearer-JWT client: what its token granted, stored with the message for replay. */
+  apiClientGrant?: ApiClientGrant;
   remoteAddress?: string;
 }
 
@@ -42,6 +56,7 @@ export interface InboundNems {
   channel: Channel;
   /** The authenticated API client, when it came over HTTP. */
   apiClientId?: string;
+  apiClientGrant?: ApiClientGrant;
   remoteAddress?: string;
   /**
    * The MESH message id, when it came from the feed's mailbox: the re-send key is then this id in the feed's
@@ -81,6 +96,8 @@ export interface FhirIntakeDeps {
   counts?: InternalErrorCounts;
   /** Outcomes and latencies (the hub's metrics; none in some tests). */
   metrics?: Metrics;
+  /** The declared triggers (issue 17): FHIR attendances are read for them. */
+  triggers?: readonly DeclaredTrigger[];
 }
 
 /**
@@ -100,7 +117,9 @@ export class FhirIntake {
 
   async receive(d: InboundFhir): Promise<FhirIntakeResult> {
     // A NEMS feed's API client posts STU3 national birth notifications: read as such, for its own feed.
-    const nems = this.deps.feeds.nemsForClient(d.apiClientId);
+    const nems =
+      this.deps.feeds.nemsForClient(d.apiClientId) ??
+      (d.authorisedFeedId !== undefined ? this.deps.feeds.nemsById(d.authorisedFeedId) : undefined);
     if (nems)
       return this.receiveNems({
         bytes: d.bytes,
@@ -109,6 +128,7 @@ export class FhirIntake {
         answerEncoding: d.answerEncoding,
         channel: 'http',
         apiClientId: d.apiClientId,
+        ...(d.apiClientGrant !== undefined ? { apiClientGrant: d.apiClientGrant } : {}),
         ...(d.remoteAddress !== undefined ? { remoteAddress: d.remoteAddress } : {}),
       });
     const started = process.hrtime.bigint();
@@ -118,7 +138,10 @@ export class FhirIntake {
       mappings: this.deps.mappings,
       receivedAt,
       apiClientId: d.apiClientId,
+      ...(d.authorisedFeedId !== undefined ? { authorisedFeedId: d.authorisedFeedId } : {}),
+      ...(d.remoteAddress !== undefined ? { remoteAddress: d.remoteAddress } : {}),
       maxBytes: this.deps.maxBytes,
+      ...(this.deps.triggers !== undefined ? { triggers: this.deps.triggers } : {}),
     });
     const format = d.encoding === 'xml' ? ('fhir-r4+xml' as const) : ('fhir-r4+json' as const);
     return this.commit({ ...d, channel: 'http', format }, a, receivedAt, started);
@@ -148,12 +171,14 @@ export class FhirIntake {
           {},
           { feed: n.feed, senderVerified: true },
         )
-      : assessNemsMessage(n.bytes, encoding, {
-          feed: n.feed,
-          mapping: this.deps.mappings.get(n.feed.mapping),
-          receivedAt,
-          maxBytes: this.deps.maxBytes,
-        });
+      : n.channel === 'http' && !fhirAddressAllowed(n.feed, n.remoteAddress)
+        ? refused([fhirIssue('forbidden', FHIR_ADDRESS_REFUSED)], {}, { feed: n.feed, forbidden: true })
+        : assessNemsMessage(n.bytes, encoding, {
+            feed: n.feed,
+            mapping: this.deps.mappings.get(n.feed.mapping),
+            receivedAt,
+            maxBytes: this.deps.maxBytes,
+          });
     const format = encoding === 'xml' ? ('fhir-stu3+xml' as const) : ('fhir-stu3+json' as const);
     return this.commit(
       {
@@ -164,6 +189,7 @@ export class FhirIntake {
         format,
         stu3: true,
         ...(n.apiClientId !== undefined ? { apiClientId: n.apiClientId } : {}),
+        ...(n.apiClientGrant !== undefined ? { apiClientGrant: n.apiClientGrant } : {}),
         ...(n.remoteAddress !== undefined ? { remoteAddress: n.remoteAddress } : {}),
         ...(n.meshMessageId !== undefined ? { meshMessageId: n.meshMessageId } : {}),
         ...(n.oversize !== undefined ? { oversize: n.oversize } : {}),
@@ -261,7 +287,7 @@ export class FhirIntake {
   private toRow(id: string, receivedAt: Date, d: Receipt, a: FhirAssessment, answer: Buffer): ReceivedMessage {
     const verified = a.senderVerified === true && a.feed !== undefined;
     const actor = verified && a.feed ? `feed:${a.feed.id}` : `client:${d.apiClientId ?? 'unknown'}`;
-    const subject = a.notification?.baby.nhsNumber;
+    const subject = a.notification?.baby.nhsNumber ?? antenatalSubject(a.antenatalEvent) ?? a.attendance?.patient.nhsNumber;
     const base = { at: receivedAt, actor, messageId: id, ...(subject ? { subjectNhsNumber: subject } : {}) };
     const format = d.format;
     const issues = a.issues.filter((i) => i.code !== 'informational').map(toStoredIssue);
@@ -292,6 +318,7 @@ export class FhirIntake {
       ),
     };
     if (d.apiClientId !== undefined) row.apiClient = d.apiClientId;
+    if (d.apiClientGrant !== undefined) row.apiClientGrant = d.apiClientGrant;
     if (d.remoteAddress !== undefined) row.remoteAddress = d.remoteAddress;
     if (a.feed) row.feedId = a.feed.id;
     const names = verified && a.feed ? [a.feed.id] : [a.envelope.sourceEndpoint ?? ''];
@@ -311,6 +338,8 @@ export class FhirIntake {
     if (a.envelope.event?.code !== undefined) row.messageType = `FHIR^${a.envelope.event.code}`;
     if (a.reason !== undefined) row.reason = a.reason;
     if (a.notification) row.canonical = a.notification;
+    if (a.attendance) row.attendance = a.attendance;
+    if (a.antenatalEvent) row.antenatalEvent = a.antenatalEvent;
     return row;
   }
 }
@@ -325,6 +354,7 @@ interface Receipt {
   /** A NEMS (STU3) message: answered in STU3 terms. */
   stu3?: true;
   apiClientId?: string;
+  apiClientGrant?: ApiClientGrant;
   remoteAddress?: string;
   meshMessageId?: string;
   oversize?: { sizeBytes: number; limitBytes: number; detail?: string };

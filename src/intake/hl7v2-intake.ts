@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import { noMetrics, secondsSince, type Metrics } from '../ports/metrics.js';
-import type { FeedDirectory } from '../pipeline/hl7v2/feed-directory.js';
+import type { FeedDirectory, PeerCertificate } from '../pipeline/hl7v2/feed-directory.js';
 import { Hl7ErrorCode, issue, type Issue } from '../domain/issue.js';
 import type { ProcessingJobs } from '../ports/processing-jobs.js';
-import type { Channel, MessageStatus, MessageStore, ReceivedMessage, ReceiptOutcome } from '../ports/message-store.js';
+import type { ApiClientGrant, Channel, MessageStatus, MessageStore, ReceivedMessage, ReceiptOutcome } from '../ports/message-store.js';
 import { ackWanted, buildAck, sentCode, type AckCode, type SentAckCode } from '../pipeline/hl7v2/ack.js';
 import { assessHl7v2, type Assessment, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
@@ -12,6 +12,7 @@ import { readEnvelope } from '../pipeline/hl7v2/envelope.js';
 import type { Hl7v2Limits } from '../pipeline/hl7v2/limits.js';
 import { resendKey } from './resend-key.js';
 import { identitySubject } from '../domain/identity-event.js';
+import { antenatalSubject } from '../domain/antenatal-notification.js';
 import { reportMappingError, type InternalErrorCounts } from './internal-errors.js';
 import { ReceiptCommitter, receiptAudit } from './receipt-committer.js';
 
@@ -25,6 +26,10 @@ export interface InboundHl7v2 {
   /** HTTP only: the authenticated client, and the one sending facility a `feed` client may send for. */
   apiClientId?: string;
   authorisedFacility?: string;
+  /** HTTP, a bearer-JWT client: what its token granted, stored with the message for replay. */
+  apiClientGrant?: ApiClientGrant;
+  /** MLLP only: the connection's identity (its verified TLS client certificate, if any), checked against the sender. */
+  connection?: { certificate?: PeerCertificate };
   /** Set when the frame exceeded the size limit: `bytes` then holds only its head. */
   oversize?: { sizeBytes: number; limitBytes: number };
 }
@@ -100,7 +105,8 @@ export class Hl7v2Intake {
           feeds: this.deps.feeds,
           mapper: this.deps.mapper,
           receivedAt,
-          ...(inbound.channel === 'mllp' && inbound.remoteAddress !== undefined ? { remoteAddress: inbound.remoteAddress } : {}),
+          ...(inbound.remoteAddress !== undefined ? { remoteAddress: inbound.remoteAddress } : {}),
+          ...(inbound.connection ? { connection: inbound.connection } : {}),
           ...(inbound.authorisedFacility !== undefined ? { authorisedFacility: inbound.authorisedFacility } : {}),
           ...(this.deps.limits ? { limits: this.deps.limits } : {}),
         });
@@ -195,7 +201,11 @@ export class Hl7v2Intake {
     // A feed is the actor only once verified: a message naming RX9 sent with RX1's key is RX1's client's doing.
     const verified = a.feed !== undefined && a.senderVerified === true;
     const actor = verified && a.feed ? `feed:${a.feed.id}` : d.apiClientId !== undefined ? `client:${d.apiClientId}` : 'sender:unknown';
-    const subject = a.notification?.baby.nhsNumber ?? identitySubject(a.identityEvent);
+    const subject =
+      a.notification?.baby.nhsNumber ??
+      identitySubject(a.identityEvent) ??
+      antenatalSubject(a.antenatalEvent) ??
+      a.attendance?.patient.nhsNumber;
     const base = { at: receivedAt, actor, messageId: id, ...(subject ? { subjectNhsNumber: subject } : {}) };
     const audit = receiptAudit(
       base,
@@ -226,6 +236,7 @@ export class Hl7v2Intake {
     };
     if (d.remoteAddress !== undefined) row.remoteAddress = d.remoteAddress;
     if (d.apiClientId !== undefined) row.apiClient = d.apiClientId;
+    if (d.apiClientGrant !== undefined) row.apiClientGrant = d.apiClientGrant;
     if (a.feed) row.feedId = a.feed.id;
     if (env) {
       const senderKey = resendKey({
@@ -241,6 +252,8 @@ export class Hl7v2Intake {
     if (a.reason !== undefined) row.reason = a.reason;
     if (a.notification) row.canonical = a.notification;
     if (a.identityEvent) row.identityEvent = a.identityEvent;
+    if (a.antenatalEvent) row.antenatalEvent = a.antenatalEvent;
+    if (a.attendance) row.attendance = a.attendance;
     return row;
   }
 }

@@ -21,7 +21,7 @@ export class ReceiptCommitter {
   private readonly enqueues = new Set<Promise<void>>();
 
   constructor(private readonly deps: { store: MessageStore; processingJobs: ProcessingJobs; logger: Logger }) {
-    this.commit = new GroupCommit((rows) => this.flush(rows), 500, INTAKE_CONCURRENT_BATCHES, true);
+    this.commit = new GroupCommit((rows) => this.flush(rows), 500, INTAKE_CONCURRENT_BATCHES, true, couldBeOneMessages);
   }
 
   /** Commits one message (with others received meanwhile); rejects when the store fails. */
@@ -68,6 +68,18 @@ export class ReceiptCommitter {
       );
     this.enqueues.add(done);
   }
+}
+
+/**
+ * SQLSTATE classes one message's data can cause: 22 data exception (a NUL in text, a bad value), 23 integrity
+ * constraint violation, 54 program limit exceeded (an index row too large). A batch failing so is split and
+ * retried (GroupCommit) so only the offending message is answered "cannot store". Anything else (no connection,
+ * the server shutting down, out of resources, a timeout) fails the whole batch at once: retrying it message by
+ * message would only load a store already in trouble.
+ */
+export function couldBeOneMessages(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
+  return typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code);
 }
 
 /** What intake decided about a message, as far as its receipt audit needs to know. */

@@ -4,9 +4,12 @@ import type { MessageStatus, MessageStore, StoredMessage } from '../ports/messag
 import { actorFields, type AuditActor, type AuditEventInput } from '../ports/audit.js';
 import type { ApiClient } from '../config/api-clients.js';
 import type { BirthNotification } from '../domain/birth-notification.js';
+import type { AntenatalEvent } from '../domain/antenatal-notification.js';
 import type { IdentityEvent } from '../domain/identity-event.js';
+import type { Attendance } from '../domain/trigger.js';
+import type { DeclaredTrigger } from '../pipeline/triggers/evaluate-trigger.js';
 import type { Issue } from '../domain/issue.js';
-import { assessHl7v2, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
+import { assessHl7v2, SENDER_IDENTITY_REASONS, type FeedMapper } from '../pipeline/hl7v2/assess-hl7v2.js';
 import { decodeHl7v2 } from '../pipeline/hl7v2/decode.js';
 import type { BackfillAdmission } from '../pipeline/hl7v2/map-outcome.js';
 import { assessFhirMessage, type FhirAssessment } from '../pipeline/fhir/assess-fhir.js';
@@ -32,9 +35,13 @@ export interface ReplayDeps {
   fhirMappings: FhirMappingSet;
   /** The FHIR body size limit, as at intake. */
   fhirMaxBytes: number;
+  /** The declared triggers, as at intake (FHIR attendances are read for them). */
+  triggers?: readonly DeclaredTrigger[];
   clock: () => Date;
   /** The configured API client with this id, if any. */
-  apiClient: (id: string) => ApiClient | undefined;
+  apiClient: (id: string) => Pick<ApiClient, 'id' | 'role' | 'scope'> | undefined;
+  /** Whether the OAuth 2.0 issuer with this id is configured today (absent: none is). */
+  issuerConfigured?: (issuerId: string) => boolean;
   /** Where a bug met while mapping is logged and counted (as at intake). */
   logger: Logger;
   counts?: InternalErrorCounts;
@@ -53,6 +60,8 @@ interface Reassessment {
   feedId?: string;
   notification?: BirthNotification;
   identityEvent?: IdentityEvent;
+  antenatalEvent?: AntenatalEvent;
+  attendance?: Attendance;
   backfill?: BackfillAdmission;
 }
 
@@ -113,17 +122,33 @@ export async function replayMessage(deps: ReplayDeps, id: string, actor: AuditAc
     ...(r.feedId !== undefined ? { feedId: r.feedId } : {}),
     ...(r.notification ? { canonical: r.notification } : {}),
     ...(r.identityEvent ? { identityEvent: r.identityEvent } : {}),
+    ...(r.antenatalEvent ? { antenatalEvent: r.antenatalEvent } : {}),
+    ...(r.attendance ? { attendance: r.attendance } : {}),
   });
   if (r.status === 'queued') await deps.processingJobs.enqueue([id]);
   return { kind: 'replayed', status: r.status, ...(r.reason !== undefined ? { reason: r.reason } : {}) };
 }
 
+type SendingClient = Pick<ApiClient, 'id' | 'role' | 'scope'> & { via: 'key' | 'jwt' };
+
 /**
- * The API client that sent a message over HTTP, checked again against today's configuration: it must still exist and
- * still be allowed to send messages (what it may send for is then checked by the assessment, as at receipt).
+ * The client that sent a message over HTTP, checked again against today's configuration (what it may send for is then
+ * checked by the assessment, as at receipt). An API key's client must still be in the file and still be allowed to
+ * send messages. A bearer-JWT client (the message holds its grant: role and scope at receipt, migration 032) is
+ * `<issuer id>:<client>`: its issuer must still be configured, and it is held to the grant its token had.
  */
-function sendingClient(deps: ReplayDeps, message: StoredMessage): ApiClient | Conflict {
-  const client = message.apiClient !== undefined ? deps.apiClient(message.apiClient) : undefined;
+function sendingClient(deps: ReplayDeps, message: StoredMessage): SendingClient | Conflict {
+  const id = message.apiClient;
+  const grant = message.apiClientGrant;
+  let client: SendingClient | undefined;
+  if (id !== undefined && grant !== undefined) {
+    const issuerId = id.slice(0, Math.max(0, id.indexOf(':')));
+    if (issuerId !== '' && deps.issuerConfigured?.(issuerId) === true)
+      client = { id, role: grant.role, ...(grant.scope !== undefined ? { scope: grant.scope } : {}), via: 'jwt' };
+  } else if (id !== undefined) {
+    const fromFile = deps.apiClient(id);
+    if (fromFile) client = { ...fromFile, via: 'key' };
+  }
   if (!client || (client.role !== 'feed' && client.role !== 'admin'))
     return conflict('The API client that sent this message may no longer send messages; ask the sender to resend it');
   return client;
@@ -139,12 +164,24 @@ function reassessHl7v2(deps: ReplayDeps, message: StoredMessage, at: Date): Reas
     if ('kind' in client) return client;
     if (client.role === 'feed') authorisedFacility = client.scope;
   }
+  // MLLP: the client certificate is not stored. A message refused for its sender's identity is never replayed (it
+  // would pass as the feed it named); any other message that a feed was found for passed the certificate check at
+  // receipt, so only the address is checked again. A message no feed was found for has no such proof.
+  let connection: { certificateCheckedAtReceipt?: true } | undefined;
+  if (message.channel === 'mllp') {
+    if (message.reason !== undefined && (Object.values(SENDER_IDENTITY_REASONS) as string[]).includes(message.reason))
+      return conflict(
+        "This message was refused because its sender is not the feed its connection is identified as; ask the feed's own sender to send it",
+      );
+    connection = message.feedId !== undefined ? { certificateCheckedAtReceipt: true } : {};
+  }
   const a = assessHl7v2(decodeHl7v2(message.raw), {
     feeds: deps.feeds,
     mapper: deps.mapper,
     receivedAt: at,
-    ...(message.channel === 'mllp' && message.remoteAddress !== undefined ? { remoteAddress: message.remoteAddress } : {}),
+    ...(message.remoteAddress !== undefined ? { remoteAddress: message.remoteAddress } : {}),
     ...(authorisedFacility !== undefined ? { authorisedFacility } : {}),
+    ...(connection ? { connection } : {}),
     ...(deps.limits ? { limits: deps.limits } : {}),
   });
   reportMappingError(deps, a, { messageId: message.id, replay: true });
@@ -156,6 +193,8 @@ function reassessHl7v2(deps: ReplayDeps, message: StoredMessage, at: Date): Reas
     ...(a.feed ? { feedId: a.feed.id } : {}),
     ...(a.notification ? { notification: a.notification } : {}),
     ...(a.identityEvent ? { identityEvent: a.identityEvent } : {}),
+    ...(a.antenatalEvent ? { antenatalEvent: a.antenatalEvent } : {}),
+    ...(a.attendance ? { attendance: a.attendance } : {}),
     ...(a.backfill ? { backfill: a.backfill } : {}),
   };
 }
@@ -179,14 +218,19 @@ function reassessFhir(deps: ReplayDeps, message: StoredMessage, at: Date): Reass
       mappings: deps.fhirMappings,
       receivedAt: at,
       apiClientId: client.id,
+      ...(client.via === 'jwt' && client.role === 'feed' && client.scope !== undefined ? { authorisedFeedId: client.scope } : {}),
+      ...(message.remoteAddress !== undefined ? { remoteAddress: message.remoteAddress } : {}),
       maxBytes: deps.fhirMaxBytes,
+      ...(deps.triggers !== undefined ? { triggers: deps.triggers } : {}),
     });
   } else {
     let feed: NemsFeedConfig | undefined;
     if (message.channel === 'http') {
       const client = sendingClient(deps, message);
       if ('kind' in client) return client;
-      feed = deps.feeds.nemsForClient(client.id);
+      feed =
+        deps.feeds.nemsForClient(client.id) ??
+        (client.via === 'jwt' && client.role === 'feed' && client.scope !== undefined ? deps.feeds.nemsById(client.scope) : undefined);
       if (!feed) return conflict('The API client that sent this message no longer posts for a NEMS feed; ask the sender to resend it');
     } else {
       feed = message.feedId !== undefined ? deps.feeds.nemsById(message.feedId) : undefined;
@@ -204,7 +248,10 @@ function reassessFhir(deps: ReplayDeps, message: StoredMessage, at: Date): Reass
 }
 
 /** A FHIR assessment (message, notification or fetched record) as a reassessment: informational notes left out. */
-function fhirReassessment(a: Omit<FetchedAssessment, 'internalError'>, feedId: string | undefined): Reassessment {
+function fhirReassessment(
+  a: Omit<FetchedAssessment, 'internalError'> & { attendance?: Attendance; antenatalEvent?: AntenatalEvent },
+  feedId: string | undefined,
+): Reassessment {
   const issues = a.issues.filter((i) => i.code !== 'informational');
   return {
     status: a.status,
@@ -213,6 +260,8 @@ function fhirReassessment(a: Omit<FetchedAssessment, 'internalError'>, feedId: s
     ...(a.reason !== undefined ? { reason: a.reason } : {}),
     ...(feedId !== undefined ? { feedId } : {}),
     ...(a.notification ? { notification: a.notification } : {}),
+    ...(a.attendance ? { attendance: a.attendance } : {}),
+    ...(a.antenatalEvent ? { antenatalEvent: a.antenatalEvent } : {}),
     ...(a.backfill ? { backfill: a.backfill } : {}),
   };
 }

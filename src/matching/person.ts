@@ -3,6 +3,7 @@
  * fields the production model compares, prepared once per object (cached), then scored by the engine.
  * The matcher never sees NHS numbers: the caller matches on those first.
  */
+import { boundedKey } from '../domain/bounded-key.js';
 import { compileModel, prepareRecord, recordKeys, scorePrepared, type PreparedRecord } from './engine.js';
 import type { Contribution, LinkageModel, LinkRecord, MatchBand, Score } from './model.js';
 
@@ -68,9 +69,12 @@ export function scorePair(model: MatchModel, probe: PersonForMatching, candidate
   };
 }
 
-/** Stable blocking keys (`dob:19850312`, `ph:07700900123`, …); the store fetches candidates sharing at least one. */
+/**
+ * Stable blocking keys (`dob:19850312`, `ph:07700900123`, …); the store fetches candidates sharing at least one. A
+ * key over 512 bytes (from a very long phone number or name) is its SHA-256 (boundedKey), to fit the index.
+ */
 export function blockingKeys(model: MatchModel, p: PersonForMatching): string[] {
-  return recordKeys(compileModel(model), preparePerson(model, p));
+  return recordKeys(compileModel(model), preparePerson(model, p)).map(boundedKey);
 }
 
 /** Scores every candidate and sorts best first (ties keep the candidates' order). */

@@ -8,8 +8,37 @@ import { ConfigError } from '../domain/config-error.js';
 import { compile } from '../domain/json-schema.js';
 import { NORMALISED_DISTRICT_PATTERN, NORMALISED_POSTCODE_PATTERN, NORMALISED_SECTOR_PATTERN } from '../domain/postcode.js';
 
-/** How a centre receives its notifications: it pulls from its inbox, or Stork pushes by signed webhook. */
-export type CentreDelivery = { mode: 'pull' } | { mode: 'webhook'; url: string };
+/**
+ * Where a webhook secret is read from: a file (relative to the configuration folder) or an environment variable.
+ * The secret itself is never in `catchments.json`.
+ */
+export type WebhookSecretRef = { file: string } | { env: string };
+
+/** A centre's webhook: its HTTPS address, its secrets (newest first, at most two while rotating) and an optional CA file. */
+export interface WebhookDelivery {
+  mode: 'webhook' | 'both';
+  url: string;
+  /** Newest first: the hub signs with each (Stork-Signature carries one `v1=` per secret), so a receiver holding either verifies. */
+  secrets: WebhookSecretRef[];
+  /** PEM file of the CA (or self-signed certificate) the receiver's certificate is checked against, besides the system's. */
+  caFile?: string;
+  /** How long the receiver's answer is awaited (default STORK_WEBHOOK_TIMEOUT_MS). */
+  timeoutMs?: number;
+  /** What is posted: Stork's JSON event (`json`, the default) or the item's FHIR R4 Bundle (`fhir`, application/fhir+json). */
+  format?: WebhookFormat;
+}
+
+export type WebhookFormat = 'json' | 'fhir';
+
+/**
+ * How a centre receives its notifications: it pulls from its inbox (`pull`), Stork pushes each one by signed
+ * webhook (`webhook`: the receiver's 2xx is the receipt and acknowledges the inbox item), or both (`both`: pushed,
+ * and the inbox item stays new for the centre's staff to take on).
+ */
+export type CentreDelivery = { mode: 'pull' } | WebhookDelivery;
+
+/** The centre's webhook, if it has one (`webhook` or `both`). */
+export const webhookOf = (delivery: CentreDelivery): WebhookDelivery | undefined => (delivery.mode === 'pull' ? undefined : delivery);
 
 /** A children's centre and the area it reaches, at district, sector or full-postcode level. */
 export interface Centre {
@@ -22,6 +51,8 @@ export interface Centre {
   /** Full normalised postcodes, e.g. `LS9 7AB`. */
   postcodes: string[];
   delivery: CentreDelivery;
+  /** Days after a notification reaches the centre by which its first contact is due (default 14, issue 15). */
+  contactTargetDays?: number;
 }
 
 /** A local authority: the districts it covers pick its unallocated inbox when no centre matches. */
@@ -64,7 +95,7 @@ const ID_PATTERN = '^[a-z0-9][a-z0-9-]*$';
 
 const codeList = (pattern: string) => ({ type: 'array', items: { type: 'string', pattern }, uniqueItems: true });
 
-/** JSON Schema for `mappings/catchments.json`: upper-case normalised postcodes, kebab-case ids, https webhooks. */
+/** JSON Schema for `mappings/catchments.json`: upper-case normalised postcodes, kebab-case ids, https webhooks with secrets by reference. */
 export const catchmentsSchema = {
   $id: 'https://stork.example/schemas/catchments.json',
   type: 'object',
@@ -94,6 +125,7 @@ export const catchmentsSchema = {
                 districts: codeList(DISTRICT_PATTERN),
                 sectors: codeList(SECTOR_PATTERN),
                 postcodes: codeList(POSTCODE_PATTERN),
+                contactTargetDays: { type: 'integer', minimum: 1, maximum: 365 },
                 delivery: {
                   type: 'object',
                   required: ['mode'],
@@ -107,10 +139,34 @@ export const catchmentsSchema = {
                     {
                       type: 'object',
                       additionalProperties: false,
-                      required: ['mode', 'url'],
+                      required: ['mode', 'url', 'secrets'],
                       properties: {
-                        mode: { const: 'webhook' },
+                        mode: { enum: ['webhook', 'both'] },
                         url: { type: 'string', format: 'uri', pattern: '^https://' },
+                        secrets: {
+                          type: 'array',
+                          minItems: 1,
+                          maxItems: 2,
+                          items: {
+                            oneOf: [
+                              {
+                                type: 'object',
+                                additionalProperties: false,
+                                required: ['file'],
+                                properties: { file: { type: 'string', minLength: 1 } },
+                              },
+                              {
+                                type: 'object',
+                                additionalProperties: false,
+                                required: ['env'],
+                                properties: { env: { type: 'string', pattern: '^STORK_WEBHOOK_SECRET_[A-Z0-9_]+$' } },
+                              },
+                            ],
+                          },
+                        },
+                        caFile: { type: 'string', minLength: 1 },
+                        timeoutMs: { type: 'integer', minimum: 50, maximum: 300000 },
+                        format: { enum: ['json', 'fhir'] },
                       },
                     },
                   ],

@@ -6,6 +6,7 @@
  * has none) is not imported: its children are reported too.
  */
 import type { Address, GpPractice } from '../domain/birth-notification.js';
+import { boundedKey } from '../domain/bounded-key.js';
 import { parseNhsNumber } from '../domain/nhs-number.js';
 import { normalisePostcode } from '../domain/postcode.js';
 import type { FamilyLead, ImportedFamily, NewChild } from '../ports/family-store.js';
@@ -198,7 +199,8 @@ export function readRegister(
     const accepted = [lead.row];
     for (const c of children) {
       const v = c.values;
-      const key = v.nhsNumber !== undefined ? `nhs:${v.nhsNumber}` : `register:${centre}:${ref}:${v.localId ?? `row-${String(c.row)}`}`;
+      const key =
+        v.nhsNumber !== undefined ? `nhs:${v.nhsNumber}` : boundedKey(`register:${centre}:${ref}:${v.localId ?? `row-${String(c.row)}`}`);
       if (childKeys.has(key)) {
         rejected.push({
           row: c.row,

@@ -6,6 +6,7 @@ import { decide, minimise, type Decision, type DisclosedRecord } from './consent
 import { agreementFor, type AgreementChoice } from './consent/agreements.js';
 import { routeNotification, type Route } from './route.js';
 import { birthKey, demographicKey } from './same-birth.js';
+import { boundedKey } from '../domain/bounded-key.js';
 
 /** What happens to one birth: the rule's decision, the catchment route, and where (and what) it is delivered. */
 export interface DeliveryPlan {
@@ -23,12 +24,13 @@ export interface DeliveryPlan {
 
 /**
  * The key that makes a birth one notification whatever feed or message brings it: the baby's NHS
- * number, else the feed's local identifier, else the message itself (no de-duplication possible).
+ * number, else the feed's local identifier, else the message itself (no de-duplication possible). A local key over
+ * 512 bytes is its SHA-256 (boundedKey), as identityKeys makes it.
  */
 export function subjectKey(n: BirthNotification, messageId: string): string {
   if (n.baby.nhsNumber) return `nhs:${n.baby.nhsNumber}`;
   const local = n.baby.localIdentifiers[0];
-  if (local) return `local:${n.source.feedId}:${local.assigner ?? ''}:${local.value}`;
+  if (local) return boundedKey(`local:${n.source.feedId}:${local.assigner ?? ''}:${local.value}`);
   return `message:${messageId}`;
 }
 

@@ -8,6 +8,7 @@
  * Field names only ever leave these functions (for the audit): never a value.
  */
 import type { Baby, BirthNotification, Confidentiality, LocalIdentifier, Mother } from '../domain/birth-notification.js';
+import { boundedKey } from '../domain/bounded-key.js';
 
 /** The birth order a record states: its own, or 1 for a baby said not to be one of a multiple birth. */
 export function statedBirthOrder(baby: Baby): number | undefined {
@@ -25,7 +26,7 @@ export function birthKey(n: BirthNotification): string | undefined {
   const mother = n.mother?.nhsNumber;
   const order = statedBirthOrder(n.baby);
   if (mother === undefined || order === undefined) return undefined;
-  return `birth:${mother}:${n.baby.birthDate}:${order}`;
+  return boundedKey(`birth:${mother}:${n.baby.birthDate}:${order}`);
 }
 
 export type SameBirthVerdict =
@@ -202,14 +203,15 @@ const knownSex = (s: Baby['sex']): s is 'male' | 'female' | 'other' => s !== und
  * birth to the minute (UTC), its sex, and the mother's date of birth and family name (letters only, upper case).
  * Undefined unless all five are known. Twins differ by their minute of birth (or, born in the same minute, by
  * sex); two babies still sharing the key are compared by compareByMotherDetails before anything is merged. Unique
- * in the database, so two workers racing with one baby by two routes make one notification.
+ * in the database, so two workers racing with one baby by two routes make one notification. Over 512 bytes (a very
+ * long family name) the key is its SHA-256 (boundedKey).
  */
 export function demographicKey(n: BirthNotification): string | undefined {
   const minute = n.baby.birthTime === undefined ? undefined : minuteOf(n.baby.birthTime);
   const family = nameKey(n.mother?.name?.family);
   const motherBorn = n.mother?.birthDate;
   if (minute === undefined || !knownSex(n.baby.sex) || family === undefined || motherBorn === undefined) return undefined;
-  return `demo:${n.baby.birthDate}:${minute}:${n.baby.sex}:${motherBorn}:${family}`;
+  return boundedKey(`demo:${n.baby.birthDate}:${minute}:${n.baby.sex}:${motherBorn}:${family}`);
 }
 
 /**

@@ -36,6 +36,8 @@ export type AuditAction =
   | 'named-worker'
   /** A notification placed in a family (details: familyId, method, score and each field's level and weight). */
   | 'family-linked'
+  /** An antenatal notification closed because the baby's birth joined the family it made (details: kind, birthNotificationId, familyId). */
+  | 'antenatal-closed'
   /** A match in the review band held for an operator (details: review, families, score, contributions). */
   | 'match-review-created'
   /** An operator confirmed or rejected a held match. */
@@ -59,7 +61,25 @@ export type AuditAction =
   /** Data exported from Stork (a CSV or JSON download, details: what, format, rows). */
   | 'exported'
   /** A retention run purged one table's expired personal data (details: counts, cut-off, the retention file's hash). */
-  | 'purged';
+  | 'purged'
+  /** A `keys:rotate` run re-encrypted stored data under the current data key (details: counts and key ids only). */
+  | 'keys-rotated'
+  /** A centre recorded an offer-of-support outcome for a notification (outcome; details: worker, date, outcomeId, corrects). */
+  | 'offer-outcome-recorded'
+  /** A notification or withdrawal pushed to a centre's webhook and answered 2xx, the receipt (details: event, idempotencyKey, httpStatus). */
+  | 'webhook-delivered'
+  /** A webhook delivery given up after retries past the horizon: a dead letter (details: deadLetterId, lastError, attempts). */
+  | 'webhook-dead-lettered'
+  /** An operator replayed a dead letter (details: deadLetterId, the original's idempotencyKey; outcome requeued or superseded). */
+  | 'webhook-replayed'
+  /** A trigger fired (issue 17): its minimum dataset delivered to the recipient's queue (ruleId = trigger id, rulebookVersion = its agreement). */
+  | 'trigger-fired'
+  /** A trigger did not fire for an event whose code its value set holds (outcome: why: no known children, no lawful basis, …). */
+  | 'trigger-not-fired'
+  /** A trigger's firing held for safeguarding review because a record is restricted: not delivered until released. */
+  | 'trigger-held'
+  /** A held firing released to its recipient or closed at safeguarding review (outcome `released` or `closed`). */
+  | 'trigger-reviewed';
 
 /** Every audit action, for validating a query's `action` filter. */
 export const AUDIT_ACTIONS = [
@@ -91,6 +111,7 @@ export const AUDIT_ACTIONS = [
   'event-fetched',
   'named-worker',
   'family-linked',
+  'antenatal-closed',
   'match-review-created',
   'match-reviewed',
   'families-imported',
@@ -102,6 +123,15 @@ export const AUDIT_ACTIONS = [
   'exported',
   'audit-chain-started',
   'purged',
+  'keys-rotated',
+  'offer-outcome-recorded',
+  'webhook-delivered',
+  'webhook-dead-lettered',
+  'webhook-replayed',
+  'trigger-fired',
+  'trigger-not-fired',
+  'trigger-held',
+  'trigger-reviewed',
 ] as const satisfies readonly AuditAction[];
 
 /** True only while AUDIT_ACTIONS lists every action: one missing makes this a compile error. */

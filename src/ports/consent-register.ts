@@ -1,4 +1,4 @@
-import type { ConsentRecord } from '../domain/consent.js';
+import type { ConsentRecord, ConsentScope } from '../domain/consent.js';
 import type { Decision, DisclosedRecord } from '../pipeline/consent/decide.js';
 import type { AuditActor, AuditEventInput } from './audit.js';
 import type { BirthNotification } from '../domain/birth-notification.js';
@@ -56,6 +56,10 @@ export interface ConsentWithdrawal {
 export interface PeriodBoundary {
   consentId: string;
   nhsNumbers: string[];
+  /** The record's scope, and whom it names (an `antenatal` record naming the mother decides her bookings again). */
+  scope: ConsentScope;
+  motherNhsNumber?: string;
+  babyNhsNumber?: string;
 }
 
 /** A live notification decided again under the consent records that now apply, still in the same inbox. */

@@ -1,5 +1,7 @@
 import type { BirthNotification } from '../domain/birth-notification.js';
 import type { IdentityEvent } from '../domain/identity-event.js';
+import type { AntenatalEvent } from '../domain/antenatal-notification.js';
+import type { Attendance } from '../domain/trigger.js';
 import type { Issue } from '../domain/issue.js';
 import type { AuditEventInput } from './audit.js';
 
@@ -8,6 +10,15 @@ export type MessageStatus = 'queued' | 'processed' | 'not-relevant' | 'quarantin
 export type Channel = 'mllp' | 'http' | 'mesh' | 'fhir-fetch';
 /** How the stored bytes are encoded: HL7 v2 ER7, or a FHIR resource in JSON or XML (migration 008). */
 export type MessageFormat = 'hl7v2' | 'fhir-r4+json' | 'fhir-r4+xml' | 'fhir-stu3+json' | 'fhir-stu3+xml';
+
+/**
+ * What a bearer JWT granted the client that sent a message over HTTP: its role and the facility (HL7 v2) or feed id
+ * (FHIR, NEMS) its scope named. Stored with the message, because a replay has no token to read it from again.
+ */
+export interface ApiClientGrant {
+  role: 'feed' | 'admin';
+  scope?: string;
+}
 
 /** A message as intake commits it: the exact bytes, where they came from, and what intake decided. */
 export interface ReceivedMessage {
@@ -18,6 +29,8 @@ export interface ReceivedMessage {
   format?: MessageFormat;
   remoteAddress?: string;
   apiClient?: string;
+  /** A bearer-JWT client's grant (see ApiClientGrant); absent for API keys. */
+  apiClientGrant?: ApiClientGrant;
   feedId?: string;
   /** The re-send key (src/intake/resend-key.ts): the verified sender's, else that of who authenticated. */
   senderKey?: string;
@@ -36,6 +49,10 @@ export interface ReceivedMessage {
   canonical?: BirthNotification;
   /** An identity event (A40, A24): stored where a birth's canonical record is (one or the other). */
   identityEvent?: IdentityEvent;
+  /** A maternity booking or pregnancy loss (issue 17): stored where a birth's canonical record is. */
+  antenatalEvent?: AntenatalEvent;
+  /** An A&E attendance (issue 17 triggers): stored where a birth's canonical record is. */
+  attendance?: Attendance;
   /** Audit events appended in the same transaction as the message. */
   audit: AuditEventInput[];
 }
@@ -81,9 +98,12 @@ export interface StoredMessage extends MessageSummary {
   raw: Buffer;
   canonical?: BirthNotification;
   identityEvent?: IdentityEvent;
+  attendance?: Attendance;
   senderKey?: string;
   /** HTTP: the API client that sent it (replay re-checks what that client may send for). */
   apiClient?: string;
+  /** HTTP, a bearer-JWT client: what its token granted at receipt. */
+  apiClientGrant?: ApiClientGrant;
 }
 
 /** A feed as the operators' console shows it: its last message, and today's messages by acknowledgement code. */
@@ -124,6 +144,8 @@ export interface MessageStore {
     feedId?: string;
     canonical?: BirthNotification;
     identityEvent?: IdentityEvent;
+    antenatalEvent?: AntenatalEvent;
+    attendance?: Attendance;
     at: Date;
     audit: AuditEventInput[];
   }): Promise<void>;

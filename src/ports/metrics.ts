@@ -21,7 +21,16 @@ export type MetricStage =
   /** Receipt of the message until its notification is in the inbox. */
   | 'end_to_end';
 
-export type DeliveryOutcome = 'delivered' | 'withheld' | 'withdrawn' | 'failed';
+export type DeliveryOutcome =
+  | 'delivered'
+  | 'withheld'
+  | 'withdrawn'
+  | 'failed'
+  /** Webhooks (issue 15): a push answered 2xx, a failed attempt (retried), a dead letter, one not sent (withdrawn since). */
+  | 'webhook-delivered'
+  | 'webhook-failed'
+  | 'webhook-dead-lettered'
+  | 'webhook-superseded';
 
 export interface Metrics {
   /** An HL7 v2 message answered: its feed (verified sender only), message type (`ADT^A28`) and the ACK code sent. */

@@ -1,5 +1,7 @@
 import type { BirthNotification } from '../domain/birth-notification.js';
+import type { AntenatalEvent } from '../domain/antenatal-notification.js';
 import type { IdentityEvent } from '../domain/identity-event.js';
+import type { Attendance } from '../domain/trigger.js';
 import type { DeliveryPlan } from '../pipeline/plan-delivery.js';
 import type { Route } from '../pipeline/route.js';
 import type { Decision, DisclosedRecord } from '../pipeline/consent/decide.js';
@@ -12,6 +14,10 @@ export interface QueuedMessage {
   canonical: BirthNotification | undefined;
   /** Set instead of `canonical` for an identity event (A40 merge, A24 link). */
   identityEvent?: IdentityEvent;
+  /** Set instead of `canonical` for a maternity booking or pregnancy loss (issue 17). */
+  antenatalEvent?: AntenatalEvent;
+  /** Set instead of `canonical` for an A&E attendance (issue 17 triggers). */
+  attendance?: Attendance;
 }
 
 export interface ProcessedBirth {
@@ -182,6 +188,11 @@ export interface InboxFilter {
   status?: InboxStatus;
   /** Only babies born on or after this London date (YYYY-MM-DD), as the disclosed record gives it. */
   bornOnOrAfter?: string;
+  /**
+   * Only notifications overdue for first contact (issue 15): still in effect, delivered before this instant, with
+   * no counting contacted, offer-accepted, offer-declined or moved-away outcome (offer_outcomes, migration 027).
+   */
+  openDeliveredBefore?: Date;
   /** Oldest delivered first (the API's order, the default) or newest first (the web worklist). */
   order?: 'oldest-first' | 'newest-first';
   limit: number;

@@ -10,9 +10,9 @@ export interface SignedInPerson {
 }
 
 /** What a person may do in the web app. */
-export type WebRole = 'centre-worker' | 'ig-lead' | 'operator' | 'admin';
+export type WebRole = 'centre-worker' | 'ig-lead' | 'operator' | 'admin' | 'early-help-worker';
 
-export const WEB_ROLES: readonly WebRole[] = ['centre-worker', 'ig-lead', 'operator', 'admin'];
+export const WEB_ROLES: readonly WebRole[] = ['centre-worker', 'ig-lead', 'operator', 'admin', 'early-help-worker'];
 
 export interface WebSession {
   person: SignedInPerson;

@@ -14,13 +14,28 @@ export function processIdentity(): string {
   return `${user}@${os.hostname()} pid ${process.pid}`;
 }
 
+/** An agreement of another kind as loaded (the antenatal agreement, a trigger agreement): its content and hash. */
+export interface OtherAgreement {
+  id: string;
+  version: string;
+  reviewDate?: string;
+  hash: string;
+}
+
 /**
  * At start-up: records each agreement version (content hash) not loaded before, audited as `rulebook-loaded`
  * (who, when, id, version, hash), and warns about agreements past their review date (a warning, not a failure:
- * an overdue review must not stop notifications, but the IG lead must see it).
+ * an overdue review must not stop notifications, but the IG lead must see it). `others`: the antenatal and trigger
+ * agreements (issue 17), recorded and warned about the same way.
  */
-export async function recordAgreementVersions(log: AgreementVersionLog, agreements: Agreements, logger: Logger, at: Date): Promise<void> {
-  const all = [...agreements.byId.values()];
+export async function recordAgreementVersions(
+  log: AgreementVersionLog,
+  agreements: Agreements,
+  logger: Logger,
+  at: Date,
+  others: readonly OtherAgreement[] = [],
+): Promise<void> {
+  const all = [...agreements.byId.values(), ...others];
   const fresh = await log.recordLoaded(
     all.map(({ hash, ...content }) => ({
       id: content.id,

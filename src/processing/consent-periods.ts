@@ -5,13 +5,15 @@
  * day the job last covered have their families' notifications decided again, exactly as recording a record does
  * (record-consents.ts, under the family's register locks): an objection that ended delivers again what it held
  * back, a clinical-details consent that ended rebuilds the disclosed record without the birth details, one that
- * starts withdraws or rebuilds. The day covered is saved only after every family is done, so a crash or restart
- * covers the same days again (deciding again is idempotent) and never skips one.
+ * starts withdraws or rebuilds. A mother's `antenatal` record has her antenatal bookings decided again too
+ * (antenatal-bookings.ts redecideBookings): a consent that ended withdraws a delivered booking, one that starts (or an
+ * objection that ended) delivers a withheld or held one. The day covered is saved only after every family is done,
+ * so a crash or restart covers the same days again (deciding again is idempotent) and never skips one.
  */
 import { localDateOf } from '../domain/hl7-datetime.js';
 import type { Logger } from '../logger.js';
 import type { ConsentRegister } from '../ports/consent-register.js';
-import { applyToLive, type ConsentEffects } from './record-consents.js';
+import { applyToLive, withAntenatal, type ConsentEffects, type RedecideBookings } from './record-consents.js';
 import type { Replan } from './reconsider-consent.js';
 
 /** The job's name in `scheduled_runs`, and the actor of what it changes. */
@@ -23,6 +25,8 @@ export interface ConsentPeriodDeps {
   replan: Replan;
   clock: () => Date;
   logger: Logger;
+  /** Decides again a mother's antenatal bookings (as ConsentDeps.antenatal); absent: the hub takes no bookings. */
+  antenatal?: RedecideBookings;
 }
 
 export interface ConsentPeriodRun {
@@ -48,13 +52,16 @@ export async function runConsentPeriods(deps: ConsentPeriodDeps): Promise<Consen
   const effects: ConsentEffects = { withdrawn: 0, updated: 0, redelivered: 0 };
   for (const b of boundaries) {
     // One transaction per record, under its family's locks: a birth of that family being processed waits, or is waited for.
-    const e = await deps.register.transaction(async (tx) => {
+    const births = await deps.register.transaction(async (tx) => {
       await tx.lockSubjects(b.nhsNumbers);
       return applyToLive(tx, b.nhsNumbers, deps.replan, at, CONSENT_PERIODS_ACTOR, { consentId: b.consentId });
     });
+    const e = await withAntenatal(deps.antenatal, { id: b.consentId, ...b }, CONSENT_PERIODS_ACTOR, births);
     effects.withdrawn += e.withdrawn;
     effects.updated += e.updated;
     effects.redelivered += e.redelivered;
+    if (e.antenatalDelivered !== undefined) effects.antenatalDelivered = (effects.antenatalDelivered ?? 0) + e.antenatalDelivered;
+    if (e.antenatalWithdrawn !== undefined) effects.antenatalWithdrawn = (effects.antenatalWithdrawn ?? 0) + e.antenatalWithdrawn;
   }
   await deps.register.saveRun(CONSENT_PERIODS_JOB, day, at);
   // Counts only: a day in a log line could be a baby's date of birth for all a log reader knows.

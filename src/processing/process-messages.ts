@@ -23,6 +23,8 @@ import type { MatchReviewJobs } from '../ports/match-review-jobs.js';
 import { placeInFamilies, refreshLinkedFamilies } from './match-families.js';
 import { readBatchConsents, reconsiderAfterBatch, splitConsents, type ReadyBirth } from './batch-consents.js';
 import { objectionHold, type Replan } from './reconsider-consent.js';
+import { processAntenatalEvents, type AntenatalDeps, type QueuedAntenatalEvent } from './antenatal-bookings.js';
+import { processAttendances, type QueuedAttendance, type TriggerDeps } from './trigger-attendances.js';
 
 /** An update about a baby (not a death report): it changes the baby's notification and never makes one. */
 const isUpdate = (b: ProcessedBirth): boolean => b.record.source.update === true && !b.record.baby.deceased;
@@ -46,6 +48,10 @@ export interface ProcessDeps {
   reviewJobs?: MatchReviewJobs;
   /** Decisions, outcomes and stage latencies (the hub's metrics; none in some tests). */
   metrics?: Metrics;
+  /** Maternity bookings and pregnancy losses (issue 17); without it they are quarantined for an operator. */
+  antenatal?: Omit<AntenatalDeps, 'logger' | 'clock' | 'catchments' | 'families'>;
+  /** Triggers over A&E attendances (issue 17); without it attendances are quarantined for an operator. */
+  triggers?: Omit<TriggerDeps, 'logger' | 'clock'>;
 }
 
 /** Groups pending deliveries by inbox, so each inbox gets one delivery job per batch. */
@@ -71,8 +77,18 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
   const queued = await deps.store.loadQueued(messageIds);
   const ready: (ReadyBirth & { at: Date })[] = [];
   const identity: QueuedIdentityEvent[] = [];
+  const antenatal: QueuedAntenatalEvent[] = [];
+  const attendances: QueuedAttendance[] = [];
   for (const m of queued) {
     const at = clock();
+    if (m.antenatalEvent) {
+      antenatal.push({ messageId: m.id, event: m.antenatalEvent });
+      continue;
+    }
+    if (m.attendance) {
+      attendances.push({ messageId: m.id, attendance: m.attendance });
+      continue;
+    }
     if (m.identityEvent) {
       identity.push({ messageId: m.id, event: m.identityEvent });
       continue;
@@ -154,8 +170,15 @@ export async function processMessages(deps: ProcessDeps, messageIds: readonly st
     deps.logger.info({ messages: messageIds.length, ...counts }, 'births processed');
   }
   if (identity.length > 0) await processIdentity(deps, clock, identity);
+  if (antenatal.length > 0) await processAntenatal(deps, clock, antenatal);
+  if (attendances.length > 0) await processTriggers(deps, clock, attendances);
   // A retried job may have stopped between its commit and its deliveries: those still waiting go out now.
-  const born = new Set([...births.map((b) => b.messageId), ...identity.map((e) => e.messageId)]);
+  const born = new Set([
+    ...births.map((b) => b.messageId),
+    ...identity.map((e) => e.messageId),
+    ...antenatal.map((e) => e.messageId),
+    ...attendances.map((a) => a.messageId),
+  ]);
   const notQueued = messageIds.filter((id) => !born.has(id));
   const recheck = [...retried, ...notQueued];
   if (recheck.length > 0) pending.push(...(await deps.store.undelivered(recheck)));
@@ -241,6 +264,29 @@ async function processIdentity(deps: ProcessDeps, clock: () => Date, events: rea
   }
   const replan = (record: BirthNotification) => planDelivery(record, '', deps.rulebook, deps.catchments);
   await processIdentityEvents({ store: deps.identity, replan, logger: deps.logger, clock }, events);
+}
+
+/** Antenatal events (issue 17) after the batch's births, each in its own transaction (src/processing/antenatal-bookings.ts). */
+async function processAntenatal(deps: ProcessDeps, clock: () => Date, events: readonly QueuedAntenatalEvent[]): Promise<void> {
+  if (deps.antenatal === undefined) {
+    const reason = 'Maternity booking received but no antenatal agreement is configured (consent-rules/antenatal); replay it';
+    for (const e of events) await deps.store.quarantine(e.messageId, reason, clock(), quarantineAudit(e.messageId, reason, clock()));
+    return;
+  }
+  await processAntenatalEvents(
+    { ...deps.antenatal, catchments: deps.catchments, logger: deps.logger, clock, ...(deps.families ? { families: deps.families } : {}) },
+    events,
+  );
+}
+
+/** A&E attendances for the triggers (src/processing/trigger-attendances.ts), each in its own transaction. */
+async function processTriggers(deps: ProcessDeps, clock: () => Date, attendances: readonly QueuedAttendance[]): Promise<void> {
+  if (deps.triggers === undefined) {
+    const reason = 'A&E attendance received but triggers are not configured; replay it';
+    for (const a of attendances) await deps.store.quarantine(a.messageId, reason, clock(), quarantineAudit(a.messageId, reason, clock()));
+    return;
+  }
+  await processAttendances({ ...deps.triggers, logger: deps.logger, clock }, attendances);
 }
 
 interface FamilyOutcome {

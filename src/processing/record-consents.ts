@@ -19,7 +19,20 @@ export interface ConsentDeps {
   register: ConsentRegister;
   replan: Replan;
   clock: () => Date;
+  /**
+   * Decides again the mother's antenatal bookings (antenatal-bookings.ts redecideBookings), after a record about her
+   * in scope `antenatal` is recorded or withdrawn; returns how many were delivered and withdrawn. Absent: the hub
+   * takes no bookings.
+   */
+  antenatal?: RedecideBookings;
 }
+
+/** Decides again the mother's antenatal bookings after a consent change (antenatal-bookings.ts redecideBookings). */
+export type RedecideBookings = (
+  motherNhsNumber: string,
+  actor: string,
+  cause: { consentId: string },
+) => Promise<{ delivered: number; withdrawn: number }>;
 
 /** What a consent change did to notifications already made (counts only). */
 export interface ConsentEffects {
@@ -27,6 +40,25 @@ export interface ConsentEffects {
   updated: number;
   /** Held back by an objection now lifted: delivered to their inbox again. */
   redelivered: number;
+  /** Antenatal bookings withheld (no consent, an objection) or held by a consent change, now delivered to the covering centre. */
+  antenatalDelivered?: number;
+  /** Antenatal bookings delivered, now withdrawn from the centre (her consent withdrawn or over, an objection). */
+  antenatalWithdrawn?: number;
+}
+
+/**
+ * After the record's transaction: its mother's antenatal bookings, decided again. Only a record in scope `antenatal`
+ * naming the mother (and no baby) can change a booking's decision (antenatalConsent), so only such a record does this.
+ */
+export async function withAntenatal(
+  redecide: RedecideBookings | undefined,
+  r: Pick<ConsentRecord, 'id' | 'scope' | 'motherNhsNumber' | 'babyNhsNumber'>,
+  actor: string,
+  effects: ConsentEffects,
+): Promise<ConsentEffects> {
+  if (redecide === undefined || r.scope !== 'antenatal' || r.motherNhsNumber === undefined || r.babyNhsNumber !== undefined) return effects;
+  const done = await redecide(r.motherNhsNumber, actor, { consentId: r.id });
+  return { ...effects, antenatalDelivered: done.delivered, antenatalWithdrawn: done.withdrawn };
 }
 
 /** The NHS numbers a statement is about. */
@@ -116,7 +148,7 @@ export async function recordConsent(
   const subjects = subjectsOf(statement);
   const actor = actorFields(by).actor;
   const name = nameOf(by).name;
-  return deps.register.transaction(async (tx) => {
+  const outcome: RecordOutcome = await deps.register.transaction(async (tx) => {
     await tx.lockSubjects(subjects);
     if (ownInbox !== undefined && !(await tx.inboxHasFamily(ownInbox, subjects))) return { kind: 'not-own-family' };
     const record: ConsentRecord = {
@@ -131,6 +163,8 @@ export async function recordConsent(
     const effects = await applyToLive(tx, subjects, deps.replan, at, actor, { consentId: record.id });
     return { kind: 'recorded', record, effects };
   });
+  if (outcome.kind !== 'recorded') return outcome;
+  return { ...outcome, effects: await withAntenatal(deps.antenatal, outcome.record, actor, outcome.effects) };
 }
 
 export type WithdrawOutcome =
@@ -152,7 +186,7 @@ export async function withdrawConsent(
   const who = actorFields(by);
   const actor = who.actor;
   const name = nameOf(by).name;
-  return deps.register.transaction(async (tx) => {
+  const outcome: WithdrawOutcome = await deps.register.transaction(async (tx) => {
     const found = await tx.get(id);
     if (found === undefined || !may(found)) return { kind: 'not-found' };
     const subjects = subjectsOf(found);
@@ -178,6 +212,8 @@ export async function withdrawConsent(
     const effects = await applyToLive(tx, subjects, deps.replan, at, actor, { consentId: id });
     return { kind: 'withdrawn', record, effects };
   });
+  if (outcome.kind !== 'withdrawn') return outcome;
+  return { ...outcome, effects: await withAntenatal(deps.antenatal, outcome.record, actor, outcome.effects) };
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { AuditEventInput } from '../ports/audit.js';
 import type { RetentionStore } from '../ports/retention-store.js';
-import { cutoffs, RETENTION_TARGETS, TARGET_PERIOD, type RetentionConfig, type RetentionTarget } from '../domain/retention-policy.js';
+import { cutoffs, RETENTION_TARGETS, targetPeriod, type RetentionConfig, type RetentionTarget } from '../domain/retention-policy.js';
 
 export interface RetentionDeps {
   store: RetentionStore;
@@ -83,15 +83,13 @@ export async function runRetention(deps: RetentionDeps, options: { dryRun?: bool
       } catch (err) {
         // What the committed batches purged is audited even when a later batch fails (the job is then retried).
         const partial: TargetReport = { target, cutoff: cut[target].toISOString(), purged, heldBack: 0, batches };
-        await store
-          .appendAudit([{ ...purgeAudit(partial, deps.configSha256, TARGET_PERIOD[target], config, clock()), outcome: 'failed' }])
-          .catch(() => undefined);
+        await store.appendAudit([{ ...purgeAudit(partial, deps.configSha256, config, clock()), outcome: 'failed' }]).catch(() => undefined);
         throw err;
       }
       const { heldBack } = await store.count(target, cut[target]);
       const report: TargetReport = { target, cutoff: cut[target].toISOString(), purged, heldBack, batches };
       targets.push(report);
-      await store.appendAudit([purgeAudit(report, deps.configSha256, TARGET_PERIOD[target], config, clock())]);
+      await store.appendAudit([purgeAudit(report, deps.configSha256, config, clock())]);
       logger.info({ target, purged, heldBack, batches }, 'retention: purged');
     }
   } finally {
@@ -100,13 +98,8 @@ export async function runRetention(deps: RetentionDeps, options: { dryRun?: bool
   return { kind: 'done', dryRun, at: startedAt.toISOString(), configSha256: deps.configSha256, targets };
 }
 
-function purgeAudit(
-  r: TargetReport,
-  configSha256: string,
-  period: keyof RetentionConfig['periods'],
-  config: RetentionConfig,
-  at: Date,
-): AuditEventInput {
+function purgeAudit(r: TargetReport, configSha256: string, config: RetentionConfig, at: Date): AuditEventInput {
+  const { name, period } = targetPeriod(config.periods, r.target);
   return {
     at,
     actor: RETENTION_ACTOR,
@@ -118,7 +111,7 @@ function purgeAudit(
       heldBack: r.heldBack,
       batches: r.batches,
       cutoff: r.cutoff,
-      period: { name: period, ...config.periods[period] },
+      period: { name, ...period },
       configSha256,
     },
   };

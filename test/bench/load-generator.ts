@@ -266,10 +266,13 @@ function fail(err: unknown): void {
   reply({ type: 'failed', message: err instanceof Error ? (deadline ? err.message : (err.stack ?? err.message)) : String(err), deadline });
 }
 
+let reconnect: () => Promise<MllpClient> = () => Promise.reject(new Error('reconnect before the first connection'));
+
 async function prepare(cmd: PrepareCommand): Promise<void> {
   const deadline = Deadline.atEpoch(cmd.deadlineAt);
   const where = `${cmd.host}:${cmd.port} ×${cmd.connections}`;
   if (clients.length === 0) {
+    reconnect = () => MllpClient.connect({ host: cmd.host, port: cmd.port, timeoutMs: 60_000 });
     clients = await Promise.all(
       Array.from({ length: cmd.connections }, () => MllpClient.connect({ host: cmd.host, port: cmd.port, timeoutMs: 60_000 })),
     );
@@ -296,6 +299,9 @@ async function run(): Promise<void> {
   if (!prepared) throw new Error('run before prepare');
   const { messages, mode, deadline, fhir } = prepared;
   prepared = undefined;
+  // As a trust's interface engine does: a connection the hub closed (idle past STORK_MLLP_IDLE_TIMEOUT_MS, which a
+  // long FHIR phase on a busy machine can take) is opened again before the next phase sends on it.
+  if (!fhir) clients = await Promise.all(clients.map((c) => (c.isOpen ? Promise.resolve(c) : reconnect())));
   const cpu0 = process.cpuUsage();
   if (fhir && mode.kind !== 'fast') throw new Error('a FHIR phase sends as fast as the hub answers (mode fast)');
   const stats: SendStats & { achievedRate?: number; maxLagMs?: number } =

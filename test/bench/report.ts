@@ -187,7 +187,9 @@ export function printReport(
       '  Peak RSS (hub + workers) at 10k / 100k ACKs',
       b?.rssMbAt10k && b.rssMbAtEnd
         ? `${b.rssMbAt10k.hub} + ${b.rssMbAt10k.workers} / ${b.rssMbAtEnd.hub} + ${b.rssMbAtEnd.workers} MB`
-        : 'no burst in this run (--burst N)',
+        : b
+          ? 'not measured: the burst had failed sends (see FAILED below)'
+          : 'no burst in this run (--burst N)',
       b?.growth !== null && b?.growth !== undefined
         ? `×${b.growth}, target flat (≤ ×${TARGETS.burstRssGrowthAtMost})  ${verdict(b.growth <= TARGETS.burstRssGrowthAtMost)}`
         : '',

@@ -227,6 +227,11 @@ async function runOnce(
       STORK_QUEUE_PREFIX: prefix,
       STORK_ROLES: settings.workerProcesses > 0 ? 'intake' : 'intake,worker',
       LOG_LEVEL: 'warn',
+      // The bench is one feed sending as fast as the hub takes it: no per-client rate limit in its way.
+      STORK_HTTP_RATE_PER_SECOND: '1000000',
+      STORK_HTTP_RATE_BURST: '1000000',
+      // To try the load generator's reconnection between phases: STORK_MLLP_IDLE_TIMEOUT_MS=1000 npm run bench.
+      ...(process.env.STORK_MLLP_IDLE_TIMEOUT_MS ? { STORK_MLLP_IDLE_TIMEOUT_MS: process.env.STORK_MLLP_IDLE_TIMEOUT_MS } : {}),
     });
     const logger = createLogger('warn', process.stderr);
     // The deployment the README describes: intake here, workers in their own processes (the second core).
@@ -464,7 +469,13 @@ async function runOnce(
         const p = rss.peakUntil(epochMs);
         return { hubMb: mb(p.hub), workersMb: mb(p.workers) };
       };
-      const milestones = burstSent.ackMilestonesEpochMs.map((epochMs, i) => ({ acked: (i + 1) * ACK_MILESTONE_EVERY, ...rssAt(epochMs) }));
+      const burstFailures = ackFailures('burst', burstSent);
+      // Milestones count answers, failed sends too: memory at "100k ACKs" means nothing if sends failed (a verdict of
+      // "flat" was once printed for a burst whose every send had failed).
+      const milestones =
+        burstFailures.length > 0
+          ? []
+          : burstSent.ackMilestonesEpochMs.map((epochMs, i) => ({ acked: (i + 1) * ACK_MILESTONE_EVERY, ...rssAt(epochMs) }));
       const first = milestones[0];
       const last = milestones[milestones.length - 1];
       const allDone = rssAt(burstInbox.epochMs);
@@ -478,7 +489,7 @@ async function runOnce(
         growth: first && last ? round((last.hubMb + last.workersMb) / (first.hubMb + first.workersMb), 3) : null,
       };
       say(`burst: RSS by ACKs ${milestones.map((m) => `${m.acked / 1000}k ${m.hubMb}+${m.workersMb} MB`).join(', ')}`);
-      failures.push(...ackFailures('burst', burstSent));
+      failures.push(...burstFailures);
     }
 
     // Load generator and hub down before the baseline, so the baseline has the machine to itself.

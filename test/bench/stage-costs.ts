@@ -17,6 +17,7 @@
  * asserts no figure; it exits 1 only if a birth does not end in an inbox. Results also go to
  * `.stork-bench/stage-costs.json`.
  */
+import { demoCipher } from '../support/data-keys.js';
 import { randomBytes } from 'node:crypto';
 import { loadMatchModel } from '../../src/config/matching.js';
 import { bindMatcher } from '../../src/pipeline/family-match.js';
@@ -104,7 +105,7 @@ async function main(): Promise<number> {
     const config = loadHubConfig(repoRoot);
     const logger = createLogger('warn', process.stderr);
     const messages = new SqlMessageStore(db);
-    const notifications = new SqlNotificationStore(db);
+    const notifications = new SqlNotificationStore(db, demoCipher);
     const queued: string[] = [];
     const intake = new Hl7v2Intake({
       feeds: config.feeds,

@@ -2,7 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { describeNewborn, type NewbornAdtOptions } from '../support/synthetic/newborn-adt.js';
 import { startTestHub, type TestHub } from '../support/test-hub.js';
-import { launchBrowser, newContext, screenshot, seriousAxeViolations } from '../support/browser.js';
+import { launchBrowser, newContext, screenshot, seriousAxeViolations, waitForText } from '../support/browser.js';
 import { signInAs } from '../support/web-app.js';
 import { pollUntil } from '../support/poll.js';
 
@@ -173,6 +173,7 @@ describe('Centre worklist (Chromium, local OpenID provider)', () => {
     expect(await seriousAxeViolations(iris)).toEqual([]);
     await iris.getByLabel('NHS number (baby or mother)').fill('123');
     await iris.getByRole('button', { name: 'Search' }).click();
+    await waitForText(iris.locator('.govuk-error-summary'), 'NHS number must be 10 digits');
     expect(await iris.locator('.govuk-error-summary').textContent()).toContain('NHS number must be 10 digits');
     expect(await seriousAxeViolations(iris)).toEqual([]);
     await screenshot(iris, 'ig-audit-error');

@@ -2,7 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { describeNewborn } from '../support/synthetic/newborn-adt.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
-import { launchBrowser, newContext, screenshot, seriousAxeViolations } from '../support/browser.js';
+import { launchBrowser, newContext, screenshot, seriousAxeViolations, waitForText } from '../support/browser.js';
 import { signInAs } from '../support/web-app.js';
 import { pollUntil } from '../support/poll.js';
 
@@ -105,6 +105,7 @@ describe('Consent register pages (Chromium, local OpenID provider)', () => {
     await olivia.getByLabel('Sharing clinical details').check();
     await olivia.locator('#from-day').fill('3');
     await olivia.getByRole('button', { name: 'Record what the parent said' }).click();
+    await waitForText(olivia.locator('.govuk-error-summary'), 'Start date must include a month and year');
     expect(await olivia.locator('.govuk-error-summary').textContent()).toContain('Start date must include a month and year');
     expect(await olivia.getByLabel('They agree').isChecked()).toBe(true);
     await olivia.locator('#from-day').fill('');
@@ -206,6 +207,7 @@ describe('Consent register pages (Chromium, local OpenID provider)', () => {
     const wrong = `${motherNhs.slice(0, 9)}${(Number(motherNhs[9]) + 1) % 10}`;
     await iris.getByLabel('NHS number (mother or baby)').fill(wrong);
     await iris.getByRole('button', { name: 'Show consent history' }).click();
+    await waitForText(iris.locator('.govuk-error-summary'), 'check digit is wrong');
     expect(await iris.locator('.govuk-error-summary').textContent()).toContain('check digit is wrong');
     expect(await iris.locator('#nhsNumber-error').textContent()).toContain('check digit is wrong');
     expect(iris.url()).toBe(`${t.http}/app/consents`);
@@ -213,6 +215,8 @@ describe('Consent register pages (Chromium, local OpenID provider)', () => {
 
     await iris.getByLabel('NHS number (mother or baby)').fill(`${motherNhs.slice(0, 3)} ${motherNhs.slice(3, 6)} ${motherNhs.slice(6)}`);
     await iris.getByRole('button', { name: 'Show consent history' }).click();
+    // The answer is on the same address (a POST): its content is waited for, then the address checked.
+    await waitForText(iris.locator('main'), '2 records, newest first');
     expect(iris.url()).toBe(`${t.http}/app/consents`);
     const history = await mainText(iris);
     expect(history).toContain('2 records, newest first'); // neither the forged post nor Harry's recorded anything
@@ -233,6 +237,7 @@ describe('Consent register pages (Chromium, local OpenID provider)', () => {
     await iris.waitForURL(/\/app\/consents\/records\/[0-9a-f-]{36}$/);
     await axeClean(iris, 'ig-consent-record');
     await iris.getByRole('button', { name: 'Withdraw this record' }).click();
+    await waitForText(iris.locator('h1'), 'Are you sure');
     expect(await iris.locator('h1').textContent()).toContain('Are you sure');
     await axeClean(iris, 'ig-consent-withdraw-confirm');
     await iris.getByRole('button', { name: 'Yes, withdraw this record' }).click();

@@ -2,7 +2,7 @@ import type { Browser, Page } from 'playwright-core';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { describeNewborn } from '../support/synthetic/newborn-adt.js';
 import { startTestHub, type TestHub } from '../support/test-hub.js';
-import { launchBrowser, newContext, screenshot, seriousAxeViolations } from '../support/browser.js';
+import { launchBrowser, newContext, screenshot, seriousAxeViolations, waitForText } from '../support/browser.js';
 import { signInAs } from '../support/web-app.js';
 import { pollUntil } from '../support/poll.js';
 
@@ -75,6 +75,7 @@ describe('The whole family page (Chromium, local OpenID provider)', () => {
     // A name that is too long: the error summary and the field say so, nothing is saved.
     await olivia.getByLabel('Named worker').fill('x'.repeat(101));
     await olivia.getByRole('button', { name: 'Assign named worker' }).click();
+    await waitForText(olivia.locator('.govuk-error-summary'), '100 characters or fewer');
     expect(await olivia.locator('.govuk-error-summary').textContent()).toContain('100 characters or fewer');
     expect(await seriousAxeViolations(olivia)).toEqual([]);
     await screenshot(olivia, 'household-named-worker-error');

@@ -1,8 +1,9 @@
+import { demoCipher, pseudo } from '../support/data-keys.js';
 import type { Browser } from 'playwright-core';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { SqlNotificationStore } from '../../adapters/store/sql-notification-store.js';
 import { startTestHub, type TestHub } from '../support/test-hub.js';
-import { launchBrowser, newContext, screenshot, seriousAxeViolations } from '../support/browser.js';
+import { launchBrowser, newContext, screenshot, seriousAxeViolations, waitForText } from '../support/browser.js';
 import { signInAs } from '../support/web-app.js';
 import { pollUntil } from '../support/poll.js';
 import { describeNewborn } from '../support/synthetic/newborn-adt.js';
@@ -43,12 +44,12 @@ describe('IG lead: search the audit and read a notification’s trail (Chromium)
     const notificationId = await pollUntil(async () => {
       const r = await t.hub.db.query<{ id: string }>(
         `SELECT n.id FROM inbox_items i JOIN notifications n ON n.id = i.notification_id WHERE n.baby_nhs_number = $1 AND i.inbox_id = 'osmondthorpe'`,
-        [baby.baby.nhsNumber],
+        [pseudo(baby.baby.nhsNumber)],
       );
       return r.rows[0]?.id;
     }, 'the newborn delivered to Osmondthorpe');
     // The centre worker's read, as a person (their identity from the token): what the worklist's family page does.
-    const store = new SqlNotificationStore(t.hub.db);
+    const store = new SqlNotificationStore(t.hub.db, demoCipher);
     const read = await store.getInboxItem('osmondthorpe', notificationId, { actor: 'user:olivia-sub', name: 'Olivia Demo' }, new Date());
     expect(read?.notificationId).toBe(notificationId);
 
@@ -56,6 +57,7 @@ describe('IG lead: search the audit and read a notification’s trail (Chromium)
     const page = await context.newPage();
     await signInAs(page, t.http, 'iris');
     await page.getByRole('link', { name: 'Search the audit' }).first().click();
+    await waitForText(page.getByRole('heading', { level: 1 }), 'Search the audit', { exact: true });
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Search the audit');
     expect(await seriousAxeViolations(page)).toEqual([]);
     await screenshot(page, 'ig-search');
@@ -92,7 +94,7 @@ describe('IG lead: search the audit and read a notification’s trail (Chromium)
     await screenshot(page, 'ig-search-results');
 
     await row.getByRole('link', { name: /View the trail/ }).click();
-    expect(page.url()).toBe(`${t.http}/app/audit/notifications/${notificationId}`);
+    await page.waitForURL(`${t.http}/app/audit/notifications/${notificationId}`);
     const trail = (await page.locator('main').textContent()) ?? '';
     expect(trail).toContain('Disclosed to Osmondthorpe Family Hub by Stork (processing)');
     expect(trail).toContain('offer-of-support');

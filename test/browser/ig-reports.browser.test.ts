@@ -1,8 +1,9 @@
+import { demoCipher, pseudo } from '../support/data-keys.js';
 import { readFile } from 'node:fs/promises';
 import type { Browser } from 'playwright-core';
 import { SqlNotificationStore } from '../../adapters/store/sql-notification-store.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
-import { launchBrowser, newContext, screenshot, seriousAxeViolations } from '../support/browser.js';
+import { launchBrowser, newContext, screenshot, seriousAxeViolations, waitForText } from '../support/browser.js';
 import { signInAs } from '../support/web-app.js';
 import { pollUntil } from '../support/poll.js';
 import { describeNewborn } from '../support/synthetic/newborn-adt.js';
@@ -34,11 +35,11 @@ describe('IG lead: disclosure report and reports (Chromium)', () => {
     const notificationId = await pollUntil(async () => {
       const r = await t.hub.db.query<{ id: string }>(
         `SELECT n.id FROM inbox_items i JOIN notifications n ON n.id = i.notification_id WHERE n.baby_nhs_number = $1 AND i.inbox_id = 'osmondthorpe'`,
-        [baby.baby.nhsNumber],
+        [pseudo(baby.baby.nhsNumber)],
       );
       return r.rows[0]?.id;
     }, 'the newborn delivered to Osmondthorpe');
-    await new SqlNotificationStore(t.hub.db).getInboxItem(
+    await new SqlNotificationStore(t.hub.db, demoCipher).getInboxItem(
       'osmondthorpe',
       notificationId,
       { actor: 'user:olivia-sub', name: 'Olivia Demo' },
@@ -57,6 +58,7 @@ describe('IG lead: disclosure report and reports (Chromium)', () => {
     const page = await context.newPage();
     await signInAs(page, t.http, 'iris');
     await page.getByRole('link', { name: 'Disclosure report' }).first().click();
+    await waitForText(page.getByRole('heading', { level: 1 }), 'Disclosure report', { exact: true });
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Disclosure report');
     expect(await seriousAxeViolations(page)).toEqual([]);
 
@@ -72,7 +74,9 @@ describe('IG lead: disclosure report and reports (Chromium)', () => {
     await page.getByLabel('NHS number (baby or mother)').fill(`${mother.slice(0, 3)} ${mother.slice(3, 6)} ${mother.slice(6)}`);
     await page.getByLabel('Reason for this report').fill('Subject access request ref 123');
     await page.getByRole('button', { name: 'Show the report' }).click();
-    // The NHS number is never in the address.
+    // The report is on the same address (a POST): count() does not wait, so the report is waited for first; the NHS
+    // number is never in the address.
+    await waitForText(page.locator('main'), 'Subject access request ref 123');
     expect(page.url()).toBe(`${t.http}/app/disclosures`);
     const main = (await page.locator('main').textContent()) ?? '';
     expect(main).toContain('Subject access request ref 123');
@@ -112,8 +116,8 @@ describe('IG lead: disclosure report and reports (Chromium)', () => {
       details: { purpose: string; name: string };
     }>(`SELECT actor, outcome, subject_nhs_number, details FROM audit_events WHERE action = 'exported' ORDER BY seq`);
     expect(exported.rows.map((r) => [r.outcome, r.subject_nhs_number, r.details.purpose, r.details.name])).toEqual([
-      ['html', mother, 'Subject access request ref 123', 'Iris Demo'],
-      ['csv', mother, 'Subject access request ref 123', 'Iris Demo'],
+      ['html', pseudo(mother), 'Subject access request ref 123', 'Iris Demo'],
+      ['csv', pseudo(mother), 'Subject access request ref 123', 'Iris Demo'],
     ]);
     expect(exported.rows[0]?.actor).toMatch(/^user:/);
     await context.close();
@@ -124,7 +128,12 @@ describe('IG lead: disclosure report and reports (Chromium)', () => {
     const page = await context.newPage();
     await signInAs(page, t.http, 'iris');
     await page.getByRole('link', { name: 'Reports' }).first().click();
-    expect(page.url()).toBe(`${t.http}/app/reports/feeds`);
+    await page.waitForURL(`${t.http}/app/reports/feeds`);
+    // Waited for, not counted at once: under load the click can return before the page has been parsed.
+    await page
+      .getByRole('img', { name: /messages per day/ })
+      .first()
+      .waitFor();
     expect(await page.getByRole('img', { name: /messages per day/ }).count()).toBeGreaterThan(0);
     const feedTable = page.locator('main table').first();
     expect(await feedTable.locator('thead').textContent()).toContain('Quarantined');
@@ -133,6 +142,7 @@ describe('IG lead: disclosure report and reports (Chromium)', () => {
     await screenshot(page, 'ig-reports-feeds');
 
     await page.getByRole('link', { name: 'Centres' }).click();
+    await page.waitForURL(/\/app\/reports\/centres/);
     const centreRow = page.locator('main table tbody tr').filter({ hasText: 'Osmondthorpe Family Hub' });
     expect(await centreRow.count()).toBe(1);
     // Delivered 1, reads 1, notifications read 1, taken on 0, withdrawn 0.
@@ -142,12 +152,14 @@ describe('IG lead: disclosure report and reports (Chromium)', () => {
     await screenshot(page, 'ig-reports-centres');
 
     await page.getByRole('link', { name: 'Rules' }).click();
+    await page.waitForURL(/\/app\/reports\/rules/);
     expect(await page.locator('main table tbody tr').filter({ hasText: 'offer-of-support' }).count()).toBeGreaterThan(0);
     expect(await seriousAxeViolations(page)).toEqual([]);
     await screenshot(page, 'ig-reports-rules');
 
     await page.getByLabel('Date from').fill('2026-02-30');
     await page.getByRole('button', { name: 'Show' }).click();
+    await waitForText(page.locator('.govuk-error-summary'), 'Date from must be a date');
     expect(await page.locator('.govuk-error-summary').textContent()).toContain('Date from must be a date');
     expect(await seriousAxeViolations(page)).toEqual([]);
     await context.close();

@@ -1,10 +1,11 @@
 import type { Browser, Page } from 'playwright-core';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
-import { launchBrowser, newContext, screenshot, seriousAxeViolations } from '../support/browser.js';
+import { launchBrowser, newContext, screenshot, seriousAxeViolations, waitForText } from '../support/browser.js';
 import { signInAs } from '../support/web-app.js';
 import { pollUntil } from '../support/poll.js';
 import { describeNewborn } from '../support/synthetic/newborn-adt.js';
+import { pseudo } from '../support/data-keys.js';
 
 const LOCAL_OIDC = { STORK_LOCAL_OIDC: 'on', STORK_LOCAL_OIDC_PORT: '0' };
 
@@ -75,9 +76,11 @@ describe('Operators: possible family matches (Chromium)', () => {
     const page = await ctx.newPage();
     await signInAs(page, t.http, 'owen');
     await page.getByRole('link', { name: 'Possible family matches' }).first().click();
+    await waitForText(page.getByRole('heading', { level: 1 }), 'Possible family matches', { exact: true });
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Possible family matches');
     await axeAndScreenshot(page, 'match-reviews');
     await page.locator(`a[href="/app/operations/reviews/${reviewId}"]`).click();
+    await waitForText(page.getByRole('heading', { level: 1 }), 'Possible family match', { exact: true });
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Possible family match');
     const row = (field: string) => page.getByRole('row').filter({ has: page.getByRole('cell', { name: field, exact: true }) });
     await expect(row('Family name').textContent()).resolves.toContain('Pemberton');
@@ -87,6 +90,7 @@ describe('Operators: possible family matches (Chromium)', () => {
 
     // Saving without a choice says what is missing; then confirm.
     await page.getByRole('button', { name: 'Save decision' }).click();
+    await waitForText(page.locator('.govuk-error-summary'), 'Choose whether this is the same family');
     expect(await page.locator('.govuk-error-summary').textContent()).toContain('Choose whether this is the same family');
     await axeAndScreenshot(page, 'match-review-error');
     await page.getByLabel('Yes, the same family: join them').check();
@@ -108,7 +112,7 @@ describe('Operators: possible family matches (Chromium)', () => {
     expect(read.rowCount).toBeGreaterThan(0);
     const link = await t.hub.db.query<{ method: string }>(
       'SELECT l.method FROM family_links l JOIN notifications n ON n.id = l.notification_id WHERE n.baby_nhs_number = $1',
-      [birth.nhs],
+      [pseudo(birth.nhs)],
     );
     expect(link.rows[0]?.method).toBe('review-confirmed');
 

@@ -5,7 +5,7 @@ import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { deleteKeys, startTestHub, type TestHub } from '../support/test-hub.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { copySampleConfig } from '../support/sample-config.js';
-import { launchBrowser, newContext, screenshot, seriousAxeViolations } from '../support/browser.js';
+import { launchBrowser, newContext, screenshot, seriousAxeViolations, waitForText } from '../support/browser.js';
 import { signInAs } from '../support/web-app.js';
 import { pollUntil } from '../support/poll.js';
 import { describeNewborn } from '../support/synthetic/newborn-adt.js';
@@ -75,6 +75,7 @@ describe('Operators: feeds, queues, quarantine and replay (Chromium)', () => {
     const page = await ctx.newPage();
     await signInAs(page, t1.http, 'owen');
     await page.getByRole('link', { name: 'Feeds and queues' }).first().click();
+    await waitForText(page.getByRole('heading', { level: 1 }), 'Feeds and queues', { exact: true });
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Feeds and queues');
     const unknown = page.getByRole('row').filter({ hasText: 'Unknown sender' });
     // Today's count under the code the sender was answered with (AR, or CR in enhanced mode).
@@ -105,7 +106,7 @@ describe('Operators: feeds, queues, quarantine and replay (Chromium)', () => {
     expect(await row.count()).toBe(1);
     await axeAndScreenshot(page, 'operator-quarantine');
     await row.getByRole('link').click();
-    expect(page.url()).toBe(`${t1.http}/app/operations/messages/${stored.id}`);
+    await page.waitForURL(`${t1.http}/app/operations/messages/${stored.id}`);
     const main = (await page.locator('main').textContent()) ?? '';
     expect(main).toContain('Quarantined');
     expect(main).toContain('Unknown sender: no feed is configured for this MSH-4 sending facility');

@@ -9,6 +9,7 @@ import { launchBrowser, newContext, screenshot, seriousAxeViolations } from '../
 import { signInAs } from '../support/web-app.js';
 import { pollUntil } from '../support/poll.js';
 import { defined } from '../support/defined.js';
+import { pseudo } from '../support/data-keys.js';
 
 const RX1 = { sendingFacility: 'RX1', sendingApplication: 'MATERNITY' } as const;
 const DAY = 86_400_000;
@@ -39,7 +40,7 @@ describe('Retention: purged rows in the web app (Chromium, local OpenID provider
     const id = await pollUntil(async () => {
       const r = await t.hub.db.query<{ id: string }>(
         `SELECT n.id FROM inbox_items i JOIN notifications n ON n.id = i.notification_id WHERE n.baby_nhs_number = $1`,
-        [baby.baby.nhsNumber],
+        [pseudo(baby.baby.nhsNumber)],
       );
       return r.rows[0]?.id;
     }, 'the newborn delivered');

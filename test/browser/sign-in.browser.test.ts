@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { startTestHub, type TestHub } from '../support/test-hub.js';
-import { launchBrowser, newContext, screenshot, seriousAxeViolations } from '../support/browser.js';
+import { launchBrowser, newContext, screenshot, seriousAxeViolations, waitForText } from '../support/browser.js';
 import { signInAs } from '../support/web-app.js';
 import { pollUntil } from '../support/poll.js';
 
@@ -29,7 +29,7 @@ describe('Web app sign-in (Chromium, local OpenID provider)', () => {
     expect(await seriousAxeViolations(page)).toEqual([]);
     await screenshot(page, 'sign-in');
 
-    await signInAs(page, t.http, 'olivia');
+    await signInAs(page, t.http, 'olivia', '/app/', { fresh: true });
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain('Stork');
     expect(await page.locator('main').textContent()).toContain('Olivia Demo');
     expect(await page.locator('main').textContent()).toContain('Osmondthorpe');
@@ -44,18 +44,72 @@ describe('Web app sign-in (Chromium, local OpenID provider)', () => {
     const stored = await t.hub.db.query<{ id_sha256: string }>('SELECT id_sha256 FROM web_sessions');
     expect(stored.rows[0]?.id_sha256).not.toBe(cookie?.value);
 
+    const providerSession = async (): Promise<boolean> => (await context.cookies()).some((c) => c.name.startsWith('oidc_session'));
+    expect(await providerSession()).toBe(true);
+    const linesBefore = t.sink.lines.length;
+    // Sign-out ends Stork's session, then the provider's (RP-Initiated Logout), which sends the browser back.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(`${t.http}/app/signed-out`);
-    expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain('You have signed out');
+    await waitForText(page.getByRole('heading', { level: 1 }), 'You have signed out');
+    expect(await page.locator('main').textContent()).toContain('You have signed out of Stork and of your organisation');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'signed-out');
     const after = await t.hub.db.query<{ n: number }>('SELECT count(*)::int AS n FROM web_sessions');
     expect(after.rows[0]?.n).toBe(0);
+    expect(await providerSession()).toBe(false);
+    // The sign-out's log lines name the role and what happened: no name, no subject, no token.
+    const logged = t.sink.lines.slice(linesBefore).join('\n');
+    expect(logged).toContain('web sign-out');
+    expect(logged).not.toMatch(/Olivia|olivia|id_token|eyJ/);
+
+    // The next person at this computer clicks Sign in: the provider asks for a login, not signing olivia back in.
+    await page.getByRole('link', { name: 'Sign in again' }).click();
+    await page.waitForURL(`${t.http}/app/`);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('input[name="login"]').waitFor();
+    expect(new URL(page.url()).origin).not.toBe(t.http);
+    expect((await context.cookies()).some((c) => c.name === 'stork_session')).toBe(false);
+    await screenshot(page, 'provider-login-after-sign-out');
+    await page.locator('input[name="login"]').fill('harry');
+    await page.locator('input[name="password"]').fill('any password');
+    await page.locator('button[type="submit"]').click();
+    await page.waitForURL(`${t.http}/app/`);
+    await waitForText(page.locator('main'), 'Harry');
+    expect(await page.locator('main').textContent()).not.toContain('Olivia');
+    await context.close();
+  });
+
+  it('sign-out’s way on to the provider is a link too (for a browser that does not run Stork’s script)', async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await signInAs(page, t.http, 'olivia', '/app/', { fresh: true });
+    // Without Stork's script the page stays, and the person follows the link themselves.
+    await page.route(`${t.http}/app/assets/init.mjs`, (route) => route.abort());
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await waitForText(page.getByRole('heading', { level: 1 }), 'Signing you out');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'signing-out');
+    await page.getByRole('link', { name: 'Continue signing out' }).click();
+    await page.waitForURL(`${t.http}/app/signed-out`);
+    expect((await context.cookies()).some((c) => c.name.startsWith('oidc_session'))).toBe(false);
+    await context.close();
+  });
+
+  it('where the provider has no sign-out, the signed-out page says plainly to close the browser', async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await page.goto(`${t.http}/app/signed-out?provider=still-signed-in`);
+    await waitForText(page.getByRole('heading', { level: 1 }), 'You have signed out');
+    expect(await page.locator('main').textContent()).toContain('close every window of this web browser now');
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, 'signed-out-provider-still-signed-in');
     await context.close();
   });
 
   it('a form post without the session token changes nothing (403); unknown pages are 404 with the GOV.UK layout', async () => {
     const context = await newContext(browser);
     const page = await context.newPage();
-    await signInAs(page, t.http, 'iris');
+    await signInAs(page, t.http, 'iris', '/app/', { fresh: true });
     // Sign-out posted without the token: refused, still signed in.
     const forged = await page.request.post(`${t.http}/app/sign-out`, { form: { _csrf: 'not-the-token' } });
     expect(forged.status()).toBe(403);

@@ -1,3 +1,4 @@
+import { plainJson, pseudo } from '../support/data-keys.js';
 import { readFileSync } from 'node:fs';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { OPENAPI_FILE } from '../../adapters/http/routes/openapi.js';
@@ -37,8 +38,12 @@ describe('Agreements per area, recorded and explained', () => {
   const newborn = (o: NewbornAdtOptions) => describeNewborn({ ...RX1, messageTime: new Date(), ...o });
   const notificationOf = (nhs: string) =>
     pollUntil(async () => {
-      const r = await t.hub.db.query<Row>('SELECT id, decision, inbox_id, disclosed FROM notifications WHERE baby_nhs_number = $1', [nhs]);
-      return r.rows[0];
+      const r = await t.hub.db.query<Row>('SELECT id, decision, inbox_id, disclosed FROM notifications WHERE baby_nhs_number = $1', [
+        pseudo(nhs),
+      ]);
+      const row = r.rows[0];
+      // The disclosed record is encrypted at rest (migration 029): read as the store reads it.
+      return row && { ...row, disclosed: plainJson('notifications.disclosed', row.id, row.disclosed) as Row['disclosed'] };
     }, 'the notification');
 
   beforeAll(async () => {
@@ -55,21 +60,31 @@ describe('Agreements per area, recorded and explained', () => {
     const loaded = await t.hub.db.query<{ content_sha256: string; agreement_id: string; version: string; loaded_by: string }>(
       'SELECT content_sha256, agreement_id, version, loaded_by FROM agreement_versions ORDER BY agreement_id',
     );
+    // Births', the antenatal agreement and the trigger agreements (issue 17): every agreement in force.
+    const { antenatal, triggers } = t.hub.config;
+    const all = [...agreements.byId.values(), ...(antenatal ? [antenatal] : []), ...triggers.agreements.values()];
+    expect(all.map((a) => a.id)).toEqual(expect.arrayContaining(['antenatal-with-consent', 'northgate-early-help-triggers']));
     expect(loaded.rows.map((r) => [r.agreement_id, r.version, r.content_sha256])).toEqual(
-      [...agreements.byId.values()].sort((a, b) => a.id.localeCompare(b.id)).map((a) => [a.id, a.version, a.hash]),
+      all.sort((a, b) => a.id.localeCompare(b.id)).map((a) => [a.id, a.version, a.hash]),
     );
     expect(loaded.rows[0]?.loaded_by).toMatch(/^system:startup \(.+@.+ pid \d+\)$/);
     const events = await t.hub.db.query<{ actor: string; rulebook_version: string; details: { sha256: string; agreement: string } }>(
       `SELECT actor, rulebook_version, details FROM audit_events WHERE action = 'rulebook-loaded' ORDER BY seq`,
     );
-    expect(events.rows.map((e) => e.rulebook_version).sort()).toEqual(
-      [...agreements.byId.values()].map((a) => `${a.id}@${a.version}#sha256:${a.hash}`).sort(),
+    expect(events.rows.map((e) => e.rulebook_version).sort()).toEqual(all.map((a) => `${a.id}@${a.version}#sha256:${a.hash}`).sort());
+    // The antenatal agreement's stored text is the loaded one.
+    const stored = await t.hub.db.query<{ content: { rules: { id: string }[] } }>(
+      `SELECT content FROM agreement_versions WHERE agreement_id = 'antenatal-with-consent'`,
     );
+    expect(stored.rows[0]?.content.rules.map((r) => r.id)).toEqual(antenatal?.rules.map((r) => r.id));
     // A second start on the same store: nothing new is loaded, so nothing new is recorded.
     const { recordAgreementVersions } = await import('../../src/processing/agreement-versions.js');
     const { SqlDecisionHistory } = await import('../../adapters/store/sql-decision-history.js');
     const { createLogger } = await import('../../src/logger.js');
-    await recordAgreementVersions(new SqlDecisionHistory(t.hub.db), agreements, createLogger('silent'), new Date());
+    await recordAgreementVersions(new SqlDecisionHistory(t.hub.db), agreements, createLogger('silent'), new Date(), [
+      ...(antenatal ? [antenatal] : []),
+      ...triggers.agreements.values(),
+    ]);
     const again = await t.hub.db.query(`SELECT 1 FROM audit_events WHERE action = 'rulebook-loaded'`);
     expect(again.rows).toHaveLength(events.rows.length);
   });
@@ -148,7 +163,11 @@ describe('Agreements per area, recorded and explained', () => {
       [n.id],
     );
     expect(reads.rows.filter((r) => r.details.query === 'decision-explanation')).toEqual([
-      { actor: 'client:ig-lead', subject_nhs_number: baby.baby.nhsNumber, details: { query: 'decision-explanation', explained: true } },
+      {
+        actor: 'client:ig-lead',
+        subject_nhs_number: pseudo(baby.baby.nhsNumber),
+        details: { query: 'decision-explanation', explained: true },
+      },
     ]);
   });
 

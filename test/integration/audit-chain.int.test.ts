@@ -381,3 +381,35 @@ describe('The hub signs checkpoints and serves GET /v1/audit/verify (role ig)', 
     }
   });
 });
+
+describe('The chain reads its last event by the primary key, whatever the statistics (migration 035)', () => {
+  it('a long-lived session whose trigger was planned on a near-empty table does not read the whole table later', async () => {
+    const t = await createTestDatabase();
+    if (t.url === undefined) {
+      await t.drop();
+      return; // PGlite has no autovacuum and no pool of long-lived sessions; the migration runs there all the same
+    }
+    // One connection, as a hub's pool keeps them: PL/pgSQL keeps the plan of the trigger's read for the session.
+    const one = await openPostgres({ connectionString: t.url, maxConnections: 1 });
+    try {
+      // No analyse during the test: the statistics stay those of the near-empty table the migrations left.
+      await t.db.query('ALTER TABLE audit_events SET (autovacuum_enabled = false)');
+      const write = (rows: number): string =>
+        `INSERT INTO audit_events (at, actor, action, outcome, details) SELECT now(), 'stork', 'received', 'ok', '{}' FROM generate_series(1, ${rows})`;
+      await one.query(write(1)); // planned now
+      for (let i = 0; i < 20; i++) await one.query(write(1000)); // 20,000 events, twenty transactions
+      const explained = await one.query<{ 'QUERY PLAN': { Plan: Record<string, number> }[] }>(
+        `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${write(1)}`,
+      );
+      const plan = defined(explained.rows[0], 'the plan')['QUERY PLAN'][0]?.Plan ?? {};
+      const blocks = (plan['Shared Hit Blocks'] ?? 0) + (plan['Shared Read Blocks'] ?? 0);
+      // A sequential scan reads every page of the 20,000 events (hundreds); the index a handful.
+      const pages = Number((await t.db.query<{ n: string }>(`SELECT pg_relation_size('audit_events') / 8192 AS n`)).rows[0]?.n ?? 0);
+      expect(pages).toBeGreaterThan(200);
+      expect(blocks).toBeLessThan(50);
+    } finally {
+      await one.close();
+      await t.drop();
+    }
+  });
+});

@@ -1,3 +1,4 @@
+import { demoCipher, pseudo } from '../support/data-keys.js';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { SqlNotificationStore } from '../../adapters/store/sql-notification-store.js';
 import { processMessages } from '../../src/processing/process-messages.js';
@@ -44,7 +45,7 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
   const waitForBaby = (centre: string, key: string, nhs: string) =>
     pollUntil(async () => (await inbox(centre, key)).items.find((i) => i.record.baby.nhsNumber === nhs), `baby in ${centre}'s inbox`);
 
-  test('a newborn in LS9 7AB is read by Osmondthorpe; another centre gets 403 and sees nothing of it', async () => {
+  test('a newborn in LS9 7AB is read by Osmondthorpe; another centre gets 404 and sees nothing of it', async () => {
     const baby = newborn({ seed: 101, controlId: 'PIPE-1', postcodes: ['LS9 7AB'] });
     expect((await client.send(baby.text)).split('\r')[1]?.split('|')[1]).toBe('CA');
     const item = await waitForBaby('osmondthorpe', 'demo-osmondthorpe-key', baby.baby.nhsNumber);
@@ -53,7 +54,7 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
     expect(item.record.birthDetails).toBeUndefined();
 
     const other = await api(t.http, 'demo-harehills-key', '/v1/centres/osmondthorpe/notifications');
-    expect(other.status).toBe(403);
+    expect(other.status).toBe(404);
     const own = await inbox('harehills', 'demo-harehills-key');
     expect(own.items.some((i) => i.record.baby.nhsNumber === baby.baby.nhsNumber)).toBe(false);
     expect((await api(t.http, 'demo-harehills-key', `/v1/centres/harehills/notifications/${item.notificationId}`)).status).toBe(404);
@@ -102,7 +103,7 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
     const withheld = await pollUntil(async () => {
       const r = await t.database.db.query<{ status: string; inbox_id: string | null }>(
         `SELECT status, inbox_id FROM notifications WHERE baby_nhs_number = $1`,
-        [deceased.baby.nhsNumber],
+        [pseudo(deceased.baby.nhsNumber)],
       );
       return r.rows[0];
     }, 'deceased baby decision');
@@ -120,7 +121,7 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
     const messageId = rows[0]?.id ?? '';
     // Put the message back to 'queued', as if the worker died after its commit was lost, and run the job again.
     await t.database.db.query(`UPDATE messages SET status = 'queued' WHERE id = $1`, [messageId]);
-    const store = new SqlNotificationStore(t.database.db);
+    const store = new SqlNotificationStore(t.database.db, demoCipher);
     const deliveries: string[] = [];
     await processMessages(
       {
@@ -138,7 +139,7 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
       [messageId],
     );
     const count = await t.database.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM notifications WHERE baby_nhs_number = $1`, [
-      baby.baby.nhsNumber,
+      pseudo(baby.baby.nhsNumber),
     ]);
     expect(Number(count.rows[0]?.n)).toBe(1);
     expect(deliveries).toEqual([]);
@@ -237,12 +238,12 @@ describe('The birth pipeline: a newborn ADT reaches the right centre inbox, audi
       expect(await messageStatus('LIVE-707')).toBe('duplicate');
       const r = await t.database.db.query<{ status: string; inbox_id: string | null }>(
         `SELECT status, inbox_id FROM notifications WHERE baby_nhs_number = $1`,
-        [death.baby.nhsNumber],
+        [pseudo(death.baby.nhsNumber)],
       );
       expect(r.rows).toEqual([{ status: 'withheld', inbox_id: null }]);
       const items = await t.database.db.query(
         `SELECT 1 FROM inbox_items i JOIN notifications n ON n.id = i.notification_id WHERE n.baby_nhs_number = $1`,
-        [death.baby.nhsNumber],
+        [pseudo(death.baby.nhsNumber)],
       );
       expect(items.rows).toEqual([]);
     });

@@ -1,8 +1,11 @@
+import { demoCipher, pseudo } from '../support/data-keys.js';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
+import { SqlAntenatalStore } from '../../adapters/store/sql-antenatal-store.js';
 import { SqlConsentRegister } from '../../adapters/store/sql-consent-register.js';
 import { localDateOf } from '../../src/domain/hl7-datetime.js';
 import { createLogger } from '../../src/logger.js';
 import { planDelivery } from '../../src/pipeline/plan-delivery.js';
+import { redecideBookings } from '../../src/processing/antenatal-bookings.js';
 import { CONSENT_PERIODS_ACTOR, runConsentPeriods, type ConsentPeriodDeps } from '../../src/processing/consent-periods.js';
 import {
   auditOf as auditEvents,
@@ -14,6 +17,7 @@ import {
 } from '../support/consent-helpers.js';
 import { pollUntil } from '../support/poll.js';
 import { describeNewborn, type NewbornAdtOptions } from '../support/synthetic/newborn-adt.js';
+import { bookingMessage, nhsNumberFrom, type ExpectingMotherFixture } from '../support/synthetic/antenatal-booking.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
 
 const RX1 = { sendingFacility: 'RX1', sendingApplication: 'MATERNITY' } as const;
@@ -21,6 +25,10 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 const FEED = 'demo-northgate-feed-key';
 const OSMONDTHORPE = ['osmondthorpe', 'demo-osmondthorpe-key'] as const;
 const DAY_MS = 86_400_000;
+/** Noon UTC of a date: the same date in London, summer or winter. */
+const noonOf = (day: string): Date => new Date(`${day}T12:00:00Z`);
+/** The date `n` days after `day` (YYYY-MM-DD). */
+const daysAfter = (day: string, n: number): string => new Date(noonOf(day).getTime() + n * DAY_MS).toISOString().slice(0, 10);
 
 /**
  * The consent register's two gaps closed (issue 13), end to end on the real hub: lifting an objection delivers
@@ -67,12 +75,42 @@ describe('Consent register: lifting an objection delivers again; periods that en
   const statusOf = async (id: string): Promise<string | undefined> =>
     (await t.database.db.query<{ status: string }>(`SELECT status FROM notifications WHERE id = $1`, [id])).rows[0]?.status;
   const auditOf = (nhs: string): Promise<AuditItem[]> => auditEvents(t, nhs);
-  const periodJob = (at: Date): ConsentPeriodDeps => ({
-    register: new SqlConsentRegister(t.database.db),
-    replan: (record, consent) => planDelivery(record, '', t.hub.config.agreements, t.hub.config.catchments, consent),
-    clock: () => at,
-    logger: createLogger('silent'),
-  });
+  const periodJob = (at: Date): ConsentPeriodDeps => {
+    const agreement = t.hub.config.antenatal;
+    return {
+      register: new SqlConsentRegister(t.database.db, demoCipher),
+      replan: (record, consent) => planDelivery(record, '', t.hub.config.agreements, t.hub.config.catchments, consent),
+      clock: () => at,
+      logger: createLogger('silent'),
+      // As the hub wires it, without family matching (the bookings below had their family made when first delivered).
+      ...(agreement !== undefined
+        ? {
+            antenatal: (nhs: string, actor: string, cause: { consentId: string }) =>
+              redecideBookings(
+                {
+                  store: new SqlAntenatalStore(t.database.db, demoCipher),
+                  agreement,
+                  catchments: t.hub.config.catchments,
+                  logger: createLogger('silent'),
+                  clock: () => at,
+                },
+                nhs,
+                actor,
+                cause,
+              ),
+          }
+        : {}),
+    };
+  };
+
+  /** The last London day the consent-period job has covered, as the store holds it (the hub's worker saves one as it starts). */
+  const coveredDay = (): Promise<string> =>
+    pollUntil(async () => {
+      const r = await t.database.db.query<{ last_day: string }>(
+        `SELECT to_char(last_day, 'YYYY-MM-DD') AS last_day FROM scheduled_runs WHERE job = 'consent-periods'`,
+      );
+      return r.rows[0]?.last_day;
+    }, 'the consent-period job run by the worker');
 
   test('HL7 v2 birth, objection, withdrawn; the objection withdrawn: the centre sees it again as new, audited, once', async () => {
     const baby = newborn({ seed: 2501, controlId: 'REDECIDE-1' });
@@ -190,34 +228,31 @@ describe('Consent register: lifting an objection delivers again; periods that en
   });
 
   test('a worker covers today with the consent-period job as it starts, and saves the day in the store', async () => {
-    const saved = await pollUntil(async () => {
-      const r = await t.database.db.query<{ last_day: string }>(
-        `SELECT to_char(last_day, 'YYYY-MM-DD') AS last_day FROM scheduled_runs WHERE job = 'consent-periods'`,
-      );
-      return r.rows[0]?.last_day;
-    }, 'the consent-period job run by the worker');
+    const saved = await coveredDay();
     expect(saved >= localDateOf(new Date(Date.now() - DAY_MS))).toBe(true);
   });
 
   test('the consent-period job: an objection whose period ended yesterday delivers again; once a day, and not again after a restart', async () => {
-    const now = new Date();
-    const today = localDateOf(now);
-    const tomorrow = new Date(now.getTime() + DAY_MS);
-    // Covered up to today already, as a worker running every few minutes would have.
-    await runConsentPeriods(periodJob(now));
+    // Covered up to today already, as a worker running every few minutes would have. Every later day is counted
+    // from the day the store holds, and the objection ends two days on: the hub, deciding on the real clock, holds
+    // it as in force even when the test runs across London midnight.
+    await runConsentPeriods(periodJob(new Date()));
+    const coveredTo = await coveredDay();
+    const endsOn = daysAfter(coveredTo, 2);
     const baby = newborn({ seed: 2506, controlId: 'REDECIDE-6' });
     await send(baby.text);
     const n = await notificationOf('REDECIDE-6', 'delivered');
-    const objection = await postConsent({ kind: 'objection', scope: 'offer-of-support', babyNhsNumber: baby.baby.nhsNumber, to: today });
+    const objection = await postConsent({ kind: 'objection', scope: 'offer-of-support', babyNhsNumber: baby.baby.nhsNumber, to: endsOn });
     expect((await item(n.id)).status).toBe('withdrawn');
 
-    // The same day again: nothing to do.
-    expect(await runConsentPeriods(periodJob(now))).toBeUndefined();
+    // A day already covered: nothing to do.
+    expect(await runConsentPeriods(periodJob(noonOf(coveredTo)))).toBeUndefined();
     expect((await item(n.id)).status).toBe('withdrawn');
 
-    // The next London day: the objection's period ended yesterday.
-    const run = await runConsentPeriods(periodJob(tomorrow));
-    expect(run).toMatchObject({ day: localDateOf(tomorrow), since: today });
+    // The London day after the objection's last day: its period ended yesterday.
+    const runDay = daysAfter(endsOn, 1);
+    const run = await runConsentPeriods(periodJob(noonOf(runDay)));
+    expect(run).toMatchObject({ day: runDay, since: coveredTo });
     expect(run?.effects.redelivered).toBeGreaterThanOrEqual(1);
     expect((await item(n.id)).status).toBe('new');
     const events = (await auditOf(baby.baby.nhsNumber)).filter((e) => e.notificationId === n.id);
@@ -227,20 +262,17 @@ describe('Consent register: lifting an objection delivers again; periods that en
     expect(redelivered[0]?.details).toMatchObject({ consentId: objection.id });
 
     // A restart (a new job over the same store) the same day does nothing; the day is saved in the store.
-    expect(await runConsentPeriods(periodJob(new Date(tomorrow.getTime() + 60_000)))).toBeUndefined();
-    const saved = await t.database.db.query<{ last_day: string }>(
-      `SELECT to_char(last_day, 'YYYY-MM-DD') AS last_day FROM scheduled_runs WHERE job = 'consent-periods'`,
-    );
-    expect(saved.rows[0]?.last_day).toBe(localDateOf(tomorrow));
+    expect(await runConsentPeriods(periodJob(new Date(noonOf(runDay).getTime() + 60_000)))).toBeUndefined();
+    expect(await coveredDay()).toBe(runDay);
     expect((await auditOf(baby.baby.nhsNumber)).filter((e) => e.outcome === 'redelivered')).toHaveLength(1);
   });
 
   test('the consent-period job: a clinical-details consent ending rebuilds the record without weight and gestation', async () => {
     const baby = newborn({ seed: 2507, controlId: 'REDECIDE-7' });
     const mother = baby.mother?.nhsNumber ?? '';
-    // The job's last day moves on two days here: the consent ends the day after tomorrow's run covers.
-    const now = new Date(Date.now() + DAY_MS);
-    const endsOn = localDateOf(now);
+    // The consent ends two days after the day the job has covered (in force for the hub on the real clock, across
+    // midnight too); the job then runs on the day after it ends.
+    const endsOn = daysAfter(await coveredDay(), 2);
     await postConsent({
       kind: 'consent',
       scope: 'clinical-details',
@@ -254,8 +286,7 @@ describe('Consent register: lifting an objection delivers again; periods that en
     expect(shown.record?.dataset).toBe('offer-of-support-with-clinical');
     expect(shown.record?.birthDetails?.weightGrams).toBeGreaterThan(0);
 
-    const later = new Date(now.getTime() + DAY_MS);
-    const run = await runConsentPeriods(periodJob(later));
+    const run = await runConsentPeriods(periodJob(noonOf(daysAfter(endsOn, 1))));
     expect(run?.effects.updated).toBeGreaterThanOrEqual(1);
     const after = await item(n.id);
     expect(after.status).toBe('new');
@@ -265,5 +296,81 @@ describe('Consent register: lifting an objection delivers again; periods that en
     const updated = (await auditOf(baby.baby.nhsNumber)).find((e) => e.notificationId === n.id && e.action === 'updated');
     expect(updated).toMatchObject({ actor: CONSENT_PERIODS_ACTOR, recipient: 'osmondthorpe' });
     expect(updated?.details?.fields).toEqual(['birthDetails']);
+  });
+  test('the consent-period job decides bookings again: a consent that ended withdraws one, one that began delivers one; once, not again after a restart', async () => {
+    const expecting = (n: number, family: string): ExpectingMotherFixture => ({
+      nhs: nhsNumberFrom(999_300_000 + n * 41),
+      family,
+      given: 'MAUD',
+      dob: '19930704',
+      postcode: 'LS9 7AB',
+    });
+    const bookingOf = (nhs: string, status: string): Promise<{ id: string; status: string; inbox_id: string | null }> =>
+      pollUntil(async () => {
+        const r = await t.database.db.query<{ id: string; status: string; inbox_id: string | null }>(
+          'SELECT id, status, inbox_id FROM antenatal_notifications WHERE mother_nhs_number = $1',
+          [pseudo(nhs)],
+        );
+        return r.rows[0]?.status === status ? r.rows[0] : undefined;
+      }, `the booking ${status}`);
+    const statusNow = async (id: string): Promise<string | undefined> =>
+      (await t.database.db.query<{ status: string }>('SELECT status FROM antenatal_notifications WHERE id = $1', [id])).rows[0]?.status;
+    // Days counted from the day the job has covered (in force, or not yet, for the hub on the real clock).
+    const coveredTo = await coveredDay();
+    const endsOn = daysAfter(coveredTo, 2);
+    const startsOn = daysAfter(coveredTo, 2);
+    const ending = expecting(1, 'ELLERBY');
+    const starting = expecting(2, 'FAWCETT');
+    const ended = await postConsent({
+      kind: 'consent',
+      scope: 'antenatal',
+      source: 'antenatal-booking',
+      motherNhsNumber: ending.nhs,
+      to: endsOn,
+    });
+    const begun = await postConsent({
+      kind: 'consent',
+      scope: 'antenatal',
+      source: 'antenatal-booking',
+      motherNhsNumber: starting.nhs,
+      from: startsOn,
+    });
+    await send(bookingMessage(ending, { controlId: 'REDECIDE-ANC-1', dueDate: '20270901', pregnancyId: 'E1' }));
+    await send(bookingMessage(starting, { controlId: 'REDECIDE-ANC-2', dueDate: '20270902', pregnancyId: 'S1' }));
+    const delivered = await bookingOf(ending.nhs, 'delivered');
+    const withheld = await bookingOf(starting.nhs, 'withheld');
+
+    const runDay = daysAfter(endsOn, 1);
+    const run = await runConsentPeriods(periodJob(noonOf(runDay)));
+    expect(run).toMatchObject({ day: runDay, since: coveredTo });
+    expect(run?.effects).toMatchObject({ antenatalWithdrawn: 1, antenatalDelivered: 1 });
+    expect(await statusNow(delivered.id)).toBe('withdrawn');
+    expect(await statusNow(withheld.id)).toBe('delivered');
+    const withdrawn = (await auditOf(ending.nhs)).filter((e) => e.notificationId === delivered.id && e.action === 'withdrawn');
+    expect(withdrawn).toHaveLength(1);
+    expect(withdrawn[0]).toMatchObject({
+      actor: CONSENT_PERIODS_ACTOR,
+      recipient: 'osmondthorpe',
+      ruleId: 'no-consent-recorded',
+      details: { kind: 'antenatal', consentId: ended.id },
+    });
+    const shared = (await auditOf(starting.nhs)).filter((e) => e.notificationId === withheld.id && e.action === 'delivered');
+    expect(shared).toEqual([
+      expect.objectContaining({ actor: CONSENT_PERIODS_ACTOR, recipient: 'osmondthorpe', ruleId: 'antenatal-with-consent' }),
+    ]);
+    expect(
+      (await auditOf(starting.nhs)).find((e) => e.notificationId === withheld.id && e.action === 'decided' && e.outcome === 'permit'),
+    ).toMatchObject({ details: { consentId: begun.id } });
+
+    // Once a day: the same day again, or a restart (a new job over the same store), does nothing more.
+    expect(await runConsentPeriods(periodJob(new Date(noonOf(runDay).getTime() + 60_000)))).toBeUndefined();
+    expect(await coveredDay()).toBe(runDay);
+    // Deciding again (the day covered again after a crash before it was saved) changes nothing either.
+    await t.database.db.query(`UPDATE scheduled_runs SET last_day = $1 WHERE job = 'consent-periods'`, [coveredTo]);
+    const repeat = await runConsentPeriods(periodJob(noonOf(runDay)));
+    expect(repeat?.effects.antenatalWithdrawn ?? 0).toBe(0);
+    expect(repeat?.effects.antenatalDelivered ?? 0).toBe(0);
+    expect((await auditOf(ending.nhs)).filter((e) => e.action === 'withdrawn')).toHaveLength(1);
+    expect((await auditOf(starting.nhs)).filter((e) => e.action === 'delivered')).toHaveLength(1);
   });
 });

@@ -16,6 +16,7 @@ import { pollUntil } from '../support/poll.js';
 import { asJson, fhirBirthBundle, NORTHGATE_FHIR_KEY } from '../support/synthetic/fhir-birth.js';
 import { describeNewborn, type NewbornAdtOptions } from '../support/synthetic/newborn-adt.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
+import { pseudo } from '../support/data-keys.js';
 
 type Item = CentreItem;
 
@@ -188,7 +189,7 @@ describe('Consent register: objections, clinical consent, young parents and safe
     const n = await pollUntil(async () => {
       const r = await t.database.db.query<{ id: string; status: string }>(
         `SELECT id, status FROM notifications WHERE baby_nhs_number = $1`,
-        [babyNhs],
+        [pseudo(babyNhs)],
       );
       return r.rows[0]?.status === 'delivered' ? r.rows[0] : undefined;
     }, 'the FHIR birth delivered');

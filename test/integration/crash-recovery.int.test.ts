@@ -6,6 +6,7 @@ import { describeNewborn } from '../support/synthetic/newborn-adt.js';
 import { createTestDatabase } from '../support/test-database.js';
 import { deleteKeys, REDIS_URL, startTestHub } from '../support/test-hub.js';
 import { pollUntil } from '../support/poll.js';
+import { pseudo } from '../support/data-keys.js';
 
 const baby = (seed: number, controlId: string) =>
   describeNewborn({
@@ -47,7 +48,7 @@ describe('Nothing is lost when a worker dies or a job goes missing', () => {
         async () => {
           const r = await database.db.query<{ n: string | number }>(
             `SELECT count(*) AS n FROM inbox_items i JOIN notifications n ON n.id = i.notification_id WHERE n.baby_nhs_number = $1`,
-            [b.baby.nhsNumber],
+            [pseudo(b.baby.nhsNumber)],
           );
           return Number(r.rows[0]?.n) > 0 ? Number(r.rows[0]?.n) : undefined;
         },
@@ -57,7 +58,7 @@ describe('Nothing is lost when a worker dies or a job goes missing', () => {
       expect(count).toBe(1);
       const notifications = await database.db.query<{ n: string | number }>(
         `SELECT count(*) AS n FROM notifications WHERE baby_nhs_number = $1`,
-        [b.baby.nhsNumber],
+        [pseudo(b.baby.nhsNumber)],
       );
       expect(Number(notifications.rows[0]?.n)).toBe(1);
       // The dead worker's job itself was moved back as stalled and run to completion (boot recovery also

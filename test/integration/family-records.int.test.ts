@@ -1,3 +1,4 @@
+import { plainJson, pseudo } from '../support/data-keys.js';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { describeNewborn, type NewbornAdtOptions } from '../support/synthetic/newborn-adt.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
@@ -89,16 +90,23 @@ describe('Family records: births placed in families, held matches reviewed, a re
       const r = await t.database.db.query<LinkRow>(
         `SELECT l.family_id, l.method, l.score, l.contributions FROM family_links l JOIN notifications n ON n.id = l.notification_id
          WHERE n.baby_nhs_number = $1`,
-        [babyNhs],
+        [pseudo(babyNhs)],
       );
       return r.rows[0];
     }, 'the baby placed in a family');
   const children = async (familyId: string): Promise<string[]> =>
     (
-      await t.database.db.query<{ child_key: string }>('SELECT child_key FROM family_children WHERE family_id = $1 ORDER BY child_key', [
-        familyId,
-      ])
-    ).rows.map((r) => r.child_key);
+      await t.database.db.query<{ child_key: string; record: unknown }>(
+        'SELECT child_key, record FROM family_children WHERE family_id = $1 ORDER BY child_key',
+        [familyId],
+      )
+    ).rows
+      // Stored as pseudonyms (migration 038): shown as the 'nhs:' key each stands for, read from the child's record.
+      .map((r) => {
+        const nhs = (plainJson('family_children.record', `${familyId}/${r.child_key}`, r.record) as { nhsNumber?: string }).nhsNumber;
+        return nhs !== undefined && pseudo(`nhs:${nhs}`) === r.child_key ? `nhs:${nhs}` : r.child_key;
+      })
+      .sort();
   const importJson = async (rows: unknown, key = ADMIN, centre = 'osmondthorpe') =>
     documented(
       'POST',
@@ -146,7 +154,7 @@ describe('Family records: births placed in families, held matches reviewed, a re
     // The audit says how, by field names, levels and weights only; the logs carry no personal data.
     const audit = await t.database.db.query<{ details: Record<string, unknown> }>(
       `SELECT e.details FROM audit_events e JOIN notifications n ON n.id = e.notification_id WHERE e.action = 'family-linked' AND n.baby_nhs_number = $1`,
-      [noNhs.babyNhs],
+      [pseudo(noNhs.babyNhs)],
     );
     expect(audit.rows).toHaveLength(1);
     expect(audit.rows[0]?.details).toMatchObject({ familyId: a.family_id, method: 'probabilistic' });
@@ -168,7 +176,9 @@ describe('Family records: births placed in families, held matches reviewed, a re
     const again = birthTo({ ...mother, nhs: '9990000069' }, { seed: 251, controlId: 'FAM-LATE-2' });
     expect(again.babyNhs).toBe(first.babyNhs);
     await send(again.text);
-    expect(await pollUntil(async () => ((await lead()) === '9990000069' ? true : undefined), 'the lead NHS number learned')).toBe(true);
+    expect(await pollUntil(async () => ((await lead()) === pseudo('9990000069') ? true : undefined), 'the lead NHS number learned')).toBe(
+      true,
+    );
     // The next baby of that mother, with her NHS number, joins deterministically.
     const next = birthTo({ ...mother, nhs: '9990000069' }, { seed: 252, controlId: 'FAM-LATE-3' });
     await send(next.text);
@@ -194,7 +204,8 @@ describe('Family records: births placed in families, held matches reviewed, a re
     expect(report).toMatchObject({ imported: 1, updated: 0, rejected: [] });
     const fam = await t.database.db.query<{ id: string; origin: string; centre: string; keys: string }>(
       `SELECT f.id, f.origin, f.centre, (SELECT count(*) FROM family_block_keys k WHERE k.family_id = f.id)::text AS keys
-       FROM families f WHERE f.lead_nhs_number = '9990000026'`,
+       FROM families f WHERE f.lead_nhs_number = $1`,
+      [pseudo('9990000026')],
     );
     expect(fam.rows[0]).toMatchObject({ origin: 'register-import', centre: 'osmondthorpe' });
     expect(Number(fam.rows[0]?.keys)).toBeGreaterThan(0);
@@ -225,9 +236,13 @@ describe('Family records: births placed in families, held matches reviewed, a re
       { familyRef: 'R-2', role: 'lead', familyName: 'Oddfellow', givenNames: 'Jane', birthDate: '1987-07-21', postcode: 'LS9 7AB' },
     ]);
     expect(await imported.json()).toMatchObject({ imported: 2, rejected: [] });
-    const ids = await t.database.db.query<{ id: string; family: string }>(
-      `SELECT id, lead #>> '{name,family}' AS family FROM families WHERE lead #>> '{name,family}' IN ('Pemberton', 'Oddfellow')`,
-    );
+    // The lead is encrypted at rest (migration 029): SQL cannot look inside it, the test decrypts each family's.
+    const all = await t.database.db.query<{ id: string; lead: unknown }>(`SELECT id, lead FROM families`);
+    const ids = {
+      rows: all.rows
+        .map((r) => ({ id: r.id, family: (plainJson('families.lead', r.id, r.lead) as { name?: { family?: string } }).name?.family ?? '' }))
+        .filter((r) => ['Pemberton', 'Oddfellow'].includes(r.family)),
+    };
     const pemberton = ids.rows.find((r) => r.family === 'Pemberton')?.id ?? '';
     const oddfellow = ids.rows.find((r) => r.family === 'Oddfellow')?.id ?? '';
 

@@ -137,8 +137,8 @@ describe('A centre sees a whole family, within its own dataset', () => {
     expect((await family(BELLE_ISLE, familyId)).status).toBe(404);
     expect((await family(BELLE_ISLE, '00000000-0000-4000-8000-000000000000')).status).toBe(404);
     expect((await putWorker(BELLE_ISLE, familyId, JSON.stringify({ name: 'Intruder' }))).status).toBe(404);
-    // Belle Isle's key on Osmondthorpe's path: 403.
-    expect((await family(OSMONDTHORPE, familyId, BELLE_ISLE.key)).status).toBe(403);
+    // Belle Isle's key on Osmondthorpe's path: 404, as a family that does not exist.
+    expect((await family(OSMONDTHORPE, familyId, BELLE_ISLE.key)).status).toBe(404);
     // Not a centre at all: a feed key, no key.
     expect((await family(OSMONDTHORPE, familyId, 'demo-northgate-feed-key')).status).toBe(403);
     expect((await api(t.http, undefined, `/v1/centres/${OSMONDTHORPE.id}/families/${familyId}`)).status).toBe(401);

@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { OPENAPI_FILE } from '../../adapters/http/routes/openapi.js';
 import { localDateOf } from '../../src/domain/hl7-datetime.js';
 import { nhsCheckDigit } from '../../src/domain/nhs-number.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
+import { plainRaw } from '../support/data-keys.js';
 import { pollUntil } from '../support/poll.js';
 import { ResponseChecker, type OpenApiDocument } from '../support/openapi.js';
 import { copySampleConfig } from '../support/sample-config.js';
@@ -134,8 +136,15 @@ describe('Event, then fetch (POST /v1/events)', () => {
     const item = await waitForBaby(t, birth.babyNhsNumber);
     const done = await waitForEvent(id, 'fetched');
     const messageId = String(done.messageId);
-    const message = await t.database.db.query<{ channel: string; format: string; feed_id: string; control_id: string; raw: Uint8Array }>(
-      `SELECT m.channel, m.format, m.feed_id, m.control_id, b.raw FROM messages m JOIN message_bodies b ON b.message_id = m.id WHERE m.id = $1`,
+    const message = await t.database.db.query<{
+      channel: string;
+      format: string;
+      feed_id: string;
+      control_id: string;
+      raw: Uint8Array;
+      key_id: string | null;
+    }>(
+      `SELECT m.channel, m.format, m.feed_id, m.control_id, b.raw, b.key_id FROM messages m JOIN message_bodies b ON b.message_id = m.id WHERE m.id = $1`,
       [messageId],
     );
     const row = message.rows[0];
@@ -145,7 +154,8 @@ describe('Event, then fetch (POST /v1/events)', () => {
       feed_id: 'northgate-fhir',
       control_id: `Patient/${birth.babyId}/_history/1`,
     });
-    const bundle = JSON.parse(Buffer.from(row?.raw ?? []).toString('utf8')) as {
+    // Stored encrypted with the sample configuration's demo key.
+    const bundle = JSON.parse(plainRaw(messageId, row).toString('utf8')) as {
       type: string;
       entry: { fullUrl: string; resource: { resourceType: string } }[];
     };
@@ -217,8 +227,12 @@ describe('Event, then fetch (POST /v1/events)', () => {
     expect(fhirBad.status).toBe(400);
     expect(fhirBad.body.resourceType).toBe('OperationOutcome');
     expect(fhirBad.body.issue).toEqual([expect.objectContaining({ expression: ["Parameters.parameter.where(name='subject')"] })]);
+    // A 10,000-character id (the store would bound it too: long-event-ids.int.test.ts) is refused naming `id`.
+    const longId = await post(cloudEvent(randomBytes(7_500).toString('base64url'), { patient: 'Patient/1' }));
+    expect(longId.status).toBe(400);
+    expect(longId.body.errors).toEqual([expect.objectContaining({ field: 'id' })]);
     const refused = await t.database.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM fhir_events WHERE status = 'refused'`);
-    expect(Number(refused.rows[0]?.n)).toBeGreaterThanOrEqual(4);
+    expect(Number(refused.rows[0]?.n)).toBeGreaterThanOrEqual(5);
   });
 
   test("an event forged for another feed is refused (403), stored under the client's own key, and never fetched", async () => {

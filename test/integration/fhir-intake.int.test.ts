@@ -236,6 +236,11 @@ describe('FHIR $process-message intake', () => {
       format: ['application/fhir+json', 'application/fhir+xml'],
     });
     expect(JSON.stringify(body)).toContain('process-message');
+    // The events the feeds' mappings accept, maternity bookings and outcomes (issue 17) among them.
+    const accepted = (body.extension as { valueCoding: { code: string } }[]).map((e) => e.valueCoding.code);
+    expect(accepted).toEqual(
+      expect.arrayContaining(['birth-notification', 'emergency-attendance', 'antenatal-booking', 'pregnancy-outcome']),
+    );
     const xml = await api(t.http, undefined, '/v1/fhir/metadata', { headers: { accept: 'application/fhir+xml' } });
     expect(xml.headers.get('content-type')).toMatch(/^application\/fhir\+xml/);
     expect(parseFhirXml(Buffer.from(await xml.text()), 1 << 20)).toMatchObject({

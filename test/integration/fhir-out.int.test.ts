@@ -135,14 +135,18 @@ describe('FHIR out: a centre reads its inbox as FHIR R4 by content negotiation, 
     const paged = [...patients(page1), ...patients(page2)].map((e) => nhsNumberOf(e.resource));
     expect(paged.sort()).toEqual([...nhs].sort());
 
-    // Another centre's key: 403, as an OperationOutcome in FHIR form and as a problem in JSON form.
-    const forbidden = await api(t.http, 'demo-harehills-key', '/v1/centres/osmondthorpe/notifications', { headers: FHIR });
+    // A key without the centre role: 403, as an OperationOutcome in FHIR form and as a problem in JSON form. Another
+    // centre's key: 404, as an inbox that does not exist.
+    const forbidden = await api(t.http, 'demo-northgate-feed-key', '/v1/centres/osmondthorpe/notifications', { headers: FHIR });
     expect(forbidden.status).toBe(403);
     expect(forbidden.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
     expect(await forbidden.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'forbidden' }] });
-    const forbiddenJson = await api(t.http, 'demo-harehills-key', '/v1/centres/osmondthorpe/notifications');
+    const forbiddenJson = await api(t.http, 'demo-northgate-feed-key', '/v1/centres/osmondthorpe/notifications');
     expect(forbiddenJson.status).toBe(403);
     expect(forbiddenJson.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const otherCentre = await api(t.http, 'demo-harehills-key', '/v1/centres/osmondthorpe/notifications', { headers: FHIR });
+    expect(otherCentre.status).toBe(404);
+    expect(await otherCentre.json()).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'not-found' }] });
     const notFound = await api(t.http, OSM, '/v1/centres/osmondthorpe/notifications/00000000-0000-4000-8000-000000000000', {
       headers: FHIR,
     });

@@ -11,6 +11,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
 import { asJson, asXml, fhirBirthBundle, NORTHGATE_FHIR_KEY } from '../support/synthetic/fhir-birth.js';
 import { nemsAsXml, nemsBirthBundle } from '../support/synthetic/nems-birth.js';
+import { pseudo } from '../support/data-keys.js';
 
 const doc = JSON.parse(readFileSync(OPENAPI_FILE, 'utf8')) as OpenApiDocument;
 const PATH = '/v1/fhir/$process-message';
@@ -192,8 +193,8 @@ describe('Replay of FHIR R4 and NEMS messages once their mapping is fixed', () =
       [[ids.nemsHttp, ids.nemsMesh]],
     );
     expect(audit.rows).toEqual([
-      { message_id: ids.nemsHttp, outcome: 'queued', subject_nhs_number: '9990001642' },
-      { message_id: ids.nemsMesh, outcome: 'queued', subject_nhs_number: '9990001650' },
+      { message_id: ids.nemsHttp, outcome: 'queued', subject_nhs_number: pseudo('9990001642') },
+      { message_id: ids.nemsMesh, outcome: 'queued', subject_nhs_number: pseudo('9990001650') },
     ]);
     expect(problems).toEqual([]);
   });

@@ -3,6 +3,7 @@ import { describeNewborn, type NewbornAdtOptions } from '../support/synthetic/ne
 import { cx, linkAdt, mergeAdt } from '../support/synthetic/identity-adt.js';
 import { pollUntil } from '../support/poll.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
+import { pseudo } from '../support/data-keys.js';
 
 const RX1 = { sendingFacility: 'RX1', sendingApplication: 'MATERNITY', postcodes: ['LS9 7AB'] } as const;
 const CENTRE = { id: 'osmondthorpe', key: 'demo-osmondthorpe-key' };
@@ -203,18 +204,22 @@ describe('HL7 v2 identity events: A40 merges and A24 links', () => {
     const thirdMrn = `${later.baby.mrn}8`;
     await sendOk(mergeAdt({ controlId: 'ID-A40-CHAIN', pairs: [{ surviving: cx({ mrn: thirdMrn }), merged: cx({ mrn: survivingMrn }) }] }));
     expect((await message('ID-A40-CHAIN')).status).toBe('processed');
+    // Stored as pseudonyms (migration 038), in both columns.
+    const local = (mrn: string): string => pseudo(`local:northgate-maternity:RX1:${mrn}`);
     const keys = await t.database.db.query<{ key: string; subject_key: string }>(
-      `SELECT key, subject_key FROM identity_keys WHERE key LIKE $1 ORDER BY key`,
-      [`local:northgate-maternity:RX1:${later.baby.mrn}%`],
+      `SELECT key, subject_key FROM identity_keys WHERE key = ANY($1::text[]) ORDER BY key`,
+      [[local(later.baby.mrn), local(survivingMrn), local(thirdMrn)]],
     );
-    expect(keys.rows).toEqual([
-      { key: `local:northgate-maternity:RX1:${later.baby.mrn}`, subject_key: `local:northgate-maternity:RX1:${thirdMrn}` },
-      { key: `local:northgate-maternity:RX1:${survivingMrn}`, subject_key: `local:northgate-maternity:RX1:${thirdMrn}` },
-    ]);
+    expect(keys.rows).toEqual(
+      [
+        { key: local(later.baby.mrn), subject_key: local(thirdMrn) },
+        { key: local(survivingMrn), subject_key: local(thirdMrn) },
+      ].sort((a, b) => (a.key < b.key ? -1 : 1)),
+    );
 
     await sendOk(later.text);
     const n = await notificationOf((await message('ID-LATE-1')).id);
-    expect(n.subject_key).toBe(`local:northgate-maternity:RX1:${thirdMrn}`);
+    expect(n.subject_key).toBe(local(thirdMrn));
     await delivered(n.id);
   });
 

@@ -13,6 +13,7 @@ import type { AuditEventInput } from '../../src/ports/audit.js';
 import type { Database } from '../../src/ports/database.js';
 import type { DisclosureReport } from '../../src/pipeline/reports/disclosure-report.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
+import { pseudo } from '../support/data-keys.js';
 
 /** A valid NHS number from a nine-digit stem (the check digit added; a stem with no valid digit is moved on). */
 function nhs(stem: number): string {
@@ -239,7 +240,9 @@ describe('IG reports: subject-access disclosures and counts', () => {
     // A HEAD discloses nothing, so it generates and exports nothing.
     const head = await api(t.http, 'demo-ig-key', `/v1/subjects/${otherMother}/disclosures`, { method: 'HEAD' });
     expect(head.status).toBe(200);
-    const exported = await db.query(`SELECT 1 FROM audit_events WHERE action = 'exported' AND subject_nhs_number = $1`, [otherMother]);
+    const exported = await db.query(`SELECT 1 FROM audit_events WHERE action = 'exported' AND subject_nhs_number = ANY($1::text[])`, [
+      [otherMother, pseudo(otherMother)],
+    ]);
     expect(exported.rows).toHaveLength(0);
   });
 
@@ -272,12 +275,13 @@ describe('IG reports: subject-access disclosures and counts', () => {
       outcome: string;
       details: { purpose: string | null; via: string };
     }>(`SELECT actor, subject_nhs_number, outcome, details FROM audit_events WHERE action = 'exported' ORDER BY seq`);
-    const mine = r.rows.filter((x) => x.subject_nhs_number === mother);
+    // New events name their subject by its pseudonym (migration 038).
+    const mine = r.rows.filter((x) => x.subject_nhs_number === pseudo(mother));
     expect(mine[0]).toMatchObject({ actor: 'client:ig-lead', outcome: 'json', details: { purpose: 'SAR ref 123', via: 'api' } });
-    expect(r.rows.some((x) => x.subject_nhs_number === twinA && x.outcome === 'csv')).toBe(true);
+    expect(r.rows.some((x) => x.subject_nhs_number === pseudo(twinA) && x.outcome === 'csv')).toBe(true);
     // The failed requests (bad NHS number, bad query, wrong role) generated nothing and so exported nothing.
-    expect(r.rows.every((x) => x.subject_nhs_number !== '0')).toBe(true);
-    expect(r.rows.filter((x) => x.subject_nhs_number === mother)).toHaveLength(2);
+    expect(r.rows.every((x) => x.subject_nhs_number !== '0' && x.subject_nhs_number !== pseudo('0'))).toBe(true);
+    expect(r.rows.filter((x) => x.subject_nhs_number === pseudo(mother))).toHaveLength(2);
   });
 
   it('runs from the command line on the store the hub uses, as CSV or JSON, audited as the operating-system user', async () => {
@@ -292,7 +296,7 @@ describe('IG reports: subject-access disclosures and counts', () => {
       expect(out.split('\r\n').filter(Boolean)).toHaveLength(3);
       const r = await db.query<{ actor: string; details: { purpose: string } }>(
         `SELECT actor, details FROM audit_events WHERE action = 'exported' AND subject_nhs_number = $1 AND actor LIKE 'cli:%'`,
-        [twinB],
+        [pseudo(twinB)],
       );
       expect(r.rows.map((x) => x.details)).toEqual([expect.objectContaining({ purpose: 'SAR 9', via: 'cli' })]);
     } else {

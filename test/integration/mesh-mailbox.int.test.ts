@@ -15,6 +15,7 @@ import { createLogger } from '../../src/logger.js';
 import { startHub } from '../../src/hub.js';
 import { LogSink } from '../support/log-sink.js';
 import { api, deleteKeys, startTestHub, type TestHub } from '../support/test-hub.js';
+import { plainRaw } from '../support/data-keys.js';
 
 const SHARED_KEY = 'mesh-test-shared-key';
 const MAILBOX = 'X26NEMS01';
@@ -111,12 +112,13 @@ const rowsFor = async (t: TestHub, meshId: string) =>
       sender_key: string;
       raw_truncated: boolean;
       size_bytes: number;
-      raw: Uint8Array;
+      raw: Uint8Array | null;
+      key_id: string | null;
     }>(
-      `SELECT m.id, m.status, m.channel, m.format, m.sender_key, m.raw_truncated, m.size_bytes, b.raw FROM messages m LEFT JOIN message_bodies b ON b.message_id = m.id WHERE m.control_id = $1`,
+      `SELECT m.id, m.status, m.channel, m.format, m.sender_key, m.raw_truncated, m.size_bytes, b.raw, b.key_id FROM messages m LEFT JOIN message_bodies b ON b.message_id = m.id WHERE m.control_id = $1`,
       [meshId],
     )
-  ).rows;
+  ).rows.map(({ key_id, ...r }) => ({ ...r, raw: plainRaw(r.id, { raw: r.raw, key_id }) })); // encrypted at rest with the demo key
 const acked = (server: MeshServer, id: string) =>
   pollUntil(() => (server.status(id) === 'acknowledged' ? true : undefined), `${id} acknowledged`);
 

@@ -2,6 +2,7 @@ import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { describeNewborn } from '../support/synthetic/newborn-adt.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
 import { pollUntil } from '../support/poll.js';
+import { pseudo } from '../support/data-keys.js';
 
 /** The sum of the samples `name{…}` that have these label pairs among their labels; 0 when none. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -58,7 +59,7 @@ describe('Prometheus metrics at /metrics', () => {
     const delivered = await pollUntil(async () => {
       const r = await t.database.db.query<{ status: string; decision: unknown }>(
         `SELECT status, decision FROM notifications WHERE baby_nhs_number = $1`,
-        [birth.baby.nhsNumber],
+        [pseudo(birth.baby.nhsNumber)],
       );
       return r.rows[0]?.status === 'delivered' ? r.rows[0] : undefined;
     }, 'the birth delivered');

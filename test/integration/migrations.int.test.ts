@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { migrate, migrationsDir } from '../../adapters/store/migrate.js';
-import { SqlMessageStore } from '../../adapters/store/sql-message-store.js';
+import { SqlMessageStore, storedKeyPart } from '../../adapters/store/sql-message-store.js';
 import { SqlNotificationStore } from '../../adapters/store/sql-notification-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
@@ -96,22 +96,15 @@ describe('Migration 009: the inbox id columns renamed, with the notifications al
     await migrate(t.db, older);
     const raw = Buffer.from('MSH|^~\\&|MATERNITY|RX1|STORK|HUB|20251115090000||ADT^A28|OLD-9|P|2.4\rPID|1\r', 'utf8');
     const messageIds = ['0b7f6c1e-3a52-4d7e-9c1a-6f1f0f2d9b01', '0b7f6c1e-3a52-4d7e-9c1a-6f1f0f2d9b02'];
-    await new SqlMessageStore(t.db).recordReceipts(
-      messageIds.map((id, i) => ({
-        id,
-        receivedAt: new Date('2025-11-15T09:00:00Z'),
-        channel: 'mllp' as const,
-        senderKey: 'RX1|MATERNITY',
-        controlId: `OLD-9-${i}`,
-        raw,
-        rawTruncated: false,
-        sizeBytes: raw.length,
-        sha256: 'x',
-        status: 'processed' as const,
-        issues: [],
-        audit: [],
-      })),
-    );
+    // Written as the store wrote them then (today's store also writes columns of later migrations, e.g. 028's key id).
+    for (const [i, id] of messageIds.entries()) {
+      await t.db.query(
+        `INSERT INTO messages (id, received_at, channel, sender_key, control_id, raw_truncated, size_bytes, sha256, status, issues, updated_at)
+         VALUES ($1, '2025-11-15T09:00:00Z', 'mllp', 'RX1|MATERNITY', $2, false, $3, 'x', 'processed', '[]', '2025-11-15T09:00:00Z')`,
+        [id, `OLD-9-${i}`, raw.length],
+      );
+      await t.db.query('INSERT INTO message_bodies (message_id, raw) VALUES ($1, $2)', [id, raw]);
+    }
     const delivered = '5d0f2c1e-3a52-4d7e-9c1a-6f1f0f2d9b11';
     const review = '5d0f2c1e-3a52-4d7e-9c1a-6f1f0f2d9b12';
     // Both families live where no centre covers the postcode; the second one's record is restricted, so its review
@@ -158,5 +151,45 @@ describe('Migration 009: the inbox id columns renamed, with the notifications al
     expect(inbox.items.map((i) => [i.notificationId, i.inbox])).toEqual([[delivered, 'northgate-unallocated']]);
     expect(await store.undelivered()).toEqual([{ inboxId: 'safeguarding-review', notificationId: review }]);
     expect(await store.deliver('safeguarding-review', [review], new Date())).toEqual([review]);
+  });
+});
+
+describe('Migration 038: re-send keys over 512 bytes stored before bounded keys take the bounded form', () => {
+  let t: TestDatabase;
+  let older: string;
+  beforeAll(async () => {
+    t = await createTestDatabase(undefined, { migrated: false });
+    older = migrationsUpTo('035');
+  });
+  afterAll(async () => {
+    rmSync(older, { recursive: true, force: true });
+    await t.drop();
+  });
+
+  it('re-keys a long sender key and control id, so a re-send matches; a row already holding the bounded key is left', async () => {
+    await migrate(t.db, older);
+    const longSender = `RX1|${'M'.repeat(900)}`;
+    const longControl = 'C'.repeat(700);
+    const insert = (id: string, sender: string, control: string) =>
+      t.db.query(
+        `INSERT INTO messages (id, received_at, channel, sender_key, control_id, raw_truncated, size_bytes, sha256, status, issues, updated_at)
+         VALUES ($1, now(), 'mllp', $2, $3, false, 1, 'x', 'processed', '[]', now())`,
+        [id, sender, control],
+      );
+    await insert('0b7f6c1e-3a52-4d7e-9c1a-6f1f0f2d9c01', longSender, 'SHORT-1');
+    await insert('0b7f6c1e-3a52-4d7e-9c1a-6f1f0f2d9c02', 'RX1|MATERNITY', longControl);
+    // A re-send stored since bounded keys under the bounded form: the old row keeps its key (the index is unique).
+    await insert('0b7f6c1e-3a52-4d7e-9c1a-6f1f0f2d9c03', longSender, 'SHORT-2');
+    await insert('0b7f6c1e-3a52-4d7e-9c1a-6f1f0f2d9c04', storedKeyPart(longSender) ?? '', 'SHORT-2');
+    await migrate(t.db);
+    const r = await t.db.query<{ id: string; sender_key: string; control_id: string }>(
+      'SELECT id, sender_key, control_id FROM messages ORDER BY id',
+    );
+    expect(r.rows.map((x) => [x.sender_key, x.control_id])).toEqual([
+      [storedKeyPart(longSender), 'SHORT-1'],
+      ['RX1|MATERNITY', storedKeyPart(longControl)],
+      [longSender, 'SHORT-2'],
+      [storedKeyPart(longSender), 'SHORT-2'],
+    ]);
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseFhirXml } from '../../src/pipeline/fhir/fhir-xml.js';
 import { corpusPath } from '../support/corpus.js';
@@ -133,6 +134,32 @@ describe('NEMS birth notifications over $process-message', () => {
     // The same bytes again, as MESH would after a restart before its acknowledgement: recognised.
     const again = await receive({ bytes: Buffer.from(nemsAsXml(bundle)), feedId: 'nems-births', channel: 'http' });
     expect(again).toMatchObject({ duplicate: true, messageId: result.messageId });
+  });
+
+  test('a 10,000-character bundle id is refused naming Bundle.id, every time, stored each time; the feed is unaffected', async () => {
+    const now = new Date();
+    const birth = (bundleId: string) =>
+      JSON.stringify(
+        nemsBirthBundle({ bundleId, timestamp: now.toISOString(), birthDate: now.toISOString().slice(0, 10), babyNhsNumber: '9990001588' }),
+      );
+    // Random base64url (FHIR id characters, incompressible): far over a btree index row, and over a FHIR id's 64.
+    const body = birth(randomBytes(7_500).toString('base64url').replace(/_/g, '.'));
+    const first = await post(body, FHIR_JSON);
+    expect(first.status).toBe(422);
+    expect(JSON.parse(first.text)).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ expression: ['Bundle.id'] }] });
+    // Refused messages have no re-send key: the same bytes again are answered the same and stored again.
+    const again = await post(body, FHIR_JSON);
+    expect([again.status, again.text]).toEqual([first.status, first.text]);
+    expect(again.id).not.toBe(first.id);
+    for (const id of [first.id, again.id]) {
+      expect(await message(id)).toMatchObject({ status: 'quarantined', feed_id: 'nems-births', control_id: null });
+    }
+    // Another client sending it is refused too; the NEMS feed's next message is processed as ever.
+    const other = await api(t.http, 'demo-northgate-fhir-key', PATH, { method: 'POST', headers: FHIR_JSON, body });
+    expect(other.status).toBe(422);
+    const valid = await post(birth('nems-int-0005'), FHIR_JSON);
+    expect(valid.status).toBe(200);
+    await pollUntil(async () => (await inbox()).find((i) => i.record?.baby.nhsNumber === '9990001588'), 'the baby in the inbox');
   });
 
   test('a stillborn baby (JSON) is stored and processed but never offered', async () => {

@@ -4,6 +4,7 @@ import { api, startTestHub, type TestHub } from '../support/test-hub.js';
 import { pollUntil } from '../support/poll.js';
 import { localDateOf } from '../../src/domain/hl7-datetime.js';
 import { asJson, asXml, fhirBirthBundle, NORTHGATE_FHIR_KEY, type FhirBirthOptions } from '../support/synthetic/fhir-birth.js';
+import { pseudo } from '../support/data-keys.js';
 
 /**
  * Runs births of every kind through MLLP and HTTP with logging at debug level, then proves that no line
@@ -63,7 +64,7 @@ describe('Logs carry no personal data', () => {
     expect(log).toContain('message received');
     expect(log).toContain('notifications delivered');
     const withdrawn = await t.database.db.query<{ status: string }>(`SELECT status FROM notifications WHERE baby_nhs_number = $1`, [
-      babies[0]?.baby.nhsNumber,
+      pseudo(babies[0]?.baby.nhsNumber ?? ''),
     ]);
     expect(withdrawn.rows).toEqual([{ status: 'withdrawn' }]);
     const forbidden = new Set<string>();

@@ -1,3 +1,4 @@
+import { demoCipher, pseudo } from '../support/data-keys.js';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { SqlNotificationStore } from '../../adapters/store/sql-notification-store.js';
 import { createLogger } from '../../src/logger.js';
@@ -84,7 +85,7 @@ describe('One birth, one offer under concurrency', () => {
   }
 
   async function oneNotification(mother: string, ids: readonly string[]): Promise<void> {
-    const notes = await t.database.db.query<{ id: string }>(`SELECT id FROM notifications WHERE mother_nhs_number = $1`, [mother]);
+    const notes = await t.database.db.query<{ id: string }>(`SELECT id FROM notifications WHERE mother_nhs_number = $1`, [pseudo(mother)]);
     expect(notes.rows).toHaveLength(1);
     const statuses = await t.database.db.query<{ status: string }>(
       `SELECT status FROM messages WHERE id = ANY($1::uuid[]) ORDER BY status`,
@@ -101,7 +102,7 @@ describe('One birth, one offer under concurrency', () => {
 
   test('in one batch: one notification, the second message linked', async () => {
     const { adtId, nemsId, mother } = await receiveBoth(9201);
-    await processMessages(deps(new SqlNotificationStore(t.database.db)), [nemsId, adtId]);
+    await processMessages(deps(new SqlNotificationStore(t.database.db, demoCipher)), [nemsId, adtId]);
     await oneNotification(mother, [adtId, nemsId]);
   });
 
@@ -135,12 +136,12 @@ describe('One birth, one offer under concurrency', () => {
       });
       const one = processMessages(deps(pausing), [first]);
       await firstInserted;
-      const two = processMessages(deps(new SqlNotificationStore(t.database.db)), [second]);
+      const two = processMessages(deps(new SqlNotificationStore(t.database.db, demoCipher)), [second]);
       await Promise.all([one, two]);
       await oneNotification(mother, [adtId, nemsId]);
       const firstMade = await t.database.db.query<{ message_id: string }>(
         `SELECT message_id FROM notifications WHERE mother_nhs_number = $1`,
-        [mother],
+        [pseudo(mother)],
       );
       expect(firstMade.rows[0]?.message_id).toBe(first);
     });
@@ -164,7 +165,7 @@ describe('One birth, one offer under concurrency', () => {
       (await t.database.db.query<{ id: string }>(`SELECT id FROM messages WHERE control_id = $1`, [controlId])).rows[0]?.id ?? '';
     const a28 = adt('A28', 'LS9 7AB');
     expect((await client.send(a28.text)).split('\r')[1]?.split('|')[1]).toBe('CA');
-    const store = new SqlNotificationStore(t.database.db);
+    const store = new SqlNotificationStore(t.database.db, demoCipher);
     await processMessages(deps(store), [await idOf(a28.controlId)]);
     const n = (await t.database.db.query<{ id: string }>(`SELECT id FROM notifications WHERE message_id = $1`, [await idOf(a28.controlId)]))
       .rows[0]?.id;
@@ -193,7 +194,7 @@ describe('One birth, one offer under concurrency', () => {
     enqueued.length = 0;
     const one = processMessages(deps(pausing), [a08Id]);
     await firstLocked;
-    const two = processMessages(deps(new SqlNotificationStore(t.database.db)), [a08Id]);
+    const two = processMessages(deps(new SqlNotificationStore(t.database.db, demoCipher)), [a08Id]);
     await Promise.all([one, two]);
 
     const row = await t.database.db.query<{ status: string; inbox_id: string }>(

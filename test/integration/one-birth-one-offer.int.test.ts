@@ -1,3 +1,4 @@
+import { plainJson, pseudo } from '../support/data-keys.js';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { londonHl7Time, describeNewborn, type NewbornAdtOptions } from '../support/synthetic/newborn-adt.js';
 import { nemsAsXml, nemsBirthBundle, type NemsBirthOptions } from '../support/synthetic/nems-birth.js';
@@ -96,9 +97,9 @@ describe('One birth, one offer: the same baby by HL7 v2 ADT and by the national 
     (
       await t.database.db.query<{ id: string; message_id: string; record: unknown; status: string }>(
         `SELECT id, message_id, record, status FROM notifications WHERE mother_nhs_number = $1 ORDER BY created_at`,
-        [mother],
+        [pseudo(mother)],
       )
-    ).rows;
+    ).rows.map((r) => ({ ...r, record: plainJson('notifications.record', r.id, r.record) }));
   const inboxItems = async (status = 'new'): Promise<Item[]> => {
     const res = await api(t.http, CENTRE.key, `/v1/centres/${CENTRE.id}/notifications?status=${status}&limit=500`);
     expect(res.status).toBe(200);
@@ -255,10 +256,14 @@ describe('One birth, one offer: the same baby by HL7 v2 ADT and by the national 
     await sendAdt(v2.text);
     const adtId = await messageId(v2.controlId);
     const first = await delivered(adtId);
-    const born = await t.database.db.query<{ birth_time: string }>(
-      `SELECT b.canonical -> 'baby' ->> 'birthTime' AS birth_time FROM message_bodies b WHERE b.message_id = $1`,
+    const canonical = await t.database.db.query<{ canonical: unknown }>(
+      'SELECT b.canonical FROM message_bodies b WHERE b.message_id = $1',
       [adtId],
     );
+    // Encrypted at rest (migration 029): read as the store reads it.
+    const birthTime = (plainJson('message_bodies.canonical', adtId, canonical.rows[0]?.canonical) as { baby: { birthTime?: string } }).baby
+      .birthTime;
+    const born = { rows: [{ birth_time: birthTime }] };
     const res = await api(t.http, NORTHGATE_FHIR_KEY, '/v1/fhir/$process-message', {
       method: 'POST',
       headers: { 'content-type': 'application/fhir+json' },

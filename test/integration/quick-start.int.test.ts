@@ -13,6 +13,7 @@ import { repoRoot } from '../../src/config/env.js';
 import { buildHub } from '../support/build-hub.js';
 import { api, deleteKeys, REDIS_URL } from '../support/test-hub.js';
 import { pollUntil } from '../support/poll.js';
+import { recordChildLog } from '../support/log-sink.js';
 
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 const YEAR_AHEAD = '+365d';
@@ -49,6 +50,7 @@ const onPglite = process.env.STORK_TEST_STORE === 'pglite';
     delete env.STORK_CONFIG_DIR;
     const child = spawn(process.execPath, ['dist/src/main.js'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     hub = child;
+    child.once('exit', () => recordChildLog(log)); // scanned for personal data with the whole run's logs
     child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString('utf8')));
     const listening = await pollUntil(

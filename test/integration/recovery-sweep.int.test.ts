@@ -13,6 +13,7 @@ import { describeNewborn } from '../support/synthetic/newborn-adt.js';
 import { createTestDatabase, storeKind } from '../support/test-database.js';
 import { startTestHub } from '../support/test-hub.js';
 import { pollUntil } from '../support/poll.js';
+import { pseudo } from '../support/data-keys.js';
 
 const baby = (seed: number, controlId: string) =>
   describeNewborn({
@@ -49,7 +50,7 @@ describe('Recovery sweep: a stored message whose job never reached the workers i
         async () => {
           const r = await database.db.query<{ inbox_id: string }>(
             `SELECT i.inbox_id FROM inbox_items i JOIN notifications n ON n.id = i.notification_id WHERE n.baby_nhs_number = $1`,
-            [b.baby.nhsNumber],
+            [pseudo(b.baby.nhsNumber)],
           );
           return r.rows[0]?.inbox_id;
         },

@@ -1,8 +1,9 @@
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
-import { describeNewborn } from '../support/synthetic/newborn-adt.js';
+import { describeNewborn, distinctSeeds } from '../support/synthetic/newborn-adt.js';
 import { OwnRedis } from '../support/own-redis.js';
 import { pollUntil } from '../support/poll.js';
 import { startTestHub, type TestHub } from '../support/test-hub.js';
+import { pseudo } from '../support/data-keys.js';
 
 /** Births in the stream: small in CI; `STORK_RESILIENCE_MESSAGES=2000` for the larger run (README, "Resilience"). */
 const MESSAGES = Number(process.env.STORK_RESILIENCE_MESSAGES ?? '60');
@@ -51,7 +52,7 @@ describe('Resilience: Redis restarted during a stream', () => {
     redis = await OwnRedis.start();
     t = await startTestHub({ env: { REDIS_URL: redis.url, STORK_RECOVERY_SWEEP_MS: '500', STORK_JOB_LOCK_MS: '2000' } });
     const hub = t;
-    const births = Array.from({ length: MESSAGES }, (_, i) => birth(9000 + i));
+    const births = distinctSeeds(MESSAGES, 9000).map(birth);
     const answers: Answer[] = [];
     let phase: Answer['phase'] = 'before';
 
@@ -111,7 +112,7 @@ describe('Resilience: Redis restarted during a stream', () => {
         const r = await hub.database.db.query<{ nhs: string; n: string | number }>(
           `SELECT n.baby_nhs_number AS nhs, count(*) AS n FROM inbox_items i JOIN notifications n ON n.id = i.notification_id
             WHERE n.baby_nhs_number = ANY($1) GROUP BY n.baby_nhs_number`,
-          [nhsNumbers],
+          [nhsNumbers.map((x) => pseudo(x))],
         );
         return r.rows.length === new Set(nhsNumbers).size ? r.rows : undefined;
       },
@@ -121,7 +122,7 @@ describe('Resilience: Redis restarted during a stream', () => {
     expect(delivered.filter((r) => Number(r.n) !== 1)).toEqual([]);
     const notifications = await hub.database.db.query<{ n: string | number }>(
       `SELECT count(*) AS n FROM notifications WHERE baby_nhs_number = ANY($1)`,
-      [nhsNumbers],
+      [nhsNumbers.map((x) => pseudo(x))],
     );
     expect(Number(notifications.rows[0]?.n)).toBe(new Set(nhsNumbers).size);
     const statuses = await hub.database.db.query<{ status: string; n: string | number }>(

@@ -1,4 +1,5 @@
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { describeNewborn } from '../support/synthetic/newborn-adt.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
 import { copySampleConfig } from '../support/sample-config.js';
 import { pollUntil } from '../support/poll.js';
+import { plainRaw, pseudo } from '../support/data-keys.js';
 
 const HL7 = { 'content-type': 'x-application/hl7-v2+er7' };
 const RX1_KEY = 'demo-northgate-feed-key';
@@ -199,6 +201,168 @@ describe('Re-send key: a forged or refused message never blocks a genuine one', 
     expect(b.headers.get('x-stork-message-id')).toBe(a.headers.get('x-stork-message-id'));
     expect(await mllp.send(overHttp)).toBe(ackA);
     expect(await rows('RESEND-H')).toHaveLength(1);
+  });
+
+  test('regression (fuzzing, SQLSTATE 54000): a long, incompressible MSH-10 or MSH-4 is stored, answered and re-sends recognised; it fails no other message', async () => {
+    // Random text over the btree index row limit (2704 bytes, after compression) once in (sender_key, control_id).
+    const noise = (n: number) => randomBytes(n).toString('base64url').replace(/[-_]/g, 'x');
+    const longId = `LONG-${noise(3000)}`;
+    const long = rx9(111, longId).text;
+    const other = rx9(112, 'LONG-NEIGHBOUR').text;
+    // Sent together, so that they share a group commit.
+    const [a, b] = await Promise.all([post(RX9_KEY, long), post(RX9_KEY, other)]);
+    const ackA = await a.text();
+    expect([a.status, msa(ackA)]).toEqual([200, ['AA', longId]]);
+    expect([b.status, msa(await b.text())]).toEqual([200, ['AA', 'LONG-NEIGHBOUR']]);
+    const id = a.headers.get('x-stork-message-id') ?? '';
+    const stored = await t.database.db.query<{ control_id: string; sender_key: string; raw: Uint8Array | null; key_id: string | null }>(
+      `SELECT m.control_id, m.sender_key, b.raw, b.key_id FROM messages m JOIN message_bodies b ON b.message_id = m.id WHERE m.id = $1`,
+      [id],
+    );
+    const row = stored.rows[0];
+    // The index holds the MSH-10's hash; the bytes are stored exactly.
+    expect(row?.control_id).toBe(`sha256:${createHash('sha256').update(longId).digest('hex')}`);
+    expect(row?.sender_key).toBe('RX9|PAS');
+    expect(plainRaw(id, row).toString('utf8')).toBe(long);
+    // A re-send gets the original ACK and stores nothing new.
+    const again = await post(RX9_KEY, long);
+    expect([again.status, await again.text()]).toEqual([200, ackA]);
+    expect(again.headers.get('x-stork-message-id')).toBe(id);
+    await notificationFor(id);
+
+    // An unverified sender naming a long facility (the key `|client:…|<MSH-4.1>|<MSH-3.1>` is hashed): refused and stored.
+    const facility = noise(3000);
+    const forged = describeNewborn({
+      seed: 113,
+      controlId: 'LONG-FAC',
+      sendingFacility: facility,
+      sendingApplication: 'PAS',
+      messageTime: new Date(),
+    });
+    const res = await post(RX1_KEY, forged.text);
+    // Refused: AR, or CR when the message asks for enhanced acknowledgements.
+    expect([res.status, msa(await res.text())[0]]).toEqual([200, expect.stringMatching(/^[AC]R$/) as unknown]);
+    expect(await rows('LONG-FAC')).toEqual([
+      {
+        id: res.headers.get('x-stork-message-id'),
+        status: 'quarantined',
+        sender_key: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) as unknown,
+      },
+    ]);
+  });
+
+  test('regression (SQLSTATE 54000): a 10,000-character local identifier and mother’s family name are processed; their keys are bounded', async () => {
+    const letters = (n: number) =>
+      randomBytes(n * 2)
+        .toString('base64')
+        .replace(/[^A-Za-z]/g, '')
+        .slice(0, n)
+        .toUpperCase();
+    const localId = `L${letters(9_999)}`;
+    const family = letters(10_000);
+    const fields = (segment: string) => segment.split('|');
+    // No NHS number for the baby (the subject key is then `local:<feed>:<assigner>:<PID-3>`), a long mother's family name.
+    const text = rx9(121, 'LONG-LOCAL')
+      .text.split('\r')
+      .map((segment) => {
+        const f = fields(segment);
+        if (f[0] === 'PID') {
+          f[2] = '';
+          f[3] = `${localId}^^^RX9^MR`;
+          f[32] = '';
+        }
+        if (f[0] === 'NK1') f[2] = `${family}^MARY^^^MRS^^L`;
+        return f.join('|');
+      })
+      .join('\r');
+    const res = await post(RX9_KEY, text);
+    const ack = await res.text();
+    expect([res.status, msa(ack)]).toEqual([200, ['AA', 'LONG-LOCAL']]);
+    const id = res.headers.get('x-stork-message-id') ?? '';
+    await notificationFor(id);
+    const keys = await t.database.db.query<{ subject_key: string; demographic_key: string | null }>(
+      `SELECT subject_key, demographic_key FROM notifications WHERE message_id = $1`,
+      [id],
+    );
+    const sha = (s: string) => `sha256:${createHash('sha256').update(s).digest('hex')}`;
+    // Bounded, then stored as pseudonyms (migration 038).
+    expect(keys.rows).toEqual([
+      {
+        subject_key: pseudo(sha(`local:northvale-adt:RX9:${localId}`)),
+        demographic_key: expect.stringMatching(/^p1:[A-Za-z0-9_-]{43}$/) as unknown,
+      },
+    ]);
+    // The same baby again under another MSH-10 reaches the same notification.
+    const update = text.replace('LONG-LOCAL', 'LONG-LOCAL-2');
+    const second = await post(RX9_KEY, update);
+    expect([second.status, msa(await second.text())]).toEqual([200, ['AA', 'LONG-LOCAL-2']]);
+    const secondId = second.headers.get('x-stork-message-id') ?? '';
+    const status = await pollUntil(async () => {
+      const r = await t.database.db.query<{ status: string }>(`SELECT status FROM messages WHERE id = $1`, [secondId]);
+      return r.rows[0]?.status === 'queued' ? undefined : r.rows[0]?.status;
+    }, 'the second message handled');
+    // Recognised as the same baby by its (hashed) subject key: nothing new to say, no second notification.
+    expect(status).toBe('duplicate');
+    const n = await t.database.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM notifications WHERE subject_key = $1`, [
+      pseudo(sha(`local:northvale-adt:RX9:${localId}`)),
+    ]);
+    expect(Number(n.rows[0]?.n)).toBe(1);
+  });
+
+  test('MLLP, a feed identified by its source address alone: it may not send as another feed; an unlisted address may not send as it', async () => {
+    // 127.0.0.1 is on Northvale's allow-list (and no certificate is used): the connection is Northvale's. A message
+    // naming Northgate (RX1, a feed with no allow-list of its own) from there is feed X sending as feed Y.
+    const asNorthgate = describeNewborn({ seed: 131, controlId: 'SRC-AS-RX1', sendingFacility: 'RX1', sendingApplication: 'MATERNITY' });
+    const ack1 = await sendFrom('127.0.0.1', t.mllpPort, asNorthgate.text.replace('|AL|NE|', '|||'));
+    expect(msa(ack1)).toEqual(['AR', 'SRC-AS-RX1']);
+    expect(ack1).toContain('ERR|');
+    // Enhanced acknowledgement mode asks for a commit ACK: the same refusal is CR.
+    const enhanced = describeNewborn({ seed: 132, controlId: 'SRC-AS-RX1-CR', sendingFacility: 'RX1', sendingApplication: 'MATERNITY' });
+    expect(msa(await sendFrom('127.0.0.1', t.mllpPort, enhanced.text))).toEqual(['CR', 'SRC-AS-RX1-CR']);
+    // From an address on no allow-list (127.0.0.3), a message naming Northvale, whose list does not have it.
+    const ack3 = await sendFrom('127.0.0.3', t.mllpPort, rx9(133, 'SRC-UNLISTED').text);
+    expect(msa(ack3)).toEqual(['AR', 'SRC-UNLISTED']);
+    // Each is stored, quarantined with its reason, under the key of the address that sent it (never the feed's).
+    const stored = await t.database.db.query<{
+      control_id: string;
+      status: string;
+      reason: string;
+      remote_address: string;
+      sender_key: string;
+    }>(`SELECT control_id, status, reason, remote_address, sender_key FROM messages WHERE control_id LIKE 'SRC-%' ORDER BY control_id`);
+    expect(stored.rows).toEqual([
+      {
+        control_id: 'SRC-AS-RX1',
+        status: 'quarantined',
+        reason: "The message's sender (MSH-4/MSH-3) is not the feed this connection is identified as",
+        remote_address: expect.stringMatching(/127\.0\.0\.1$/) as unknown,
+        sender_key: '|address:127.0.0.1|RX1|MATERNITY',
+      },
+      {
+        control_id: 'SRC-AS-RX1-CR',
+        status: 'quarantined',
+        reason: "The message's sender (MSH-4/MSH-3) is not the feed this connection is identified as",
+        remote_address: expect.stringMatching(/127\.0\.0\.1$/) as unknown,
+        sender_key: '|address:127.0.0.1|RX1|MATERNITY',
+      },
+      {
+        control_id: 'SRC-UNLISTED',
+        status: 'quarantined',
+        reason: 'The feed may not send from this network address',
+        remote_address: expect.stringMatching(/127\.0\.0\.3$/) as unknown,
+        sender_key: '|address:127.0.0.3|RX9|PAS',
+      },
+    ]);
+    // Northgate's own messages over HTTP (its API key) are unaffected, and so is Northvale from its address.
+    expect(
+      (
+        await post(
+          RX1_KEY,
+          describeNewborn({ seed: 134, controlId: 'SRC-RX1-HTTP', sendingFacility: 'RX1', sendingApplication: 'MATERNITY' }).text,
+        )
+      ).status,
+    ).toBe(200);
+    expect(msa(await sendFrom('127.0.0.1', t.mllpPort, rx9(135, 'SRC-RX9-OWN').text))).toEqual(['AA', 'SRC-RX9-OWN']);
   });
 
   test('a refused message sent again is refused again, crashes nothing and blocks no one', async () => {

@@ -1,3 +1,4 @@
+import { demoCipher } from '../support/data-keys.js';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { SqlWebSessionStore } from '../../adapters/store/sql-web-session-store.js';
 import { main as retentionCli } from '../../adapters/cli/retention-run.js';
@@ -11,7 +12,7 @@ import { createLogger } from '../../src/logger.js';
 import { SqlDecisionHistory } from '../../adapters/store/sql-decision-history.js';
 import { simulateAgreement } from '../../src/processing/simulate-agreement.js';
 import { runRetention, type RetentionReport, type TargetReport } from '../../src/processing/run-retention.js';
-import type { RetentionConfig } from '../../src/domain/retention-policy.js';
+import { RETENTION_TARGETS, type RetentionConfig } from '../../src/domain/retention-policy.js';
 import type { Database } from '../../src/ports/database.js';
 import type { RetentionStore } from '../../src/ports/retention-store.js';
 import { describeNewborn, type NewbornAdtOptions } from '../support/synthetic/newborn-adt.js';
@@ -177,13 +178,7 @@ describe('Retention: the daily purge of personal data past its period (issue 14 
     expect(raw.html).not.toContain('<textarea');
     // Each table's purge is audited once per run, with counts and the cut-off, never ids or personal data.
     const events = await purgedEvents();
-    expect(events.map((e) => e.target).sort()).toEqual([
-      'fhir-events',
-      'messages',
-      'notifications',
-      'quarantined-messages',
-      'web-sessions',
-    ]);
+    expect(events.map((e) => e.target).sort()).toEqual([...RETENTION_TARGETS].sort());
     expect(events.find((e) => e.target === 'quarantined-messages')).toMatchObject({
       purged: 1,
       configSha256: t.hub.config.retention?.sha256,
@@ -227,7 +222,7 @@ describe('Retention: the daily purge of personal data past its period (issue 14 
     expect(((await why.json()) as { detail: string }).detail).toContain('purged under retention on');
     expect((await api(t.http, 'demo-ig-key', `/v1/notifications/${waiting.notificationId}/decision`)).status).toBe(200);
     // What-if runs skip it, and say how many they left out.
-    const whatIf = await simulateAgreement(new SqlDecisionHistory(db), { proposed: t.hub.config.agreements.default });
+    const whatIf = await simulateAgreement(new SqlDecisionHistory(db, demoCipher), { proposed: t.hub.config.agreements.default });
     expect(whatIf.report.purged).toBe(1);
     expect(whatIf.report.read).toBe(1);
     const web = await page('centre-worker', `/app/families/${taken.notificationId}`);
@@ -251,6 +246,9 @@ describe('Retention: the daily purge of personal data past its period (issue 14 
       canonical: null,
       status: 'delivered',
     });
+    // Nor is it found any more by its mother's local identifiers (the blind index of migration 029).
+    const indexed = await db.query('SELECT hash FROM mother_identifier_index WHERE notification_id = $1', [taken.notificationId]);
+    expect(indexed.rows).toEqual([]);
     // Its audit events are all still there (the audit trail is never purged), and the purge is audited with counts.
     const after = await db.query<{ n: string }>('SELECT count(*) AS n FROM audit_events WHERE seq = ANY($1::bigint[])', [
       before.rows.map((x) => x.seq),
@@ -265,9 +263,12 @@ describe('Retention: the daily purge of personal data past its period (issue 14 
   test('a second run the same day purges nothing more (idempotent) and is audited as such', async () => {
     const r = await run(25 * 31);
     if (r.kind !== 'done') throw new Error('skipped');
-    expect(r.targets.map((x) => x.purged)).toEqual([0, 0, 0, 0, 0]);
-    const last = await db.query<{ outcome: string }>(`SELECT outcome FROM audit_events WHERE action = 'purged' ORDER BY seq DESC LIMIT 5`);
-    expect(last.rows.map((x) => x.outcome)).toEqual(Array(5).fill('nothing-due'));
+    expect(r.targets.map((x) => x.purged)).toEqual(RETENTION_TARGETS.map(() => 0));
+    const last = await db.query<{ outcome: string }>(
+      `SELECT outcome FROM audit_events WHERE action = 'purged' ORDER BY seq DESC LIMIT $1`,
+      [RETENTION_TARGETS.length],
+    );
+    expect(last.rows.map((x) => x.outcome)).toEqual(RETENTION_TARGETS.map(() => 'nothing-due'));
   });
 
   test('a message about a purged baby, received later, is processed afresh: a new notification, nothing stuck', async () => {
@@ -291,7 +292,7 @@ describe('Retention: the daily purge of personal data past its period (issue 14 
       Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM audit_events WHERE action = 'purged'`)).rows[0]?.n);
     const was = await count();
     await queue.add('purge', {});
-    await pollUntil(async () => ((await count()) >= was + 5 ? true : undefined), 'purge audited by the job');
+    await pollUntil(async () => ((await count()) >= was + RETENTION_TARGETS.length ? true : undefined), 'purge audited by the job');
   });
 });
 
@@ -322,6 +323,7 @@ describe('Retention store: batches, idempotence and concurrent runs', () => {
       notificationContent: { months: 24 },
       signalEvents: { days: 90 },
       webSessions: { days: 30 },
+      triggerFirings: { months: 6 },
     },
   };
   const now = new Date('2025-06-01T02:30:00Z');

@@ -3,11 +3,13 @@ import { randomUUID } from 'node:crypto';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { repoRoot } from '../../src/config/env.js';
 import { buildHub } from '../support/build-hub.js';
-import { describeNewborn } from '../support/synthetic/newborn-adt.js';
+import { describeNewborn, distinctSeeds } from '../support/synthetic/newborn-adt.js';
 import { freePort } from '../support/own-redis.js';
 import { pollUntil } from '../support/poll.js';
 import { createTestDatabase, storeKind, type TestDatabase } from '../support/test-database.js';
 import { deleteKeys, REDIS_URL } from '../support/test-hub.js';
+import { recordChildLog } from '../support/log-sink.js';
+import { pseudo } from '../support/data-keys.js';
 
 /** Births in the stream: small in CI; `STORK_RESILIENCE_MESSAGES=2000` for the larger run (README, "Resilience"). */
 const MESSAGES = Number(process.env.STORK_RESILIENCE_MESSAGES ?? '60');
@@ -39,7 +41,12 @@ function startHubProcess(env: Record<string, string>): { child: ChildProcess; ou
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
   child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      recordChildLog(out); // scanned for personal data with the whole run's logs
+      resolve(code);
+    }),
+  );
   return { child, output: () => out, exited };
 }
 
@@ -95,7 +102,7 @@ function killGroup(child: ChildProcess | undefined): void {
     children.push(first.child);
     (await connect()).destroy().catch(() => undefined);
 
-    const births = Array.from({ length: MESSAGES }, (_, i) => birth(7000 + i));
+    const births = distinctSeeds(MESSAGES, 7000).map(birth);
     const answers = new Map<string, string>();
     let resent = 0;
     // A sender waits for each answer; without one (the connection closed) it reconnects and sends the same message again.
@@ -142,7 +149,7 @@ function killGroup(child: ChildProcess | undefined): void {
         const r = await db.query<{ nhs: string; n: string | number }>(
           `SELECT n.baby_nhs_number AS nhs, count(*) AS n FROM inbox_items i JOIN notifications n ON n.id = i.notification_id
             WHERE n.baby_nhs_number = ANY($1) GROUP BY n.baby_nhs_number`,
-          [nhsNumbers],
+          [nhsNumbers.map((x) => pseudo(x))],
         );
         return r.rows.length === new Set(nhsNumbers).size ? r.rows : undefined;
       },

@@ -1,3 +1,4 @@
+import { plainJson, pseudo } from '../support/data-keys.js';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { londonHl7Time, describeNewborn, type NewbornAdtOptions } from '../support/synthetic/newborn-adt.js';
 import { nemsAsXml, nemsBirthBundle, type NemsBirthOptions } from '../support/synthetic/nems-birth.js';
@@ -105,21 +106,28 @@ describe('Updates and moves: one baby, one notification, in the right centre', (
       const r = await t.database.db.query<{ id: string }>(`SELECT id FROM notifications WHERE message_id = $1`, [id]);
       return r.rows[0]?.id;
     }, 'its notification');
-  const notificationRow = async (id: string) =>
-    (
-      await t.database.db.query<{
-        status: string;
-        inbox_id: string | null;
-        record: { mother?: { address?: { postcode?: string } } } | null;
-      }>(`SELECT status, inbox_id, record FROM notifications WHERE id = $1`, [id])
+  const notificationRow = async (id: string) => {
+    const row = (
+      await t.database.db.query<{ status: string; inbox_id: string | null; record: unknown }>(
+        `SELECT status, inbox_id, record FROM notifications WHERE id = $1`,
+        [id],
+      )
     ).rows[0];
+    // The record is encrypted at rest (migration 029): read as the store reads it.
+    return (
+      row && {
+        ...row,
+        record: plainJson('notifications.record', id, row.record) as { mother?: { address?: { postcode?: string } } } | null,
+      }
+    );
+  };
   const auditOf = async (notificationId: string): Promise<AuditItem[]> => {
     const res = await api(t.http, 'demo-ig-key', `/v1/audit?notification=${notificationId}&limit=500`);
     expect(res.status).toBe(200);
     return ((await res.json()) as { items: AuditItem[] }).items;
   };
   const notificationsOfMother = async (mother: string) =>
-    (await t.database.db.query<{ id: string }>(`SELECT id FROM notifications WHERE mother_nhs_number = $1`, [mother])).rows;
+    (await t.database.db.query<{ id: string }>(`SELECT id FROM notifications WHERE mother_nhs_number = $1`, [pseudo(mother)])).rows;
 
   /** Sends the A28 and waits until it is in Osmondthorpe's inbox. */
   async function delivered(a28: { text: string; controlId: string }): Promise<{ messageId: string; notificationId: string }> {

@@ -1,3 +1,4 @@
+import { demoCipher, pseudo } from '../support/data-keys.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { SqlWebSessionStore } from '../../adapters/store/sql-web-session-store.js';
 import { SqlAuditLog } from '../../adapters/store/sql-audit-log.js';
@@ -57,11 +58,11 @@ describe('Web app: IG and operator pages, role checks and queries', () => {
     notificationId = await pollUntil(async () => {
       const r = await t.hub.db.query<{ id: string }>(
         `SELECT n.id FROM inbox_items i JOIN notifications n ON n.id = i.notification_id WHERE n.baby_nhs_number = $1`,
-        [baby.baby.nhsNumber],
+        [pseudo(baby.baby.nhsNumber)],
       );
       return r.rows[0]?.id;
     }, 'the newborn delivered');
-    await new SqlNotificationStore(t.hub.db).getInboxItem(
+    await new SqlNotificationStore(t.hub.db, demoCipher).getInboxItem(
       'osmondthorpe',
       notificationId,
       { actor: 'user:w1', name: 'Wendy Worker' },
@@ -95,17 +96,22 @@ describe('Web app: IG and operator pages, role checks and queries', () => {
     });
 
   test('each role gets only its own pages; only an admin gets the raw message; signed out is sent to sign in', async () => {
-    const pages: [string, Record<WebRole, number>][] = [
+    const pages: [string, Partial<Record<WebRole, number>>][] = [
       ['/app/audit', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
       [`/app/audit?search=1&nhsNumber=${baby.baby.nhsNumber}`, { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
       [`/app/audit/notifications/${notificationId}`, { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
       [`/app/audit/notifications/${notificationId}/decision`, { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
       ['/app/agreements/what-if', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
+      ['/app/agreements', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
+      ['/app/agreements/antenatal/antenatal-with-consent', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
+      ['/app/agreements/birth/antenatal-with-consent', { 'centre-worker': 403, 'ig-lead': 404, operator: 403, admin: 403 }],
       ['/app/disclosures', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
       ['/app/reports/feeds', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
       ['/app/reports/centres', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
       ['/app/reports/rules', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
       ['/app/consents', { 'centre-worker': 403, 'ig-lead': 200, operator: 403, admin: 403 }],
+      ['/app/reach', { 'centre-worker': 200, 'ig-lead': 200, operator: 200, admin: 403 }],
+      ['/app/reach.csv?month=2026-01', { 'centre-worker': 200, 'ig-lead': 200, operator: 200, admin: 403 }],
       ['/app/consents/records/00000000-0000-4000-8000-000000000000', { 'centre-worker': 403, 'ig-lead': 404, operator: 403, admin: 403 }],
       [
         '/app/households/00000000-0000-4000-8000-000000000000/consents',
@@ -169,7 +175,7 @@ describe('Web app: IG and operator pages, role checks and queries', () => {
     const reads = await t.hub.db.query<{ actor: string; query: string; results: string }>(
       `SELECT actor, details ->> 'query' AS query, details ->> 'results' AS results FROM audit_events
         WHERE action = 'read' AND subject_nhs_number = $1 AND details ->> 'query' = 'consent-history'`,
-      [nhs],
+      [pseudo(nhs)],
     );
     expect(reads.rows).toEqual([{ actor: 'user:sub-ig-lead', query: 'consent-history', results: '0' }]);
     expect(t.sink.text).not.toContain(nhs);
@@ -199,7 +205,7 @@ describe('Web app: IG and operator pages, role checks and queries', () => {
   });
 
   test('the audit search: by the baby’s or the mother’s NHS number, by centre, by dates; the trail from receipt to read', async () => {
-    const audit = new SqlAuditLog(t.hub.db);
+    const audit = new SqlAuditLog(t.hub.db, demoCipher);
     const bySubject = await audit.searchNotifications({ subject: baby.baby.nhsNumber, limit: 10 });
     expect(bySubject.map((n) => n.notificationId)).toEqual([notificationId]);
     expect(bySubject[0]?.recipients).toEqual(['osmondthorpe']);

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from 'playwright-core';
 import { AxeBuilder } from '@axe-core/playwright';
 import { repoRoot } from '../../src/config/env.js';
 
@@ -36,8 +36,13 @@ export async function newContext(browser: Browser, options: BrowserContextOption
   return context;
 }
 
-/** A screenshot of the whole page, saved as a test artefact under a name saying which page it is. */
-export async function screenshot(page: Page, name: string): Promise<string> {
+/**
+ * A screenshot of the whole page, saved as a test artefact under a name saying which page it is; none when
+ * STORK_TEST_SCREENSHOTS is `off` (CI: nobody keeps them there, and about 50 full-page captures cost CPU the suite needs).
+ * Returns the file it wrote, or undefined.
+ */
+export async function screenshot(page: Page, name: string): Promise<string | undefined> {
+  if (process.env.STORK_TEST_SCREENSHOTS === 'off') return undefined;
   mkdirSync(SCREENS_DIR, { recursive: true });
   const file = path.join(SCREENS_DIR, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
@@ -53,4 +58,17 @@ export async function seriousAxeViolations(page: Page): Promise<string[]> {
   return result.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.impact ?? ''} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`);
+}
+
+/**
+ * Waits until `locator` shows `text` (containing it, or with `exact` being it, whitespace aside). `count()`,
+ * `textContent()` and `page.url()` do not wait for a page a click is loading: after a click, wait with this (or
+ * `page.waitForURL`) before reading, or the previous page may be read.
+ */
+export async function waitForText(locator: Locator, text: string, o: { exact?: boolean } = {}): Promise<void> {
+  const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  await locator
+    .filter({ hasText: o.exact === true ? new RegExp(`^\\s*${escaped}\\s*$`) : text })
+    .first()
+    .waitFor();
 }

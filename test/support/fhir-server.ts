@@ -45,6 +45,21 @@ export interface Faults {
  * Read by id, search (identifier, birthdate=ge, _lastUpdated=gt|ge, patient, subject, _sort=_lastUpdated,
  * _count) with paging by absolute `link[next]`, a bearer token check, and faults on demand.
  */
+/**
+ * The first minute of a date in London, with London's offset that day: never in the future when the date is today's.
+ * (A fixed 08:15 was in the future for every test that ran before 08:15 with a birth dated today.)
+ */
+function firstMinuteInLondon(date: string): string {
+  const midnightUtc = new Date(`${date}T00:00:00Z`);
+  // A test's deliberately bad date stays bad in the time too.
+  if (Number.isNaN(midnightUtc.getTime())) return `${date}T00:01:00+00:00`;
+  const name = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', timeZoneName: 'shortOffset' })
+    .formatToParts(midnightUtc)
+    .find((p) => p.type === 'timeZoneName')?.value;
+  const hours = name === undefined || name === 'GMT' ? 0 : Number(name.slice(3));
+  return `${date}T00:01:00+${String(hours).padStart(2, '0')}:00`;
+}
+
 export class FhirTestServer {
   readonly resources = new Map<string, Json>();
   readonly requests: { path: string; query: string; auth?: string }[] = [];
@@ -159,7 +174,7 @@ export class FhirTestServer {
       familyName: 'Testbirth',
       babyGender: 'female',
       babyBirthDate: o.birthDate,
-      babyBirthTime: `${o.birthDate}T08:15:00+00:00`,
+      babyBirthTime: firstMinuteInLondon(o.birthDate),
       babyBirthOrder: 1,
       babyBirthWeight: 3300,
       address: { use: 'home', line: ['1 Test Street'], city: 'Leeds', postalCode: o.postcode ?? 'LS9 7AB' },

@@ -1,3 +1,4 @@
+import { demoCipher } from './data-keys.js';
 import { SqlNotificationStore } from '../../adapters/store/sql-notification-store.js';
 import type { ProcessingTransaction } from '../../src/ports/notification-store.js';
 
@@ -44,7 +45,8 @@ export class PausingStore extends SqlNotificationStore {
     db: ConstructorParameters<typeof SqlNotificationStore>[0],
     private readonly pauses: ProcessingPauses,
   ) {
-    super(db);
+    // The test hubs' demo data key: the stored records are encrypted under it (migration 029).
+    super(db, demoCipher);
   }
 
   override processingTransaction<T>(work: (tx: ProcessingTransaction) => Promise<T>): Promise<T> {

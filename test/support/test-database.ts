@@ -1,9 +1,13 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import type { Database } from '../../src/ports/database.js';
 import { openPglite } from '../../adapters/store/pglite-database.js';
 import { openPostgres } from '../../adapters/store/postgres-database.js';
-import { migrate } from '../../adapters/store/migrate.js';
+import { migrate, migrationsDir } from '../../adapters/store/migrate.js';
+import { repoRoot } from '../../src/config/env.js';
 
 export type StoreKind = 'pglite' | 'postgres';
 
@@ -30,8 +34,7 @@ export interface TestDatabase {
 export async function createTestDatabase(kind: StoreKind = storeKind(), options: { migrated?: boolean } = {}): Promise<TestDatabase> {
   const migrated = options.migrated ?? true;
   if (kind === 'pglite') {
-    const db = await openPglite();
-    if (migrated) await migrate(db);
+    const db = migrated ? await openPglite(undefined, { loadDataDir: new Blob([await migratedPgliteSnapshot()]) }) : await openPglite();
     return { db, kind, drop: () => db.close() };
   }
   const name = `stork_test_${randomUUID().replaceAll('-', '')}`;
@@ -55,4 +58,37 @@ export async function createTestDatabase(kind: StoreKind = storeKind(), options:
       await a.end();
     },
   };
+}
+
+let snapshot: Uint8Array<ArrayBuffer> | undefined;
+
+/**
+ * A freshly migrated PGlite data directory, as a tarball: made once per set of migrations (by whichever jest worker
+ * gets there first) and kept in the temp folder, so each test file loads it instead of running initdb and every
+ * migration again. Loading takes about a third of the time of a fresh start (measured: 1.5 s against 4.7 s, of which
+ * the migrations are 0.2 s; the rest is PGlite's initdb). The name carries a hash of the migration files and of
+ * PGlite's version, so a changed migration makes a new snapshot.
+ */
+async function migratedPgliteSnapshot(): Promise<Uint8Array<ArrayBuffer>> {
+  if (snapshot) return snapshot;
+  const hash = createHash('sha256');
+  hash.update(readFileSync(path.join(repoRoot, 'node_modules', '@electric-sql', 'pglite', 'package.json')));
+  for (const file of readdirSync(migrationsDir).sort()) hash.update(file).update(readFileSync(path.join(migrationsDir, file)));
+  const file = path.join(tmpdir(), `stork-pglite-migrated-${hash.digest('hex').slice(0, 16)}.tar`);
+  if (existsSync(file)) {
+    snapshot = new Uint8Array(readFileSync(file));
+    return snapshot;
+  }
+  const db = await openPglite();
+  try {
+    await migrate(db);
+    snapshot = new Uint8Array(await (await db.dumpDataDir()).arrayBuffer());
+  } finally {
+    await db.close();
+  }
+  // Written aside and renamed: a worker reading at the same moment sees the whole file or none.
+  const partial = `${file}.${process.pid}.${randomUUID()}`;
+  writeFileSync(partial, snapshot);
+  renameSync(partial, file);
+  return snapshot;
 }

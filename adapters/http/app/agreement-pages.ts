@@ -3,7 +3,11 @@ import type { AuditLog } from '../../../src/ports/audit-log.js';
 import { ConfigError } from '../../../src/domain/config-error.js';
 import { describeErrors } from '../../../src/domain/json-schema.js';
 import { purgedDetail, type ExplainNotification } from '../routes/decisions.js';
-import { buildRulebook, validateRulebookFile, type Rulebook } from '../../../src/pipeline/consent/rulebook.js';
+import { buildRulebook, validateRulebookFile, type Party, type Rulebook } from '../../../src/pipeline/consent/rulebook.js';
+import { DATASETS } from '../../../src/pipeline/consent/datasets.js';
+import type { Agreements } from '../../../src/pipeline/consent/agreements.js';
+import type { AntenatalAgreement } from '../../../src/pipeline/antenatal/antenatal-agreement.js';
+import type { TriggerConfig } from '../../../src/config/triggers.js';
 import type { SimulationReport, SimulationScope } from '../../../src/pipeline/consent/simulate.js';
 import type { PageKit } from './web-app.js';
 import type { WebPages } from './navigation.js';
@@ -18,7 +22,162 @@ export interface AgreementPagesDeps {
   localAuthorities: readonly { id: string; name: string }[];
   simulate: (scope: SimulationScope, since?: Date) => Promise<{ report: SimulationReport; elapsedMs: number }>;
   inboxName: (id: string) => string | undefined;
+  /** Every agreement in force, of every kind (births, antenatal, triggers), for the list and detail pages. */
+  inForce: readonly AgreementInForce[];
 }
+
+/** The kinds of agreement the hub decides under. */
+export type AgreementKind = 'birth' | 'antenatal' | 'trigger';
+
+/** An agreement in force as the IG lead's pages show it: no personal data, only the agreement's own text. */
+export interface AgreementInForce {
+  kind: AgreementKind;
+  id: string;
+  version: string;
+  sha256: string;
+  purpose: string;
+  description?: string;
+  reviewDate?: string;
+  parties: readonly Party[];
+  /** Where it is in force: local authorities by name, or "every booking", "births no local authority covers". */
+  usedBy: readonly string[];
+  /** Who may receive under it. */
+  recipients: readonly string[];
+  rules: readonly {
+    id: string;
+    description: string;
+    conditions: readonly string[];
+    effect: string;
+    dataset?: string;
+    /** The dataset's fields, where the hub defines them. */
+    fields?: readonly string[];
+    inbox?: string;
+    lawfulBasis: string;
+  }[];
+  triggers: readonly {
+    id: string;
+    name: string;
+    description: string;
+    event: string;
+    valueSet: string;
+    valueSetSize: number;
+    recipient: string;
+    lawfulBasis: string;
+  }[];
+}
+
+/** The antenatal dataset's fields (src/domain/antenatal-notification.ts minimiseBooking). */
+const ANTENATAL_FIELDS = [
+  'mother.nhsNumber',
+  'mother.name',
+  'mother.birthDate',
+  'mother.phone',
+  'mother.preferredLanguage',
+  'estimatedDueDate',
+  'address',
+  'gpPractice',
+] as const;
+
+const KIND_ORDER: Record<AgreementKind, number> = { birth: 0, antenatal: 1, trigger: 2 };
+
+/**
+ * Every agreement in force, of every kind (issue 17 follow-up): the birth agreements (with the local authorities that
+ * use each, and which is the default), the antenatal agreement and the trigger agreements, each with its hash.
+ */
+export function agreementsInForce(
+  config: { agreements: Agreements; antenatal?: AntenatalAgreement; triggers: TriggerConfig },
+  laName: (id: string) => string | undefined,
+): AgreementInForce[] {
+  const areasOf = (byLa: ReadonlyMap<string, { id: string }>, id: string): string[] =>
+    [...byLa.entries()]
+      .filter(([, a]) => a.id === id)
+      .map(([la]) => laName(la) ?? la)
+      .sort();
+  const births = [...config.agreements.byId.values()].map((a): AgreementInForce => {
+    const reviews = [...new Set(a.rules.flatMap((r) => (r.effect === 'review' && r.inbox !== undefined ? [r.inbox] : [])))];
+    return {
+      kind: 'birth',
+      id: a.id,
+      version: a.version,
+      sha256: a.hash,
+      purpose: a.purpose,
+      description: a.description,
+      ...(a.reviewDate !== undefined ? { reviewDate: a.reviewDate } : {}),
+      parties: a.parties ?? [],
+      usedBy: [
+        ...areasOf(config.agreements.byLocalAuthority, a.id),
+        ...(config.agreements.default.id === a.id ? ['the default: births no listed local authority covers'] : []),
+      ],
+      recipients: ["the children's centre that covers the family", ...reviews.map((r) => `review inbox ${r}`)],
+      rules: a.rules.map((r) => ({
+        id: r.id,
+        description: r.description,
+        conditions: r.when,
+        effect: r.effect,
+        ...(r.dataset !== undefined ? { dataset: r.dataset, fields: DATASETS[r.dataset] } : {}),
+        ...(r.inbox !== undefined ? { inbox: r.inbox } : {}),
+        lawfulBasis: r.lawfulBasis,
+      })),
+      triggers: [],
+    };
+  });
+  const a = config.antenatal;
+  const antenatal: AgreementInForce[] =
+    a === undefined
+      ? []
+      : [
+          {
+            kind: 'antenatal',
+            id: a.id,
+            version: a.version,
+            sha256: a.hash,
+            purpose: a.purpose,
+            description: a.description,
+            reviewDate: a.reviewDate,
+            parties: a.parties,
+            usedBy: ['every maternity booking'],
+            recipients: ["the children's centre that covers the mother's home"],
+            rules: a.rules.map((r) => ({
+              id: r.id,
+              description: r.description,
+              conditions: r.when,
+              effect: r.effect,
+              ...(r.dataset !== undefined ? { dataset: r.dataset, fields: ANTENATAL_FIELDS } : {}),
+              lawfulBasis: r.lawfulBasis,
+            })),
+            triggers: [],
+          },
+        ];
+  const triggers = [...config.triggers.agreements.values()].map((t): AgreementInForce => ({
+    kind: 'trigger',
+    id: t.id,
+    version: t.version,
+    sha256: t.hash,
+    purpose: t.purpose,
+    ...(t.reviewDate !== undefined ? { reviewDate: t.reviewDate } : {}),
+    parties: t.parties,
+    usedBy: areasOf(config.triggers.byLocalAuthority, t.id),
+    recipients: [...new Set(t.triggers.map((x) => x.recipient.name))],
+    rules: [],
+    triggers: t.triggers.map((x) => ({
+      id: x.id,
+      name: x.name,
+      description: x.description,
+      event: x.event,
+      valueSet: x.valueSet.name,
+      valueSetSize: x.valueSet.codes.length,
+      recipient: x.recipient.name,
+      lawfulBasis: x.lawfulBasis,
+    })),
+  }));
+  return [...births, ...antenatal, ...triggers].sort((x, y) => KIND_ORDER[x.kind] - KIND_ORDER[y.kind] || x.id.localeCompare(y.id));
+}
+
+const KIND_TEXT: Record<AgreementKind, string> = {
+  birth: 'Births',
+  antenatal: 'Antenatal bookings',
+  trigger: 'Triggers',
+};
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The most notification ids a what-if page lists per change (the command line lists them all). */
@@ -171,8 +330,40 @@ export function agreementPages(kit: PageKit, deps: AgreementPagesDeps): WebPages
     );
   });
 
+  // Every agreement in force (births, antenatal, triggers), then one in full. Only the agreements' own text: no
+  // personal data, so not audited as reads. After the what-if routes, so `/agreements/what-if` is never a kind.
+  router.get('/agreements', igLead, (_req, res) => {
+    kit.render(res, 'ig/agreements.njk', {
+      title: 'Agreements in force',
+      current: '/app/agreements',
+      groups: (['birth', 'antenatal', 'trigger'] as const).map((kind) => ({
+        kind,
+        heading: KIND_TEXT[kind],
+        agreements: deps.inForce.filter((a) => a.kind === kind),
+      })),
+    });
+  });
+
+  router.get('/agreements/:kind/:id', igLead, (req, res) => {
+    const a = deps.inForce.find((x) => x.kind === req.params.kind && x.id === req.params.id);
+    if (a === undefined) {
+      kit.notFound(res);
+      return;
+    }
+    kit.render(res, 'ig/agreement.njk', {
+      title: `${a.id} version ${a.version}`,
+      current: '/app/agreements',
+      a,
+      kindText: KIND_TEXT[a.kind],
+      overdue: a.reviewDate !== undefined && a.reviewDate < kit.clock().toISOString().slice(0, 10),
+    });
+  });
+
   return {
-    nav: [{ href: '/app/agreements/what-if', text: 'What if the agreement changed?', roles: ['ig-lead'] }],
+    nav: [
+      { href: '/app/agreements', text: 'Agreements', roles: ['ig-lead'] },
+      { href: '/app/agreements/what-if', text: 'What if the agreement changed?', roles: ['ig-lead'] },
+    ],
     router,
   };
 }

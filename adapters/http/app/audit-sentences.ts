@@ -65,7 +65,9 @@ const WHAT: Record<AuditAction, string> = {
   'event-received': 'Signal event received from the trust',
   'event-fetched': 'Record fetched from the trust’s FHIR server',
   'named-worker': 'Named worker for the family assigned or removed by the centre',
+  'offer-outcome-recorded': 'Offer-of-support outcome recorded by the centre',
   'family-linked': 'Placed in a family',
+  'antenatal-closed': 'Antenatal notification closed: the baby’s birth joined the family, so the centre sees it under Born',
   'match-review-created': 'A possible family match held for an operator to review',
   'match-reviewed': 'A possible family match confirmed or rejected by an operator',
   'families-imported': 'A centre’s family register imported',
@@ -78,6 +80,14 @@ const WHAT: Record<AuditAction, string> = {
   'sign-in-failed': 'A sign-in failed',
   exported: 'Data exported',
   purged: 'Personal data past its retention period purged (counts only; ids, hashes and times kept)',
+  'keys-rotated': 'Stored data re-encrypted under the current data key (counts and key ids only)',
+  'webhook-delivered': "Pushed to the centre's webhook, which confirmed receipt",
+  'webhook-dead-lettered': "Not accepted by the centre's webhook after retries: kept as a dead letter for an operator",
+  'webhook-replayed': 'Dead letter replayed by an operator',
+  'trigger-fired': 'Trigger fired: sent to the early-help queue',
+  'trigger-not-fired': 'Trigger did not fire',
+  'trigger-held': 'Trigger held for safeguarding review (restricted record)',
+  'trigger-reviewed': 'Held trigger released or closed at safeguarding review',
 };
 
 /** Each event type and its description, for the IG lead's search by event type. */

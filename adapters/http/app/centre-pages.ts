@@ -5,8 +5,24 @@ import { InvalidCursorError } from '../../../src/ports/paging.js';
 import { UUID } from '../routes/paging.js';
 import type { PageKit } from './web-app.js';
 import type { WebPages } from './navigation.js';
-import { familyView, type FamilyView } from './family-view.js';
+import { familyView, longDate, type FamilyView } from './family-view.js';
 import { signedIn } from './sessions.js';
+import {
+  CLOSING_OUTCOMES,
+  contactDueBy,
+  isOverdue,
+  OUTCOME_TEXT,
+  overdueCutoff,
+  type OfferOutcomeKind,
+} from '../../../src/domain/offer-outcome.js';
+import { londonMidnight } from '../../../src/pipeline/reports/london-days.js';
+import type { OfferOutcomeStore } from '../../../src/ports/offer-outcomes.js';
+
+/** The offer-of-support loop on the worklist (issue 15): outcomes, and each centre's target days for first contact. */
+export interface WorklistLoop {
+  outcomes: OfferOutcomeStore;
+  targetDays: (centreId: string) => number;
+}
 
 const PAGE_SIZE = 50;
 /** Withdrawn notifications shown in the banner at the top of the worklist: the most recent ones. */
@@ -17,6 +33,11 @@ const STATUS_LABELS: Record<(typeof STATUSES)[number], string> = {
   acknowledged: 'Taken on',
   withdrawn: 'Withdrawn',
   all: 'All',
+};
+const CONTACTS = ['any', 'overdue'] as const;
+const CONTACT_LABELS: Record<(typeof CONTACTS)[number], string> = {
+  any: 'Any',
+  overdue: 'Overdue for first contact',
 };
 const AGES = ['7', '14', '28', 'any'] as const;
 const AGE_LABELS: Record<(typeof AGES)[number], string> = {
@@ -47,7 +68,7 @@ const inboxOf = (res: Response): string => {
  * family's page; "take on" (the API's acknowledgement). Withdrawn notifications head the list, without content.
  * Every listing and page is audited by the store as a read by this person.
  */
-export function centrePages(kit: PageKit, notifications: NotificationStore): WebPages {
+export function centrePages(kit: PageKit, notifications: NotificationStore, loop?: WorklistLoop): WebPages {
   const router = Router();
   const worker = kit.requireRole('centre-worker');
 
@@ -59,13 +80,24 @@ export function centrePages(kit: PageKit, notifications: NotificationStore): Web
     const status = typeof q.status === 'string' ? q.status : 'new';
     const age = typeof q.age === 'string' ? q.age : 'any';
     const after = typeof q.after === 'string' ? q.after : undefined;
+    const contact = typeof q.contact === 'string' ? q.contact : 'any';
     const fieldErrors: Record<string, { text: string }> = {};
+    if (!(CONTACTS as readonly string[]).includes(contact)) fieldErrors.contact = { text: 'Select first contact from the list' };
     if (!(STATUSES as readonly string[]).includes(status)) fieldErrors.status = { text: 'Select a status from the list' };
     if (!(AGES as readonly string[]).includes(age)) fieldErrors.age = { text: "Select the baby's age from the list" };
     const now = kit.clock();
     const statusItems = STATUSES.map((s) => ({ value: s, text: STATUS_LABELS[s], selected: s === status }));
     const ageItems = AGES.map((a) => ({ value: a, text: AGE_LABELS[a], selected: a === age }));
-    const common = { title: 'New families', current: '/app/families', centreName: kit.inboxName(inbox) ?? inbox, statusItems, ageItems };
+    const contactItems = CONTACTS.map((c) => ({ value: c, text: CONTACT_LABELS[c], selected: c === contact }));
+    const targetDays = loop?.targetDays(inbox);
+    const common = {
+      title: 'New families',
+      current: '/app/families',
+      centreName: kit.inboxName(inbox) ?? inbox,
+      statusItems,
+      ageItems,
+      ...(loop ? { contactItems, targetDays } : {}),
+    };
     if (Object.keys(fieldErrors).length > 0) {
       const errors = Object.entries(fieldErrors).map(([field, e]) => ({ text: e.text, href: `#${field}` }));
       kit.render(res, 'worklist.njk', { ...common, errors, fieldErrors, rows: [], withdrawn: [] }, 400);
@@ -77,6 +109,7 @@ export function centrePages(kit: PageKit, notifications: NotificationStore): Web
       reader(person),
       now,
     );
+    const overdueOnly = loop !== undefined && contact === 'overdue';
     let page;
     try {
       page = await notifications.listInbox(
@@ -84,7 +117,9 @@ export function centrePages(kit: PageKit, notifications: NotificationStore): Web
         {
           ...(status !== 'all' ? { status: status as InboxStatus } : {}),
           ...(age !== 'any' ? { bornOnOrAfter: londonDateDaysAgo(now, Number(age)) } : {}),
-          order: 'newest-first',
+          // Overdue families: the longest waiting first.
+          ...(overdueOnly && targetDays !== undefined ? { openDeliveredBefore: londonMidnight(overdueCutoff(now, targetDays)) } : {}),
+          order: overdueOnly ? 'oldest-first' : 'newest-first',
           limit: PAGE_SIZE,
           ...(after !== undefined ? { after } : {}),
         },
@@ -96,21 +131,42 @@ export function centrePages(kit: PageKit, notifications: NotificationStore): Web
       kit.notFound(res);
       return;
     }
-    const rows = page.items
-      .map(familyView)
-      .map((f: FamilyView) => [
+    const outcomes = loop
+      ? await loop.outcomes.countingOutcomes(
+          inbox,
+          page.items.map((i) => i.notificationId),
+        )
+      : new Map<string, OfferOutcomeKind[]>();
+    const contactCell = (item: (typeof page.items)[number]): { html: string } => {
+      if (!loop || targetDays === undefined || item.status === 'withdrawn') return { html: '' };
+      const done = outcomes.get(item.notificationId) ?? [];
+      const closing = [...done].reverse().find((o) => CLOSING_OUTCOMES.includes(o));
+      if (closing !== undefined) return { html: escapeHtml(OUTCOME_TEXT[closing]) };
+      const deliveredAt = new Date(item.deliveredAt);
+      const due = `Due by ${escapeHtml(longDate(contactDueBy(deliveredAt, targetDays)) ?? '')}`;
+      const overdue = isOverdue({ deliveredAt, withdrawn: false, outcomes: done.map((o) => ({ outcome: o })) }, targetDays, now);
+      return { html: overdue ? `<strong class="govuk-tag govuk-tag--red stork-overdue">Overdue</strong> ${due}` : due };
+    };
+    const rows = page.items.map((item) => {
+      const f: FamilyView = familyView(item);
+      return [
         { html: `<a class="govuk-link" href="/app/families/${f.id}">${escapeHtml(f.babyName)}</a>` },
         { text: f.babyBorn ?? '' },
         { text: f.motherName ?? '' },
         { text: f.delivered },
         { html: `<strong class="govuk-tag ${f.statusTag}">${f.statusText}</strong>` },
-      ]);
+        ...(loop ? [contactCell(item)] : []),
+      ];
+    });
     const nextHref =
-      page.next !== undefined ? `/app/families?${new URLSearchParams({ status, age, after: page.next }).toString()}` : undefined;
+      page.next !== undefined
+        ? `/app/families?${new URLSearchParams({ status, age, ...(loop ? { contact } : {}), after: page.next }).toString()}`
+        : undefined;
     kit.render(res, 'worklist.njk', {
       ...common,
       fieldErrors,
       rows,
+      overdueOnly,
       withdrawn: withdrawn.items.map(familyView),
       ...(nextHref ? { nextHref } : {}),
     });

@@ -9,6 +9,9 @@ import type { WebPages } from './navigation.js';
 import { addressLines, longDate, longDateTime, personName, spacedNhsNumber } from './family-view.js';
 import { signedIn } from './sessions.js';
 import type { SectionReader } from './household-consents.js';
+import type { WorklistLoop } from './centre-pages.js';
+import { formState, outcomeSection, readOutcomeForm, type OutcomeFormState } from './household-outcomes.js';
+import { londonDateOf } from '../../../src/domain/offer-outcome.js';
 
 const SEX: Record<string, string> = { male: 'Boy', female: 'Girl', other: 'Other', unknown: 'Not known' };
 const STATUS: Record<string, string> = { new: 'New', acknowledged: 'Taken on', withdrawn: 'Withdrawn' };
@@ -68,11 +71,17 @@ function householdContext(f: CentreFamily): Record<string, unknown> {
  * records with the form to record a parent's call (household-consents.ts). The family must be the worker's own centre's (a
  * notification about it in effect in their inbox); any other id is the "not found" page. Every view is audited.
  */
-export function householdPages(kit: PageKit, families: FamilyViewStore, consents?: SectionReader): WebPages {
+export function householdPages(kit: PageKit, families: FamilyViewStore, consents?: SectionReader, loop?: WorklistLoop): WebPages {
   const router = Router();
   const worker = kit.requireRole('centre-worker');
 
-  const show = async (req: Request, res: Response, form?: { error: string; value: string }, status?: number): Promise<void> => {
+  const show = async (
+    req: Request,
+    res: Response,
+    form?: { error: string; value: string },
+    status?: number,
+    outcomeForm?: OutcomeFormState,
+  ): Promise<void> => {
     const person = signedIn(res);
     if (!person) return;
     const inbox = inboxOf(res);
@@ -84,6 +93,7 @@ export function householdPages(kit: PageKit, families: FamilyViewStore, consents
     }
     const context = householdContext(view);
     const consentSection = consents ? await consents(res, view.familyId) : undefined;
+    const outcomes = loop ? await outcomeSection(loop, inbox, view, kit.clock(), outcomeForm) : undefined;
     kit.render(
       res,
       'household.njk',
@@ -93,11 +103,14 @@ export function householdPages(kit: PageKit, families: FamilyViewStore, consents
         centreName: kit.inboxName(inbox) ?? inbox,
         ...context,
         ...(consentSection ?? {}),
+        ...(outcomes ?? {}),
+        outcomeRecorded: req.query.recorded === '1',
         consentsHref: `/app/households/${view.familyId}/consents`,
         assigned: req.query.assigned === '1',
         cleared: req.query.cleared === '1',
         workerValue: form?.value ?? person.name,
         ...(form ? { errors: [{ text: form.error, href: '#named-worker' }], workerError: { text: form.error } } : {}),
+        ...(outcomeForm ? { errors: outcomeForm.errors } : {}),
       },
       status,
     );
@@ -128,6 +141,59 @@ export function householdPages(kit: PageKit, families: FamilyViewStore, consents
     }
     res.redirect(303, `/app/households/${id}?${result === 'assigned' ? 'assigned' : 'cleared'}=1`);
   });
+
+  // The offer-of-support loop (issue 15): what happened with the family, recorded as done by the person signed in.
+  if (loop)
+    router.post('/households/:familyId/outcomes', worker, async (req: Request, res: Response) => {
+      const person = signedIn(res);
+      if (!person) return;
+      const inbox = inboxOf(res);
+      const id = String(req.params.familyId);
+      const now = kit.clock();
+      if (!UUID.test(id)) {
+        kit.notFound(res);
+        return;
+      }
+      const today = londonDateOf(now);
+      // Any notification of this inbox (the store checks): the form names one of the family's babies.
+      const read = readOutcomeForm(req.body, person.name, today);
+      if (!read.ok) {
+        await show(req, res, undefined, 400, read.state);
+        return;
+      }
+      const result = await loop.outcomes.record(inbox, read.notificationId, read.input, reader(person), now, today);
+      if (result.kind === 'recorded') {
+        res.redirect(303, `/app/households/${id}?recorded=1#offer-of-support`);
+        return;
+      }
+      if (result.kind === 'not-found') {
+        kit.notFound(res);
+        return;
+      }
+      const body = req.body as Record<string, unknown>;
+      const text = (k: string) => (typeof body[k] === 'string' ? body[k] : '');
+      const values = {
+        notificationId: read.notificationId,
+        outcome: read.input.outcome,
+        day: text('date-day'),
+        month: text('date-month'),
+        year: text('date-year'),
+        corrects: read.input.corrects ?? '',
+      };
+      const error =
+        result.kind === 'invalid'
+          ? {
+              field: result.field,
+              text:
+                result.field === 'date'
+                  ? `The date it happened ${result.message}`
+                  : result.field === 'corrects'
+                    ? 'Select an earlier record of this baby, not yet corrected, or none'
+                    : result.message,
+            }
+          : { field: 'notificationId', text: 'This notification was withdrawn: do not act on it' };
+      await show(req, res, undefined, 400, formState(values, [error]));
+    });
 
   return { nav: [], router };
 }

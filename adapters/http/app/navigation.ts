@@ -20,4 +20,5 @@ export const ROLE_NAMES: Record<WebRole, string> = {
   'ig-lead': 'information governance lead',
   operator: 'operator',
   admin: 'administrator',
+  'early-help-worker': 'early-help worker',
 };

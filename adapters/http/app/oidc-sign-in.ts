@@ -10,6 +10,8 @@ export interface SignInEndpoint {
   issuer: string;
   clientSecret?: string;
   redirectUri: string;
+  /** Where the provider sends the browser back after signing out (Stork's /app/signed-out): registered there. */
+  postLogoutRedirectUri: string;
 }
 
 /** A sign-in refused for a reason the person can be told (no role, no centre): not a fault of Stork's. */
@@ -71,8 +73,20 @@ export class OidcSignIn {
       code_challenge_method: 'S256',
       state: pending.state,
       nonce: pending.nonce,
+      // Always ask for the password again: on a shared computer, a provider session left behind (a person who
+      // closed the tab instead of signing out) must not sign the next person in as them.
+      prompt: 'login',
     });
     return { url: url.href, pending };
+  }
+
+  /**
+   * Where to send the browser to end the provider's session too (RP-Initiated Logout 1.0), or undefined if the
+   * provider has no `end_session_endpoint`. Throws if the provider cannot be reached.
+   */
+  async signOutUrl(): Promise<string | undefined> {
+    const config = await this.configured();
+    return endSessionUrl(config, (await this.endpoint()).postLogoutRedirectUri);
   }
 
   /** Completes a sign-in at the callback: exchanges the code, checks the ID token, reads who the person is. */
@@ -107,7 +121,7 @@ export class OidcSignIn {
           : 'Your account has more than one Stork role. Ask your administrator to give it one.',
       );
     const role = roles[0];
-    if (role !== 'centre-worker') return { sub, name, role };
+    if (role !== 'centre-worker' && role !== 'early-help-worker') return { sub, name, role };
     const scope = claims[c.scope];
     if (typeof scope !== 'string' || !this.inboxIds.has(scope))
       throw new SignInRefused("Your account is not linked to a children's centre that Stork knows. Ask your administrator.");
@@ -118,4 +132,14 @@ export class OidcSignIn {
     if (this.config.roleValues) return Object.hasOwn(this.config.roleValues, value) ? this.config.roleValues[value] : undefined;
     return (WEB_ROLES as readonly string[]).includes(value) ? (value as WebRole) : undefined;
   }
+}
+
+/**
+ * The provider's end-session URL with `client_id` and `post_logout_redirect_uri`, or undefined if its discovery
+ * document names no `end_session_endpoint`. No `id_token_hint`: Stork does not keep the ID token (it would put the
+ * person's claims in the session store a second time, for no gain: `client_id` names the client).
+ */
+export function endSessionUrl(config: oidc.Configuration, postLogoutRedirectUri: string): string | undefined {
+  if (config.serverMetadata().end_session_endpoint === undefined) return undefined;
+  return oidc.buildEndSessionUrl(config, { post_logout_redirect_uri: postLogoutRedirectUri }).href;
 }

@@ -12,6 +12,8 @@ import type { WebPages } from './navigation.js';
 import { signedIn } from './sessions.js';
 import { londonDateTime } from './audit-sentences.js';
 import { londonMidnight } from './audit-search-form.js';
+import type { ReplayOutcome, SupersededReason, WebhookStore } from '../../../src/ports/webhooks.js';
+import { replayDeadLetters, replaySentence } from '../../../src/processing/webhooks.js';
 
 export interface OperatorPagesDeps {
   messages: MessageStore;
@@ -20,7 +22,15 @@ export interface OperatorPagesDeps {
   queues: QueueDepths;
   /** Every configured feed (HL7 v2, FHIR, NEMS), in the order of the configuration. */
   feeds: readonly { id: string; name: string }[];
+  /** Webhook dead letters (issue 15 item 2): the store, the centres with a webhook, and a nudge for the sweep. */
+  webhooks?: { store: WebhookStore; centres: readonly { id: string; name: string }[]; nudge?: () => void };
 }
+
+/** Dead letters shown per centre. */
+export const DEAD_LETTER_PAGE = 100;
+
+const EVENT_NAMES = { delivered: 'Notification', withdrawn: 'Withdrawal' } as const;
+const REASONS: readonly SupersededReason[] = ['withdrawn', 'moved', 'purged', 'redelivered', 'never-sent'];
 
 /** Quarantined messages per page. */
 export const QUARANTINE_PAGE = 50;
@@ -226,11 +236,142 @@ export function operatorPages(kit: PageKit, deps: OperatorPagesDeps): WebPages {
     });
   });
 
+  const hooks = deps.webhooks;
+  if (hooks !== undefined) webhookPages(kit, router, operators, hooks);
+
   return {
     nav: [
       { href: '/app/operations', text: 'Feeds and queues', roles: ['operator', 'admin'] },
       { href: '/app/operations/quarantine', text: 'Quarantined messages', roles: ['operator', 'admin'] },
+      ...(hooks !== undefined
+        ? [{ href: '/app/operations/webhooks', text: 'Webhook dead letters', roles: ['operator', 'admin'] as const }]
+        : []),
     ],
     router,
   };
 }
+
+/**
+ * The webhook dead letters (issue 15 item 2): per centre with a webhook, its dead letters with the last error, a
+ * replay button on each and "replay all". A replay re-applies the current consent decision and is audited by name;
+ * the page then says what each replay did (sent again, or not sent because the notification was withdrawn since).
+ */
+function webhookPages(
+  kit: PageKit,
+  router: Router,
+  operators: ReturnType<PageKit['requireRole']>,
+  hooks: NonNullable<OperatorPagesDeps['webhooks']>,
+): void {
+  const centreName = (id: string): string => hooks.centres.find((c) => c.id === id)?.name ?? id;
+  const replayDeps = { store: hooks.store, clock: kit.clock, ...(hooks.nudge ? { nudge: hooks.nudge } : {}) };
+
+  router.get('/operations/webhooks', operators, async (req, res) => {
+    const centres = await Promise.all(
+      hooks.centres.map(async (c) => {
+        const page = await hooks.store.deadLetters({ centreId: c.id, limit: DEAD_LETTER_PAGE });
+        return {
+          id: c.id,
+          name: c.name,
+          more: page.next !== undefined,
+          items: page.items.map((d) => ({
+            id: d.id,
+            deadAt: d.deadAt !== undefined ? londonDateTime(new Date(d.deadAt)) : '',
+            event: d.kind === 'antenatal' ? `Antenatal ${EVENT_NAMES[d.event].toLowerCase()}` : EVENT_NAMES[d.event],
+            notificationId: d.notificationId,
+            attempts: d.attempts,
+            lastError: d.lastError ?? 'None recorded',
+          })),
+        };
+      }),
+    );
+    kit.render(res, 'operator/webhooks.njk', {
+      title: 'Webhook dead letters',
+      current: '/app/operations/webhooks',
+      centres,
+      results: resultsOf(req.query, centreName),
+    });
+  });
+
+  const person = (res: Response) => signedIn(res);
+
+  router.post('/operations/webhooks/dead-letters/:id/replay', operators, async (req, res) => {
+    const who = person(res);
+    const id = String(req.params.id);
+    if (!who || !UUID.test(id)) {
+      kit.notFound(res);
+      return;
+    }
+    const [o] = await replayDeadLetters(replayDeps, { id }, actorOf(who), who.role);
+    if (o === undefined || o.kind === 'not-found') {
+      kit.notFound(res);
+      return;
+    }
+    res.redirect(303, `/app/operations/webhooks?${resultQuery([o]).toString()}`);
+  });
+
+  router.post('/operations/webhooks/centres/:centreId/replay', operators, async (req, res) => {
+    const who = person(res);
+    const centreId = String(req.params.centreId);
+    if (!who || !hooks.centres.some((c) => c.id === centreId)) {
+      kit.notFound(res);
+      return;
+    }
+    const outcomes = await replayDeadLetters(replayDeps, { centreId }, actorOf(who), who.role);
+    const q = resultQuery(outcomes);
+    q.set('centre', centreId);
+    res.redirect(303, `/app/operations/webhooks?${q.toString()}`);
+  });
+}
+
+/** What the replays did, as counts in the address the page is redirected to (ids and enums only). */
+function resultQuery(outcomes: readonly ReplayOutcome[]): URLSearchParams {
+  const q = new URLSearchParams();
+  q.set('requeued', String(outcomes.filter((o) => o.kind === 'requeued').length));
+  for (const r of REASONS) {
+    const n = outcomes.filter((o) => o.kind === 'superseded' && o.reason === r).length;
+    if (n > 0) q.set(r, String(n));
+  }
+  const notDead = outcomes.filter((o) => o.kind === 'not-dead').length;
+  if (notDead > 0) q.set('not-dead', String(notDead));
+  return q;
+}
+
+/** The banner's sentences, from the redirect's counts (anything else in the address is ignored). */
+function resultsOf(query: Record<string, unknown>, centreName: (id: string) => string): string[] | undefined {
+  const count = (k: string): number => {
+    const v = query[k];
+    return typeof v === 'string' && /^\d{1,6}$/.test(v) ? Number(v) : 0;
+  };
+  if (typeof query.requeued !== 'string') return undefined;
+  const lines: string[] = [];
+  const centre = typeof query.centre === 'string' ? query.centre : undefined;
+  const requeued = count('requeued');
+  const of = centre !== undefined ? ` of ${centreName(centre)}` : '';
+  lines.push(
+    requeued === 0
+      ? `No dead letter${of} was queued again.`
+      : `${requeued} dead letter${requeued === 1 ? '' : 's'}${of} queued again: sent with ${requeued === 1 ? 'its' : 'their'} original idempotency key${requeued === 1 ? '' : 's'}.`,
+  );
+  for (const r of REASONS) {
+    const n = count(r);
+    if (n === 0) continue;
+    const sentence = replaySentence({ kind: 'superseded', reason: r, delivery: PLACEHOLDER });
+    lines.push(`${n} not sent. ${sentence}`);
+  }
+  const notDead = count('not-dead');
+  if (notDead > 0) lines.push(`${notDead} ${notDead === 1 ? 'was' : 'were'} no longer a dead letter.`);
+  return lines;
+}
+
+/** The replay sentences for a superseded delivery name only its reason. */
+const PLACEHOLDER = {
+  id: '',
+  idempotencyKey: '',
+  centreId: '',
+  notificationId: '',
+  event: 'delivered',
+  occurredAt: '',
+  status: 'superseded',
+  attempts: 0,
+  replays: 0,
+} as const;

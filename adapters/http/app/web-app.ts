@@ -223,11 +223,29 @@ export function createWebApp(deps: WebAppDeps): express.Express {
     }
   });
 
+  // Sign-out ends Stork's session, then the provider's (RP-Initiated Logout): the provider sends the browser back
+  // to /app/signed-out. The way there is a link followed at once by the page (a nonce'd script), not a redirect of
+  // the form post: the CSP's `form-action 'self'` also covers where a form post is redirected.
   app.post('/sign-out', async (_req, res) => {
+    const role = signedIn(res)?.role;
     await sessions.end(res);
-    res.redirect(303, '/app/signed-out');
+    let url: string | undefined;
+    try {
+      url = await signIn.signOutUrl();
+    } catch (err) {
+      // Only what went wrong, never who signed out (nor any token: Stork keeps none).
+      deps.logger.warn({ err: err instanceof SignInRefused ? undefined : err }, 'web sign-out: identity provider not reached');
+    }
+    deps.logger.info({ role, provider: url === undefined ? 'not-signed-out' : 'signing-out' }, 'web sign-out');
+    if (url === undefined) {
+      res.redirect(303, '/app/signed-out?provider=still-signed-in');
+      return;
+    }
+    renderPage(res, 'signing-out.njk', { title: 'Signing you out', endSessionUrl: url });
   });
-  app.get('/signed-out', (_req, res) => renderPage(res, 'signed-out.njk', { title: 'You have signed out' }));
+  app.get('/signed-out', (req, res) =>
+    renderPage(res, 'signed-out.njk', { title: 'You have signed out', providerStillSignedIn: req.query.provider === 'still-signed-in' }),
+  );
 
   for (const g of groups) app.use(g.router);
   app.use((_req: Request, res: Response) => notFound(res));

@@ -83,6 +83,7 @@ function typeOf(e: AuditEvent): { type: Coding; subtype: Coding[]; action: 'C' |
     case 'acknowledged':
     case 'named-worker':
     case 'match-reviewed':
+    case 'antenatal-closed':
     case 'withdrawn':
     case 'consent-withdrawn':
       return { type: { system: DCM, code: '110110', display: 'Patient Record' }, subtype: [own], action: 'U' };

@@ -10,11 +10,14 @@ import { routeParam, UUID } from './paging.js';
 const MAX_BODY_BYTES = 4096;
 const NOT_FOUND = 'No family with this id in this centre';
 
-/** The family and centre ids of the path, if the client is that centre; otherwise answers and returns undefined. */
+/**
+ * The family and centre ids of the path, if the client is that centre; otherwise answers and returns undefined.
+ * Another centre's path is 404, as a family that does not exist.
+ */
 function ownFamily(req: Request, res: Response): { centreId: string; familyId: string } | undefined {
   const centreId = routeParam(req.params, 'centreId');
   if (clientOf(res).scope !== centreId) {
-    sendProblem(res, 403, 'Forbidden', 'A centre sees only its own families');
+    sendProblem(res, 404, 'Not found', NOT_FOUND);
     return undefined;
   }
   const familyId = routeParam(req.params, 'familyId');

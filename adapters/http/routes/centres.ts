@@ -40,11 +40,19 @@ function listingUrl(centreId: string, page: StatusPage<InboxStatus>, after: stri
 
 const STATUSES: readonly InboxStatus[] = ['new', 'acknowledged', 'withdrawn'];
 
-/** The centre id in the path, if the client is that centre; otherwise answers 403 and returns undefined. */
+/**
+ * The centre id in the path, if the client is that centre; otherwise answers 404 and returns undefined: another
+ * centre's inbox (and anything in it) looks exactly like one that does not exist (the README's role matrix).
+ */
 function ownCentre(params: Record<string, string | string[] | undefined>, res: Response): string | undefined {
   const centreId = routeParam(params, 'centreId');
   if (clientOf(res).scope !== centreId) {
-    sendProblem(res, 403, 'Forbidden', 'A centre sees only its own notifications');
+    sendProblem(
+      res,
+      404,
+      'Not found',
+      params.id === undefined ? 'No such inbox for this client' : 'No notification with this id in this centre',
+    );
     return undefined;
   }
   return centreId;

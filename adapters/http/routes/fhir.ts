@@ -3,7 +3,7 @@ import type { FhirIntake } from '../../../src/intake/fhir-intake.js';
 import { fhirIssue, type FhirIssue } from '../../../src/pipeline/fhir/fhir-issue.js';
 import type { JsonObject } from '../../../src/pipeline/fhir/fhir-xml.js';
 import { FHIR_MEDIA_TYPES, operationOutcome, serialise, type FhirEncoding } from '../../../src/pipeline/fhir/fhir-response.js';
-import { clientOf, requireRole } from '../auth.js';
+import { clientOf, grantOf, requireRole } from '../auth.js';
 
 const JSON_TYPES = ['application/fhir+json', 'application/json+fhir', 'application/json'];
 const XML_TYPES = ['application/fhir+xml', 'application/xml+fhir', 'application/xml', 'text/xml'];
@@ -71,6 +71,8 @@ export function fhirIntakeRoutes(intake: FhirIntake, maxBytes: number): Router {
         encoding,
         answerEncoding: answerEncoding(req, encoding),
         apiClientId: client.id,
+        ...(client.via === 'jwt' && client.role === 'feed' && client.scope !== undefined ? { authorisedFeedId: client.scope } : {}),
+        ...grantOf(client),
         ...(req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {}),
       });
       if (result.messageId) res.set('X-Stork-Message-Id', result.messageId);

@@ -1,6 +1,6 @@
 import express, { Router } from 'express';
 import type { Hl7v2Intake } from '../../../src/intake/hl7v2-intake.js';
-import { clientOf, requireRole } from '../auth.js';
+import { clientOf, grantOf, requireRole } from '../auth.js';
 import { sendProblem } from '../problem.js';
 
 const HL7_TYPES = ['x-application/hl7-v2+er7', 'application/hl7-v2', 'application/hl7-v2+er7', 'text/plain'];
@@ -28,6 +28,7 @@ export function hl7v2IntakeRoutes(intake: Hl7v2Intake, maxBytes: number): Router
       apiClientId: client.id,
       ...(req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {}),
       ...(client.role === 'feed' && client.scope !== undefined ? { authorisedFacility: client.scope } : {}),
+      ...grantOf(client),
     });
     const status = !result.stored ? 503 : result.forbidden ? 403 : 200;
     if (result.messageId) res.set('X-Stork-Message-Id', result.messageId);

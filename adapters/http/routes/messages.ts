@@ -6,11 +6,15 @@ import { clientOf, requireRole } from '../auth.js';
 import { sendProblem } from '../problem.js';
 import { readStatusPage, routeParam, UUID } from './paging.js';
 
+/** The longest purpose a raw read may state. */
+const MAX_PURPOSE = 200;
+
 const STATUSES: readonly MessageStatus[] = ['queued', 'processed', 'not-relevant', 'quarantined', 'duplicate'];
 
 /**
  * The operators' view of received messages. A `feed` client sees its own feed's messages (metadata only);
- * `admin` sees all, and only `admin` gets the raw body, which is audited as a read of personal data.
+ * `admin` sees all, and only `admin` gets the raw body, which is audited as a read of personal data; the IG role
+ * gets a raw body only from `/v1/messages/{id}/raw`, stating a purpose that is audited with the read.
  */
 export function messageRoutes(
   store: MessageStore,
@@ -84,6 +88,29 @@ export function messageRoutes(
       },
     ]);
     res.json({ ...metadata, raw: raw.toString('utf8') });
+  });
+
+  // The raw body for a stated purpose (issue 16): the only way the IG role sees one; admins may use it too. The
+  // purpose is required and audited with the read, never logged (it is free text).
+  router.get('/v1/messages/:id/raw', requireRole('ig', 'admin'), async (req, res) => {
+    const client = clientOf(res);
+    const purpose = typeof req.query.purpose === 'string' ? req.query.purpose.trim() : '';
+    if (purpose.length === 0 || purpose.length > MAX_PURPOSE) {
+      sendProblem(res, 400, 'Invalid query', 'Say why the raw message is read', [
+        { field: 'purpose', message: `must be 1 to ${MAX_PURPOSE} characters` },
+      ]);
+      return;
+    }
+    const id = routeParam(req.params, 'id');
+    const message = UUID.test(id) ? await store.get(id) : undefined;
+    if (!message || message.purgedAt !== undefined) {
+      sendProblem(res, 404, 'Not found', 'No message with this id (or its bytes were purged)');
+      return;
+    }
+    await audit.append([
+      { at: new Date(), actor: `client:${client.id}`, action: 'raw-read', messageId: id, details: { role: client.role, purpose } },
+    ]);
+    res.json({ id, raw: message.raw.toString('utf8') });
   });
 
   router.post('/v1/messages/:id/replay', requireRole('admin'), async (req, res) => {

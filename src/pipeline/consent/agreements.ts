@@ -16,6 +16,8 @@ export interface AgreementsFile {
   default: string;
   /** Local authority id → agreement id. */
   localAuthorities: Record<string, string>;
+  /** Local authority id → trigger agreement id (`consent-rules/triggers/`, read by src/config/triggers.ts, issue 17). */
+  triggers?: Record<string, string>;
 }
 
 /** The loaded agreements and which one each local authority uses. Built once at start-up. */
@@ -41,6 +43,11 @@ export const agreementsSchema = {
     $schema: { type: 'string' },
     default: { type: 'string', pattern: ID },
     localAuthorities: {
+      type: 'object',
+      propertyNames: { pattern: ID },
+      additionalProperties: { type: 'string', pattern: ID },
+    },
+    triggers: {
       type: 'object',
       propertyNames: { pattern: ID },
       additionalProperties: { type: 'string', pattern: ID },
@@ -116,6 +123,6 @@ export function allAgreements(choice: AgreementChoice): Rulebook[] {
 }
 
 /** Agreements whose review date is before `today` (YYYY-MM-DD): a start-up warning, not a failure. */
-export function overdueReviews(agreements: readonly Rulebook[], today: string): Rulebook[] {
+export function overdueReviews<A extends { reviewDate?: string }>(agreements: readonly A[], today: string): A[] {
   return agreements.filter((a) => a.reviewDate !== undefined && a.reviewDate < today);
 }

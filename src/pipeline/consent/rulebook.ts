@@ -9,6 +9,7 @@ import { ConfigError } from '../../domain/config-error.js';
 import { compile } from '../../domain/json-schema.js';
 import { CONDITION_NAMES, isConditionName, type ConditionName } from './conditions.js';
 import { CLINICAL_FIELDS, CONTACT_FIELDS, DATASETS, isDatasetName, type DatasetName } from './datasets.js';
+import { AGREEMENT_HEADER_REQUIRED, AGREEMENT_ID, AGREEMENT_TEXT, agreementHeaderProperties } from './agreement-header-schema.js';
 
 /** What a rule decides: share, never share, or send to people for review. */
 export type Effect = 'permit' | 'deny' | 'review';
@@ -69,32 +70,17 @@ export interface RulebookFile extends Omit<Rulebook, 'rules' | 'hash'> {
   rules: (Omit<Rule, 'when' | 'dataset'> & { when: string[]; dataset?: string })[];
 }
 
-const ID = { type: 'string', pattern: '^[a-z0-9][a-z0-9-]*$' } as const;
-const TEXT = { type: 'string', minLength: 1 } as const;
+const ID = AGREEMENT_ID;
+const TEXT = AGREEMENT_TEXT;
 
 /** JSON Schema for a rulebook file. Names are checked after it, for messages that list the known names. */
 export const rulebookSchema = {
   $id: 'https://stork.example/schemas/consent-rulebook.json',
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'version', 'purpose', 'description', 'parties', 'reviewDate', 'rules'],
+  required: [...AGREEMENT_HEADER_REQUIRED, 'rules'],
   properties: {
-    $schema: { type: 'string' },
-    id: ID,
-    version: { type: 'string', pattern: '^[0-9]+\\.[0-9]+(\\.[0-9]+)?$' },
-    purpose: TEXT,
-    description: TEXT,
-    parties: {
-      type: 'array',
-      minItems: 2,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['name', 'role'],
-        properties: { name: TEXT, role: TEXT, odsCode: { type: 'string', pattern: '^[A-Z0-9]{3,10}$' } },
-      },
-    },
-    reviewDate: { type: 'string', format: 'date' },
+    ...agreementHeaderProperties,
     rules: {
       type: 'array',
       minItems: 1,

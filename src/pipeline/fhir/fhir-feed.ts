@@ -18,6 +18,8 @@ export interface FhirFeedConfig {
   backfill?: BackfillMode;
   /** Event, then fetch, and polling: the feed's FHIR server Stork reads births from (issue 10 item 4). */
   fetch?: FhirFetchSettings;
+  /** Source addresses its client may post from (addresses or CIDR ranges); absent = any. */
+  sourceAddresses?: string[];
 }
 
 /**
@@ -70,6 +72,8 @@ export interface NemsFeedConfig {
   backfill?: BackfillMode;
   /** The MESH mailbox this feed's notifications arrive in (NEMS subscription); absent: HTTP only. */
   mesh?: MeshMailboxConfig;
+  /** Source addresses its client may post from over HTTP (addresses or CIDR ranges); absent = any. */
+  sourceAddresses?: string[];
 }
 
 /**

@@ -60,6 +60,39 @@ export interface FhirMappingFile {
   confidentiality: { system: string; codes: Record<string, Exclude<Confidentiality, 'normal'>> };
   /** Only for NEMS feeds (`"kind": "nems"`): how the STU3 PDS birth notification says what R4 says elsewhere. */
   nems?: NemsRules;
+  /**
+   * Emergency-department attendances for the triggers (issue 17; src/pipeline/fhir/map-fhir-attendance.ts): the
+   * MessageHeader.eventCoding values (accepted too) whose Encounter is read as an attendance when its class is one of
+   * `encounterClasses` (sample: v3 ActCode `EMER`).
+   */
+  attendances?: { events: Coding[]; encounterClasses: Coding[] };
+  /** Antenatal bookings and pregnancy losses (issue 17 item 1; src/pipeline/fhir/map-fhir-antenatal.ts). */
+  antenatal?: FhirAntenatalRules;
+}
+
+/**
+ * The `antenatal` section: which MessageHeader events are maternity bookings and pregnancy outcomes, and the codes
+ * that find the pregnancy, its estimated due date and a loss in the Bundle.
+ */
+export interface FhirAntenatalRules {
+  /** Events whose message is a booking (sample: `antenatal-booking`). */
+  bookingEvents: Coding[];
+  /** Events whose message reports how a pregnancy ended (sample: `pregnancy-outcome`); a loss code in it is a loss. */
+  lossEvents: Coding[];
+  /** EpisodeOfCare.type codings of the pregnancy's antenatal episode (sample: SNOMED 424525001 Antenatal care). */
+  episodeTypes: Coding[];
+  /** Condition.code codings of the pregnancy (sample: SNOMED 77386006 Pregnancy). */
+  pregnancyConditions: Coding[];
+  dueDate: {
+    /** Observation.code codings of the estimated due date (valueDateTime; sample: LOINC 11778-8). */
+    observationCodes: Coding[];
+    /** Extension URLs (valueDate or valueDateTime) on the pregnancy Condition or EpisodeOfCare that carry it. */
+    extensions?: string[];
+  };
+  /** Observation.code codings of a pregnancy outcome whose valueCodeableConcept may be a loss code (sample: LOINC 63893-2). */
+  outcomeObservationCodes: Coding[];
+  /** The codes that report a pregnancy loss (Condition.code, outcome value): the HL7 v2 booking mapping's `lossCodes`. */
+  lossCodes: Coding[];
 }
 
 /** The NHS national birth notification (STU3, `pds-birth-notification-1` / `PDS003`) rules of a mapping. */
@@ -149,6 +182,31 @@ export const fhirMappingFileSchema = {
         confidentialitySystemAliases: { type: 'array', items: uri },
       },
     },
+    attendances: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['events', 'encounterClasses'],
+      properties: { events: codings, encounterClasses: codings },
+    },
+    antenatal: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['bookingEvents', 'lossEvents', 'episodeTypes', 'pregnancyConditions', 'dueDate', 'outcomeObservationCodes', 'lossCodes'],
+      properties: {
+        bookingEvents: codings,
+        lossEvents: codings,
+        episodeTypes: codings,
+        pregnancyConditions: codings,
+        dueDate: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['observationCodes'],
+          properties: { observationCodes: codings, extensions: { type: 'array', items: uri } },
+        },
+        outcomeObservationCodes: codings,
+        lossCodes: codings,
+      },
+    },
     confidentiality: {
       type: 'object',
       additionalProperties: false,
@@ -167,9 +225,14 @@ export const validateFhirMappingFile = compile<FhirMappingFile>(fhirMappingFileS
 export interface FhirMapping {
   name: string;
   file: FhirMappingFile;
-  /** Accepted events, update events included. */
+  /** Accepted events, update and attendance events included. */
   events: ReadonlySet<string>;
   updateEvents: ReadonlySet<string>;
+  /** Events read as emergency-department attendances (`attendances.events`). */
+  attendanceEvents: ReadonlySet<string>;
+  /** Events read as antenatal bookings and pregnancy outcomes (`antenatal.bookingEvents`, `antenatal.lossEvents`). */
+  antenatalBookingEvents: ReadonlySet<string>;
+  antenatalLossEvents: ReadonlySet<string>;
   motherRelationships: ReadonlySet<string>;
   birthWeight: ReadonlySet<string>;
   gestation: ReadonlySet<string>;
@@ -213,6 +276,36 @@ export function mappingProblems(data: FhirMappingFile): string[] {
     if (births.has(codingKey(c)))
       problems.push(`field /updateEvents/${i}: code ${c.code} of ${c.system} is already a birth event (/events)`);
   });
+  const updates = new Set((data.updateEvents ?? []).map(codingKey));
+  (data.attendances?.events ?? []).forEach((c, i) => {
+    if (births.has(codingKey(c)) || updates.has(codingKey(c)))
+      problems.push(`field /attendances/events/${i}: code ${c.code} of ${c.system} is already a birth or update event`);
+  });
+  const attendances = new Set((data.attendances?.events ?? []).map(codingKey));
+  const a = data.antenatal;
+  if (a !== undefined) {
+    const bookings = new Set(a.bookingEvents.map(codingKey));
+    const check = (list: readonly Coding[], field: string, also: ReadonlySet<string>) =>
+      list.forEach((c, i) => {
+        const k = codingKey(c);
+        if (births.has(k) || updates.has(k) || attendances.has(k) || also.has(k))
+          problems.push(`field /antenatal/${field}/${i}: code ${c.code} of ${c.system} is already another kind of event`);
+      });
+    check(a.bookingEvents, 'bookingEvents', new Set());
+    check(a.lossEvents, 'lossEvents', bookings);
+    const own = new Map<string, string>();
+    const claimOwn = (list: readonly Coding[], field: string) =>
+      list.forEach((c, i) => {
+        const before = own.get(codingKey(c));
+        if (before !== undefined)
+          problems.push(`field /antenatal/${field}/${i}: code ${c.code} of ${c.system} is already used at ${before}`);
+        else own.set(codingKey(c), `/antenatal/${field}/${i}`);
+      });
+    claimOwn(a.pregnancyConditions, 'pregnancyConditions');
+    claimOwn(a.lossCodes, 'lossCodes');
+    claimOwn(a.dueDate.observationCodes, 'dueDate/observationCodes');
+    claimOwn(a.outcomeObservationCodes, 'outcomeObservationCodes');
+  }
   if (data.births.deathWindowDays < data.births.maxAgeDays)
     problems.push('field /births/deathWindowDays: must be at least maxAgeDays (a death is looked for at least as long as a birth)');
   return problems;
@@ -223,8 +316,17 @@ export function compileFhirMapping(name: string, data: FhirMappingFile): FhirMap
   return {
     name,
     file: data,
-    events: keys([...data.events, ...(data.updateEvents ?? [])]),
+    events: keys([
+      ...data.events,
+      ...(data.updateEvents ?? []),
+      ...(data.attendances?.events ?? []),
+      ...(data.antenatal?.bookingEvents ?? []),
+      ...(data.antenatal?.lossEvents ?? []),
+    ]),
     updateEvents: keys(data.updateEvents),
+    attendanceEvents: keys(data.attendances?.events),
+    antenatalBookingEvents: keys(data.antenatal?.bookingEvents),
+    antenatalLossEvents: keys(data.antenatal?.lossEvents),
     motherRelationships: keys(data.motherRelationships),
     birthWeight: keys(data.observations.birthWeight.codes),
     gestation: keys(data.observations.gestation.codes),

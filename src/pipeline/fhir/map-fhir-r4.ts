@@ -218,7 +218,7 @@ function eventName(m: MessageBundle): string {
   return [m.event.code ?? 'unknown', reason].filter((x) => x !== undefined).join('^');
 }
 
-function nameOf(r: JsonObject): PersonName | undefined {
+export function nameOf(r: JsonObject): PersonName | undefined {
   const names = objs(r.name);
   const n = names.find((x) => x.use === 'official') ?? names.find((x) => x.use !== 'old') ?? names[0];
   if (!n) return undefined;
@@ -232,7 +232,7 @@ function nameOf(r: JsonObject): PersonName | undefined {
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
-function localIdentifiers(r: JsonObject, nhsSystem: string): LocalIdentifier[] {
+export function localIdentifiers(r: JsonObject, nhsSystem: string): LocalIdentifier[] {
   return objs(r.identifier).flatMap((id) => {
     const value = str(id.value);
     if (value === undefined || str(id.system) === nhsSystem) return [];
@@ -256,7 +256,7 @@ function addressText(a: JsonObject | undefined): string | undefined {
 }
 
 /** The home address (else the first that is not old or billing), postcode normalised (unrecognisable: warned and dropped). */
-function addressOf(r: JsonObject, at: string, path: string, issues: FhirIssue[], where: Map<string, string>): Address | undefined {
+export function addressOf(r: JsonObject, at: string, path: string, issues: FhirIssue[], where: Map<string, string>): Address | undefined {
   const all = objs(r.address);
   const usable = all.filter((a) => a.use !== 'old' && a.use !== 'billing');
   const a = usable.find((x) => x.use === 'home') ?? usable[0];
@@ -285,12 +285,12 @@ function addressOf(r: JsonObject, at: string, path: string, issues: FhirIssue[],
   return out;
 }
 
-function phoneOf(r: JsonObject): string | undefined {
+export function phoneOf(r: JsonObject): string | undefined {
   const phones = objs(r.telecom).filter((t) => t.system === 'phone' && t.use !== 'old');
   return str((phones.find((t) => t.use === 'mobile') ?? phones.find((t) => t.use === 'home') ?? phones[0])?.value);
 }
 
-function languageOf(r: JsonObject): string | undefined {
+export function languageOf(r: JsonObject): string | undefined {
   const comms = objs(r.communication);
   const c = comms.find((x) => x.preferred === true) ?? comms[0];
   return str(objs(obj(c?.language)?.coding)[0]?.code);
@@ -360,7 +360,7 @@ function motherOf(
 }
 
 /** The baby's registered GP practice: generalPractitioner, as an Organization in the bundle or a logical reference by ODS code. */
-function gpOf(m: MessageBundle, baby: JsonObject, mapping: FhirMapping): GpPractice | undefined {
+export function gpOf(m: MessageBundle, baby: JsonObject, mapping: FhirMapping): GpPractice | undefined {
   const ods = mapping.file.identifiers.odsOrganisation;
   for (const ref of objs(baby.generalPractitioner)) {
     const logical = obj(ref.identifier);

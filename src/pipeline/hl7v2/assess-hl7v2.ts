@@ -1,8 +1,11 @@
 import type { BirthNotification } from '../../domain/birth-notification.js';
 import type { IdentityEvent } from '../../domain/identity-event.js';
+import type { AntenatalEvent } from '../../domain/antenatal-notification.js';
+import type { Attendance } from '../../domain/trigger.js';
 import { InternalError } from '../../ports/errors.js';
 import { Hl7ErrorCode, issue, type Issue } from '../../domain/issue.js';
-import type { FeedConfig, FeedDirectory } from './feed-directory.js';
+import { certificateMatches, type FeedConfig, type FeedDirectory, type PeerCertificate } from './feed-directory.js';
+import { addressAllowed } from '../../domain/address-allow-list.js';
 import type { AckCode } from './ack.js';
 import { readEnvelope, splitSegments, type Envelope } from './envelope.js';
 import type { BackfillAdmission, MapOutcome } from './map-outcome.js';
@@ -25,6 +28,10 @@ export interface Assessment {
   notification?: BirthNotification;
   /** An identity event (A40 merge, A24 link): queued and processed like a birth. */
   identityEvent?: IdentityEvent;
+  /** A maternity booking or pregnancy loss (issue 17): queued and processed like a birth. */
+  antenatalEvent?: AntenatalEvent;
+  /** An A&E attendance for the triggers (issue 17): queued and processed like a birth. */
+  attendance?: Attendance;
   /** The HTTP client may not send for this sending facility. */
   forbidden?: boolean;
   /** Admitted only because the feed is in back-fill mode: recorded in the message's audit. */
@@ -43,7 +50,18 @@ export interface AssessContext {
   feeds: FeedDirectory;
   mapper: FeedMapper;
   receivedAt: Date;
+  /** The sender's address (every transport): checked against the feed's `sourceAddresses`. */
   remoteAddress?: string;
+  /**
+   * MLLP only (absent elsewhere, and on replay): the connection's identity is checked. `certificate` is the
+   * verified TLS client certificate (absent on a plain or certificate-less connection); the address identifies
+   * the connection as the feeds listing it.
+   */
+  connection?: {
+    certificate?: PeerCertificate;
+    /** Replay: the certificate was checked at receipt (it is not stored); the address is checked again. */
+    certificateCheckedAtReceipt?: true;
+  };
   /** For HTTP intake by a `feed` client: the only sending facility it may send for. */
   authorisedFacility?: string;
   /** Limits on segments and repetitions (default `DEFAULT_HL7V2_LIMITS`): a message over one is refused before mapping. */
@@ -66,10 +84,12 @@ function reject(
 /** The reason recorded when an HTTP client sends for a facility it may not send for (migration 007 relies on it). */
 const FORBIDDEN_SENDER = 'This API client may not send for this sending facility';
 
-/** Strips an IPv4-mapped IPv6 prefix so `::ffff:10.0.0.1` matches a configured `10.0.0.1`. */
-function plainAddress(address: string): string {
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
-}
+/** The reasons recorded when a message's sender is not the feed its connection is identified as (replay refuses these). */
+export const SENDER_IDENTITY_REASONS = {
+  address: 'The feed may not send from this network address',
+  certificate: 'The feed must connect with one of its client certificates',
+  connection: "The message's sender (MSH-4/MSH-3) is not the feed this connection is identified as",
+} as const;
 
 const at = (field: number, component?: number) => ({
   location: { segment: 'MSH', sequence: 1, field, ...(component ? { component } : {}) },
@@ -96,14 +116,37 @@ export function assessHl7v2(text: string, ctx: AssessContext): Assessment {
   if (ctx.authorisedFacility !== undefined && ctx.authorisedFacility !== feed.sendingFacility) {
     return reject(envelope, feed, 'AR', [issue(Hl7ErrorCode.ApplicationError, FORBIDDEN_SENDER, at(4))], { forbidden: true });
   }
-  if (
-    ctx.remoteAddress !== undefined &&
-    feed.sourceAddresses &&
-    !feed.sourceAddresses.map(plainAddress).includes(plainAddress(ctx.remoteAddress))
-  ) {
-    return reject(envelope, feed, 'AR', [issue(Hl7ErrorCode.ApplicationError, 'The feed may not send from this network address', at(4))]);
-  }
+  const refusal = identityRefusal(feed, ctx);
+  if (refusal !== undefined)
+    return reject(envelope, feed, 'AR', [issue(Hl7ErrorCode.ApplicationError, SENDER_IDENTITY_REASONS[refusal], at(4))], {
+      forbidden: true,
+    });
   return { ...assessFromFeed(text, envelope, feed, ctx), senderVerified: true };
+}
+
+/**
+ * Whether the sender may send as `feed` (the feed MSH-4/MSH-3 name): from an address it lists (every transport);
+ * over MLLP, with one of its client certificates when it lists any, and never on a connection that its certificate
+ * or its address identifies as other feeds only (feed X may not send as feed Y).
+ */
+function identityRefusal(feed: FeedConfig, ctx: AssessContext): keyof typeof SENDER_IDENTITY_REASONS | undefined {
+  if (feed.sourceAddresses && (ctx.remoteAddress === undefined || !addressAllowed(ctx.remoteAddress, feed.sourceAddresses)))
+    return 'address';
+  const conn = ctx.connection;
+  if (!conn) return undefined;
+  // A certificate that names feeds is the connection's identity; otherwise the addresses feeds list are.
+  const byCert = conn.certificate ? ctx.feeds.byCertificate(conn.certificate) : [];
+  if (conn.certificateCheckedAtReceipt !== true) {
+    if (feed.clientCertificates && !certificateMatches(feed.clientCertificates, conn.certificate)) return 'certificate';
+    if (byCert.length > 0) return byCert.includes(feed) ? undefined : 'connection';
+  } else if (feed.clientCertificates) return undefined;
+  const address = ctx.remoteAddress;
+  const byAddress =
+    address !== undefined
+      ? ctx.feeds.feeds.filter((f) => f.sourceAddresses !== undefined && addressAllowed(address, f.sourceAddresses))
+      : [];
+  if (byAddress.length > 0 && !byAddress.includes(feed)) return 'connection';
+  return undefined;
 }
 
 /** The rest of the assessment, once the sender is known to be `feed`: what it may send, and what its mapping makes of it. */
@@ -166,6 +209,10 @@ function assessFromFeed(text: string, envelope: Envelope, feed: FeedConfig, ctx:
       };
     case 'identity':
       return { envelope, feed, status: 'queued', ackCode: 'AA', issues: outcome.issues, identityEvent: outcome.event };
+    case 'antenatal':
+      return { envelope, feed, status: 'queued', ackCode: 'AA', issues: outcome.issues, antenatalEvent: outcome.event };
+    case 'attendance':
+      return { envelope, feed, status: 'queued', ackCode: 'AA', issues: outcome.issues, attendance: outcome.attendance };
     case 'not-relevant':
       return { envelope, feed, status: 'not-relevant', ackCode: 'AA', issues: [], reason: outcome.reason };
     case 'invalid':

@@ -14,6 +14,7 @@ import { compile } from '../../domain/json-schema.js';
 import { parseFieldPath, type FieldPath } from './hl7-reader.js';
 import { MAPPING_FUNCTIONS, type MappingFunction } from './mapping-functions.js';
 import { compileConsentSpec, type CompiledConsentSpec } from './map-consents.js';
+import { compileBookingSpec, type CompiledBookingSpec } from './booking-spec.js';
 import {
   hl7v2MappingFileSchema,
   TARGETS,
@@ -60,6 +61,8 @@ export interface Hl7v2Mapping {
   segments: ReadonlySet<string>;
   /** Where the message carries consents, if the mapping says. */
   consents?: CompiledConsentSpec;
+  /** Maternity bookings and pregnancy losses (issue 17), if the mapping says. */
+  antenatal?: CompiledBookingSpec;
 }
 
 /** Identity event criteria, ready to run: the events by kind, the identifier sources parsed. */
@@ -122,6 +125,7 @@ function merge(parent: Hl7v2MappingFile, child: Hl7v2MappingFile): Hl7v2MappingF
     tables,
     fields: { ...parent.fields, ...child.fields },
     ...((child.consents ?? parent.consents) !== undefined ? { consents: child.consents ?? parent.consents } : {}),
+    ...((child.antenatal ?? parent.antenatal) !== undefined ? { antenatal: child.antenatal ?? parent.antenatal } : {}),
   };
 }
 
@@ -187,6 +191,9 @@ function compileMapping(name: string, m: Hl7v2MappingFile, file: string): Hl7v2M
   if (consents !== undefined && 'problem' in consents) fail(file, consents.field, consents.problem);
   const segments = segmentsRead(fields, births.newbornIndicator?.path);
   if (consents !== undefined) segments.add(consents.segment);
+  const antenatal = m.antenatal === undefined ? undefined : compileBookingSpec(m.antenatal);
+  if (antenatal !== undefined && 'problem' in antenatal) fail(file, antenatal.field, antenatal.problem);
+  if (antenatal !== undefined) for (const s of antenatal.segments) segments.add(s);
   return {
     identity,
     name,
@@ -203,6 +210,7 @@ function compileMapping(name: string, m: Hl7v2MappingFile, file: string): Hl7v2M
     fields,
     segments,
     ...(consents !== undefined ? { consents } : {}),
+    ...(antenatal !== undefined ? { antenatal } : {}),
   };
 }
 

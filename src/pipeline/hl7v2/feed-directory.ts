@@ -1,5 +1,28 @@
 import type { BackfillMode } from './map-outcome.js';
+import type { AttendanceCriteria } from './map-attendance.js';
 import type { FhirFeedConfig, NemsFeedConfig } from '../fhir/fhir-feed.js';
+
+/** A client certificate, by its subject common name or by its SHA-256 fingerprint (hex, colons optional). */
+export type ClientCertificateMatch = { subjectCN: string } | { sha256Fingerprint: string };
+
+/** What a TLS listener knows of the verified client certificate of a connection. */
+export interface PeerCertificate {
+  subjectCN?: string;
+  /** SHA-256 fingerprint, upper-case hex with colons (as Node's `fingerprint256`). */
+  sha256Fingerprint: string;
+}
+
+const normalFingerprint = (f: string): string => f.replace(/:/g, '').toUpperCase();
+
+/** Whether a certificate is one of those listed. */
+export function certificateMatches(list: readonly ClientCertificateMatch[], cert: PeerCertificate | undefined): boolean {
+  if (!cert) return false;
+  return list.some((m) =>
+    'subjectCN' in m
+      ? cert.subjectCN !== undefined && m.subjectCN === cert.subjectCN
+      : normalFingerprint(m.sha256Fingerprint) === normalFingerprint(cert.sha256Fingerprint),
+  );
+}
 
 /** A trust's HL7 v2 feed: who may send, what they may send, and which mapping reads it. */
 export interface FeedConfig {
@@ -17,8 +40,14 @@ export interface FeedConfig {
   versions: string[];
   /** MSH-11.1 values accepted: `P` production, `T` training, `D` debugging. */
   processingIds: string[];
-  /** MLLP peers allowed for this feed (IPv4/IPv6 text); absent = any address. */
+  /**
+   * Source addresses allowed for this feed on every transport (IPv4/IPv6 addresses or CIDR ranges); absent = any
+   * address. Over MLLP a listed address also identifies the connection as this feed's: a message from it naming
+   * another feed is refused.
+   */
   sourceAddresses?: string[];
+  /** TLS client certificates that identify this feed's MLLP connections; when present, only they may send for it. */
+  clientCertificates?: ClientCertificateMatch[];
   /** The mapping in `mappings/hl7v2/` that reads this feed. */
   mapping: string;
   /**
@@ -26,6 +55,8 @@ export interface FeedConfig {
    * even if they are no longer newborns when received; each such message's audit records it.
    */
   backfill?: BackfillMode;
+  /** A&E attendances read from this feed for the triggers (issue 17; src/pipeline/hl7v2/map-attendance.ts). */
+  attendances?: AttendanceCriteria;
 }
 
 /** Finds a feed by the sender's MSH-4 and MSH-3 (HL7 v2) or MessageHeader.source.endpoint (FHIR), in O(1), for every message received. */
@@ -51,6 +82,11 @@ export class FeedDirectory {
     return this.byFacility
       .get(sendingFacility)
       ?.find((f) => f.sendingApplications === undefined || f.sendingApplications.includes(sendingApplication));
+  }
+
+  /** The HL7 v2 feeds a client certificate identifies. */
+  byCertificate(cert: PeerCertificate): FeedConfig[] {
+    return this.feeds.filter((f) => f.clientCertificates !== undefined && certificateMatches(f.clientCertificates, cert));
   }
 
   byId(id: string): FeedConfig | undefined {

@@ -19,6 +19,7 @@ import { triggerEventOf } from './envelope.js';
 import { mapIdentityEvent } from './map-identity-event.js';
 import type { BackfillAdmission, BackfillMode, MapOutcome } from './map-outcome.js';
 import { mapConsentSegments } from './map-consents.js';
+import { isAntenatalTrigger, mapAntenatal } from './map-booking.js';
 import { TARGET_NAMES, type KindValue, type TARGETS, type TargetName } from './mapping-types.js';
 
 export type { MapOutcome };
@@ -68,7 +69,9 @@ export function mapHl7v2(text: string, mapping: Hl7v2Mapping, ctx: MapContext): 
 function mapOrThrow(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOutcome {
   // Most of a whole-hospital ADT feed is not births: say so from MSH-9 before paying for a full parse.
   const event = triggerEventOf(text);
-  const isEventOfInterest = (e: string): boolean => mapping.births.events.has(e) || mapping.births.deathEvents.has(e);
+  const antenatal = mapping.antenatal;
+  const isEventOfInterest = (e: string): boolean =>
+    mapping.births.events.has(e) || mapping.births.deathEvents.has(e) || (antenatal !== undefined && isAntenatalTrigger(antenatal, e));
   // Identity events (A40 merges, A24 links) are mapped by their own module, whatever the patient's age.
   if (event !== undefined && !isEventOfInterest(event.trim().toUpperCase()) && !mapping.identity.events.has(event.trim().toUpperCase())) {
     return { kind: 'not-relevant', reason: 'not a birth event' };
@@ -90,6 +93,13 @@ function mapOrThrow(text: string, mapping: Hl7v2Mapping, ctx: MapContext): MapOu
   if (identity !== undefined)
     return mapIdentityEvent(text, identity, mapping.identity, { feedId: ctx.feedId, event: `${messageType.trim()}^${trigger.trim()}` });
   if (!isEventOfInterest(triggerEvent)) return { kind: 'not-relevant', reason: 'not a birth event' };
+  // A maternity booking or a pregnancy loss (issue 17): mapped by its own module, before anything about a baby.
+  if (antenatal !== undefined && isAntenatalTrigger(antenatal, triggerEvent))
+    return mapAntenatal(reader, mapping, antenatal, {
+      feedId: ctx.feedId,
+      trigger: triggerEvent,
+      event: `${messageType.trim()}^${trigger.trim()}`,
+    });
   const deathReport = !mapping.births.events.has(triggerEvent);
   if (reader.segments('PID').length === 0) {
     return { kind: 'invalid', issues: [err(Hl7ErrorCode.SegmentSequence, 'PID segment is missing', { segment: 'PID' })] };

@@ -1,6 +1,8 @@
 import type { BirthNotification } from '../../domain/birth-notification.js';
 import type { IdentityEvent } from '../../domain/identity-event.js';
+import type { AntenatalEvent } from '../../domain/antenatal-notification.js';
 import type { Issue } from '../../domain/issue.js';
+import type { Attendance } from '../../domain/trigger.js';
 
 /**
  * An operator's back-fill window for a feed (`backfill` in feeds.json): until `until`, births that were
@@ -29,6 +31,10 @@ export type MapOutcome =
   | { kind: 'birth'; notification: BirthNotification; issues: Issue[]; backfill?: BackfillAdmission }
   /** An identity event (A40 merge, A24 link, A37 unlink): stored and processed like a birth (map-identity-event.ts). */
   | { kind: 'identity'; event: IdentityEvent; issues: Issue[] }
+  /** A maternity booking or a pregnancy loss (issue 17, map-booking.ts): stored and processed like a birth. */
+  | { kind: 'antenatal'; event: AntenatalEvent; issues: Issue[] }
+  /** An A&E attendance whose code is in a trigger's value set (issue 17; src/pipeline/triggers/attendance-mapper.ts). */
+  | { kind: 'attendance'; attendance: Attendance; issues: Issue[] }
   | { kind: 'not-relevant'; reason: string }
   | { kind: 'invalid'; issues: Issue[] }
   | { kind: 'internal'; error: Error };

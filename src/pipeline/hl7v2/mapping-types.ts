@@ -7,6 +7,7 @@
 import type { Address, GpPractice, LocalIdentifier, PersonName } from '../../domain/birth-notification.js';
 import type { Hl7DateTime } from '../../domain/hl7-datetime.js';
 import { consentSpecSchema, type ConsentSegmentSpec } from './map-consents.js';
+import { bookingSpecSchema, type BookingSpec } from './booking-spec.js';
 
 /** What kind of value a canonical target takes; functions and tables are checked against it at load. */
 export type TargetKind = 'text' | 'code' | 'boolean' | 'integer' | 'number' | 'datetime' | 'name' | 'address' | 'identifiers' | 'gp';
@@ -150,6 +151,8 @@ export interface Hl7v2MappingFile {
   fields?: Partial<Record<TargetName, SourceRule | SourceRule[]>>;
   /** The segment carrying a parent's consents or objections (CON, or the feed's Z-segment); see map-consents.ts. */
   consents?: ConsentSegmentSpec;
+  /** Maternity bookings and pregnancy losses (issue 17): which events, where the due date is; see map-booking.ts. */
+  antenatal?: BookingSpec;
 }
 
 const condition = {
@@ -241,5 +244,6 @@ export const hl7v2MappingFileSchema = {
       additionalProperties: { anyOf: [rule, { type: 'array', minItems: 1, items: rule }] },
     },
     consents: consentSpecSchema,
+    antenatal: bookingSpecSchema,
   },
 } as const;

@@ -264,6 +264,23 @@ export function describeNewborn(o: NewbornAdtOptions = {}): SyntheticNewborn & {
 }
 
 /** The message text only: the hot path for the benchmark. */
+/**
+ * `count` seeds from `first` on whose babies all have different NHS numbers. The 999 range holds under a million
+ * valid numbers, so about two babies of 2,000 consecutive seeds share one, and the hub rightly takes the second as
+ * the same baby (a duplicate): streams that count each birth once use these seeds.
+ */
+export function distinctSeeds(count: number, first: number): number[] {
+  const seen = new Set<string>();
+  const seeds: number[] = [];
+  for (let seed = first; seeds.length < count; seed++) {
+    const nhs = describeNewborn({ seed }).baby.nhsNumber;
+    if (seen.has(nhs)) continue;
+    seen.add(nhs);
+    seeds.push(seed);
+  }
+  return seeds;
+}
+
 export function newbornAdt(options: NewbornAdtOptions = {}): string {
   return describeNewborn(options).text;
 }

@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { GroupCommit } from '../../../src/batching/group-commit.js';
+import { couldBeOneMessages } from '../../../src/intake/receipt-committer.js';
 import { defined } from '../../support/defined.js';
 
 /** A promise with its resolve/reject exposed, to control exactly when a flush finishes. */
@@ -344,5 +345,94 @@ describe('GroupCommit with maxConcurrent > 1', () => {
     gate.resolve();
     expect(await all).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(peak).toBe(3);
+  });
+});
+
+describe('GroupCommit: a batch failing on one item’s data is split so only that item fails', () => {
+  /** Fails any batch holding a "poison" item with a data error (SQLSTATE 54000), like a store would. */
+  const dataError = Object.assign(new Error('index row size exceeds btree maximum'), { code: '54000' });
+  const isData = (err: unknown) => err === dataError;
+
+  test('one poison among many: the others are flushed and resolved normally, the poison alone rejects', async () => {
+    const calls: string[][] = [];
+    const gc = new GroupCommit<string, string>(
+      (items) => {
+        calls.push([...items]);
+        if (items.includes('poison')) return Promise.reject(dataError);
+        return Promise.resolve(items.map((i) => `ok:${i}`));
+      },
+      500,
+      1,
+      false,
+      isData,
+    );
+    const items = ['a', 'b', 'c', 'poison', 'd', 'e', 'f'];
+    const results = await Promise.allSettled(items.map((i) => gc.submit(i)));
+    expect(results).toEqual(
+      items.map((i) => (i === 'poison' ? { status: 'rejected', reason: dataError } : { status: 'fulfilled', value: `ok:${i}` })),
+    );
+    // The first call had them all; the bisection never re-flushes an item once it has been committed.
+    expect(calls[0]).toEqual(items);
+    expect(calls.length).toBeLessThanOrEqual(1 + 2 * Math.ceil(Math.log2(items.length)));
+    const committed = calls.filter((c) => !c.includes('poison')).flat();
+    expect(committed.sort()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    await gc.drained();
+  });
+
+  test('two poisons: both reject, every other item resolves', async () => {
+    const gc = new GroupCommit<number, number>(
+      (items) => {
+        if (items.some((i) => i % 5 === 0)) return Promise.reject(dataError);
+        return Promise.resolve(items.map((i) => i * 2));
+      },
+      500,
+      1,
+      false,
+      isData,
+    );
+    const results = await Promise.allSettled([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((i) => gc.submit(i)));
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : 'failed'))).toEqual([
+      2,
+      4,
+      6,
+      8,
+      'failed',
+      12,
+      14,
+      16,
+      18,
+      'failed',
+      22,
+    ]);
+  });
+
+  test('an error that is not about the data (the store is down) fails the whole batch at once, with no retries', async () => {
+    const down = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    let flushes = 0;
+    const gc = new GroupCommit<string, string>(
+      () => {
+        flushes++;
+        return Promise.reject(down);
+      },
+      500,
+      1,
+      false,
+      isData,
+    );
+    const results = await Promise.allSettled(['a', 'b', 'c', 'd'].map((i) => gc.submit(i)));
+    expect(results.every((r) => r.status === 'rejected' && r.reason === down)).toBe(true);
+    expect(flushes).toBe(1);
+  });
+});
+
+describe('couldBeOneMessages: which store errors a single message’s data can cause', () => {
+  test('data exceptions, integrity violations and program limits split the batch; connection and server errors do not', () => {
+    const e = (code: unknown) => Object.assign(new Error('x'), { code });
+    expect(['54000', '22P05', '22021', '23505', '23514'].map((c) => couldBeOneMessages(e(c)))).toEqual([true, true, true, true, true]);
+    expect(['08006', '57P01', '53300', '40001', 'ECONNREFUSED', 'XX000', 54000, undefined].map((c) => couldBeOneMessages(e(c)))).toEqual(
+      Array(8).fill(false),
+    );
+    expect(couldBeOneMessages(new Error('no code'))).toBe(false);
+    expect(couldBeOneMessages('54000')).toBe(false);
   });
 });

@@ -24,13 +24,14 @@ describe('loadEnvConfig', () => {
       httpPort: 8080,
       mllpPort: 2575,
       host: '0.0.0.0',
-      redisUrl: 'redis://127.0.0.1:6379',
+      redis: { mode: 'single', url: 'redis://127.0.0.1:6379' },
       dataDir: path.resolve(process.cwd(), 'data'),
       configDir: REPO,
       logLevel: 'info',
       roles: ['intake', 'worker'],
       mllpMaxMessageBytes: 1048576,
       mllpIdleTimeoutMs: 300000,
+      mllpFrameTimeoutMs: 60000,
       mllpMaxConnections: 1000,
       mllpMaxConnectionsPerAddress: 50,
       mllpMaxBufferedBytes: 67108864,
@@ -41,6 +42,11 @@ describe('loadEnvConfig', () => {
       jobLockMs: 30000,
       apiDbConnections: 8,
       apiClientConcurrency: 4,
+      httpRatePerSecond: 100,
+      httpRateBurst: 200,
+      httpHeadersTimeoutMs: 20000,
+      httpRequestTimeoutMs: 120000,
+      httpKeepAliveTimeoutMs: 5000,
       recoverySweepMs: 30000,
       eventFetchIntervalMs: 1000,
       consentPeriodsMs: 600000,
@@ -48,8 +54,16 @@ describe('loadEnvConfig', () => {
       localOidc: false,
       localOidcPort: 8081,
       auditPublicKeyFiles: [],
+      dataKeyFiles: [],
       auditCheckpointEvents: 1000,
       auditCheckpointMs: 300000,
+      webhookTimeoutMs: 10000,
+      webhookBackoffMs: 1000,
+      webhookBackoffMaxMs: 3600000,
+      webhookHorizonMs: 86400000,
+      webhookSweepMs: 2000,
+      webhookLookbackMs: 86400000,
+      webhookConcurrency: 4,
     });
     expect('databaseUrl' in config).toBe(false);
     expect(path.isAbsolute(config.dataDir)).toBe(true);
@@ -63,7 +77,7 @@ describe('loadEnvConfig', () => {
   it('treats empty strings as unset', () => {
     const config = loadEnvConfig({ STORK_HTTP_PORT: '', REDIS_URL: '', DATABASE_URL: '' });
     expect(config.httpPort).toBe(8080);
-    expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(config.redis).toEqual({ mode: 'single', url: 'redis://127.0.0.1:6379' });
     expect(config.databaseUrl).toBeUndefined();
   });
 
@@ -80,6 +94,7 @@ describe('loadEnvConfig', () => {
       STORK_ROLES: 'worker',
       STORK_MLLP_MAX_BYTES: '2048',
       STORK_MLLP_IDLE_TIMEOUT_MS: '1000',
+      STORK_MLLP_FRAME_TIMEOUT_MS: '800',
       STORK_MLLP_MAX_CONNECTIONS: '20',
       STORK_MLLP_MAX_CONNECTIONS_PER_ADDRESS: '3',
       STORK_MLLP_MAX_BUFFERED_BYTES: '4096',
@@ -89,6 +104,11 @@ describe('loadEnvConfig', () => {
       STORK_WORKER_CONCURRENCY: '1000',
       STORK_API_DB_CONNECTIONS: '3',
       STORK_API_CLIENT_CONCURRENCY: '2',
+      STORK_HTTP_RATE_PER_SECOND: '7',
+      STORK_HTTP_RATE_BURST: '9',
+      STORK_HTTP_HEADERS_TIMEOUT_MS: '1100',
+      STORK_HTTP_REQUEST_TIMEOUT_MS: '2200',
+      STORK_HTTP_KEEP_ALIVE_TIMEOUT_MS: '3300',
       STORK_RECOVERY_SWEEP_MS: '5000',
       STORK_EVENT_FETCH_INTERVAL_MS: '250',
       STORK_CONSENT_PERIODS_MS: '60000',
@@ -102,13 +122,22 @@ describe('loadEnvConfig', () => {
       STORK_AUDIT_PUBLIC_KEY_FILES: '/etc/stork/old-1.pub.pem, /etc/stork/old-2.pub.pem',
       STORK_AUDIT_CHECKPOINT_EVENTS: '50',
       STORK_AUDIT_CHECKPOINT_SECONDS: '60',
+      STORK_DATA_KEY_FILES: '/etc/stork/data-2.key, /etc/stork/data-1.key',
+      STORK_WEBHOOK_TIMEOUT_MS: '2500',
+      STORK_WEBHOOK_BACKOFF_MS: '5',
+      STORK_WEBHOOK_BACKOFF_MAX_MS: '500',
+      STORK_WEBHOOK_HORIZON_MS: '60000',
+      STORK_WEBHOOK_SWEEP_MS: '50',
+      STORK_WEBHOOK_LOOKBACK_MS: '0',
+      STORK_WEBHOOK_CONCURRENCY: '2',
+      STORK_WEBHOOK_SECRET_RICHMOND: 'a-webhook-secret-is-not-a-setting',
     });
     expect(config.secret('STORK_FHIR_TOKEN_NORTHGATE')).toBe('token-from-the-environment');
     expect({ ...config, secret: undefined }).toEqual({
       httpPort: 9090,
       mllpPort: 0,
       host: '127.0.0.1',
-      redisUrl: 'rediss://cache.example.org:6380/2',
+      redis: { mode: 'single', url: 'rediss://cache.example.org:6380/2' },
       databaseUrl: 'postgresql://stork:secret@db.example.org:5432/stork',
       dataDir: '/var/lib/stork',
       configDir: '/etc/stork-config',
@@ -116,6 +145,7 @@ describe('loadEnvConfig', () => {
       roles: ['worker'],
       mllpMaxMessageBytes: 2048,
       mllpIdleTimeoutMs: 1000,
+      mllpFrameTimeoutMs: 800,
       mllpMaxConnections: 20,
       mllpMaxConnectionsPerAddress: 3,
       mllpMaxBufferedBytes: 4096,
@@ -126,6 +156,11 @@ describe('loadEnvConfig', () => {
       jobLockMs: 30000,
       apiDbConnections: 3,
       apiClientConcurrency: 2,
+      httpRatePerSecond: 7,
+      httpRateBurst: 9,
+      httpHeadersTimeoutMs: 1100,
+      httpRequestTimeoutMs: 2200,
+      httpKeepAliveTimeoutMs: 3300,
       recoverySweepMs: 5000,
       eventFetchIntervalMs: 250,
       consentPeriodsMs: 60000,
@@ -136,8 +171,16 @@ describe('loadEnvConfig', () => {
       localOidcPort: 0,
       auditSigningKeyFile: '/etc/stork/audit.pem',
       auditPublicKeyFiles: ['/etc/stork/old-1.pub.pem', '/etc/stork/old-2.pub.pem'],
+      dataKeyFiles: ['/etc/stork/data-2.key', '/etc/stork/data-1.key'],
       auditCheckpointEvents: 50,
       auditCheckpointMs: 60000,
+      webhookTimeoutMs: 2500,
+      webhookBackoffMs: 5,
+      webhookBackoffMaxMs: 500,
+      webhookHorizonMs: 60000,
+      webhookSweepMs: 50,
+      webhookLookbackMs: 0,
+      webhookConcurrency: 2,
     });
   });
 
@@ -222,6 +265,9 @@ describe('loadEnvConfig', () => {
     ['STORK_ROLES', 'Intake'],
     ['STORK_MLLP_MAX_BYTES', '1023'],
     ['STORK_MLLP_IDLE_TIMEOUT_MS', '999'],
+    ['STORK_MLLP_FRAME_TIMEOUT_MS', '99'],
+    ['STORK_HTTP_RATE_PER_SECOND', '0'],
+    ['STORK_HTTP_HEADERS_TIMEOUT_MS', '99'],
     ['STORK_MLLP_MAX_CONNECTIONS', '0'],
     ['STORK_MLLP_MAX_CONNECTIONS_PER_ADDRESS', '0'],
     ['STORK_MLLP_MAX_BUFFERED_BYTES', '1023'],
@@ -259,5 +305,78 @@ describe('loadEnvConfig', () => {
     expect(config.secret('NOT_SET_AT_ALL')).toBeUndefined();
     // Never part of what the settings would print.
     expect(JSON.stringify(config)).not.toContain('pw');
+  });
+
+  describe('Redis modes (STORK_REDIS_MODE)', () => {
+    it('reads a cluster: its seed nodes, password (read when connecting, never printed) and TLS', () => {
+      const { redis } = loadEnvConfig({
+        STORK_REDIS_MODE: 'cluster',
+        STORK_REDIS_NODES: 'redis-a.example.org:7000,10.0.0.2:7001',
+        STORK_REDIS_PASSWORD: 'cluster-pw',
+        STORK_REDIS_TLS: 'on',
+      });
+      expect(redis.mode).toBe('cluster');
+      if (redis.mode !== 'cluster') return;
+      expect(redis.nodes).toEqual([
+        { host: 'redis-a.example.org', port: 7000 },
+        { host: '10.0.0.2', port: 7001 },
+      ]);
+      expect(redis.tls).toBe(true);
+      expect(redis.password?.()).toBe('cluster-pw');
+      expect(JSON.stringify(redis)).not.toContain('cluster-pw');
+    });
+
+    it('reads a sentinel-managed master: the sentinels, the master name and both passwords', () => {
+      const { redis } = loadEnvConfig({
+        STORK_REDIS_MODE: 'sentinel',
+        STORK_REDIS_SENTINELS: 's1:26379,s2:26379,s3:26379',
+        STORK_REDIS_SENTINEL_MASTER: 'stork-master',
+        STORK_REDIS_PASSWORD: 'master-pw',
+        STORK_REDIS_SENTINEL_PASSWORD: 'sentinel-pw',
+      });
+      expect(redis.mode).toBe('sentinel');
+      if (redis.mode !== 'sentinel') return;
+      expect(redis.sentinels.map((s) => `${s.host}:${s.port}`)).toEqual(['s1:26379', 's2:26379', 's3:26379']);
+      expect(redis.masterName).toBe('stork-master');
+      expect(redis.tls).toBe(false);
+      expect([redis.password?.(), redis.sentinelPassword?.()]).toEqual(['master-pw', 'sentinel-pw']);
+      expect(JSON.stringify(redis)).not.toMatch(/master-pw|sentinel-pw/);
+    });
+
+    it.each([
+      [{ STORK_REDIS_MODE: 'cluster' }, ['STORK_REDIS_NODES: required with STORK_REDIS_MODE=cluster']],
+      [
+        { STORK_REDIS_MODE: 'sentinel' },
+        [
+          'STORK_REDIS_SENTINELS: required with STORK_REDIS_MODE=sentinel',
+          'STORK_REDIS_SENTINEL_MASTER: required with STORK_REDIS_MODE=sentinel',
+        ],
+      ],
+      [
+        { STORK_REDIS_MODE: 'cluster', STORK_REDIS_NODES: 'a:7000', REDIS_URL: 'redis://x:6379' },
+        ['REDIS_URL: not used with STORK_REDIS_MODE=cluster'],
+      ],
+      [
+        { STORK_REDIS_MODE: 'cluster', STORK_REDIS_NODES: 'a:7000', STORK_REDIS_SENTINEL_MASTER: 'm' },
+        ['STORK_REDIS_SENTINEL_MASTER: not used with STORK_REDIS_MODE=cluster'],
+      ],
+      [{ STORK_REDIS_NODES: 'a:7000' }, ['STORK_REDIS_NODES: not used with STORK_REDIS_MODE=single']],
+      [{ STORK_REDIS_PASSWORD: 'pw' }, ['STORK_REDIS_PASSWORD: not used with STORK_REDIS_MODE=single']],
+      [{ STORK_REDIS_MODE: 'sharded' }, ['STORK_REDIS_MODE: must be equal to one of the allowed values']],
+      [{ STORK_REDIS_MODE: 'cluster', STORK_REDIS_NODES: 'a:7000, b:7001' }, ['STORK_REDIS_NODES: must match pattern']],
+      [{ STORK_REDIS_MODE: 'cluster', STORK_REDIS_NODES: 'a' }, ['STORK_REDIS_NODES: must match pattern']],
+      [
+        { STORK_REDIS_MODE: 'cluster', STORK_REDIS_NODES: 'a:7000,b:70000,c:0' },
+        ['STORK_REDIS_NODES: port out of range (1-65535) in b:70000, c:0'],
+      ],
+      [
+        { STORK_REDIS_MODE: 'sentinel', STORK_REDIS_SENTINELS: 's:26379', STORK_REDIS_SENTINEL_MASTER: 'no spaces please' },
+        ['STORK_REDIS_SENTINEL_MASTER: must match pattern'],
+      ],
+    ])('refuses %j, naming the variable', (env, expected) => {
+      const err = configError(env);
+      expect(err.problems).toHaveLength(expected.length);
+      expected.forEach((start, i) => expect(err.problems[i]).toContain(start));
+    });
   });
 });

@@ -55,6 +55,38 @@ describe('FHIR configuration (mappings/fhir, FHIR feeds)', () => {
     );
   });
 
+  it('the antenatal section: its events are accepted; a bad section stops start-up naming the file and the field', () => {
+    const uk = loadHubConfig(copySampleConfig('stork-fhir-config-')).fhirMappings.get('uk-core-birth');
+    const booking = 'https://fhir.nhs.uk/CodeSystem/message-event|antenatal-booking';
+    const outcome = 'https://fhir.nhs.uk/CodeSystem/message-event|pregnancy-outcome';
+    expect([uk.antenatalBookingEvents, uk.antenatalLossEvents]).toEqual([new Set([booking]), new Set([outcome])]);
+    expect(uk.events.has(booking) && uk.events.has(outcome)).toBe(true);
+    const dir = copySampleConfig('stork-fhir-config-');
+    const file = path.join(configFiles(dir).fhirMappings, 'uk-core-birth.json');
+    const data = readJson(file);
+    const antenatal = data.antenatal as Json;
+    delete (antenatal.dueDate as Json).observationCodes;
+    antenatal.lossCodes = [];
+    antenatal.bookingEvents = [{ system: 'https://fhir.nhs.uk/CodeSystem/message-event' }];
+    writeJson(file, data);
+    expect(configError(() => loadHubConfig(dir)).problems).toEqual(
+      expect.arrayContaining([
+        `${file}: field /antenatal/dueDate: must have required property 'observationCodes' (observationCodes)`,
+        `${file}: field /antenatal/lossCodes: must NOT have fewer than 1 items`,
+        `${file}: field /antenatal/bookingEvents/0: must have required property 'code' (code)`,
+      ]),
+    );
+    const again = readJson(path.join(configFiles(copySampleConfig('stork-fhir-config-')).fhirMappings, 'uk-core-birth.json'));
+    const section = again.antenatal as Json;
+    section.lossEvents = [{ system: 'https://fhir.nhs.uk/CodeSystem/message-event', code: 'antenatal-booking' }];
+    section.lossCodes = [{ system: 'http://snomed.info/sct', code: '77386006' }];
+    writeJson(file, again);
+    expect(configError(() => loadHubConfig(dir)).problems).toEqual([
+      `${file}: field /antenatal/lossEvents/0: code antenatal-booking of https://fhir.nhs.uk/CodeSystem/message-event is already another kind of event`,
+      `${file}: field /antenatal/lossCodes/0: code 77386006 of http://snomed.info/sct is already used at /antenatal/pregnancyConditions/0`,
+    ]);
+  });
+
   it('a mapping that gives one code to two measurements, or looks for deaths less long than births, is refused', () => {
     const dir = copySampleConfig('stork-fhir-config-');
     const file = path.join(configFiles(dir).fhirMappings, 'uk-core-birth.json');

@@ -6,6 +6,12 @@ import { configError, copySampleConfig } from '../../support/sample-config.js';
 
 type Json = Record<string, unknown>;
 
+/** Where the sample's FHIR feed is in feeds.json (problems name it by its index). */
+function fhirFeedIndex(dir: string): number {
+  const data = JSON.parse(fs.readFileSync(configFiles(dir).feeds, 'utf8')) as { feeds: Json[] };
+  return data.feeds.findIndex((f) => f.kind === 'fhir');
+}
+
 function withFetch(fetch: unknown): string {
   const dir = copySampleConfig('stork-fetch-config-');
   const file = configFiles(dir).feeds;
@@ -37,8 +43,9 @@ describe('A FHIR feed’s fetch block (event, then fetch; polling)', () => {
       poll: { intervalMs: 10, since: 'yesterday' },
     });
     const problems = configError(() => loadHubConfig(dir)).problems.join('\n');
+    const at = `/feeds/${fhirFeedIndex(dir)}`;
     for (const field of ['/fetch/baseUrl', '/fetch/tokenEnv', '/fetch/ratePerSecond', '/fetch/poll/intervalMs', '/fetch/poll/since'])
-      expect(problems).toContain(`field /feeds/2${field}`);
+      expect(problems).toContain(`field ${at}${field}`);
     expect(problems).toMatch(/must NOT have additional properties \(token\)/);
   });
 

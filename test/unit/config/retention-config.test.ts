@@ -39,6 +39,7 @@ describe('mappings/retention.json', () => {
   it.each([
     ['a zero period', periods({ rawMessages: { days: 0 } }), '/periods/rawMessages'],
     ['a negative period', periods({ notificationContent: { months: -3 } }), '/periods/notificationContent'],
+    ['a zero antenatal period', periods({ antenatalContent: { months: 0 } }), '/periods/antenatalContent'],
     ['a period in weeks', periods({ webSessions: { weeks: 2 } }), '/periods/webSessions'],
     ['a missing period', { ...sample, periods: { rawMessages: { days: 90 } } }, '/periods'],
     ['a bad time', { ...sample, schedule: { dailyAt: '25:00', timeZone: 'Europe/London' } }, '/schedule/dailyAt'],
@@ -84,6 +85,17 @@ describe('retention cut-offs', () => {
     const c = cutoffs(at, r.config.periods);
     expect(c['quarantined-messages'].toISOString()).toBe('2026-03-01T02:30:00.000Z');
     expect(c.notifications.toISOString()).toBe('2024-03-31T02:30:00.000Z');
+    expect(c['antenatal-notifications'].toISOString()).toBe('2025-03-31T02:30:00.000Z');
+  });
+  it('without antenatalContent, antenatal notifications take the notifications’ period', () => {
+    const { antenatalContent: _a, ...rest } = (sample.periods ?? {}) as Record<string, unknown>;
+    const { dir, file } = withRetention({ ...sample, periods: rest });
+    const r = loadRetention(file);
+    if (!r) throw new Error('no retention');
+    expect(r.config.periods.antenatalContent).toBeUndefined();
+    const c = cutoffs(at, r.config.periods);
+    expect(c['antenatal-notifications'].toISOString()).toBe(c.notifications.toISOString());
+    rmSync(dir, { recursive: true, force: true });
   });
   it('the daily time becomes a cron pattern with seconds', () => {
     expect(dailyCron('02:30')).toBe('0 30 2 * * *');

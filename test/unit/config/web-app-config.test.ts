@@ -17,7 +17,9 @@ describe('The web app configuration (mappings/web-app.json)', () => {
   it('the sample has a demo user per role, each centre worker scoped to a centre', () => {
     const web = loadHubConfig(repoRoot).webApp;
     expect(web?.oidc.scopes).toContain('openid');
-    expect(new Set(web?.localProvider?.users.map((u) => u.role))).toEqual(new Set(['centre-worker', 'ig-lead', 'operator', 'admin']));
+    expect(new Set(web?.localProvider?.users.map((u) => u.role))).toEqual(
+      new Set(['centre-worker', 'ig-lead', 'operator', 'admin', 'early-help-worker']),
+    );
     expect(web?.localProvider?.users.filter((u) => u.role === 'centre-worker').map((u) => u.scope)).toEqual(['osmondthorpe', 'harehills']);
   });
 
@@ -42,8 +44,8 @@ describe('The web app configuration (mappings/web-app.json)', () => {
       users.push({ login: 'yan', name: 'Yan', role: 'centre-worker', scope: 'atlantis' });
     });
     const problems = configError(() => loadHubConfig(scopeDir)).problems.join('\n');
-    expect(problems).toMatch(/users\/5\/scope: a centre worker needs the inbox id/);
-    expect(problems).toMatch(/users\/6\/scope: no centre or inbox has id "atlantis"/);
+    expect(problems).toMatch(/users\/6\/scope: a centre worker needs the inbox id/);
+    expect(problems).toMatch(/users\/7\/scope: no centre or inbox has id "atlantis"/);
   });
 
   it('an empty web-app.json is refused naming the missing section; no web-app.json at all means no web app', () => {

@@ -49,6 +49,8 @@ describe('loadCatchments', () => {
     const delivery = c.centres.get('belle-isle')?.delivery;
     expect(delivery?.mode).toBe('webhook');
     expect(delivery?.mode === 'webhook' ? delivery.url : '').toMatch(/^https:/);
+    expect(delivery?.mode === 'webhook' ? delivery.secrets : []).toEqual([{ file: 'mappings/webhook-secret.DEMO-ONLY.txt' }]);
+    expect(c.centres.get('richmond-hill')?.delivery.mode).toBe('both');
   });
 
   it('names the file and the field when the schema is violated', () => {
@@ -76,11 +78,18 @@ describe('loadCatchments', () => {
     expect(err.message).toContain(`${file}: field /localAuthorities/0/centres/1/${level}/${index}: must match pattern`);
   });
 
-  it('rejects a plain-http webhook and an unknown delivery mode', () => {
+  it('rejects a plain-http webhook, a webhook without a secret or with three, a secret written inline, and an unknown delivery mode', () => {
     const bad = base();
-    centreAt(bad, 0, 0).delivery = { mode: 'webhook', url: 'http://insecure.example.org/' };
+    centreAt(bad, 0, 0).delivery = { mode: 'webhook', url: 'http://insecure.example.org/', secrets: [{ env: 'S' }] };
     const err = configError(() => loadCatchments(writeConfig('http.json', bad)));
     expect(err.message).toContain('/localAuthorities/0/centres/0/delivery');
+    for (const secrets of [[], [{ env: 'A' }, { env: 'B' }, { env: 'C' }], [{ value: 'inline-secret' }]]) {
+      const raw = JSON.parse(JSON.stringify(base())) as { localAuthorities: { centres: { delivery: unknown }[] }[] };
+      centreAt(raw, 0, 0).delivery = { mode: 'both', url: 'https://cms.example.org/', secrets };
+      expect(configError(() => loadCatchments(writeConfig('secrets.json', raw))).message).toContain(
+        '/localAuthorities/0/centres/0/delivery',
+      );
+    }
     const raw = JSON.parse(JSON.stringify(base())) as { localAuthorities: { centres: { delivery: unknown }[] }[] };
     centreAt(raw, 0, 0).delivery = { mode: 'email' };
     expect(() => loadCatchments(writeConfig('email.json', raw))).toThrow(ConfigError);

@@ -22,6 +22,7 @@ function appWithEveryRoute(): express.Express {
     readiness: [],
     maxMessageBytes: 1024,
     clientConcurrency: 4,
+    rateLimit: { perSecond: 100, burst: 200 },
     intake: unused,
     fhirIntake: unused,
     eventIntake: unused,
@@ -31,6 +32,7 @@ function appWithEveryRoute(): express.Express {
     fhirCapability: { resourceType: 'CapabilityStatement' },
     messages: unused,
     notifications: unused,
+    antenatal: unused,
     familyView: unused,
     audit: unused,
     replay: unused,
@@ -38,7 +40,9 @@ function appWithEveryRoute(): express.Express {
     families: { families: unused, blockingKeys: () => [], centreIds: new Set(), maxImportBytes: 1024 },
     consents: unused,
     igReports: unused,
+    offerOutcomes: unused,
     metrics: unused,
+    webhooks: { store: unused, centreIds: new Set() },
   };
   return createHttpApp(deps);
 }

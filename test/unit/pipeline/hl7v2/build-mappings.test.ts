@@ -26,7 +26,7 @@ function load(files: Record<string, unknown>): { error?: string } {
 describe('loadHl7v2Mappings', () => {
   it('loads the shipped mappings and resolves extends', () => {
     const set = loadHl7v2Mappings(path.join(repo, 'mappings', 'hl7v2'));
-    expect(set.names().sort()).toEqual(['itk-adt', 'northvale-trust']);
+    expect(set.names().sort()).toEqual(['itk-adt', 'maternity-booking', 'northvale-trust']);
     const nv = set.get('northvale-trust');
     expect([...nv.births.events]).toEqual(['A28', 'A04', 'A01', 'A05']);
     expect(nv.births.maxAgeDays).toBe(28);

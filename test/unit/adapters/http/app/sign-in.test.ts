@@ -1,4 +1,5 @@
-import { OidcSignIn, SignInRefused } from '../../../../../adapters/http/app/oidc-sign-in.js';
+import * as oidc from 'openid-client';
+import { endSessionUrl, OidcSignIn, SignInRefused } from '../../../../../adapters/http/app/oidc-sign-in.js';
 import { PendingSignInSeal, safeReturnTo } from '../../../../../adapters/http/app/pending-sign-in.js';
 import type { WebAppConfig } from '../../../../../src/config/web-app.js';
 
@@ -66,5 +67,27 @@ describe('The pending sign-in cookie', () => {
     expect(safeReturnTo('/app/families?status=new')).toBe('/app/families?status=new');
     for (const bad of ['//evil.example/app/', 'https://evil.example/app/', '/app//evil.example', '/v1/audit', '/app/\\evil', 42, undefined])
       expect(safeReturnTo(bad)).toBe('/app/');
+  });
+});
+
+describe('Sign-out at the identity provider (RP-Initiated Logout 1.0)', () => {
+  const back = 'https://stork.example/app/signed-out';
+
+  it('sends the browser to the end_session_endpoint with client_id and post_logout_redirect_uri, and no token', () => {
+    const config = new oidc.Configuration(
+      { issuer: 'https://login.example', end_session_endpoint: 'https://login.example/oidc/logout?tenant=t1' },
+      'stork-web',
+      'the-client-secret',
+    );
+    const url = new URL(endSessionUrl(config, back) ?? '');
+    expect(url.origin + url.pathname).toBe('https://login.example/oidc/logout');
+    expect(Object.fromEntries(url.searchParams)).toEqual({ tenant: 't1', client_id: 'stork-web', post_logout_redirect_uri: back });
+    expect(url.href).not.toContain('the-client-secret');
+    expect(url.searchParams.has('id_token_hint')).toBe(false);
+  });
+
+  it('gives nothing for a provider without an end_session_endpoint (Stork’s session still ends)', () => {
+    const config = new oidc.Configuration({ issuer: 'https://login.example' }, 'stork-web', 'the-client-secret');
+    expect(endSessionUrl(config, back)).toBeUndefined();
   });
 });
