@@ -323,6 +323,13 @@ async function freePort(): Promise<number> {
     expect(replay.items.find((i) => i.deadLetterId === objected?.id)?.message).toMatch(/withdrawn since/);
     const sent = dead[0];
     await pollUntil(() => (belle.accepted.has(sent?.idempotency_key ?? '') ? true : undefined), 'the replayed delivery');
+    // The receiver's 2xx is seen before the hub has recorded it: wait for the row to say so.
+    await pollUntil(async () => {
+      const r = await t.database.db.query<{ status: string }>('SELECT status FROM webhook_deliveries WHERE idempotency_key = $1', [
+        sent?.idempotency_key,
+      ]);
+      return r.rows[0]?.status === 'delivered' ? true : undefined;
+    }, 'the replayed delivery recorded as delivered');
     // The withdrawn one's notification is never accepted; its withdrawal is its own event (the notification may have arrived).
     expect(belle.accepted.has(objected?.idempotency_key ?? '')).toBe(false);
     await pollUntil(
@@ -413,10 +420,14 @@ async function freePort(): Promise<number> {
     expect(withdrawn.body).toMatchObject({ event: 'antenatal.withdrawn', kind: 'antenatal', antenatal: { status: 'withdrawn' } });
     expect(withdrawn.body.antenatal?.record).toBeUndefined();
     expect(JSON.stringify(withdrawn.body)).not.toContain(mother.nhs);
-    const deliveries = await t.database.db.query<{ event: string; kind: string; status: string }>(
-      `SELECT event, kind, status FROM webhook_deliveries WHERE notification_id = $1 ORDER BY created_at`,
-      [booking.id],
-    );
+    // The receiver has the withdrawal; the hub records the 2xx (row and audit) just after: wait for both rows to settle.
+    const deliveries = await pollUntil(async () => {
+      const r = await t.database.db.query<{ event: string; kind: string; status: string }>(
+        `SELECT event, kind, status FROM webhook_deliveries WHERE notification_id = $1 ORDER BY created_at`,
+        [booking.id],
+      );
+      return r.rows.length === 2 && r.rows.every((d) => d.status !== 'pending') ? r : undefined;
+    }, 'both antenatal deliveries recorded');
     expect(deliveries.rows).toEqual([
       { event: 'delivered', kind: 'antenatal', status: 'delivered' },
       { event: 'withdrawn', kind: 'antenatal', status: 'delivered' },
