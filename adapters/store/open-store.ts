@@ -78,7 +78,8 @@ export interface PurposePools {
  * its `apiConnections`. PGlite is one connection inside this process, so there is nothing to split: both
  * purposes are the main store, its statements run one at a time, and only the API's per-client limit
  * keeps readers from lining up ahead of intake. The pools' connections are named (application_name
- * `stork-intake`, `stork-api`) in pg_stat_activity.
+ * `stork-intake`, `stork-api`) in pg_stat_activity. Intake's connections are all opened at start and kept open, so
+ * no answer waits for a connection's handshake.
  */
 export async function openPurposePools(options: {
   databaseUrl?: string;
@@ -90,18 +91,18 @@ export async function openPurposePools(options: {
   if (url === undefined || options.main.kind !== 'postgres') {
     return { intake: options.main, api: options.main, close: () => Promise.resolve() };
   }
-  const open = async (maxConnections: number, applicationName: string): Promise<Database> => {
+  const open = async (maxConnections: number, applicationName: string, keepOpen: boolean): Promise<Database> => {
     try {
-      return await openPostgres({ connectionString: url, maxConnections, applicationName });
+      return await openPostgres({ connectionString: url, maxConnections, applicationName, keepOpen });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).name;
       throw new ConfigError(`PostgreSQL at ${postgresAddress(url)} cannot be reached for a second pool (${code})`);
     }
   };
-  const intake = await open(options.intakeConnections, 'stork-intake');
+  const intake = await open(options.intakeConnections, 'stork-intake', true);
   let api: Database;
   try {
-    api = await open(options.apiConnections, 'stork-api');
+    api = await open(options.apiConnections, 'stork-api', false);
   } catch (err) {
     await intake.close();
     throw err;

@@ -9,6 +9,12 @@ export interface PostgresOptions {
   connectTimeoutMs?: number;
   /** PostgreSQL's application_name for these connections, so pg_stat_activity shows which pool holds them. */
   applicationName?: string;
+  /**
+   * Opens all `maxConnections` at once and never closes one for being idle (intake's pool): a burst never waits for
+   * a new connection's handshake, which on a process busy with hostile traffic can outlast `connectTimeoutMs` and
+   * turn a genuine message's answer into AE ("please resend"). A connection the server drops is replaced as usual.
+   */
+  keepOpen?: boolean;
 }
 
 function wrap(client: pg.Pool | pg.PoolClient): SqlClient {
@@ -31,7 +37,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     connectionString: options.connectionString,
     max: options.maxConnections ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
-    idleTimeoutMillis: 30000,
+    idleTimeoutMillis: options.keepOpen === true ? 0 : 30000,
     ...(options.applicationName !== undefined ? { application_name: options.applicationName } : {}),
   });
   // An idle client losing its connection must not crash the process; the next query reports the failure.
@@ -66,6 +72,10 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
       await pool.end();
     },
   };
+  if (options.keepOpen === true) {
+    const clients = await Promise.all(Array.from({ length: options.maxConnections ?? 10 }, () => pool.connect()));
+    for (const client of clients) client.release();
+  }
   await db.query('select 1');
   return db;
 }

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import pg from 'pg';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
+import { INTAKE_CONCURRENT_BATCHES } from '../../src/intake/receipt-committer.js';
 import { newbornAdt } from '../support/synthetic/newborn-adt.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
 import { pollUntil } from '../support/poll.js';
@@ -323,6 +324,8 @@ describe('Readers cannot starve intake, and one API client cannot crowd out anot
       // The reads the limit admits are now holding API connections, waiting in PostgreSQL.
       await pollUntil(async () => ((await waitingOnTheLock()) >= LIMIT ? true : undefined), 'inbox reads waiting in PostgreSQL');
 
+      // Intake's connections were all opened at start and are kept open: no answer waits for a handshake.
+      expect(await connections('stork-intake')).toBe(INTAKE_CONCURRENT_BATCHES + 1);
       const sender = await MllpClient.connect({ host: '127.0.0.1', port: t.mllpPort, timeoutMs: 20000 });
       const acks = await Promise.all(Array.from({ length: 40 }, (_, i) => sender.send(adt(900 + i, `STARVE-${i}`))));
       await sender.close();

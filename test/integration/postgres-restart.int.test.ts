@@ -92,11 +92,17 @@ interface Answer {
       // Once enough answers came while PostgreSQL is away, the senders wait until it is back: the rest of the stream is sent after.
       let reopen!: () => void;
       const back = new Promise<void>((resolve) => (reopen = resolve));
+      // And once BEFORE answers came, they wait until PostgreSQL is stopped: alone on a quiet machine the whole stream
+      // was answered while \`pg_ctl stop\` ran, leaving too few to send while it was away.
+      let stopped = false;
+      let markStopped!: () => void;
+      const gone = new Promise<void>((resolve) => (markStopped = resolve));
 
       const sender = async (share: Birth[]): Promise<void> => {
         const client = await MllpClient.connect({ host: '127.0.0.1', port: hub.mllpPort, timeoutMs: 10000 });
         try {
           for (const b of share) {
+            if (!stopped && answers.length >= BEFORE) await gone;
             if (away && answers.filter((a) => a.whileAway).length >= DURING) await back;
             const wasAway = away;
             const wasRestarted = restarted;
@@ -133,6 +139,8 @@ interface Answer {
       await answered(() => answers.length >= BEFORE, 'answers before PostgreSQL is stopped');
       await pgCluster.stop('immediate');
       away = true;
+      stopped = true;
+      markStopped();
       await answered(() => answers.filter((a) => a.whileAway).length >= DURING, 'answers while PostgreSQL is away');
 
       // HTTP intake while it is away: a clear "try again" (503 with an AE), never 200; readiness says not ready.
