@@ -5,6 +5,7 @@ import type { PageKit } from './web-app.js';
 import type { WebPages } from './navigation.js';
 import { signedIn } from './sessions.js';
 import { londonDateTime } from './audit-sentences.js';
+import { readDecisionForm, UUID } from './decision-form.js';
 
 export interface ReviewPagesDeps {
   families: FamilyStore;
@@ -15,8 +16,6 @@ export interface ReviewPagesDeps {
 
 /** Pending reviews a page. */
 export const REVIEW_PAGE = 100;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const FIELD_NAMES: Record<string, string> = {
   familyName: 'Family name',
@@ -130,15 +129,9 @@ export function reviewPages(kit: PageKit, deps: ReviewPagesDeps): WebPages {
   });
 
   router.post('/operations/reviews/:id', operators, async (req, res) => {
-    const person = signedIn(res);
-    const id = String(req.params.id);
-    if (!person || !UUID.test(id)) {
-      kit.notFound(res);
-      return;
-    }
-    const body = req.body as Record<string, unknown> | undefined;
-    const decision = body?.decision;
-    const reason = typeof body?.reason === 'string' && body.reason.trim() !== '' ? body.reason.trim().slice(0, 500) : undefined;
+    const form = readDecisionForm(req, res, kit);
+    if (form === undefined) return;
+    const { person, id, decision, reason } = form;
     if (decision !== 'confirm' && decision !== 'reject') {
       await reviewPage(res, id, { errors: [{ text: 'Choose whether this is the same family', href: '#decision' }] }, 400);
       return;

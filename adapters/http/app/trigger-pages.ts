@@ -9,6 +9,7 @@ import type { WebPages } from './navigation.js';
 import { signedIn } from './sessions.js';
 import { londonDateTime } from './audit-sentences.js';
 import { firingContext } from './early-help-pages.js';
+import { readDecisionForm, UUID } from './decision-form.js';
 
 export interface TriggerPagesDeps {
   triggers: TriggerStore;
@@ -18,8 +19,6 @@ export interface TriggerPagesDeps {
 }
 
 export const TRIGGER_PAGE = 200;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const STATUS_WORDS: Record<FiringStatus, string> = {
   delivered: 'Delivered',
@@ -121,15 +120,9 @@ export function triggerPages(kit: PageKit, deps: TriggerPagesDeps): WebPages {
   });
 
   router.post('/triggers/firings/:id', ig, async (req, res) => {
-    const person = signedIn(res);
-    const id = String(req.params.id);
-    if (!person || !UUID.test(id)) {
-      kit.notFound(res);
-      return;
-    }
-    const body = req.body as Record<string, unknown> | undefined;
-    const decision = body?.decision;
-    const reason = typeof body?.reason === 'string' && body.reason.trim() !== '' ? body.reason.trim().slice(0, 500) : undefined;
+    const form = readDecisionForm(req, res, kit);
+    if (form === undefined) return;
+    const { person, id, decision, reason } = form;
     if (decision !== 'release' && decision !== 'close') {
       await firingPage(
         res,

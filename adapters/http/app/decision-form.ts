@@ -1,0 +1,33 @@
+import type { Request, Response } from 'express';
+import type { SignedInPerson } from '../../../src/ports/web-sessions.js';
+import type { PageKit } from './web-app.js';
+import { signedIn } from './sessions.js';
+
+/** A record id in a page's path (a UUID, any case). */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What a review page's decision form posted: who, about which record, the decision as sent, and the optional reason. */
+export interface DecisionForm {
+  person: SignedInPerson;
+  id: string;
+  /** As posted: the caller checks it is one of its decisions. */
+  decision: unknown;
+  /** Trimmed, at most 500 characters; undefined when blank or absent. */
+  reason: string | undefined;
+}
+
+/**
+ * Reads the decision form posted to a review page (`/…/:id`, fields `decision` and `reason`), as the match review and
+ * the trigger review pages take it. Not signed in, or an id that is not a UUID: answers Not Found and returns undefined.
+ */
+export function readDecisionForm(req: Request, res: Response, kit: Pick<PageKit, 'notFound'>): DecisionForm | undefined {
+  const person = signedIn(res);
+  const id = String(req.params.id);
+  if (!person || !UUID.test(id)) {
+    kit.notFound(res);
+    return undefined;
+  }
+  const body = req.body as Record<string, unknown> | undefined;
+  const reason = typeof body?.reason === 'string' && body.reason.trim() !== '' ? body.reason.trim().slice(0, 500) : undefined;
+  return { person, id, decision: body?.decision, reason };
+}
