@@ -1,4 +1,4 @@
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import type { SignedInPerson } from '../../../src/ports/web-sessions.js';
 import type { PageKit } from './web-app.js';
 import { signedIn } from './sessions.js';
@@ -30,4 +30,25 @@ export function readDecisionForm(req: Request, res: Response, kit: Pick<PageKit,
   const body = req.body as Record<string, unknown> | undefined;
   const reason = typeof body?.reason === 'string' && body.reason.trim() !== '' ? body.reason.trim().slice(0, 500) : undefined;
   return { person, id, decision: body?.decision, reason };
+}
+
+/** A review page: where it is (a path ending `/:id`), who may use it, how it is shown, and what its decision does. */
+export interface ReviewPage {
+  path: string;
+  guard: RequestHandler;
+  /** Shows the page for the record `id` (Not Found when there is none). */
+  show: (res: Response, id: string) => Promise<void>;
+  /** Acts on a posted decision form (signed in, the id a UUID). */
+  decide: (form: DecisionForm, res: Response) => Promise<void>;
+}
+
+/** The routes of a review page: GET shows it; POST reads its decision form (readDecisionForm) and hands it to `decide`. */
+export function reviewPageRoutes(router: Router, kit: Pick<PageKit, 'notFound'>, page: ReviewPage): void {
+  router.get(page.path, page.guard, async (req, res) => {
+    await page.show(res, String(req.params.id));
+  });
+  router.post(page.path, page.guard, async (req, res) => {
+    const form = readDecisionForm(req, res, kit);
+    if (form !== undefined) await page.decide(form, res);
+  });
 }

@@ -5,7 +5,7 @@ import type { PageKit } from './web-app.js';
 import type { WebPages } from './navigation.js';
 import { signedIn } from './sessions.js';
 import { londonDateTime } from './audit-sentences.js';
-import { readDecisionForm, UUID } from './decision-form.js';
+import { reviewPageRoutes, UUID } from './decision-form.js';
 
 export interface ReviewPagesDeps {
   families: FamilyStore;
@@ -124,26 +124,35 @@ export function reviewPages(kit: PageKit, deps: ReviewPagesDeps): WebPages {
     );
   };
 
-  router.get('/operations/reviews/:id', operators, async (req, res) => {
-    await reviewPage(res, String(req.params.id));
-  });
-
-  router.post('/operations/reviews/:id', operators, async (req, res) => {
-    const form = readDecisionForm(req, res, kit);
-    if (form === undefined) return;
-    const { person, id, decision, reason } = form;
-    if (decision !== 'confirm' && decision !== 'reject') {
-      await reviewPage(res, id, { errors: [{ text: 'Choose whether this is the same family', href: '#decision' }] }, 400);
-      return;
-    }
-    const result = await deps.families.decideReview(id, decision, { actor: `user:${person.sub}`, name: person.name }, kit.clock(), reason);
-    if (result.kind === 'not-found') kit.notFound(res);
-    else if (result.kind === 'already-decided')
-      await reviewPage(res, id, { errors: [{ text: `This match was already ${result.status} by someone else`, href: '#decision' }] }, 409);
-    else {
-      await deps.reviewDecided?.(id);
-      res.redirect(303, `/app/operations/reviews?decided=${result.review.status}`);
-    }
+  reviewPageRoutes(router, kit, {
+    path: '/operations/reviews/:id',
+    guard: operators,
+    show: reviewPage,
+    decide: async ({ person, id, decision, reason }, res) => {
+      if (decision !== 'confirm' && decision !== 'reject') {
+        await reviewPage(res, id, { errors: [{ text: 'Choose whether this is the same family', href: '#decision' }] }, 400);
+        return;
+      }
+      const result = await deps.families.decideReview(
+        id,
+        decision,
+        { actor: `user:${person.sub}`, name: person.name },
+        kit.clock(),
+        reason,
+      );
+      if (result.kind === 'not-found') kit.notFound(res);
+      else if (result.kind === 'already-decided')
+        await reviewPage(
+          res,
+          id,
+          { errors: [{ text: `This match was already ${result.status} by someone else`, href: '#decision' }] },
+          409,
+        );
+      else {
+        await deps.reviewDecided?.(id);
+        res.redirect(303, `/app/operations/reviews?decided=${result.review.status}`);
+      }
+    },
   });
 
   return {

@@ -9,7 +9,7 @@ import type { WebPages } from './navigation.js';
 import { signedIn } from './sessions.js';
 import { londonDateTime } from './audit-sentences.js';
 import { firingContext } from './early-help-pages.js';
-import { readDecisionForm, UUID } from './decision-form.js';
+import { reviewPageRoutes, UUID } from './decision-form.js';
 
 export interface TriggerPagesDeps {
   triggers: TriggerStore;
@@ -115,28 +115,26 @@ export function triggerPages(kit: PageKit, deps: TriggerPagesDeps): WebPages {
     );
   };
 
-  router.get('/triggers/firings/:id', ig, async (req, res) => {
-    await firingPage(res, String(req.params.id));
-  });
-
-  router.post('/triggers/firings/:id', ig, async (req, res) => {
-    const form = readDecisionForm(req, res, kit);
-    if (form === undefined) return;
-    const { person, id, decision, reason } = form;
-    if (decision !== 'release' && decision !== 'close') {
-      await firingPage(
-        res,
-        id,
-        { errors: [{ text: 'Choose whether to release this trigger to early help or close it', href: '#decision' }] },
-        400,
-      );
-      return;
-    }
-    const result = await deps.triggers.review(id, decision, { actor: `user:${person.sub}`, name: person.name }, reason, kit.clock());
-    if (result.kind === 'not-found') kit.notFound(res);
-    else if (result.kind === 'already-reviewed')
-      await firingPage(res, id, { errors: [{ text: 'This trigger was already reviewed by someone else', href: '#decision' }] }, 409);
-    else res.redirect(303, `/app/triggers?reviewed=${decision === 'release' ? 'released' : 'closed'}`);
+  reviewPageRoutes(router, kit, {
+    path: '/triggers/firings/:id',
+    guard: ig,
+    show: firingPage,
+    decide: async ({ person, id, decision, reason }, res) => {
+      if (decision !== 'release' && decision !== 'close') {
+        await firingPage(
+          res,
+          id,
+          { errors: [{ text: 'Choose whether to release this trigger to early help or close it', href: '#decision' }] },
+          400,
+        );
+        return;
+      }
+      const result = await deps.triggers.review(id, decision, { actor: `user:${person.sub}`, name: person.name }, reason, kit.clock());
+      if (result.kind === 'not-found') kit.notFound(res);
+      else if (result.kind === 'already-reviewed')
+        await firingPage(res, id, { errors: [{ text: 'This trigger was already reviewed by someone else', href: '#decision' }] }, 409);
+      else res.redirect(303, `/app/triggers?reviewed=${decision === 'release' ? 'released' : 'closed'}`);
+    },
   });
 
   router.get('/triggers/:triggerId', ig, async (req, res) => {
