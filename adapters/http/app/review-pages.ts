@@ -5,7 +5,7 @@ import type { PageKit } from './web-app.js';
 import type { WebPages } from './navigation.js';
 import { signedIn } from './sessions.js';
 import { londonDateTime } from './audit-sentences.js';
-import { reviewPageRoutes, UUID } from './decision-form.js';
+import { recordForPage, reviewPageRoutes } from './review-page.js';
 
 export interface ReviewPagesDeps {
   families: FamilyStore;
@@ -84,12 +84,9 @@ export function reviewPages(kit: PageKit, deps: ReviewPagesDeps): WebPages {
   });
 
   const reviewPage = async (res: Response, id: string, extra: Record<string, unknown> = {}, status = 200): Promise<void> => {
-    const person = signedIn(res);
-    const review = person && UUID.test(id) ? await deps.families.getReview(id) : undefined;
-    if (!person || !review) {
-      kit.notFound(res);
-      return;
-    }
+    const shown = await recordForPage(res, kit, id, (i) => deps.families.getReview(i));
+    if (shown === undefined) return;
+    const { person, record: review } = shown;
     await deps.audit.append([
       {
         at: kit.clock(),

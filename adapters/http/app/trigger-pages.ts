@@ -9,7 +9,7 @@ import type { WebPages } from './navigation.js';
 import { signedIn } from './sessions.js';
 import { londonDateTime } from './audit-sentences.js';
 import { firingContext } from './early-help-pages.js';
-import { reviewPageRoutes, UUID } from './decision-form.js';
+import { recordForPage, reviewPageRoutes } from './review-page.js';
 
 export interface TriggerPagesDeps {
   triggers: TriggerStore;
@@ -76,12 +76,9 @@ export function triggerPages(kit: PageKit, deps: TriggerPagesDeps): WebPages {
   });
 
   const firingPage = async (res: Response, id: string, extra: Record<string, unknown> = {}, status = 200): Promise<void> => {
-    const person = signedIn(res);
-    const firing = person && UUID.test(id) ? await deps.triggers.get(id) : undefined;
-    if (!person || firing === undefined) {
-      kit.notFound(res);
-      return;
-    }
+    const shown = await recordForPage(res, kit, id, (i) => deps.triggers.get(i));
+    if (shown === undefined) return;
+    const { person, record: firing } = shown;
     await deps.audit.append([
       {
         at: kit.clock(),

@@ -1,10 +1,33 @@
+/**
+ * What the review pages share (the match review, a trigger firing's review): the record id in the path, the record
+ * shown to the signed-in person, the decision form posted back, and the two routes that serve them.
+ */
 import type { Request, RequestHandler, Response, Router } from 'express';
 import type { SignedInPerson } from '../../../src/ports/web-sessions.js';
 import type { PageKit } from './web-app.js';
 import { signedIn } from './sessions.js';
 
 /** A record id in a page's path (a UUID, any case). */
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The signed-in person and the record `id` names, read with `get`. Not signed in, an id that is not a UUID, or no such
+ * record: answers Not Found and returns undefined.
+ */
+export async function recordForPage<T>(
+  res: Response,
+  kit: Pick<PageKit, 'notFound'>,
+  id: string,
+  get: (id: string) => Promise<T | undefined>,
+): Promise<{ person: SignedInPerson; record: T } | undefined> {
+  const person = signedIn(res);
+  const record = person && UUID.test(id) ? await get(id) : undefined;
+  if (!person || record === undefined) {
+    kit.notFound(res);
+    return undefined;
+  }
+  return { person, record };
+}
 
 /** What a review page's decision form posted: who, about which record, the decision as sent, and the optional reason. */
 export interface DecisionForm {
