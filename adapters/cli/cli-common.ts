@@ -112,3 +112,22 @@ export async function openCliStore(env: NodeJS.ProcessEnv, name: string, err: Cl
     return undefined;
   }
 }
+
+/**
+ * Opens the hub's store as openCliStore does, runs `use` with it and closes it whatever happens. The store cannot be
+ * opened: why is written to `err`, exit 2. What `use` throws is thrown on, after the store is closed.
+ */
+export async function withCliStore(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  err: CliOutput,
+  use: (db: Database) => Promise<number>,
+): Promise<number> {
+  const db = await openCliStore(env, name, err);
+  if (db === undefined) return EXIT_UNUSABLE;
+  try {
+    return await use(db);
+  } finally {
+    await db.close();
+  }
+}

@@ -16,7 +16,6 @@ import os from 'node:os';
 import { configFiles } from '../../src/config/hub-config.js';
 import { loadCatchments } from '../../src/config/catchments.js';
 import { webhookOf } from '../../src/pipeline/catchments.js';
-import type { Database } from '../../src/ports/database.js';
 import type { ReplayOutcome, WebhookDelivery } from '../../src/ports/webhooks.js';
 import { replayDeadLetters, replaySentence } from '../../src/processing/webhooks.js';
 import {
@@ -27,7 +26,7 @@ import {
   readArguments,
   unusableConfig,
   type CliOutput,
-  openCliStore,
+  withCliStore,
 } from './cli-common.js';
 import { SqlWebhookStore } from '../store/sql-webhook-store.js';
 
@@ -64,7 +63,6 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
     err.write(USAGE);
     return EXIT_UNUSABLE;
   }
-  let db: Database | undefined;
   try {
     const catchments = loadCatchments(configFiles(configDir(env)).catchments);
     const hooks = [...catchments.centres].filter(([, c]) => webhookOf(c.delivery) !== undefined).map(([id]) => id);
@@ -72,28 +70,26 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
       err.write(`--centre: "${v.centre}" is not a centre with a webhook (${hooks.join(', ') || 'none'})\n`);
       return EXIT_UNUSABLE;
     }
-    db = await openCliStore(env, 'stork-replay', err);
-    if (db === undefined) return EXIT_UNUSABLE;
-    const store = new SqlWebhookStore(db, await cliStoreCipher(env, db));
-    if (v.list === true) {
-      const page = await store.deadLetters({ limit: 500, ...(v.centre !== undefined ? { centreId: v.centre } : {}) });
-      if (v.json === true) out.write(`${JSON.stringify(page, null, 2)}\n`);
-      else out.write(page.items.length === 0 ? 'No dead letters.\n' : `${page.items.map(line).join('\n')}\n`);
-      return 0;
-    }
-    const who = `cli:${safeLogin()}`;
-    const outcomes =
-      v.id !== undefined
-        ? await replayDeadLetters({ store, clock: () => new Date() }, { id: v.id }, who, 'operator')
-        : await replayDeadLetters({ store, clock: () => new Date() }, { centreId: v.centre ?? '' }, who, 'operator');
-    if (outcomes.length === 0) out.write('No dead letters to replay.\n');
-    const ids = v.id !== undefined ? [v.id] : outcomes.map((o) => ('delivery' in o ? o.delivery.id : ''));
-    outcomes.forEach((o, i) => out.write(`${outcomeLine(ids[i] ?? '', o)}\n`));
-    return outcomes.some((o) => o.kind === 'requeued' || o.kind === 'superseded') ? 0 : 1;
+    return await withCliStore(env, 'stork-replay', err, async (db) => {
+      const store = new SqlWebhookStore(db, await cliStoreCipher(env, db));
+      if (v.list === true) {
+        const page = await store.deadLetters({ limit: 500, ...(v.centre !== undefined ? { centreId: v.centre } : {}) });
+        if (v.json === true) out.write(`${JSON.stringify(page, null, 2)}\n`);
+        else out.write(page.items.length === 0 ? 'No dead letters.\n' : `${page.items.map(line).join('\n')}\n`);
+        return 0;
+      }
+      const who = `cli:${safeLogin()}`;
+      const outcomes =
+        v.id !== undefined
+          ? await replayDeadLetters({ store, clock: () => new Date() }, { id: v.id }, who, 'operator')
+          : await replayDeadLetters({ store, clock: () => new Date() }, { centreId: v.centre ?? '' }, who, 'operator');
+      if (outcomes.length === 0) out.write('No dead letters to replay.\n');
+      const ids = v.id !== undefined ? [v.id] : outcomes.map((o) => ('delivery' in o ? o.delivery.id : ''));
+      outcomes.forEach((o, i) => out.write(`${outcomeLine(ids[i] ?? '', o)}\n`));
+      return outcomes.some((o) => o.kind === 'requeued' || o.kind === 'superseded') ? 0 : 1;
+    });
   } catch (e) {
     return unusableConfig(e, err);
-  } finally {
-    await db?.close();
   }
 }
 

@@ -15,7 +15,6 @@ import path from 'node:path';
 import { loadCatchments } from '../../src/config/catchments.js';
 import { loadRulebook } from '../../src/config/rulebook.js';
 import { reportText } from '../../src/pipeline/consent/simulate.js';
-import type { Database } from '../../src/ports/database.js';
 import { simulateAgreement } from '../../src/processing/simulate-agreement.js';
 import { SqlDecisionHistory } from '../store/sql-decision-history.js';
 import {
@@ -26,7 +25,7 @@ import {
   readArguments,
   unusableConfig,
   type CliOutput,
-  openCliStore,
+  withCliStore,
 } from './cli-common.js';
 
 export type { CliOutput } from './cli-common.js';
@@ -66,7 +65,6 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
     }
   }
   const configDir = configDirOf(env);
-  let db: Database | undefined;
   try {
     const proposed = loadRulebook(values.rulebook);
     if (values.area !== undefined) {
@@ -76,23 +74,21 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
         return EXIT.unusable;
       }
     }
-    db = await openCliStore(env, 'stork-rules-simulate', err);
-    if (db === undefined) return EXIT.unusable;
-    const { report, elapsedMs } = await simulateAgreement(
-      new SqlDecisionHistory(db, await cliStoreCipher(env, db)),
-      { proposed, ...(values.area !== undefined ? { area: values.area } : {}) },
-      since,
-    );
-    out.write(
-      values.json === true
-        ? `${JSON.stringify({ ...report, elapsedMs }, null, 2)}\n`
-        : `${reportText(report, values.ids === true)}\n(${elapsedMs} ms)\n`,
-    );
-    return EXIT.ok;
+    return await withCliStore(env, 'stork-rules-simulate', err, async (db) => {
+      const { report, elapsedMs } = await simulateAgreement(
+        new SqlDecisionHistory(db, await cliStoreCipher(env, db)),
+        { proposed, ...(values.area !== undefined ? { area: values.area } : {}) },
+        since,
+      );
+      out.write(
+        values.json === true
+          ? `${JSON.stringify({ ...report, elapsedMs }, null, 2)}\n`
+          : `${reportText(report, values.ids === true)}\n(${elapsedMs} ms)\n`,
+      );
+      return EXIT.ok;
+    });
   } catch (e) {
     return unusableConfig(e, err);
-  } finally {
-    await db?.close();
   }
 }
 

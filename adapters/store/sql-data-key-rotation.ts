@@ -131,6 +131,35 @@ interface BodyRow {
 const sha = (b: Uint8Array | null): string | null => (b === null ? null : createHash('sha256').update(b).digest('hex'));
 
 /**
+ * Runs `rekey` on each row of a batch and keeps what it returns (the row's update). A row the configured keys cannot
+ * decrypt is counted undecryptable and left as it is; any other error is thrown.
+ */
+function rekeyEach<R, U>(rows: readonly R[], report: KeyRotationReport, rekey: (row: R) => U): U[] {
+  const out: U[] = [];
+  for (const r of rows) {
+    try {
+      out.push(rekey(r));
+    } catch (e) {
+      if (!(e instanceof DataDecryptionError)) throw e;
+      report.undecryptable++;
+    }
+  }
+  return out;
+}
+
+/**
+ * Counts a batch of conditional writes (each returning the key its row had): a row written had no key (encrypted now)
+ * or an older one (re-encrypted); a row tried but not written changed meanwhile.
+ */
+function countWritten(written: readonly { old_key: string | null }[], tried: number, report: KeyRotationReport): void {
+  for (const d of written) {
+    if (d.old_key === null) report.encrypted++;
+    else report.reencrypted++;
+  }
+  report.changedMeanwhile += tried - written.length;
+}
+
+/**
  * Re-encrypts message bodies (bytes and ACK, table message_bodies) not under the current data key, in batches in
  * message id order. Safe beside a running hub: nothing is locked while a batch is decrypted, and each row is written
  * only if it still holds exactly what was read (same key id, same bytes by SHA-256), so a purge or another run in
@@ -172,27 +201,21 @@ export class SqlDataKeyRotation {
       const last = batch.rows[batch.rows.length - 1];
       if (last === undefined) break;
       after = last.message_id;
-      const updates: Record<string, string | null>[] = [];
-      for (const r of batch.rows) {
-        try {
-          const again = (column: 'raw' | 'ack', value: Uint8Array | null): string | null => {
-            if (value === null) return null;
-            const plain = this.cipher.decrypt(r.key_id, Buffer.from(value), bodyPlace(r.message_id, column));
-            return this.cipher.encrypt(plain, bodyPlace(r.message_id, column)).stored.toString('base64');
-          };
-          updates.push({
-            message_id: r.message_id,
-            old_key: r.key_id,
-            old_raw: sha(r.raw),
-            old_ack: sha(r.ack),
-            raw: again('raw', r.raw),
-            ack: again('ack', r.ack),
-          });
-        } catch (e) {
-          if (!(e instanceof DataDecryptionError)) throw e;
-          report.undecryptable++;
-        }
-      }
+      const updates = rekeyEach(batch.rows, report, (r): Record<string, string | null> => {
+        const again = (column: 'raw' | 'ack', value: Uint8Array | null): string | null => {
+          if (value === null) return null;
+          const plain = this.cipher.decrypt(r.key_id, Buffer.from(value), bodyPlace(r.message_id, column));
+          return this.cipher.encrypt(plain, bodyPlace(r.message_id, column)).stored.toString('base64');
+        };
+        return {
+          message_id: r.message_id,
+          old_key: r.key_id,
+          old_raw: sha(r.raw),
+          old_ack: sha(r.ack),
+          raw: again('raw', r.raw),
+          ack: again('ack', r.ack),
+        };
+      });
       if (updates.length === 0) continue;
       const done = await this.db.query<{ old_key: string | null }>(
         `WITH v AS (
@@ -204,11 +227,7 @@ export class SqlDataKeyRotation {
          RETURNING v.old_key`,
         [JSON.stringify(updates), current],
       );
-      for (const d of done.rows) {
-        if (d.old_key === null) report.encrypted++;
-        else report.reencrypted++;
-      }
-      report.changedMeanwhile += updates.length - done.rows.length;
+      countWritten(done.rows, updates.length, report);
     }
     await this.rotateFhirEvents(current, options.batchSize, report);
     for (const t of SEALED_TABLES) await this.rotateTable(t, current, options.batchSize, report);
@@ -331,15 +350,10 @@ export class SqlDataKeyRotation {
            WHERE n.id = ANY($1::uuid[]) ORDER BY n.id FOR UPDATE OF n`,
           [batch.rows.map((x) => x.notification_id)],
         );
-        const entries: { notificationId: string; record: BirthNotification | undefined }[] = [];
-        for (const row of r.rows) {
-          try {
-            entries.push({ notificationId: row.id, record: currentRecord(this.cipher, row) ?? undefined });
-          } catch (e) {
-            if (!(e instanceof DataDecryptionError)) throw e;
-            report.undecryptable++;
-          }
-        }
+        const entries = rekeyEach(r.rows, report, (row): { notificationId: string; record: BirthNotification | undefined } => ({
+          notificationId: row.id,
+          record: currentRecord(this.cipher, row) ?? undefined,
+        }));
         if (entries.length === 0) return;
         await tx.query('DELETE FROM mother_identifier_index WHERE notification_id = ANY($1::uuid[])', [
           entries.map((e) => e.notificationId),
@@ -381,34 +395,28 @@ export class SqlDataKeyRotation {
       const last = batch.rows[batch.rows.length - 1];
       if (last === undefined) return;
       after = last.id;
-      const updates: Record<string, unknown>[] = [];
-      for (const r of batch.rows) {
-        try {
-          const plain = this.cipher.decrypt(r.key_id, Buffer.from(r.raw), fhirEventPlace(r.id, 'raw'));
-          const clear = r.subject === null && (r.subject_reference !== null || r.subject_nhs_number !== null);
-          const nhs = r.subject_nhs_number === null || isPseudonym(r.subject_nhs_number) ? undefined : r.subject_nhs_number;
-          updates.push({
-            id: r.id,
-            old_key: r.key_id,
-            old_raw: sha(r.raw),
-            raw: this.cipher.encrypt(plain, fhirEventPlace(r.id, 'raw')).stored.toString('base64'),
-            clear,
-            subject: clear
-              ? this.cipher.sealJson(
-                  {
-                    ...(r.subject_reference !== null ? { reference: r.subject_reference } : {}),
-                    ...(nhs !== undefined ? { nhsNumber: nhs } : {}),
-                  },
-                  fhirEventPlace(r.id, 'subject'),
-                )
-              : null,
-            nhs: this.cipher.pseudonymOrNull(r.subject_nhs_number),
-          });
-        } catch (e) {
-          if (!(e instanceof DataDecryptionError)) throw e;
-          report.undecryptable++;
-        }
-      }
+      const updates = rekeyEach(batch.rows, report, (r): Record<string, unknown> => {
+        const plain = this.cipher.decrypt(r.key_id, Buffer.from(r.raw), fhirEventPlace(r.id, 'raw'));
+        const clear = r.subject === null && (r.subject_reference !== null || r.subject_nhs_number !== null);
+        const nhs = r.subject_nhs_number === null || isPseudonym(r.subject_nhs_number) ? undefined : r.subject_nhs_number;
+        return {
+          id: r.id,
+          old_key: r.key_id,
+          old_raw: sha(r.raw),
+          raw: this.cipher.encrypt(plain, fhirEventPlace(r.id, 'raw')).stored.toString('base64'),
+          clear,
+          subject: clear
+            ? this.cipher.sealJson(
+                {
+                  ...(r.subject_reference !== null ? { reference: r.subject_reference } : {}),
+                  ...(nhs !== undefined ? { nhsNumber: nhs } : {}),
+                },
+                fhirEventPlace(r.id, 'subject'),
+              )
+            : null,
+          nhs: this.cipher.pseudonymOrNull(r.subject_nhs_number),
+        };
+      });
       if (updates.length === 0) continue;
       const done = await this.db.query<{ old_key: string | null }>(
         `WITH v AS (
@@ -422,11 +430,7 @@ export class SqlDataKeyRotation {
          RETURNING v.old_key`,
         [JSON.stringify(updates), current],
       );
-      for (const d of done.rows) {
-        if (d.old_key === null) report.encrypted++;
-        else report.reencrypted++;
-      }
-      report.changedMeanwhile += updates.length - done.rows.length;
+      countWritten(done.rows, updates.length, report);
     }
   }
 

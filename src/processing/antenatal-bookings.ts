@@ -60,6 +60,37 @@ const ruleOf = (d: AntenatalDecision): Pick<AuditEventInput, 'ruleId' | 'ruleboo
   lawfulBasis: d.lawfulBasis,
 });
 
+/** Who, when and about which booking: what every audit event of one booking's decision shares. */
+type EventBase = Pick<AuditEventInput, 'at' | 'actor' | 'messageId' | 'notificationId' | 'subjectNhsNumber'>;
+
+/** The `decided` event of an antenatal decision: its rule, effect and reason, then what the caller adds to its details. */
+const decidedEvent = (base: EventBase, decision: AntenatalDecision, details: Record<string, unknown>): AuditEventInput => ({
+  ...base,
+  ...ruleOf(decision),
+  action: 'decided',
+  outcome: decision.effect,
+  details: { kind: 'antenatal', reason: decision.reason, ...details },
+});
+
+/** A booking delivered to an inbox: `routed` (the route taken), then `delivered` (rule, dataset, then `details`). */
+const deliveredEvents = (
+  base: EventBase,
+  decision: AntenatalDecision,
+  route: Route,
+  inboxId: string,
+  details: Record<string, unknown>,
+): AuditEventInput[] => [
+  { ...base, action: 'routed', recipient: inboxId, outcome: route.kind, details: { kind: 'antenatal', route } },
+  {
+    ...base,
+    ...ruleOf(decision),
+    action: 'delivered',
+    recipient: inboxId,
+    outcome: 'delivered',
+    details: { kind: 'antenatal', dataset: decision.dataset, ...details },
+  },
+];
+
 /** Processes the batch's antenatal events, one transaction each; returns counts for the log (no personal data). */
 export async function processAntenatalEvents(
   deps: AntenatalDeps,
@@ -122,18 +153,10 @@ async function processBooking(
   const base = { at, actor: WORKER_ACTOR, messageId, notificationId: id, subjectNhsNumber: nhs };
   const rule = ruleOf(decision);
   const audit: AuditEventInput[] = [
-    {
-      ...base,
-      ...rule,
-      action: 'decided',
-      outcome: decision.effect,
-      details: {
-        kind: 'antenatal',
-        reason: decision.reason,
-        ...(decision.dataset !== undefined ? { dataset: decision.dataset } : {}),
-        ...(decision.consentRecords !== undefined ? { consentRecords: decision.consentRecords } : {}),
-      },
-    },
+    decidedEvent(base, decision, {
+      ...(decision.dataset !== undefined ? { dataset: decision.dataset } : {}),
+      ...(decision.consentRecords !== undefined ? { consentRecords: decision.consentRecords } : {}),
+    }),
   ];
   if (inboxId === undefined) {
     // Not shared: the audit says so, with the rule, the basis and the reason (never a centre, never the record).
@@ -145,17 +168,7 @@ async function processBooking(
       details: { kind: 'antenatal', shared: false, reason: decision.reason, route },
     });
   } else {
-    audit.push(
-      { ...base, action: 'routed', recipient: inboxId, outcome: route.kind, details: { kind: 'antenatal', route } },
-      {
-        ...base,
-        ...rule,
-        action: 'delivered',
-        recipient: inboxId,
-        outcome: 'delivered',
-        details: { kind: 'antenatal', dataset: decision.dataset },
-      },
-    );
+    audit.push(...deliveredEvents(base, decision, route, inboxId, {}));
     if (deps.families !== undefined) audit.push(await joinFamily(deps.families, tx, id, messageId, booking, route, at));
   }
   await tx.appendAudit(audit);
@@ -334,23 +347,14 @@ export async function redecideBookings(
         if (permitted) continue;
         const hold: ConsentHold = { at: at.toISOString(), outcome: 'withdrawn-from-inbox', consentRecords: decision.consentRecords ?? [] };
         withdrawals.push({ id: n.id, decision, hold });
-        audit.push(
-          {
-            ...base,
-            ...rule,
-            action: 'decided',
-            outcome: decision.effect,
-            details: { kind: 'antenatal', reason: decision.reason, previousRuleId: n.decision.ruleId, ...used },
-          },
-          {
-            ...base,
-            ...rule,
-            action: 'withdrawn',
-            ...(n.inboxId !== undefined ? { recipient: n.inboxId } : {}),
-            outcome: 'withdrawn',
-            details: { kind: 'antenatal', reason: CONSENT_WITHDRAWN_REASON, previousStatus: n.status, ...used },
-          },
-        );
+        audit.push(decidedEvent(base, decision, { previousRuleId: n.decision.ruleId, ...used }), {
+          ...base,
+          ...rule,
+          action: 'withdrawn',
+          ...(n.inboxId !== undefined ? { recipient: n.inboxId } : {}),
+          outcome: 'withdrawn',
+          details: { kind: 'antenatal', reason: CONSENT_WITHDRAWN_REASON, previousStatus: n.status, ...used },
+        });
         continue;
       }
       if (!permitted || decision.dataset === undefined) continue;
@@ -364,20 +368,7 @@ export async function redecideBookings(
         // The earlier withdrawal this delivery ends: when, how and under which consent records.
         const ends = { heldAt: hold.at, heldOutcome: hold.outcome, heldBy: hold.consentRecords };
         audit.push(
-          {
-            ...base,
-            ...rule,
-            action: 'decided',
-            outcome: decision.effect,
-            details: {
-              kind: 'antenatal',
-              reason: decision.reason,
-              dataset: decision.dataset,
-              previousRuleId: n.decision.ruleId,
-              redelivered: ends,
-              ...used,
-            },
-          },
+          decidedEvent(base, decision, { dataset: decision.dataset, previousRuleId: n.decision.ruleId, redelivered: ends, ...used }),
           {
             ...base,
             ...rule,
@@ -390,22 +381,8 @@ export async function redecideBookings(
         continue;
       }
       audit.push(
-        {
-          ...base,
-          ...rule,
-          action: 'decided',
-          outcome: decision.effect,
-          details: { kind: 'antenatal', reason: decision.reason, dataset: decision.dataset, previousRuleId: n.decision.ruleId, ...used },
-        },
-        { ...base, action: 'routed', recipient: inboxId, outcome: route.kind, details: { kind: 'antenatal', route } },
-        {
-          ...base,
-          ...rule,
-          action: 'delivered',
-          recipient: inboxId,
-          outcome: 'delivered',
-          details: { kind: 'antenatal', dataset: decision.dataset, redecided: true },
-        },
+        decidedEvent(base, decision, { dataset: decision.dataset, previousRuleId: n.decision.ruleId, ...used }),
+        ...deliveredEvents(base, decision, route, inboxId, { redecided: true }),
       );
       if (deps.families !== undefined) {
         const linked = await joinFamily(deps.families, tx, n.id, undefined, n.record, route, at);

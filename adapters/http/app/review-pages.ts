@@ -5,6 +5,7 @@ import type { PageKit } from './web-app.js';
 import type { WebPages } from './navigation.js';
 import { signedIn } from './sessions.js';
 import { londonDateTime } from './audit-sentences.js';
+import { recordForPage, reviewPageRoutes } from './review-page.js';
 
 export interface ReviewPagesDeps {
   families: FamilyStore;
@@ -15,8 +16,6 @@ export interface ReviewPagesDeps {
 
 /** Pending reviews a page. */
 export const REVIEW_PAGE = 100;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const FIELD_NAMES: Record<string, string> = {
   familyName: 'Family name',
@@ -85,12 +84,9 @@ export function reviewPages(kit: PageKit, deps: ReviewPagesDeps): WebPages {
   });
 
   const reviewPage = async (res: Response, id: string, extra: Record<string, unknown> = {}, status = 200): Promise<void> => {
-    const person = signedIn(res);
-    const review = person && UUID.test(id) ? await deps.families.getReview(id) : undefined;
-    if (!person || !review) {
-      kit.notFound(res);
-      return;
-    }
+    const shown = await recordForPage(res, kit, id, (i) => deps.families.getReview(i));
+    if (shown === undefined) return;
+    const { person, record: review } = shown;
     await deps.audit.append([
       {
         at: kit.clock(),
@@ -125,32 +121,35 @@ export function reviewPages(kit: PageKit, deps: ReviewPagesDeps): WebPages {
     );
   };
 
-  router.get('/operations/reviews/:id', operators, async (req, res) => {
-    await reviewPage(res, String(req.params.id));
-  });
-
-  router.post('/operations/reviews/:id', operators, async (req, res) => {
-    const person = signedIn(res);
-    const id = String(req.params.id);
-    if (!person || !UUID.test(id)) {
-      kit.notFound(res);
-      return;
-    }
-    const body = req.body as Record<string, unknown> | undefined;
-    const decision = body?.decision;
-    const reason = typeof body?.reason === 'string' && body.reason.trim() !== '' ? body.reason.trim().slice(0, 500) : undefined;
-    if (decision !== 'confirm' && decision !== 'reject') {
-      await reviewPage(res, id, { errors: [{ text: 'Choose whether this is the same family', href: '#decision' }] }, 400);
-      return;
-    }
-    const result = await deps.families.decideReview(id, decision, { actor: `user:${person.sub}`, name: person.name }, kit.clock(), reason);
-    if (result.kind === 'not-found') kit.notFound(res);
-    else if (result.kind === 'already-decided')
-      await reviewPage(res, id, { errors: [{ text: `This match was already ${result.status} by someone else`, href: '#decision' }] }, 409);
-    else {
-      await deps.reviewDecided?.(id);
-      res.redirect(303, `/app/operations/reviews?decided=${result.review.status}`);
-    }
+  reviewPageRoutes(router, kit, {
+    path: '/operations/reviews/:id',
+    guard: operators,
+    show: reviewPage,
+    decide: async ({ person, id, decision, reason }, res) => {
+      if (decision !== 'confirm' && decision !== 'reject') {
+        await reviewPage(res, id, { errors: [{ text: 'Choose whether this is the same family', href: '#decision' }] }, 400);
+        return;
+      }
+      const result = await deps.families.decideReview(
+        id,
+        decision,
+        { actor: `user:${person.sub}`, name: person.name },
+        kit.clock(),
+        reason,
+      );
+      if (result.kind === 'not-found') kit.notFound(res);
+      else if (result.kind === 'already-decided')
+        await reviewPage(
+          res,
+          id,
+          { errors: [{ text: `This match was already ${result.status} by someone else`, href: '#decision' }] },
+          409,
+        );
+      else {
+        await deps.reviewDecided?.(id);
+        res.redirect(303, `/app/operations/reviews?decided=${result.review.status}`);
+      }
+    },
   });
 
   return {

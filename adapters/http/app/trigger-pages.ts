@@ -9,6 +9,7 @@ import type { WebPages } from './navigation.js';
 import { signedIn } from './sessions.js';
 import { londonDateTime } from './audit-sentences.js';
 import { firingContext } from './early-help-pages.js';
+import { recordForPage, reviewPageRoutes } from './review-page.js';
 
 export interface TriggerPagesDeps {
   triggers: TriggerStore;
@@ -18,8 +19,6 @@ export interface TriggerPagesDeps {
 }
 
 export const TRIGGER_PAGE = 200;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const STATUS_WORDS: Record<FiringStatus, string> = {
   delivered: 'Delivered',
@@ -77,12 +76,9 @@ export function triggerPages(kit: PageKit, deps: TriggerPagesDeps): WebPages {
   });
 
   const firingPage = async (res: Response, id: string, extra: Record<string, unknown> = {}, status = 200): Promise<void> => {
-    const person = signedIn(res);
-    const firing = person && UUID.test(id) ? await deps.triggers.get(id) : undefined;
-    if (!person || firing === undefined) {
-      kit.notFound(res);
-      return;
-    }
+    const shown = await recordForPage(res, kit, id, (i) => deps.triggers.get(i));
+    if (shown === undefined) return;
+    const { person, record: firing } = shown;
     await deps.audit.append([
       {
         at: kit.clock(),
@@ -116,34 +112,26 @@ export function triggerPages(kit: PageKit, deps: TriggerPagesDeps): WebPages {
     );
   };
 
-  router.get('/triggers/firings/:id', ig, async (req, res) => {
-    await firingPage(res, String(req.params.id));
-  });
-
-  router.post('/triggers/firings/:id', ig, async (req, res) => {
-    const person = signedIn(res);
-    const id = String(req.params.id);
-    if (!person || !UUID.test(id)) {
-      kit.notFound(res);
-      return;
-    }
-    const body = req.body as Record<string, unknown> | undefined;
-    const decision = body?.decision;
-    const reason = typeof body?.reason === 'string' && body.reason.trim() !== '' ? body.reason.trim().slice(0, 500) : undefined;
-    if (decision !== 'release' && decision !== 'close') {
-      await firingPage(
-        res,
-        id,
-        { errors: [{ text: 'Choose whether to release this trigger to early help or close it', href: '#decision' }] },
-        400,
-      );
-      return;
-    }
-    const result = await deps.triggers.review(id, decision, { actor: `user:${person.sub}`, name: person.name }, reason, kit.clock());
-    if (result.kind === 'not-found') kit.notFound(res);
-    else if (result.kind === 'already-reviewed')
-      await firingPage(res, id, { errors: [{ text: 'This trigger was already reviewed by someone else', href: '#decision' }] }, 409);
-    else res.redirect(303, `/app/triggers?reviewed=${decision === 'release' ? 'released' : 'closed'}`);
+  reviewPageRoutes(router, kit, {
+    path: '/triggers/firings/:id',
+    guard: ig,
+    show: firingPage,
+    decide: async ({ person, id, decision, reason }, res) => {
+      if (decision !== 'release' && decision !== 'close') {
+        await firingPage(
+          res,
+          id,
+          { errors: [{ text: 'Choose whether to release this trigger to early help or close it', href: '#decision' }] },
+          400,
+        );
+        return;
+      }
+      const result = await deps.triggers.review(id, decision, { actor: `user:${person.sub}`, name: person.name }, reason, kit.clock());
+      if (result.kind === 'not-found') kit.notFound(res);
+      else if (result.kind === 'already-reviewed')
+        await firingPage(res, id, { errors: [{ text: 'This trigger was already reviewed by someone else', href: '#decision' }] }, 409);
+      else res.redirect(303, `/app/triggers?reviewed=${decision === 'release' ? 'released' : 'closed'}`);
+    },
   });
 
   router.get('/triggers/:triggerId', ig, async (req, res) => {

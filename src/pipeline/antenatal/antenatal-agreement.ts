@@ -14,7 +14,8 @@ import { localDateOf } from '../../domain/hl7-datetime.js';
 import { coversRecipient, inPeriod } from '../consent/consent-context.js';
 import { agreementLabel, rulebookHash, type Party } from '../consent/rulebook.js';
 import type { Route } from '../route.js';
-import { AGREEMENT_HEADER_REQUIRED, AGREEMENT_ID, AGREEMENT_TEXT, agreementHeaderProperties } from '../consent/agreement-header-schema.js';
+import { agreementFileSchema } from '../consent/agreement-file-schema.js';
+import { firstMatchUnderEveryCombination } from '../consent/rule-combinations.js';
 
 /** What the register and later messages say about one pregnancy, beyond the booking itself. */
 export interface AntenatalContext {
@@ -76,36 +77,11 @@ interface AntenatalAgreementFile extends Omit<AntenatalAgreement, 'rules' | 'has
   rules: (Omit<AntenatalRule, 'when'> & { when: string[] })[];
 }
 
-const ID = AGREEMENT_ID;
-const TEXT = AGREEMENT_TEXT;
-
 /** JSON Schema of an antenatal agreement file. Condition names are checked after it, with the known names listed. */
-export const antenatalAgreementSchema = {
-  $id: 'https://stork.example/schemas/antenatal-agreement.json',
-  type: 'object',
-  additionalProperties: false,
-  required: [...AGREEMENT_HEADER_REQUIRED, 'rules'],
-  properties: {
-    ...agreementHeaderProperties,
-    rules: {
-      type: 'array',
-      minItems: 1,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['id', 'description', 'when', 'effect', 'lawfulBasis'],
-        properties: {
-          id: ID,
-          description: TEXT,
-          when: { type: 'array', minItems: 1, uniqueItems: true, items: TEXT },
-          effect: { enum: ['permit', 'deny'] },
-          dataset: { enum: ANTENATAL_DATASETS },
-          lawfulBasis: { type: 'string', minLength: 10 },
-        },
-      },
-    },
-  },
-} as const;
+export const antenatalAgreementSchema = agreementFileSchema('https://stork.example/schemas/antenatal-agreement.json', {
+  effect: { enum: ['permit', 'deny'] },
+  dataset: { enum: ANTENATAL_DATASETS },
+});
 
 export const validateAntenatalAgreementFile = compile<AntenatalAgreementFile>(antenatalAgreementSchema);
 
@@ -128,15 +104,8 @@ export function buildAntenatalAgreement(file: AntenatalAgreementFile, source: st
   });
   if (problems.length > 0) throw new ConfigError(problems.join('\n'), problems);
   const rules = file.rules as AntenatalRule[];
-  const free = CONDITION_NAMES.filter((c) => c !== 'always');
   const unsafe = new Set<string>();
-  for (let mask = 0; mask < 1 << free.length; mask++) {
-    const holds = new Set<AntenatalConditionName>(['always']);
-    free.forEach((c, bit) => {
-      if (mask & (1 << bit)) holds.add(c);
-    });
-    const index = rules.findIndex((r) => r.when.every((c) => holds.has(c)));
-    const rule = rules[index];
+  for (const { holds, rule, index } of firstMatchUnderEveryCombination(CONDITION_NAMES, rules)) {
     if (rule?.effect !== 'permit') continue;
     const at = `${source}: field /rules/${index}: rule "${rule.id}"`;
     if (!rule.when.includes('antenatal-consent-recorded'))

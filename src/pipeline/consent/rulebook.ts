@@ -9,7 +9,9 @@ import { ConfigError } from '../../domain/config-error.js';
 import { compile } from '../../domain/json-schema.js';
 import { CONDITION_NAMES, isConditionName, type ConditionName } from './conditions.js';
 import { CLINICAL_FIELDS, CONTACT_FIELDS, DATASETS, isDatasetName, type DatasetName } from './datasets.js';
-import { AGREEMENT_HEADER_REQUIRED, AGREEMENT_ID, AGREEMENT_TEXT, agreementHeaderProperties } from './agreement-header-schema.js';
+import { AGREEMENT_TEXT } from './agreement-header-schema.js';
+import { agreementFileSchema } from './agreement-file-schema.js';
+import { firstMatchUnderEveryCombination } from './rule-combinations.js';
 
 /** What a rule decides: share, never share, or send to people for review. */
 export type Effect = 'permit' | 'deny' | 'review';
@@ -70,37 +72,12 @@ export interface RulebookFile extends Omit<Rulebook, 'rules' | 'hash'> {
   rules: (Omit<Rule, 'when' | 'dataset'> & { when: string[]; dataset?: string })[];
 }
 
-const ID = AGREEMENT_ID;
-const TEXT = AGREEMENT_TEXT;
-
 /** JSON Schema for a rulebook file. Names are checked after it, for messages that list the known names. */
-export const rulebookSchema = {
-  $id: 'https://stork.example/schemas/consent-rulebook.json',
-  type: 'object',
-  additionalProperties: false,
-  required: [...AGREEMENT_HEADER_REQUIRED, 'rules'],
-  properties: {
-    ...agreementHeaderProperties,
-    rules: {
-      type: 'array',
-      minItems: 1,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['id', 'description', 'when', 'effect', 'lawfulBasis'],
-        properties: {
-          id: ID,
-          description: TEXT,
-          when: { type: 'array', minItems: 1, uniqueItems: true, items: TEXT },
-          effect: { enum: ['permit', 'deny', 'review'] },
-          dataset: TEXT,
-          inbox: { enum: REVIEW_INBOXES },
-          lawfulBasis: { type: 'string', minLength: 10 },
-        },
-      },
-    },
-  },
-} as const;
+export const rulebookSchema = agreementFileSchema('https://stork.example/schemas/consent-rulebook.json', {
+  effect: { enum: ['permit', 'deny', 'review'] },
+  dataset: AGREEMENT_TEXT,
+  inbox: { enum: REVIEW_INBOXES },
+});
 
 export const validateRulebookFile = compile<RulebookFile>(rulebookSchema);
 
@@ -139,15 +116,8 @@ function checkNames(file: RulebookFile, source: string): string[] {
  * permit, nor another review pathway); clinical fields need clinical consent, except for safeguarding review.
  */
 export function checkSafety(rules: readonly Rule[], source: string): string[] {
-  const free = CONDITION_NAMES.filter((c) => c !== 'always');
   const problems = new Set<string>();
-  for (let mask = 0; mask < 1 << free.length; mask++) {
-    const holds = new Set<ConditionName>(['always']);
-    free.forEach((c, bit) => {
-      if (mask & (1 << bit)) holds.add(c);
-    });
-    const index = rules.findIndex((r) => r.when.every((c) => holds.has(c)));
-    const rule = rules[index];
+  for (const { holds, rule, index } of firstMatchUnderEveryCombination(CONDITION_NAMES, rules)) {
     if (rule === undefined) continue; // no match: decide() denies
     const at = `${source}: field /rules/${index}: rule "${rule.id}"`;
     const fields: readonly string[] = rule.dataset === undefined ? [] : DATASETS[rule.dataset];

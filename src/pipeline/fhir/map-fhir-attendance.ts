@@ -15,12 +15,12 @@
  * Pure, never throws. An Encounter of another class is not an attendance; a bad NHS number or a missing subject is an
  * error naming its element (FHIRPath), answered as an OperationOutcome.
  */
-import type { PersonName } from '../../domain/birth-notification.js';
 import type { Attendance, Coding } from '../../domain/trigger.js';
 import { fhirIssue, hasFhirErrors, type FhirIssue } from './fhir-issue.js';
 import { codingKey, type FhirMapping } from './fhir-mapping.js';
 import type { JsonObject } from './fhir-xml.js';
-import { list, obj, objs, str } from './json-access.js';
+import { obj, objs, str } from './json-access.js';
+import { nameOf } from './map-fhir-r4.js';
 import { resolveReference, type BundleEntry, type MessageBundle } from './message-bundle.js';
 import { confidentialityOf, nhsNumberOf } from './uk-core-checks.js';
 
@@ -43,18 +43,6 @@ function codingsOf(concept: JsonObject | undefined): Coding[] {
     const code = str(c.code);
     return system !== undefined && code !== undefined && code.trim() !== '' ? [{ system, code: code.trim() }] : [];
   });
-}
-
-function nameOf(r: JsonObject): PersonName | undefined {
-  const names = objs(r.name);
-  const n = names.find((x) => x.use === 'official') ?? names.find((x) => x.use !== 'old') ?? names[0];
-  if (!n) return undefined;
-  const out: PersonName = {};
-  const family = str(n.family);
-  if (family !== undefined && family.trim() !== '') out.family = family;
-  const given = list(n.given).flatMap((g) => (typeof g === 'string' && g.trim() !== '' ? [g] : []));
-  if (given.length > 0) out.given = given;
-  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 export function mapFhirAttendance(
@@ -127,7 +115,7 @@ export function mapFhirAttendance(
       conditions.add(e);
   for (const c of conditions) add(codingsOf(obj(c.resource.code)));
 
-  const name = nameOf(p);
+  const name = nameOf(p, { prefix: false });
   const birthDate = str(p.birthDate);
   const attendance: Attendance = {
     kind: 'attendance',

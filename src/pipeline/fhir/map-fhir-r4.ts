@@ -218,7 +218,11 @@ function eventName(m: MessageBundle): string {
   return [m.event.code ?? 'unknown', reason].filter((x) => x !== undefined).join('^');
 }
 
-export function nameOf(r: JsonObject): PersonName | undefined {
+/**
+ * A person's name (the official one, else the first not marked old, else the first): family and given names, and the
+ * prefix unless `{ prefix: false }` (an attendance keeps family and given names only, as its HL7 v2 form does).
+ */
+export function nameOf(r: JsonObject, { prefix: withPrefix = true }: { prefix?: boolean } = {}): PersonName | undefined {
   const names = objs(r.name);
   const n = names.find((x) => x.use === 'official') ?? names.find((x) => x.use !== 'old') ?? names[0];
   if (!n) return undefined;
@@ -227,7 +231,7 @@ export function nameOf(r: JsonObject): PersonName | undefined {
   if (family !== undefined && family.trim() !== '') out.family = family;
   const given = list(n.given).flatMap((g) => (typeof g === 'string' && g.trim() !== '' ? [g] : []));
   if (given.length > 0) out.given = given;
-  const prefix = list(n.prefix).find((p): p is string => typeof p === 'string');
+  const prefix = withPrefix ? list(n.prefix).find((p): p is string => typeof p === 'string') : undefined;
   if (prefix !== undefined) out.prefix = prefix;
   return Object.keys(out).length > 0 ? out : undefined;
 }
