@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 # Stork: the birth-notification hub. Build: `docker build -t stork .`; run the whole stack: `docker compose up`.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node.js 24, the Active LTS line (security support to April 2028); Node 20 left support on 30 April 2026.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: compile the TypeScript with the dev dependencies ------------------------------------------
 FROM ${NODE_IMAGE} AS build
