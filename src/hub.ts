@@ -860,7 +860,7 @@ function webApp(
   const app = createWebApp({
     logger,
     config: web,
-    sessions: new SqlWebSessionStore(apiDb),
+    sessions: new SqlWebSessionStore(apiDb, core.dataCipher),
     signInEndpoint: () => endpoint,
     secure: env.publicUrl?.startsWith('https:') === true,
     inboxIds: inboxes,

@@ -19,6 +19,8 @@ export const sealedPlace = {
   }),
   firing: (firingId: string): DataPlace => ({ table: 'trigger_firings', column: 'dataset', row: firingId }),
   consent: (consentId: string): DataPlace => ({ table: 'consents', column: 'subjects', row: consentId }),
+  /** The signed-in member of staff (name, role, centre) of a web session, by the SHA-256 of its id. */
+  session: (idSha256: string): DataPlace => ({ table: 'web_sessions', column: 'person', row: idSha256 }),
 };
 
 /** Every identifiable JSON column, as the rotation job and the tests walk them: table, column, the row key's SQL. */
@@ -39,6 +41,7 @@ export const SEALED_COLUMNS = [
   },
   { table: 'trigger_firings', column: 'dataset', key: 'id::text', place: (k: string) => sealedPlace.firing(k) },
   { table: 'consents', column: 'subjects', key: 'id::text', place: (k: string) => sealedPlace.consent(k) },
+  { table: 'web_sessions', column: 'person', key: 'id_sha256', place: (k: string) => sealedPlace.session(k) },
 ] as const;
 
 /** The separator of the blind index's texts (ASCII unit separator): migration 029 builds the same texts in SQL. */

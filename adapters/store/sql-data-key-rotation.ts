@@ -83,6 +83,7 @@ const SEALED_TABLES: readonly SealedTable[] = [
   { table: 'trigger_firings', key: [['id', 'uuid']], columns: ['dataset'], place: ([id]) => sealedPlace.firing(id ?? '') },
   { table: 'consents', key: [['id', 'uuid']], columns: ['subjects'], place: ([id]) => sealedPlace.consent(id ?? '') },
   { table: 'fhir_events', key: [['id', 'uuid']], columns: ['subject'], place: ([id]) => fhirEventPlace(id ?? '', 'subject') },
+  { table: 'web_sessions', key: [['id_sha256', 'text']], columns: ['person'], place: ([id]) => sealedPlace.session(id ?? '') },
 ];
 
 /**

@@ -1,6 +1,8 @@
 import type { Database } from '../../src/ports/database.js';
 import type { SignedInPerson, WebSession, WebSessionStore } from '../../src/ports/web-sessions.js';
-import { iso, json } from './sql-helpers.js';
+import { DataDecryptionError, NO_DATA_KEYS, type DataCipher } from './data-cipher.js';
+import { sealedPlace } from './sealed-columns.js';
+import { iso } from './sql-helpers.js';
 
 interface SessionRow {
   person: unknown;
@@ -12,15 +14,31 @@ interface SessionRow {
 
 const date = (v: Date | string): Date => new Date(iso(v) ?? 0);
 
-/** The web app's sessions in the hub's own store (table web_sessions, migration 013). */
+/**
+ * The web app's sessions in the hub's own store (table web_sessions, migration 013). The signed-in person (a member of
+ * staff's name, role and centre) is sealed under the current data key like the families' data (a session written
+ * before, or without a key, is read in clear), and `keys:rotate` re-keys it. A session sealed under a key no longer
+ * configured cannot be opened: it is treated as ended, and the person signs in again.
+ */
 export class SqlWebSessionStore implements WebSessionStore {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly cipher: DataCipher = NO_DATA_KEYS,
+  ) {}
 
   async create(idSha256: string, s: WebSession, at: Date): Promise<void> {
     await this.db.query(
       `INSERT INTO web_sessions (id_sha256, person, csrf_token, created_at, last_seen_at, expires_at, absolute_expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [idSha256, JSON.stringify(s.person), s.csrfToken, at, s.lastSeenAt, s.expiresAt, s.absoluteExpiresAt],
+      [
+        idSha256,
+        JSON.stringify(this.cipher.sealJson(s.person, sealedPlace.session(idSha256))),
+        s.csrfToken,
+        at,
+        s.lastSeenAt,
+        s.expiresAt,
+        s.absoluteExpiresAt,
+      ],
     );
   }
 
@@ -32,8 +50,15 @@ export class SqlWebSessionStore implements WebSessionStore {
     );
     const row = r.rows[0];
     if (!row) return undefined;
+    let person: SignedInPerson;
+    try {
+      person = this.cipher.openJson(row.person, sealedPlace.session(idSha256)) as SignedInPerson;
+    } catch (err) {
+      if (err instanceof DataDecryptionError) return undefined;
+      throw err;
+    }
     return {
-      person: json(row.person) as SignedInPerson,
+      person,
       csrfToken: row.csrf_token,
       lastSeenAt: date(row.last_seen_at),
       expiresAt: date(row.expires_at),
