@@ -17,8 +17,7 @@ import { loadCatchments } from '../../src/config/catchments.js';
 import { isValidNhsNumber } from '../../src/domain/nhs-number.js';
 import { disclosureCsv } from '../../src/pipeline/reports/disclosure-report.js';
 import { readWindowBound } from '../../src/pipeline/reports/london-days.js';
-import type { Database } from '../../src/ports/database.js';
-import { isEntryPoint, unusableConfig, openCliStore, cliStoreCipher } from './cli-common.js';
+import { isEntryPoint, unusableConfig, withCliStore, cliStoreCipher } from './cli-common.js';
 import { generateDisclosureReport } from '../../src/processing/disclosure-report.js';
 import { SqlAuditLog } from '../store/sql-audit-log.js';
 import { SqlIgReports } from '../store/sql-ig-reports.js';
@@ -84,32 +83,29 @@ export async function main(
     }
   }
   const configDir = env.STORK_CONFIG_DIR ?? repoRoot;
-  let db: Database | undefined;
   try {
     const catchments = loadCatchments(path.join(configDir, 'mappings', 'catchments.json'));
-    db = await openCliStore(env, 'stork-audit-disclosures', err);
-    if (db === undefined) return EXIT.unusable;
-    // NHS numbers are stored as pseudonyms (migration 038): the report looks them up under the hub's key.
-    const cipher = await cliStoreCipher(env, db);
-    const report = await generateDisclosureReport(
-      { source: new SqlIgReports(db, cipher), audit: new SqlAuditLog(db, cipher), catchments },
-      {
-        nhsNumber,
-        by: `cli:${userInfo().username}`,
-        ...(values.purpose !== undefined ? { purpose: values.purpose } : {}),
-        ...(since ? { since } : {}),
-        ...(until ? { until } : {}),
-        format,
-        via: 'cli',
-        at: clock(),
-      },
-    );
-    out.write(format === 'csv' ? disclosureCsv(report) : `${JSON.stringify(report, null, 2)}\n`);
-    return EXIT.ok;
+    return await withCliStore(env, 'stork-audit-disclosures', err, async (db) => {
+      // NHS numbers are stored as pseudonyms (migration 038): the report looks them up under the hub's key.
+      const cipher = await cliStoreCipher(env, db);
+      const report = await generateDisclosureReport(
+        { source: new SqlIgReports(db, cipher), audit: new SqlAuditLog(db, cipher), catchments },
+        {
+          nhsNumber,
+          by: `cli:${userInfo().username}`,
+          ...(values.purpose !== undefined ? { purpose: values.purpose } : {}),
+          ...(since ? { since } : {}),
+          ...(until ? { until } : {}),
+          format,
+          via: 'cli',
+          at: clock(),
+        },
+      );
+      out.write(format === 'csv' ? disclosureCsv(report) : `${JSON.stringify(report, null, 2)}\n`);
+      return EXIT.ok;
+    });
   } catch (e) {
     return unusableConfig(e, err);
-  } finally {
-    await db?.close();
   }
 }
 

@@ -14,15 +14,11 @@
  * its seq and what is wrong); 2 when the store or a key cannot be read.
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadEnvConfig } from '../../src/config/env.js';
 import { loadAuditKeys } from '../../src/config/audit-keys.js';
-import type { Database } from '../../src/ports/database.js';
-import { isEntryPoint, unusableConfig } from './cli-common.js';
-import { openPostgres } from '../store/postgres-database.js';
-import { openPglite } from '../store/pglite-database.js';
-import { postgresAddress } from '../store/open-store.js';
+import type { AuditCheckpoint } from '../../src/domain/audit-checkpoint.js';
+import { isEntryPoint, unusableConfig, withCliStore } from './cli-common.js';
 import { checkpointsFromLog, verifyAuditChain, type AuditVerifyResult } from '../store/audit-chain.js';
 
 export interface CliOutput {
@@ -72,7 +68,6 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
     err.write(`--max-checkpoint-age: "${maxAge}" is not a number of seconds\n`);
     return EXIT.unusable;
   }
-  let db: Database | undefined;
   try {
     const config = loadEnvConfig(env);
     const keys = loadAuditKeys({
@@ -80,7 +75,7 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
       publicKeyFiles: config.auditPublicKeyFiles,
       configDir: config.configDir,
     });
-    let witness;
+    let witness: AuditCheckpoint[] | undefined;
     if (values.witness !== undefined) {
       try {
         witness = checkpointsFromLog(readFileSync(values.witness, 'utf8'));
@@ -89,29 +84,21 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
         return EXIT.unusable;
       }
     }
-    const url = config.databaseUrl;
-    try {
-      db =
-        url !== undefined
-          ? await openPostgres({ connectionString: url, maxConnections: 2, applicationName: 'stork-audit-verify' })
-          : await openPglite(path.join(config.dataDir, 'pglite'));
-    } catch (e) {
-      err.write(`cannot open the store${url !== undefined ? ` at ${postgresAddress(url)}` : ''}: ${(e as Error).message}\n`);
-      return EXIT.unusable;
-    }
-    const started = Date.now();
-    const result = await verifyAuditChain(db, {
-      publicKeys: keys.publicKeys,
-      ...(witness !== undefined ? { witness } : {}),
-      ...(maxAge !== undefined ? { maxCheckpointAgeMs: Number(maxAge) * 1000 } : {}),
+    // The store named by the checked settings (an empty DATABASE_URL or STORK_DATA_DIR counts as unset), two connections.
+    const store = { DATABASE_URL: config.databaseUrl, STORK_DATA_DIR: config.dataDir };
+    return await withCliStore(store, { name: 'stork-audit-verify', connections: 2 }, err, async (db) => {
+      const started = Date.now();
+      const result = await verifyAuditChain(db, {
+        publicKeys: keys.publicKeys,
+        ...(witness !== undefined ? { witness } : {}),
+        ...(maxAge !== undefined ? { maxCheckpointAgeMs: Number(maxAge) * 1000 } : {}),
+      });
+      const elapsedMs = Date.now() - started;
+      out.write(values.json === true ? `${JSON.stringify({ ...result, elapsedMs }, null, 2)}\n` : resultText(result, elapsedMs));
+      return result.ok ? EXIT.ok : EXIT.failed;
     });
-    const elapsedMs = Date.now() - started;
-    out.write(values.json === true ? `${JSON.stringify({ ...result, elapsedMs }, null, 2)}\n` : resultText(result, elapsedMs));
-    return result.ok ? EXIT.ok : EXIT.failed;
   } catch (e) {
     return unusableConfig(e, err);
-  } finally {
-    await db?.close();
   }
 }
 

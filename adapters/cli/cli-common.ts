@@ -97,15 +97,20 @@ export async function isEntryPoint(moduleUrl: string): Promise<boolean> {
   }
 }
 
+/** How a command names its PostgreSQL connections (application_name) and how many it opens (1 unless given). */
+export type CliStoreName = string | { name: string; connections: number };
+
 /**
  * The store the hub uses, opened without migrating (the hub migrates): DATABASE_URL (PostgreSQL, one connection named
- * `name`), else the embedded store under STORK_DATA_DIR (./data). On failure, writes why to `err` and returns undefined.
+ * `name`, or as many as given), else the embedded store under STORK_DATA_DIR (./data). On failure, writes why to
+ * `err` and returns undefined.
  */
-export async function openCliStore(env: NodeJS.ProcessEnv, name: string, err: CliOutput): Promise<Database | undefined> {
+export async function openCliStore(env: NodeJS.ProcessEnv, name: CliStoreName, err: CliOutput): Promise<Database | undefined> {
   const url = env.DATABASE_URL;
+  const { name: applicationName, connections } = typeof name === 'string' ? { name, connections: 1 } : name;
   try {
     return url !== undefined
-      ? await openPostgres({ connectionString: url, maxConnections: 1, applicationName: name })
+      ? await openPostgres({ connectionString: url, maxConnections: connections, applicationName })
       : await openPglite(path.join(env.STORK_DATA_DIR ?? './data', 'pglite'));
   } catch (e) {
     err.write(`cannot open the store${url !== undefined ? ` at ${postgresAddress(url)}` : ''}: ${(e as Error).message}\n`);
@@ -119,7 +124,7 @@ export async function openCliStore(env: NodeJS.ProcessEnv, name: string, err: Cl
  */
 export async function withCliStore(
   env: NodeJS.ProcessEnv,
-  name: string,
+  name: CliStoreName,
   err: CliOutput,
   use: (db: Database) => Promise<number>,
 ): Promise<number> {

@@ -17,8 +17,7 @@
  */
 import { fileList } from '../../src/config/env.js';
 import { loadDataKeys } from '../../src/config/data-keys.js';
-import type { Database } from '../../src/ports/database.js';
-import { configDir, EXIT_UNUSABLE, isEntryPoint, readArguments, unusableConfig, type CliOutput, openCliStore } from './cli-common.js';
+import { configDir, EXIT_UNUSABLE, isEntryPoint, readArguments, unusableConfig, type CliOutput, withCliStore } from './cli-common.js';
 import { DataCipher } from '../store/data-cipher.js';
 import { SqlDataKeyRotation, type KeyRotationReport } from '../store/sql-data-key-rotation.js';
 
@@ -49,7 +48,6 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
     err.write(`--batch-size: a whole number from 1 to 10000\n${USAGE}`);
     return EXIT_UNUSABLE;
   }
-  let db: Database | undefined;
   try {
     const keys = loadDataKeys({ keyFiles: fileList(env.STORK_DATA_KEY_FILES), configDir: configDir(env) });
     if (keys.current === undefined) {
@@ -57,19 +55,17 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
       return EXIT_UNUSABLE;
     }
     if (keys.demo) err.write("warning: the current data key is the sample configuration's public DEMO key\n");
-    db = await openCliStore(env, 'stork-keys-rotate', err);
-    if (db === undefined) return EXIT_UNUSABLE;
-    const report = await new SqlDataKeyRotation(db, new DataCipher(keys)).rotate({
-      batchSize,
-      actor: 'system:keys-rotate',
-      at: new Date(),
+    return await withCliStore(env, 'stork-keys-rotate', err, async (db) => {
+      const report = await new SqlDataKeyRotation(db, new DataCipher(keys)).rotate({
+        batchSize,
+        actor: 'system:keys-rotate',
+        at: new Date(),
+      });
+      out.write(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : `${reportText(report)}\n`);
+      return report.undecryptable > 0 ? 1 : 0;
     });
-    out.write(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : `${reportText(report)}\n`);
-    return report.undecryptable > 0 ? 1 : 0;
   } catch (e) {
     return unusableConfig(e, err);
-  } finally {
-    await db?.close();
   }
 }
 

@@ -16,8 +16,7 @@ import { repoRoot } from '../../src/config/env.js';
 import { configFiles } from '../../src/config/hub-config.js';
 import { loadRetention } from '../../src/config/retention.js';
 import { createLogger } from '../../src/logger.js';
-import type { Database } from '../../src/ports/database.js';
-import { isEntryPoint, unusableConfig, openCliStore } from './cli-common.js';
+import { isEntryPoint, unusableConfig, withCliStore } from './cli-common.js';
 import { runRetention, type RetentionReport } from '../../src/processing/run-retention.js';
 import { SqlRetentionStore } from '../store/sql-retention-store.js';
 
@@ -57,7 +56,6 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
     return EXIT.ok;
   }
   const configDir = env.STORK_CONFIG_DIR ?? repoRoot;
-  let db: Database | undefined;
   try {
     const file = configFiles(configDir).retention;
     const retention = loadRetention(file);
@@ -65,25 +63,23 @@ export async function main(args: readonly string[], out: CliOutput, err: CliOutp
       err.write(`${file}: not found; without it nothing is purged\n`);
       return EXIT.unusable;
     }
-    db = await openCliStore(env, 'stork-retention-run', err);
-    if (db === undefined) return EXIT.unusable;
-    const report = await runRetention(
-      {
-        store: new SqlRetentionStore(db),
-        config: retention.config,
-        configSha256: retention.sha256,
-        owner: `cli:${process.pid}:${randomUUID()}`,
-        clock: () => new Date(),
-        logger: createLogger('silent'),
-      },
-      { dryRun: values['dry-run'] === true },
-    );
-    out.write(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : `${reportText(report)}\n`);
-    return report.kind === 'skipped' ? EXIT.failed : EXIT.ok;
+    return await withCliStore(env, 'stork-retention-run', err, async (db) => {
+      const report = await runRetention(
+        {
+          store: new SqlRetentionStore(db),
+          config: retention.config,
+          configSha256: retention.sha256,
+          owner: `cli:${process.pid}:${randomUUID()}`,
+          clock: () => new Date(),
+          logger: createLogger('silent'),
+        },
+        { dryRun: values['dry-run'] === true },
+      );
+      out.write(values.json === true ? `${JSON.stringify(report, null, 2)}\n` : `${reportText(report)}\n`);
+      return report.kind === 'skipped' ? EXIT.failed : EXIT.ok;
+    });
   } catch (e) {
     return unusableConfig(e, err);
-  } finally {
-    await db?.close();
   }
 }
 

@@ -13,6 +13,7 @@ import type { PageKit } from './web-app.js';
 import type { WebPages } from './navigation.js';
 import { signedIn } from './sessions.js';
 import { londonDateTime } from './audit-sentences.js';
+import { isUuid } from './ids.js';
 
 export interface AgreementPagesDeps {
   audit: AuditLog;
@@ -179,7 +180,6 @@ const KIND_TEXT: Record<AgreementKind, string> = {
   trigger: 'Triggers',
 };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The most notification ids a what-if page lists per change (the command line lists them all). */
 export const WHAT_IF_IDS_SHOWN = 200;
 
@@ -208,7 +208,7 @@ export function agreementPages(kit: PageKit, deps: AgreementPagesDeps): WebPages
   router.get('/audit/notifications/:id/decision', igLead, async (req, res) => {
     const person = signedIn(res);
     const id = String(req.params.id).toLowerCase();
-    const found = person && UUID.test(id) ? await deps.explain(id) : undefined;
+    const found = person && isUuid(id) ? await deps.explain(id) : undefined;
     if (!person || found === undefined) {
       kit.notFound(res);
       return;

@@ -6,6 +6,7 @@ import type { PageKit } from './web-app.js';
 import type { WebPages } from './navigation.js';
 import { signedIn } from './sessions.js';
 import { londonDateTime } from './audit-sentences.js';
+import { isUuid } from './ids.js';
 
 export interface EarlyHelpPagesDeps {
   triggers: TriggerStore;
@@ -16,8 +17,6 @@ export interface EarlyHelpPagesDeps {
 
 /** Firings a page. */
 export const EARLY_HELP_PAGE = 200;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const personName = (n: PersonName | undefined): string =>
   n === undefined ? 'Name not recorded' : [...(n.given ?? []), n.family ?? ''].join(' ').trim() || 'Name not recorded';
@@ -90,7 +89,7 @@ export function earlyHelpPages(kit: PageKit, deps: EarlyHelpPagesDeps): WebPages
   router.get('/early-help/:id', workers, async (req, res) => {
     const person = signedIn(res);
     const id = String(req.params.id);
-    const firing = person?.scope !== undefined && UUID.test(id) ? await deps.triggers.get(id) : undefined;
+    const firing = person?.scope !== undefined && isUuid(id) ? await deps.triggers.get(id) : undefined;
     // Another queue's firing, or one not delivered (held, closed), is answered as one that does not exist.
     if (!person || firing === undefined || firing.inboxId !== person.scope || firing.status !== 'delivered') {
       kit.notFound(res);

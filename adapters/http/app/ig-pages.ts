@@ -8,6 +8,7 @@ import { signedIn } from './sessions.js';
 import { readAuditSearch } from './audit-search-form.js';
 import { describeEvent, EVENT_TYPES, londonDateTime, type AuditNames } from './audit-sentences.js';
 import { decodeAuditCursor, encodeAuditCursor } from '../routes/paging.js';
+import { isUuid } from './ids.js';
 
 export interface IgPagesDeps {
   audit: AuditLog & AuditSearchLog & AuditEventsLog;
@@ -24,8 +25,6 @@ export const SEARCH_LIMIT = 100;
 export const TRAIL_LIMIT = 1000;
 /** Events one page of an event search shows (the next page by cursor). */
 export const EVENTS_PAGE = 50;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The IG lead's reads of the audit are themselves audited, as reads by that person (their name from the token). */
 function personRead(person: SignedInPerson, at: Date, fields: Partial<AuditEventInput>, details: Record<string, unknown>): AuditEventInput {
@@ -169,7 +168,7 @@ export function igPages(kit: PageKit, deps: IgPagesDeps): WebPages {
   router.get('/audit/notifications/:id', igLead, async (req, res) => {
     const person = signedIn(res);
     const id = req.params.id;
-    if (!person || typeof id !== 'string' || !UUID.test(id)) {
+    if (!person || typeof id !== 'string' || !isUuid(id)) {
       kit.notFound(res);
       return;
     }

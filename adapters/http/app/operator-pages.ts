@@ -14,6 +14,7 @@ import { londonDateTime } from './audit-sentences.js';
 import { londonMidnight } from './audit-search-form.js';
 import type { ReplayOutcome, SupersededReason, WebhookStore } from '../../../src/ports/webhooks.js';
 import { replayDeadLetters, replaySentence } from '../../../src/processing/webhooks.js';
+import { isUuid } from './ids.js';
 
 export interface OperatorPagesDeps {
   messages: MessageStore;
@@ -34,8 +35,6 @@ const REASONS: readonly SupersededReason[] = ['withdrawn', 'moved', 'purged', 'r
 
 /** Quarantined messages per page. */
 export const QUARANTINE_PAGE = 50;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The ACK codes the feeds table always has a column for; any other code seen today gets one too. */
 const HL7_ACK_CODES = ['AA', 'AE', 'AR'];
@@ -129,7 +128,7 @@ export function operatorPages(kit: PageKit, deps: OperatorPagesDeps): WebPages {
   });
 
   const messagePage = async (res: Response, id: string, extra: Record<string, unknown> = {}, status = 200): Promise<void> => {
-    const message = UUID.test(id) ? await deps.messages.get(id) : undefined;
+    const message = isUuid(id) ? await deps.messages.get(id) : undefined;
     if (!message) {
       kit.notFound(res);
       return;
@@ -190,7 +189,7 @@ export function operatorPages(kit: PageKit, deps: OperatorPagesDeps): WebPages {
   router.post('/operations/messages/:id/replay', operators, async (req, res) => {
     const person = signedIn(res);
     const id = String(req.params.id);
-    if (!person || !UUID.test(id)) {
+    if (!person || !isUuid(id)) {
       kit.notFound(res);
       return;
     }
@@ -203,7 +202,7 @@ export function operatorPages(kit: PageKit, deps: OperatorPagesDeps): WebPages {
   router.get('/operations/messages/:id/raw', admins, async (req, res) => {
     const person = signedIn(res);
     const id = String(req.params.id);
-    const message = person && UUID.test(id) ? await deps.messages.get(id) : undefined;
+    const message = person && isUuid(id) ? await deps.messages.get(id) : undefined;
     if (!person || !message) {
       kit.notFound(res);
       return;
@@ -297,7 +296,7 @@ function webhookPages(
   router.post('/operations/webhooks/dead-letters/:id/replay', operators, async (req, res) => {
     const who = person(res);
     const id = String(req.params.id);
-    if (!who || !UUID.test(id)) {
+    if (!who || !isUuid(id)) {
       kit.notFound(res);
       return;
     }

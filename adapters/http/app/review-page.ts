@@ -6,9 +6,7 @@ import type { Request, RequestHandler, Response, Router } from 'express';
 import type { SignedInPerson } from '../../../src/ports/web-sessions.js';
 import type { PageKit } from './web-app.js';
 import { signedIn } from './sessions.js';
-
-/** A record id in a page's path (a UUID, any case). */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from './ids.js';
 
 /**
  * The signed-in person and the record `id` names, read with `get`. Not signed in, an id that is not a UUID, or no such
@@ -21,7 +19,7 @@ export async function recordForPage<T>(
   get: (id: string) => Promise<T | undefined>,
 ): Promise<{ person: SignedInPerson; record: T } | undefined> {
   const person = signedIn(res);
-  const record = person && UUID.test(id) ? await get(id) : undefined;
+  const record = person && isUuid(id) ? await get(id) : undefined;
   if (!person || record === undefined) {
     kit.notFound(res);
     return undefined;
@@ -46,7 +44,7 @@ export interface DecisionForm {
 export function readDecisionForm(req: Request, res: Response, kit: Pick<PageKit, 'notFound'>): DecisionForm | undefined {
   const person = signedIn(res);
   const id = String(req.params.id);
-  if (!person || !UUID.test(id)) {
+  if (!person || !isUuid(id)) {
     kit.notFound(res);
     return undefined;
   }
