@@ -11,6 +11,7 @@ import { ConfigError } from '../domain/config-error.js';
 import { compile } from '../domain/json-schema.js';
 import { ICD10_SYSTEM, SNOMED_SYSTEM, type Trigger, type TriggerAgreement } from '../domain/trigger.js';
 import type { DeclaredTrigger } from '../pipeline/triggers/evaluate-trigger.js';
+import { AGREEMENT_HEADER_REQUIRED, agreementHeaderProperties } from '../pipeline/consent/agreement-header-schema.js';
 import { rulebookHash } from '../pipeline/consent/rulebook.js';
 import { loadJsonFile } from './load-json-file.js';
 
@@ -42,24 +43,10 @@ export const triggerAgreementSchema = {
   $id: 'https://stork.example/schemas/trigger-agreement.json',
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'version', 'purpose', 'parties', 'triggers'],
+  // The header every information-sharing agreement has (a description and a review date included), then its triggers.
+  required: [...AGREEMENT_HEADER_REQUIRED, 'triggers'],
   properties: {
-    $schema: { type: 'string' },
-    id: { type: 'string', pattern: ID },
-    version: { type: 'string', pattern: '^[0-9]+\\.[0-9]+\\.[0-9]+$' },
-    purpose: { type: 'string', minLength: 1 },
-    description: { type: 'string' },
-    reviewDate: { type: 'string', format: 'date' },
-    parties: {
-      type: 'array',
-      minItems: 2,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['name', 'role'],
-        properties: { name: { type: 'string', minLength: 1 }, role: { type: 'string', minLength: 1 }, odsCode: { type: 'string' } },
-      },
-    },
+    ...agreementHeaderProperties,
     triggers: {
       type: 'array',
       minItems: 1,
@@ -96,7 +83,7 @@ export const triggerAgreementSchema = {
   },
 } as const;
 
-type TriggerAgreementFile = Omit<TriggerAgreement, 'hash'> & { $schema?: string; description?: string };
+type TriggerAgreementFile = Omit<TriggerAgreement, 'hash'> & { $schema?: string; description: string };
 const validateTriggerAgreement = compile<TriggerAgreementFile>(triggerAgreementSchema);
 
 /** The part of agreements.json read here (the rest is src/pipeline/consent/agreements.ts's). */

@@ -116,7 +116,8 @@ export interface TriggerAgreement {
   version: string;
   purpose: string;
   parties: { name: string; role: string; odsCode?: string }[];
-  reviewDate?: string;
+  /** When the agreement is next reviewed (ISO date): required of every agreement, as of the birth rulebooks. */
+  reviewDate: string;
   triggers: Trigger[];
   /** SHA-256 of its canonical content (set on load). */
   hash: string;

@@ -69,7 +69,7 @@ describe('triggers: value sets, the A&E attendance mapping and trigger agreement
     if (out.kind === 'invalid') expect(out.issues.map((i) => i.message)).toEqual(['PID-3: the NHS number fails its check digit']);
   });
 
-  test('the sample trigger agreement loads; a bad code, system or missing lawful basis stops start-up naming file and field', () => {
+  test('the sample trigger agreement loads; a bad code, system, ODS code or a missing lawful basis or review date stops start-up naming file and field', () => {
     const sample = loadTriggers(
       path.join(repoRoot, 'consent-rules'),
       path.join(repoRoot, 'mappings', 'agreements.json'),
@@ -84,11 +84,18 @@ describe('triggers: value sets, the A&E attendance mapping and trigger agreement
       readFileSync(path.join(repoRoot, 'consent-rules', 'triggers', 'northgate-early-help-triggers.json'), 'utf8'),
     ) as {
       triggers: { valueSet: { codes: Record<string, unknown>[] }; lawfulBasis?: string }[];
+      reviewDate?: string;
+      parties: { odsCode?: string }[];
     };
     const [t] = file.triggers;
     if (t === undefined) throw new Error('sample has a trigger');
     t.valueSet.codes.push({ system: ICD10_SYSTEM, code: 'alcohol' }, { system: 'http://example.org/local', code: 'X' });
     delete t.lawfulBasis;
+    // Like every information-sharing agreement: a review date, and parties' ODS codes of the ODS form.
+    delete file.reviewDate;
+    const [discloser] = file.parties;
+    if (discloser === undefined) throw new Error('sample has parties');
+    discloser.odsCode = 'rx1 trust';
     writeFileSync(path.join(dir, 'triggers', 'bad.json'), JSON.stringify(file));
     let error: unknown;
     try {
@@ -101,5 +108,7 @@ describe('triggers: value sets, the A&E attendance mapping and trigger agreement
     expect(problems).toMatch(/bad\.json: field \/triggers\/0\/valueSet\/codes\/6\/code: must match pattern/);
     expect(problems).toMatch(/bad\.json: field \/triggers\/0\/valueSet\/codes\/7\/system/);
     expect(problems).toMatch(/bad\.json: field \/triggers\/0: must have required property 'lawfulBasis'/);
+    expect(problems).toMatch(/bad\.json: .*must have required property 'reviewDate'/);
+    expect(problems).toMatch(/bad\.json: field \/parties\/0\/odsCode: must match pattern/);
   });
 });
