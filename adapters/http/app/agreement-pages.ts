@@ -155,7 +155,7 @@ export function agreementsInForce(
     version: t.version,
     sha256: t.hash,
     purpose: t.purpose,
-    ...(t.reviewDate !== undefined ? { reviewDate: t.reviewDate } : {}),
+    reviewDate: t.reviewDate,
     parties: t.parties,
     usedBy: areasOf(config.triggers.byLocalAuthority, t.id),
     recipients: [...new Set(t.triggers.map((x) => x.recipient.name))],
