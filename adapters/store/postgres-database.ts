@@ -73,8 +73,14 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     },
   };
   if (options.keepOpen === true) {
-    const clients = await Promise.all(Array.from({ length: options.maxConnections ?? 10 }, () => pool.connect()));
-    for (const client of clients) client.release();
+    // All or none: a connection that fails closes the pool (no connection of a failed start is left open).
+    const opened = await Promise.allSettled(Array.from({ length: options.maxConnections ?? 10 }, () => pool.connect()));
+    for (const o of opened) if (o.status === 'fulfilled') o.value.release();
+    const failed = opened.find((o) => o.status === 'rejected');
+    if (failed !== undefined) {
+      await pool.end();
+      throw failed.reason;
+    }
   }
   await db.query('select 1');
   return db;
