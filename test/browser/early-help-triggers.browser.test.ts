@@ -107,8 +107,19 @@ describe('Early help queue and the IG triggers page (Chromium)', () => {
     await axeAndScreenshot(erin, 'early-help-queue-taken-on');
     const takenOn = await t.hub.db.query<{ actor: string }>(`SELECT actor FROM audit_events WHERE action = 'firing-taken-on'`);
     expect(takenOn.rows).toEqual([{ actor: 'user:erin' }]);
-    // A held firing is not Erin's to open until released, nor to take on.
+    // A held firing is not Erin's to open until released, nor to take on; a forged id is 404; no CSRF token is 403.
     expect((await erin.goto(`${t.http}/app/early-help/${held.id}`))?.status()).toBe(404);
+    const csrf = (await erin.locator('input[name="_csrf"]').first().getAttribute('value')) ?? '';
+    const takeOn = (id: string, form: Record<string, string>) =>
+      erin.request.post(`${t.http}/app/early-help/${id}/take-on`, { form, maxRedirects: 0 });
+    expect((await takeOn(held.id, { _csrf: csrf })).status()).toBe(404);
+    expect((await takeOn('00000000-0000-4000-8000-000000000000', { _csrf: csrf })).status()).toBe(404);
+    expect((await takeOn('not-a-uuid', { _csrf: csrf })).status()).toBe(404);
+    expect((await takeOn(held.id, {})).status()).toBe(403);
+    // Pressing again is a no-op: back to the firing page, no second event.
+    expect((await takeOn(fired.id, { _csrf: csrf })).headers().location).toBe(`/app/early-help/${fired.id}`);
+    expect((await t.hub.db.query(`SELECT 1 FROM audit_events WHERE action = 'firing-taken-on'`)).rows).toHaveLength(1);
+    expect((await t.hub.db.query(`SELECT 1 FROM trigger_firings WHERE id = $1 AND taken_on_at IS NULL`, [held.id])).rows).toHaveLength(1);
 
     // Iris, IG lead: the triggers page, then the held firing released.
     const irisCtx = await newContext(browser);
