@@ -8,6 +8,7 @@ import type {
   ParentFamily,
   ReviewDecision,
   ReviewResult,
+  TakeOnResult,
   TriggerCounts,
   TriggerStore,
 } from '../../src/ports/triggers.js';
@@ -27,6 +28,7 @@ interface FiringRow {
   /** Sealed (sealedPlace.firing): read through the cipher. */
   dataset: unknown;
   first_read_at: Date | string | null;
+  taken_on_at: Date | string | null;
 }
 
 interface FiringFullRow extends FiringRow {
@@ -39,7 +41,7 @@ interface FiringFullRow extends FiringRow {
   review_reason: string | null;
 }
 
-const SUMMARY = `SELECT f.id, f.trigger_id, f.trigger_name, f.status, f.inbox_id, f.created_at, f.dataset, f.first_read_at`;
+const SUMMARY = `SELECT f.id, f.trigger_id, f.trigger_name, f.status, f.inbox_id, f.created_at, f.dataset, f.first_read_at, f.taken_on_at`;
 const FULL = `${SUMMARY}, f.agreement_version, f.lawful_basis, f.subject_nhs_number, f.reviewed_at, f.reviewed_by,
   f.reviewed_by_name, f.review_reason`;
 
@@ -55,6 +57,7 @@ function summaryOf(cipher: DataCipher, r: FiringRow): FiringSummary {
   const status = STATUSES.find((s) => s === r.status);
   if (status === undefined) throw new Error('trigger_firings holds a status its check constraint forbids');
   const read = iso(r.first_read_at);
+  const takenOn = iso(r.taken_on_at);
   return {
     id: r.id,
     triggerId: r.trigger_id,
@@ -65,6 +68,7 @@ function summaryOf(cipher: DataCipher, r: FiringRow): FiringSummary {
     occurredOn: dataset.occurredOn,
     children: Array.isArray(dataset.children) ? dataset.children.length : 0,
     ...(read !== undefined ? { firstReadAt: read } : {}),
+    ...(takenOn !== undefined ? { takenOnAt: takenOn } : {}),
   };
 }
 
@@ -160,7 +164,8 @@ export class SqlTriggerStore implements TriggerStore {
 
   async queue(inboxId: string, limit: number): Promise<FiringSummary[]> {
     const r = await this.db.query<FiringRow>(
-      `${SUMMARY} FROM trigger_firings f WHERE f.inbox_id = $1 AND f.status = 'delivered' AND f.purged_at IS NULL ORDER BY f.created_at DESC, f.id LIMIT $2`,
+      `${SUMMARY} FROM trigger_firings f WHERE f.inbox_id = $1 AND f.status = 'delivered' AND f.purged_at IS NULL
+       ORDER BY f.taken_on_at IS NOT NULL, f.created_at DESC, f.id LIMIT $2`,
       [inboxId, limit],
     );
     return r.rows.map((row) => summaryOf(this.cipher, row));
@@ -190,6 +195,39 @@ export class SqlTriggerStore implements TriggerStore {
 
   async markRead(id: string, at: Date): Promise<void> {
     await this.db.query('UPDATE trigger_firings SET first_read_at = $2 WHERE id = $1 AND first_read_at IS NULL', [id, at]);
+  }
+
+  async takeOn(id: string, inboxId: string, who: AuditActor, at: Date): Promise<TakeOnResult> {
+    return this.db.transaction(async (tx) => {
+      const r = await tx.query<FiringFullRow>(
+        `${FULL} FROM trigger_firings f WHERE f.id = $1 AND f.inbox_id = $2 AND f.status = 'delivered' AND f.purged_at IS NULL FOR UPDATE`,
+        [id, inboxId],
+      );
+      const row = r.rows[0];
+      if (row === undefined) return 'not-found';
+      if (row.taken_on_at !== null) return 'already';
+      const current = viewOf(this.cipher, row);
+      const person = actorFields(who);
+      await tx.query('UPDATE trigger_firings SET taken_on_at = $2, taken_on_by = $3 WHERE id = $1', [id, at, person.actor]);
+      await insertAuditEvents(
+        tx,
+        [
+          {
+            at,
+            actor: person.actor,
+            action: 'firing-taken-on',
+            subjectNhsNumber: current.subjectNhsNumber,
+            recipient: current.inboxId,
+            ruleId: current.triggerId,
+            rulebookVersion: current.agreementVersion,
+            lawfulBasis: current.lawfulBasis,
+            details: { ...person.details, role: 'early-help-worker', purpose: 'safeguarding', firingId: id },
+          },
+        ],
+        this.cipher,
+      );
+      return 'taken-on';
+    });
   }
 
   async review(id: string, decision: ReviewDecision, who: AuditActor, reason: string | undefined, at: Date): Promise<ReviewResult> {

@@ -79,7 +79,9 @@ export type AuditAction =
   /** A trigger's firing held for safeguarding review because a record is restricted: not delivered until released. */
   | 'trigger-held'
   /** A held firing released to its recipient or closed at safeguarding review (outcome `released` or `closed`). */
-  | 'trigger-reviewed';
+  | 'trigger-reviewed'
+  /** An early-help worker recorded that the family of a delivered firing is taken on (details: role, purpose, firingId). */
+  | 'firing-taken-on';
 
 /** Every audit action, for validating a query's `action` filter. */
 export const AUDIT_ACTIONS = [
@@ -132,6 +134,7 @@ export const AUDIT_ACTIONS = [
   'trigger-not-fired',
   'trigger-held',
   'trigger-reviewed',
+  'firing-taken-on',
 ] as const satisfies readonly AuditAction[];
 
 /** True only while AUDIT_ACTIONS lists every action: one missing makes this a compile error. */

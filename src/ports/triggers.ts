@@ -27,6 +27,8 @@ export interface FiringSummary {
   occurredOn: string;
   children: number;
   firstReadAt?: string;
+  /** When a worker of the recipient's queue took the family on (migration 039). */
+  takenOnAt?: string;
 }
 
 export interface FiringView extends FiringSummary {
@@ -54,6 +56,9 @@ export type ReviewDecision = 'release' | 'close';
 export type ReviewResult =
   { kind: 'not-found' } | { kind: 'already-reviewed'; status: FiringStatus } | { kind: 'reviewed'; firing: FiringView };
 
+/** Taking a firing on: done now, done before (a no-op), or no such delivered firing in that queue. */
+export type TakeOnResult = 'taken-on' | 'already' | 'not-found';
+
 export interface TriggerStore {
   /**
    * In one transaction: while the message is still queued, reads the family `nhsNumber` leads (none without a
@@ -66,7 +71,7 @@ export interface TriggerStore {
     decide: (family: ParentFamily | undefined) => TriggerEvaluation,
     at: Date,
   ): Promise<TriggerEvaluation | undefined>;
-  /** A recipient's delivered firings, newest first. */
+  /** A recipient's delivered firings: those not yet taken on first, each part newest first. */
   queue(inboxId: string, limit: number): Promise<FiringSummary[]>;
   /** Firings held for safeguarding review, oldest first. */
   held(limit: number): Promise<FiringSummary[]>;
@@ -75,6 +80,12 @@ export interface TriggerStore {
   get(id: string): Promise<FiringView | undefined>;
   /** Records the recipient's first read (the read itself is audited by the caller). */
   markRead(id: string, at: Date): Promise<void>;
+  /**
+   * Records that a worker of queue `inboxId` took a delivered, not purged firing of that queue on, audited
+   * `firing-taken-on` in the same transaction. A second time is `already` (no write, no event); a firing of another
+   * queue, held, closed, purged or unknown is `not-found`.
+   */
+  takeOn(id: string, inboxId: string, who: AuditActor, at: Date): Promise<TakeOnResult>;
   /** Releases (to the recipient) or closes a held firing, audited `trigger-reviewed` in the same transaction. */
   review(id: string, decision: ReviewDecision, who: AuditActor, reason: string | undefined, at: Date): Promise<ReviewResult>;
   /** Counts per trigger id: firings by status (released = delivered after review) and `trigger-not-fired` audit events. */

@@ -14,7 +14,7 @@ const LOCAL_OIDC = { STORK_LOCAL_OIDC: 'on', STORK_LOCAL_OIDC_PORT: '0' };
  * Triggers in a real browser (issue 17 item 3): Erin (early help, Northgate) sees a fired trigger in her queue with
  * the parent, the children and the trigger's name, never the diagnosis; Iris (IG lead) sees the Triggers page with the
  * lawful basis, value set size and counts, and releases a firing held on a restricted record, which then reaches
- * Erin's queue. Every page passes axe.
+ * Erin's queue. Erin takes a firing on and her queue lists it apart. Every page passes axe.
  */
 describe('Early help queue and the IG triggers page (Chromium)', () => {
   let browser: Browser;
@@ -91,8 +91,35 @@ describe('Early help queue and the IG triggers page (Chromium)', () => {
     expect(body).toContain(birth.baby.nhsNumber.slice(0, 3));
     for (const clinical of ['F10', 'intoxication', 'I10']) expect(body).not.toContain(clinical);
     await axeAndScreenshot(erin, 'early-help-firing');
-    // A held firing is not Erin's to open until released.
+    // Erin takes the family on: the firing page says so, with the date, and her queue lists it apart.
+    await erin.getByRole('button', { name: 'Mark as taken on' }).click();
+    await erin.waitForURL(new RegExp(`/app/early-help/${fired.id}\\?taken=1$`));
+    expect(await erin.locator('.govuk-notification-banner').textContent()).toContain('You have marked this family as taken on');
+    expect(await erin.locator('.govuk-summary-list__key', { hasText: 'Taken on' }).count()).toBe(1);
+    expect(await erin.getByRole('button', { name: 'Mark as taken on' }).count()).toBe(0);
+    await axeAndScreenshot(erin, 'early-help-firing-taken-on');
+    await erin.goto(`${t.http}/app/early-help`);
+    await erin.waitForURL(/\/app\/early-help$/);
+    expect(await erin.locator(`table:has(caption:text("Triggers taken on")) a[href="/app/early-help/${fired.id}"]`).count()).toBe(1);
+    expect(await erin.locator(`table:has(caption:text("Triggers not yet taken on")) a[href="/app/early-help/${fired.id}"]`).count()).toBe(
+      0,
+    );
+    await axeAndScreenshot(erin, 'early-help-queue-taken-on');
+    const takenOn = await t.hub.db.query<{ actor: string }>(`SELECT actor FROM audit_events WHERE action = 'firing-taken-on'`);
+    expect(takenOn.rows).toEqual([{ actor: 'user:erin' }]);
+    // A held firing is not Erin's to open until released, nor to take on; a forged id is 404; no CSRF token is 403.
     expect((await erin.goto(`${t.http}/app/early-help/${held.id}`))?.status()).toBe(404);
+    const csrf = (await erin.locator('input[name="_csrf"]').first().getAttribute('value')) ?? '';
+    const takeOn = (id: string, form: Record<string, string>) =>
+      erin.request.post(`${t.http}/app/early-help/${id}/take-on`, { form, maxRedirects: 0 });
+    expect((await takeOn(held.id, { _csrf: csrf })).status()).toBe(404);
+    expect((await takeOn('00000000-0000-4000-8000-000000000000', { _csrf: csrf })).status()).toBe(404);
+    expect((await takeOn('not-a-uuid', { _csrf: csrf })).status()).toBe(404);
+    expect((await takeOn(held.id, {})).status()).toBe(403);
+    // Pressing again is a no-op: back to the firing page, no second event.
+    expect((await takeOn(fired.id, { _csrf: csrf })).headers().location).toBe(`/app/early-help/${fired.id}`);
+    expect((await t.hub.db.query(`SELECT 1 FROM audit_events WHERE action = 'firing-taken-on'`)).rows).toHaveLength(1);
+    expect((await t.hub.db.query(`SELECT 1 FROM trigger_firings WHERE id = $1 AND taken_on_at IS NULL`, [held.id])).rows).toHaveLength(1);
 
     // Iris, IG lead: the triggers page, then the held firing released.
     const irisCtx = await newContext(browser);
@@ -118,7 +145,7 @@ describe('Early help queue and the IG triggers page (Chromium)', () => {
     expect(await iris.locator('.govuk-notification-banner').textContent()).toContain('The trigger was released');
 
     await erin.goto(`${t.http}/app/early-help`);
-    expect(await erin.locator(`a[href="/app/early-help/${held.id}"]`).count()).toBe(1);
+    expect(await erin.locator(`table:has(caption:text("Triggers not yet taken on")) a[href="/app/early-help/${held.id}"]`).count()).toBe(1);
     const reviewed = await t.hub.db.query<{ actor: string; outcome: string }>(
       `SELECT actor, outcome FROM audit_events WHERE action = 'trigger-reviewed'`,
     );

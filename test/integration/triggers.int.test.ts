@@ -250,6 +250,53 @@ describe('triggers: A&E attendances of known parents reach early help', () => {
     expect((await firingsOf(second.id)).map((f) => f.status)).toEqual(['held']);
   });
 
+  const takenOnEvents = async (id: string) =>
+    (
+      await t.hub.db.query<AuditRow & { actor: string }>(
+        `SELECT action, actor, rule_id, rulebook_version, lawful_basis, recipient, outcome, subject_nhs_number, details FROM audit_events
+         WHERE action = 'firing-taken-on' AND details ->> 'firingId' = $1`,
+        [id],
+      )
+    ).rows;
+
+  test('early help takes a delivered firing on once, audited once; a held firing or another queue is refused', async () => {
+    const erin = { actor: 'user:erin', name: 'Erin Demo' };
+    const at = new Date();
+    // Another queue's worker, an unknown id and a held firing: not found, nothing written.
+    expect(await store.takeOn(firstFiring, 'southmoor-early-help', erin, at)).toBe('not-found');
+    expect(await store.takeOn('00000000-0000-4000-8000-000000000000', 'northgate-early-help', erin, at)).toBe('not-found');
+    const held = await t.hub.db.query<{ id: string; inbox_id: string }>(`SELECT id, inbox_id FROM trigger_firings WHERE status = 'held'`);
+    expect(held.rows).toHaveLength(1);
+    for (const h of held.rows) expect(await store.takeOn(h.id, h.inbox_id, erin, at)).toBe('not-found');
+    expect(await t.hub.db.query(`SELECT 1 FROM audit_events WHERE action = 'firing-taken-on'`)).toMatchObject({ rows: [] });
+
+    expect(await store.takeOn(firstFiring, 'northgate-early-help', erin, at)).toBe('taken-on');
+    expect(await store.takeOn(firstFiring, 'northgate-early-help', erin, new Date(at.getTime() + 60_000))).toBe('already');
+    const row = await t.hub.db.query<{ taken_on_at: Date; taken_on_by: string }>(
+      'SELECT taken_on_at, taken_on_by FROM trigger_firings WHERE id = $1',
+      [firstFiring],
+    );
+    expect(row.rows[0]?.taken_on_by).toBe('user:erin');
+    expect(row.rows[0]?.taken_on_at.toISOString()).toBe(at.toISOString());
+    expect((await store.get(firstFiring))?.takenOnAt).toBe(at.toISOString());
+    expect(await takenOnEvents(firstFiring)).toEqual([
+      {
+        action: 'firing-taken-on',
+        actor: 'user:erin',
+        rule_id: 'parent-ae-alcohol',
+        rulebook_version: expect.stringMatching(/^northgate-early-help-triggers@1\.0\.0#sha256:/) as unknown,
+        lawful_basis: expect.stringContaining('Children Act 2004 s11') as unknown,
+        recipient: 'northgate-early-help',
+        outcome: null,
+        subject_nhs_number: pseudo(knownMother.mother.nhsNumber),
+        details: { name: 'Erin Demo', role: 'early-help-worker', purpose: 'safeguarding', firingId: firstFiring },
+      },
+    ]);
+    // The queue lists the firings not yet taken on first.
+    const queue = await store.queue('northgate-early-help', 200);
+    expect(queue.map((q) => q.takenOnAt !== undefined)).toEqual([false, true]);
+  });
+
   test('the IG counts per trigger include firings and decisions not to fire', async () => {
     const counts = (await store.counts()).get('parent-ae-alcohol');
     expect(counts).toEqual({ delivered: 2, released: 1, held: 1, closed: 0, notFired: 3 });
@@ -279,6 +326,12 @@ describe('triggers: A&E attendances of known parents reach early help', () => {
     expect(row.rows[0]).toMatchObject({ dataset: null, subject_nhs_number: null, status: 'delivered' });
     expect(row.rows[0]?.purged_at).not.toBeNull();
     expect(await store.get(firstFiring)).toBeUndefined();
+    // A purged firing cannot be taken on (again): refused as not found, no second event; when it was taken on is kept.
+    expect(await store.takeOn(firstFiring, 'northgate-early-help', { actor: 'user:erin', name: 'Erin Demo' }, at)).toBe('not-found');
+    expect(await takenOnEvents(firstFiring)).toHaveLength(1);
+    expect(
+      (await t.hub.db.query('SELECT 1 FROM trigger_firings WHERE id = $1 AND taken_on_at IS NOT NULL', [firstFiring])).rows,
+    ).toHaveLength(1);
     expect((await store.queue('northgate-early-help', 200)).map((q) => q.id)).not.toContain(firstFiring);
     // The IG lead's counts are whole, and the held one is still there to review.
     expect((await store.counts()).get('parent-ae-alcohol')).toEqual({ delivered: 2, released: 1, held: 1, closed: 0, notFired: 3 });

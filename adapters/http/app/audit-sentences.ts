@@ -88,6 +88,7 @@ const WHAT: Record<AuditAction, string> = {
   'trigger-not-fired': 'Trigger did not fire',
   'trigger-held': 'Trigger held for safeguarding review (restricted record)',
   'trigger-reviewed': 'Held trigger released or closed at safeguarding review',
+  'firing-taken-on': 'Trigger taken on by early help',
 };
 
 /** Each event type and its description, for the IG lead's search by event type. */

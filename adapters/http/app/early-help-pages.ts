@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import type { AuditLog } from '../../../src/ports/audit-log.js';
-import type { FiringView, TriggerStore } from '../../../src/ports/triggers.js';
+import type { FiringSummary, FiringView, TriggerStore } from '../../../src/ports/triggers.js';
 import type { PersonName } from '../../../src/domain/birth-notification.js';
 import type { PageKit } from './web-app.js';
 import type { WebPages } from './navigation.js';
@@ -42,13 +42,15 @@ export function firingContext(f: FiringView): Record<string, unknown> {
     address: a ? [...a.lines, a.city, a.postcode].filter((l): l is string => typeof l === 'string' && l !== '').join(', ') : 'Not recorded',
     lawfulBasis: f.lawfulBasis,
     agreementVersion: f.agreementVersion,
+    ...(f.takenOnAt !== undefined ? { takenOn: londonDateTime(new Date(f.takenOnAt)) } : {}),
   };
 }
 
 /**
  * The early-help front door's queue (issue 17 item 3): firings of the triggers whose recipient is the worker's queue
  * (their token's scope), newest first, and each firing's minimum dataset: the parent, the children, the day and the
- * trigger's name. Every view is audited as a read by the worker (purpose `safeguarding`).
+ * trigger's name. Every view is audited as a read by the worker (purpose `safeguarding`). A worker takes a firing's
+ * family on (POST .../take-on, audited `firing-taken-on`); the queue lists those taken on apart, after the others.
  */
 export function earlyHelpPages(kit: PageKit, deps: EarlyHelpPagesDeps): WebPages {
   const router = Router();
@@ -71,18 +73,22 @@ export function earlyHelpPages(kit: PageKit, deps: EarlyHelpPagesDeps): WebPages
         details: { name: person.name, role: person.role, purpose: 'safeguarding', query: 'early-help-queue', results: items.length },
       },
     ]);
+    const row = (i: FiringSummary): Record<string, unknown> => ({
+      id: i.id,
+      trigger: i.triggerName,
+      occurredOn: longDate(i.occurredOn),
+      received: londonDateTime(new Date(i.createdAt)),
+      children: i.children,
+      isNew: i.firstReadAt === undefined,
+      ...(i.takenOnAt !== undefined ? { takenOn: londonDateTime(new Date(i.takenOnAt)) } : {}),
+    });
     kit.render(res, 'early-help/queue.njk', {
       title: 'Early help: triggers received',
       current: '/app/early-help',
       queueName: deps.queueName(inbox) ?? inbox,
-      items: items.map((i) => ({
-        id: i.id,
-        trigger: i.triggerName,
-        occurredOn: longDate(i.occurredOn),
-        received: londonDateTime(new Date(i.createdAt)),
-        children: i.children,
-        isNew: i.firstReadAt === undefined,
-      })),
+      // Not yet taken on first; those taken on apart, as the centre worklist keeps new and taken-on families apart.
+      items: items.filter((i) => i.takenOnAt === undefined).map(row),
+      takenOn: items.filter((i) => i.takenOnAt !== undefined).map(row),
     });
   });
 
@@ -111,7 +117,28 @@ export function earlyHelpPages(kit: PageKit, deps: EarlyHelpPagesDeps): WebPages
       },
     ]);
     await deps.triggers.markRead(firing.id, at);
-    kit.render(res, 'early-help/firing.njk', { title: firing.dataset.trigger.name, current: '/app/early-help', ...firingContext(firing) });
+    kit.render(res, 'early-help/firing.njk', {
+      title: firing.dataset.trigger.name,
+      current: '/app/early-help',
+      takenOnNow: req.query.taken === '1' && firing.takenOnAt !== undefined,
+      ...firingContext(firing),
+    });
+  });
+
+  // Taking the family on: only a delivered firing of the worker's own queue; anything else is the same 404.
+  router.post('/early-help/:id/take-on', workers, async (req, res) => {
+    const person = signedIn(res);
+    const inbox = person?.scope;
+    const id = String(req.params.id);
+    const result =
+      person && inbox !== undefined && isUuid(id)
+        ? await deps.triggers.takeOn(id, inbox, { actor: `user:${person.sub}`, name: person.name }, kit.clock())
+        : 'not-found';
+    if (result === 'not-found') {
+      kit.notFound(res);
+      return;
+    }
+    res.redirect(303, `/app/early-help/${id}${result === 'taken-on' ? '?taken=1' : ''}`);
   });
 
   return { nav: [{ href: '/app/early-help', text: 'Early help queue', roles: ['early-help-worker'] }], router };
