@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { startTestHub, type TestHub } from '../support/test-hub.js';
-import { launchBrowser, newContext, screenshot, seriousAxeViolations } from '../support/browser.js';
+import { launchBrowser, newContext, screenshot, seriousAxeViolations, waitForText } from '../support/browser.js';
 import { signInAs } from '../support/web-app.js';
 import { pollUntil } from '../support/poll.js';
 import { describeNewborn } from '../support/synthetic/newborn-adt.js';
@@ -135,6 +135,10 @@ describe('Early help queue and the IG triggers page (Chromium)', () => {
     await iris.waitForURL(/\/app\/triggers\/parent-ae-alcohol$/);
     expect(await iris.locator('a[href^="/app/triggers/firings/"]').count()).toBe(2);
     await axeAndScreenshot(iris, 'ig-trigger-firings');
+    // The IG lead sees that early help took the family on, and when.
+    await iris.goto(`${t.http}/app/triggers/firings/${fired.id}`);
+    await waitForText(iris.locator('main'), 'Taken on by early help on');
+    expect(await iris.getByRole('button', { name: 'Save decision' }).count()).toBe(0);
     await iris.goto(`${t.http}/app/triggers/firings/${held.id}`);
     await iris.getByRole('button', { name: 'Save decision' }).click();
     expect(await iris.locator('.govuk-error-summary').textContent()).toContain('Choose whether to release');
