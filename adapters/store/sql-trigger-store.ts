@@ -280,20 +280,22 @@ export class SqlTriggerStore implements TriggerStore {
     const get = (id: string): TriggerCounts => {
       let c = out.get(id);
       if (c === undefined) {
-        c = { delivered: 0, held: 0, closed: 0, released: 0, notFired: 0 };
+        c = { delivered: 0, held: 0, closed: 0, released: 0, takenOn: 0, notFired: 0 };
         out.set(id, c);
       }
       return c;
     };
-    const firings = await this.db.query<{ trigger_id: string; status: string; released: boolean; n: number | string }>(
-      `SELECT trigger_id, status, reviewed_at IS NOT NULL AND status = 'delivered' AS released, count(*) AS n
-       FROM trigger_firings GROUP BY trigger_id, status, released`,
+    const firings = await this.db.query<{ trigger_id: string; status: string; released: boolean; taken_on: boolean; n: number | string }>(
+      `SELECT trigger_id, status, reviewed_at IS NOT NULL AND status = 'delivered' AS released,
+              taken_on_at IS NOT NULL AND status = 'delivered' AS taken_on, count(*) AS n
+       FROM trigger_firings GROUP BY trigger_id, status, released, taken_on`,
     );
     for (const r of firings.rows) {
       const c = get(r.trigger_id);
       const n = Number(r.n);
       if (r.status === 'delivered') c.delivered += n;
       if (r.released) c.released += n;
+      if (r.taken_on) c.takenOn += n;
       if (r.status === 'held') c.held += n;
       if (r.status === 'closed') c.closed += n;
     }

@@ -48,6 +48,8 @@ export interface TriggerCounts {
   held: number;
   closed: number;
   released: number;
+  /** Delivered firings early help has marked as taken on. */
+  takenOn: number;
   notFired: number;
 }
 
@@ -88,7 +90,7 @@ export interface TriggerStore {
   takeOn(id: string, inboxId: string, who: AuditActor, at: Date): Promise<TakeOnResult>;
   /** Releases (to the recipient) or closes a held firing, audited `trigger-reviewed` in the same transaction. */
   review(id: string, decision: ReviewDecision, who: AuditActor, reason: string | undefined, at: Date): Promise<ReviewResult>;
-  /** Counts per trigger id: firings by status (released = delivered after review) and `trigger-not-fired` audit events. */
+  /** Counts per trigger id: firings by status (released = delivered after review; taken on by early help) and `trigger-not-fired` audit events. */
   counts(): Promise<Map<string, TriggerCounts>>;
 }
 

@@ -130,6 +130,9 @@ describe('Early help queue and the IG triggers page (Chromium)', () => {
     const page = (await iris.locator('main').textContent()) ?? '';
     expect(page).toContain('Children Act 2004 s11');
     expect(page).toContain('(6 codes)');
+    // Its counts before the review: one delivered (none released yet), that one taken on by early help, one held.
+    const cells = await iris.locator('table', { hasText: 'of which taken on by early help' }).locator('tbody td').allTextContents();
+    expect(cells.map((c) => c.trim())).toEqual(['1', '0', '1', '1', '0', '0']);
     await axeAndScreenshot(iris, 'ig-triggers');
     await iris.locator(`a[href="/app/triggers/parent-ae-alcohol"]`).click();
     await iris.waitForURL(/\/app\/triggers\/parent-ae-alcohol$/);

@@ -299,7 +299,7 @@ describe('triggers: A&E attendances of known parents reach early help', () => {
 
   test('the IG counts per trigger include firings and decisions not to fire', async () => {
     const counts = (await store.counts()).get('parent-ae-alcohol');
-    expect(counts).toEqual({ delivered: 2, released: 1, held: 1, closed: 0, notFired: 3 });
+    expect(counts).toEqual({ delivered: 2, released: 1, takenOn: 1, held: 1, closed: 0, notFired: 3 });
   });
 
   test('retention: past its period a firing opened by early help loses its dataset and NHS number; unopened and held ones stay', async () => {
@@ -334,7 +334,14 @@ describe('triggers: A&E attendances of known parents reach early help', () => {
     ).toHaveLength(1);
     expect((await store.queue('northgate-early-help', 200)).map((q) => q.id)).not.toContain(firstFiring);
     // The IG lead's counts are whole, and the held one is still there to review.
-    expect((await store.counts()).get('parent-ae-alcohol')).toEqual({ delivered: 2, released: 1, held: 1, closed: 0, notFired: 3 });
+    expect((await store.counts()).get('parent-ae-alcohol')).toEqual({
+      delivered: 2,
+      released: 1,
+      takenOn: 1,
+      held: 1,
+      closed: 0,
+      notFired: 3,
+    });
     expect(await store.held(200)).toHaveLength(1);
     const again = await runRetention({
       store: new SqlRetentionStore(t.hub.db),

@@ -28,7 +28,7 @@ const STATUS_WORDS: Record<FiringStatus, string> = {
 
 /**
  * The IG lead's triggers pages (issue 17 item 3): each trigger with its agreement, lawful basis, value set, recipient
- * and counts (fired, held, closed, released, not fired); a trigger's firings; and the safeguarding review of firings
+ * and counts (fired, held, closed, released, taken on, not fired); a trigger's firings; and the safeguarding review of firings
  * held because a record is restricted (release to the recipient or close, audited `trigger-reviewed` by the person).
  * Opening a firing is audited as a read.
  */
@@ -57,7 +57,7 @@ export function triggerPages(kit: PageKit, deps: TriggerPagesDeps): WebPages {
       current: '/app/triggers',
       reviewed,
       triggers: deps.config.all.map(({ trigger, agreement }) => {
-        const c = counts.get(trigger.id) ?? { delivered: 0, held: 0, closed: 0, released: 0, notFired: 0 };
+        const c = counts.get(trigger.id) ?? { delivered: 0, held: 0, closed: 0, released: 0, takenOn: 0, notFired: 0 };
         return {
           id: trigger.id,
           name: trigger.name,
