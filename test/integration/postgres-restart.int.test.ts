@@ -5,9 +5,9 @@ import { migrate } from '../../adapters/store/migrate.js';
 import { describeNewborn, distinctSeeds } from '../support/synthetic/newborn-adt.js';
 import { OwnPostgres } from '../support/own-postgres.js';
 import { pollUntil } from '../support/poll.js';
+import { inboxItemsPerBaby } from '../support/inbox-arrivals.js';
 import { storeKind, type TestDatabase } from '../support/test-database.js';
 import { api, startTestHub, type TestHub } from '../support/test-hub.js';
-import { pseudo } from '../support/data-keys.js';
 
 /** Births in the stream: small in CI; `STORK_RESILIENCE_MESSAGES=2000` for the larger run (README, "Resilience"). */
 const MESSAGES = Number(process.env.STORK_RESILIENCE_MESSAGES ?? '48');
@@ -201,18 +201,7 @@ interface Answer {
 
       // Every birth reaches its centre inbox exactly once: jobs that failed while PostgreSQL was away are retried.
       const nhsNumbers = [...births, viaHttp].map((b) => b.baby.nhsNumber);
-      const delivered = await pollUntil(
-        async () => {
-          const r = await db.query<{ nhs: string; n: string | number }>(
-            `SELECT n.baby_nhs_number AS nhs, count(*) AS n FROM inbox_items i JOIN notifications n ON n.id = i.notification_id
-            WHERE n.baby_nhs_number = ANY($1) GROUP BY n.baby_nhs_number`,
-            [nhsNumbers.map((x) => pseudo(x))],
-          );
-          return r.rows.length === new Set(nhsNumbers).size ? r.rows : undefined;
-        },
-        'every acknowledged birth in its centre inbox',
-        POLL_MS,
-      );
+      const delivered = await inboxItemsPerBaby(db, nhsNumbers, 'every acknowledged birth in its centre inbox', POLL_MS);
       expect(delivered.filter((r) => Number(r.n) !== 1)).toEqual([]);
       const statuses = await db.query<{ status: string; n: string | number }>(
         `SELECT status, count(*) AS n FROM messages WHERE control_id LIKE 'PR-%' GROUP BY status`,

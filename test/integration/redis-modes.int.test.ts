@@ -8,10 +8,9 @@ import { createLogger } from '../../src/logger.js';
 import { startHub } from '../../src/hub.js';
 import { describeNewborn } from '../support/synthetic/newborn-adt.js';
 import { OwnRedisCluster, OwnRedisSentinel } from '../support/own-redis-cluster.js';
-import { pollUntil } from '../support/poll.js';
+import { inboxItemsPerBaby } from '../support/inbox-arrivals.js';
 import { storeKind } from '../support/test-database.js';
 import { startTestHub, type TestHub } from '../support/test-hub.js';
-import { pseudo } from '../support/data-keys.js';
 
 const BIRTHS = 6;
 
@@ -39,18 +38,7 @@ async function birthsThrough(t: TestHub, firstSeed: number, tag: string): Promis
     await client.close().catch(() => client.destroy());
   }
   const nhsNumbers = births.map((b) => b.baby.nhsNumber);
-  const delivered = await pollUntil(
-    async () => {
-      const r = await t.database.db.query<{ nhs: string; n: string | number }>(
-        `SELECT n.baby_nhs_number AS nhs, count(*) AS n FROM inbox_items i JOIN notifications n ON n.id = i.notification_id
-          WHERE n.baby_nhs_number = ANY($1) GROUP BY n.baby_nhs_number`,
-        [nhsNumbers.map((x) => pseudo(x))],
-      );
-      return r.rows.length === new Set(nhsNumbers).size ? r.rows : undefined;
-    },
-    'every birth in its centre inbox',
-    20000,
-  );
+  const delivered = await inboxItemsPerBaby(t.database.db, nhsNumbers, 'every birth in its centre inbox', 20000);
   expect(delivered.filter((r) => Number(r.n) !== 1)).toEqual([]);
   const statuses = await t.database.db.query<{ status: string; n: string | number }>(
     `SELECT status, count(*) AS n FROM messages WHERE control_id LIKE $1 GROUP BY status`,

@@ -2,6 +2,7 @@ import { MllpClient } from '../../adapters/mllp/mllp-client.js';
 import { describeNewborn, distinctSeeds } from '../support/synthetic/newborn-adt.js';
 import { OwnRedis } from '../support/own-redis.js';
 import { pollUntil } from '../support/poll.js';
+import { inboxItemsPerBaby } from '../support/inbox-arrivals.js';
 import { startTestHub, type TestHub } from '../support/test-hub.js';
 import { pseudo } from '../support/data-keys.js';
 
@@ -113,18 +114,7 @@ describe('Resilience: Redis restarted during a stream', () => {
 
     // Every acknowledged message is stored (AA only after commit) and reaches its centre inbox exactly once.
     const nhsNumbers = births.map((b) => b.baby.nhsNumber);
-    const delivered = await pollUntil(
-      async () => {
-        const r = await hub.database.db.query<{ nhs: string; n: string | number }>(
-          `SELECT n.baby_nhs_number AS nhs, count(*) AS n FROM inbox_items i JOIN notifications n ON n.id = i.notification_id
-            WHERE n.baby_nhs_number = ANY($1) GROUP BY n.baby_nhs_number`,
-          [nhsNumbers.map((x) => pseudo(x))],
-        );
-        return r.rows.length === new Set(nhsNumbers).size ? r.rows : undefined;
-      },
-      'every acknowledged birth in its centre inbox',
-      60000,
-    );
+    const delivered = await inboxItemsPerBaby(hub.database.db, nhsNumbers, 'every acknowledged birth in its centre inbox', 60000);
     expect(delivered.filter((r) => Number(r.n) !== 1)).toEqual([]);
     const notifications = await hub.database.db.query<{ n: string | number }>(
       `SELECT count(*) AS n FROM notifications WHERE baby_nhs_number = ANY($1)`,

@@ -6,10 +6,10 @@ import { buildHub } from '../support/build-hub.js';
 import { describeNewborn, distinctSeeds } from '../support/synthetic/newborn-adt.js';
 import { freePort } from '../support/own-redis.js';
 import { pollUntil } from '../support/poll.js';
+import { inboxItemsPerBaby } from '../support/inbox-arrivals.js';
 import { createTestDatabase, storeKind, type TestDatabase } from '../support/test-database.js';
 import { deleteKeys, REDIS_URL } from '../support/test-hub.js';
 import { recordChildLog } from '../support/log-sink.js';
-import { pseudo } from '../support/data-keys.js';
 
 /** Births in the stream: small in CI; `STORK_RESILIENCE_MESSAGES=2000` for the larger run (README, "Resilience"). */
 const MESSAGES = Number(process.env.STORK_RESILIENCE_MESSAGES ?? '60');
@@ -144,18 +144,7 @@ function killGroup(child: ChildProcess | undefined): void {
     expect(answers.size).toBe(MESSAGES);
     const nhsNumbers = births.map((b) => b.baby.nhsNumber);
     const db = database.db;
-    const delivered = await pollUntil(
-      async () => {
-        const r = await db.query<{ nhs: string; n: string | number }>(
-          `SELECT n.baby_nhs_number AS nhs, count(*) AS n FROM inbox_items i JOIN notifications n ON n.id = i.notification_id
-            WHERE n.baby_nhs_number = ANY($1) GROUP BY n.baby_nhs_number`,
-          [nhsNumbers.map((x) => pseudo(x))],
-        );
-        return r.rows.length === new Set(nhsNumbers).size ? r.rows : undefined;
-      },
-      'every acknowledged birth in its centre inbox',
-      60000,
-    );
+    const delivered = await inboxItemsPerBaby(db, nhsNumbers, 'every acknowledged birth in its centre inbox', 60000);
     expect(delivered.filter((r) => Number(r.n) !== 1)).toEqual([]);
     // One stored message per MSH-10 (a re-sent frame got the original ACK, nothing new), every one processed.
     const statuses = await db.query<{ status: string; n: string | number }>(
