@@ -1,5 +1,5 @@
 import { MllpClient } from '../../adapters/mllp/mllp-client.js';
-import { addDays, londonDateOf } from '../../src/domain/offer-outcome.js';
+import { addDays, londonDateOf, type ReachFigures } from '../../src/domain/offer-outcome.js';
 import { londonMidnight } from '../../src/pipeline/reports/london-days.js';
 import { describeNewborn } from '../support/synthetic/newborn-adt.js';
 import { pollUntil } from '../support/poll.js';
@@ -26,18 +26,8 @@ interface Outcome {
   corrects?: string;
   correctedBy?: string;
 }
-interface Reach {
-  centreId: string;
-  targetDays: number;
-  notified: number;
-  withdrawn: number;
-  contactedWithinTarget: number;
-  contactedWithinTargetPercent: number | null;
-  contactedLate: number;
-  notYetDue: number;
-  overdue: number;
-  outcomes: Record<string, number>;
-}
+/** A centre's reach as the API answers it: the domain's figures, with the centre. */
+type Reach = ReachFigures & { centreId: string };
 
 /**
  * The offer-of-support loop on the real hub (issue 15 item 3): six births reach Osmondthorpe; their delivery is then
